@@ -1,0 +1,143 @@
+import type { AnyApi } from '../protocol/api.js'
+import type { NetworkSend } from '../network/framing.js'
+
+/** What the caller learns about a request: a decoded body, or why there is none. */
+export interface ClientResponse<Res = unknown> {
+  readonly request: ClientRequest<unknown, Res>
+  readonly receivedMs: number
+  /** The version the request went out with (negotiated per connection). */
+  readonly apiVersion: number
+  /** Set when the connection dropped or the request timed out before a response. */
+  readonly disconnected: boolean
+  readonly timedOut: boolean
+  /** Decoded response, or null (disconnect, acks=0, error). */
+  readonly body: Res | null
+  /** Why there is no body: network, protocol or timeout error. */
+  readonly error: Error | null
+}
+
+export interface ClientRequest<Req = unknown, Res = unknown> {
+  readonly destination: number
+  readonly api: AnyApi
+  readonly body: Req
+  /** False for Produce with acks=0: the request completes when its send does. */
+  readonly expectResponse: boolean
+  readonly createdMs: number
+  readonly requestTimeoutMs: number
+  readonly onComplete: (response: ClientResponse<Res>) => void
+}
+
+/** A request that has been handed to the selector, waiting for its response. */
+export interface InFlightRequest {
+  readonly request: ClientRequest<any, any>
+  readonly correlationId: number
+  readonly apiVersion: number
+  readonly send: NetworkSend
+  readonly sendTimeMs: number
+  /** Set once the selector reported the send complete. */
+  sendCompleted: boolean
+}
+
+/**
+ * The requests sent on each connection and not yet answered, oldest first.
+ *
+ * Kafka answers requests on one connection in the order they were sent, so
+ * each response completes the oldest entry of its node, and its correlation
+ * id must match that entry's.
+ *
+ * Invariant: a node never has more than `maxInFlightPerConnection` entries,
+ * and a new one is added only once the previous send has fully left
+ * (`canSendMore`), which keeps a slow socket from buffering without bound.
+ */
+export class InFlightRequests {
+  /** Per node, oldest first. Arrays are short (≤ max in flight), so shift() is O(max). */
+  private readonly requests = new Map<number, InFlightRequest[]>()
+  private total = 0
+
+  constructor(private readonly maxInFlightPerConnection: number) {}
+
+  add(r: InFlightRequest): void {
+    const node = r.request.destination
+    let q = this.requests.get(node)
+    if (q === undefined) this.requests.set(node, (q = []))
+    q.push(r)
+    this.total++
+  }
+
+  oldest(node: number): InFlightRequest | undefined {
+    return this.requests.get(node)?.[0]
+  }
+
+  /** Removes the oldest request of `node`: the one the next response answers. */
+  completeNext(node: number): InFlightRequest {
+    const q = this.requests.get(node)
+    if (q === undefined || q.length === 0) throw new Error(`No in-flight request for node ${node}`)
+    this.total--
+    return q.shift()!
+  }
+
+  /** Removes the newest request of `node`: an acks=0 request whose send just completed. */
+  completeLastSent(node: number): InFlightRequest {
+    const q = this.requests.get(node)
+    if (q === undefined || q.length === 0) throw new Error(`No in-flight request for node ${node}`)
+    this.total--
+    return q.pop()!
+  }
+
+  lastSent(node: number): InFlightRequest | undefined {
+    const q = this.requests.get(node)
+    return q === undefined ? undefined : q[q.length - 1]
+  }
+
+  canSendMore(node: number): boolean {
+    const q = this.requests.get(node)
+    return q === undefined || q.length === 0 || (q[q.length - 1]!.sendCompleted && q.length < this.maxInFlightPerConnection)
+  }
+
+  count(node?: number): number {
+    if (node === undefined) return this.total
+    return this.requests.get(node)?.length ?? 0
+  }
+
+  isEmpty(node: number): boolean {
+    return this.count(node) === 0
+  }
+
+  /** Removes and returns everything in flight to `node`, oldest first (on disconnect). */
+  clearAll(node: number): InFlightRequest[] {
+    const q = this.requests.get(node)
+    if (q === undefined) return []
+    this.requests.delete(node)
+    this.total -= q.length
+    return q
+  }
+
+  /** Nodes with a request older than its timeout. */
+  nodesWithTimedOutRequests(nowMs: number): number[] {
+    const out: number[] = []
+    for (const [node, q] of this.requests) {
+      for (const r of q) {
+        if (nowMs - r.sendTimeMs > r.request.requestTimeoutMs) {
+          out.push(node)
+          break
+        }
+      }
+    }
+    return out
+  }
+
+  /** Milliseconds until the earliest in-flight request times out (Infinity if none). */
+  timeUntilNextTimeout(nowMs: number): number {
+    let min = Infinity
+    for (const q of this.requests.values()) {
+      for (const r of q) min = Math.min(min, r.sendTimeMs + r.request.requestTimeoutMs - nowMs)
+    }
+    return Math.max(0, min)
+  }
+
+  perNodeCounts(): Map<number, number> {
+    const out = new Map<number, number>()
+    for (const [node, q] of this.requests) if (q.length > 0) out.set(node, q.length)
+    return out
+  }
+}

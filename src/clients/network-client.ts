@@ -1,0 +1,533 @@
+import { KafkaClientError, KafkaNetworkError, KafkaProtocolError, KafkaTimeoutError } from '../errors.js'
+import { type AnyApi, decodeResponse, encodeRequest, peekCorrelationId } from '../protocol/api.js'
+import { ApiVersionsApi, decodeApiVersionsResponse, MetadataApi, SUPPORTED_APIS } from '../protocol/apis/index.js'
+import { NetworkSend } from '../network/framing.js'
+import type { Selector } from '../network/selector.js'
+import type { Node } from './cluster.js'
+import { ClusterConnectionStates, ConnectionState } from './connection-states.js'
+import { type ClientRequest, type ClientResponse, type InFlightRequest, InFlightRequests } from './in-flight-requests.js'
+import type { MetadataResponseView, ProducerMetadata } from './metadata.js'
+
+export interface NetworkClientOptions {
+  readonly clientId: string
+  readonly maxInFlightRequestsPerConnection: number
+  readonly requestTimeoutMs: number
+  readonly reconnectBackoffMs: number
+  readonly reconnectBackoffMaxMs: number
+  readonly socketConnectionSetupTimeoutMs: number
+  readonly socketConnectionSetupTimeoutMaxMs: number
+  readonly connectionsMaxIdleMs: number
+  readonly softwareName: string
+  readonly softwareVersion: string
+}
+
+/** The version range a broker accepts for one API. */
+interface VersionRange {
+  readonly min: number
+  readonly max: number
+}
+
+/** Thrown (as a failed response) when no version is acceptable to both sides. */
+export class UnsupportedVersionError extends KafkaClientError {
+  constructor(message: string) {
+    super('UNSUPPORTED_VERSION', message)
+  }
+}
+
+/**
+ * Drives the selector for the producer, as Java's `NetworkClient`: connection
+ * lifecycle, the ApiVersions handshake on every new connection, per-connection
+ * version negotiation, in-flight bookkeeping, request timeouts and metadata
+ * refreshes.
+ *
+ * `poll(timeoutMs, now)` waits on the selector, then handles what completed
+ * in a fixed order: completed sends, completed receives, disconnects, new
+ * connections, timed-out connection attempts, timed-out requests, idle
+ * connections. Only then are the callbacks run, so a callback always sees
+ * the client's state after the whole batch of events.
+ *
+ * Invariants:
+ * - A request is sent only on a Ready connection whose handshake finished,
+ *   with the highest version both sides support.
+ * - Every request handed to `send` gets exactly one `onComplete`: a body, a
+ *   disconnect, a timeout, or (acks=0) a completed send.
+ */
+export class NetworkClient {
+  private readonly inFlight: InFlightRequests
+  private readonly states: ClusterConnectionStates
+  private readonly apiVersions = new Map<number, Map<number, VersionRange>>()
+  /** The ApiVersions version to try next per node, lowered when a broker says it is too new. */
+  private readonly apiVersionsToTry = new Map<number, number>()
+  /** The ApiVersions version each node's handshake succeeded with. */
+  private readonly handshakeVersions = new Map<number, number>()
+  private readonly lastActivityMs = new Map<number, number>()
+  private readonly pending: ClientResponse<any>[] = []
+  private correlation = 0
+  private metadataInFlight = false
+  private closed = false
+
+  constructor(
+    private readonly selector: Selector,
+    readonly metadata: ProducerMetadata,
+    private readonly opts: NetworkClientOptions,
+  ) {
+    this.inFlight = new InFlightRequests(opts.maxInFlightRequestsPerConnection)
+    this.states = new ClusterConnectionStates(
+      opts.reconnectBackoffMs,
+      opts.reconnectBackoffMaxMs,
+      opts.socketConnectionSetupTimeoutMs,
+      opts.socketConnectionSetupTimeoutMaxMs,
+    )
+  }
+
+  /** True when a request can go to `node` now; otherwise starts connecting if allowed. */
+  ready(node: Node, nowMs: number): boolean {
+    if (this.isReady(node.id, nowMs)) return true
+    if (this.states.canConnect(node.id, nowMs)) this.initiateConnect(node, nowMs)
+    return false
+  }
+
+  /**
+   * Ready for a produce request. While a metadata refresh is due, data requests
+   * wait so the refresh is not starved (as Java does).
+   */
+  isReady(nodeId: number, nowMs: number): boolean {
+    return !this.metadataUpdateDue(nowMs) && this.canSendRequest(nodeId)
+  }
+
+  private metadataUpdateDue(nowMs: number): boolean {
+    return !this.metadataInFlight && this.metadata.timeToNextUpdate(nowMs) === 0
+  }
+
+  private canSendRequest(nodeId: number): boolean {
+    return this.states.isReady(nodeId) && this.selector.isChannelReady(nodeId) && this.inFlight.canSendMore(nodeId)
+  }
+
+  connectionDelay(nodeId: number, nowMs: number): number {
+    return this.states.connectionDelay(nodeId, nowMs)
+  }
+
+  /** Whether the last connection attempt failed and the node is in reconnect backoff. */
+  connectionFailed(nodeId: number, nowMs: number): boolean {
+    return this.states.isBlackedOut(nodeId, nowMs)
+  }
+
+  inFlightRequestCount(nodeId?: number): number {
+    return this.inFlight.count(nodeId)
+  }
+
+  inFlightPerNode(): Map<number, number> {
+    return this.inFlight.perNodeCounts()
+  }
+
+  hasInFlightRequests(): boolean {
+    return this.inFlight.count() > 0
+  }
+
+  /** The negotiated version for `api` on `nodeId` (the node must be ready). */
+  negotiatedVersion(nodeId: number, api: AnyApi): number {
+    const range = this.apiVersions.get(nodeId)?.get(api.apiKey)
+    if (range === undefined) {
+      throw new UnsupportedVersionError(`Node ${nodeId} does not support ${api.name} (API key ${api.apiKey})`)
+    }
+    const v = Math.min(api.maxVersion, range.max)
+    if (v < Math.max(api.minVersion, range.min)) {
+      throw new UnsupportedVersionError(
+        `Node ${nodeId} supports ${api.name} v${range.min}..v${range.max}; this client implements v${api.minVersion}..v${api.maxVersion}`,
+      )
+    }
+    return v
+  }
+
+  /**
+   * Per connected node, the version each API this client uses would go out
+   * with, plus the ApiVersions version the handshake settled on.
+   */
+  negotiatedApiVersions(): Record<string, Record<string, number>> {
+    const out: Record<string, Record<string, number>> = {}
+    for (const [node, ranges] of this.apiVersions) {
+      const versions: Record<string, number> = {}
+      for (const api of SUPPORTED_APIS) {
+        const range = ranges.get(api.apiKey)
+        if (range === undefined) continue
+        const v = Math.min(api.maxVersion, range.max)
+        if (v >= Math.max(api.minVersion, range.min)) versions[api.name] = v
+      }
+      const handshake = this.handshakeVersions.get(node)
+      if (handshake !== undefined) versions[ApiVersionsApi.name] = handshake
+      out[String(node)] = versions
+    }
+    return out
+  }
+
+  private initiateConnect(node: Node, nowMs: number): void {
+    this.states.startConnecting(node.id, nowMs, node.host, node.port)
+    try {
+      this.selector.connect(node.id, node.host, node.port)
+    } catch (err) {
+      this.states.disconnected(node.id, nowMs)
+      this.metadata.requestUpdate()
+    }
+  }
+
+  /**
+   * Sends a request on a node for which `ready()` returned true. The version is
+   * negotiated here, per connection, so the same request body can go to brokers
+   * of different ages.
+   */
+  send<Req, Res>(request: ClientRequest<Req, Res>, nowMs: number): void {
+    const node = request.destination
+    if (!this.canSendRequest(node)) {
+      throw new Error(`Attempt to send a request to node ${node}, which is not ready`)
+    }
+    let version: number
+    try {
+      version = this.negotiatedVersion(node, request.api)
+    } catch (err) {
+      this.pending.push(this.failed(request, nowMs, -1, err as Error, false))
+      return
+    }
+    this.doSend(request, version, nowMs)
+  }
+
+  private doSend(request: ClientRequest<any, any>, version: number, nowMs: number): void {
+    const correlationId = this.nextCorrelationId()
+    const segments = encodeRequest(request.api, version, correlationId, this.opts.clientId, request.body)
+    const send = new NetworkSend(request.destination, segments)
+    const entry: InFlightRequest = { request, correlationId, apiVersion: version, send, sendTimeMs: nowMs, sendCompleted: false }
+    this.inFlight.add(entry)
+    this.selector.send(send)
+    this.lastActivityMs.set(request.destination, nowMs)
+  }
+
+  private nextCorrelationId(): number {
+    const id = this.correlation
+    this.correlation = (this.correlation + 1) & 0x7fffffff
+    return id
+  }
+
+  /**
+   * Waits up to `timeoutMs` for network activity, then handles it. The
+   * effective wait is shortened so that metadata refreshes, connection setup
+   * timeouts and request timeouts are noticed on time.
+   */
+  async poll(timeoutMs: number, nowFn: () => number): Promise<void> {
+    if (this.closed) return
+    let now = nowFn()
+    const metadataTimeout = this.maybeUpdateMetadata(now)
+    const wait = Math.min(
+      timeoutMs,
+      metadataTimeout,
+      this.inFlight.timeUntilNextTimeout(now),
+      this.states.timeUntilNextSetupTimeout(now),
+    )
+    await this.selector.poll(Math.max(0, wait))
+    now = nowFn()
+    this.handleCompletedSends(now)
+    this.handleCompletedReceives(now)
+    this.handleDisconnections(now)
+    this.handleConnections(now)
+    this.handleTimedOutConnections(now)
+    this.handleTimedOutRequests(now)
+    this.closeIdleConnections(now)
+    this.completeResponses()
+  }
+
+  wakeup(): void {
+    this.selector.wakeup()
+  }
+
+  private completeResponses(): void {
+    if (this.pending.length === 0) return
+    // Callbacks may send more requests and so push more responses; take a stable batch.
+    const batch = this.pending.splice(0, this.pending.length)
+    for (const r of batch) r.request.onComplete(r)
+  }
+
+  private handleCompletedSends(nowMs: number): void {
+    for (const send of this.selector.completedSends) {
+      const last = this.inFlight.lastSent(send.destination)
+      if (last === undefined) continue
+      // Sends on one channel complete in order and only one is in progress at a time,
+      // so the completed send is the newest request to that node.
+      last.sendCompleted = true
+      if (!last.request.expectResponse && last.send === send) {
+        this.inFlight.completeLastSent(send.destination)
+        this.pending.push({
+          request: last.request,
+          receivedMs: nowMs,
+          apiVersion: last.apiVersion,
+          disconnected: false,
+          timedOut: false,
+          body: null,
+          error: null,
+        })
+      }
+    }
+  }
+
+  private handleCompletedReceives(nowMs: number): void {
+    for (const { source, frame } of this.selector.completedReceives) {
+      if (!this.selector.hasChannel(source)) continue // closed earlier in this batch
+      this.lastActivityMs.set(source, nowMs)
+      const oldest = this.inFlight.oldest(source)
+      try {
+        if (oldest === undefined) throw new KafkaProtocolError(`Received a response from node ${source} with no request in flight`)
+        const correlationId = peekCorrelationId(frame)
+        if (correlationId !== oldest.correlationId) {
+          throw new KafkaProtocolError(
+            `Correlation id for response (${correlationId}) does not match request (${oldest.correlationId}) from node ${source}`,
+          )
+        }
+      } catch (err) {
+        this.closeWithError(source, err as Error, nowMs)
+        continue
+      }
+      const req = this.inFlight.completeNext(source)
+      if (req.request.api === ApiVersionsApi && this.states.state(source) === ConnectionState.CheckingApiVersions) {
+        this.handleApiVersionsResponse(req, frame, nowMs)
+        continue
+      }
+      let body: unknown
+      try {
+        body = decodeResponse(req.request.api, req.apiVersion, frame)
+      } catch (err) {
+        // The stream may be fine but this response is not: fail it and drop the
+        // connection, since we cannot trust what follows either.
+        this.pending.push(this.failed(req.request, nowMs, req.apiVersion, err as Error, true))
+        this.closeWithError(source, err as Error, nowMs)
+        continue
+      }
+      this.pending.push({
+        request: req.request,
+        receivedMs: nowMs,
+        apiVersion: req.apiVersion,
+        disconnected: false,
+        timedOut: false,
+        body,
+        error: null,
+      })
+    }
+  }
+
+  private handleApiVersionsResponse(req: InFlightRequest, frame: Buffer, nowMs: number): void {
+    const node = req.request.destination
+    let res: ReturnType<typeof decodeApiVersionsResponse>
+    try {
+      res = decodeApiVersionsResponse(frame, req.apiVersion)
+    } catch (err) {
+      this.closeWithError(node, err as Error, nowMs)
+      return
+    }
+    if (res.errorCode === 35 /* UNSUPPORTED_VERSION */) {
+      // The broker is older than our newest ApiVersions: retry with what it says it speaks.
+      const theirs = res.apiKeys.find((k) => k.apiKey === ApiVersionsApi.apiKey)
+      const next = theirs !== undefined ? Math.min(theirs.maxVersion, req.apiVersion - 1) : 0
+      if (next >= ApiVersionsApi.minVersion && next < req.apiVersion) {
+        this.apiVersionsToTry.set(node, next)
+        this.sendApiVersionsRequest(node, nowMs)
+        return
+      }
+    }
+    if (res.errorCode !== 0) {
+      this.closeWithError(node, new KafkaProtocolError(`ApiVersions to node ${node} failed with error code ${res.errorCode}`), nowMs)
+      return
+    }
+    const ranges = new Map<number, VersionRange>()
+    for (const k of res.apiKeys) ranges.set(k.apiKey, { min: k.minVersion, max: k.maxVersion })
+    this.apiVersions.set(node, ranges)
+    this.handshakeVersions.set(node, req.apiVersion)
+    this.states.ready(node)
+  }
+
+  private sendApiVersionsRequest(node: number, nowMs: number): void {
+    const version = this.apiVersionsToTry.get(node) ?? ApiVersionsApi.maxVersion
+    const request: ClientRequest = {
+      destination: node,
+      api: ApiVersionsApi,
+      body: { clientSoftwareName: this.opts.softwareName, clientSoftwareVersion: this.opts.softwareVersion },
+      expectResponse: true,
+      createdMs: nowMs,
+      requestTimeoutMs: this.opts.requestTimeoutMs,
+      onComplete: () => {},
+    }
+    this.doSend(request, version, nowMs)
+  }
+
+  private handleDisconnections(nowMs: number): void {
+    for (const d of this.selector.disconnected) this.processDisconnection(d.nodeId, d.error, nowMs, false)
+  }
+
+  private handleConnections(nowMs: number): void {
+    for (const node of this.selector.connected) {
+      this.states.checkingApiVersions(node)
+      this.lastActivityMs.set(node, nowMs)
+      this.sendApiVersionsRequest(node, nowMs)
+    }
+  }
+
+  private handleTimedOutConnections(nowMs: number): void {
+    if (this.states.connecting.size === 0) return
+    for (const node of [...this.states.connecting]) {
+      if (this.states.isConnectionSetupTimeout(node, nowMs)) {
+        this.selector.close(node)
+        this.processDisconnection(
+          node,
+          new KafkaTimeoutError(`Connection to node ${node} could not be established within socket.connection.setup.timeout.ms`),
+          nowMs,
+          true,
+        )
+      }
+    }
+  }
+
+  private handleTimedOutRequests(nowMs: number): void {
+    if (this.inFlight.count() === 0) return
+    for (const node of this.inFlight.nodesWithTimedOutRequests(nowMs)) {
+      this.selector.close(node)
+      this.processDisconnection(
+        node,
+        new KafkaTimeoutError(`Disconnected from node ${node} due to a request timeout (request.timeout.ms=${this.opts.requestTimeoutMs})`),
+        nowMs,
+        true,
+      )
+    }
+  }
+
+  private closeIdleConnections(nowMs: number): void {
+    for (const [node, last] of this.lastActivityMs) {
+      if (nowMs - last > this.opts.connectionsMaxIdleMs && this.inFlight.isEmpty(node)) {
+        this.selector.close(node)
+        this.lastActivityMs.delete(node)
+        this.states.remove(node)
+        this.apiVersions.delete(node)
+        this.apiVersionsToTry.delete(node)
+      }
+    }
+  }
+
+  private closeWithError(node: number, error: Error, nowMs: number): void {
+    this.selector.close(node)
+    this.processDisconnection(node, error, nowMs, false)
+  }
+
+  private processDisconnection(node: number, error: Error, nowMs: number, timedOut: boolean): void {
+    this.states.disconnected(node, nowMs)
+    this.apiVersions.delete(node)
+    this.lastActivityMs.delete(node)
+    const err = error instanceof KafkaClientError ? error : new KafkaNetworkError(`Connection to node ${node} failed: ${error.message}`, node, { cause: error })
+    for (const r of this.inFlight.clearAll(node)) {
+      if (r.request.api === MetadataApi && r.request.onComplete === this.onMetadataResponse) {
+        this.metadataInFlight = false
+        this.metadata.failedUpdate(nowMs)
+      }
+      this.pending.push(this.failed(r.request, nowMs, r.apiVersion, err, true, timedOut))
+    }
+    // A lost connection often means leadership moved: look again.
+    this.metadata.requestUpdate()
+  }
+
+  private failed(request: ClientRequest<any, any>, nowMs: number, version: number, error: Error, disconnected: boolean, timedOut = false): ClientResponse<any> {
+    return { request, receivedMs: nowMs, apiVersion: version, disconnected, timedOut, body: null, error }
+  }
+
+  // ---- metadata updater (Java's DefaultMetadataUpdater) ----
+
+  /** Starts a metadata request when one is due; returns how long until it must look again. */
+  private maybeUpdateMetadata(nowMs: number): number {
+    const timeToNext = this.metadata.timeToNextUpdate(nowMs)
+    const waitForInFlight = this.metadataInFlight ? this.opts.requestTimeoutMs : 0
+    const delay = Math.max(timeToNext, waitForInFlight)
+    if (delay > 0) return delay
+    const node = this.leastLoadedNode(nowMs)
+    if (node === null) return this.opts.reconnectBackoffMs
+    if (this.canSendRequest(node.id)) {
+      this.metadataInFlight = true
+      this.metadata.attempted(nowMs)
+      const topics = this.metadata.topicsForRequest(nowMs)
+      this.send(
+        {
+          destination: node.id,
+          api: MetadataApi,
+          body: { topics, allowAutoTopicCreation: false },
+          expectResponse: true,
+          createdMs: nowMs,
+          requestTimeoutMs: this.opts.requestTimeoutMs,
+          onComplete: this.onMetadataResponse,
+        },
+        nowMs,
+      )
+      return this.opts.requestTimeoutMs
+    }
+    if (this.states.state(node.id) !== ConnectionState.Disconnected) return this.opts.reconnectBackoffMs
+    if (this.states.canConnect(node.id, nowMs)) this.initiateConnect(node, nowMs)
+    return this.opts.reconnectBackoffMs
+  }
+
+  private readonly onMetadataResponse = (response: ClientResponse<MetadataResponseView>): void => {
+    this.metadataInFlight = false
+    if (response.body === null) {
+      this.metadata.failedUpdate(response.receivedMs)
+      return
+    }
+    if (response.body.brokers.length === 0) {
+      // A broker still starting answers with no brokers; treat as a failed attempt.
+      this.metadata.failedUpdate(response.receivedMs)
+      return
+    }
+    this.metadata.update(response.body, response.receivedMs)
+    // Bootstrap connections (negative ids) have served their purpose.
+    for (const [node] of this.lastActivityMs) {
+      if (node < 0 && this.inFlight.isEmpty(node)) {
+        this.selector.close(node)
+        this.lastActivityMs.delete(node)
+        this.states.remove(node)
+        this.apiVersions.delete(node)
+      }
+    }
+  }
+
+  /**
+   * The node with the fewest in-flight requests, preferring ready connections,
+   * then ones already connecting, then any that may be connected now; null
+   * when every node is in reconnect backoff.
+   */
+  leastLoadedNode(nowMs: number): Node | null {
+    const nodes = this.metadata.cluster.nodes
+    if (nodes.length === 0) return null
+    let bestReady: Node | null = null
+    let bestReadyCount = Infinity
+    let connecting: Node | null = null
+    let canConnect: Node | null = null
+    const offset = Math.floor(Math.random() * nodes.length)
+    for (let i = 0; i < nodes.length; i++) {
+      const node = nodes[(offset + i) % nodes.length]!
+      const count = this.inFlight.count(node.id)
+      if (this.canSendRequest(node.id)) {
+        if (count < bestReadyCount) {
+          bestReady = node
+          bestReadyCount = count
+          if (count === 0) break
+        }
+      } else if (this.states.state(node.id) !== ConnectionState.Disconnected) {
+        if (connecting === null) connecting = node
+      } else if (this.states.canConnect(node.id, nowMs) && canConnect === null) {
+        canConnect = node
+      }
+    }
+    return bestReady ?? connecting ?? canConnect
+  }
+
+  /** Closes every connection; in-flight requests get a disconnect response. */
+  close(nowMs: number): void {
+    if (this.closed) return
+    this.closed = true
+    const now = nowMs
+    const err = new KafkaNetworkError('The network client was closed')
+    for (const [node] of this.inFlight.perNodeCounts()) {
+      for (const r of this.inFlight.clearAll(node)) this.pending.push(this.failed(r.request, now, r.apiVersion, err, true))
+    }
+    this.selector.closeAll()
+    this.completeResponses()
+  }
+}

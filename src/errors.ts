@@ -1,0 +1,77 @@
+/**
+ * Every error this library raises is a KafkaClientError, so callers can branch
+ * on `instanceof` or on the stable `code` string without parsing messages.
+ */
+export class KafkaClientError extends Error {
+  /** Stable machine-readable identifier, e.g. 'CONFIG', 'TIMEOUT', 'PROTOCOL'. */
+  readonly code: string
+  /** True when sending the same data again may succeed. */
+  readonly retriable: boolean
+
+  constructor(code: string, message: string, options?: { cause?: unknown; retriable?: boolean }) {
+    super(message, options?.cause !== undefined ? { cause: options.cause } : undefined)
+    this.name = new.target.name
+    this.code = code
+    this.retriable = options?.retriable ?? false
+  }
+}
+
+/** A configuration key is unknown, or its value has the wrong type or range. */
+export class KafkaConfigError extends KafkaClientError {
+  readonly key: string
+  constructor(key: string, message: string) {
+    super('CONFIG', `Invalid producer config '${key}': ${message}`)
+    this.key = key
+  }
+}
+
+/** The application passed a record that can never be sent (bad topic, bad type, too large...). */
+export class KafkaInvalidRecordError extends KafkaClientError {
+  constructor(message: string) {
+    super('INVALID_RECORD', message)
+  }
+}
+
+/** A wait bounded by a configured timeout ran out. */
+export class KafkaTimeoutError extends KafkaClientError {
+  constructor(message: string, options?: { cause?: unknown; retriable?: boolean }) {
+    super('TIMEOUT', message, { retriable: options?.retriable ?? true, ...(options?.cause !== undefined ? { cause: options.cause } : {}) })
+  }
+}
+
+/** Bytes from the network could not be decoded: truncated, oversized, or garbage. */
+export class KafkaProtocolError extends KafkaClientError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('PROTOCOL', message, { retriable: true, ...options })
+  }
+}
+
+/** A connection failed or was closed while requests were in flight. */
+export class KafkaNetworkError extends KafkaClientError {
+  readonly nodeId: number | undefined
+  constructor(message: string, nodeId?: number, options?: { cause?: unknown }) {
+    super('NETWORK', message, { retriable: true, ...options })
+    this.nodeId = nodeId
+  }
+}
+
+/** The producer was closed; no more sends are accepted, or the pending ones were aborted. */
+export class KafkaProducerClosedError extends KafkaClientError {
+  constructor(message = 'The producer is closed') {
+    super('PRODUCER_CLOSED', message)
+  }
+}
+
+/** A broker answered with a non-zero Kafka error code. */
+export class KafkaBrokerError extends KafkaClientError {
+  /** Kafka's numeric error code (see ERROR_CODES in protocol/error-codes.ts). */
+  readonly errorCode: number
+  /** Kafka's error name, e.g. 'NOT_LEADER_OR_FOLLOWER'. */
+  readonly errorName: string
+
+  constructor(errorCode: number, errorName: string, retriable: boolean, message: string) {
+    super(errorName, message, { retriable })
+    this.errorCode = errorCode
+    this.errorName = errorName
+  }
+}

@@ -1,0 +1,104 @@
+import { KafkaProtocolError } from '../errors.js'
+
+const EMPTY = Buffer.alloc(0)
+
+/**
+ * One request frame on its way out: the 4-byte size prefix is already the
+ * first bytes of `segments[0]`, and the remaining segments (record batches
+ * among them) are written as they are, never concatenated.
+ */
+export class NetworkSend {
+  readonly size: number
+
+  constructor(
+    readonly destination: number,
+    readonly segments: readonly Buffer[],
+  ) {
+    let n = 0
+    for (const s of segments) n += s.length
+    this.size = n
+  }
+}
+
+/**
+ * Reassembles size-prefixed frames from arbitrary socket chunks.
+ *
+ * Invariants:
+ * - A size prefix above `maxReceiveSize` (or negative) raises
+ *   {@link KafkaProtocolError} before anything of that size is allocated.
+ * - A frame that lies whole inside one chunk is returned as a view of that
+ *   chunk; only frames that straddle chunks are copied, once, into a buffer of
+ *   exactly their size.
+ * - Returned frames exclude the size prefix.
+ */
+export class NetworkReceive {
+  /** Partial size prefix bytes carried across chunks (at most 3 pending). */
+  private readonly sizeBuf = Buffer.alloc(4)
+  private sizeRead = 0
+  private frame: Buffer | null = null
+  private frameRead = 0
+
+  constructor(private readonly maxReceiveSize: number) {}
+
+  /** True while part of a frame has been read: a close now would truncate it. */
+  get inProgress(): boolean {
+    return this.sizeRead > 0 || this.frame !== null
+  }
+
+  /** Feeds one chunk; calls `onFrame` for each complete frame in arrival order. */
+  push(chunk: Buffer, onFrame: (frame: Buffer) => void): void {
+    let pos = 0
+    const len = chunk.length
+    while (pos < len) {
+      if (this.frame === null) {
+        // Fast path: the size prefix and the whole frame are in this chunk.
+        if (this.sizeRead === 0 && len - pos >= 4) {
+          const size = chunk.readInt32BE(pos)
+          this.checkSize(size)
+          if (len - pos - 4 >= size) {
+            onFrame(chunk.subarray(pos + 4, pos + 4 + size))
+            pos += 4 + size
+            continue
+          }
+          pos += 4
+          this.startFrame(size)
+        } else {
+          while (this.sizeRead < 4 && pos < len) this.sizeBuf[this.sizeRead++] = chunk[pos++]!
+          if (this.sizeRead < 4) return
+          const size = this.sizeBuf.readInt32BE(0)
+          this.checkSize(size)
+          if (size === 0) {
+            this.sizeRead = 0
+            onFrame(EMPTY)
+            continue
+          }
+          this.startFrame(size)
+        }
+      }
+      const frame = this.frame!
+      const n = Math.min(frame.length - this.frameRead, len - pos)
+      chunk.copy(frame, this.frameRead, pos, pos + n)
+      this.frameRead += n
+      pos += n
+      if (this.frameRead === frame.length) {
+        this.frame = null
+        this.sizeRead = 0
+        onFrame(frame)
+      }
+    }
+  }
+
+  private startFrame(size: number): void {
+    this.frame = Buffer.allocUnsafe(size)
+    this.frameRead = 0
+    this.sizeRead = 4
+  }
+
+  private checkSize(size: number): void {
+    if (size < 0 || size > this.maxReceiveSize) {
+      throw new KafkaProtocolError(
+        `Invalid receive size ${size}: larger than receive.message.max.bytes (${this.maxReceiveSize}) or negative; closing the connection`,
+      )
+    }
+  }
+}

@@ -1,0 +1,226 @@
+import { KafkaNetworkError } from '../errors.js'
+import { ChannelState, KafkaChannel } from './channel.js'
+import type { NetworkSend } from './framing.js'
+import { NO_AUTHENTICATION, PlaintextTransportFactory, type TransportFactory } from './transport.js'
+
+export interface CompletedReceive {
+  readonly source: number
+  /** The response frame without its size prefix. */
+  readonly frame: Buffer
+}
+
+export interface Disconnect {
+  readonly nodeId: number
+  /** Why: the socket error, a protocol error, or a plain close by the peer. */
+  readonly error: Error
+  /** False when the connection never became ready (refused, reset during connect...). */
+  readonly wasReady: boolean
+}
+
+/**
+ * A pull-style multiplexer over broker connections, the Node counterpart of
+ * Java's `Selector`.
+ *
+ * Sockets report events whenever the event loop delivers them; the selector
+ * only records them. `poll(timeoutMs)` waits until at least one event was
+ * recorded (or `wakeup()` was called, or the timeout passed), then publishes
+ * everything recorded so far as `completedSends`, `completedReceives`,
+ * `connected` and `disconnected`. Those lists are valid until the next poll.
+ * The caller (NetworkClient) handles them in a fixed order, so a response is
+ * never processed before the send that carried its request completed, nor
+ * after the disconnect that failed it.
+ *
+ * Invariants:
+ * - After `close(id)` nothing more is reported for that channel.
+ * - A disconnect is reported once per channel, after any frames it delivered.
+ * - An idle selector holds no timers, so the process may exit.
+ */
+export class Selector {
+  completedSends: NetworkSend[] = []
+  completedReceives: CompletedReceive[] = []
+  connected: number[] = []
+  disconnected: Disconnect[] = []
+
+  private readonly channels = new Map<number, KafkaChannel>()
+  private nextSends: NetworkSend[] = []
+  private nextReceives: CompletedReceive[] = []
+  private nextConnected: number[] = []
+  private nextDisconnected: Disconnect[] = []
+  private woken = false
+  private waiter: (() => void) | null = null
+  private timer: NodeJS.Timeout | null = null
+
+  constructor(
+    private readonly maxReceiveSize: number,
+    private readonly transports: TransportFactory = new PlaintextTransportFactory(),
+  ) {}
+
+  /** Starts connecting; the outcome arrives as `connected` or `disconnected` in a later poll. */
+  connect(id: number, host: string, port: number): void {
+    if (this.channels.has(id)) throw new Error(`There is already a connection for id ${id}`)
+    const transport = this.transports.connect(host, port)
+    const channel = new KafkaChannel(id, transport, NO_AUTHENTICATION, this.maxReceiveSize)
+    this.channels.set(id, channel)
+    const socket = transport.socket
+    socket.once(transport.connectEvent, () => {
+      if (channel.state !== ChannelState.Connecting) return
+      channel.state = ChannelState.Ready
+      this.nextConnected.push(id)
+      this.signal()
+    })
+    socket.on('data', (chunk: Buffer) => this.onData(channel, chunk))
+    socket.on('error', (err) => {
+      if (channel.error === null) channel.error = err
+    })
+    socket.on('close', () => this.onClose(channel))
+  }
+
+  private onData(channel: KafkaChannel, chunk: Buffer): void {
+    if (channel.state === ChannelState.Closed) return
+    try {
+      channel.receive.push(chunk, (frame) => this.nextReceives.push({ source: channel.id, frame }))
+    } catch (err) {
+      // Framing errors (oversized or negative size) leave the stream unsynchronised: drop the connection.
+      channel.error = err as Error
+      channel.transport.socket.destroy()
+    }
+    this.signal()
+  }
+
+  private onClose(channel: KafkaChannel): void {
+    if (this.channels.get(channel.id) !== channel) return // closed by us: not reported
+    const wasReady = channel.state === ChannelState.Ready
+    channel.state = ChannelState.Closed
+    this.channels.delete(channel.id)
+    const error =
+      channel.error ??
+      new KafkaNetworkError(
+        channel.receive.inProgress
+          ? `Connection to node ${channel.id} closed in the middle of a response`
+          : `Connection to node ${channel.id} was closed by the broker`,
+        channel.id,
+      )
+    this.nextDisconnected.push({ nodeId: channel.id, error, wasReady })
+    this.signal()
+  }
+
+  /**
+   * Queues a send on a ready channel with no send in progress. Completion is
+   * reported in `completedSends` of a later poll.
+   */
+  send(send: NetworkSend): void {
+    const channel = this.channels.get(send.destination)
+    if (channel === undefined || !channel.ready) {
+      throw new Error(`Attempt to send to node ${send.destination}, which is not ready`)
+    }
+    channel.write(send, (err) => {
+      if (channel.sendInProgress === send) channel.sendInProgress = null
+      if (err) {
+        if (channel.error === null) channel.error = err
+        return // 'close' follows and fails what was in flight
+      }
+      if (channel.state === ChannelState.Closed) return
+      this.nextSends.push(send)
+      this.signal()
+    })
+  }
+
+  /**
+   * Waits up to `timeoutMs` for something to happen, then publishes what
+   * happened. Resolves at once when events are already recorded or a wakeup
+   * is pending. Only one poll may be outstanding.
+   */
+  poll(timeoutMs: number): Promise<void> {
+    if (this.woken || this.hasRecorded() || timeoutMs <= 0) return Promise.resolve(this.publish())
+    return new Promise<void>((resolve) => {
+      this.waiter = () => {
+        this.waiter = null
+        if (this.timer !== null) {
+          clearTimeout(this.timer)
+          this.timer = null
+        }
+        this.publish()
+        resolve()
+      }
+      if (Number.isFinite(timeoutMs)) this.timer = setTimeout(this.waiter, Math.min(timeoutMs, 2147483647))
+    })
+  }
+
+  /** Makes the current or next poll return at once (new data to send, close...). */
+  wakeup(): void {
+    this.woken = true
+    this.signal()
+  }
+
+  private signal(): void {
+    if (this.waiter !== null) this.waiter()
+  }
+
+  private hasRecorded(): boolean {
+    return (
+      this.nextSends.length > 0 ||
+      this.nextReceives.length > 0 ||
+      this.nextConnected.length > 0 ||
+      this.nextDisconnected.length > 0
+    )
+  }
+
+  private publish(): void {
+    this.woken = false
+    // Swap rather than copy: last poll's lists become next poll's (emptied) buffers.
+    const s = this.completedSends
+    this.completedSends = this.nextSends
+    this.nextSends = s
+    s.length = 0
+    const r = this.completedReceives
+    this.completedReceives = this.nextReceives
+    this.nextReceives = r
+    r.length = 0
+    const c = this.connected
+    this.connected = this.nextConnected
+    this.nextConnected = c
+    c.length = 0
+    const d = this.disconnected
+    this.disconnected = this.nextDisconnected
+    this.nextDisconnected = d
+    d.length = 0
+  }
+
+  isChannelReady(id: number): boolean {
+    const channel = this.channels.get(id)
+    return channel !== undefined && channel.ready
+  }
+
+  hasSendInProgress(id: number): boolean {
+    return this.channels.get(id)?.sendInProgress != null
+  }
+
+  hasChannel(id: number): boolean {
+    return this.channels.has(id)
+  }
+
+  mute(id: number): void {
+    this.channels.get(id)?.mute()
+  }
+
+  unmute(id: number): void {
+    this.channels.get(id)?.unmute()
+  }
+
+  /** Closes a channel now. Nothing more is reported for it, not even a disconnect. */
+  close(id: number): void {
+    const channel = this.channels.get(id)
+    if (channel === undefined) return
+    this.channels.delete(id)
+    channel.close()
+  }
+
+  closeAll(): void {
+    for (const id of [...this.channels.keys()]) this.close(id)
+    if (this.timer !== null) {
+      clearTimeout(this.timer)
+      this.timer = null
+    }
+    if (this.waiter !== null) this.waiter()
+  }
+}

@@ -1,0 +1,222 @@
+import { KafkaInvalidRecordError, KafkaProducerClosedError, KafkaTimeoutError } from '../errors.js'
+import { Deque } from './deque.js'
+
+interface Waiter {
+  readonly size: number
+  readonly maxTimeToBlockMs: number
+  readonly deadlineMs: number
+  /** Bytes already reserved for this waiter out of the unallocated memory. */
+  accumulated: number
+  resolve: (buf: Buffer) => void
+  reject: (err: Error) => void
+}
+
+/**
+ * A bounded pool of batch buffers: Java's BufferPool for a single thread.
+ *
+ * Invariants:
+ * - Accounting: `totalMemory = handedOut + unallocated + free.size * poolableSize
+ *   + sum(waiter.accumulated)`, where `handedOut` is the capacity of every buffer
+ *   given out and not yet deallocated. So the bytes this pool has handed out
+ *   never exceed `totalMemory`, whatever the mix of sizes.
+ * - Buffers of exactly `poolableSize` are kept on a free list and reused; any
+ *   other size is allocated fresh and only its byte count comes back.
+ * - FIFO: waiters are served strictly in arrival order. The head waiter
+ *   reserves whatever memory becomes free (possibly in several deallocations)
+ *   until it has its full size; nobody behind it, and no synchronous
+ *   `tryAllocate`, takes memory while anyone waits.
+ * - Timers: at most one, armed for the earliest waiter deadline, and none at
+ *   all when nobody waits, so an idle pool never keeps the process alive.
+ *   The timer is deliberately ref'd while someone waits: a pending `send()`
+ *   must settle (success or timeout) rather than the process exiting under it.
+ *
+ * Time is injected: deadlines are `nowMs + maxTimeToBlockMs` in the caller's
+ * clock; when the timer fires, "now" is taken to be the deadline it was armed
+ * for, so the pool itself never reads a clock.
+ */
+export class BufferPool {
+  readonly totalMemory: number
+  readonly poolableSize: number
+  private readonly free = new Deque<Buffer>()
+  private readonly waiters = new Deque<Waiter>()
+  private nonPooledAvailableMemory: number
+  private timer: NodeJS.Timeout | null = null
+  private timerDeadlineMs = Infinity
+  private closed = false
+
+  constructor(totalMemory: number, poolableSize: number) {
+    if (!Number.isSafeInteger(totalMemory) || totalMemory < 0) throw new RangeError(`totalMemory must be a non-negative integer, got ${totalMemory}`)
+    if (!Number.isSafeInteger(poolableSize) || poolableSize < 0) throw new RangeError(`poolableSize must be a non-negative integer, got ${poolableSize}`)
+    this.totalMemory = totalMemory
+    this.poolableSize = poolableSize
+    this.nonPooledAvailableMemory = totalMemory
+  }
+
+  /**
+   * Synchronous fast path: a buffer of exactly `size` bytes, or null when the
+   * caller would have to wait (not enough memory, or waiters ahead of it).
+   * Throws if `size` can never be satisfied or the pool is closed.
+   */
+  tryAllocate(size: number): Buffer | null {
+    this.checkAllocatable(size)
+    if (this.waiters.size > 0) return null
+    return this.takeWhenNoWaiters(size)
+  }
+
+  /**
+   * A buffer of exactly `size` bytes, waiting up to `maxTimeToBlockMs` for
+   * memory to be deallocated. Rejects with KafkaTimeoutError on timeout
+   * (after giving back any partial reservation), KafkaInvalidRecordError if
+   * `size > totalMemory`, KafkaProducerClosedError if the pool is or gets closed.
+   */
+  allocate(size: number, maxTimeToBlockMs: number, nowMs: number): Promise<Buffer> {
+    try {
+      this.checkAllocatable(size)
+    } catch (e) {
+      return Promise.reject(e)
+    }
+    if (this.waiters.size === 0) {
+      const buf = this.takeWhenNoWaiters(size)
+      if (buf !== null) return Promise.resolve(buf)
+    }
+    if (maxTimeToBlockMs <= 0) return Promise.reject(this.timeoutError(size, maxTimeToBlockMs))
+    return new Promise<Buffer>((resolve, reject) => {
+      const w: Waiter = { size, maxTimeToBlockMs, deadlineMs: nowMs + maxTimeToBlockMs, accumulated: 0, resolve, reject }
+      this.waiters.pushBack(w)
+      this.serveWaiters()
+      if (this.waiters.size > 0 && w.deadlineMs < this.timerDeadlineMs) this.armTimer(w.deadlineMs, nowMs)
+    })
+  }
+
+  /**
+   * Returns `size` bytes (default: the buffer's length) to the pool and serves
+   * waiters. `buf` null means the memory is free but the buffer itself must
+   * not be reused, e.g. a socket write may still reference it (KAFKA-19012).
+   */
+  deallocate(buf: Buffer | null, size: number = buf === null ? 0 : buf.length): void {
+    if (buf !== null && size === this.poolableSize && buf.length === this.poolableSize) this.free.pushBack(buf)
+    else this.nonPooledAvailableMemory += size
+    if (this.waiters.size > 0) this.serveWaiters()
+  }
+
+  /** Free memory: unallocated bytes plus pooled free buffers. */
+  availableMemory(): number {
+    return this.nonPooledAvailableMemory + this.free.size * this.poolableSize
+  }
+
+  /** Bytes neither handed out, nor reserved by a waiter, nor on the free list. */
+  unallocatedMemory(): number {
+    return this.nonPooledAvailableMemory
+  }
+
+  /** Number of callers waiting for memory. */
+  queued(): number {
+    return this.waiters.size
+  }
+
+  /** Number of reusable buffers on the free list. */
+  freeBufferCount(): number {
+    return this.free.size
+  }
+
+  isClosed(): boolean {
+    return this.closed
+  }
+
+  /** Fails every waiter and every later allocation; deallocation keeps working. */
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    this.clearTimer()
+    let w: Waiter | undefined
+    while ((w = this.waiters.popFront()) !== undefined) {
+      this.nonPooledAvailableMemory += w.accumulated
+      w.reject(new KafkaProducerClosedError('Producer closed while allocating memory'))
+    }
+  }
+
+  private checkAllocatable(size: number): void {
+    if (size > this.totalMemory) {
+      throw new KafkaInvalidRecordError(
+        `Attempt to allocate ${size} bytes, but there is a hard limit of ${this.totalMemory} on memory allocations (buffer.memory)`,
+      )
+    }
+    if (this.closed) throw new KafkaProducerClosedError('Producer closed while allocating memory')
+  }
+
+  /** Callers check for waiters first: taking memory while someone waits would break FIFO. */
+  private takeWhenNoWaiters(size: number): Buffer | null {
+    if (size === this.poolableSize && this.free.size > 0) return this.free.popFront()!
+    if (this.nonPooledAvailableMemory + this.free.size * this.poolableSize < size) return null
+    this.freeUp(size)
+    this.nonPooledAvailableMemory -= size
+    return Buffer.allocUnsafeSlow(size)
+  }
+
+  /** Turns pooled buffers back into unallocated bytes until `size` is covered or the list is empty. */
+  private freeUp(size: number): void {
+    while (this.nonPooledAvailableMemory < size && this.free.size > 0) {
+      this.nonPooledAvailableMemory += this.free.popBack()!.length
+    }
+  }
+
+  private serveWaiters(): void {
+    let w: Waiter | undefined
+    while ((w = this.waiters.peekFront()) !== undefined) {
+      let buf: Buffer | null = null
+      if (w.accumulated === 0 && w.size === this.poolableSize && this.free.size > 0) {
+        buf = this.free.popFront()!
+      } else {
+        const need = w.size - w.accumulated
+        this.freeUp(need)
+        const got = Math.min(need, this.nonPooledAvailableMemory)
+        this.nonPooledAvailableMemory -= got
+        w.accumulated += got
+        if (w.accumulated < w.size) break
+        buf = Buffer.allocUnsafeSlow(w.size)
+      }
+      this.waiters.popFront()
+      w.resolve(buf)
+    }
+    if (this.waiters.size === 0) this.clearTimer()
+  }
+
+  private armTimer(deadlineMs: number, nowMs: number): void {
+    this.clearTimer()
+    this.timerDeadlineMs = deadlineMs
+    this.timer = setTimeout(this.onTimer, Math.max(0, deadlineMs - nowMs))
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== null) clearTimeout(this.timer)
+    this.timer = null
+    this.timerDeadlineMs = Infinity
+  }
+
+  private readonly onTimer = (): void => {
+    const nowMs = this.timerDeadlineMs
+    this.timer = null
+    this.timerDeadlineMs = Infinity
+    const expired = this.waiters.removeWhere((w) => w.deadlineMs <= nowMs)
+    for (const w of expired) {
+      // The message reports availability before the partial reservation goes back, as Java's does.
+      const err = this.timeoutError(w.size, w.maxTimeToBlockMs)
+      this.nonPooledAvailableMemory += w.accumulated
+      w.reject(err)
+    }
+    this.serveWaiters()
+    let next = Infinity
+    this.waiters.forEach((w) => {
+      if (w.deadlineMs < next) next = w.deadlineMs
+    })
+    if (next !== Infinity) this.armTimer(next, nowMs)
+  }
+
+  private timeoutError(size: number, maxTimeToBlockMs: number): KafkaTimeoutError {
+    return new KafkaTimeoutError(
+      `Failed to allocate ${size} bytes within the configured max blocking time ${maxTimeToBlockMs} ms. ` +
+        `Total memory: ${this.totalMemory} bytes. Available memory: ${this.availableMemory()} bytes. ` +
+        `Poolable size: ${this.poolableSize} bytes`,
+    )
+  }
+}

@@ -1,0 +1,392 @@
+import { ProducerMetadata } from '../clients/metadata.js'
+import { NetworkClient } from '../clients/network-client.js'
+import type { Cluster } from '../clients/cluster.js'
+import { type ProducerConfig, resolveProducerConfig, type ResolvedProducerConfig } from '../config.js'
+import { KafkaInvalidRecordError, KafkaProducerClosedError, KafkaTimeoutError } from '../errors.js'
+import { Selector } from '../network/selector.js'
+import { errorName, isRetriable } from '../protocol/error-codes.js'
+import { RECORD_BATCH_OVERHEAD, sizeOfRecord } from '../protocol/record-batch.js'
+import { SOFTWARE_NAME, SOFTWARE_VERSION } from '../version.js'
+import { BufferPool } from './buffer-pool.js'
+import { Deque } from './deque.js'
+import { ProducerMetrics, type ProducerMetricsSnapshot } from './metrics.js'
+import { BuiltInPartitioner, partitionForKey } from './partitioner.js'
+import type { RecordCompletion, RecordReject } from './producer-batch.js'
+import { APPEND_NEEDS_MEMORY, type AppendResult, RecordAccumulator, UNKNOWN_PARTITION } from './record-accumulator.js'
+import { type Bytes, type HeaderPairs, type ProducerRecord, type RecordMetadata, type SendCallback, validateRecord } from './record.js'
+import { Sender } from './sender.js'
+
+/** Extra room a varint-encoded offset and timestamp delta may take beyond the zero deltas sized below. */
+const RECORD_DELTA_SLACK = 5 + 10
+
+export interface CloseOptions {
+  /** How long to wait for buffered records to be delivered; the rest fail. Default: no limit. */
+  timeoutMs?: number
+}
+
+/** Options that are not Kafka configuration: test seams. */
+export interface ProducerInternals {
+  /** The clock every timing decision uses (default `Date.now`). */
+  time?: () => number
+}
+
+/** A send that could not be appended at once: it waits for metadata or memory, in arrival order. */
+interface WaitingSend {
+  readonly record: ProducerRecord
+  readonly key: Bytes | null
+  readonly headers: HeaderPairs
+  readonly timestamp: number
+  readonly deadlineMs: number
+  readonly complete: RecordCompletion
+  readonly fail: RecordReject | null
+}
+
+/**
+ * A Kafka producer: `send()` appends a record to a per-partition batch in the
+ * {@link RecordAccumulator}; a {@link Sender} loop ships ready batches through
+ * the {@link NetworkClient}. Mirrors the Java client's KafkaProducer.
+ *
+ * Invariants:
+ * - Every accepted record completes exactly once: its callback is called, or
+ *   its promise settles, with metadata or a typed error.
+ * - Records from one caller keep their order into the accumulator: once a
+ *   send has to wait (unknown topic, full buffer), every later send queues
+ *   behind it, as a blocked `send()` would hold back a Java thread.
+ * - Bad input is rejected before any memory is taken, through the same
+ *   channel as delivery errors (rejected promise or callback), never thrown.
+ */
+export class KafkaProducer {
+  private readonly config: ResolvedProducerConfig
+  private readonly time: () => number
+  private readonly metadata: ProducerMetadata
+  private readonly pool: BufferPool
+  private readonly accumulator: RecordAccumulator
+  private readonly client: NetworkClient
+  private readonly sender: Sender
+  private readonly stats = new ProducerMetrics()
+  private readonly waiting = new Deque<WaitingSend>()
+  private waitingWorker: Promise<void> | null = null
+  private closed = false
+  private closePromise: Promise<void> | null = null
+
+  constructor(config: ProducerConfig, internals: ProducerInternals = {}) {
+    const c = (this.config = resolveProducerConfig(config))
+    this.time = internals.time ?? Date.now
+    this.metadata = new ProducerMetadata(c.bootstrapServers, c.metadataMaxAgeMs, c.metadataMaxIdleMs, c.retryBackoffMs, c.retryBackoffMaxMs)
+    this.pool = new BufferPool(c.bufferMemory, c.batchSize)
+    this.accumulator = new RecordAccumulator({
+      batchSize: c.batchSize,
+      lingerMs: c.lingerMs,
+      deliveryTimeoutMs: c.deliveryTimeoutMs,
+      retryBackoffMs: c.retryBackoffMs,
+      retryBackoffMaxMs: c.retryBackoffMaxMs,
+      bufferPool: this.pool,
+      createPartitioner: (topic) => new BuiltInPartitioner(topic, c.batchSize),
+      partitionerAdaptive: c.partitionerAdaptivePartitioningEnable,
+      partitionerAvailabilityTimeoutMs: c.partitionerAvailabilityTimeoutMs,
+    })
+    const selector = new Selector(c.receiveMessageMaxBytes)
+    this.client = new NetworkClient(selector, this.metadata, {
+      clientId: c.clientId,
+      maxInFlightRequestsPerConnection: c.maxInFlightRequestsPerConnection,
+      requestTimeoutMs: c.requestTimeoutMs,
+      reconnectBackoffMs: c.reconnectBackoffMs,
+      reconnectBackoffMaxMs: c.reconnectBackoffMaxMs,
+      socketConnectionSetupTimeoutMs: c.socketConnectionSetupTimeoutMs,
+      socketConnectionSetupTimeoutMaxMs: c.socketConnectionSetupTimeoutMaxMs,
+      connectionsMaxIdleMs: c.connectionsMaxIdleMs < 0 ? Infinity : c.connectionsMaxIdleMs,
+      softwareName: SOFTWARE_NAME,
+      softwareVersion: SOFTWARE_VERSION,
+    })
+    this.sender = new Sender(
+      this.client,
+      this.metadata,
+      this.accumulator,
+      this.stats,
+      {
+        acks: c.acks,
+        requestTimeoutMs: c.requestTimeoutMs,
+        deliveryTimeoutMs: c.deliveryTimeoutMs,
+        maxRequestSize: c.maxRequestSize,
+        retries: c.retries,
+        guaranteeMessageOrder: c.maxInFlightRequestsPerConnection === 1,
+      },
+      this.time,
+    )
+    this.sender.start()
+  }
+
+  /**
+   * Sends a record. Without a callback, returns a promise of its metadata;
+   * with one, returns nothing and calls it once, allocating no promise.
+   */
+  send(record: ProducerRecord): Promise<RecordMetadata>
+  send(record: ProducerRecord, callback: SendCallback): void
+  send(record: ProducerRecord, callback?: SendCallback): Promise<RecordMetadata> | void {
+    if (callback === undefined) {
+      return new Promise<RecordMetadata>((resolve, reject) => this.doSend(record, resolve as RecordCompletion, reject))
+    }
+    if (typeof callback !== 'function') throw new KafkaInvalidRecordError('The send callback must be a function')
+    this.doSend(record, callback, null)
+  }
+
+  private doSend(record: ProducerRecord, complete: RecordCompletion, fail: RecordReject | null): void {
+    try {
+      if (this.closed) throw new KafkaProducerClosedError('Cannot send after the producer is closed')
+      const headers = validateRecord(record)
+      const now = this.time()
+      const key = record.key ?? null
+      this.ensureValidRecordSize(record.topic, key, record.value, headers)
+      const timestamp = record.timestamp ?? now
+      if (this.waiting.size > 0) {
+        this.enqueueWaiting({ record, key, headers, timestamp, deadlineMs: now + this.config.maxBlockMs, complete, fail })
+        return
+      }
+      const topic = record.topic
+      this.metadata.add(topic, now)
+      const cluster = this.metadata.cluster
+      const count = cluster.partitionCountForTopic(topic)
+      if (count === undefined) {
+        this.enqueueWaiting({ record, key, headers, timestamp, deadlineMs: now + this.config.maxBlockMs, complete, fail })
+        this.sender.wakeup()
+        return
+      }
+      const partition = this.partitionFor(record, key, count, cluster)
+      const r = this.accumulator.append(topic, partition, timestamp, key, record.value, headers, complete, fail, now, cluster)
+      if (r === APPEND_NEEDS_MEMORY) {
+        this.enqueueWaiting({ record, key, headers, timestamp, deadlineMs: now + this.config.maxBlockMs, complete, fail })
+        return
+      }
+      if (r.batchIsFull || r.newBatchCreated) this.sender.wakeup()
+    } catch (err) {
+      this.stats.recordErrorTotal++
+      completeWithError(complete, fail, err as Error)
+    }
+  }
+
+  /** Java's ensureValidRecordSize: reject before buffering what could never be sent. */
+  private ensureValidRecordSize(topic: string, key: Bytes | null, value: Bytes | null, headers: HeaderPairs): void {
+    const size = RECORD_BATCH_OVERHEAD + RECORD_DELTA_SLACK + sizeOfRecord(0, 0, key, value, headers)
+    if (size > this.config.maxRequestSize) {
+      throw new KafkaInvalidRecordError(
+        `The record for topic '${topic}' is ${size} bytes when serialized, which is larger than ${this.config.maxRequestSize}, the value of max.request.size`,
+      )
+    }
+    if (size > this.config.bufferMemory) {
+      throw new KafkaInvalidRecordError(
+        `The record for topic '${topic}' is ${size} bytes when serialized, which is larger than the total memory buffer (buffer.memory=${this.config.bufferMemory})`,
+      )
+    }
+  }
+
+  private partitionFor(record: ProducerRecord, key: Bytes | null, count: number, cluster: Cluster): number {
+    const explicit = record.partition
+    if (explicit !== undefined && explicit !== null) {
+      if (explicit >= count) {
+        throw new KafkaInvalidRecordError(`Invalid partition given with record: ${explicit} is not in the range [0...${count}) of topic '${record.topic}'`)
+      }
+      return explicit
+    }
+    const custom = this.config.partitioner
+    if (custom !== null) {
+      const p = custom(record.topic, toBuffer(key), toBuffer(record.value), cluster)
+      if (!Number.isInteger(p) || p < 0 || p >= count) {
+        throw new KafkaInvalidRecordError(`The custom partitioner returned ${String(p)} for topic '${record.topic}', which has ${count} partitions`)
+      }
+      return p
+    }
+    if (key !== null && !this.config.partitionerIgnoreKeys) {
+      return partitionForKey(typeof key === 'string' ? Buffer.from(key, 'utf8') : key, count)
+    }
+    return UNKNOWN_PARTITION
+  }
+
+  private enqueueWaiting(w: WaitingSend): void {
+    this.waiting.pushBack(w)
+    this.waitingWorker ??= this.processWaiting().finally(() => {
+      this.waitingWorker = null
+    })
+  }
+
+  /**
+   * Appends the waiting sends in order, each waiting at most until its own
+   * max.block.ms deadline for topic metadata and then for buffer memory.
+   */
+  private async processWaiting(): Promise<void> {
+    while (this.waiting.size > 0) {
+      const w = this.waiting.peekFront()!
+      try {
+        const cluster = await this.awaitTopic(w)
+        const count = cluster.partitionCountForTopic(w.record.topic)!
+        const partition = this.partitionFor(w.record, w.key, count, cluster)
+        const now = this.time()
+        const topic = w.record.topic
+        let r = this.accumulator.append(topic, partition, w.timestamp, w.key, w.record.value, w.headers, w.complete, w.fail, now, cluster)
+        if (r === APPEND_NEEDS_MEMORY) {
+          r = await this.appendWaitingForMemory(w, partition, now, cluster)
+        }
+        if (r.batchIsFull || r.newBatchCreated) this.sender.wakeup()
+      } catch (err) {
+        this.stats.recordErrorTotal++
+        completeWithError(w.complete, w.fail, err as Error)
+      }
+      this.waiting.popFront()
+    }
+  }
+
+  private async appendWaitingForMemory(w: WaitingSend, partition: number, now: number, cluster: Cluster): Promise<AppendResult> {
+    const topic = w.record.topic
+    try {
+      return await this.accumulator.appendAsync(
+        topic,
+        partition,
+        w.timestamp,
+        w.key,
+        w.record.value,
+        w.headers,
+        w.complete,
+        w.fail,
+        Math.max(0, w.deadlineMs - now),
+        now,
+        cluster,
+        this.time,
+      )
+    } catch (err) {
+      if (!(err instanceof KafkaTimeoutError)) throw err
+      // The pool only knows the time left for this record; the user knows max.block.ms.
+      throw new KafkaTimeoutError(
+        `Failed to allocate memory within the configured max blocking time ${this.config.maxBlockMs} ms (max.block.ms): ` +
+          `all ${this.config.bufferMemory} bytes of buffer.memory hold records not yet delivered`,
+        { cause: err },
+      )
+    }
+  }
+
+  /** Waits until metadata knows the record's topic, or fails at its deadline. */
+  private async awaitTopic(w: WaitingSend): Promise<Cluster> {
+    const topic = w.record.topic
+    for (;;) {
+      const cluster = this.metadata.cluster
+      if (cluster.partitionCountForTopic(topic) !== undefined) return cluster
+      const err = this.metadata.topicErrors.get(topic)
+      if (err !== undefined && !isRetriable(err) && err !== 3 /* UNKNOWN_TOPIC_OR_PARTITION: may be created yet */) {
+        throw new KafkaInvalidRecordError(`Cannot send to topic '${topic}': the broker answered ${errorName(err)}`)
+      }
+      if (this.closed) throw new KafkaProducerClosedError('Producer closed while waiting for topic metadata')
+      const now = this.time()
+      const remaining = w.deadlineMs - now
+      if (remaining <= 0) {
+        throw new KafkaTimeoutError(`Topic '${topic}' not present in metadata after ${this.config.maxBlockMs} ms (max.block.ms)`)
+      }
+      this.metadata.add(topic, now)
+      this.metadata.requestUpdate()
+      this.sender.wakeup()
+      await waitFor(this.metadata.awaitUpdate(this.metadata.version), remaining)
+    }
+  }
+
+  /** Resolves once every record sent before this call has completed (successfully or not). */
+  async flush(): Promise<void> {
+    while (this.waitingWorker !== null) await this.waitingWorker
+    this.accumulator.beginFlush()
+    this.sender.wakeup()
+    await this.accumulator.awaitFlushCompletion()
+  }
+
+  /**
+   * For each connected broker, the protocol version each API goes out with,
+   * as negotiated through ApiVersions: `{ '1': { Produce: 12, Metadata: 13, ApiVersions: 4 } }`.
+   */
+  negotiatedApiVersions(): Record<string, Record<string, number>> {
+    return this.client.negotiatedApiVersions()
+  }
+
+  /** A snapshot of the producer's metrics, named as the Java producer names them. */
+  metrics(): ProducerMetricsSnapshot {
+    const now = this.time()
+    const s = this.stats
+    const nodes: ProducerMetricsSnapshot['nodes'] = {}
+    const inFlight = this.client.inFlightPerNode()
+    const ids = new Set<number>([...inFlight.keys(), ...s.nodeLatency.keys()])
+    for (const id of ids) {
+      if (id < 0) continue
+      const lat = s.nodeLatency.get(id)
+      nodes[String(id)] = {
+        'requests-in-flight': inFlight.get(id) ?? 0,
+        'request-latency-avg': lat ? lat.avg(now) : NaN,
+        'request-latency-max': lat ? lat.max(now) : NaN,
+      }
+    }
+    return {
+      'requests-in-flight': this.client.inFlightRequestCount(),
+      'record-send-rate': s.recordRate(now),
+      'record-send-total': s.recordSendTotal,
+      'record-error-total': s.recordErrorTotal,
+      'record-retry-total': s.recordRetryTotal,
+      'records-per-request-avg': s.recordsPerRequest.avg(now),
+      'batch-size-avg': s.batchSize.avg(now),
+      'record-queue-time-avg': s.queueTime.avg(now),
+      'request-latency-avg': s.requestLatency.avg(now),
+      'request-latency-max': s.requestLatency.max(now),
+      'request-total': s.requestTotal,
+      'buffer-available-bytes': this.pool.availableMemory(),
+      'buffer-total-bytes': this.pool.totalMemory,
+      'waiting-sends': this.waiting.size,
+      nodes,
+    }
+  }
+
+  /**
+   * Stops accepting sends, delivers what was accepted, then releases every
+   * socket and timer. With `timeoutMs`, whatever is still undelivered when it
+   * runs out fails with {@link KafkaProducerClosedError}.
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    this.closePromise ??= this.doClose(options.timeoutMs ?? Infinity)
+    return this.closePromise
+  }
+
+  private async doClose(timeoutMs: number): Promise<void> {
+    this.closed = true
+    let timer: NodeJS.Timeout | null = null
+    const timedOut = new Promise<void>((resolve) => {
+      if (Number.isFinite(timeoutMs)) timer = setTimeout(resolve, Math.max(0, Math.min(timeoutMs, 2147483647)))
+    })
+    const graceful = (async () => {
+      while (this.waitingWorker !== null) await this.waitingWorker
+      await this.sender.close(false)
+    })()
+    let finished = false
+    await Promise.race([graceful.then(() => (finished = true)), timedOut])
+    if (!finished) {
+      this.sender.forceCloseNow()
+      this.accumulator.close() // fails sends still waiting for memory
+      this.metadata.wakeAll() // and those waiting for metadata see `closed`
+      await graceful
+    }
+    if (timer !== null) clearTimeout(timer)
+  }
+}
+
+function completeWithError(complete: RecordCompletion, fail: RecordReject | null, err: Error): void {
+  // Never call back before send() has returned: completions are always asynchronous.
+  process.nextTick(() => {
+    if (fail !== null) fail(err)
+    else (complete as SendCallback)(err, null)
+  })
+}
+
+function toBuffer(v: Bytes | null): Buffer | null {
+  return v === null || Buffer.isBuffer(v) ? v : Buffer.from(v, 'utf8')
+}
+
+/** Resolves when `p` settles or after `ms`, whichever is first, leaving no timer behind. */
+function waitFor(p: Promise<void>, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, Math.min(ms, 2147483647))
+    void p.then(() => {
+      clearTimeout(t)
+      resolve()
+    })
+  })
+}

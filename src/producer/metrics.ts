@@ -1,0 +1,151 @@
+/**
+ * Windowed statistics with the semantics of Java's `org.apache.kafka.common.metrics`
+ * (`metrics.num.samples` = 2 windows of `metrics.sample.window.ms` = 30 s):
+ * an average, maximum or rate covers the samples not older than the windows,
+ * so a metric reflects the last 30–60 s rather than the whole life of the
+ * producer. With no samples, averages and maxima are NaN, as in Java.
+ */
+export class SampledStat {
+  private readonly starts: number[]
+  private readonly counts: number[]
+  private readonly sums: number[]
+  private readonly maxes: number[]
+  private current = 0
+
+  constructor(
+    private readonly windowMs = 30_000,
+    private readonly numSamples = 2,
+  ) {
+    this.starts = new Array<number>(numSamples).fill(-Infinity)
+    this.counts = new Array<number>(numSamples).fill(0)
+    this.sums = new Array<number>(numSamples).fill(0)
+    this.maxes = new Array<number>(numSamples).fill(-Infinity)
+  }
+
+  record(value: number, nowMs: number): void {
+    let i = this.current
+    if (nowMs - this.starts[i]! >= this.windowMs) {
+      i = this.current = (i + 1) % this.numSamples
+      this.starts[i] = nowMs
+      this.counts[i] = 0
+      this.sums[i] = 0
+      this.maxes[i] = -Infinity
+    }
+    this.counts[i]!++
+    this.sums[i]! += value
+    if (value > this.maxes[i]!) this.maxes[i] = value
+  }
+
+  private live(i: number, nowMs: number): boolean {
+    return nowMs - this.starts[i]! < this.windowMs * this.numSamples
+  }
+
+  avg(nowMs: number): number {
+    let sum = 0
+    let count = 0
+    for (let i = 0; i < this.numSamples; i++) {
+      if (!this.live(i, nowMs)) continue
+      sum += this.sums[i]!
+      count += this.counts[i]!
+    }
+    return count === 0 ? NaN : sum / count
+  }
+
+  max(nowMs: number): number {
+    let m = -Infinity
+    for (let i = 0; i < this.numSamples; i++) if (this.live(i, nowMs) && this.counts[i]! > 0) m = Math.max(m, this.maxes[i]!)
+    return m === -Infinity ? NaN : m
+  }
+
+  /** Sum of recorded values per second over the live windows (Java's `Rate`). */
+  rate(nowMs: number, firstRecordMs: number): number {
+    let sum = 0
+    let oldest = nowMs
+    for (let i = 0; i < this.numSamples; i++) {
+      if (!this.live(i, nowMs)) continue
+      sum += this.sums[i]!
+      oldest = Math.min(oldest, this.starts[i]!)
+    }
+    // Java stretches a young window to (samples - 1) full windows so early rates are not inflated,
+    // but never past the moment recording began.
+    let elapsed = nowMs - oldest
+    const minWindow = (this.numSamples - 1) * this.windowMs
+    if (elapsed < minWindow) elapsed = Math.min(minWindow, Math.max(nowMs - firstRecordMs, 1))
+    return elapsed <= 0 ? 0 : (sum * 1000) / elapsed
+  }
+}
+
+/** A point-in-time view of the producer's metrics, using the Java producer's metric names. */
+export interface ProducerMetricsSnapshot {
+  /** Requests sent and not yet answered, over all nodes. */
+  'requests-in-flight': number
+  /** Records sent per second (windowed). */
+  'record-send-rate': number
+  /** Records sent since the producer started. */
+  'record-send-total': number
+  /** Records whose send failed, since the producer started. */
+  'record-error-total': number
+  /** Batches re-sent after a retriable error, since the producer started. */
+  'record-retry-total': number
+  /** Average records per Produce request (windowed). */
+  'records-per-request-avg': number
+  /** Average bytes per batch sent (windowed). */
+  'batch-size-avg': number
+  /** Average ms a batch waited in the accumulator before being sent (windowed). */
+  'record-queue-time-avg': number
+  /** Average and maximum ms from sending a Produce request to its response (windowed). */
+  'request-latency-avg': number
+  'request-latency-max': number
+  /** Produce requests sent since the producer started. */
+  'request-total': number
+  /** Memory the accumulator may still use, in bytes. */
+  'buffer-available-bytes': number
+  /** `buffer.memory`. */
+  'buffer-total-bytes': number
+  /** Sends waiting for memory or metadata. */
+  'waiting-sends': number
+  /** Per node (by broker id). */
+  nodes: Record<string, { 'requests-in-flight': number; 'request-latency-avg': number; 'request-latency-max': number }>
+}
+
+/**
+ * The producer's sensors. Recording happens per batch or per request, never
+ * per record, except for one counter increment.
+ */
+export class ProducerMetrics {
+  recordSendTotal = 0
+  recordErrorTotal = 0
+  recordRetryTotal = 0
+  requestTotal = 0
+  private firstRecordMs = -1
+  readonly recordSend = new SampledStat()
+  readonly recordsPerRequest = new SampledStat()
+  readonly batchSize = new SampledStat()
+  readonly queueTime = new SampledStat()
+  readonly requestLatency = new SampledStat()
+  readonly nodeLatency = new Map<number, SampledStat>()
+
+  recordBatchSent(records: number, bytes: number, queueTimeMs: number, nowMs: number): void {
+    if (this.firstRecordMs < 0) this.firstRecordMs = nowMs
+    this.recordSendTotal += records
+    this.recordSend.record(records, nowMs)
+    this.batchSize.record(bytes, nowMs)
+    this.queueTime.record(queueTimeMs, nowMs)
+  }
+
+  recordRequest(records: number, nowMs: number): void {
+    this.requestTotal++
+    this.recordsPerRequest.record(records, nowMs)
+  }
+
+  recordLatency(nodeId: number, latencyMs: number, nowMs: number): void {
+    this.requestLatency.record(latencyMs, nowMs)
+    let s = this.nodeLatency.get(nodeId)
+    if (s === undefined) this.nodeLatency.set(nodeId, (s = new SampledStat()))
+    s.record(latencyMs, nowMs)
+  }
+
+  recordRate(nowMs: number): number {
+    return this.firstRecordMs < 0 ? 0 : this.recordSend.rate(nowMs, this.firstRecordMs)
+  }
+}

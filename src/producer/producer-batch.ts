@@ -1,0 +1,411 @@
+import {
+  NO_PRODUCER_EPOCH,
+  NO_PRODUCER_ID,
+  NO_SEQUENCE,
+  RECORD_BATCH_OVERHEAD,
+  type RecordData,
+  type RecordHeaders,
+  TRANSACTIONAL_FLAG,
+  byteLengthOf,
+  rewriteProducerState,
+  sizeOfRecordBody,
+  writeRecordBatchHeader,
+  writeMeasuredRecord,
+} from '../protocol/record-batch.js'
+import { sizeOfVarint } from '../protocol/varint.js'
+import type { RecordMetadata, SendCallback } from './record.js'
+
+export type { RecordMetadata }
+
+/** Node-style completion: exactly one of `err` and `metadata` is non-null (the public SendCallback). */
+export type RecordCallback = SendCallback
+/** The `resolve` of a `send()` promise. */
+export type RecordResolve = (metadata: RecordMetadata) => void
+/** The `reject` of a `send()` promise. */
+export type RecordReject = (err: Error) => void
+
+/**
+ * How the batch completes a record. A record has two slots, filled once by the
+ * producer without any wrapper allocation:
+ * - callback style: `complete` = the user's `(err, metadata)` callback, `fail` = null;
+ * - promise style:  `complete` = the promise's `resolve`, `fail` = its `reject`.
+ */
+export type RecordCompletion = RecordCallback | RecordResolve
+
+/** Java's FinalState, plus the in-progress state it models as null. */
+const FinalState = { InProgress: 0, Aborted: 1, Failed: 2, Succeeded: 3 } as const
+type FinalState = (typeof FinalState)[keyof typeof FinalState]
+
+const FINAL_STATE_NAMES = ['IN_PROGRESS', 'ABORTED', 'FAILED', 'SUCCEEDED'] as const
+export type BatchState = (typeof FINAL_STATE_NAMES)[number]
+
+/** Shared by all batches of one accumulator; one reference per batch, no closure per batch. */
+export interface ProducerBatchHooks {
+  /** Called once, after every record of the batch has been completed. */
+  onBatchFinal(batch: ProducerBatch): void
+  /** A user callback threw; every other record still completes. */
+  onCallbackError(err: unknown, batch: ProducerBatch): void
+}
+
+/**
+ * Records for one partition, encoded at append time straight into one pooled
+ * buffer; Java's ProducerBatch plus the MemoryRecordsBuilder it wraps.
+ *
+ * Invariants:
+ * - `buffer[0, RECORD_BATCH_OVERHEAD)` is reserved for the header and is only
+ *   written by `close()` (and rewritten by `setProducerState` after close).
+ *   Records occupy `[RECORD_BATCH_OVERHEAD, estimatedSizeInBytes)`, each written
+ *   whole or not at all: `tryAppend` sizes first and rejects before writing.
+ * - `estimatedSizeInBytes` is the exact byte count so far (no compression), so
+ *   "does it fit" and the drain size check are O(1).
+ * - The write limit is `buffer.length`: the accumulator sizes a new batch's
+ *   buffer as `max(batchSize, header + first record)`, so the first record
+ *   always fits and an oversized record gets a batch of its own.
+ * - Record i has offsetDelta i; its completion slots and timestamp sit at
+ *   index i of parallel arrays, so completion needs no per-record object.
+ * - Every record is completed exactly once: the first transition out of
+ *   `InProgress` fires all slots; later `done()` calls are ignored or, after
+ *   success, rejected (as Java's FinalState).
+ * - After `close()`, `records()` is a view of `buffer`, not a copy: it is only
+ *   valid until the accumulator deallocates the batch.
+ */
+export class ProducerBatch {
+  readonly topic: string
+  readonly partition: number
+  readonly createdMs: number
+  /** The pooled buffer; its capacity is the batch's write limit. */
+  readonly buffer: Buffer
+  /** Capacity handed out by the pool, returned on deallocate. */
+  readonly initialCapacity: number
+
+  recordCount = 0
+  /** Number of times this batch was re-enqueued for retry. */
+  attempts = 0
+  lastAttemptMs: number
+  lastAppendTimeMs: number
+  drainedMs = 0
+  /** Jittered backoff chosen when the batch was last re-enqueued; 0 before any retry. */
+  retryBackoffMs = 0
+  /** Monotonic creation number, used by flush to tell "before" from "after". */
+  readonly seq: number
+  /** Seam for splitting (next issue): split batches own buffers outside the pool. */
+  readonly isSplitBatch: boolean
+
+  private writeOffset = RECORD_BATCH_OVERHEAD
+  private baseTimestamp = 0
+  private maxTimestamp = -1
+  private appendsClosed = false
+  private view: Buffer | null = null
+  private finalState: FinalState = FinalState.InProgress
+  private bufferDeallocated = false
+  private retry = false
+  private currentLeaderEpoch = -1
+  private attemptsWhenLeaderLastChanged = 0
+
+  private producerIdValue: bigint = NO_PRODUCER_ID
+  private producerEpochValue = NO_PRODUCER_EPOCH
+  private baseSequenceValue = NO_SEQUENCE
+  private transactional = false
+
+  private readonly timestamps: number[] = []
+  private readonly completes: RecordCompletion[] = []
+  private readonly fails: (RecordReject | null)[] = []
+  private readonly hooks: ProducerBatchHooks | null
+
+  constructor(
+    topic: string,
+    partition: number,
+    buffer: Buffer,
+    createdMs: number,
+    options?: { hooks?: ProducerBatchHooks | null; seq?: number; isSplitBatch?: boolean },
+  ) {
+    if (buffer.length < RECORD_BATCH_OVERHEAD) throw new RangeError(`A batch buffer needs at least ${RECORD_BATCH_OVERHEAD} bytes, got ${buffer.length}`)
+    this.topic = topic
+    this.partition = partition
+    this.buffer = buffer
+    this.initialCapacity = buffer.length
+    this.createdMs = createdMs
+    this.lastAttemptMs = createdMs
+    this.lastAppendTimeMs = createdMs
+    this.hooks = options?.hooks ?? null
+    this.seq = options?.seq ?? 0
+    this.isSplitBatch = options?.isSplitBatch ?? false
+  }
+
+  /** Bytes written so far, header included: exact for uncompressed batches. */
+  get estimatedSizeInBytes(): number {
+    return this.writeOffset
+  }
+
+  /** Size of the closed batch (what goes on the wire); the running size before close. */
+  get sizeInBytes(): number {
+    return this.view !== null ? this.view.length : this.writeOffset
+  }
+
+  /** True once no more records will be accepted, or the buffer is exactly used up. */
+  get isFull(): boolean {
+    return this.appendsClosed || (this.recordCount > 0 && this.writeOffset >= this.buffer.length)
+  }
+
+  get isClosed(): boolean {
+    return this.view !== null
+  }
+
+  get isDone(): boolean {
+    return this.finalState !== FinalState.InProgress
+  }
+
+  get state(): BatchState {
+    return FINAL_STATE_NAMES[this.finalState]
+  }
+
+  get isBufferDeallocated(): boolean {
+    return this.bufferDeallocated
+  }
+
+  get queueTimeMs(): number {
+    return this.drainedMs - this.createdMs
+  }
+
+  get producerId(): bigint {
+    return this.producerIdValue
+  }
+
+  get producerEpoch(): number {
+    return this.producerEpochValue
+  }
+
+  get baseSequence(): number {
+    return this.baseSequenceValue
+  }
+
+  get isTransactional(): boolean {
+    return this.transactional
+  }
+
+  hasSequence(): boolean {
+    return this.baseSequenceValue !== NO_SEQUENCE
+  }
+
+  /** The record's CreateTime as appended (needed for metadata and for splitting). */
+  timestampAt(index: number): number {
+    return this.timestamps[index]!
+  }
+
+  /**
+   * Encodes the record at the end of the batch if it fits, registering its
+   * completion slots. Returns the record's index (its offsetDelta), or -1 with
+   * nothing written when it does not fit or appends are closed. Allocation-
+   * free apart from amortised growth of the per-record arrays.
+   */
+  tryAppend(
+    timestampMs: number,
+    key: RecordData,
+    value: RecordData,
+    headers: RecordHeaders,
+    complete: RecordCompletion,
+    fail: RecordReject | null,
+    nowMs: number,
+  ): number {
+    if (this.appendsClosed) return -1
+    const index = this.recordCount
+    const timestampDelta = index === 0 ? 0 : timestampMs - this.baseTimestamp
+    const keyLength = byteLengthOf(key)
+    const valueLength = byteLengthOf(value)
+    const bodySize = sizeOfRecordBody(index, timestampDelta, keyLength, valueLength, headers)
+    if (this.writeOffset + sizeOfVarint(bodySize) + bodySize > this.buffer.length) return -1
+    this.writeOffset = writeMeasuredRecord(
+      this.buffer,
+      this.writeOffset,
+      bodySize,
+      index,
+      timestampDelta,
+      key,
+      keyLength,
+      value,
+      valueLength,
+      headers,
+    )
+    if (index === 0) this.baseTimestamp = timestampMs
+    if (timestampMs > this.maxTimestamp) this.maxTimestamp = timestampMs
+    this.timestamps.push(timestampMs)
+    this.completes.push(complete)
+    this.fails.push(fail)
+    this.recordCount = index + 1
+    this.lastAppendTimeMs = nowMs
+    return index
+  }
+
+  /** No more appends: the batch rejected a record, expired, or is aborting. */
+  closeForAppends(): void {
+    this.appendsClosed = true
+  }
+
+  /**
+   * Backpatches the header (length, counts, timestamps, producer state, CRC)
+   * and returns the batch as a view of its buffer, to be spliced into a
+   * Produce request as-is. Idempotent: a retried batch returns the same view.
+   */
+  close(): Buffer {
+    if (this.view !== null) return this.view
+    this.appendsClosed = true
+    if (this.recordCount === 0) {
+      this.view = this.buffer.subarray(0, 0)
+      return this.view
+    }
+    const view = this.buffer.subarray(0, this.writeOffset)
+    writeRecordBatchHeader(
+      view,
+      this.transactional ? TRANSACTIONAL_FLAG : 0,
+      this.recordCount - 1,
+      this.baseTimestamp,
+      this.maxTimestamp,
+      this.producerIdValue,
+      this.producerEpochValue,
+      this.baseSequenceValue,
+      this.recordCount,
+    )
+    this.view = view
+    return view
+  }
+
+  /** The closed batch bytes; throws before `close()`. */
+  records(): Buffer {
+    if (this.view === null) throw new Error(`Batch for ${this.topic}-${this.partition} is not closed`)
+    return this.view
+  }
+
+  /**
+   * Sets the idempotence fields. Before close they are written by `close()`;
+   * after close (a retry under a new producer id/epoch or sequence) the header
+   * and CRC are rewritten in place, so the view stays the same object.
+   */
+  setProducerState(producerId: bigint, producerEpoch: number, baseSequence: number, isTransactional: boolean): void {
+    this.producerIdValue = producerId
+    this.producerEpochValue = producerEpoch
+    this.baseSequenceValue = baseSequence
+    this.transactional = isTransactional
+    if (this.view !== null && this.view.length > 0) {
+      rewriteProducerState(this.view, producerId, producerEpoch, baseSequence, isTransactional)
+    }
+  }
+
+  /**
+   * Completes every record: success when `error` is null, else failure, with
+   * `recordError(i)` (when given) overriding the error of individual records
+   * (Produce v8+ record_errors). Returns true if this call completed the batch.
+   * A repeated completion is ignored unless the batch had already succeeded,
+   * which is a bug and throws.
+   */
+  done(
+    baseOffset: bigint,
+    logAppendTime: number,
+    error: Error | null,
+    recordError?: (index: number) => Error | null | undefined,
+  ): boolean {
+    const target = error === null ? FinalState.Succeeded : FinalState.Failed
+    if (this.finalState === FinalState.InProgress) {
+      this.finalState = target
+      this.complete(baseOffset, logAppendTime, error, recordError)
+      return true
+    }
+    if (this.finalState === FinalState.Succeeded) {
+      throw new Error(`A SUCCEEDED batch must not attempt another state change to ${FINAL_STATE_NAMES[target]}`)
+    }
+    return false
+  }
+
+  /** Fails every record with `error` without it ever reaching a broker response. */
+  abort(error: Error): void {
+    if (this.finalState !== FinalState.InProgress) {
+      throw new Error(`Batch has already been completed in final state ${FINAL_STATE_NAMES[this.finalState]}`)
+    }
+    this.appendsClosed = true
+    this.finalState = FinalState.Aborted
+    this.complete(-1n, -1, error, undefined)
+  }
+
+  hasReachedDeliveryTimeout(deliveryTimeoutMs: number, nowMs: number): boolean {
+    return deliveryTimeoutMs <= nowMs - this.createdMs
+  }
+
+  inRetry(): boolean {
+    return this.retry
+  }
+
+  /** Called when the batch goes back to its queue for another attempt. */
+  reenqueued(nowMs: number): void {
+    this.attempts++
+    this.lastAttemptMs = Math.max(this.lastAppendTimeMs, nowMs)
+    this.lastAppendTimeMs = this.lastAttemptMs
+    this.retry = true
+  }
+
+  drained(nowMs: number): void {
+    this.drainedMs = Math.max(this.drainedMs, nowMs)
+  }
+
+  waitedTimeMs(nowMs: number): number {
+    return Math.max(0, nowMs - this.lastAttemptMs)
+  }
+
+  /** KIP-951: remember when the leader epoch advanced, so a retry to a new leader skips backoff. */
+  maybeUpdateLeaderEpoch(leaderEpoch: number): void {
+    if (leaderEpoch >= 0 && (this.currentLeaderEpoch < 0 || this.currentLeaderEpoch < leaderEpoch)) {
+      this.attemptsWhenLeaderLastChanged = this.attempts
+      this.currentLeaderEpoch = leaderEpoch
+    }
+  }
+
+  hasLeaderChangedForTheOngoingRetry(): boolean {
+    return this.attempts >= 1 && this.attempts === this.attemptsWhenLeaderLastChanged
+  }
+
+  /** @internal The accumulator's guard against returning the buffer twice. */
+  markBufferDeallocated(): void {
+    this.bufferDeallocated = true
+  }
+
+  private complete(
+    baseOffset: bigint,
+    logAppendTime: number,
+    error: Error | null,
+    recordError: ((index: number) => Error | null | undefined) | undefined,
+  ): void {
+    const n = this.recordCount
+    for (let i = 0; i < n; i++) {
+      const complete = this.completes[i]!
+      const fail = this.fails[i]!
+      try {
+        if (error === null) {
+          const md: RecordMetadata = {
+            topic: this.topic,
+            partition: this.partition,
+            offset: baseOffset < 0n ? -1n : baseOffset + BigInt(i),
+            timestamp: logAppendTime !== -1 ? logAppendTime : this.timestamps[i]!,
+          }
+          if (fail === null) (complete as RecordCallback)(null, md)
+          else (complete as RecordResolve)(md)
+        } else {
+          const err = (recordError !== undefined ? recordError(i) : null) ?? error
+          if (fail === null) (complete as RecordCallback)(err, null)
+          else fail(err)
+        }
+      } catch (e) {
+        if (this.hooks !== null) this.hooks.onCallbackError(e, this)
+        else rethrowAsync(e)
+      }
+    }
+    // Drop the references to user code and promises: the batch may outlive them (metrics, retries of a split).
+    this.completes.length = 0
+    this.fails.length = 0
+    this.timestamps.length = 0
+    this.hooks?.onBatchFinal(this)
+  }
+}
+
+function rethrowAsync(e: unknown): void {
+  process.nextTick(() => {
+    throw e
+  })
+}

@@ -1,0 +1,890 @@
+import type { Cluster } from '../clients/cluster.js'
+import { KafkaClientError, KafkaProducerClosedError } from '../errors.js'
+import { RECORD_BATCH_OVERHEAD, type RecordData, type RecordHeaders, sizeOfRecord } from '../protocol/record-batch.js'
+import type { BufferPool } from './buffer-pool.js'
+import { Deque } from './deque.js'
+import { ProducerBatch, type ProducerBatchHooks, type RecordCompletion, type RecordReject } from './producer-batch.js'
+
+/** The partition argument meaning "let the built-in sticky partitioner choose". */
+export const UNKNOWN_PARTITION = -1
+
+/**
+ * Returned by the synchronous {@link RecordAccumulator.append} when the record
+ * needs a new batch and the pool cannot hand out a buffer right now (or other
+ * appends are already waiting for memory). Nothing was written; the caller
+ * retries with {@link RecordAccumulator.appendAsync}.
+ */
+export const APPEND_NEEDS_MEMORY: unique symbol = Symbol('APPEND_NEEDS_MEMORY')
+export type AppendNeedsMemory = typeof APPEND_NEEDS_MEMORY
+
+/** What the accumulator needs from the sticky choice: the chosen partition. */
+export interface StickyPartitionInfoLike {
+  readonly partition: number
+}
+
+/**
+ * The accumulator's view of the per-topic built-in partitioner (Java's
+ * BuiltInPartitioner); `BuiltInPartitioner` in partitioner.ts satisfies it.
+ */
+export interface StickyPartitionSource {
+  /** The partition keyless records of this topic go to right now. */
+  peekCurrentPartitionInfo(cluster: Cluster): StickyPartitionInfoLike
+  /**
+   * Called right after a record was appended to `info.partition`, in the same
+   * synchronous step as the peek. `enableSwitch` is false while the
+   * partition's last batch still has room (Java's `allBatchesFull`). The
+   * accumulator only calls it for sticky appends, so `info` is never null
+   * here; the type admits null so Java-shaped implementations fit.
+   */
+  updatePartitionInfo(info: StickyPartitionInfoLike | null, appendedBytes: number, cluster: Cluster, enableSwitch: boolean): void
+  /**
+   * Adaptive partitioning (optional): fresh arrays on every `ready()`;
+   * `queueSizes[i]` batches are queued for partition `partitionIds[i]`.
+   * Both have one entry per partition with a known leader; entries at
+   * `length` and beyond are partitions excluded by
+   * partitioner.availability.timeout.ms. `queueSizes` is null when adaptive
+   * stats are off for the topic (disabled, or not every partition has a queue yet).
+   */
+  updatePartitionLoadStats?(queueSizes: Int32Array | null, partitionIds: Int32Array, length: number): void
+}
+
+/**
+ * Idempotence / transactions seam, filled by the transaction manager (next issue).
+ * Java reaches into TransactionManager from drain() and ready(); here it is one
+ * optional object.
+ */
+export interface ProducerStateHooks {
+  /** Java's shouldStopDrainBatchesForPartition: true to leave this partition for now. */
+  shouldStopDrainBatchesForPartition(first: ProducerBatch): boolean
+  /**
+   * A batch just left its queue for a request, before close(): assign
+   * producer id/epoch/sequence with `batch.setProducerState` if it has none.
+   */
+  onDrain(batch: ProducerBatch): void
+  /** True while a transaction commit/abort waits for the queues to empty. */
+  isTransactionCompleting(): boolean
+}
+
+export interface RecordAccumulatorOptions {
+  /** batch.size: capacity of a normal batch, and the pool's poolable size. */
+  readonly batchSize: number
+  readonly lingerMs: number
+  readonly deliveryTimeoutMs: number
+  readonly retryBackoffMs: number
+  readonly retryBackoffMaxMs: number
+  readonly bufferPool: BufferPool
+  /** Creates the sticky partitioner for a topic on its first UNKNOWN_PARTITION append. */
+  readonly createPartitioner?: (topic: string) => StickyPartitionSource
+  /** partitioner.adaptive.partitioning.enable (default true). */
+  readonly partitionerAdaptive?: boolean
+  /** partitioner.availability.timeout.ms (default 0: off). */
+  readonly partitionerAvailabilityTimeoutMs?: number
+  readonly producerState?: ProducerStateHooks
+  /** Uniform [0, 1) source for the retry backoff jitter; Math.random by default. */
+  readonly random?: () => number
+  /** A user completion callback threw. Default: rethrown on the next tick (Node's convention). */
+  readonly onCallbackError?: (err: unknown, batch: ProducerBatch) => void
+}
+
+/** Result of an append. From the synchronous `append` it is a reused object: read it before the next append. */
+export interface AppendResult {
+  /** The partition the record went to (the sticky choice when UNKNOWN_PARTITION was passed). */
+  readonly partition: number
+  /** The partition's queue has a sendable batch now: wake the sender. */
+  readonly batchIsFull: boolean
+  readonly newBatchCreated: boolean
+  /** abortOnNewBatch was set and a new batch was needed: nothing was appended. */
+  readonly abortForNewBatch: boolean
+  /** Bytes the append added (the batch header too, for a new batch). */
+  readonly appendedBytes: number
+}
+
+export interface ReadyCheckResult {
+  /** Leaders with at least one sendable partition; a fresh set the caller may edit. */
+  readonly readyNodes: Set<number>
+  /** Time until the earliest not-yet-sendable batch becomes sendable by linger or backoff; Infinity if none. */
+  readonly nextReadyCheckDelayMs: number
+  /** Topics with queued batches for a partition without a known leader. */
+  readonly unknownLeaderTopics: Set<string>
+}
+
+/** Java's ExponentialBackoff: initial * multiplier^attempts, jittered by +-jitter, capped at max. */
+export class ExponentialBackoff {
+  private readonly expMax: number
+
+  constructor(
+    readonly initialIntervalMs: number,
+    readonly multiplier: number,
+    readonly maxIntervalMs: number,
+    readonly jitter: number,
+    private readonly random: () => number = Math.random,
+  ) {
+    this.expMax = maxIntervalMs > initialIntervalMs ? Math.log(maxIntervalMs / Math.max(initialIntervalMs, 1)) / Math.log(multiplier) : 0
+  }
+
+  backoff(attempts: number): number {
+    if (this.expMax === 0) return this.initialIntervalMs
+    const exp = Math.min(attempts, this.expMax)
+    const term = this.initialIntervalMs * Math.pow(this.multiplier, exp)
+    const randomFactor = this.jitter < Number.MIN_VALUE ? 1 : 1 - this.jitter + this.random() * 2 * this.jitter
+    const value = Math.floor(randomFactor * term)
+    return value > this.maxIntervalMs ? this.maxIntervalMs : value
+  }
+}
+
+/** One partition's queue plus what routing needs, cached per cluster snapshot. */
+class PartitionQueue {
+  readonly deque = new Deque<ProducerBatch>()
+  /** Leader node id in the routed cluster snapshot; -1 when unknown or not a known node. */
+  leader = -1
+  leaderEpoch = -1
+  /** Set by the sender for max.in.flight=1 ordering; a muted partition is neither ready nor drained. */
+  muted = false
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+  ) {}
+}
+
+class TopicState {
+  /** Indexed by partition: the per-record lookup is an array index, not a Map. */
+  readonly queues: (PartitionQueue | undefined)[] = []
+  /** The same queues, dense, in creation order, for the per-ready() scans. */
+  readonly queueList: PartitionQueue[] = []
+  partitioner: StickyPartitionSource | null = null
+  /** From the routed snapshot: partitions in metadata, and queues with a known leader. */
+  partitionCount = 0
+  leaderCount = 0
+
+  constructor(readonly topic: string) {}
+}
+
+class NodeRoute {
+  readonly queues: PartitionQueue[] = []
+  /** Where the next drain for this node starts (Java's nodesDrainIndex). */
+  drainIndex = 0
+}
+
+interface FlushWaiter {
+  /** Batches with seq below this existed when the flush began. */
+  readonly limit: number
+  /** How many of them have not reached a final state yet. */
+  remaining: number
+  readonly resolve: () => void
+}
+
+type Writable<T> = { -readonly [K in keyof T]: T[K] }
+
+const NO_IDS = new Int32Array(0)
+
+/**
+ * Collects records into per-partition batches for the sender; Java's
+ * RecordAccumulator re-expressed for one event-loop thread.
+ *
+ * Appending:
+ * - `append(...)` is synchronous and, when the record fits in the partition's
+ *   last batch or the pool has a buffer at once, allocation-free apart from the
+ *   record's completion slots. It returns a reused {@link AppendResult}.
+ * - When a new batch is needed and no buffer is available at once (or other
+ *   appends are already waiting for memory), it returns
+ *   {@link APPEND_NEEDS_MEMORY} having written nothing; the caller then awaits
+ *   `appendAsync(...)`, which waits up to max.block.ms for the pool (FIFO) and
+ *   appends. While any `appendAsync` is pending, every append that needs a new
+ *   batch takes that path too, so records sent later never overtake a waiting
+ *   one into a new batch.
+ *
+ * Invariants:
+ * - Per partition, a deque ordered oldest first: only its last batch accepts
+ *   appends; retried batches are put back at the front (in sequence order when
+ *   idempotence hooks are set). Both ends are O(1).
+ * - Every batch created is in `incomplete` until `deallocate(batch)`, and is
+ *   counted in `unfinishedBatches` until it reaches a final state (done/abort).
+ * - `queuedBatches` is the number of batches in all deques, so `hasUndrained()`
+ *   is O(1).
+ * - Routing (each queue's leader, and each node's list of queues for drain) is
+ *   rebuilt only when the cluster snapshot object or the set of queues
+ *   changes, never per drain.
+ * - No method reads a clock: every time-dependent decision takes `nowMs`, and
+ *   the only post-wait time comes from the `nowAfterWait` the caller passes to
+ *   `appendAsync`. The accumulator owns no timers (the pool has at most one
+ *   while appends wait); the sender sleeps for `nextReadyCheckDelayMs`.
+ */
+export class RecordAccumulator {
+  private readonly batchSize: number
+  private readonly lingerMs: number
+  private readonly deliveryTimeoutMs: number
+  private readonly pool: BufferPool
+  private readonly retryBackoff: ExponentialBackoff
+  private readonly createPartitioner: ((topic: string) => StickyPartitionSource) | null
+  private readonly adaptive: boolean
+  private readonly availabilityTimeoutMs: number
+  private readonly producerState: ProducerStateHooks | null
+
+  private readonly topics = new Map<string, TopicState>()
+  private readonly topicList: TopicState[] = []
+  private lastTopic: string | null = null
+  private lastTopicState: TopicState | null = null
+
+  private readonly incomplete = new Set<ProducerBatch>()
+  private unfinishedBatches = 0
+  private nextSeq = 0
+  private queuedBatches = 0
+  private appendsInProgressCount = 0
+  private flushesInProgress = 0
+  private readonly flushWaiters: FlushWaiter[] = []
+  private closed = false
+  private nextBatchExpiryTimeMs = Infinity
+
+  private routedCluster: Cluster | null = null
+  private routingVersion = 0
+  private routedVersion = -1
+  private readonly nodeRoutes = new Map<number, NodeRoute>()
+  private readonly nodeStats = new Map<number, { readyTimeMs: number; drainTimeMs: number }>()
+
+  private readonly result: Writable<AppendResult> = {
+    partition: -1,
+    batchIsFull: false,
+    newBatchCreated: false,
+    abortForNewBatch: false,
+    appendedBytes: 0,
+  }
+  private readonly batchHooks: ProducerBatchHooks
+
+  constructor(options: RecordAccumulatorOptions) {
+    if (!Number.isSafeInteger(options.batchSize) || options.batchSize < 0) throw new RangeError(`batchSize must be a non-negative integer, got ${options.batchSize}`)
+    this.batchSize = options.batchSize
+    this.lingerMs = options.lingerMs
+    this.deliveryTimeoutMs = options.deliveryTimeoutMs
+    this.pool = options.bufferPool
+    this.retryBackoff = new ExponentialBackoff(options.retryBackoffMs, 2, options.retryBackoffMaxMs, 0.2, options.random)
+    this.createPartitioner = options.createPartitioner ?? null
+    this.adaptive = options.partitionerAdaptive ?? true
+    this.availabilityTimeoutMs = options.partitionerAvailabilityTimeoutMs ?? 0
+    this.producerState = options.producerState ?? null
+    const onCallbackError = options.onCallbackError ?? rethrowOnNextTick
+    this.batchHooks = {
+      onBatchFinal: (batch) => this.batchFinished(batch),
+      onCallbackError,
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Appending
+  // -------------------------------------------------------------------------
+
+  /**
+   * Appends one record, synchronously. `partition` is the chosen partition, or
+   * UNKNOWN_PARTITION to use the topic's sticky partitioner. The record is
+   * completed through `complete`/`fail` (see RecordCompletion).
+   *
+   * Preconditions (the producer validates): `partition` is UNKNOWN_PARTITION
+   * or a partition index of the topic; the record's size is within
+   * buffer.memory and max.request.size.
+   *
+   * @returns a reused AppendResult, or APPEND_NEEDS_MEMORY with nothing
+   *   written (then call `appendAsync` with the same arguments).
+   */
+  append(
+    topic: string,
+    partition: number,
+    timestampMs: number,
+    key: RecordData,
+    value: RecordData,
+    headers: RecordHeaders,
+    complete: RecordCompletion,
+    fail: RecordReject | null,
+    nowMs: number,
+    cluster: Cluster,
+    abortOnNewBatch = false,
+  ): AppendResult | AppendNeedsMemory {
+    if (this.closed) throw new KafkaProducerClosedError('Producer closed while send in progress')
+    const ts = this.topicState(topic)
+    let info: StickyPartitionInfoLike | null = null
+    let p = partition
+    if (p === UNKNOWN_PARTITION) {
+      info = this.partitionerOf(ts).peekCurrentPartitionInfo(cluster)
+      p = info.partition
+    }
+    const q = ts.queues[p] ?? this.createQueue(ts, p)
+    if (this.tryAppendToLast(ts, q, info, timestampMs, key, value, headers, complete, fail, nowMs, cluster)) return this.result
+    if (abortOnNewBatch) return this.setResult(p, false, false, true, 0)
+    if (this.appendsInProgressCount > 0) return APPEND_NEEDS_MEMORY
+    const buffer = this.pool.tryAllocate(this.newBatchSize(key, value, headers))
+    if (buffer === null) return APPEND_NEEDS_MEMORY
+    return this.appendNewBatch(ts, q, info, timestampMs, key, value, headers, complete, fail, buffer, nowMs, cluster)
+  }
+
+  /**
+   * The slow path after APPEND_NEEDS_MEMORY: waits (FIFO, up to `maxBlockMs`
+   * from `nowMs`) for a buffer, then appends, re-choosing the sticky partition
+   * since time has passed. Rejects with KafkaTimeoutError when memory does
+   * not come in time, KafkaProducerClosedError when closed meanwhile.
+   *
+   * @param nowAfterWait the caller's clock, read once after the wait so that
+   *   the new batch's linger and delivery timeout start when it is created
+   * @returns a fresh AppendResult (not the reused one)
+   */
+  async appendAsync(
+    topic: string,
+    partition: number,
+    timestampMs: number,
+    key: RecordData,
+    value: RecordData,
+    headers: RecordHeaders,
+    complete: RecordCompletion,
+    fail: RecordReject | null,
+    maxBlockMs: number,
+    nowMs: number,
+    cluster: Cluster,
+    nowAfterWait: () => number,
+  ): Promise<AppendResult> {
+    if (this.closed) throw new KafkaProducerClosedError('Producer closed while send in progress')
+    // Counted before the first await, so synchronous appends that follow queue up behind this one.
+    this.appendsInProgressCount++
+    let buffer: Buffer | null = null
+    try {
+      buffer = await this.pool.allocate(this.newBatchSize(key, value, headers), maxBlockMs, nowMs)
+      if (this.closed) throw new KafkaProducerClosedError('Producer closed while send in progress')
+      const now = nowAfterWait()
+      const ts = this.topicState(topic)
+      let info: StickyPartitionInfoLike | null = null
+      let p = partition
+      if (p === UNKNOWN_PARTITION) {
+        info = this.partitionerOf(ts).peekCurrentPartitionInfo(cluster)
+        p = info.partition
+      }
+      const q = ts.queues[p] ?? this.createQueue(ts, p)
+      // An earlier waiter may have opened a batch here with room: use it, and give the buffer back.
+      if (this.tryAppendToLast(ts, q, info, timestampMs, key, value, headers, complete, fail, now, cluster)) return { ...this.result }
+      const owned = buffer
+      buffer = null
+      return { ...this.appendNewBatch(ts, q, info, timestampMs, key, value, headers, complete, fail, owned, now, cluster) }
+    } finally {
+      this.appendsInProgressCount--
+      if (buffer !== null) this.pool.deallocate(buffer)
+    }
+  }
+
+  /** Appends to the partition's last batch if it has room; closes it for appends if not. */
+  private tryAppendToLast(
+    ts: TopicState,
+    q: PartitionQueue,
+    info: StickyPartitionInfoLike | null,
+    timestampMs: number,
+    key: RecordData,
+    value: RecordData,
+    headers: RecordHeaders,
+    complete: RecordCompletion,
+    fail: RecordReject | null,
+    nowMs: number,
+    cluster: Cluster,
+  ): boolean {
+    const last = q.deque.peekBack()
+    if (last === undefined) return false
+    const before = last.estimatedSizeInBytes
+    if (last.tryAppend(timestampMs, key, value, headers, complete, fail, nowMs) < 0) {
+      // Java closes a batch that refused a record, so "deque.size > 1" and isFull agree.
+      last.closeForAppends()
+      return false
+    }
+    const appended = last.estimatedSizeInBytes - before
+    const full = last.isFull
+    if (info !== null) ts.partitioner!.updatePartitionInfo(info, appended, cluster, full)
+    this.setResult(q.partition, q.deque.size > 1 || full, false, false, appended)
+    return true
+  }
+
+  /** Takes ownership of `buffer`: it ends up in the new batch, or back in the pool on failure. */
+  private appendNewBatch(
+    ts: TopicState,
+    q: PartitionQueue,
+    info: StickyPartitionInfoLike | null,
+    timestampMs: number,
+    key: RecordData,
+    value: RecordData,
+    headers: RecordHeaders,
+    complete: RecordCompletion,
+    fail: RecordReject | null,
+    buffer: Buffer,
+    nowMs: number,
+    cluster: Cluster,
+  ): AppendResult {
+    const batch = new ProducerBatch(ts.topic, q.partition, buffer, nowMs, { hooks: this.batchHooks, seq: this.nextSeq })
+    if (batch.tryAppend(timestampMs, key, value, headers, complete, fail, nowMs) < 0) {
+      this.pool.deallocate(buffer)
+      throw new KafkaClientError('INTERNAL', `A new ${buffer.length}-byte batch for ${ts.topic}-${q.partition} could not hold the record it was sized for`)
+    }
+    this.nextSeq++
+    q.deque.pushBack(batch)
+    this.queuedBatches++
+    this.incomplete.add(batch)
+    this.unfinishedBatches++
+    const appended = batch.estimatedSizeInBytes
+    const full = batch.isFull
+    if (info !== null) ts.partitioner!.updatePartitionInfo(info, appended, cluster, full)
+    return this.setResult(q.partition, q.deque.size > 1 || full, true, false, appended)
+  }
+
+  /** Java: max(batch.size, the record alone in a batch), so an oversized record gets a batch of its own. */
+  private newBatchSize(key: RecordData, value: RecordData, headers: RecordHeaders): number {
+    return Math.max(this.batchSize, RECORD_BATCH_OVERHEAD + sizeOfRecord(0, 0, key, value, headers))
+  }
+
+  private setResult(partition: number, batchIsFull: boolean, newBatchCreated: boolean, abortForNewBatch: boolean, appendedBytes: number): AppendResult {
+    const r = this.result
+    r.partition = partition
+    r.batchIsFull = batchIsFull
+    r.newBatchCreated = newBatchCreated
+    r.abortForNewBatch = abortForNewBatch
+    r.appendedBytes = appendedBytes
+    return r
+  }
+
+  private topicState(topic: string): TopicState {
+    if (topic === this.lastTopic) return this.lastTopicState!
+    let ts = this.topics.get(topic)
+    if (ts === undefined) {
+      ts = new TopicState(topic)
+      this.topics.set(topic, ts)
+      this.topicList.push(ts)
+    }
+    this.lastTopic = topic
+    this.lastTopicState = ts
+    return ts
+  }
+
+  private partitionerOf(ts: TopicState): StickyPartitionSource {
+    if (ts.partitioner !== null) return ts.partitioner
+    if (this.createPartitioner === null) {
+      throw new KafkaClientError('INTERNAL', `No sticky partitioner configured for UNKNOWN_PARTITION appends to '${ts.topic}'`)
+    }
+    return (ts.partitioner = this.createPartitioner(ts.topic))
+  }
+
+  private createQueue(ts: TopicState, partition: number): PartitionQueue {
+    if (!Number.isInteger(partition) || partition < 0) throw new RangeError(`Invalid partition ${partition} for topic '${ts.topic}'`)
+    const q = new PartitionQueue(ts.topic, partition)
+    ts.queues[partition] = q
+    ts.queueList.push(q)
+    this.routingVersion++
+    return q
+  }
+
+  private queueOf(topic: string, partition: number): PartitionQueue {
+    const ts = this.topicState(topic)
+    return ts.queues[partition] ?? this.createQueue(ts, partition)
+  }
+
+  // -------------------------------------------------------------------------
+  // Readiness and draining
+  // -------------------------------------------------------------------------
+
+  /**
+   * Which leaders have something to send now. A partition's first batch is
+   * sendable when it is full (or not the only batch), has waited lingerMs
+   * since creation (its retry backoff since re-enqueue, when retried), or when
+   * the pool has waiters, a flush is in progress, the accumulator is closed or
+   * a transaction is completing; never while muted or backing off.
+   * Also feeds adaptive-partitioning queue sizes to each topic's partitioner.
+   */
+  ready(cluster: Cluster, nowMs: number): ReadyCheckResult {
+    this.ensureRouting(cluster)
+    const readyNodes = new Set<number>()
+    const unknownLeaderTopics = new Set<string>()
+    let nextReadyCheckDelayMs = Infinity
+    const exhausted = this.pool.queued() > 0
+    const sendAnyway =
+      exhausted || this.closed || this.flushesInProgress > 0 || (this.producerState !== null && this.producerState.isTransactionCompleting())
+    const lingerMs = this.lingerMs
+    const topics = this.topicList
+    for (let t = 0; t < topics.length; t++) {
+      const ts = topics[t]!
+      const sp = ts.partitioner
+      const wantStats = sp !== null && sp.updatePartitionLoadStats !== undefined
+      let sizes: Int32Array | null = null
+      let ids: Int32Array | null = null
+      // As Java: no adaptive stats until every partition has a queue, or an unseen partition could never be chosen.
+      if (wantStats && this.adaptive && ts.queueList.length >= ts.partitionCount) {
+        sizes = new Int32Array(ts.leaderCount)
+        ids = new Int32Array(ts.leaderCount)
+      }
+      let front = 0
+      let back = ts.leaderCount
+      const list = ts.queueList
+      for (let i = 0; i < list.length; i++) {
+        const q = list[i]!
+        const leader = q.leader
+        const first = q.deque.peekFront()
+        if (sizes !== null && leader >= 0) {
+          if (first !== undefined && this.availabilityTimeoutMs > 0 && this.isNodeSlow(leader)) {
+            --back
+            sizes[back] = q.deque.size
+            ids![back] = q.partition
+          } else {
+            sizes[front] = first === undefined ? 0 : q.deque.size
+            ids![front] = q.partition
+            front++
+          }
+        }
+        if (first === undefined) continue
+        if (leader < 0) {
+          unknownLeaderTopics.add(ts.topic)
+          continue
+        }
+        if (q.muted || readyNodes.has(leader)) continue
+        first.maybeUpdateLeaderEpoch(q.leaderEpoch)
+        const waitedMs = first.waitedTimeMs(nowMs)
+        const backingOff = this.shouldBackoff(first, waitedMs)
+        const timeToWaitMs = backingOff ? first.retryBackoffMs : lingerMs
+        if (!backingOff && (sendAnyway || waitedMs >= timeToWaitMs || q.deque.size > 1 || first.isFull)) {
+          readyNodes.add(leader)
+        } else {
+          const left = timeToWaitMs - waitedMs
+          if (left < nextReadyCheckDelayMs) nextReadyCheckDelayMs = left > 0 ? left : 0
+        }
+      }
+      if (wantStats) sp.updatePartitionLoadStats!(sizes, ids ?? NO_IDS, sizes === null ? 0 : front)
+    }
+    return { readyNodes, nextReadyCheckDelayMs, unknownLeaderTopics }
+  }
+
+  /**
+   * Takes batches for each ready node: round-robin over the node's partitions
+   * from a rotating start, one batch (the first) per partition, while the
+   * request stays within `maxRequestSize` (the first batch always goes, even
+   * if larger). Skips muted partitions and batches in retry backoff. Drained
+   * batches are closed (header + CRC written) and stamped with `drainedMs`.
+   */
+  drain(cluster: Cluster, readyNodes: ReadonlySet<number>, maxRequestSize: number, nowMs: number): Map<number, ProducerBatch[]> {
+    const out = new Map<number, ProducerBatch[]>()
+    if (readyNodes.size === 0) return out
+    this.ensureRouting(cluster)
+    for (const nodeId of readyNodes) out.set(nodeId, this.drainBatchesForOneNode(nodeId, maxRequestSize, nowMs))
+    return out
+  }
+
+  private drainBatchesForOneNode(nodeId: number, maxRequestSize: number, nowMs: number): ProducerBatch[] {
+    const ready: ProducerBatch[] = []
+    const route = this.nodeRoutes.get(nodeId)
+    if (route === undefined || route.queues.length === 0) return ready
+    const queues = route.queues
+    const n = queues.length
+    const start = route.drainIndex % n
+    // Unless we stop early, the next drain starts one further on, so no partition always leads.
+    let nextStart = (start + 1) % n
+    let size = 0
+    let i = start
+    do {
+      const q = queues[i]!
+      const at = i
+      i = i + 1 === n ? 0 : i + 1
+      if (q.muted) continue
+      const first = q.deque.peekFront()
+      if (first === undefined) continue
+      // Record the epoch this attempt goes to, so a later retry can tell whether the leader moved (KIP-951).
+      first.maybeUpdateLeaderEpoch(q.leaderEpoch)
+      if (this.shouldBackoff(first, first.waitedTimeMs(nowMs))) continue
+      if ((size + first.estimatedSizeInBytes > maxRequestSize && ready.length > 0) ||
+          (this.producerState !== null && this.producerState.shouldStopDrainBatchesForPartition(first))) {
+        // This partition goes first next time: it is the one that did not fit.
+        nextStart = at
+        break
+      }
+      q.deque.popFront()
+      this.queuedBatches--
+      if (this.producerState !== null) this.producerState.onDrain(first)
+      first.close()
+      size += first.sizeInBytes
+      first.drained(nowMs)
+      ready.push(first)
+    } while (i !== start)
+    route.drainIndex = nextStart
+    return ready
+  }
+
+  private shouldBackoff(batch: ProducerBatch, waitedMs: number): boolean {
+    return batch.attempts > 0 && waitedMs < batch.retryBackoffMs && !batch.hasLeaderChangedForTheOngoingRetry()
+  }
+
+  private isNodeSlow(nodeId: number): boolean {
+    const s = this.nodeStats.get(nodeId)
+    return s !== undefined && s.readyTimeMs - s.drainTimeMs > this.availabilityTimeoutMs
+  }
+
+  /**
+   * Sender feedback for partitioner.availability.timeout.ms: call with
+   * `canDrain` false for a ready node whose connection is not ready, true
+   * when it could be drained. No-op when the feature is off.
+   */
+  updateNodeLatencyStats(nodeId: number, nowMs: number, canDrain: boolean): void {
+    if (this.availabilityTimeoutMs <= 0) return
+    let s = this.nodeStats.get(nodeId)
+    if (s === undefined) this.nodeStats.set(nodeId, (s = { readyTimeMs: nowMs, drainTimeMs: nowMs }))
+    if (canDrain) s.drainTimeMs = nowMs
+    s.readyTimeMs = nowMs
+  }
+
+  /** Rebuilds each queue's leader and each node's queue list when the snapshot or the queue set changed. */
+  private ensureRouting(cluster: Cluster): void {
+    if (cluster === this.routedCluster && this.routedVersion === this.routingVersion) return
+    for (const route of this.nodeRoutes.values()) route.queues.length = 0
+    for (const ts of this.topicList) {
+      const infos = cluster.partitionsForTopic(ts.topic)
+      ts.partitionCount = infos.length
+      let leaders = 0
+      for (const q of ts.queueList) {
+        const info = infos[q.partition] as (typeof infos)[number] | undefined
+        let leader = info === undefined ? -1 : info.leader
+        if (leader >= 0 && cluster.nodeById(leader) === undefined) leader = -1
+        q.leader = leader
+        q.leaderEpoch = info === undefined ? -1 : info.leaderEpoch
+        if (leader < 0) continue
+        leaders++
+        let route = this.nodeRoutes.get(leader)
+        if (route === undefined) this.nodeRoutes.set(leader, (route = new NodeRoute()))
+        route.queues.push(q)
+      }
+      ts.leaderCount = leaders
+    }
+    for (const [nodeId, route] of this.nodeRoutes) if (route.queues.length === 0) this.nodeRoutes.delete(nodeId)
+    this.routedCluster = cluster
+    this.routedVersion = this.routingVersion
+  }
+
+  // -------------------------------------------------------------------------
+  // Retries, expiry, completion
+  // -------------------------------------------------------------------------
+
+  /**
+   * Puts a batch that failed retriably back at the FRONT of its queue, with a
+   * jittered exponential backoff (retry.backoff.ms .. retry.backoff.max.ms)
+   * drawn once now. With idempotence hooks, batches are kept in sequence order.
+   */
+  reenqueue(batch: ProducerBatch, nowMs: number): void {
+    batch.reenqueued(nowMs)
+    batch.retryBackoffMs = this.retryBackoff.backoff(batch.attempts - 1)
+    const q = this.queueOf(batch.topic, batch.partition)
+    if (this.producerState !== null) insertInSequenceOrder(q.deque, batch)
+    else q.deque.pushFront(batch)
+    this.queuedBatches++
+  }
+
+  /**
+   * Seam for the next issue (MESSAGE_TOO_LARGE on a multi-record batch): split
+   * `batch` into batch.size pieces re-using its records' completion slots, put
+   * them at the front of the queue, and return how many were made.
+   */
+  splitAndReenqueue(batch: ProducerBatch): number {
+    throw new KafkaClientError('UNSUPPORTED', `Splitting batches is not implemented yet (${batch.topic}-${batch.partition}, ${batch.recordCount} records)`)
+  }
+
+  /**
+   * Removes from the queue fronts every batch that has reached
+   * delivery.timeout.ms (queues are in creation order, so each scan stops at
+   * the first live batch) and recomputes `nextExpiryTimeMs()`. The caller
+   * fails them (`done(-1n, -1, timeoutError)`) and deallocates them.
+   * In-flight batches are not here; to have their deadlines count, call
+   * `maybeUpdateNextBatchExpiryTime` for them after this.
+   */
+  expiredBatches(nowMs: number): ProducerBatch[] {
+    this.nextBatchExpiryTimeMs = Infinity
+    const expired: ProducerBatch[] = []
+    for (const ts of this.topicList) {
+      for (const q of ts.queueList) {
+        let first: ProducerBatch | undefined
+        while ((first = q.deque.peekFront()) !== undefined) {
+          if (!first.hasReachedDeliveryTimeout(this.deliveryTimeoutMs, nowMs)) {
+            this.maybeUpdateNextBatchExpiryTime(first)
+            break
+          }
+          q.deque.popFront()
+          this.queuedBatches--
+          first.closeForAppends()
+          expired.push(first)
+        }
+      }
+    }
+    return expired
+  }
+
+  maybeUpdateNextBatchExpiryTime(batch: ProducerBatch): void {
+    const t = batch.createdMs + this.deliveryTimeoutMs
+    if (t < this.nextBatchExpiryTimeMs) this.nextBatchExpiryTimeMs = t
+  }
+
+  /** Earliest delivery deadline seen by the last `expiredBatches` pass; Infinity if none. */
+  nextExpiryTimeMs(): number {
+    return this.nextBatchExpiryTimeMs
+  }
+
+  /**
+   * Gives a finished batch's buffer back to the pool and forgets it. Call
+   * only once the batch's bytes are no longer referenced by a pending socket
+   * write (after its response, or after its send with acks=0). When that is
+   * not certain (e.g. a batch expired while in flight), pass
+   * `reuseBuffer = false`: the memory is returned but the buffer is not
+   * recycled (KAFKA-19012). Repeated calls are ignored.
+   */
+  deallocate(batch: ProducerBatch, reuseBuffer = true): void {
+    this.incomplete.delete(batch)
+    if (batch.isSplitBatch || batch.isBufferDeallocated) return
+    batch.markBufferDeallocated()
+    this.pool.deallocate(reuseBuffer ? batch.buffer : null, batch.initialCapacity)
+  }
+
+  /**
+   * For a forced close: fails every batch not yet completed, queued or in
+   * flight, and returns all memory (without recycling buffers a socket write
+   * may still hold). Call after `close()`, so no append can add more.
+   */
+  abortIncompleteBatches(error: Error): void {
+    for (const ts of this.topicList) for (const q of ts.queueList) q.deque.clear()
+    this.queuedBatches = 0
+    for (const batch of Array.from(this.incomplete)) {
+      batch.closeForAppends()
+      if (!batch.isDone) batch.abort(error)
+      this.deallocate(batch, false)
+    }
+  }
+
+  /**
+   * Fails the batches that never left the accumulator (no sequence assigned
+   * with idempotence hooks; never drained otherwise), e.g. when a transaction
+   * aborts or the producer hits a fatal error. Retried batches stay.
+   */
+  abortUndrainedBatches(error: Error): void {
+    const withHooks = this.producerState !== null
+    for (const ts of this.topicList) {
+      for (const q of ts.queueList) {
+        if (q.deque.size === 0) continue
+        const removed = q.deque.removeWhere((b) => (withHooks ? !b.hasSequence() : !b.isClosed))
+        this.queuedBatches -= removed.length
+        for (const batch of removed) {
+          batch.closeForAppends()
+          batch.abort(error)
+          this.deallocate(batch)
+        }
+      }
+    }
+  }
+
+  private batchFinished(batch: ProducerBatch): void {
+    this.unfinishedBatches--
+    const waiters = this.flushWaiters
+    for (let i = 0; i < waiters.length; ) {
+      const w = waiters[i]!
+      if (batch.seq < w.limit && --w.remaining === 0) {
+        waiters.splice(i, 1)
+        this.flushesInProgress--
+        w.resolve()
+      } else i++
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Flush, close, muting, introspection
+  // -------------------------------------------------------------------------
+
+  /** Makes every partition sendable until the matching `awaitFlushCompletion` settles. */
+  beginFlush(): void {
+    this.flushesInProgress++
+  }
+
+  flushInProgress(): boolean {
+    return this.flushesInProgress > 0
+  }
+
+  /**
+   * Resolves once every batch that existed (and was not yet completed) when
+   * this is called has completed, successfully or not; then ends the flush
+   * begun by `beginFlush()`. Records still waiting for memory are not batches
+   * yet and are not waited for (as in Java).
+   */
+  awaitFlushCompletion(): Promise<void> {
+    if (this.unfinishedBatches === 0) {
+      this.flushesInProgress--
+      return Promise.resolve()
+    }
+    return new Promise<void>((resolve) => {
+      this.flushWaiters.push({ limit: this.nextSeq, remaining: this.unfinishedBatches, resolve })
+    })
+  }
+
+  /** No more appends; everything queued becomes sendable; memory waiters fail. */
+  close(): void {
+    this.closed = true
+    this.pool.close()
+  }
+
+  isClosed(): boolean {
+    return this.closed
+  }
+
+  mutePartition(topic: string, partition: number): void {
+    this.queueOf(topic, partition).muted = true
+  }
+
+  unmutePartition(topic: string, partition: number): void {
+    const q = this.topics.get(topic)?.queues[partition]
+    if (q !== undefined) q.muted = false
+  }
+
+  isMuted(topic: string, partition: number): boolean {
+    return this.topics.get(topic)?.queues[partition]?.muted ?? false
+  }
+
+  /** Batches waiting in queues (not drained). */
+  hasUndrained(): boolean {
+    return this.queuedBatches > 0
+  }
+
+  /** Batches created and not yet deallocated (queued or in flight). */
+  hasIncomplete(): boolean {
+    return this.incomplete.size > 0
+  }
+
+  /** Number of `appendAsync` calls waiting for memory. */
+  appendsInProgress(): number {
+    return this.appendsInProgressCount
+  }
+
+  queuedBatchCount(): number {
+    return this.queuedBatches
+  }
+
+  /** A copy of one partition's queue, oldest first; for tests and diagnostics, not hot paths. */
+  batchesFor(topic: string, partition: number): ProducerBatch[] {
+    return this.topics.get(topic)?.queues[partition]?.deque.toArray() ?? []
+  }
+
+  get bufferPool(): BufferPool {
+    return this.pool
+  }
+}
+
+/**
+ * Java's insertInSequenceOrder: a retried batch goes in front of every
+ * batch with a higher sequence (or none), behind those with a lower one.
+ */
+function insertInSequenceOrder(deque: Deque<ProducerBatch>, batch: ProducerBatch): void {
+  if (!batch.hasSequence()) {
+    throw new KafkaClientError('INTERNAL', `Re-enqueueing a batch for ${batch.topic}-${batch.partition} without a sequence although idempotence is on`)
+  }
+  const front = deque.peekFront()
+  if (front === undefined || !front.hasSequence() || front.baseSequence >= batch.baseSequence) {
+    deque.pushFront(batch)
+    return
+  }
+  const lower: ProducerBatch[] = []
+  let f: ProducerBatch | undefined
+  while ((f = deque.peekFront()) !== undefined && f.hasSequence() && f.baseSequence < batch.baseSequence) lower.push(deque.popFront()!)
+  deque.pushFront(batch)
+  for (let i = lower.length - 1; i >= 0; i--) deque.pushFront(lower[i]!)
+}
+
+function rethrowOnNextTick(err: unknown): void {
+  process.nextTick(() => {
+    throw err
+  })
+}

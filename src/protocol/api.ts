@@ -1,0 +1,97 @@
+import { KafkaProtocolError } from '../errors.js'
+import { Reader } from './reader.js'
+import { BufferWriter, type ProtocolWriter, SizeCounter } from './writer.js'
+
+/**
+ * One Kafka API: its key, the versions this client implements, and a single
+ * encoder/decoder pair whose fields are gated by version. There is one module
+ * per API (src/protocol/apis/*), never one file per version.
+ */
+export interface ApiSpec<Req, Res> {
+  readonly name: string
+  readonly apiKey: number
+  readonly minVersion: number
+  readonly maxVersion: number
+  /** The first version that uses flexible (KIP-482) encodings. */
+  readonly flexibleFrom: number
+  writeRequest(w: ProtocolWriter, req: Req, version: number): void
+  readResponse(r: Reader, version: number): Res
+  /** Response header version override; ApiVersions always answers with header v0. */
+  readonly responseHeaderVersion?: (version: number) => number
+}
+
+export type AnyApi = ApiSpec<any, any>
+
+export function isFlexible(api: AnyApi, version: number): boolean {
+  return version >= api.flexibleFrom
+}
+
+function writeRequestHeader(w: ProtocolWriter, api: AnyApi, version: number, correlationId: number, clientId: string | null): void {
+  w.int16(api.apiKey)
+  w.int16(version)
+  w.int32(correlationId)
+  w.int16NullableString(clientId) // header v1 and v2 both keep the non-compact client_id
+  w.taggedFields() // header v2 only; the writer is flexible exactly when the header is v2
+}
+
+/**
+ * Encodes a whole request frame: the 4-byte size prefix, request header v1
+ * or v2, and the body. Sizes are counted first and one buffer is allocated;
+ * record batches are spliced in as their own segments, not copied.
+ *
+ * @returns the segments to write in order; their lengths add up to the frame.
+ */
+export function encodeRequest<Req>(
+  api: ApiSpec<Req, unknown>,
+  version: number,
+  correlationId: number,
+  clientId: string | null,
+  req: Req,
+): Buffer[] {
+  if (version < api.minVersion || version > api.maxVersion) {
+    throw new RangeError(`${api.name} v${version} is not implemented (v${api.minVersion}..v${api.maxVersion})`)
+  }
+  const flexible = isFlexible(api, version)
+  const size = new SizeCounter(flexible)
+  size.int32(0)
+  writeRequestHeader(size, api, version, correlationId, clientId)
+  api.writeRequest(size, req, version)
+
+  const buf = Buffer.allocUnsafe(size.ownBytes)
+  const w = new BufferWriter(buf, 0, flexible)
+  w.int32(size.ownBytes - 4 + size.splicedBytes)
+  writeRequestHeader(w, api, version, correlationId, clientId)
+  api.writeRequest(w, req, version)
+  return w.finish()
+}
+
+/** Reads the correlation id at the start of a response frame (without the size prefix). */
+export function peekCorrelationId(frame: Buffer): number {
+  if (frame.length < 4) throw new KafkaProtocolError(`Response of ${frame.length} bytes has no correlation id`)
+  return frame.readInt32BE(0)
+}
+
+/**
+ * Decodes a response body after its header. The whole frame must be
+ * consumed: trailing bytes mean the version or framing is wrong.
+ */
+export function decodeResponse<Res>(api: ApiSpec<unknown, Res>, version: number, frame: Buffer): Res {
+  const flexible = isFlexible(api, version)
+  const headerVersion = api.responseHeaderVersion ? api.responseHeaderVersion(version) : flexible ? 1 : 0
+  const r = new Reader(frame, 4, headerVersion >= 1)
+  r.taggedFields()
+  r.flexible = flexible
+  let res: Res
+  try {
+    res = api.readResponse(r, version)
+  } catch (e) {
+    if (e instanceof KafkaProtocolError) {
+      throw new KafkaProtocolError(`Cannot decode ${api.name} v${version} response: ${e.message}`, { cause: e })
+    }
+    throw new KafkaProtocolError(`Cannot decode ${api.name} v${version} response: ${(e as Error).message}`, { cause: e })
+  }
+  if (r.remaining !== 0) {
+    throw new KafkaProtocolError(`${api.name} v${version} response has ${r.remaining} unexpected trailing bytes`)
+  }
+  return res
+}

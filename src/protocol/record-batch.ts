@@ -1,0 +1,411 @@
+import CRC32C from 'crc-32/crc32c.js'
+import { KafkaProtocolError } from '../errors.js'
+import { Reader } from './reader.js'
+import { sizeOfVarint, sizeOfVarlong, writeVarint, writeVarlong } from './varint.js'
+import { writeInt64Number } from './writer.js'
+
+/**
+ * RecordBatch v2 (magic 2): the only message format this producer writes.
+ *
+ * Batch layout (offsets are fixed, so the header is reserved up front and
+ * backpatched when the batch closes):
+ *
+ *   0  baseOffset            int64   0 from a producer; the broker assigns it
+ *   8  batchLength           int32   bytes after this field (= size - 12)
+ *  12  partitionLeaderEpoch  int32   -1 from a producer
+ *  16  magic                 int8    2
+ *  17  crc                   uint32  CRC-32C of bytes [21, end)
+ *  21  attributes            int16   bits 0-2 compression, 3 timestamp type,
+ *                                    4 transactional, 5 control, 6 delete horizon
+ *  23  lastOffsetDelta       int32
+ *  27  baseTimestamp         int64
+ *  35  maxTimestamp          int64
+ *  43  producerId            int64
+ *  51  producerEpoch         int16
+ *  53  baseSequence          int32
+ *  57  recordsCount          int32
+ *  61  records...
+ *
+ * Record layout (all lengths are zigzag varints, -1 for null):
+ *
+ *   length varint (of what follows) | attributes int8 (0) |
+ *   timestampDelta varlong | offsetDelta varint |
+ *   keyLength varint | key | valueLength varint | value |
+ *   headerCount varint | [keyLength varint | key utf8 | valueLength varint | value]*
+ *
+ * Keys, values and header values may be given as strings: they are sized with
+ * `Buffer.byteLength` and written with `buf.write`, so no temporary Buffer is
+ * made per record. Sizing and writing run over the same inputs, so
+ * `sizeOfRecord` is exact (tests pin this).
+ */
+
+export const MAGIC_V2 = 2
+
+export const BASE_OFFSET_OFFSET = 0
+export const LENGTH_OFFSET = 8
+export const PARTITION_LEADER_EPOCH_OFFSET = 12
+export const MAGIC_OFFSET = 16
+export const CRC_OFFSET = 17
+export const ATTRIBUTES_OFFSET = 21
+export const LAST_OFFSET_DELTA_OFFSET = 23
+export const BASE_TIMESTAMP_OFFSET = 27
+export const MAX_TIMESTAMP_OFFSET = 35
+export const PRODUCER_ID_OFFSET = 43
+export const PRODUCER_EPOCH_OFFSET = 51
+export const BASE_SEQUENCE_OFFSET = 53
+export const RECORDS_COUNT_OFFSET = 57
+/** Size of the batch header; the first record starts here. */
+export const RECORD_BATCH_OVERHEAD = 61
+/** baseOffset + batchLength: the part not counted by batchLength. */
+export const LOG_OVERHEAD = 12
+
+export const COMPRESSION_CODEC_MASK = 0x07
+export const TIMESTAMP_TYPE_LOG_APPEND_TIME = 0x08
+export const TRANSACTIONAL_FLAG = 0x10
+export const CONTROL_FLAG = 0x20
+
+export const NO_PRODUCER_ID = -1n
+export const NO_PRODUCER_EPOCH = -1
+export const NO_SEQUENCE = -1
+export const NO_PARTITION_LEADER_EPOCH = -1
+export const NO_TIMESTAMP = -1
+
+/** A key or value: bytes, a string written as UTF-8, or null. */
+export type RecordData = Buffer | string | null
+export type RecordHeaderValue = Buffer | string | null
+/** One header; repeated keys are allowed and kept in order. */
+export type RecordHeader = readonly [key: string, value: RecordHeaderValue]
+/** Headers as the producer normalises them; undefined/null/empty mean none. */
+export type RecordHeaders = readonly RecordHeader[] | null | undefined
+
+/** Encoded length of a key or value: -1 for null, UTF-8 bytes for a string. */
+export function byteLengthOf(v: RecordData): number {
+  if (v === null) return -1
+  return typeof v === 'string' ? Buffer.byteLength(v) : v.length
+}
+
+/** Bytes the header section takes, count varint included. */
+export function sizeOfHeaders(headers: RecordHeaders): number {
+  if (headers == null) return 1
+  const n = headers.length
+  let size = sizeOfVarint(n)
+  for (let i = 0; i < n; i++) {
+    const h = headers[i]!
+    const kLen = Buffer.byteLength(h[0])
+    size += sizeOfVarint(kLen) + kLen
+    const vLen = byteLengthOf(h[1])
+    size += vLen < 0 ? 1 : sizeOfVarint(vLen) + vLen
+  }
+  return size
+}
+
+/**
+ * Size of a record WITHOUT its leading length varint, from pre-measured
+ * key/value lengths (-1 for null). The caller measures once and passes the
+ * same lengths to {@link writeMeasuredRecord}, so strings are scanned once for size.
+ */
+export function sizeOfRecordBody(
+  offsetDelta: number,
+  timestampDelta: number,
+  keyLength: number,
+  valueLength: number,
+  headers: RecordHeaders,
+): number {
+  return (
+    1 +
+    sizeOfVarlong(timestampDelta) +
+    sizeOfVarint(offsetDelta) +
+    (keyLength < 0 ? 1 : sizeOfVarint(keyLength) + keyLength) +
+    (valueLength < 0 ? 1 : sizeOfVarint(valueLength) + valueLength) +
+    sizeOfHeaders(headers)
+  )
+}
+
+/** Exact encoded size of one record, length varint included. */
+export function sizeOfRecord(
+  offsetDelta: number,
+  timestampDelta: number,
+  key: RecordData,
+  value: RecordData,
+  headers: RecordHeaders,
+): number {
+  const body = sizeOfRecordBody(offsetDelta, timestampDelta, byteLengthOf(key), byteLengthOf(value), headers)
+  return sizeOfVarint(body) + body
+}
+
+function writeData(buf: Buffer, offset: number, v: RecordData, length: number): number {
+  if (v === null) return writeVarint(buf, offset, -1)
+  offset = writeVarint(buf, offset, length)
+  if (length === 0) return offset
+  if (typeof v === 'string') buf.write(v, offset)
+  else buf.set(v, offset)
+  return offset + length
+}
+
+function writeHeaders(buf: Buffer, offset: number, headers: RecordHeaders): number {
+  if (headers == null) {
+    buf[offset] = 0
+    return offset + 1
+  }
+  const n = headers.length
+  offset = writeVarint(buf, offset, n)
+  for (let i = 0; i < n; i++) {
+    const h = headers[i]!
+    offset = writeData(buf, offset, h[0], Buffer.byteLength(h[0]))
+    offset = writeData(buf, offset, h[1], byteLengthOf(h[1]))
+  }
+  return offset
+}
+
+/**
+ * Writes one record at `offset`, given `bodySize` from {@link sizeOfRecordBody}
+ * over the same inputs. Precondition: the buffer has
+ * `sizeOfVarint(bodySize) + bodySize` bytes free at `offset`; nothing checks
+ * it here, the caller sized first. Returns the offset after the record.
+ */
+export function writeMeasuredRecord(
+  buf: Buffer,
+  offset: number,
+  bodySize: number,
+  offsetDelta: number,
+  timestampDelta: number,
+  key: RecordData,
+  keyLength: number,
+  value: RecordData,
+  valueLength: number,
+  headers: RecordHeaders,
+): number {
+  offset = writeVarint(buf, offset, bodySize)
+  buf[offset++] = 0 // record attributes: unused in v2
+  offset = writeVarlong(buf, offset, timestampDelta)
+  offset = writeVarint(buf, offset, offsetDelta)
+  offset = writeData(buf, offset, key, keyLength)
+  offset = writeData(buf, offset, value, valueLength)
+  return writeHeaders(buf, offset, headers)
+}
+
+/** Convenience form of {@link writeMeasuredRecord} that measures for itself. */
+export function writeRecord(
+  buf: Buffer,
+  offset: number,
+  offsetDelta: number,
+  timestampDelta: number,
+  key: RecordData,
+  value: RecordData,
+  headers: RecordHeaders,
+): number {
+  const keyLength = byteLengthOf(key)
+  const valueLength = byteLengthOf(value)
+  const body = sizeOfRecordBody(offsetDelta, timestampDelta, keyLength, valueLength, headers)
+  return writeMeasuredRecord(buf, offset, body, offsetDelta, timestampDelta, key, keyLength, value, valueLength, headers)
+}
+
+/** CRC-32C of a whole batch's bytes from `attributes` to the end. */
+export function computeBatchCrc(batch: Buffer): number {
+  return CRC32C.buf(batch.subarray(ATTRIBUTES_OFFSET)) >>> 0
+}
+
+/** Recomputes and stores the CRC of a batch whose other fields are final. */
+export function writeBatchCrc(batch: Buffer): void {
+  batch.writeUInt32BE(computeBatchCrc(batch), CRC_OFFSET)
+}
+
+/**
+ * Fills the reserved 61-byte header of `batch`, a view whose length is exactly
+ * the batch size (header + records already written), then the CRC last,
+ * since it covers the other header fields from `attributes` on.
+ */
+export function writeRecordBatchHeader(
+  batch: Buffer,
+  attributes: number,
+  lastOffsetDelta: number,
+  baseTimestamp: number,
+  maxTimestamp: number,
+  producerId: bigint,
+  producerEpoch: number,
+  baseSequence: number,
+  recordCount: number,
+): void {
+  writeInt64Number(batch, BASE_OFFSET_OFFSET, 0)
+  batch.writeInt32BE(batch.length - LOG_OVERHEAD, LENGTH_OFFSET)
+  batch.writeInt32BE(NO_PARTITION_LEADER_EPOCH, PARTITION_LEADER_EPOCH_OFFSET)
+  batch[MAGIC_OFFSET] = MAGIC_V2
+  batch.writeInt16BE(attributes, ATTRIBUTES_OFFSET)
+  batch.writeInt32BE(lastOffsetDelta, LAST_OFFSET_DELTA_OFFSET)
+  writeInt64Number(batch, BASE_TIMESTAMP_OFFSET, baseTimestamp)
+  writeInt64Number(batch, MAX_TIMESTAMP_OFFSET, maxTimestamp)
+  batch.writeBigInt64BE(producerId, PRODUCER_ID_OFFSET)
+  batch.writeInt16BE(producerEpoch, PRODUCER_EPOCH_OFFSET)
+  batch.writeInt32BE(baseSequence, BASE_SEQUENCE_OFFSET)
+  batch.writeInt32BE(recordCount, RECORDS_COUNT_OFFSET)
+  writeBatchCrc(batch)
+}
+
+/**
+ * Rewrites the idempotence fields (and the transactional attribute bit) of an
+ * already-closed batch in place, then its CRC. Used when a batch is retried
+ * or split under a new producer id/epoch/sequence; the records are untouched.
+ */
+export function rewriteProducerState(
+  batch: Buffer,
+  producerId: bigint,
+  producerEpoch: number,
+  baseSequence: number,
+  isTransactional: boolean,
+): void {
+  const attrs = batch.readInt16BE(ATTRIBUTES_OFFSET)
+  batch.writeInt16BE(isTransactional ? attrs | TRANSACTIONAL_FLAG : attrs & ~TRANSACTIONAL_FLAG, ATTRIBUTES_OFFSET)
+  batch.writeBigInt64BE(producerId, PRODUCER_ID_OFFSET)
+  batch.writeInt16BE(producerEpoch, PRODUCER_EPOCH_OFFSET)
+  batch.writeInt32BE(baseSequence, BASE_SEQUENCE_OFFSET)
+  writeBatchCrc(batch)
+}
+
+// ---------------------------------------------------------------------------
+// Decoder: for tests only. Strict: it rejects anything this producer would not
+// have written (wrong magic, compression, bad CRC, inconsistent lengths).
+// ---------------------------------------------------------------------------
+
+export interface DecodedRecord {
+  readonly attributes: number
+  readonly timestampDelta: number
+  readonly offsetDelta: number
+  /** baseOffset + offsetDelta */
+  readonly offset: bigint
+  /** baseTimestamp + timestampDelta */
+  readonly timestamp: number
+  readonly key: Buffer | null
+  readonly value: Buffer | null
+  readonly headers: [string, Buffer | null][]
+  /** Encoded size including the length varint. */
+  readonly sizeInBytes: number
+}
+
+export interface DecodedRecordBatch {
+  readonly baseOffset: bigint
+  readonly batchLength: number
+  readonly partitionLeaderEpoch: number
+  readonly magic: number
+  readonly crc: number
+  readonly attributes: number
+  readonly isTransactional: boolean
+  readonly isControl: boolean
+  readonly lastOffsetDelta: number
+  readonly baseTimestamp: number
+  readonly maxTimestamp: number
+  readonly producerId: bigint
+  readonly producerEpoch: number
+  readonly baseSequence: number
+  readonly recordCount: number
+  readonly records: DecodedRecord[]
+}
+
+/** Decodes every batch in `buf`, which must hold whole batches only. */
+export function decodeRecordBatches(buf: Buffer): DecodedRecordBatch[] {
+  const out: DecodedRecordBatch[] = []
+  let pos = 0
+  while (pos < buf.length) {
+    if (buf.length - pos < RECORD_BATCH_OVERHEAD) {
+      throw new KafkaProtocolError(`Truncated record batch at ${pos}: ${buf.length - pos} bytes left`)
+    }
+    const batchLength = buf.readInt32BE(pos + LENGTH_OFFSET)
+    const end = pos + LOG_OVERHEAD + batchLength
+    if (batchLength < RECORD_BATCH_OVERHEAD - LOG_OVERHEAD || end > buf.length) {
+      throw new KafkaProtocolError(`Record batch at ${pos} has length ${batchLength}, ${buf.length - pos - LOG_OVERHEAD} bytes left`)
+    }
+    out.push(decodeOne(buf.subarray(pos, end)))
+    pos = end
+  }
+  return out
+}
+
+function decodeOne(batch: Buffer): DecodedRecordBatch {
+  const r = new Reader(batch)
+  const baseOffset = r.int64()
+  const batchLength = r.int32()
+  const partitionLeaderEpoch = r.int32()
+  const magic = r.int8()
+  if (magic !== MAGIC_V2) throw new KafkaProtocolError(`Unsupported record batch magic ${magic}`)
+  const crc = r.uint32()
+  const actualCrc = computeBatchCrc(batch)
+  if (crc !== actualCrc) {
+    throw new KafkaProtocolError(`Record batch CRC mismatch: stored 0x${crc.toString(16)}, computed 0x${actualCrc.toString(16)}`)
+  }
+  const attributes = r.int16()
+  if ((attributes & COMPRESSION_CODEC_MASK) !== 0) {
+    throw new KafkaProtocolError(`Compressed record batches are not decoded here (codec ${attributes & COMPRESSION_CODEC_MASK})`)
+  }
+  const lastOffsetDelta = r.int32()
+  const baseTimestamp = r.int64Number()
+  const maxTimestamp = r.int64Number()
+  const producerId = r.int64()
+  const producerEpoch = r.int16()
+  const baseSequence = r.int32()
+  const recordCount = r.int32()
+  if (recordCount < 0 || recordCount > r.remaining) {
+    throw new KafkaProtocolError(`Record count ${recordCount} is impossible with ${r.remaining} bytes left`)
+  }
+  const records: DecodedRecord[] = []
+  for (let i = 0; i < recordCount; i++) {
+    const start = r.offset
+    const bodySize = r.varint()
+    const bodyStart = r.offset
+    const recAttributes = r.int8()
+    const timestampDelta = r.varlong()
+    const offsetDelta = r.varint()
+    const key = readVarBytes(r)
+    const value = readVarBytes(r)
+    const headerCount = r.varint()
+    if (headerCount < 0 || headerCount > r.remaining) {
+      throw new KafkaProtocolError(`Header count ${headerCount} is impossible at ${r.offset}`)
+    }
+    const headers: [string, Buffer | null][] = []
+    for (let h = 0; h < headerCount; h++) {
+      const k = readVarBytes(r)
+      if (k === null) throw new KafkaProtocolError(`Null header key at ${r.offset}`)
+      headers.push([k.toString('utf8'), readVarBytes(r)])
+    }
+    if (r.offset - bodyStart !== bodySize) {
+      throw new KafkaProtocolError(`Record ${i} declares ${bodySize} bytes but spans ${r.offset - bodyStart}`)
+    }
+    records.push({
+      attributes: recAttributes,
+      timestampDelta,
+      offsetDelta,
+      offset: baseOffset + BigInt(offsetDelta),
+      timestamp: baseTimestamp + timestampDelta,
+      key,
+      value,
+      headers,
+      sizeInBytes: r.offset - start,
+    })
+  }
+  if (r.remaining !== 0) throw new KafkaProtocolError(`${r.remaining} trailing bytes after ${recordCount} records`)
+  return {
+    baseOffset,
+    batchLength,
+    partitionLeaderEpoch,
+    magic,
+    crc,
+    attributes,
+    isTransactional: (attributes & TRANSACTIONAL_FLAG) !== 0,
+    isControl: (attributes & CONTROL_FLAG) !== 0,
+    lastOffsetDelta,
+    baseTimestamp,
+    maxTimestamp,
+    producerId,
+    producerEpoch,
+    baseSequence,
+    recordCount,
+    records,
+  }
+}
+
+function readVarBytes(r: Reader): Buffer | null {
+  const n = r.varint()
+  if (n < 0) return null
+  if (n > r.remaining) throw new KafkaProtocolError(`Length ${n} exceeds the ${r.remaining} bytes left at ${r.offset}`)
+  const b = r.buf.subarray(r.offset, r.offset + n)
+  r.offset += n
+  return b
+}

@@ -1,0 +1,147 @@
+/**
+ * How linger.ms, batch.size, max.in.flight and buffer.memory shape what the
+ * producer does, observed through its metrics against librdkafka's mock
+ * cluster (3 brokers).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { KafkaProducer, KafkaTimeoutError } from '../../src/index.js'
+import { type MockCluster, startMockCluster } from '../harness/mock.js'
+
+let mock: MockCluster
+
+beforeAll(async () => {
+  mock = await startMockCluster({ brokers: 3 })
+  await mock.createTopic('batching', 6, 1)
+  await mock.createTopic('inflight', 3, 1)
+  await mock.createTopic('blocked', 3, 1)
+}, 60_000)
+
+afterAll(async () => {
+  await mock?.stop()
+})
+
+describe('batching', () => {
+  it('lingerMs 0 with one awaited send at a time sends one record per request', async () => {
+    const producer = new KafkaProducer({ bootstrapServers: mock.bootstrap, lingerMs: 0 })
+    try {
+      for (let i = 0; i < 200; i++) await producer.send({ topic: 'batching', key: `k${i}`, value: `v${i}` })
+      const m = producer.metrics()
+      expect(m['record-send-total']).toBe(200)
+      expect(m['request-total']).toBe(200)
+      expect(m['records-per-request-avg']).toBe(1)
+    } finally {
+      await producer.close()
+    }
+  })
+
+  it('lingerMs 50 and batchSize 64 KiB with 20,000 concurrent sends fills batches to near 64 KiB', async () => {
+    const producer = new KafkaProducer({ bootstrapServers: mock.bootstrap, lingerMs: 50, batchSize: 65536 })
+    try {
+      await producer.send({ topic: 'batching', value: 'warm-up' }) // metadata known before the burst
+      const value = Buffer.alloc(1000, 'v')
+      await Promise.all(Array.from({ length: 20_000 }, () => producer.send({ topic: 'batching', value })))
+      const m = producer.metrics()
+      // 20 MB in 64 KiB batches: all full but the last one per partition touched.
+      expect(m['batch-size-avg']).toBeGreaterThan(0.9 * 65536)
+      expect(m['batch-size-avg']).toBeLessThanOrEqual(65536)
+      expect(m['records-per-request-avg']).toBeGreaterThan(60)
+    } finally {
+      await producer.close()
+    }
+  })
+})
+
+describe('max.in.flight.requests.per.connection', () => {
+  it('is never exceeded on any node during a high-rate run, and is reached', async () => {
+    // A round trip of 30 ms makes requests pile up behind the cap.
+    for (const id of [1, 2, 3]) await mock.command(`rtt ${id} 30`)
+    const maxInFlight = 3
+    const producer = new KafkaProducer({
+      bootstrapServers: mock.bootstrap,
+      lingerMs: 0,
+      batchSize: 4096,
+      acks: 1,
+      maxInFlightRequestsPerConnection: maxInFlight,
+    })
+    let highest = 0
+    let samples = 0
+    const sample = (): void => {
+      const m = producer.metrics()
+      samples++
+      for (const node of Object.values(m.nodes)) highest = Math.max(highest, node['requests-in-flight'])
+      for (const node of Object.values(m.nodes)) expect(node['requests-in-flight']).toBeLessThanOrEqual(maxInFlight)
+      expect(m['requests-in-flight']).toBeLessThanOrEqual(maxInFlight * 3)
+    }
+    try {
+      await producer.send({ topic: 'inflight', value: 'warm-up' })
+      const value = Buffer.alloc(512, 'x')
+      let done = 0
+      const total = 12_000
+      const finished = new Promise<void>((resolve, reject) => {
+        for (let i = 0; i < total; i++) {
+          producer.send({ topic: 'inflight', value, partition: i % 3 }, (err) => {
+            if (err) reject(err)
+            if (++done % 100 === 0) sample()
+            if (done === total) resolve()
+          })
+        }
+      })
+      const ticker = setInterval(sample, 1)
+      await finished
+      clearInterval(ticker)
+      expect(samples).toBeGreaterThan(100)
+      expect(highest).toBe(maxInFlight)
+    } finally {
+      for (const id of [1, 2, 3]) await mock.command(`rtt ${id} 0`)
+      await producer.close()
+    }
+  })
+})
+
+describe('buffer.memory exhausted with the brokers down', () => {
+  it('makes sends wait, then fail after maxBlockMs with a clear error, without memory growing', async () => {
+    const bufferMemory = 1024 * 1024
+    const producer = new KafkaProducer({
+      bootstrapServers: mock.bootstrap,
+      bufferMemory,
+      batchSize: 16384,
+      maxBlockMs: 1500,
+      lingerMs: 0,
+      requestTimeoutMs: 1000,
+      deliveryTimeoutMs: 3000,
+    })
+    try {
+      await producer.send({ topic: 'blocked', value: 'warm-up' })
+      for (const id of [1, 2, 3]) await mock.command(`broker_down ${id}`)
+      const before = process.memoryUsage()
+      const value = Buffer.alloc(10 * 1024, 'b') // shared: any growth is the producer's own
+      const total = 32 * 100 // 32 MiB offered to a 1 MiB buffer
+      const started = Date.now()
+      const outcomes: { err: Error | null; afterMs: number }[] = []
+      await new Promise<void>((resolve) => {
+        for (let i = 0; i < total; i++) {
+          producer.send({ topic: 'blocked', value }, (err) => {
+            outcomes.push({ err, afterMs: Date.now() - started })
+            if (outcomes.length === total) resolve()
+          })
+        }
+      })
+      const after = process.memoryUsage()
+      expect(outcomes.every((o) => o.err instanceof KafkaTimeoutError)).toBe(true)
+      const blocked = outcomes.filter((o) => /max blocking time/.test(o.err!.message))
+      const expired = outcomes.filter((o) => /delivery\.timeout\.ms/.test(o.err!.message))
+      expect(blocked.length + expired.length).toBe(total)
+      // About buffer.memory's worth was accepted, the rest waited for memory that never came.
+      expect(expired.length).toBeGreaterThan(0)
+      expect(expired.length).toBeLessThanOrEqual(bufferMemory / (10 * 1024))
+      expect(Math.min(...blocked.map((o) => o.afterMs))).toBeGreaterThanOrEqual(1400)
+      expect(blocked[0]!.err!.message).toMatch(/Failed to allocate memory within the configured max blocking time 1500 ms \(max.block.ms\)/)
+      // Pooled memory stays within buffer.memory; 32 MiB of offered values were never copied.
+      expect(after.arrayBuffers - before.arrayBuffers).toBeLessThan(bufferMemory + 4 * 1024 * 1024)
+      expect(producer.metrics()['buffer-available-bytes']).toBe(bufferMemory)
+    } finally {
+      for (const id of [1, 2, 3]) await mock.command(`broker_up ${id}`)
+      await producer.close({ timeoutMs: 5000 })
+    }
+  }, 60_000)
+})
