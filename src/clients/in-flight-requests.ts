@@ -1,5 +1,6 @@
 import type { AnyApi } from '../protocol/api.js'
 import type { NetworkSend } from '../network/framing.js'
+import { Deque } from '../producer/deque.js'
 
 /** What the caller learns about a request: a decoded body, or why there is none. */
 export interface ClientResponse<Res = unknown> {
@@ -50,8 +51,8 @@ export interface InFlightRequest {
  * (`canSendMore`), which keeps a slow socket from buffering without bound.
  */
 export class InFlightRequests {
-  /** Per node, oldest first. Arrays are short (≤ max in flight), so shift() is O(max). */
-  private readonly requests = new Map<number, InFlightRequest[]>()
+  /** Per node, oldest first: responses pop the front, acks=0 sends pop the back. */
+  private readonly requests = new Map<number, Deque<InFlightRequest>>()
   private total = 0
 
   constructor(private readonly maxInFlightPerConnection: number) {}
@@ -59,44 +60,43 @@ export class InFlightRequests {
   add(r: InFlightRequest): void {
     const node = r.request.destination
     let q = this.requests.get(node)
-    if (q === undefined) this.requests.set(node, (q = []))
-    q.push(r)
+    if (q === undefined) this.requests.set(node, (q = new Deque<InFlightRequest>()))
+    q.pushBack(r)
     this.total++
   }
 
   oldest(node: number): InFlightRequest | undefined {
-    return this.requests.get(node)?.[0]
+    return this.requests.get(node)?.peekFront()
   }
 
   /** Removes the oldest request of `node`: the one the next response answers. */
   completeNext(node: number): InFlightRequest {
     const q = this.requests.get(node)
-    if (q === undefined || q.length === 0) throw new Error(`No in-flight request for node ${node}`)
+    if (q === undefined || q.size === 0) throw new Error(`No in-flight request for node ${node}`)
     this.total--
-    return q.shift()!
+    return q.popFront()!
   }
 
   /** Removes the newest request of `node`: an acks=0 request whose send just completed. */
   completeLastSent(node: number): InFlightRequest {
     const q = this.requests.get(node)
-    if (q === undefined || q.length === 0) throw new Error(`No in-flight request for node ${node}`)
+    if (q === undefined || q.size === 0) throw new Error(`No in-flight request for node ${node}`)
     this.total--
-    return q.pop()!
+    return q.popBack()!
   }
 
   lastSent(node: number): InFlightRequest | undefined {
-    const q = this.requests.get(node)
-    return q === undefined ? undefined : q[q.length - 1]
+    return this.requests.get(node)?.peekBack()
   }
 
   canSendMore(node: number): boolean {
     const q = this.requests.get(node)
-    return q === undefined || q.length === 0 || (q[q.length - 1]!.sendCompleted && q.length < this.maxInFlightPerConnection)
+    return q === undefined || q.size === 0 || (q.peekBack()!.sendCompleted && q.size < this.maxInFlightPerConnection)
   }
 
   count(node?: number): number {
     if (node === undefined) return this.total
-    return this.requests.get(node)?.length ?? 0
+    return this.requests.get(node)?.size ?? 0
   }
 
   isEmpty(node: number): boolean {
@@ -108,8 +108,8 @@ export class InFlightRequests {
     const q = this.requests.get(node)
     if (q === undefined) return []
     this.requests.delete(node)
-    this.total -= q.length
-    return q
+    this.total -= q.size
+    return q.toArray()
   }
 
   /** Nodes with a request older than its timeout. */
@@ -137,7 +137,7 @@ export class InFlightRequests {
 
   perNodeCounts(): Map<number, number> {
     const out = new Map<number, number>()
-    for (const [node, q] of this.requests) if (q.length > 0) out.set(node, q.length)
+    for (const [node, q] of this.requests) if (q.size > 0) out.set(node, q.size)
     return out
   }
 }

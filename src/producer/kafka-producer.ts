@@ -295,7 +295,7 @@ export class KafkaProducer {
 
   /**
    * For each connected broker, the protocol version each API goes out with,
-   * as negotiated through ApiVersions: `{ '1': { Produce: 12, Metadata: 13, ApiVersions: 4 } }`.
+   * as negotiated through ApiVersions: `{ '1': { Produce: 12, Metadata: 13, ApiVersions: 5 } }`.
    */
   negotiatedApiVersions(): Record<string, Record<string, number>> {
     return this.client.negotiatedApiVersions()

@@ -2,6 +2,7 @@ import type { Cluster } from '../clients/cluster.js'
 import { KafkaClientError, KafkaProducerClosedError } from '../errors.js'
 import { RECORD_BATCH_OVERHEAD, type RecordData, type RecordHeaders, sizeOfRecord } from '../protocol/record-batch.js'
 import type { BufferPool } from './buffer-pool.js'
+import { ExponentialBackoff } from '../clients/backoff.js'
 import { Deque } from './deque.js'
 import { ProducerBatch, type ProducerBatchHooks, type RecordCompletion, type RecordReject } from './producer-batch.js'
 
@@ -108,29 +109,6 @@ export interface ReadyCheckResult {
   readonly unknownLeaderTopics: Set<string>
 }
 
-/** Java's ExponentialBackoff: initial * multiplier^attempts, jittered by +-jitter, capped at max. */
-export class ExponentialBackoff {
-  private readonly expMax: number
-
-  constructor(
-    readonly initialIntervalMs: number,
-    readonly multiplier: number,
-    readonly maxIntervalMs: number,
-    readonly jitter: number,
-    private readonly random: () => number = Math.random,
-  ) {
-    this.expMax = maxIntervalMs > initialIntervalMs ? Math.log(maxIntervalMs / Math.max(initialIntervalMs, 1)) / Math.log(multiplier) : 0
-  }
-
-  backoff(attempts: number): number {
-    if (this.expMax === 0) return this.initialIntervalMs
-    const exp = Math.min(attempts, this.expMax)
-    const term = this.initialIntervalMs * Math.pow(this.multiplier, exp)
-    const randomFactor = this.jitter < Number.MIN_VALUE ? 1 : 1 - this.jitter + this.random() * 2 * this.jitter
-    const value = Math.floor(randomFactor * term)
-    return value > this.maxIntervalMs ? this.maxIntervalMs : value
-  }
-}
 
 /** One partition's queue plus what routing needs, cached per cluster snapshot. */
 class PartitionQueue {

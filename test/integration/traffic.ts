@@ -116,9 +116,14 @@ export async function sendTraffic(producer: KafkaProducer, topic: string, n: num
  * Every consumed record is the one sent at its partition and offset, byte for
  * byte, and every sent record was consumed.
  */
-export function expectIdentical(consumed: ConsumedRecord[], sent: SentTraffic, opts: { headers: 'all' | 'text' }): void {
+export function expectIdentical(
+  consumed: ConsumedRecord[],
+  sent: SentTraffic,
+  opts: { headers: 'all' | 'text'; logStartTrimmed?: boolean },
+): void {
   const seen = new Set<string>()
   let mismatches = 0
+  let headerChecksSkipped = 0
   const first: string[] = []
   for (const c of consumed) {
     const id = `${c.partition}:${c.offset}`
@@ -132,9 +137,15 @@ export function expectIdentical(consumed: ConsumedRecord[], sent: SentTraffic, o
     const problems: string[] = []
     if (!sameBytes(c.key, e.key)) problems.push('key')
     if (!sameBytes(c.value, e.value)) problems.push(`value (${c.value?.length ?? 'null'} vs ${e.value?.length ?? 'null'} bytes)`)
-    const want = opts.headers === 'all' ? e.headers : e.headers.filter(([, v]) => isText(v))
-    const got = opts.headers === 'all' ? c.headers : c.headers.filter(([, v]) => isText(v))
-    if (want.length !== got.length || want.some(([k, v], j) => got[j]![0] !== k || !got[j]![1].equals(v))) problems.push('headers')
+    // kcat prints headers as unescaped `k=v,k=v` text: records with binary header values cannot be parsed back exactly.
+    const comparable = opts.headers === 'all' || e.headers.every(([, v]) => isText(v))
+    if (comparable) {
+      const want = e.headers
+      const got = c.headers
+      if (want.length !== got.length || want.some(([k, v], j) => got[j]![0] !== k || !got[j]![1].equals(v))) problems.push('headers')
+    } else {
+      headerChecksSkipped++
+    }
     if (problems.length > 0) {
       mismatches++
       if (first.length < 5) first.push(`record #${e.index} at ${id}: ${problems.join(', ')} differ`)
@@ -142,7 +153,10 @@ export function expectIdentical(consumed: ConsumedRecord[], sent: SentTraffic, o
   }
   expect(first, 'first mismatches').toEqual([])
   expect(mismatches).toBe(0)
-  expect(seen.size, 'records consumed vs sent').toBe(sent.expected.size)
+  if (opts.logStartTrimmed) expectContiguousTails(consumed, sent)
+  else expect(seen.size, 'records consumed vs sent').toBe(sent.expected.size)
+  // The text-only mode must still have compared most records' headers.
+  expect(headerChecksSkipped).toBeLessThan(consumed.length / 3)
 }
 
 function sameBytes(a: Buffer | null, b: Buffer | null): boolean {
@@ -153,4 +167,35 @@ function sameBytes(a: Buffer | null, b: Buffer | null): boolean {
 function isText(v: Buffer): boolean {
   for (const byte of v) if (byte < 0x20 || byte > 0x7e || byte === 0x2c || byte === 0x3d) return false
   return true
+}
+
+/**
+ * For a broker that trims the start of its logs (librdkafka's mock keeps a few
+ * MB per partition): per partition, what was read is every acknowledged offset
+ * from the first one read up to the last one acknowledged, with no gap.
+ */
+function expectContiguousTails(consumed: ConsumedRecord[], sent: SentTraffic): void {
+  const acked = new Map<number, bigint[]>()
+  for (const md of sent.metadata) {
+    let list = acked.get(md.partition)
+    if (list === undefined) acked.set(md.partition, (list = []))
+    list.push(md.offset)
+  }
+  const read = new Map<number, bigint[]>()
+  for (const c of consumed) {
+    let list = read.get(c.partition)
+    if (list === undefined) read.set(c.partition, (list = []))
+    list.push(c.offset)
+  }
+  for (const [partition, offsets] of acked) {
+    offsets.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    // Acknowledged offsets are dense: nothing acknowledged twice, nothing skipped.
+    expect(offsets[0]).toBe(0n)
+    expect(offsets[offsets.length - 1]).toBe(BigInt(offsets.length - 1))
+    const got = read.get(partition) ?? []
+    expect(got.length, `partition ${partition} read back`).toBeGreaterThan(0)
+    const first = got[0]!
+    expect(got[got.length - 1]).toBe(BigInt(offsets.length - 1))
+    expect(BigInt(got.length), `partition ${partition}: contiguous from ${first}`).toBe(BigInt(offsets.length) - first)
+  }
 }

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { ExponentialBackoff } from '../../src/clients/backoff.js'
 import { Cluster, type PartitionInfo } from '../../src/clients/cluster.js'
 import { KafkaProducerClosedError, KafkaTimeoutError } from '../../src/errors.js'
 import { BufferPool } from '../../src/producer/buffer-pool.js'
@@ -6,7 +7,6 @@ import { ProducerBatch, type RecordMetadata } from '../../src/producer/producer-
 import {
   APPEND_NEEDS_MEMORY,
   type AppendResult,
-  ExponentialBackoff,
   type ProducerStateHooks,
   RecordAccumulator,
   type RecordAccumulatorOptions,

@@ -1,0 +1,240 @@
+/**
+ * Our wire format against Kafka's own: one JVM running
+ * test/harness/java/ProtocolCodec.java on kafka-clients 4.4.0.
+ *
+ * - Requests: every golden case plus seeded random ones, for every implemented
+ *   version, are parsed by Kafka's RequestHeader.parse and generated
+ *   XxxRequestData; every byte must be consumed, the parsed fields must be the
+ *   ones we meant, and Kafka's re-serialization must equal our bytes.
+ * - Responses: Kafka re-encodes every golden response from its JSON and must
+ *   produce the golden file byte for byte (so the files are still Kafka's
+ *   bytes), and Kafka's own decoder must consume every golden file exactly.
+ *
+ * Never skipped: without the Kafka jars (.cache/kafka/4.4.0/libs from
+ * scripts/ensure-deps.mjs, or $KAFKA_LIBS) or java, it fails saying so.
+ */
+import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { AnyApi } from '../../src/protocol/api.js'
+import { encodeRequest } from '../../src/protocol/api.js'
+import {
+  ApiVersionsApi,
+  type ApiVersionsRequest,
+  MetadataApi,
+  type MetadataRequest,
+  ProduceApi,
+  type ProduceRequest,
+} from '../../src/protocol/apis/index.js'
+import {
+  apiVersionsJavaJson,
+  header,
+  type Json,
+  metadataJavaJson,
+  produceJavaJson,
+  REQUEST_CASES,
+  RESPONSE_CASES,
+  toJsonText,
+  UNSUPPORTED_JAVA_V0,
+} from '../golden/cases.js'
+import { JavaCodec, kafkaLibs, ROOT } from '../harness/protocol-codec.js'
+
+const GOLDEN = path.join(ROOT, 'test', 'golden')
+const golden = (file: string): Buffer => Buffer.from(fs.readFileSync(path.join(GOLDEN, file), 'utf8').replace(/\s+/g, ''), 'hex')
+
+let java: JavaCodec
+
+beforeAll(() => {
+  java = JavaCodec.start()
+}, 60_000)
+
+afterAll(async () => {
+  await java?.close()
+})
+
+interface Probe {
+  name: string
+  api: AnyApi
+  version: number
+  correlationId: number
+  clientId: string | null
+  request: unknown
+  body: Json
+}
+
+/** Encodes with our codec, parses with Kafka's, and checks fields and bytes. */
+async function crossCheck(p: Probe): Promise<Buffer> {
+  const frame = Buffer.concat(encodeRequest(p.api, p.version, p.correlationId, p.clientId, p.request)).subarray(4)
+  const parsed = await java.parseRequest(p.api.apiKey, p.version, frame)
+  expect(parsed.headerVersion, `${p.name}: header version`).toBe(p.version >= p.api.flexibleFrom ? 2 : 1)
+  expect({ header: parsed.header, body: parsed.body }, `${p.name}: fields as Kafka parsed them`).toEqual({
+    header: header(p.api, p.version, p.correlationId, p.clientId),
+    body: p.body,
+  })
+  expect(parsed.reencoded, `${p.name}: Kafka's own encoding of the same request`).toBe(frame.toString('hex'))
+  return frame
+}
+
+function versions(api: AnyApi): number[] {
+  const out: number[] = []
+  for (let v = api.minVersion; v <= api.maxVersion; v++) out.push(v)
+  return out
+}
+
+/** Deterministic PRNG (mulberry32), so a failure names a reproducible case. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+const ALPHABET = ['a', 'Z', '0', '-', '_', '.', 'é', 'ß', '漢', '😀']
+
+function randomString(next: () => number, max: number): string {
+  const n = Math.floor(next() * (max + 1))
+  let s = ''
+  for (let i = 0; i < n; i++) s += ALPHABET[Math.floor(next() * ALPHABET.length)]
+  return s
+}
+
+function randomBytes(next: () => number, max: number): Buffer {
+  const b = Buffer.alloc(Math.floor(next() * (max + 1)))
+  for (let i = 0; i < b.length; i++) b[i] = Math.floor(next() * 256)
+  return b
+}
+
+describe('requests: our bytes as Kafka 4.4.0 parses them', () => {
+  it('every golden request case, every version', async () => {
+    for (const c of REQUEST_CASES) {
+      const frame = await crossCheck({ ...c, name: c.file, body: c.javaJson.body })
+      expect(frame.toString('hex'), `${c.file} is our current encoding`).toBe(golden(c.file).toString('hex'))
+    }
+  })
+
+  it('Produce: seeded random requests at every version', async () => {
+    const next = rng(0x5eed0001)
+    const checks: Promise<Buffer>[] = []
+    for (const version of versions(ProduceApi)) {
+      for (let round = 0; round < 6; round++) {
+        const topics: ProduceRequest['topics'] = []
+        // Round 5 has 130 partitions: an array count past the one-byte compact uvarint.
+        const topicCount = round === 0 ? 0 : 1 + Math.floor(next() * 3)
+        for (let t = 0; t < topicCount; t++) {
+          const partitionCount = round === 5 ? 130 : 1 + Math.floor(next() * 4)
+          const partitions: ProduceRequest['topics'][number]['partitions'] = []
+          for (let p = 0; p < partitionCount; p++) partitions.push({ index: Math.floor(next() * 1000), records: randomBytes(next, round === 4 ? 20000 : 200) })
+          topics.push({ name: `t${t}-${randomString(next, round === 3 ? 200 : 12)}`, partitions })
+        }
+        const req: ProduceRequest = {
+          transactionalId: next() < 0.5 ? null : randomString(next, 40),
+          acks: [0, 1, -1][Math.floor(next() * 3)]!,
+          timeoutMs: Math.floor(next() * 2 ** 31),
+          topics,
+        }
+        checks.push(
+          crossCheck({
+            name: `Produce v${version} random round ${round}`,
+            api: ProduceApi,
+            version,
+            correlationId: Math.floor(next() * 2 ** 31),
+            clientId: next() < 0.2 ? null : randomString(next, 30),
+            request: req,
+            body: produceJavaJson(req),
+          }),
+        )
+      }
+    }
+    await Promise.all(checks)
+  })
+
+  it('Metadata: seeded random topic lists at every version, including none and all', async () => {
+    const next = rng(0x5eed0003)
+    const checks: Promise<Buffer>[] = []
+    for (const version of versions(MetadataApi)) {
+      for (const count of [null, 0, 1, 7, 130]) {
+        const topics = count === null ? null : Array.from({ length: count }, (_, i) => `${i}-${randomString(next, 30)}`)
+        const req: MetadataRequest = { topics, allowAutoTopicCreation: next() < 0.5 }
+        checks.push(
+          crossCheck({
+            name: `Metadata v${version} with ${count ?? 'all'} topics`,
+            api: MetadataApi,
+            version,
+            correlationId: count ?? -1,
+            clientId: 'crosscheck',
+            request: req,
+            body: metadataJavaJson(req, version),
+          }),
+        )
+      }
+    }
+    await Promise.all(checks)
+  })
+
+  it('ApiVersions: default v5 identity fields and long software names at every version', async () => {
+    const checks: Promise<Buffer>[] = []
+    for (const version of versions(ApiVersionsApi)) {
+      for (const req of [
+        { clientSoftwareName: 'kafka-producer-ts', clientSoftwareVersion: '1.2.3' },
+        { clientSoftwareName: 'x'.repeat(300), clientSoftwareVersion: '', clusterId: 'c-1', nodeId: 7 },
+      ] satisfies ApiVersionsRequest[]) {
+        checks.push(
+          crossCheck({
+            name: `ApiVersions v${version}`,
+            api: ApiVersionsApi,
+            version,
+            correlationId: 2 ** 31 - 1,
+            clientId: 'ü'.repeat(100),
+            request: req,
+            body: apiVersionsJavaJson(req, version),
+          }),
+        )
+      }
+    }
+    await Promise.all(checks)
+  })
+})
+
+describe('responses: the golden files are Kafka 4.4.0 bytes', () => {
+  it('Kafka encodes every golden response case to its file, byte for byte', async () => {
+    const results = await Promise.all(
+      RESPONSE_CASES.map(async (c) => ({ c, bytes: await java.encodeResponse(c.api.apiKey, c.version, c.correlationId, toJsonText(c.javaBody)) })),
+    )
+    for (const { c, bytes } of results) expect(bytes.toString('hex'), c.file).toBe(golden(c.file).toString('hex'))
+    const fallback = await java.encodeResponse(18, 0, UNSUPPORTED_JAVA_V0.correlationId, toJsonText(UNSUPPORTED_JAVA_V0.javaBody))
+    expect(fallback.toString('hex')).toBe(golden(UNSUPPORTED_JAVA_V0.file).toString('hex'))
+  })
+
+  it("Kafka's decoder consumes every golden response file exactly", async () => {
+    for (const c of RESPONSE_CASES) {
+      const decoded = await java.decodeResponse(c.api.apiKey, c.version, golden(c.file))
+      expect(decoded.header, c.file).toEqual({ correlationId: c.correlationId })
+    }
+  })
+
+  it('ApiVersions answers with header v0 at every version, and the unsupported answer is a v0 body', async () => {
+    for (const c of RESPONSE_CASES.filter((x) => x.api === ApiVersionsApi)) {
+      const frame = golden(c.file)
+      // Header v0 is just the correlation id; the body starts with error code 0.
+      expect(frame.readInt16BE(4), c.file).toBe(0)
+    }
+    const decoded = await java.decodeResponse(18, 0, golden(UNSUPPORTED_JAVA_V0.file))
+    expect(decoded.body).toEqual({ errorCode: 35, apiKeys: [{ apiKey: 18, minVersion: 0, maxVersion: 3 }] })
+  })
+})
+
+describe('error codes', () => {
+  it('src/protocol/error-codes.ts is what scripts/gen-error-codes.mjs derives from the jar', () => {
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'gen-error-codes.mjs'), '--check'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, KAFKA_LIBS: kafkaLibs() },
+    })
+    expect(r.status, `${r.stdout}${r.stderr}`).toBe(0)
+  }, 60_000)
+})
