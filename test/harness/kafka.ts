@@ -290,15 +290,18 @@ function spawnNode(node: RunningNode): void {
   }
 }
 
+function deathError(node: RunningNode): Error {
+  const child = node.child!;
+  const tail = tailFile(node.logFile, 200) + tailFile(node.outFile, 50);
+  if (/BindException|Address already in use/.test(tail)) return new PortInUse(`node ${node.nodeId}: port in use`);
+  return new Error(`Kafka node ${node.nodeId} exited during startup (${child.signalCode ?? `code ${child.exitCode}`})`);
+}
+
 /** Resolves when the node's broker port accepts connections; throws if the process dies first. */
 async function waitListening(node: RunningNode, deadline: number): Promise<void> {
   for (;;) {
     const child = node.child!;
-    if (!isRunning(child)) {
-      const tail = tailFile(node.logFile, 200) + tailFile(node.outFile, 50);
-      if (/BindException|Address already in use/.test(tail)) throw new PortInUse(`node ${node.nodeId}: port in use`);
-      throw new Error(`Kafka node ${node.nodeId} exited during startup (${child.signalCode ?? `code ${child.exitCode}`})`);
-    }
+    if (!isRunning(child)) throw deathError(node);
     if (await canConnect(HOST, node.port, 500)) return;
     if (Date.now() > deadline) throw new Error(`Kafka node ${node.nodeId} did not open ${HOST}:${node.port} in time`);
     await sleep(100);
@@ -438,9 +441,29 @@ async function startOnce(opts: StartKafkaOptions, template: string, deadline: nu
   try {
     for (const node of nodes) spawnNode(node);
     admin = startAdmin(bootstrap); // its JVM starts while the brokers do
-    await Promise.all(nodes.map((node) => waitListening(node, deadline)));
-    await withTimeout(admin.greeting, deadline - Date.now(), 'AdminHelper did not start in time');
-    await admin.request(`ready ${n} ${Math.max(1000, deadline - Date.now())}`);
+    // Fail fast if a node dies while we wait for the cluster as a whole.
+    let onDeath: (() => void) | undefined;
+    const died = new Promise<never>((_, reject) => {
+      onDeath = () => {
+        const dead = nodes.find((x) => !isRunning(x.child));
+        // Give log4j's last lines a moment to land before classifying the death.
+        if (dead) setTimeout(() => reject(deathError(dead)), 200);
+      };
+      for (const node of nodes) node.child!.once('exit', onDeath);
+    });
+    died.catch(() => {});
+    try {
+      await Promise.race([
+        died,
+        (async () => {
+          await Promise.all(nodes.map((node) => waitListening(node, deadline)));
+          await withTimeout(admin!.greeting, deadline - Date.now(), 'AdminHelper did not start in time');
+          await admin!.request(`ready ${n} ${Math.max(1000, deadline - Date.now())}`);
+        })(),
+      ]);
+    } finally {
+      for (const node of nodes) node.child!.off('exit', onDeath!);
+    }
   } catch (e) {
     const tails = nodes.map((x) => nodeTail(x)).join('\n');
     const adminErr = admin ? admin.stderr.toString() : '';

@@ -1,0 +1,109 @@
+/**
+ * Producer semantics against a single-node Apache Kafka 4.x: acks modes,
+ * flush, per-partition completion order, explicit partitions and timestamps,
+ * and a topic that does not exist (auto-creation is off in the harness).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { KafkaProducer, KafkaTimeoutError, type RecordMetadata } from '../../src/index.js'
+import { consumeWithKcat } from '../harness/consume.js'
+import { type KafkaCluster, startKafka } from '../harness/kafka.js'
+
+let kafka: KafkaCluster
+
+beforeAll(async () => {
+  kafka = await startKafka({ brokers: 1 })
+  await kafka.createTopic('acks', 3, 1)
+  await kafka.createTopic('order', 4, 1)
+  await kafka.createTopic('flush', 2, 1)
+}, 180_000)
+
+afterAll(async () => {
+  await kafka?.stop()
+})
+
+describe('against a single-node Apache Kafka', () => {
+  it('acks=0 completes on send with offset -1; acks=1 and acks=all return real offsets', async () => {
+    for (const acks of [0, 1, 'all'] as const) {
+      const producer = new KafkaProducer({ bootstrapServers: kafka.bootstrap, acks })
+      try {
+        const mds = await Promise.all(Array.from({ length: 50 }, (_, i) => producer.send({ topic: 'acks', value: `${acks}-${i}`, partition: 0 })))
+        if (acks === 0) expect(mds.every((m) => m.offset === -1n)).toBe(true)
+        else expect(new Set(mds.map((m) => m.offset)).size).toBe(50)
+      } finally {
+        await producer.close()
+      }
+    }
+    const hw = await kafka.highWatermarks('acks')
+    expect(hw.get(0)).toBe(150n)
+  })
+
+  it('completes callbacks of one partition in send order, with increasing offsets', async () => {
+    const producer = new KafkaProducer({ bootstrapServers: kafka.bootstrap, lingerMs: 2, batchSize: 2048 })
+    const seen = new Map<number, { i: number; offset: bigint }[]>()
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let done = 0
+        const n = 20_000
+        for (let i = 0; i < n; i++) {
+          const partition = i % 4
+          producer.send({ topic: 'order', key: `k${i}`, value: `v${i}`, partition }, (err, md) => {
+            if (err) return reject(err)
+            let list = seen.get(partition)
+            if (list === undefined) seen.set(partition, (list = []))
+            list.push({ i, offset: md!.offset })
+            if (++done === n) resolve()
+          })
+        }
+      })
+    } finally {
+      await producer.close()
+    }
+    for (const list of seen.values()) {
+      for (let j = 1; j < list.length; j++) {
+        expect(list[j]!.i).toBeGreaterThan(list[j - 1]!.i)
+        expect(list[j]!.offset).toBe(list[j - 1]!.offset + 1n)
+      }
+    }
+  })
+
+  it('flush() waits for every record sent before it, and keeps explicit timestamps', async () => {
+    const producer = new KafkaProducer({ bootstrapServers: kafka.bootstrap, lingerMs: 60_000 })
+    try {
+      const results: (RecordMetadata | null)[] = []
+      for (let i = 0; i < 1000; i++) {
+        producer.send({ topic: 'flush', value: `f${i}`, timestamp: 1_600_000_000_000 + i }, (err, md) => {
+          if (err) throw err
+          results.push(md)
+        })
+      }
+      expect(results.length).toBe(0) // linger is a minute: nothing would go without flush
+      await producer.flush()
+      expect(results.length).toBe(1000)
+      expect(results.every((m) => m!.timestamp >= 1_600_000_000_000 && m!.timestamp < 1_600_000_001_000)).toBe(true)
+    } finally {
+      await producer.close()
+    }
+    const consumed = await consumeWithKcat(kafka.bootstrap, 'flush', { partitions: 2 })
+    expect(consumed.length).toBe(1000)
+    expect(consumed.map((c) => c.timestamp - 1_600_000_000_000).sort((a, b) => a - b)).toEqual(Array.from({ length: 1000 }, (_, i) => i))
+  })
+
+  it('a topic that does not exist fails after max.block.ms, naming the topic', async () => {
+    const producer = new KafkaProducer({ bootstrapServers: kafka.bootstrap, maxBlockMs: 800 })
+    try {
+      const started = Date.now()
+      const err = await producer.send({ topic: 'no-such-topic', value: 'x' }).then(
+        () => null,
+        (e: Error) => e,
+      )
+      expect(err).toBeInstanceOf(KafkaTimeoutError)
+      expect(err!.message).toMatch(/Topic 'no-such-topic' not present in metadata after 800 ms/)
+      expect(Date.now() - started).toBeGreaterThanOrEqual(750)
+      // A later send to an existing topic is not held back by the failed one.
+      const md = await producer.send({ topic: 'flush', value: 'after' })
+      expect(md.offset).toBeGreaterThanOrEqual(0n)
+    } finally {
+      await producer.close()
+    }
+  })
+})
