@@ -30,9 +30,18 @@ export interface Disconnect {
  * never processed before the send that carried its request completed, nor
  * after the disconnect that failed it.
  *
+ * `poll` never settles in the microtask that called it unless events are
+ * already recorded: with nothing recorded, a zero timeout or a pending wakeup
+ * still yields to the event loop once (`setImmediate`, Java's `selectNow`),
+ * so a caller looping on `poll(0)` cannot starve socket I/O, write callbacks
+ * or timers.
+ *
  * Invariants:
- * - After `close(id)` nothing more is reported for that channel.
- * - A disconnect is reported once per channel, after any frames it delivered.
+ * - After `close(id)` nothing more is reported for that channel, including
+ *   events recorded before the close but not yet published.
+ * - A disconnect is reported once per channel, in a later poll than any frames
+ *   it delivered; until that poll the channel still counts for `hasChannel`
+ *   (but is not ready), so the caller can match those frames to its requests.
  * - An idle selector holds no timers, so the process may exit.
  */
 export class Selector {
@@ -46,9 +55,12 @@ export class Selector {
   private nextReceives: CompletedReceive[] = []
   private nextConnected: number[] = []
   private nextDisconnected: Disconnect[] = []
+  /** Disconnects held back one poll because frames of that channel were still unpublished. */
+  private deferredDisconnects: Disconnect[] = []
   private woken = false
   private waiter: (() => void) | null = null
   private timer: NodeJS.Timeout | null = null
+  private immediate: NodeJS.Immediate | null = null
 
   constructor(
     private readonly maxReceiveSize: number,
@@ -88,19 +100,30 @@ export class Selector {
   }
 
   private onClose(channel: KafkaChannel): void {
-    if (this.channels.get(channel.id) !== channel) return // closed by us: not reported
-    const wasReady = channel.state === ChannelState.Ready
+    const id = channel.id
+    if (this.channels.get(id) !== channel) return // closed by us: not reported
+    // A connect nobody has seen yet is withdrawn: the caller only learns the connection failed.
+    const connectUnseen = removeWhere(this.nextConnected, (n) => n === id) > 0
+    const wasReady = channel.state === ChannelState.Ready && !connectUnseen
     channel.state = ChannelState.Closed
-    this.channels.delete(channel.id)
     const error =
       channel.error ??
       new KafkaNetworkError(
         channel.receive.inProgress
-          ? `Connection to node ${channel.id} closed in the middle of a response`
-          : `Connection to node ${channel.id} was closed by the broker`,
-        channel.id,
+          ? `Connection to node ${id} closed in the middle of a response`
+          : `Connection to node ${id} was closed by the broker`,
+        id,
       )
-    this.nextDisconnected.push({ nodeId: channel.id, error, wasReady })
+    const disconnect: Disconnect = { nodeId: id, error, wasReady }
+    if (this.nextReceives.some((r) => r.source === id)) {
+      // Its last responses go out in one poll and the disconnect in the next, so the caller
+      // completes those requests rather than failing them. The channel stays (Closed, not
+      // ready) until the disconnect is published.
+      this.deferredDisconnects.push(disconnect)
+    } else {
+      this.channels.delete(id)
+      this.nextDisconnected.push(disconnect)
+    }
     this.signal()
   }
 
@@ -131,19 +154,31 @@ export class Selector {
    * is pending. Only one poll may be outstanding.
    */
   poll(timeoutMs: number): Promise<void> {
-    if (this.woken || this.hasRecorded() || timeoutMs <= 0) return Promise.resolve(this.publish())
+    if (this.waiter !== null) throw new Error('Selector.poll is already in progress')
+    if (this.hasRecorded()) return Promise.resolve(this.publish())
     return new Promise<void>((resolve) => {
       this.waiter = () => {
         this.waiter = null
-        if (this.timer !== null) {
-          clearTimeout(this.timer)
-          this.timer = null
-        }
+        this.clearTimers()
         this.publish()
         resolve()
       }
-      if (Number.isFinite(timeoutMs)) this.timer = setTimeout(this.waiter, Math.min(timeoutMs, 2147483647))
+      // Nothing recorded: even a zero timeout (or NaN) or a pending wakeup yields to the event loop
+      // once, so socket callbacks run; the first event still settles the poll at once.
+      if (this.woken || !(timeoutMs > 0)) this.immediate = setImmediate(this.waiter)
+      else if (Number.isFinite(timeoutMs)) this.timer = setTimeout(this.waiter, Math.min(timeoutMs, 2147483647))
     })
+  }
+
+  private clearTimers(): void {
+    if (this.timer !== null) {
+      clearTimeout(this.timer)
+      this.timer = null
+    }
+    if (this.immediate !== null) {
+      clearImmediate(this.immediate)
+      this.immediate = null
+    }
   }
 
   /** Makes the current or next poll return at once (new data to send, close...). */
@@ -184,6 +219,14 @@ export class Selector {
     this.disconnected = this.nextDisconnected
     this.nextDisconnected = d
     d.length = 0
+    // A channel whose disconnect was held back leaves once that disconnect is published.
+    for (const x of this.disconnected) {
+      if (this.channels.get(x.nodeId)?.state === ChannelState.Closed) this.channels.delete(x.nodeId)
+    }
+    if (this.deferredDisconnects.length > 0) {
+      for (const x of this.deferredDisconnects) this.nextDisconnected.push(x)
+      this.deferredDisconnects.length = 0
+    }
   }
 
   isChannelReady(id: number): boolean {
@@ -213,14 +256,30 @@ export class Selector {
     if (channel === undefined) return
     this.channels.delete(id)
     channel.close()
+    // Events recorded before the close and not yet published belong to the dropped connection.
+    removeWhere(this.nextSends, (s) => s.destination === id)
+    removeWhere(this.nextReceives, (r) => r.source === id)
+    removeWhere(this.nextConnected, (n) => n === id)
+    removeWhere(this.nextDisconnected, (x) => x.nodeId === id)
+    removeWhere(this.deferredDisconnects, (x) => x.nodeId === id)
   }
 
+  /** Closes every channel (reporting nothing for them) and settles a pending poll. */
   closeAll(): void {
     for (const id of [...this.channels.keys()]) this.close(id)
-    if (this.timer !== null) {
-      clearTimeout(this.timer)
-      this.timer = null
-    }
+    this.clearTimers()
     if (this.waiter !== null) this.waiter()
   }
+}
+
+/** Removes, in place and in order, the elements matching `pred`; returns how many went. */
+function removeWhere<T>(list: T[], pred: (value: T) => boolean): number {
+  let kept = 0
+  for (let i = 0; i < list.length; i++) {
+    const v = list[i]!
+    if (!pred(v)) list[kept++] = v
+  }
+  const removed = list.length - kept
+  list.length = kept
+  return removed
 }
