@@ -131,6 +131,13 @@ export const CONFIG_DEFINITIONS: readonly ConfigDefinition[] = frozenTable(
       doc: 'Maximum unacknowledged requests per broker connection.',
     },
     {
+      name: 'enableIdempotence',
+      kafkaName: 'enable.idempotence',
+      type: 'boolean',
+      default: true,
+      doc: 'Write each record exactly once per partition, in order, across retries (producer id + sequence numbers); needs acks=all, retries > 0 and at most 5 in flight, and is turned off when those are set otherwise without enabling it explicitly.',
+    },
+    {
       name: 'requestTimeoutMs',
       kafkaName: 'request.timeout.ms',
       type: 'int',
@@ -353,6 +360,14 @@ export interface ProducerConfigOptions {
   /** Kafka name of {@link ProducerConfigOptions.maxInFlightRequestsPerConnection}. */
   'max.in.flight.requests.per.connection'?: number | string
   /**
+   * Write each record exactly once per partition, in order, across retries (producer id + sequence numbers); needs acks=all, retries > 0 and at most 5 in flight, and is turned off when those are set otherwise without enabling it explicitly.
+   *
+   * Kafka name: `enable.idempotence`. Default: `true`.
+   */
+  enableIdempotence?: boolean
+  /** Kafka name of {@link ProducerConfigOptions.enableIdempotence}. */
+  'enable.idempotence'?: boolean | string
+  /**
    * How long to wait for the response to a request before failing or retrying it.
    *
    * Kafka name: `request.timeout.ms`. Default: `30000`. Range: [0, 2^31-1].
@@ -530,6 +545,8 @@ export interface ResolvedProducerConfig {
   readonly bufferMemory: number
   /** Maximum unacknowledged requests per broker connection. (`max.in.flight.requests.per.connection`) */
   readonly maxInFlightRequestsPerConnection: number
+  /** Write each record exactly once per partition, in order, across retries (producer id + sequence numbers); needs acks=all, retries > 0 and at most 5 in flight, and is turned off when those are set otherwise without enabling it explicitly. (`enable.idempotence`) */
+  readonly enableIdempotence: boolean
   /** How long to wait for the response to a request before failing or retrying it. (`request.timeout.ms`) */
   readonly requestTimeoutMs: number
   /** Upper bound on the time to report success or failure of a send, retries included; must be >= linger.ms + request.timeout.ms. (`delivery.timeout.ms`) */
@@ -612,7 +629,6 @@ const JAVA_ONLY_SETTINGS = new Set([
   'compression.lz4.level',
   'compression.zstd.level',
   'config.providers',
-  'enable.idempotence',
   'enable.metrics.push',
   'interceptor.classes',
   'key.serializer',
@@ -985,6 +1001,30 @@ export function resolveProducerConfig(input: ProducerConfig, options: ResolvePro
       warn(`${label(initial)} (${initialValue}) is greater than ${label(max)} (${maxValue}); a constant ${maxValue} ms will be applied`)
     }
     ;(r as Record<string, unknown>)[initial] = maxValue
+  }
+
+  // ProducerConfig.postProcessAndValidateIdempotenceConfigs: conflicting settings turn an implicit
+  // idempotence off, and are an error when idempotence was asked for explicitly.
+  if (r.enableIdempotence) {
+    if (r.maxInFlightRequestsPerConnection > 5) {
+      throw new KafkaConfigError(
+        label('maxInFlightRequestsPerConnection'),
+        `must be at most 5 with idempotence (${label('enableIdempotence')}, on by default), got ${r.maxInFlightRequestsPerConnection}; set ${label('enableIdempotence')}: false to allow more`,
+      )
+    }
+    const conflicts: string[] = []
+    if (r.acks !== -1) conflicts.push(`${label('acks')} is ${r.acks}, not 'all'`)
+    if (r.retries === 0) conflicts.push(`${label('retries')} is 0`)
+    if (conflicts.length > 0) {
+      if (isGiven('enableIdempotence')) {
+        throw new KafkaConfigError(
+          label('enableIdempotence'),
+          `the idempotent producer needs acks=all and retries > 0, but ${conflicts.join(' and ')}; otherwise idempotence cannot be guaranteed`,
+        )
+      }
+      warn(`Idempotence will be disabled because ${conflicts.join(' and ')}`)
+      r.enableIdempotence = false
+    }
   }
 
   // KafkaProducer: adaptive partitioning only applies to the built-in partitioner.

@@ -5,14 +5,17 @@
  */
 export class ExponentialBackoff {
   private readonly expMax: number
+  private readonly initialMs: number
 
   constructor(
-    private readonly initialMs: number,
+    initialMs: number,
     private readonly multiplier: number,
     private readonly maxMs: number,
     private readonly jitter: number,
     private readonly random: () => number = Math.random,
   ) {
+    // As Java: an initial value above the maximum is clamped, so `max` is a hard bound.
+    this.initialMs = Math.min(initialMs, maxMs)
     this.expMax = maxMs > initialMs ? Math.log(maxMs / Math.max(initialMs, 1)) / Math.log(multiplier) : 0
   }
 

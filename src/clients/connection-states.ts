@@ -33,9 +33,16 @@ export class ClusterConnectionStates {
   /** Nodes currently connecting, for setup-timeout checks without a full scan. */
   readonly connecting = new Set<number>()
 
-  constructor(reconnectBackoffMs: number, reconnectBackoffMaxMs: number, setupTimeoutMs: number, setupTimeoutMaxMs: number) {
-    this.reconnectBackoff = new ExponentialBackoff(reconnectBackoffMs, 2, reconnectBackoffMaxMs, 0.2)
-    this.setupTimeout = new ExponentialBackoff(setupTimeoutMs, 2, setupTimeoutMaxMs, 0.2)
+  constructor(
+    reconnectBackoffMs: number,
+    reconnectBackoffMaxMs: number,
+    setupTimeoutMs: number,
+    setupTimeoutMaxMs: number,
+    /** Jitter source (test seam); [0, 1) like Math.random. */
+    random: () => number = Math.random,
+  ) {
+    this.reconnectBackoff = new ExponentialBackoff(reconnectBackoffMs, 2, reconnectBackoffMaxMs, 0.2, random)
+    this.setupTimeout = new ExponentialBackoff(setupTimeoutMs, 2, setupTimeoutMaxMs, 0.2, random)
   }
 
   canConnect(id: number, nowMs: number): boolean {
@@ -59,7 +66,8 @@ export class ClusterConnectionStates {
 
   startConnecting(id: number, nowMs: number, host: string, port: number): void {
     let s = this.nodes.get(id)
-    if (s === undefined) {
+    // As Java: a node that moved to another address starts afresh, without the old address's backoff.
+    if (s === undefined || s.host !== host || s.port !== port) {
       s = {
         state: ConnectionState.Connecting,
         lastConnectAttemptMs: nowMs,
@@ -108,6 +116,10 @@ export class ClusterConnectionStates {
     if (wasConnecting) {
       s.failedConnectAttempts++
       s.connectionSetupTimeoutMs = this.setupTimeout.backoff(s.failedConnectAttempts)
+    } else {
+      // As Java: the TCP connect worked, so the next attempt gets the initial setup timeout again.
+      s.failedConnectAttempts = 0
+      s.connectionSetupTimeoutMs = this.setupTimeout.backoff(0)
     }
     this.connecting.delete(id)
   }
@@ -125,12 +137,17 @@ export class ClusterConnectionStates {
     return s === undefined || s.state === ConnectionState.Disconnected
   }
 
+  /**
+   * Whether a connecting node has used up its setup timeout. True from the
+   * moment `timeUntilNextSetupTimeout` reaches 0, so a caller that waits that
+   * long then finds the node timed out rather than polling again with no wait.
+   */
   isConnectionSetupTimeout(id: number, nowMs: number): boolean {
     const s = this.nodes.get(id)
-    return s !== undefined && s.state === ConnectionState.Connecting && nowMs - s.lastConnectAttemptMs > s.connectionSetupTimeoutMs
+    return s !== undefined && s.state === ConnectionState.Connecting && nowMs - s.lastConnectAttemptMs >= s.connectionSetupTimeoutMs
   }
 
-  /** Milliseconds until the earliest connecting node hits its setup timeout. */
+  /** Milliseconds until the earliest connecting node hits its setup timeout (Infinity when none is connecting). */
   timeUntilNextSetupTimeout(nowMs: number): number {
     let min = Infinity
     for (const id of this.connecting) {

@@ -112,12 +112,17 @@ export class InFlightRequests {
     return q.toArray()
   }
 
-  /** Nodes with a request older than its timeout. */
+  /**
+   * Nodes with a request that has reached its timeout (`requestTimeoutMs` or
+   * more since its send). The boundary matches `timeUntilNextTimeout`: when
+   * that says 0, this reports the node, so a caller never polls with a zero
+   * wait for a timeout it then does not act on.
+   */
   nodesWithTimedOutRequests(nowMs: number): number[] {
     const out: number[] = []
     for (const [node, q] of this.requests) {
       for (const r of q) {
-        if (nowMs - r.sendTimeMs > r.request.requestTimeoutMs) {
+        if (nowMs - r.sendTimeMs >= r.request.requestTimeoutMs) {
           out.push(node)
           break
         }

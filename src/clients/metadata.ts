@@ -1,3 +1,4 @@
+import { isInvalidMetadata } from '../protocol/error-codes.js'
 import { ExponentialBackoff } from './backoff.js'
 import { Cluster, type Node, type PartitionInfo } from './cluster.js'
 
@@ -33,18 +34,32 @@ interface Waiter {
  * Invariants:
  * - `version` grows by one on every successful update; `awaitUpdate(v)`
  *   resolves once `version > v`.
- * - A refresh is due at once after `requestUpdate()` (subject to backoff
- *   after failures), and otherwise `metadata.max.age.ms` after the last
- *   success.
- * - A new topic asks for an update immediately, not at the next periodic one.
+ * - A refresh is due after `requestUpdate()`, and otherwise
+ *   `metadata.max.age.ms` after the last success; either way, as in Java, no
+ *   sooner than the refresh backoff after the previous refresh:
+ *   `retry.backoff.ms` (jittered) after a success, growing exponentially up
+ *   to `retry.backoff.max.ms` with consecutive failures. The backoff is drawn
+ *   once per outcome, so repeated `timeToNextUpdate` calls agree.
+ * - A new topic asks for an update immediately, bypassing that backoff; one
+ *   added while a request was in flight (so not part of it) is asked for
+ *   again as soon as that request is answered.
+ * - A topic error that means stale metadata (UNKNOWN_TOPIC_OR_PARTITION,
+ *   LEADER_NOT_AVAILABLE...), or a partition without a known leader, asks
+ *   for another update after the backoff.
  */
 export class ProducerMetadata {
   cluster: Cluster
   version = 0
   private needUpdate = true
-  private lastRefreshMs = 0
+  /** When the last request was sent or answered; -Infinity: nothing to wait for. */
+  private lastRefreshMs = -Infinity
   private lastSuccessfulRefreshMs = 0
   private failedAttempts = 0
+  /** The wait after `lastRefreshMs`, drawn when the last outcome was recorded. */
+  private refreshBackoffMs = 0
+  /** Bumped by every new topic; compared with the value the in-flight request carried. */
+  private topicsVersion = 0
+  private requestedTopicsVersion = 0
   private readonly backoff: ExponentialBackoff
   /** Topic → last time a send used it. */
   private readonly topics = new Map<string, number>()
@@ -58,16 +73,23 @@ export class ProducerMetadata {
     private readonly metadataMaxIdleMs: number,
     retryBackoffMs: number,
     retryBackoffMaxMs: number,
+    /** Jitter source (test seam); [0, 1) like Math.random. */
+    random: () => number = Math.random,
   ) {
     this.cluster = Cluster.bootstrap(bootstrap)
-    this.backoff = new ExponentialBackoff(retryBackoffMs, 2, retryBackoffMaxMs, 0.2)
+    this.backoff = new ExponentialBackoff(retryBackoffMs, 2, retryBackoffMaxMs, 0.2, random)
   }
 
   /** Records a send to `topic`; returns true when the topic was not tracked yet. */
   add(topic: string, nowMs: number): boolean {
     const isNew = !this.topics.has(topic)
     this.topics.set(topic, nowMs)
-    if (isNew) this.requestUpdate()
+    if (isNew) {
+      // Java's requestUpdateForNewTopics: someone is waiting for this topic, so do not back off.
+      this.needUpdate = true
+      this.lastRefreshMs = -Infinity
+      this.topicsVersion++
+    }
     return isNew
   }
 
@@ -86,13 +108,13 @@ export class ProducerMetadata {
   /** Milliseconds until a refresh should be sent (0 = now). */
   timeToNextUpdate(nowMs: number): number {
     const timeToExpire = this.needUpdate ? 0 : Math.max(this.lastSuccessfulRefreshMs + this.metadataMaxAgeMs - nowMs, 0)
-    const backoffMs = this.failedAttempts > 0 ? this.backoff.backoff(this.failedAttempts - 1) : 0
-    const timeToAllow = Math.max(this.lastRefreshMs + backoffMs - nowMs, 0)
+    const timeToAllow = Math.max(this.lastRefreshMs + this.refreshBackoffMs - nowMs, 0)
     return Math.max(timeToExpire, timeToAllow)
   }
 
   /** The topics to ask about, dropping those idle past `metadata.max.idle.ms`. */
   topicsForRequest(nowMs: number): string[] {
+    this.requestedTopicsVersion = this.topicsVersion
     const out: string[] = []
     for (const [topic, lastUsed] of this.topics) {
       if (nowMs - lastUsed > this.metadataMaxIdleMs) this.topics.delete(topic)
@@ -109,18 +131,21 @@ export class ProducerMetadata {
   failedUpdate(nowMs: number): void {
     this.lastRefreshMs = nowMs
     this.failedAttempts++
+    this.refreshBackoffMs = this.backoff.backoff(this.failedAttempts - 1)
   }
 
   update(res: MetadataResponseView, nowMs: number): void {
     const nodes: Node[] = res.brokers.map((b) => ({ id: b.nodeId, host: b.host, port: b.port, rack: b.rack }))
     const partitions: PartitionInfo[] = []
     const errors = new Map<string, number>()
-    let retriableTopicError = false
+    const brokerIds = new Set(nodes.map((n) => n.id))
+    let staleTopicMetadata = false
     for (const t of res.topics) {
       if (t.name === null) continue
       if (t.errorCode !== 0) {
         errors.set(t.name, t.errorCode)
-        retriableTopicError = true
+        // Not for errors that another look will not fix (authorization, invalid topic name...).
+        if (isInvalidMetadata(t.errorCode)) staleTopicMetadata = true
         continue
       }
       for (const p of t.partitions) {
@@ -132,7 +157,10 @@ export class ProducerMetadata {
           replicas: p.replicaNodes,
           isr: p.isrNodes,
         })
-        if (p.leaderId < 0) retriableTopicError = true
+        // No leader, a leader missing from the broker list, or a stale-metadata error: look again soon.
+        if (p.leaderId < 0 || !brokerIds.has(p.leaderId) || (p.errorCode !== 0 && isInvalidMetadata(p.errorCode))) {
+          staleTopicMetadata = true
+        }
       }
     }
     this.cluster = new Cluster(nodes, partitions, errors, res.clusterId, res.controllerId)
@@ -141,12 +169,11 @@ export class ProducerMetadata {
     this.lastRefreshMs = nowMs
     this.lastSuccessfulRefreshMs = nowMs
     this.failedAttempts = 0
-    // A topic that does not exist yet, or a partition with no leader, is worth asking about again soon.
-    this.needUpdate = false
-    if (retriableTopicError) {
-      this.needUpdate = true
-      this.failedAttempts = 1
-    }
+    this.refreshBackoffMs = this.backoff.backoff(0)
+    const topicsAddedMeanwhile = this.requestedTopicsVersion < this.topicsVersion
+    this.needUpdate = staleTopicMetadata || topicsAddedMeanwhile
+    // Topics added while this request was in flight were not in it: ask for them now.
+    if (topicsAddedMeanwhile) this.lastRefreshMs = -Infinity
     const ready = this.waiters
     this.waiters = []
     for (const w of ready) {

@@ -61,7 +61,8 @@ export class NetworkClient {
   /** The ApiVersions version each node's handshake succeeded with. */
   private readonly handshakeVersions = new Map<number, number>()
   private readonly lastActivityMs = new Map<number, number>()
-  private readonly pending: ClientResponse<any>[] = []
+  private pending: ClientResponse<any>[] = []
+  private completing: ClientResponse<any>[] = []
   private correlation = 0
   private metadataInFlight = false
   private closed = false
@@ -100,7 +101,12 @@ export class NetworkClient {
   }
 
   private canSendRequest(nodeId: number): boolean {
-    return this.states.isReady(nodeId) && this.selector.isChannelReady(nodeId) && this.inFlight.canSendMore(nodeId)
+    return (
+      this.states.isReady(nodeId) &&
+      this.selector.isChannelReady(nodeId) &&
+      !this.selector.hasSendInProgress(nodeId) &&
+      this.inFlight.canSendMore(nodeId)
+    )
   }
 
   connectionDelay(nodeId: number, nowMs: number): number {
@@ -176,6 +182,7 @@ export class NetworkClient {
    * of different ages.
    */
   send<Req, Res>(request: ClientRequest<Req, Res>, nowMs: number): void {
+    if (this.closed) throw new KafkaNetworkError('The network client is closed')
     const node = request.destination
     if (!this.canSendRequest(node)) {
       throw new Error(`Attempt to send a request to node ${node}, which is not ready`)
@@ -195,8 +202,13 @@ export class NetworkClient {
     const segments = encodeRequest(request.api, version, correlationId, this.opts.clientId, request.body)
     const send = new NetworkSend(request.destination, segments)
     const entry: InFlightRequest = { request, correlationId, apiVersion: version, send, sendTimeMs: nowMs, sendCompleted: false }
+    try {
+      this.selector.send(send)
+    } catch (err) {
+      this.pending.push(this.failed(request, nowMs, version, new KafkaNetworkError(`Send to node ${request.destination} failed: ${(err as Error).message}`, request.destination, { cause: err }), true))
+      return
+    }
     this.inFlight.add(entry)
-    this.selector.send(send)
     this.lastActivityMs.set(request.destination, nowMs)
   }
 
@@ -239,19 +251,22 @@ export class NetworkClient {
 
   private completeResponses(): void {
     if (this.pending.length === 0) return
-    // Callbacks may send more requests and so push more responses; take a stable batch.
-    const batch = this.pending.splice(0, this.pending.length)
+    // Callbacks may send more requests and so push more responses: complete a swapped-out batch.
+    const batch = this.pending
+    this.pending = this.completing
+    this.completing = batch
     for (const r of batch) r.request.onComplete(r)
+    batch.length = 0
   }
 
   private handleCompletedSends(nowMs: number): void {
     for (const send of this.selector.completedSends) {
       const last = this.inFlight.lastSent(send.destination)
-      if (last === undefined) continue
-      // Sends on one channel complete in order and only one is in progress at a time,
-      // so the completed send is the newest request to that node.
+      // Only one send is in progress per channel, so a completed send is the newest request to its node;
+      // anything else belongs to a connection that has since been replaced.
+      if (last === undefined || last.send !== send) continue
       last.sendCompleted = true
-      if (!last.request.expectResponse && last.send === send) {
+      if (!last.request.expectResponse) {
         this.inFlight.completeLastSent(send.destination)
         this.pending.push({
           request: last.request,
@@ -268,7 +283,9 @@ export class NetworkClient {
 
   private handleCompletedReceives(nowMs: number): void {
     for (const { source, frame } of this.selector.completedReceives) {
-      if (!this.selector.hasChannel(source)) continue // closed earlier in this batch
+      // The selector publishes a peer's disconnect one poll after its last frames, so a channel
+      // missing here was closed by us earlier in this batch (and its requests already failed).
+      if (!this.selector.hasChannel(source)) continue
       this.lastActivityMs.set(source, nowMs)
       const oldest = this.inFlight.oldest(source)
       try {
@@ -417,10 +434,7 @@ export class NetworkClient {
     this.lastActivityMs.delete(node)
     const err = error instanceof KafkaClientError ? error : new KafkaNetworkError(`Connection to node ${node} failed: ${error.message}`, node, { cause: error })
     for (const r of this.inFlight.clearAll(node)) {
-      if (r.request.api === MetadataApi && r.request.onComplete === this.onMetadataResponse) {
-        this.metadataInFlight = false
-        this.metadata.failedUpdate(nowMs)
-      }
+      // A metadata request failed here reaches onMetadataResponse, which records the failed update.
       this.pending.push(this.failed(r.request, nowMs, r.apiVersion, err, true, timedOut))
     }
     // A lost connection often means leadership moved: look again.
@@ -440,7 +454,12 @@ export class NetworkClient {
     const delay = Math.max(timeToNext, waitForInFlight)
     if (delay > 0) return delay
     const node = this.leastLoadedNode(nowMs)
-    if (node === null) return this.opts.reconnectBackoffMs
+    if (node === null) {
+      // Every node is in reconnect backoff: look again when the first may be retried.
+      let delay = Infinity
+      for (const n of this.metadata.cluster.nodes) delay = Math.min(delay, this.states.connectionDelay(n.id, nowMs))
+      return Number.isFinite(delay) ? Math.max(delay, 1) : this.opts.reconnectBackoffMs
+    }
     if (this.canSendRequest(node.id)) {
       this.metadataInFlight = true
       this.metadata.attempted(nowMs)
@@ -459,9 +478,13 @@ export class NetworkClient {
       )
       return this.opts.requestTimeoutMs
     }
-    if (this.states.state(node.id) !== ConnectionState.Disconnected) return this.opts.reconnectBackoffMs
-    if (this.states.canConnect(node.id, nowMs)) this.initiateConnect(node, nowMs)
-    return this.opts.reconnectBackoffMs
+    // Connecting or handshaking: the connect, the ApiVersions answer or the setup timeout wakes the poll.
+    if (this.states.state(node.id) !== ConnectionState.Disconnected) return Infinity
+    if (this.states.canConnect(node.id, nowMs)) {
+      this.initiateConnect(node, nowMs)
+      return Infinity
+    }
+    return Math.max(this.states.connectionDelay(node.id, nowMs), 1)
   }
 
   private readonly onMetadataResponse = (response: ClientResponse<MetadataResponseView>): void => {

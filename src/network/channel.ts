@@ -45,10 +45,11 @@ export class KafkaChannel {
    */
   write(send: NetworkSend, onWritten: (err: Error | null | undefined) => void): void {
     if (this.sendInProgress !== null) throw new Error(`channel ${this.id} already has a send in progress`)
-    this.sendInProgress = send
-    const socket = this.transport.socket
     const segs = send.segments
     const last = segs.length - 1
+    if (last < 0) throw new Error(`channel ${this.id}: a send needs at least one segment`)
+    this.sendInProgress = send
+    const socket = this.transport.socket
     socket.cork()
     for (let i = 0; i < last; i++) socket.write(segs[i]!)
     socket.write(segs[last]!, onWritten)

@@ -30,6 +30,8 @@ export class NetworkSend {
  *   chunk; only frames that straddle chunks are copied, once, into a buffer of
  *   exactly their size.
  * - Returned frames exclude the size prefix.
+ * - After a bad size prefix the stream is unsynchronised: every later `push`
+ *   throws the same error, so nothing read past it is ever taken for a frame.
  */
 export class NetworkReceive {
   /** Partial size prefix bytes carried across chunks (at most 3 pending). */
@@ -37,6 +39,7 @@ export class NetworkReceive {
   private sizeRead = 0
   private frame: Buffer | null = null
   private frameRead = 0
+  private failure: KafkaProtocolError | null = null
 
   constructor(private readonly maxReceiveSize: number) {}
 
@@ -47,6 +50,7 @@ export class NetworkReceive {
 
   /** Feeds one chunk; calls `onFrame` for each complete frame in arrival order. */
   push(chunk: Buffer, onFrame: (frame: Buffer) => void): void {
+    if (this.failure !== null) throw this.failure
     let pos = 0
     const len = chunk.length
     while (pos < len) {
@@ -96,9 +100,10 @@ export class NetworkReceive {
 
   private checkSize(size: number): void {
     if (size < 0 || size > this.maxReceiveSize) {
-      throw new KafkaProtocolError(
+      this.failure = new KafkaProtocolError(
         `Invalid receive size ${size}: larger than receive.message.max.bytes (${this.maxReceiveSize}) or negative; closing the connection`,
       )
+      throw this.failure
     }
   }
 }

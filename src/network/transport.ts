@@ -21,7 +21,8 @@ export class PlaintextTransportFactory implements TransportFactory {
 
   connect(host: string, port: number): TransportLayer {
     // Nagle would hold small requests back for up to 40 ms; the producer already batches.
-    const socket = net.connect({ host, port, noDelay: true })
+    // Keep-alive, as Java's Selector sets it, lets the OS notice a broker that vanished.
+    const socket = net.connect({ host, port, noDelay: true, keepAlive: true })
     return { socket, connectEvent: 'connect' }
   }
 }

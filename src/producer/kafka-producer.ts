@@ -15,6 +15,7 @@ import type { RecordCompletion, RecordReject } from './producer-batch.js'
 import { APPEND_NEEDS_MEMORY, type AppendResult, RecordAccumulator, UNKNOWN_PARTITION } from './record-accumulator.js'
 import { type Bytes, type HeaderPairs, type ProducerRecord, type RecordMetadata, type SendCallback, validateRecord } from './record.js'
 import { Sender } from './sender.js'
+import { TransactionManager } from './transaction-manager.js'
 
 /** Extra room a varint-encoded offset and timestamp delta may take beyond the zero deltas sized below. */
 const RECORD_DELTA_SLACK = 5 + 10
@@ -63,6 +64,8 @@ export class KafkaProducer {
   private readonly accumulator: RecordAccumulator
   private readonly client: NetworkClient
   private readonly sender: Sender
+  /** Idempotence state; null with enableIdempotence: false. */
+  private readonly transactionManager: TransactionManager | null
   private readonly stats = new ProducerMetrics()
   private readonly waiting = new Deque<WaitingSend>()
   private waitingWorker: Promise<void> | null = null
@@ -74,6 +77,7 @@ export class KafkaProducer {
     this.time = internals.time ?? Date.now
     this.metadata = new ProducerMetadata(c.bootstrapServers, c.metadataMaxAgeMs, c.metadataMaxIdleMs, c.retryBackoffMs, c.retryBackoffMaxMs)
     this.pool = new BufferPool(c.bufferMemory, c.batchSize)
+    this.transactionManager = c.enableIdempotence ? new TransactionManager() : null
     this.accumulator = new RecordAccumulator({
       batchSize: c.batchSize,
       lingerMs: c.lingerMs,
@@ -84,6 +88,7 @@ export class KafkaProducer {
       createPartitioner: (topic) => new BuiltInPartitioner(topic, c.batchSize),
       partitionerAdaptive: c.partitionerAdaptivePartitioningEnable,
       partitionerAvailabilityTimeoutMs: c.partitionerAvailabilityTimeoutMs,
+      ...(this.transactionManager !== null ? { producerState: this.transactionManager } : {}),
     })
     const selector = new Selector(c.receiveMessageMaxBytes)
     this.client = new NetworkClient(selector, this.metadata, {
@@ -109,9 +114,11 @@ export class KafkaProducer {
         deliveryTimeoutMs: c.deliveryTimeoutMs,
         maxRequestSize: c.maxRequestSize,
         retries: c.retries,
+        retryBackoffMs: c.retryBackoffMs,
         guaranteeMessageOrder: c.maxInFlightRequestsPerConnection === 1,
       },
       this.time,
+      this.transactionManager,
     )
     this.sender.start()
   }
@@ -133,6 +140,8 @@ export class KafkaProducer {
   private doSend(record: ProducerRecord, complete: RecordCompletion, fail: RecordReject | null): void {
     try {
       if (this.closed) throw new KafkaProducerClosedError('Cannot send after the producer is closed')
+      const fatal = this.transactionManager?.fatalError
+      if (fatal) throw fatal
       const headers = validateRecord(record)
       const now = this.time()
       const key = record.key ?? null
@@ -323,6 +332,7 @@ export class KafkaProducer {
       'record-send-total': s.recordSendTotal,
       'record-error-total': s.recordErrorTotal,
       'record-retry-total': s.recordRetryTotal,
+      'batch-split-total': s.batchSplitTotal,
       'records-per-request-avg': s.recordsPerRequest.avg(now),
       'batch-size-avg': s.batchSize.avg(now),
       'record-queue-time-avg': s.queueTime.avg(now),

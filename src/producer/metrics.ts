@@ -57,8 +57,13 @@ export class SampledStat {
     return m === -Infinity ? NaN : m
   }
 
-  /** Sum of recorded values per second over the live windows (Java's `Rate`). */
-  rate(nowMs: number, firstRecordMs: number): number {
+  /**
+   * Sum of recorded values per second over the live windows, as Java's
+   * `Rate.windowSize`: the span from the oldest live window's start, padded
+   * to at least `numSamples - 1` whole windows (so one early burst is not
+   * reported as a huge rate), and never under 1 ms.
+   */
+  rate(nowMs: number): number {
     let sum = 0
     let oldest = nowMs
     for (let i = 0; i < this.numSamples; i++) {
@@ -66,12 +71,11 @@ export class SampledStat {
       sum += this.sums[i]!
       oldest = Math.min(oldest, this.starts[i]!)
     }
-    // Java stretches a young window to (samples - 1) full windows so early rates are not inflated,
-    // but never past the moment recording began.
     let elapsed = nowMs - oldest
-    const minWindow = (this.numSamples - 1) * this.windowMs
-    if (elapsed < minWindow) elapsed = Math.min(minWindow, Math.max(nowMs - firstRecordMs, 1))
-    return elapsed <= 0 ? 0 : (sum * 1000) / elapsed
+    const fullWindows = Math.floor(elapsed / this.windowMs)
+    const minFullWindows = this.numSamples - 1
+    if (fullWindows < minFullWindows) elapsed += (minFullWindows - fullWindows) * this.windowMs
+    return (sum * 1000) / Math.max(elapsed, 1)
   }
 }
 
@@ -87,6 +91,8 @@ export interface ProducerMetricsSnapshot {
   'record-error-total': number
   /** Batches re-sent after a retriable error, since the producer started. */
   'record-retry-total': number
+  /** Batches split because the broker found them too large (MESSAGE_TOO_LARGE), since the producer started. */
+  'batch-split-total': number
   /** Average records per Produce request (windowed). */
   'records-per-request-avg': number
   /** Average bytes per batch sent (windowed). */
@@ -116,8 +122,8 @@ export class ProducerMetrics {
   recordSendTotal = 0
   recordErrorTotal = 0
   recordRetryTotal = 0
+  batchSplitTotal = 0
   requestTotal = 0
-  private firstRecordMs = -1
   readonly recordSend = new SampledStat()
   readonly recordsPerRequest = new SampledStat()
   readonly batchSize = new SampledStat()
@@ -126,7 +132,6 @@ export class ProducerMetrics {
   readonly nodeLatency = new Map<number, SampledStat>()
 
   recordBatchSent(records: number, bytes: number, queueTimeMs: number, nowMs: number): void {
-    if (this.firstRecordMs < 0) this.firstRecordMs = nowMs
     this.recordSendTotal += records
     this.recordSend.record(records, nowMs)
     this.batchSize.record(bytes, nowMs)
@@ -146,6 +151,6 @@ export class ProducerMetrics {
   }
 
   recordRate(nowMs: number): number {
-    return this.firstRecordMs < 0 ? 0 : this.recordSend.rate(nowMs, this.firstRecordMs)
+    return this.recordSend.rate(nowMs)
   }
 }

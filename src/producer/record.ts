@@ -48,6 +48,7 @@ export function validateTopicName(topic: unknown): asserts topic is string {
 
 function describe(v: unknown): string {
   if (v === null) return 'null'
+  if (v === undefined) return 'undefined'
   if (Array.isArray(v)) return 'an array'
   return typeof v === 'object' ? `an object (${(v as object).constructor?.name ?? 'Object'})` : `${typeof v} ${String(v)}`
 }
@@ -90,7 +91,12 @@ function normalizeHeaders(headers: RecordHeaders | undefined): HeaderPairs {
     }
     return headers.length === 0 ? null : (headers as HeaderPairs)
   }
-  if (typeof headers !== 'object') throw new KafkaInvalidRecordError(`Record headers must be an object or an array of pairs, got ${describe(headers)}`)
+  // Only plain objects: a Map (or any class instance) has no own enumerable header entries and would
+  // silently lose its headers.
+  const proto: unknown = typeof headers === 'object' ? Object.getPrototypeOf(headers) : undefined
+  if (typeof headers !== 'object' || (proto !== Object.prototype && proto !== null)) {
+    throw new KafkaInvalidRecordError(`Record headers must be a plain object or an array of [key, value] pairs, got ${describe(headers)}`)
+  }
   const pairs: [string, Bytes][] = []
   for (const k of Object.keys(headers)) {
     const v = (headers as Record<string, Bytes>)[k]

@@ -2,11 +2,20 @@ import type { ClientResponse } from '../clients/in-flight-requests.js'
 import type { NetworkClient } from '../clients/network-client.js'
 import type { ProducerMetadata } from '../clients/metadata.js'
 import { KafkaClientError, KafkaNetworkError, KafkaTimeoutError } from '../errors.js'
-import { ProduceApi, type ProduceRequest, type ProduceResponse } from '../protocol/apis/index.js'
-import { brokerError, isRetriable } from '../protocol/error-codes.js'
+import {
+  InitProducerIdApi,
+  type InitProducerIdRequest,
+  type InitProducerIdResponse,
+  ProduceApi,
+  type ProducePartitionResponse,
+  type ProduceRequest,
+  type ProduceResponse,
+} from '../protocol/apis/index.js'
+import { brokerError, errorName, isInvalidMetadata, isRetriable } from '../protocol/error-codes.js'
 import type { ProducerMetrics } from './metrics.js'
 import type { ProducerBatch } from './producer-batch.js'
 import type { RecordAccumulator } from './record-accumulator.js'
+import { KafkaFatalProducerError, type TransactionManager } from './transaction-manager.js'
 
 export interface SenderOptions {
   readonly acks: number
@@ -14,40 +23,50 @@ export interface SenderOptions {
   readonly deliveryTimeoutMs: number
   readonly maxRequestSize: number
   readonly retries: number
+  readonly retryBackoffMs: number
   /** max.in.flight.requests.per.connection = 1: keep at most one batch per partition in flight. */
   readonly guaranteeMessageOrder: boolean
 }
 
-/** Error codes after which the partition's leader is probably elsewhere. */
-const LEADER_ERRORS = new Set([
-  3, // UNKNOWN_TOPIC_OR_PARTITION
-  5, // LEADER_NOT_AVAILABLE
-  6, // NOT_LEADER_OR_FOLLOWER
-  74, // FENCED_LEADER_EPOCH
-  75, // UNKNOWN_LEADER_EPOCH
+const MESSAGE_TOO_LARGE = 10
+const DUPLICATE_SEQUENCE_NUMBER = 46
+/** Errors after which this producer id can never write again. */
+const FATAL_PRODUCE_ERRORS = new Set([
+  31, // CLUSTER_AUTHORIZATION_FAILED
+  47, // INVALID_PRODUCER_EPOCH
+  90, // PRODUCER_FENCED
 ])
 
 /**
  * Moves batches from the accumulator to the brokers, as Java's `Sender`.
  *
- * `runOnce(nowMs)` does one pass: ready, request metadata for unknown leaders,
- * drop nodes that are not ready, drain, expire, then one Produce request per
- * node. It returns how long the loop may wait for network activity before it
- * must run again (a linger deadline, a backoff, an expiry). The loop then
- * awaits `NetworkClient.poll`, which wakes early on any network event or on
- * `wakeup()` from an append. There is no interval timer.
+ * `runOnce(nowMs)` does one pass: with idempotence, first make sure there is
+ * a producer id (InitProducerId) and apply any epoch bump; then ready, request
+ * metadata for unknown leaders, drop nodes that are not ready, drain, expire,
+ * and one Produce request per node. It returns how long the loop may wait for
+ * network activity before it must run again (a linger deadline, a backoff, an
+ * expiry). The loop then awaits `NetworkClient.poll`, which wakes early on any
+ * network event or on `wakeup()` from an append. There is no interval timer.
  *
  * Invariants:
  * - Each drained batch ends exactly once: done with offsets, failed with a
  *   typed error, or re-enqueued for a retry while attempts and
  *   `delivery.timeout.ms` allow.
+ * - A batch in flight longer than `delivery.timeout.ms` is failed without
+ *   waiting for its response; with idempotence its partition then waits until
+ *   it is known whether the batch was written.
  * - A batch's pooled buffer returns to the pool only after its response
- *   (or, with acks=0, after its send) completed.
+ *   (or, with acks=0, after its send) completed; a batch expired in flight
+ *   returns its memory but not its buffer, which the socket may still read.
  */
 export class Sender {
   private running = true
   private forceClose = false
   private loopDone: Promise<void> | null = null
+  /** Batches sent and not yet answered, for delivery-timeout expiry. */
+  private readonly inFlightBatches = new Set<ProducerBatch>()
+  private nextInFlightExpiryMs = Infinity
+  private initProducerIdNotBeforeMs = 0
 
   constructor(
     private readonly client: NetworkClient,
@@ -56,6 +75,7 @@ export class Sender {
     private readonly metrics: ProducerMetrics,
     private readonly opts: SenderOptions,
     private readonly time: () => number,
+    private readonly transactionManager: TransactionManager | null,
   ) {}
 
   start(): void {
@@ -83,11 +103,35 @@ export class Sender {
       process.emitWarning(`kafka-producer-ts sender: ${(err as Error).stack ?? err}`)
       timeout = 100
     }
-    await this.client.poll(timeout, this.time)
+    try {
+      await this.client.poll(timeout, this.time)
+    } catch (err) {
+      // Same for the network layer: an escaping error would reject the loop and crash the process.
+      process.emitWarning(`kafka-producer-ts network client: ${(err as Error).stack ?? err}`)
+    }
   }
 
   /** One pass of the send logic; returns how long until the next pass is needed. */
   runOnce(nowMs: number): number {
+    const tm = this.transactionManager
+    if (tm !== null) {
+      tm.maybeResolveSequences()
+      const fatal = tm.fatalError
+      if (fatal !== null) {
+        // Nothing more can be written with this producer id: fail what waits, let in-flight requests finish.
+        this.accumulator.abortUndrainedBatches(fatal)
+        return this.opts.retryBackoffMs
+      }
+      tm.bumpIdempotentEpochAndResetIdIfNeeded()
+      if (!tm.hasProducerId()) {
+        this.expireBatches(nowMs)
+        return Math.min(this.maybeSendInitProducerId(nowMs), this.accumulator.nextExpiryTimeMs() - nowMs)
+      }
+    }
+    return this.sendProducerData(nowMs)
+  }
+
+  private sendProducerData(nowMs: number): number {
     const cluster = this.metadata.cluster
     const result = this.accumulator.ready(cluster, nowMs)
 
@@ -110,29 +154,134 @@ export class Sender {
     }
 
     const batches = this.accumulator.drain(cluster, readyNodes, this.opts.maxRequestSize, nowMs)
-    if (this.opts.guaranteeMessageOrder) {
-      // A retried batch must go before anything behind it: nothing else of its partition may fly meanwhile.
-      for (const list of batches.values()) for (const b of list) this.accumulator.mutePartition(b.topic, b.partition)
+    let drained = false
+    for (const list of batches.values()) {
+      for (const b of list) {
+        drained = true
+        this.inFlightBatches.add(b)
+        const expiry = b.createdMs + this.opts.deliveryTimeoutMs
+        if (expiry < this.nextInFlightExpiryMs) this.nextInFlightExpiryMs = expiry
+        // A retried batch must go before anything behind it: nothing else of its partition may fly meanwhile.
+        if (this.opts.guaranteeMessageOrder) this.accumulator.mutePartition(b.topic, b.partition)
+      }
     }
 
-    for (const batch of this.accumulator.expiredBatches(nowMs)) {
-      this.failBatch(
-        batch,
-        new KafkaTimeoutError(
-          `Expiring ${batch.recordCount} record(s) for ${batch.topic}-${batch.partition}: ${nowMs - batch.createdMs} ms has passed since batch creation (delivery.timeout.ms=${this.opts.deliveryTimeoutMs})`,
-        ),
-        nowMs,
-      )
-    }
+    this.expireBatches(nowMs)
 
-    let pollTimeout = Math.min(result.nextReadyCheckDelayMs, notReadyTimeout, this.accumulator.nextExpiryTimeMs() - nowMs)
-    // Something was sendable: come straight back in case more can go once these sends complete.
-    if (readyNodes.size > 0) pollTimeout = 0
+    let pollTimeout = Math.min(
+      result.nextReadyCheckDelayMs,
+      notReadyTimeout,
+      this.accumulator.nextExpiryTimeMs() - nowMs,
+      this.nextInFlightExpiryMs - nowMs,
+    )
+    // Sent something: look again at once, in case more became sendable meanwhile.
+    if (drained) pollTimeout = 0
     for (const [nodeId, list] of batches) {
-      if (list.length > 0) this.sendProduceRequest(nodeId, list, nowMs)
+      if (list.length === 0) continue
+      try {
+        this.sendProduceRequest(nodeId, list, nowMs)
+      } catch (err) {
+        // The batches left their queues: give each its normal retry-or-fail path rather than strand it.
+        const error = new KafkaNetworkError(`Could not send a Produce request to node ${nodeId}: ${(err as Error).message}`, nodeId, { cause: err })
+        for (const b of list) {
+          this.inFlightBatches.delete(b)
+          if (this.opts.guaranteeMessageOrder) this.accumulator.unmutePartition(b.topic, b.partition)
+          this.retryOrFail(b, error, -1, -1n, nowMs)
+        }
+      }
     }
     return Math.max(pollTimeout, 0)
   }
+
+  /** Fails batches past delivery.timeout.ms, queued or in flight (Java's expiredBatches + getExpiredInflightBatches). */
+  private expireBatches(nowMs: number): void {
+    for (const batch of this.accumulator.expiredBatches(nowMs)) this.expire(batch, nowMs, true)
+    if (nowMs < this.nextInFlightExpiryMs) return
+    let next = Infinity
+    for (const batch of this.inFlightBatches) {
+      if (batch.hasReachedDeliveryTimeout(this.opts.deliveryTimeoutMs, nowMs)) {
+        this.inFlightBatches.delete(batch)
+        this.expire(batch, nowMs, false)
+      } else {
+        next = Math.min(next, batch.createdMs + this.opts.deliveryTimeoutMs)
+      }
+    }
+    this.nextInFlightExpiryMs = next
+  }
+
+  private expire(batch: ProducerBatch, nowMs: number, reuseBuffer: boolean): void {
+    const error = new KafkaTimeoutError(
+      `Expiring ${batch.recordCount} record(s) for ${batch.topic}-${batch.partition}: ${nowMs - batch.createdMs} ms has passed since batch creation (delivery.timeout.ms=${this.opts.deliveryTimeoutMs})`,
+    )
+    const tm = this.transactionManager
+    if (tm !== null && batch.hasSequence()) {
+      // It may have been written: no new batch of this partition goes until we know.
+      tm.markSequenceUnresolved(batch)
+    }
+    this.failBatch(batch, error, false, reuseBuffer)
+  }
+
+  // ---- InitProducerId ----
+
+  private maybeSendInitProducerId(nowMs: number): number {
+    const tm = this.transactionManager!
+    if (!tm.needsInitProducerId()) return this.opts.requestTimeoutMs // in flight: its response wakes us
+    if (nowMs < this.initProducerIdNotBeforeMs) return this.initProducerIdNotBeforeMs - nowMs
+    const node = this.client.leastLoadedNode(nowMs)
+    if (node === null) return this.opts.retryBackoffMs
+    if (!this.client.ready(node, nowMs)) {
+      const delay = this.client.connectionDelay(node.id, nowMs)
+      return Number.isFinite(delay) && delay > 0 ? delay : this.opts.retryBackoffMs
+    }
+    tm.initProducerIdSent()
+    this.client.send<InitProducerIdRequest, InitProducerIdResponse>(
+      {
+        destination: node.id,
+        api: InitProducerIdApi,
+        // Java's idempotent producer: no transactional id, the longest timeout, no current producer.
+        body: { transactionalId: null, transactionTimeoutMs: 2147483647, producerId: -1n, producerEpoch: -1 },
+        expectResponse: true,
+        createdMs: nowMs,
+        requestTimeoutMs: this.opts.requestTimeoutMs,
+        onComplete: (response) => this.handleInitProducerIdResponse(response),
+      },
+      nowMs,
+    )
+    return this.opts.requestTimeoutMs
+  }
+
+  private handleInitProducerIdResponse(response: ClientResponse<InitProducerIdResponse>): void {
+    const tm = this.transactionManager!
+    const body = response.body
+    const retryLater = (): void => {
+      tm.initProducerIdFailed()
+      this.initProducerIdNotBeforeMs = response.receivedMs + this.opts.retryBackoffMs
+    }
+    if (body === null) {
+      const err = response.error
+      if (err instanceof KafkaClientError && err.code === 'UNSUPPORTED_VERSION') {
+        tm.transitionToFatalError(
+          new KafkaFatalProducerError('UNSUPPORTED_VERSION', `The broker does not support idempotent producing (InitProducerId): ${err.message}`, { cause: err }),
+        )
+        return
+      }
+      retryLater()
+      return
+    }
+    if (body.errorCode === 0) {
+      tm.setProducerIdAndEpoch({ producerId: body.producerId, epoch: body.producerEpoch })
+      return
+    }
+    if (isRetriable(body.errorCode)) {
+      retryLater()
+      return
+    }
+    tm.transitionToFatalError(
+      new KafkaFatalProducerError(errorName(body.errorCode), `InitProducerId failed with ${errorName(body.errorCode)} (error code ${body.errorCode})`),
+    )
+  }
+
+  // ---- Produce ----
 
   private sendProduceRequest(nodeId: number, batches: ProducerBatch[], nowMs: number): void {
     const topics: ProduceRequest['topics'] = []
@@ -168,11 +317,14 @@ export class Sender {
   private handleProduceResponse(response: ClientResponse<ProduceResponse>, batches: ProducerBatch[]): void {
     const nowMs = response.receivedMs
     const nodeId = response.request.destination
-    if (this.opts.guaranteeMessageOrder) for (const b of batches) this.accumulator.unmutePartition(b.topic, b.partition)
+    for (const b of batches) {
+      this.inFlightBatches.delete(b)
+      if (this.opts.guaranteeMessageOrder) this.accumulator.unmutePartition(b.topic, b.partition)
+    }
     if (response.body === null) {
       if (response.error === null) {
         // acks=0: the send completed and the broker will not answer.
-        for (const b of batches) this.completeBatch(b, -1n, -1, nowMs)
+        for (const b of batches) this.completeBatch(b, -1n, -1)
         return
       }
       this.metrics.recordLatency(nodeId, nowMs - response.request.createdMs, nowMs)
@@ -180,51 +332,89 @@ export class Sender {
         response.error instanceof KafkaClientError
           ? response.error
           : new KafkaNetworkError(`Produce request to node ${nodeId} failed: ${response.error.message}`, nodeId)
-      for (const b of batches) this.retryOrFail(b, error, nowMs)
+      for (const b of batches) this.retryOrFail(b, error, -1, -1n, nowMs)
       return
     }
     this.metrics.recordLatency(nodeId, nowMs - response.request.createdMs, nowMs)
     // Index the partition responses, then walk the batches: every batch must get an answer.
-    const answers = new Map<string, ProduceResponse['topics'][number]['partitions'][number]>()
+    const answers = new Map<string, ProducePartitionResponse>()
     for (const t of response.body.topics) {
       for (const p of t.partitions) answers.set(`${t.name}\u0000${p.index}`, p)
     }
     for (const b of batches) {
       const p = answers.get(`${b.topic}\u0000${b.partition}`)
       if (p === undefined) {
-        this.retryOrFail(b, new KafkaNetworkError(`Produce response from node ${nodeId} did not mention ${b.topic}-${b.partition}`, nodeId), nowMs)
+        this.retryOrFail(b, new KafkaNetworkError(`Produce response from node ${nodeId} did not mention ${b.topic}-${b.partition}`, nodeId), -1, -1n, nowMs)
         continue
       }
-      if (p.errorCode === 0) {
-        this.completeBatch(b, p.baseOffset, Number(p.logAppendTimeMs), nowMs)
-        continue
-      }
-      if (LEADER_ERRORS.has(p.errorCode)) this.metadata.requestUpdate()
-      const detail = p.errorMessage ?? (p.recordErrors.length > 0 ? p.recordErrors.map((e) => e.batchIndexErrorMessage).join('; ') : null)
-      const err = brokerError(p.errorCode, `producing to ${b.topic}-${b.partition} on node ${nodeId}`, detail)
-      if (isRetriable(p.errorCode)) this.retryOrFail(b, err, nowMs)
-      else this.failBatch(b, err, nowMs)
+      this.handlePartitionResponse(b, p, nodeId, nowMs)
     }
   }
 
-  private retryOrFail(batch: ProducerBatch, error: KafkaClientError, nowMs: number): void {
-    if (error.retriable && batch.attempts < this.opts.retries && !batch.hasReachedDeliveryTimeout(this.opts.deliveryTimeoutMs, nowMs)) {
+  private handlePartitionResponse(b: ProducerBatch, p: ProducePartitionResponse, nodeId: number, nowMs: number): void {
+    const code = p.errorCode
+    if (code === 0) {
+      this.completeBatch(b, p.baseOffset, Number(p.logAppendTimeMs))
+      return
+    }
+    if (code === DUPLICATE_SEQUENCE_NUMBER && this.transactionManager !== null) {
+      // The broker already has this batch but no longer its offset: success, offset unknown (as Java).
+      this.completeBatch(b, p.baseOffset, Number(p.logAppendTimeMs))
+      return
+    }
+    if (isInvalidMetadata(code)) this.metadata.requestUpdate()
+    const detail = p.errorMessage ?? (p.recordErrors.length > 0 ? p.recordErrors.map((e) => e.batchIndexErrorMessage).join('; ') : null)
+    const where = `producing to ${b.topic}-${b.partition} on node ${nodeId}`
+    if (code === MESSAGE_TOO_LARGE && b.recordCount > 1 && !b.isDone) {
+      // Too big for the broker as one batch: split it and try again, as Java does.
+      this.accumulator.splitAndReenqueue(b)
+      this.accumulator.deallocate(b)
+      this.metrics.batchSplitTotal++
+      return
+    }
+    const tm = this.transactionManager
+    if (tm !== null && FATAL_PRODUCE_ERRORS.has(code)) {
+      const fatal = new KafkaFatalProducerError(
+        errorName(code),
+        `The broker rejected this producer with ${errorName(code)} while ${where}${code === 90 || code === 47 ? ': another producer instance fenced it' : ''}`,
+      )
+      tm.transitionToFatalError(fatal)
+      this.failBatch(b, fatal, false, true)
+      return
+    }
+    this.retryOrFail(b, brokerError(code, where, detail), code, p.logStartOffset, nowMs)
+  }
+
+  private retryOrFail(batch: ProducerBatch, error: KafkaClientError, errorCode: number, logStartOffset: bigint, nowMs: number): void {
+    if (this.canRetry(batch, error, errorCode, logStartOffset, nowMs)) {
       this.metrics.recordRetryTotal += batch.recordCount
       this.accumulator.reenqueue(batch, nowMs)
       return
     }
-    this.failBatch(batch, error, nowMs)
+    // Java: a batch that failed before running out of attempts leaves a gap later batches must close.
+    this.failBatch(batch, error, batch.attempts < this.opts.retries, true)
   }
 
-  private completeBatch(batch: ProducerBatch, baseOffset: bigint, logAppendTime: number, _nowMs: number): void {
-    batch.done(baseOffset, logAppendTime, null)
-    this.accumulator.deallocate(batch)
+  private canRetry(batch: ProducerBatch, error: KafkaClientError, errorCode: number, logStartOffset: bigint, nowMs: number): boolean {
+    if (batch.isDone || batch.attempts >= this.opts.retries) return false
+    if (batch.hasReachedDeliveryTimeout(this.opts.deliveryTimeoutMs, nowMs)) return false
+    const tm = this.transactionManager
+    if (tm === null || errorCode < 0) return error.retriable
+    return tm.canRetry(batch, errorCode, error.retriable, logStartOffset)
   }
 
-  private failBatch(batch: ProducerBatch, error: Error, _nowMs: number): void {
-    this.metrics.recordErrorTotal += batch.recordCount
-    batch.done(-1n, -1, error)
-    this.accumulator.deallocate(batch)
+  private completeBatch(batch: ProducerBatch, baseOffset: bigint, logAppendTime: number): void {
+    this.transactionManager?.handleCompletedBatch(batch, baseOffset)
+    if (batch.done(baseOffset, logAppendTime, null)) this.accumulator.deallocate(batch)
+  }
+
+  private failBatch(batch: ProducerBatch, error: Error, adjustSequences: boolean, reuseBuffer: boolean): void {
+    // A batch already ended (expired in flight) has nothing left to adjust: its range is marked unresolved.
+    this.transactionManager?.handleFailedBatch(batch, adjustSequences && !batch.isDone)
+    if (batch.done(-1n, -1, error)) {
+      this.metrics.recordErrorTotal += batch.recordCount
+      this.accumulator.deallocate(batch, reuseBuffer)
+    }
   }
 
   wakeup(): void {

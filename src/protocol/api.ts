@@ -85,9 +85,13 @@ export function decodeResponse<Res>(api: ApiSpec<unknown, Res>, version: number,
   try {
     res = api.readResponse(r, version)
   } catch (e) {
+    // A decoder's own error is rethrown with the API named, not wrapped: an
+    // error costs microseconds (stack capture), and garbage input makes many.
     if (e instanceof KafkaProtocolError) {
-      throw new KafkaProtocolError(`Cannot decode ${api.name} v${version} response: ${e.message}`, { cause: e })
+      e.message = `Cannot decode ${api.name} v${version} response: ${e.message}`
+      throw e
     }
+    // Anything else is a decoder bug; still a KafkaProtocolError to the caller, with the bug as its cause.
     throw new KafkaProtocolError(`Cannot decode ${api.name} v${version} response: ${(e as Error).message}`, { cause: e })
   }
   if (r.remaining !== 0) {

@@ -21,6 +21,9 @@ import {
   ApiVersionsApi,
   type ApiVersionsRequest,
   type ApiVersionsResponse,
+  InitProducerIdApi,
+  type InitProducerIdRequest,
+  type InitProducerIdResponse,
   MetadataApi,
   type MetadataRequest,
   type MetadataResponse,
@@ -156,6 +159,47 @@ export function apiVersionsJavaJson(req: ApiVersionsRequest, version: number): J
   return body
 }
 
+/**
+ * An int64 as Kafka's JSON converter shows it once test/harness/protocol-codec.ts
+ * has parsed it: a number when JSON.parse keeps it exact, else a bigint.
+ */
+export const int64Json = (v: bigint): Json => (v >= -BigInt(Number.MAX_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v)
+
+function initProducerIdRequest(version: number): InitProducerIdRequest {
+  // v0/v2/v4: a new producer id, transactional or not; v3/v5: an epoch bump (KIP-360),
+  // v5 with an id past 2^53 and a transactional id long enough for a two-byte compact length;
+  // v6: two-phase commit flags.
+  switch (version) {
+    case 0:
+      return { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 }
+    case 1:
+      return { transactionalId: 'tx-é-1', transactionTimeoutMs: 900000, producerId: -1n, producerEpoch: -1 }
+    case 2:
+      return { transactionalId: 'tx-é-2', transactionTimeoutMs: 1, producerId: -1n, producerEpoch: -1, enable2Pc: false }
+    case 3:
+      return { transactionalId: null, transactionTimeoutMs: 60000, producerId: 123456789012n, producerEpoch: 7 }
+    case 4:
+      return { transactionalId: 'tx-4', transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 }
+    case 5:
+      return { transactionalId: 'ü'.repeat(100), transactionTimeoutMs: 2 ** 31 - 1, producerId: 9007199254740993n, producerEpoch: 32767 }
+    default:
+      return { transactionalId: 'tx-2pc', transactionTimeoutMs: 60000, producerId: 4242n, producerEpoch: 3, enable2Pc: true, keepPreparedTxn: true }
+  }
+}
+
+export function initProducerIdJavaJson(req: InitProducerIdRequest, version: number): Json {
+  const body: { [k: string]: Json } = { transactionalId: req.transactionalId, transactionTimeoutMs: req.transactionTimeoutMs }
+  if (version >= 3) {
+    body.producerId = int64Json(req.producerId)
+    body.producerEpoch = req.producerEpoch
+  }
+  if (version >= 6) {
+    body.enable2Pc = req.enable2Pc ?? false
+    body.keepPreparedTxn = req.keepPreparedTxn ?? false
+  }
+  return body
+}
+
 function requestCase(api: AnyApi, version: number, request: unknown, body: Json, clientId: string | null = CLIENT_ID): RequestCase {
   const correlationId = api.apiKey * 1000 + version
   return {
@@ -182,6 +226,10 @@ export const REQUEST_CASES: RequestCase[] = [
     const req = apiVersionsRequest(v)
     // v0 also covers a null client id in the header.
     return requestCase(ApiVersionsApi, v, req, apiVersionsJavaJson(req, v), v === 0 ? null : CLIENT_ID)
+  }),
+  ...range(InitProducerIdApi).map((v) => {
+    const req = initProducerIdRequest(v)
+    return requestCase(InitProducerIdApi, v, req, initProducerIdJavaJson(req, v))
   }),
 ]
 
@@ -460,6 +508,32 @@ function apiVersionsExpected(version: number): ApiVersionsResponse {
   }
 }
 
+/** Per version: a fresh id, an id past 2^53, errors with the -1 defaults, and 2PC's ongoing transaction at v6. */
+function initProducerIdValues(version: number): InitProducerIdResponse {
+  const ongoing = version >= 6
+  return {
+    throttleTimeMs: version * 10,
+    // PRODUCER_FENCED is v4+, TRANSACTION_ABORTABLE v5+ (older clients get other codes); the codec does not care.
+    errorCode: version === 4 ? 90 : version === 5 ? 120 : 0,
+    producerId: version === 4 || version === 5 ? -1n : version === 2 ? 9007199254740993n : 1000n + BigInt(version),
+    producerEpoch: version === 4 || version === 5 ? -1 : version === 3 ? 32767 : version,
+    ongoingTxnProducerId: ongoing ? 999n : -1n,
+    ongoingTxnProducerEpoch: ongoing ? 12 : -1,
+  }
+}
+
+function initProducerIdJavaBody(version: number): Json {
+  const v = initProducerIdValues(version)
+  return {
+    throttleTimeMs: v.throttleTimeMs,
+    errorCode: v.errorCode,
+    producerId: v.producerId,
+    producerEpoch: v.producerEpoch,
+    // Not ignorable: Java refuses a non-default value before v6.
+    ...(version >= 6 ? { ongoingTxnProducerId: v.ongoingTxnProducerId, ongoingTxnProducerEpoch: v.ongoingTxnProducerEpoch } : {}),
+  }
+}
+
 function responseCase(api: AnyApi, version: number, javaBody: Json, expected: unknown): ResponseCase {
   return { file: `${fileStem(api)}-v${version}-response.hex`, api, version, correlationId: 0x7fff0000 + api.apiKey * 100 + version, javaBody, expected }
 }
@@ -468,6 +542,7 @@ export const RESPONSE_CASES: ResponseCase[] = [
   ...range(ProduceApi).map((v) => responseCase(ProduceApi, v, produceJavaBody(v), produceExpected(v))),
   ...range(MetadataApi).map((v) => responseCase(MetadataApi, v, metadataJavaBody(v), metadataExpected(v))),
   ...range(ApiVersionsApi).map((v) => responseCase(ApiVersionsApi, v, apiVersionsJavaBody(v), apiVersionsExpected(v))),
+  ...range(InitProducerIdApi).map((v) => responseCase(InitProducerIdApi, v, initProducerIdJavaBody(v), initProducerIdValues(v))),
 ]
 
 // ---------------------------------------------------------------- ApiVersions fallback

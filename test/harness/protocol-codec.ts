@@ -52,6 +52,14 @@ function javaArgs(libs: string): string[] {
     : [...common, '-cp', cp, SOURCE]
 }
 
+/**
+ * ProtocolCodec.java writes integers outside the safe range as "int64:<decimal>"
+ * (JSON.parse would round them to a double); this turns them back into bigints.
+ */
+function reviveInt64(_key: string, value: unknown): unknown {
+  return typeof value === 'string' && /^int64:-?\d+$/.test(value) ? BigInt(value.slice(6)) : value
+}
+
 export interface JavaRequestParse {
   headerVersion: number
   header: unknown
@@ -97,9 +105,12 @@ export class JavaCodec {
     })
   }
 
-  /** Parses a request frame (no size prefix) with Kafka's RequestHeader and generated XxxRequestData. */
+  /**
+   * Parses a request frame (no size prefix) with Kafka's RequestHeader and
+   * generated XxxRequestData. Integers beyond 2^53 come back as bigints.
+   */
   async parseRequest(apiKey: number, version: number, frame: Buffer): Promise<JavaRequestParse> {
-    return JSON.parse(await this.call(`REQ ${apiKey} ${version} ${frame.toString('hex')}`)) as JavaRequestParse
+    return JSON.parse(await this.call(`REQ ${apiKey} ${version} ${frame.toString('hex')}`), reviveInt64) as JavaRequestParse
   }
 
   /** Encodes a response frame (header + body, no size prefix) from XxxResponseData JSON text. */
@@ -108,9 +119,9 @@ export class JavaCodec {
     return Buffer.from(await this.call(`RES ${apiKey} ${version} ${correlationId} ${json}`), 'hex')
   }
 
-  /** Decodes a response frame with Kafka's generated XxxResponseData. */
+  /** Decodes a response frame with Kafka's generated XxxResponseData. Integers beyond 2^53 come back as bigints. */
   async decodeResponse(apiKey: number, version: number, frame: Buffer): Promise<{ header: unknown; body: unknown }> {
-    return JSON.parse(await this.call(`RESDEC ${apiKey} ${version} ${frame.toString('hex')}`)) as { header: unknown; body: unknown }
+    return JSON.parse(await this.call(`RESDEC ${apiKey} ${version} ${frame.toString('hex')}`), reviveInt64) as { header: unknown; body: unknown }
   }
 
   async close(): Promise<void> {

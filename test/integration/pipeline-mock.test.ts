@@ -37,7 +37,7 @@ describe('against the librdkafka mock cluster', () => {
     }
     const used = Object.values(versions)
     expect(used.length).toBeGreaterThanOrEqual(1)
-    for (const v of used) expect(v).toEqual({ Produce: 7, Metadata: 2, ApiVersions: 0 })
+    for (const v of used) expect(v).toEqual({ Produce: 7, Metadata: 2, ApiVersions: 0, InitProducerId: 4 })
     console.log(`[pipeline-mock] negotiated versions per broker: ${JSON.stringify(versions)}`)
     const consumed = await consumeWithKcat(mock.bootstrap, TOPIC, { partitions: 6, timeoutMs: 120_000 })
     // The mock keeps only a few MB per partition log, so the oldest records are trimmed away.

@@ -107,6 +107,7 @@ describe('defaults', () => {
       partitionerAvailabilityTimeoutMs: 0,
       compressionType: 'none',
       partitioner: null,
+      enableIdempotence: true,
     } satisfies ResolvedProducerConfig)
   })
 
@@ -212,8 +213,10 @@ describe('names and value forms', () => {
 })
 
 /** Extra settings so that setting `name` to `value` breaks no cross-field rule. */
-function crossFieldRoom(name: string, value: number): Record<string, number> {
+function crossFieldRoom(name: string, value: number): Record<string, number | boolean> {
   switch (name) {
+    case 'maxInFlightRequestsPerConnection':
+      return { enableIdempotence: false }
     case 'lingerMs':
     case 'requestTimeoutMs':
       return { deliveryTimeoutMs: 2147483647 }
@@ -246,7 +249,7 @@ describe('errors', () => {
   })
 
   it('says when a key is a Java setting this client does not support', () => {
-    expect(configError({ ...BASE, 'enable.idempotence': 'true' }).message).toContain('not supported by this client')
+    expect(configError({ ...BASE, 'transactional.id': 'tx' }).message).toContain('not supported by this client')
     expect(configError({ ...BASE, 'ssl.truststore.location': '/x' }).message).toContain('not supported by this client')
     expect(configError({ ...BASE, 'partitioner.class': 'x.Y' }).message).toContain("'partitioner' option")
   })
@@ -527,5 +530,34 @@ describe('generated documentation', () => {
     const stale = readme.replace('`5`', '`0`')
     expect(gen.firstDifference(gen.extractBetween(stale, gen.TABLE_START, gen.TABLE_END), table)).toMatch(/line \d+/)
     expect(gen.replaceBetween(stale, gen.TABLE_START, gen.TABLE_END, table)).toBe(readme)
+  })
+})
+
+describe('idempotence (ProducerConfig.postProcessAndValidateIdempotenceConfigs)', () => {
+  it('is on by default, with acks=all', () => {
+    const c = resolveWith({})
+    expect(c.enableIdempotence).toBe(true)
+    expect(c.acks).toBe(-1)
+  })
+
+  it('turns off, with a warning, when acks or retries conflict and it was not asked for', () => {
+    const warnings: string[] = []
+    const c = resolveProducerConfig({ ...BASE, acks: 1 }, { onWarning: (w) => warnings.push(w) })
+    expect(c.enableIdempotence).toBe(false)
+    expect(warnings.join()).toMatch(/Idempotence will be disabled because acks is 1/)
+    expect(resolveProducerConfig({ ...BASE, retries: 0 }, { onWarning: () => {} }).enableIdempotence).toBe(false)
+  })
+
+  it('is a configuration error with acks other than all when asked for explicitly', () => {
+    const e = configError({ ...BASE, enableIdempotence: true, acks: 1 })
+    expect(e.key).toBe('enableIdempotence')
+    expect(e.message).toMatch(/needs acks=all/)
+    expect(configError({ ...BASE, 'enable.idempotence': 'true', 'acks': '0' }).key).toBe('enable.idempotence')
+    expect(configError({ ...BASE, enableIdempotence: true, retries: 0 }).message).toMatch(/retries is 0/)
+  })
+
+  it('allows at most 5 requests in flight', () => {
+    expect(configError({ ...BASE, maxInFlightRequestsPerConnection: 6 }).key).toBe('maxInFlightRequestsPerConnection')
+    expect(resolveWith({ maxInFlightRequestsPerConnection: 6, enableIdempotence: false }).maxInFlightRequestsPerConnection).toBe(6)
   })
 })

@@ -12,7 +12,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { decodeResponse, encodeRequest } from '../../src/protocol/api.js'
-import { apiVersionsRetryVersion, decodeApiVersionsResponse, ProduceApi, SUPPORTED_APIS } from '../../src/protocol/apis/index.js'
+import { apiVersionsRetryVersion, decodeApiVersionsResponse, InitProducerIdApi, ProduceApi, SUPPORTED_APIS } from '../../src/protocol/apis/index.js'
 import { KafkaBrokerError, KafkaProtocolError } from '../../src/errors.js'
 import { brokerError, ERROR_CODES, ErrorCode, errorName, isInvalidMetadata, isRetriable } from '../../src/protocol/error-codes.js'
 import { FALLBACK_CASES, RECORDS_A, RECORDS_B, RECORDS_C, REQUEST_CASES, RESPONSE_CASES } from '../golden/cases.js'
@@ -58,6 +58,27 @@ describe('golden requests', () => {
       const req = REQUEST_CASES.find((x) => x.api === api)!.request
       expect(() => encodeRequest(api, api.maxVersion + 1, 1, 'c', req)).toThrow(RangeError)
       expect(() => encodeRequest(api, api.minVersion - 1, 1, 'c', req)).toThrow(RangeError)
+    }
+  })
+})
+
+describe('InitProducerId request fields gated by version', () => {
+  const base = { transactionalId: 't', transactionTimeoutMs: 1000, producerId: -1n, producerEpoch: -1 }
+
+  it('refuses an epoch bump below v3 and 2PC flags below v6, rather than dropping them', () => {
+    for (let v = 0; v < 3; v++) {
+      expect(() => encodeRequest(InitProducerIdApi, v, 1, 'c', { ...base, producerId: 5n }), `v${v}`).toThrow(/v3\+ only/)
+      expect(() => encodeRequest(InitProducerIdApi, v, 1, 'c', { ...base, producerEpoch: 0 }), `v${v}`).toThrow(/producerEpoch/)
+    }
+    for (let v = 0; v < 6; v++) {
+      expect(() => encodeRequest(InitProducerIdApi, v, 1, 'c', { ...base, enable2Pc: true }), `v${v}`).toThrow(/enable2Pc true \(v6\+ only\)/)
+      expect(() => encodeRequest(InitProducerIdApi, v, 1, 'c', { ...base, keepPreparedTxn: true }), `v${v}`).toThrow(/keepPreparedTxn/)
+    }
+  })
+
+  it('accepts the defaults at every version', () => {
+    for (let v = InitProducerIdApi.minVersion; v <= InitProducerIdApi.maxVersion; v++) {
+      expect(() => encodeRequest(InitProducerIdApi, v, 1, 'c', { ...base, enable2Pc: false, keepPreparedTxn: false })).not.toThrow()
     }
   })
 })

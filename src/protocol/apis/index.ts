@@ -5,6 +5,7 @@
  */
 import type { AnyApi } from '../api.js'
 import { ApiVersionsApi } from './api-versions.js'
+import { InitProducerIdApi } from './init-producer-id.js'
 import { MetadataApi } from './metadata.js'
 import { ProduceApi } from './produce.js'
 
@@ -18,6 +19,7 @@ export {
   type FinalizedFeature,
   type SupportedFeature,
 } from './api-versions.js'
+export { InitProducerIdApi, type InitProducerIdRequest, type InitProducerIdResponse } from './init-producer-id.js'
 export {
   MetadataApi,
   type MetadataBroker,
@@ -39,4 +41,4 @@ export {
   type RecordError,
 } from './produce.js'
 
-export const SUPPORTED_APIS: readonly AnyApi[] = [ProduceApi, MetadataApi, ApiVersionsApi]
+export const SUPPORTED_APIS: readonly AnyApi[] = [ProduceApi, MetadataApi, ApiVersionsApi, InitProducerIdApi]

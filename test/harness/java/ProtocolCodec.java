@@ -1,10 +1,16 @@
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
 import org.apache.kafka.common.message.ApiVersionsRequestData;
 import org.apache.kafka.common.message.ApiVersionsRequestDataJsonConverter;
 import org.apache.kafka.common.message.ApiVersionsResponseData;
 import org.apache.kafka.common.message.ApiVersionsResponseDataJsonConverter;
+import org.apache.kafka.common.message.InitProducerIdRequestData;
+import org.apache.kafka.common.message.InitProducerIdRequestDataJsonConverter;
+import org.apache.kafka.common.message.InitProducerIdResponseData;
+import org.apache.kafka.common.message.InitProducerIdResponseDataJsonConverter;
 import org.apache.kafka.common.message.MetadataRequestData;
 import org.apache.kafka.common.message.MetadataRequestDataJsonConverter;
 import org.apache.kafka.common.message.MetadataResponseData;
@@ -60,6 +66,10 @@ import java.util.HexFormat;
  *   RESDEC <apiKey> <version> <hex>
  *       The reverse of RES: parses a response frame (header + body, all bytes
  *       consumed) and answers {"header":{...},"body":{...}}.
+ *
+ * In REQ and RESDEC answers, integers beyond JavaScript's safe range (2^53-1,
+ * e.g. int64 producer ids and offsets) are written as the string
+ * "int64:<decimal>", which test/harness/protocol-codec.ts turns into a bigint.
  */
 public class ProtocolCodec {
     private static final ObjectMapper MAPPER = new ObjectMapper();
@@ -112,6 +122,7 @@ public class ProtocolCodec {
             case 0: { ProduceRequestData d = new ProduceRequestData(acc, version); body = d; bodyJson = withRecords(d, ProduceRequestDataJsonConverter.write(d, version)); break; }
             case 3: { MetadataRequestData d = new MetadataRequestData(acc, version); body = d; bodyJson = MetadataRequestDataJsonConverter.write(d, version); break; }
             case 18: { ApiVersionsRequestData d = new ApiVersionsRequestData(acc, version); body = d; bodyJson = ApiVersionsRequestDataJsonConverter.write(d, version); break; }
+            case 22: { InitProducerIdRequestData d = new InitProducerIdRequestData(acc, version); body = d; bodyJson = InitProducerIdRequestDataJsonConverter.write(d, version); break; }
             default: throw new IllegalArgumentException("unsupported api key " + apiKey);
         }
         if (buf.hasRemaining()) {
@@ -120,7 +131,7 @@ public class ProtocolCodec {
         ObjectNode result = MAPPER.createObjectNode();
         result.put("headerVersion", header.headerVersion());
         result.set("header", RequestHeaderDataJsonConverter.write(rawHeader, header.headerVersion()));
-        result.set("body", bodyJson);
+        result.set("body", exactInt64(bodyJson));
         result.put("reencoded", HEX.formatHex(serialize(rawHeader, header.headerVersion(), body, version)));
         return MAPPER.writeValueAsString(result);
     }
@@ -132,6 +143,7 @@ public class ProtocolCodec {
             case 0: body = ProduceResponseDataJsonConverter.read(node, version); break;
             case 3: body = MetadataResponseDataJsonConverter.read(node, version); break;
             case 18: body = ApiVersionsResponseDataJsonConverter.read(node, version); break;
+            case 22: body = InitProducerIdResponseDataJsonConverter.read(node, version); break;
             default: throw new IllegalArgumentException("unsupported api key " + apiKey);
         }
         short headerVersion = ApiKeys.forId(apiKey).responseHeaderVersion(version);
@@ -149,13 +161,39 @@ public class ProtocolCodec {
             case 0: bodyJson = ProduceResponseDataJsonConverter.write(new ProduceResponseData(acc, version), version); break;
             case 3: bodyJson = MetadataResponseDataJsonConverter.write(new MetadataResponseData(acc, version), version); break;
             case 18: bodyJson = ApiVersionsResponseDataJsonConverter.write(new ApiVersionsResponseData(acc, version), version); break;
+            case 22: bodyJson = InitProducerIdResponseDataJsonConverter.write(new InitProducerIdResponseData(acc, version), version); break;
             default: throw new IllegalArgumentException("unsupported api key " + apiKey);
         }
         if (buf.hasRemaining()) throw new IllegalStateException(buf.remaining() + " bytes left unread after the body");
         ObjectNode result = MAPPER.createObjectNode();
         result.set("header", ResponseHeaderDataJsonConverter.write(header, headerVersion));
-        result.set("body", bodyJson);
+        result.set("body", exactInt64(bodyJson));
         return MAPPER.writeValueAsString(result);
+    }
+
+    /** Beyond 2^53 a JSON number loses digits in JavaScript's JSON.parse. */
+    private static final long JS_SAFE = (1L << 53) - 1;
+
+    /**
+     * Replaces every integer outside JavaScript's safe range (int64 fields
+     * such as producer ids) with the text "int64:<decimal>", which
+     * test/harness/protocol-codec.ts revives as a bigint, so the caller
+     * compares the exact value rather than the nearest double.
+     */
+    private static JsonNode exactInt64(JsonNode node) {
+        if (node.isIntegralNumber() && (!node.canConvertToLong() || node.longValue() > JS_SAFE || node.longValue() < -JS_SAFE)) {
+            return new TextNode("int64:" + node.bigIntegerValue());
+        }
+        if (node instanceof ObjectNode) {
+            ObjectNode o = (ObjectNode) node;
+            java.util.List<String> names = new java.util.ArrayList<>();
+            o.fieldNames().forEachRemaining(names::add);
+            for (String name : names) o.set(name, exactInt64(o.get(name)));
+        } else if (node instanceof ArrayNode) {
+            ArrayNode a = (ArrayNode) node;
+            for (int i = 0; i < a.size(); i++) a.set(i, exactInt64(a.get(i)));
+        }
+        return node;
     }
 
     /**
