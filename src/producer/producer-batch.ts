@@ -1,3 +1,4 @@
+import { KafkaClientError } from '../errors.js'
 import {
   NO_PRODUCER_EPOCH,
   NO_PRODUCER_ID,
@@ -5,12 +6,16 @@ import {
   RECORD_BATCH_OVERHEAD,
   type RecordData,
   type RecordHeaders,
+  type RecordView,
   TRANSACTIONAL_FLAG,
   byteLengthOf,
+  readRecordView,
   rewriteProducerState,
   sizeOfRecordBody,
+  sizeOfRecordBodyWithHeaderBytes,
   writeRecordBatchHeader,
   writeMeasuredRecord,
+  writeMeasuredRecordWithHeaderBytes,
 } from '../protocol/record-batch.js'
 import { sizeOfVarint } from '../protocol/varint.js'
 import type { RecordMetadata, SendCallback } from './record.js'
@@ -32,12 +37,21 @@ export type RecordReject = (err: Error) => void
  */
 export type RecordCompletion = RecordCallback | RecordResolve
 
-/** Java's FinalState, plus the in-progress state it models as null. */
-const FinalState = { InProgress: 0, Aborted: 1, Failed: 2, Succeeded: 3 } as const
+/**
+ * Java's FinalState, plus the in-progress state it models as null, plus SPLIT:
+ * the batch was split and its records (their completion slots) moved to the
+ * new batches, which complete them; the batch itself completes nothing more.
+ */
+const FinalState = { InProgress: 0, Aborted: 1, Failed: 2, Succeeded: 3, Split: 4 } as const
 type FinalState = (typeof FinalState)[keyof typeof FinalState]
 
-const FINAL_STATE_NAMES = ['IN_PROGRESS', 'ABORTED', 'FAILED', 'SUCCEEDED'] as const
+const FINAL_STATE_NAMES = ['IN_PROGRESS', 'ABORTED', 'FAILED', 'SUCCEEDED', 'SPLIT'] as const
 export type BatchState = (typeof FINAL_STATE_NAMES)[number]
+
+/** Kafka's sequence numbers wrap from Integer.MAX_VALUE to 0 (DefaultRecordBatch.incrementSequence). */
+const MAX_SEQUENCE = 0x7fffffff
+
+const EMPTY = Buffer.alloc(0)
 
 /** Shared by all batches of one accumulator; one reference per batch, no closure per batch. */
 export interface ProducerBatchHooks {
@@ -68,6 +82,9 @@ export interface ProducerBatchHooks {
  *   success, rejected (as Java's FinalState).
  * - After `close()`, `records()` is a view of `buffer`, not a copy: it is only
  *   valid until the accumulator deallocates the batch.
+ * - `split()` moves every record, slots and timestamp included, to new
+ *   batches and leaves this one in the final state SPLIT without completing
+ *   anything: each record is still completed exactly once, by its new batch.
  */
 export class ProducerBatch {
   readonly topic: string
@@ -75,7 +92,7 @@ export class ProducerBatch {
   readonly createdMs: number
   /** The pooled buffer; its capacity is the batch's write limit. */
   readonly buffer: Buffer
-  /** Capacity handed out by the pool, returned on deallocate. */
+  /** The buffer's length at creation: the capacity the pool handed out, for a normal batch. */
   readonly initialCapacity: number
 
   recordCount = 0
@@ -88,7 +105,11 @@ export class ProducerBatch {
   retryBackoffMs = 0
   /** Monotonic creation number, used by flush to tell "before" from "after". */
   readonly seq: number
-  /** Seam for splitting (next issue): split batches own buffers outside the pool. */
+  /**
+   * Made by `split()`: its buffer was allocated outside the pool (exactly
+   * sized, never recycled), and it holds `accountedBytes` of buffer.memory
+   * that the accumulator handed over from the batch it was split from.
+   */
   readonly isSplitBatch: boolean
 
   private writeOffset = RECORD_BATCH_OVERHEAD
@@ -101,6 +122,8 @@ export class ProducerBatch {
   private retry = false
   private currentLeaderEpoch = -1
   private attemptsWhenLeaderLastChanged = 0
+
+  private poolBytes: number
 
   private producerIdValue: bigint = NO_PRODUCER_ID
   private producerEpochValue = NO_PRODUCER_EPOCH
@@ -130,6 +153,21 @@ export class ProducerBatch {
     this.hooks = options?.hooks ?? null
     this.seq = options?.seq ?? 0
     this.isSplitBatch = options?.isSplitBatch ?? false
+    this.poolBytes = this.isSplitBatch ? 0 : buffer.length
+  }
+
+  /**
+   * Bytes of buffer.memory this batch holds, returned to the pool when the
+   * accumulator deallocates it: the pooled buffer's capacity for a normal
+   * batch; for a split batch, its share of its original's reservation.
+   */
+  get accountedBytes(): number {
+    return this.poolBytes
+  }
+
+  /** @internal The accumulator's memory hand-over when splitting. */
+  setAccountedBytes(bytes: number): void {
+    this.poolBytes = bytes
   }
 
   /** Bytes written so far, header included: exact for uncompressed batches. */
@@ -295,7 +333,7 @@ export class ProducerBatch {
    * `recordError(i)` (when given) overriding the error of individual records
    * (Produce v8+ record_errors). Returns true if this call completed the batch.
    * A repeated completion is ignored unless the batch had already succeeded,
-   * which is a bug and throws.
+   * which is a bug and throws. Ignored too (returns false) on a SPLIT batch.
    */
   done(
     baseOffset: bigint,
@@ -315,8 +353,12 @@ export class ProducerBatch {
     return false
   }
 
-  /** Fails every record with `error` without it ever reaching a broker response. */
+  /**
+   * Fails every record with `error` without it ever reaching a broker response.
+   * A no-op on a SPLIT batch (its records belong to the new batches).
+   */
   abort(error: Error): void {
+    if (this.finalState === FinalState.Split) return
     if (this.finalState !== FinalState.InProgress) {
       throw new Error(`Batch has already been completed in final state ${FINAL_STATE_NAMES[this.finalState]}`)
     }
@@ -361,6 +403,129 @@ export class ProducerBatch {
     return this.attempts >= 1 && this.attempts === this.attemptsWhenLeaderLastChanged
   }
 
+  /**
+   * Java's ProducerBatch.split. Re-reads this batch's records from its buffer
+   * (in place: keys, values and header sections are views, copied only into
+   * the new buffers) and appends them, in order, to new batches, each holding
+   * as many records as fit in `max(splitBatchSize, header + its first record)`
+   * bytes; so a record larger than `splitBatchSize` gets a batch of its own.
+   *
+   * The new batches: `isSplitBatch`; an exactly sized buffer from outside the
+   * pool (`accountedBytes` 0 until the accumulator hands memory over); this
+   * batch's topic, partition, createdMs (the delivery timeout still runs from
+   * the original append), hooks and `seq`; attempts 0 and no backoff ("as if
+   * not even tried", as Java); closed for appends but not yet `close()`d.
+   * Each record keeps its timestamp and its completion slots, so its callback
+   * or promise is completed once, by the new batch. If this batch has a
+   * sequence, the new ones get consecutive ranges from it under the same
+   * producer id/epoch and transactional flag (Java's assignProducerStateToBatches).
+   *
+   * This batch ends in the final state SPLIT with its slots released and
+   * nothing completed; memory, queues and flush bookkeeping are the
+   * accumulator's (`RecordAccumulator.splitAndReenqueue`). Throws, changing
+   * nothing, if the batch is empty, already final, or its buffer was deallocated.
+   */
+  split(splitBatchSize: number): ProducerBatch[] {
+    if (this.finalState !== FinalState.InProgress) {
+      throw new KafkaClientError('INTERNAL', `Cannot split a batch for ${this.topic}-${this.partition} in final state ${FINAL_STATE_NAMES[this.finalState]}`)
+    }
+    if (this.bufferDeallocated) throw new KafkaClientError('INTERNAL', `Cannot split a batch for ${this.topic}-${this.partition} whose buffer was deallocated`)
+    const n = this.recordCount
+    if (n === 0) throw new KafkaClientError('INTERNAL', `Cannot split an empty batch for ${this.topic}-${this.partition}`)
+
+    // Pass 1: read every record in place and plan the new batches; nothing is changed yet.
+    const region = this.buffer.subarray(0, this.writeOffset)
+    const views = new Array<RecordView>(n)
+    const sizes: number[] = []
+    const counts: number[] = []
+    let pos = RECORD_BATCH_OVERHEAD
+    let size = 0
+    let limit = 0
+    let count = 0
+    let base = 0
+    for (let i = 0; i < n; i++) {
+      const v: RecordView = { timestampDelta: 0, offsetDelta: 0, key: null, value: null, headers: EMPTY }
+      pos = readRecordView(region, pos, v)
+      const ts = this.timestamps[i]!
+      if (v.offsetDelta !== i || this.baseTimestamp + v.timestampDelta !== ts) {
+        throw new KafkaClientError('INTERNAL', `Record ${i} of the batch for ${this.topic}-${this.partition} does not match what was appended`)
+      }
+      views[i] = v
+      if (count > 0) {
+        const s = sizeOfViewRecord(count, ts - base, v)
+        if (size + s <= limit) {
+          size += s
+          count++
+          continue
+        }
+        sizes.push(size)
+        counts.push(count)
+      }
+      base = ts
+      size = RECORD_BATCH_OVERHEAD + sizeOfViewRecord(0, 0, v)
+      limit = Math.max(splitBatchSize, size)
+      count = 1
+    }
+    sizes.push(size)
+    counts.push(count)
+    if (pos !== this.writeOffset) {
+      throw new KafkaClientError('INTERNAL', `The batch for ${this.topic}-${this.partition} has ${this.writeOffset - pos} bytes after its ${n} records`)
+    }
+
+    // Pass 2: write the new batches, moving each record's slots and timestamp.
+    const out = new Array<ProducerBatch>(sizes.length)
+    let sequence = this.baseSequenceValue
+    let i = 0
+    for (let k = 0; k < sizes.length; k++) {
+      const b = new ProducerBatch(this.topic, this.partition, Buffer.allocUnsafeSlow(sizes[k]!), this.createdMs, {
+        hooks: this.hooks,
+        seq: this.seq,
+        isSplitBatch: true,
+      })
+      for (let end = i + counts[k]!; i < end; i++) {
+        const v = views[i]!
+        b.appendForSplit(this.timestamps[i]!, v.key, v.value, v.headers, this.completes[i]!, this.fails[i]!)
+      }
+      if (b.writeOffset !== b.buffer.length) {
+        throw new KafkaClientError('INTERNAL', `Split batch ${k} for ${this.topic}-${this.partition} is ${b.writeOffset} bytes, planned ${b.buffer.length}`)
+      }
+      b.appendsClosed = true
+      if (sequence !== NO_SEQUENCE) {
+        b.setProducerState(this.producerIdValue, this.producerEpochValue, sequence, this.transactional)
+        sequence = incrementSequence(sequence, b.recordCount)
+      }
+      out[k] = b
+    }
+
+    this.appendsClosed = true
+    this.finalState = FinalState.Split
+    this.completes.length = 0
+    this.fails.length = 0
+    this.timestamps.length = 0
+    return out
+  }
+
+  /** Appends a record read back by `split()`; the buffer was sized for it, so it always fits. */
+  private appendForSplit(
+    timestampMs: number,
+    key: Buffer | null,
+    value: Buffer | null,
+    headers: Buffer,
+    complete: RecordCompletion,
+    fail: RecordReject | null,
+  ): void {
+    const index = this.recordCount
+    const timestampDelta = index === 0 ? 0 : timestampMs - this.baseTimestamp
+    const bodySize = sizeOfRecordBodyWithHeaderBytes(index, timestampDelta, key === null ? -1 : key.length, value === null ? -1 : value.length, headers.length)
+    this.writeOffset = writeMeasuredRecordWithHeaderBytes(this.buffer, this.writeOffset, bodySize, index, timestampDelta, key, value, headers)
+    if (index === 0) this.baseTimestamp = timestampMs
+    if (timestampMs > this.maxTimestamp) this.maxTimestamp = timestampMs
+    this.timestamps.push(timestampMs)
+    this.completes.push(complete)
+    this.fails.push(fail)
+    this.recordCount = index + 1
+  }
+
   /** @internal The accumulator's guard against returning the buffer twice. */
   markBufferDeallocated(): void {
     this.bufferDeallocated = true
@@ -402,6 +567,22 @@ export class ProducerBatch {
     this.timestamps.length = 0
     this.hooks?.onBatchFinal(this)
   }
+}
+
+/** Encoded size of a read-back record at a new offset/timestamp delta, length varint included. */
+function sizeOfViewRecord(offsetDelta: number, timestampDelta: number, v: RecordView): number {
+  const body = sizeOfRecordBodyWithHeaderBytes(
+    offsetDelta,
+    timestampDelta,
+    v.key === null ? -1 : v.key.length,
+    v.value === null ? -1 : v.value.length,
+    v.headers.length,
+  )
+  return sizeOfVarint(body) + body
+}
+
+function incrementSequence(sequence: number, increment: number): number {
+  return sequence > MAX_SEQUENCE - increment ? increment - (MAX_SEQUENCE - sequence) - 1 : sequence + increment
 }
 
 function rethrowAsync(e: unknown): void {

@@ -64,6 +64,17 @@ export interface ProducerStateHooks {
   onDrain(batch: ProducerBatch): void
   /** True while a transaction commit/abort waits for the queues to empty. */
   isTransactionCompleting(): boolean
+  /**
+   * Optional. `splitAndReenqueue` split `original` (now final, SPLIT) into
+   * `parts`, in record order; called before the parts are queued. Each part
+   * already carries the original's producer id/epoch and a consecutive slice
+   * of its sequence range (Java's ProducerBatch.split does the same), so the
+   * transaction manager only has to track them as in flight (Java:
+   * addInFlightBatch) in place of the original; it may also re-assign them
+   * with `setProducerState`. Parts that have a sequence after this are queued
+   * in sequence order (insertInSequenceOrder), others at the front.
+   */
+  onSplit?(original: ProducerBatch, parts: readonly ProducerBatch[]): void
 }
 
 export interface RecordAccumulatorOptions {
@@ -178,6 +189,11 @@ const NO_IDS = new Int32Array(0)
  *   idempotence hooks are set). Both ends are O(1).
  * - Every batch created is in `incomplete` until `deallocate(batch)`, and is
  *   counted in `unfinishedBatches` until it reaches a final state (done/abort).
+ *   `splitAndReenqueue` replaces a batch by its parts in both, and the parts
+ *   inherit its `seq`, so a flush that was waiting for it waits for all of them.
+ * - Memory: every live batch holds `accountedBytes` of buffer.memory and
+ *   returns exactly that on `deallocate`. Split parts share their original's
+ *   reservation (see `splitAndReenqueue`).
  * - `queuedBatches` is the number of batches in all deques, so `hasUndrained()`
  *   is O(1).
  * - Routing (each queue's leader, and each node's list of queues for drain) is
@@ -649,12 +665,89 @@ export class RecordAccumulator {
   }
 
   /**
-   * Seam for the next issue (MESSAGE_TOO_LARGE on a multi-record batch): split
-   * `batch` into batch.size pieces re-using its records' completion slots, put
-   * them at the front of the queue, and return how many were made.
+   * Java's RecordAccumulator.splitAndReenqueue, for a batch the broker
+   * rejected with MESSAGE_TOO_LARGE: splits it (`ProducerBatch.split`), puts
+   * the parts at the FRONT of the partition's queue in record order (in
+   * sequence order with idempotence hooks), and returns how many there are.
+   * The parts are "as if not even tried" (Java): attempts 0, no retry
+   * backoff, the original's createdMs; so they are sendable at once.
+   *
+   * Also, in this one synchronous step:
+   * - deallocates the original (it leaves `incomplete`; a later
+   *   `deallocate(original)` is a no-op), and removes it from its queue if it
+   *   was still queued;
+   * - flush: the parts replace the original among the unfinished batches and
+   *   keep its `seq`, so a flush begun before the split resolves only once
+   *   every part is complete;
+   * - memory: the original's reservation (`accountedBytes`) is handed to the
+   *   parts in order, each taking up to its exact buffer size; what is left
+   *   goes back to the pool now. Part buffers are allocated outside the pool
+   *   (as Java), but unlike Java they stay accounted, and each part returns
+   *   its share on `deallocate`. The parts need one extra 61-byte header per
+   *   extra batch (plus a few varint bytes), so they can exceed the original's
+   *   capacity by at most that; this excess alone is not counted in
+   *   buffer.memory (Java counts none of the parts);
+   * - with idempotence hooks, calls `producerState.onSplit(original, parts)`.
+   *
+   * `splitBatchSize` defaults to Java 4.2+'s rule (KAFKA-8350): batch.size for
+   * a first split, half the batch once a split batch is rejected again.
+   * Deviations: "half" is a header plus half the records bytes (Java halves
+   * the whole size, header included, which gives parts of fewer than half
+   * the records); and a batch that already fits in batch.size is halved on
+   * its first split too, since splitting it at batch.size would only
+   * re-create it. Without compression every multi-record batch fits
+   * batch.size, so here the default always halves; halving a batch of 2+
+   * records always yields 2+ parts, so repeated rejections converge on
+   * single-record batches, which the sender must then fail, not split.
+   *
+   * Preconditions (throws KafkaClientError INTERNAL, changing nothing): the
+   * batch is not done, not deallocated, and has at least 2 records.
    */
-  splitAndReenqueue(batch: ProducerBatch): number {
-    throw new KafkaClientError('UNSUPPORTED', `Splitting batches is not implemented yet (${batch.topic}-${batch.partition}, ${batch.recordCount} records)`)
+  splitAndReenqueue(batch: ProducerBatch, splitBatchSize?: number): number {
+    if (batch.isDone || batch.isBufferDeallocated || batch.recordCount < 2) {
+      throw new KafkaClientError(
+        'INTERNAL',
+        `Cannot split the batch for ${batch.topic}-${batch.partition} (${batch.recordCount} records, state ${batch.state}${batch.isBufferDeallocated ? ', deallocated' : ''})`,
+      )
+    }
+    const size = batch.estimatedSizeInBytes
+    const target =
+      splitBatchSize ??
+      (batch.isSplitBatch || size <= this.batchSize ? RECORD_BATCH_OVERHEAD + Math.ceil((size - RECORD_BATCH_OVERHEAD) / 2) : this.batchSize)
+    const parts = batch.split(target)
+    const n = parts.length
+    const q = this.queueOf(batch.topic, batch.partition)
+    if (q.deque.remove(batch)) this.queuedBatches--
+
+    // Flush bookkeeping: the original counted once; now each of its n parts does.
+    this.unfinishedBatches += n - 1
+    for (const w of this.flushWaiters) if (batch.seq < w.limit) w.remaining += n - 1
+
+    // Memory: hand the original's reservation over to the parts.
+    this.incomplete.delete(batch)
+    let credit = batch.accountedBytes
+    batch.markBufferDeallocated()
+    for (const part of parts) {
+      const share = Math.min(part.buffer.length, credit)
+      part.setAccountedBytes(share)
+      credit -= share
+      this.incomplete.add(part)
+    }
+    if (credit > 0) this.pool.deallocate(null, credit)
+
+    const hooks = this.producerState
+    try {
+      if (hooks !== null && hooks.onSplit !== undefined) hooks.onSplit(batch, parts)
+    } finally {
+      // Queued even if the hook throws: the parts own the records now, and only a queue gets them completed.
+      const inSequenceOrder = hooks !== null && parts.every((p) => p.hasSequence())
+      for (let i = n - 1; i >= 0; i--) {
+        if (inSequenceOrder) insertInSequenceOrder(q.deque, parts[i]!)
+        else q.deque.pushFront(parts[i]!)
+      }
+      this.queuedBatches += n
+    }
+    return n
   }
 
   /**
@@ -706,9 +799,11 @@ export class RecordAccumulator {
    */
   deallocate(batch: ProducerBatch, reuseBuffer = true): void {
     this.incomplete.delete(batch)
-    if (batch.isSplitBatch || batch.isBufferDeallocated) return
+    if (batch.isBufferDeallocated) return
     batch.markBufferDeallocated()
-    this.pool.deallocate(reuseBuffer ? batch.buffer : null, batch.initialCapacity)
+    const bytes = batch.accountedBytes
+    // A split batch's buffer never came from the pool: only its share of memory goes back.
+    if (bytes > 0) this.pool.deallocate(reuseBuffer && !batch.isSplitBatch ? batch.buffer : null, bytes)
   }
 
   /**

@@ -111,13 +111,27 @@ export function sizeOfRecordBody(
   valueLength: number,
   headers: RecordHeaders,
 ): number {
+  return sizeOfRecordBodyWithHeaderBytes(offsetDelta, timestampDelta, keyLength, valueLength, sizeOfHeaders(headers))
+}
+
+/**
+ * {@link sizeOfRecordBody} with the header section's encoded size given
+ * (count varint included), as when re-encoding a record read back from a batch.
+ */
+export function sizeOfRecordBodyWithHeaderBytes(
+  offsetDelta: number,
+  timestampDelta: number,
+  keyLength: number,
+  valueLength: number,
+  headersSize: number,
+): number {
   return (
     1 +
     sizeOfVarlong(timestampDelta) +
     sizeOfVarint(offsetDelta) +
     (keyLength < 0 ? 1 : sizeOfVarint(keyLength) + keyLength) +
     (valueLength < 0 ? 1 : sizeOfVarint(valueLength) + valueLength) +
-    sizeOfHeaders(headers)
+    headersSize
   )
 }
 
@@ -182,6 +196,32 @@ export function writeMeasuredRecord(
   offset = writeData(buf, offset, key, keyLength)
   offset = writeData(buf, offset, value, valueLength)
   return writeHeaders(buf, offset, headers)
+}
+
+/**
+ * Writes one record whose header section is already encoded (`headers` is the
+ * raw section, count varint included, e.g. a {@link RecordView}'s), given
+ * `bodySize` from {@link sizeOfRecordBodyWithHeaderBytes}. Same precondition
+ * as {@link writeMeasuredRecord}. Returns the offset after the record.
+ */
+export function writeMeasuredRecordWithHeaderBytes(
+  buf: Buffer,
+  offset: number,
+  bodySize: number,
+  offsetDelta: number,
+  timestampDelta: number,
+  key: Buffer | null,
+  value: Buffer | null,
+  headers: Buffer,
+): number {
+  offset = writeVarint(buf, offset, bodySize)
+  buf[offset++] = 0 // record attributes: unused in v2
+  offset = writeVarlong(buf, offset, timestampDelta)
+  offset = writeVarint(buf, offset, offsetDelta)
+  offset = writeData(buf, offset, key, key === null ? -1 : key.length)
+  offset = writeData(buf, offset, value, value === null ? -1 : value.length)
+  buf.set(headers, offset)
+  return offset + headers.length
 }
 
 /** Convenience form of {@link writeMeasuredRecord} that measures for itself. */
@@ -259,6 +299,47 @@ export function rewriteProducerState(
   batch.writeInt16BE(producerEpoch, PRODUCER_EPOCH_OFFSET)
   batch.writeInt32BE(baseSequence, BASE_SEQUENCE_OFFSET)
   writeBatchCrc(batch)
+}
+
+// ---------------------------------------------------------------------------
+// Reading records back in place (batch splitting)
+// ---------------------------------------------------------------------------
+
+/**
+ * One record of an encoded batch, read in place: `key`, `value` and `headers`
+ * are views of the batch's buffer, valid only while that buffer is.
+ */
+export interface RecordView {
+  timestampDelta: number
+  offsetDelta: number
+  key: Buffer | null
+  value: Buffer | null
+  /** The encoded header section as is: count varint, then the headers. */
+  headers: Buffer
+}
+
+/**
+ * Reads the record starting at `offset` of `records` (a buffer that ends
+ * where the records region ends) into `out`, copying nothing. Returns the
+ * offset just after the record. Throws KafkaProtocolError if the bytes are
+ * not one well-formed record lying wholly inside `records`.
+ */
+export function readRecordView(records: Buffer, offset: number, out: RecordView): number {
+  const r = new Reader(records, offset)
+  const bodySize = r.varint()
+  const bodyStart = r.offset
+  if (bodySize < 0 || bodySize > r.remaining) {
+    throw new KafkaProtocolError(`Record at ${offset} declares ${bodySize} bytes, ${r.remaining} left`)
+  }
+  const end = bodyStart + bodySize
+  r.int8() // attributes: unused in v2
+  out.timestampDelta = r.varlong()
+  out.offsetDelta = r.varint()
+  out.key = readVarBytes(r)
+  out.value = readVarBytes(r)
+  if (r.offset >= end) throw new KafkaProtocolError(`Record at ${offset} has no header count`)
+  out.headers = records.subarray(r.offset, end)
+  return end
 }
 
 // ---------------------------------------------------------------------------
