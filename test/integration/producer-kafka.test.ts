@@ -4,7 +4,7 @@
  * and a topic that does not exist (auto-creation is off in the harness).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { KafkaProducer, KafkaTimeoutError, type RecordMetadata } from '../../src/index.js'
+import { KafkaBrokerError, KafkaProducer, KafkaTimeoutError, type RecordMetadata } from '../../src/index.js'
 import { consumeWithKcat } from '../harness/consume.js'
 import { type KafkaCluster, startKafka } from '../harness/kafka.js'
 
@@ -15,6 +15,7 @@ beforeAll(async () => {
   await kafka.createTopic('acks', 3, 1)
   await kafka.createTopic('order', 4, 1)
   await kafka.createTopic('flush', 2, 1)
+  await kafka.createTopic('small', 1, 1, { 'max.message.bytes': '4000' })
 }, 180_000)
 
 afterAll(async () => {
@@ -105,5 +106,27 @@ describe('against a single-node Apache Kafka', () => {
     } finally {
       await producer.close()
     }
+  })
+
+  it('splits a batch the broker finds too large (MESSAGE_TOO_LARGE) and delivers every record once, in order', async () => {
+    // 64 KiB batches of 1 KiB records against a 4000-byte max.message.bytes: each batch must be split down.
+    const producer = new KafkaProducer({ bootstrapServers: kafka.bootstrap, batchSize: 65536, lingerMs: 20 })
+    try {
+      const value = (i: number): string => `${String(i).padStart(6, '0')}:${'x'.repeat(1000)}`
+      const mds = await Promise.all(Array.from({ length: 200 }, (_, i) => producer.send({ topic: 'small', value: value(i) })))
+      expect(mds.map((m) => m.offset)).toEqual(Array.from({ length: 200 }, (_, i) => BigInt(i)))
+      expect(producer.metrics()['batch-split-total']).toBeGreaterThan(0)
+      // A single record over the limit cannot be split: it fails with the broker's error, typed.
+      const err = await producer.send({ topic: 'small', value: 'y'.repeat(5000) }).then(
+        () => null,
+        (e: Error) => e,
+      )
+      expect(err).toBeInstanceOf(KafkaBrokerError)
+      expect((err as KafkaBrokerError).errorName).toBe('MESSAGE_TOO_LARGE')
+    } finally {
+      await producer.close()
+    }
+    const consumed = await consumeWithKcat(kafka.bootstrap, 'small', { partitions: 1 })
+    expect(consumed.map((c) => c.value!.toString().slice(0, 6))).toEqual(Array.from({ length: 200 }, (_, i) => String(i).padStart(6, '0')))
   })
 })
