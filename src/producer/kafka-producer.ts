@@ -226,6 +226,8 @@ export class KafkaProducer {
       const w = this.waiting.peekFront()!
       try {
         const cluster = await this.awaitTopic(w)
+        const fatal = this.transactionManager?.fatalError
+        if (fatal) throw fatal
         const count = cluster.partitionCountForTopic(w.record.topic)!
         const partition = this.partitionFor(w.record, w.key, count, cluster)
         const now = this.time()

@@ -1,7 +1,7 @@
 import type { ClientResponse } from '../clients/in-flight-requests.js'
 import type { NetworkClient } from '../clients/network-client.js'
 import type { ProducerMetadata } from '../clients/metadata.js'
-import { KafkaClientError, KafkaNetworkError, KafkaTimeoutError } from '../errors.js'
+import { KafkaClientError, KafkaNetworkError, KafkaProducerClosedError, KafkaTimeoutError } from '../errors.js'
 import {
   InitProducerIdApi,
   type InitProducerIdRequest,
@@ -89,7 +89,9 @@ export class Sender {
       await this.iterate()
     }
     if (this.forceClose) {
-      this.accumulator.abortIncompleteBatches(new KafkaClientError('PRODUCER_CLOSED', 'The producer was closed before these records could be delivered'))
+      this.accumulator.abortIncompleteBatches(
+        new KafkaProducerClosedError('The producer was closed (close timeout ran out) before these records could be delivered'),
+      )
     }
     this.client.close(this.time())
   }
@@ -118,9 +120,12 @@ export class Sender {
       tm.maybeResolveSequences()
       const fatal = tm.fatalError
       if (fatal !== null) {
-        // Nothing more can be written with this producer id: fail what waits, let in-flight requests finish.
-        this.accumulator.abortUndrainedBatches(fatal)
-        return this.opts.retryBackoffMs
+        // Nothing more can be written with this producer id: every incomplete batch fails now, sent or
+        // not, as Java's maybeAbortBatches does; late responses find their batches already done.
+        if (this.accumulator.hasIncomplete()) this.accumulator.abortIncompleteBatches(fatal)
+        this.inFlightBatches.clear()
+        this.nextInFlightExpiryMs = Infinity
+        return Infinity
       }
       tm.bumpIdempotentEpochAndResetIdIfNeeded()
       if (!tm.hasProducerId()) {
