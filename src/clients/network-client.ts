@@ -64,6 +64,9 @@ export class NetworkClient {
   private pending: ClientResponse<any>[] = []
   private completing: ClientResponse<any>[] = []
   private correlation = 0
+  /** Connections established / closed since start (Java's connection-creation-total, connection-close-total). */
+  connectionCreationTotal = 0
+  connectionCloseTotal = 0
   private metadataInFlight = false
   private closed = false
 
@@ -116,6 +119,13 @@ export class NetworkClient {
   /** Whether the last connection attempt failed and the node is in reconnect backoff. */
   connectionFailed(nodeId: number, nowMs: number): boolean {
     return this.states.isBlackedOut(nodeId, nowMs)
+  }
+
+  /** Open, usable connections (handshake done). */
+  connectionCount(): number {
+    let n = 0
+    for (const id of this.lastActivityMs.keys()) if (this.states.isReady(id)) n++
+    return n
   }
 
   inFlightRequestCount(nodeId?: number): number {
@@ -377,6 +387,7 @@ export class NetworkClient {
 
   private handleConnections(nowMs: number): void {
     for (const node of this.selector.connected) {
+      this.connectionCreationTotal++
       this.states.checkingApiVersions(node)
       this.lastActivityMs.set(node, nowMs)
       this.sendApiVersionsRequest(node, nowMs)
@@ -414,6 +425,7 @@ export class NetworkClient {
   private closeIdleConnections(nowMs: number): void {
     for (const [node, last] of this.lastActivityMs) {
       if (nowMs - last > this.opts.connectionsMaxIdleMs && this.inFlight.isEmpty(node)) {
+        this.connectionCloseTotal++
         this.selector.close(node)
         this.lastActivityMs.delete(node)
         this.states.remove(node)
@@ -429,6 +441,7 @@ export class NetworkClient {
   }
 
   private processDisconnection(node: number, error: Error, nowMs: number, timedOut: boolean): void {
+    if (this.lastActivityMs.has(node)) this.connectionCloseTotal++ // it had connected
     this.states.disconnected(node, nowMs)
     this.apiVersions.delete(node)
     this.lastActivityMs.delete(node)
@@ -502,6 +515,7 @@ export class NetworkClient {
     // Bootstrap connections (negative ids) have served their purpose.
     for (const [node] of this.lastActivityMs) {
       if (node < 0 && this.inFlight.isEmpty(node)) {
+        this.connectionCloseTotal++
         this.selector.close(node)
         this.lastActivityMs.delete(node)
         this.states.remove(node)

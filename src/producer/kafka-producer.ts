@@ -343,6 +343,9 @@ export class KafkaProducer {
       'request-total': s.requestTotal,
       'buffer-available-bytes': this.pool.availableMemory(),
       'buffer-total-bytes': this.pool.totalMemory,
+      'connection-count': this.client.connectionCount(),
+      'connection-creation-total': this.client.connectionCreationTotal,
+      'connection-close-total': this.client.connectionCloseTotal,
       'waiting-sends': this.waiting.size,
       nodes,
     }

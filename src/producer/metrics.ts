@@ -108,6 +108,11 @@ export interface ProducerMetricsSnapshot {
   'buffer-available-bytes': number
   /** `buffer.memory`. */
   'buffer-total-bytes': number
+  /** Broker connections open and usable now. */
+  'connection-count': number
+  /** Connections established / closed (by either side) since the producer started. */
+  'connection-creation-total': number
+  'connection-close-total': number
   /** Sends waiting for memory or metadata. */
   'waiting-sends': number
   /** Per node (by broker id). */

@@ -11,7 +11,8 @@ import { type KafkaCluster, startKafka } from '../harness/kafka.js'
 let kafka: KafkaCluster
 
 beforeAll(async () => {
-  kafka = await startKafka({ brokers: 1 })
+  // The broker closes connections idle for 1.5 s, so the producer must cope with that too.
+  kafka = await startKafka({ brokers: 1, serverProperties: { 'connections.max.idle.ms': '1500' } })
   await kafka.createTopic('acks', 3, 1)
   await kafka.createTopic('order', 4, 1)
   await kafka.createTopic('flush', 2, 1)
@@ -128,5 +129,34 @@ describe('against a single-node Apache Kafka', () => {
     }
     const consumed = await consumeWithKcat(kafka.bootstrap, 'small', { partitions: 1 })
     expect(consumed.map((c) => c.value!.toString().slice(0, 6))).toEqual(Array.from({ length: 200 }, (_, i) => String(i).padStart(6, '0')))
+  })
+
+  it('survives the broker closing idle connections', async () => {
+    const producer = new KafkaProducer({ bootstrapServers: kafka.bootstrap })
+    try {
+      await producer.send({ topic: 'acks', value: 'before idle', partition: 1 })
+      const before = producer.metrics()
+      await new Promise((r) => setTimeout(r, 2500)) // longer than the broker's connections.max.idle.ms
+      expect(producer.metrics()['connection-close-total']).toBeGreaterThan(before['connection-close-total'])
+      const md = await producer.send({ topic: 'acks', value: 'after idle', partition: 1 })
+      expect(md.offset).toBeGreaterThanOrEqual(1n)
+      const after = producer.metrics()
+      expect(after['connection-creation-total']).toBeGreaterThan(before['connection-creation-total'])
+      expect(after['record-error-total']).toBe(0)
+    } finally {
+      await producer.close()
+    }
+  })
+
+  it('bootstraps past addresses that refuse connections', async () => {
+    const port = kafka.brokers[0]!.port
+    // Ports 1 and 2 on loopback refuse at once; the real broker is last.
+    const producer = new KafkaProducer({ bootstrapServers: ['127.0.0.1:1', '127.0.0.1:2', `127.0.0.1:${port}`], reconnectBackoffMs: 10 })
+    try {
+      const md = await producer.send({ topic: 'acks', value: 'via the third address', partition: 2 })
+      expect(md.offset).toBeGreaterThanOrEqual(0n)
+    } finally {
+      await producer.close()
+    }
   })
 })
