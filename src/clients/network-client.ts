@@ -423,16 +423,26 @@ export class NetworkClient {
   }
 
   private closeIdleConnections(nowMs: number): void {
+    const knowsBrokers = this.metadata.cluster.nodes.length > 0 && this.metadata.cluster.nodes[0]!.id >= 0
     for (const [node, last] of this.lastActivityMs) {
-      if (nowMs - last > this.opts.connectionsMaxIdleMs && this.inFlight.isEmpty(node)) {
-        this.connectionCloseTotal++
-        this.selector.close(node)
-        this.lastActivityMs.delete(node)
-        this.states.remove(node)
-        this.apiVersions.delete(node)
-        this.apiVersionsToTry.delete(node)
+      if (node < 0 && knowsBrokers && this.inFlight.isEmpty(node)) {
+        // A bootstrap connection has served its purpose once real brokers are known and it is idle.
+        this.closeUnused(node)
+        continue
       }
+      if (nowMs - last > this.opts.connectionsMaxIdleMs && this.inFlight.isEmpty(node)) this.closeUnused(node)
     }
+  }
+
+  /** Closes a connection nothing is waiting on and forgets its state (not a failure: no backoff). */
+  private closeUnused(node: number): void {
+    this.connectionCloseTotal++
+    this.selector.close(node)
+    this.lastActivityMs.delete(node)
+    this.states.remove(node)
+    this.apiVersions.delete(node)
+    this.apiVersionsToTry.delete(node)
+    this.handshakeVersions.delete(node)
   }
 
   private closeWithError(node: number, error: Error, nowMs: number): void {
@@ -512,16 +522,6 @@ export class NetworkClient {
       return
     }
     this.metadata.update(response.body, response.receivedMs)
-    // Bootstrap connections (negative ids) have served their purpose.
-    for (const [node] of this.lastActivityMs) {
-      if (node < 0 && this.inFlight.isEmpty(node)) {
-        this.connectionCloseTotal++
-        this.selector.close(node)
-        this.lastActivityMs.delete(node)
-        this.states.remove(node)
-        this.apiVersions.delete(node)
-      }
-    }
   }
 
   /**
