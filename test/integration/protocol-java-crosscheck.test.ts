@@ -43,6 +43,7 @@ import {
   UNSUPPORTED_JAVA_V0,
 } from '../golden/cases.js'
 import { JavaCodec, kafkaLibs, ROOT } from '../harness/protocol-codec.js'
+import { mulberry32 as rng } from '../harness/prng.js'
 
 const GOLDEN = path.join(ROOT, 'test', 'golden')
 const golden = (file: string): Buffer => Buffer.from(fs.readFileSync(path.join(GOLDEN, file), 'utf8').replace(/\s+/g, ''), 'hex')
@@ -86,17 +87,6 @@ function versions(api: AnyApi): number[] {
   return out
 }
 
-/** Deterministic PRNG (mulberry32), so a failure names a reproducible case. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const ALPHABET = ['a', 'Z', '0', '-', '_', '.', 'é', 'ß', '漢', '😀']
 

@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { KafkaProtocolError } from '../../src/errors.js'
 import { NetworkReceive, NetworkSend } from '../../src/network/framing.js'
+import { mulberry32 as prng } from '../harness/prng.js'
 
-/** mulberry32: a small seeded PRNG, so every chunking is reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** A chunk with its own ArrayBuffer (Buffer.alloc never uses the shared pool). */
 function chunkOf(src: Buffer, start: number, end: number): Buffer {

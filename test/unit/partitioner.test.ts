@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { Cluster, type Node, type PartitionInfo } from '../../src/clients/cluster.js'
 import { BuiltInPartitioner, murmur2, partitionForKey, toPositive } from '../../src/producer/partitioner.js'
+import { mulberry32 as seededRandom } from '../harness/prng.js'
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -25,17 +26,6 @@ function clusterWith(leaders: readonly number[], nodeIds: readonly number[] = [1
   return new Cluster(nodeIds.map(node), partitions)
 }
 
-/** mulberry32: a small seeded PRNG returning [0, 1). */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** A random source whose draws turn into exactly these non-negative 31-bit integers. */
 function drawsOf(...ints: number[]): () => number {
