@@ -265,8 +265,18 @@ export class NetworkClient {
     const batch = this.pending
     this.pending = this.completing
     this.completing = batch
-    for (const r of batch) r.request.onComplete(r)
-    batch.length = 0
+    try {
+      for (const r of batch) {
+        try {
+          r.request.onComplete(r)
+        } catch (err) {
+          // One failing handler must not skip the others, nor run them twice later (Java does the same).
+          process.emitWarning(`kafka-producer-ts: a response handler threw: ${(err as Error).stack ?? err}`)
+        }
+      }
+    } finally {
+      batch.length = 0
+    }
   }
 
   private handleCompletedSends(nowMs: number): void {

@@ -117,6 +117,8 @@ export class ProducerBatch {
   private maxTimestamp = -1
   private appendsClosed = false
   private view: Buffer | null = null
+  /** Producer state changed after close: rewrite header and CRC before the next send. */
+  private headerStale = false
   private finalState: FinalState = FinalState.InProgress
   private bufferDeallocated = false
   private retry = false
@@ -285,7 +287,7 @@ export class ProducerBatch {
    * Produce request as-is. Idempotent: a retried batch returns the same view.
    */
   close(): Buffer {
-    if (this.view !== null) return this.view
+    if (this.view !== null) return this.records()
     this.appendsClosed = true
     if (this.recordCount === 0) {
       this.view = this.buffer.subarray(0, 0)
@@ -310,6 +312,10 @@ export class ProducerBatch {
   /** The closed batch bytes; throws before `close()`. */
   records(): Buffer {
     if (this.view === null) throw new Error(`Batch for ${this.topic}-${this.partition} is not closed`)
+    if (this.headerStale) {
+      this.headerStale = false
+      rewriteProducerState(this.view, this.producerIdValue, this.producerEpochValue, this.baseSequenceValue, this.transactional)
+    }
     return this.view
   }
 
@@ -323,9 +329,9 @@ export class ProducerBatch {
     this.producerEpochValue = producerEpoch
     this.baseSequenceValue = baseSequence
     this.transactional = isTransactional
-    if (this.view !== null && this.view.length > 0) {
-      rewriteProducerState(this.view, producerId, producerEpoch, baseSequence, isTransactional)
-    }
+    // Closed already (a retry under a new epoch or sequence): the bytes may still be on their way to a
+    // socket from the last attempt, so the header is rewritten when the next attempt asks for them.
+    if (this.view !== null && this.view.length > 0) this.headerStale = true
   }
 
   /**

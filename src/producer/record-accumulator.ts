@@ -75,6 +75,8 @@ export interface ProducerStateHooks {
    * in sequence order (insertInSequenceOrder), others at the front.
    */
   onSplit?(original: ProducerBatch, parts: readonly ProducerBatch[]): void
+  /** A batch's position in its partition's sequence order, unaffected by the 2^31 wrap (defaults to baseSequence). */
+  sequenceOf?(batch: ProducerBatch): number
 }
 
 export interface RecordAccumulatorOptions {
@@ -659,7 +661,7 @@ export class RecordAccumulator {
     batch.reenqueued(nowMs)
     batch.retryBackoffMs = this.retryBackoff.backoff(batch.attempts - 1)
     const q = this.queueOf(batch.topic, batch.partition)
-    if (this.producerState !== null) insertInSequenceOrder(q.deque, batch)
+    if (this.producerState !== null) insertInSequenceOrder(q.deque, batch, this.producerState)
     else q.deque.pushFront(batch)
     this.queuedBatches++
   }
@@ -742,7 +744,7 @@ export class RecordAccumulator {
       // Queued even if the hook throws: the parts own the records now, and only a queue gets them completed.
       const inSequenceOrder = hooks !== null && parts.every((p) => p.hasSequence())
       for (let i = n - 1; i >= 0; i--) {
-        if (inSequenceOrder) insertInSequenceOrder(q.deque, parts[i]!)
+        if (inSequenceOrder) insertInSequenceOrder(q.deque, parts[i]!, hooks!)
         else q.deque.pushFront(parts[i]!)
       }
       this.queuedBatches += n
@@ -940,18 +942,20 @@ export class RecordAccumulator {
  * Java's insertInSequenceOrder: a retried batch goes in front of every
  * batch with a higher sequence (or none), behind those with a lower one.
  */
-function insertInSequenceOrder(deque: Deque<ProducerBatch>, batch: ProducerBatch): void {
+function insertInSequenceOrder(deque: Deque<ProducerBatch>, batch: ProducerBatch, hooks: ProducerStateHooks): void {
   if (!batch.hasSequence()) {
     throw new KafkaClientError('INTERNAL', `Re-enqueueing a batch for ${batch.topic}-${batch.partition} without a sequence although idempotence is on`)
   }
+  const seqOf = (b: ProducerBatch): number => (hooks.sequenceOf !== undefined ? hooks.sequenceOf(b) : b.baseSequence)
+  const seq = seqOf(batch)
   const front = deque.peekFront()
-  if (front === undefined || !front.hasSequence() || front.baseSequence >= batch.baseSequence) {
+  if (front === undefined || !front.hasSequence() || seqOf(front) >= seq) {
     deque.pushFront(batch)
     return
   }
   const lower: ProducerBatch[] = []
   let f: ProducerBatch | undefined
-  while ((f = deque.peekFront()) !== undefined && f.hasSequence() && f.baseSequence < batch.baseSequence) lower.push(deque.popFront()!)
+  while ((f = deque.peekFront()) !== undefined && f.hasSequence() && seqOf(f) < seq) lower.push(deque.popFront()!)
   deque.pushFront(batch)
   for (let i = lower.length - 1; i >= 0; i--) deque.pushFront(lower[i]!)
 }

@@ -15,7 +15,7 @@ import { brokerError, errorName, isInvalidMetadata, isRetriable } from '../proto
 import type { ProducerMetrics } from './metrics.js'
 import type { ProducerBatch } from './producer-batch.js'
 import type { RecordAccumulator } from './record-accumulator.js'
-import { KafkaFatalProducerError, type TransactionManager } from './transaction-manager.js'
+import { FailedBatchOutcome, KafkaFatalProducerError, type TransactionManager } from './transaction-manager.js'
 
 export interface SenderOptions {
   readonly acks: number
@@ -30,10 +30,14 @@ export interface SenderOptions {
 
 const MESSAGE_TOO_LARGE = 10
 const DUPLICATE_SEQUENCE_NUMBER = 46
-/** Errors after which this producer id can never write again. */
+/**
+ * Errors after which this producer can never write again (Java's fatal set for
+ * idempotence). INVALID_PRODUCER_EPOCH is not among them: for an idempotent
+ * producer it only answers an attempt from before our own epoch bump (KIP-588).
+ */
 const FATAL_PRODUCE_ERRORS = new Set([
   31, // CLUSTER_AUTHORIZATION_FAILED
-  47, // INVALID_PRODUCER_EPOCH
+  35, // UNSUPPORTED_VERSION
   90, // PRODUCER_FENCED
 ])
 
@@ -130,7 +134,10 @@ export class Sender {
       tm.bumpIdempotentEpochAndResetIdIfNeeded()
       if (!tm.hasProducerId()) {
         this.expireBatches(nowMs)
-        return Math.min(this.maybeSendInitProducerId(nowMs), this.accumulator.nextExpiryTimeMs() - nowMs)
+        return Math.max(
+          0,
+          Math.min(this.maybeSendInitProducerId(nowMs), this.accumulator.nextExpiryTimeMs() - nowMs, this.nextInFlightExpiryMs - nowMs),
+        )
       }
     }
     return this.sendProducerData(nowMs)
@@ -218,12 +225,8 @@ export class Sender {
     const error = new KafkaTimeoutError(
       `Expiring ${batch.recordCount} record(s) for ${batch.topic}-${batch.partition}: ${nowMs - batch.createdMs} ms has passed since batch creation (delivery.timeout.ms=${this.opts.deliveryTimeoutMs})`,
     )
-    const tm = this.transactionManager
-    if (tm !== null && batch.hasSequence()) {
-      // It may have been written: no new batch of this partition goes until we know.
-      tm.markSequenceUnresolved(batch)
-    }
-    this.failBatch(batch, error, false, reuseBuffer)
+    // A batch that had been sent may have been written: its partition waits until that is known.
+    this.failBatch(batch, error, FailedBatchOutcome.Unknown, reuseBuffer)
   }
 
   // ---- InitProducerId ----
@@ -378,13 +381,12 @@ export class Sender {
       return
     }
     const tm = this.transactionManager
-    if (tm !== null && FATAL_PRODUCE_ERRORS.has(code)) {
-      const fatal = new KafkaFatalProducerError(
-        errorName(code),
-        `The broker rejected this producer with ${errorName(code)} while ${where}${code === 90 || code === 47 ? ': another producer instance fenced it' : ''}`,
-      )
+    // A late answer for a batch that already ended (expired in flight) cannot make the producer fatal.
+    if (tm !== null && FATAL_PRODUCE_ERRORS.has(code) && !b.isDone) {
+      const why = code === 90 ? ': another producer instance with the same identity fenced it' : code === 31 ? ': it is not authorised to write idempotently' : ''
+      const fatal = new KafkaFatalProducerError(errorName(code), `The broker rejected this producer with ${errorName(code)} while ${where}${why}`)
       tm.transitionToFatalError(fatal)
-      this.failBatch(b, fatal, false, true)
+      this.failBatch(b, fatal, FailedBatchOutcome.Rejected, true)
       return
     }
     this.retryOrFail(b, brokerError(code, where, detail), code, p.logStartOffset, nowMs)
@@ -396,8 +398,9 @@ export class Sender {
       this.accumulator.reenqueue(batch, nowMs)
       return
     }
-    // Java: a batch that failed before running out of attempts leaves a gap later batches must close.
-    this.failBatch(batch, error, batch.attempts < this.opts.retries, true)
+    // A retriable error (timeout, disconnect, ...) leaves it unknown whether the batch was written;
+    // a non-retriable broker error means it was refused.
+    this.failBatch(batch, error, error.retriable ? FailedBatchOutcome.Unknown : FailedBatchOutcome.Rejected, true)
   }
 
   private canRetry(batch: ProducerBatch, error: KafkaClientError, errorCode: number, logStartOffset: bigint, nowMs: number): boolean {
@@ -413,9 +416,9 @@ export class Sender {
     if (batch.done(baseOffset, logAppendTime, null)) this.accumulator.deallocate(batch)
   }
 
-  private failBatch(batch: ProducerBatch, error: Error, adjustSequences: boolean, reuseBuffer: boolean): void {
-    // A batch already ended (expired in flight) has nothing left to adjust: its range is marked unresolved.
-    this.transactionManager?.handleFailedBatch(batch, adjustSequences && !batch.isDone)
+  private failBatch(batch: ProducerBatch, error: Error, outcome: FailedBatchOutcome, reuseBuffer: boolean): void {
+    // A batch that already ended (expired in flight) was accounted for then; its late answer changes nothing.
+    if (!batch.isDone) this.transactionManager?.handleFailedBatch(batch, outcome)
     if (batch.done(-1n, -1, error)) {
       this.metrics.recordErrorTotal += batch.recordCount
       this.accumulator.deallocate(batch, reuseBuffer)

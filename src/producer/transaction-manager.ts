@@ -1,5 +1,5 @@
 import { KafkaClientError } from '../errors.js'
-import { NO_PRODUCER_EPOCH, NO_PRODUCER_ID, NO_SEQUENCE } from '../protocol/record-batch.js'
+import { NO_PRODUCER_EPOCH, NO_PRODUCER_ID } from '../protocol/record-batch.js'
 import type { ProducerBatch } from './producer-batch.js'
 import type { ProducerStateHooks } from './record-accumulator.js'
 
@@ -15,47 +15,39 @@ export interface ProducerIdAndEpoch {
   readonly epoch: number
 }
 
-const NO_PRODUCER: ProducerIdAndEpoch = { producerId: NO_PRODUCER_ID, epoch: NO_PRODUCER_EPOCH }
-const MAX_EPOCH = 32767
-const INT32_MAX = 2147483647
-
-/** Kafka's sequence arithmetic: sequences wrap from 2^31-1 to 0. */
-export function incrementSequence(sequence: number, increment: number): number {
-  if (sequence > INT32_MAX - increment) return increment - (INT32_MAX - sequence) - 1
-  return sequence + increment
+/** How a batch that failed for good ended, as far as the broker's log is concerned. */
+export const enum FailedBatchOutcome {
+  /** The broker refused it: nothing of it was written. */
+  Rejected = 0,
+  /** It may or may not have been written (timeout, disconnect, retriable error at the deadline). */
+  Unknown = 1,
 }
 
-function lastSequenceOf(batch: ProducerBatch): number {
-  return incrementSequence(batch.baseSequence, batch.recordCount - 1)
+const NO_PRODUCER: ProducerIdAndEpoch = { producerId: NO_PRODUCER_ID, epoch: NO_PRODUCER_EPOCH }
+const MAX_EPOCH = 32767
+const SEQUENCE_MODULUS = 2147483648
+
+/** Kafka's sequence arithmetic on the wire: sequences wrap from 2^31-1 to 0. */
+export function incrementSequence(sequence: number, increment: number): number {
+  return (sequence + increment) % SEQUENCE_MODULUS
 }
 
 /** Per-partition idempotence bookkeeping (Java's TxnPartitionEntry). */
 class PartitionEntry {
   producer: ProducerIdAndEpoch
-  readonly topic: string
-  readonly partition: number
+  /** Unwrapped: the wire sequence is this modulo 2^31, so comparisons survive the wrap. */
   nextSequence = 0
   lastAckedSequence = -1
   lastAckedOffset = -1n
-  /** Batches that have a sequence and are not finished, ordered by base sequence. */
+  /** Batches that have a sequence and are not finished, ordered by (unwrapped) sequence. */
   readonly inFlight: ProducerBatch[] = []
 
-  constructor(topic: string, partition: number, producer: ProducerIdAndEpoch) {
-    this.topic = topic
-    this.partition = partition
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    producer: ProducerIdAndEpoch,
+  ) {
     this.producer = producer
-  }
-
-  addInFlight(batch: ProducerBatch): void {
-    const list = this.inFlight
-    let i = list.length
-    while (i > 0 && list[i - 1]!.baseSequence > batch.baseSequence) i--
-    list.splice(i, 0, batch)
-  }
-
-  removeInFlight(batch: ProducerBatch): void {
-    const i = this.inFlight.indexOf(batch)
-    if (i >= 0) this.inFlight.splice(i, 1)
   }
 }
 
@@ -68,21 +60,32 @@ class PartitionEntry {
  * Invariants:
  * - A batch gets its producer id, epoch and base sequence once, when first
  *   drained, and keeps them on every retry; only an epoch bump (KIP-360)
- *   rewrites the sequences of a partition's in-flight batches from 0.
+ *   rewrites the sequences of a partition's in-flight batches from 0. A
+ *   sequence range is never handed to another batch while the first may
+ *   have been written.
+ * - Sequences are tracked unwrapped (exact up to 2^53), and only written
+ *   modulo 2^31, so order comparisons hold across the wrap.
  * - While a partition retries, only its lowest in-flight sequence is sent
  *   (effectively one request in flight), so the broker sees sequences in order.
  * - No new batch of a partition is drained while an earlier batch's fate is
- *   unknown (expired while possibly written), nor while batches of an older
- *   epoch are still in flight.
+ *   unknown, nor while batches of an older epoch are still in flight.
+ * - A batch that failed for good leads to an epoch bump for its partition
+ *   (refused by the broker) or to an unresolved partition (fate unknown); the
+ *   sequences of later batches are never shifted down, since for an idempotent
+ *   producer that could make the broker take a new batch for a retry of one
+ *   it already has.
  * - A fatal error (fencing, authorization, no broker support) fails every
  *   later send with the same error.
  */
 export class TransactionManager implements ProducerStateHooks {
   private producer: ProducerIdAndEpoch = NO_PRODUCER
   private readonly partitions = new Map<string, PartitionEntry[]>()
-  /** Partitions whose last in-flight batch expired without us knowing whether it was written. */
-  private readonly unresolved = new Map<ProducerBatch['topic'], Map<number, number>>()
+  /** Unwrapped base sequence of each batch that has one. */
+  private readonly sequences = new WeakMap<ProducerBatch, number>()
+  /** Partitions whose fate of some batch is unknown → the unwrapped sequence after it. */
+  private readonly unresolved = new Map<PartitionEntry, number>()
   private readonly partitionsToRewrite = new Set<PartitionEntry>()
+  /** Batches rewritten by an epoch bump and not drained since (Java's `reopened`). */
   private readonly resetBatches = new WeakSet<ProducerBatch>()
   private epochBumpRequired = false
   private initInFlight = false
@@ -112,8 +115,9 @@ export class TransactionManager implements ProducerStateHooks {
   setProducerIdAndEpoch(p: ProducerIdAndEpoch): void {
     this.initInFlight = false
     this.producer = p
-    // Partitions waiting for a bump when the epoch ran out restart under the new producer id.
+    // Partitions that asked for a bump while there was no producer id restart under the new one.
     if (this.partitionsToRewrite.size > 0) this.rewriteSequences()
+    this.epochBumpRequired = false
   }
 
   get fatalError(): KafkaFatalProducerError | null {
@@ -124,12 +128,35 @@ export class TransactionManager implements ProducerStateHooks {
     if (this.fatal === null) this.fatal = err
   }
 
+  /** The batch's unwrapped base sequence (its wire sequence before the first wrap). */
+  sequenceOf(batch: ProducerBatch): number {
+    return this.sequences.get(batch) ?? batch.baseSequence
+  }
+
   private entry(batch: { topic: string; partition: number }): PartitionEntry {
     let list = this.partitions.get(batch.topic)
     if (list === undefined) this.partitions.set(batch.topic, (list = []))
     let e = list[batch.partition]
     if (e === undefined) list[batch.partition] = e = new PartitionEntry(batch.topic, batch.partition, this.producer)
     return e
+  }
+
+  private assign(batch: ProducerBatch, producer: ProducerIdAndEpoch, sequence: number): void {
+    this.sequences.set(batch, sequence)
+    batch.setProducerState(producer.producerId, producer.epoch, sequence % SEQUENCE_MODULUS, false)
+  }
+
+  private addInFlight(e: PartitionEntry, batch: ProducerBatch): void {
+    const list = e.inFlight
+    const seq = this.sequenceOf(batch)
+    let i = list.length
+    while (i > 0 && this.sequenceOf(list[i - 1]!) > seq) i--
+    list.splice(i, 0, batch)
+  }
+
+  private removeInFlight(e: PartitionEntry, batch: ProducerBatch): void {
+    const i = e.inFlight.indexOf(batch)
+    if (i >= 0) e.inFlight.splice(i, 1)
   }
 
   // ---- drain (ProducerStateHooks) ----
@@ -140,16 +167,21 @@ export class TransactionManager implements ProducerStateHooks {
     if (!first.hasSequence()) {
       // A new batch with the new epoch and sequence 0 must not overtake batches of the old epoch.
       if (e.inFlight.length > 0 && !sameProducer(e.producer, this.producer)) return true
-      // Until we know whether an expired batch was written, the next sequence is unknown.
-      if (this.hasUnresolvedSequence(first)) return true
+      // Until we know whether an earlier batch was written, the next sequence is unknown.
+      if (this.unresolved.has(e)) return true
+      return false
     }
     // A retried batch goes only when it is the lowest sequence in flight: one at a time until order is restored.
-    const firstInFlight = e.inFlight.length > 0 ? e.inFlight[0]!.baseSequence : NO_SEQUENCE
-    return firstInFlight !== NO_SEQUENCE && first.hasSequence() && first.baseSequence !== firstInFlight
+    return e.inFlight.length > 0 && e.inFlight[0] !== first
   }
 
   onDrain(batch: ProducerBatch): void {
-    if (batch.hasSequence()) return // a retry keeps its sequence: changing it could duplicate a batch that was written
+    if (batch.hasSequence()) {
+      // A retry keeps its sequence (changing it could duplicate a batch that was written); once
+      // drained again after a bump, its reset no longer excuses an out-of-order answer.
+      this.resetBatches.delete(batch)
+      return
+    }
     const e = this.entry(batch)
     if (!sameProducer(e.producer, this.producer)) {
       // All old-epoch batches are done (shouldStopDrain saw to it): start the partition afresh.
@@ -157,9 +189,9 @@ export class TransactionManager implements ProducerStateHooks {
       e.nextSequence = 0
       e.lastAckedSequence = -1
     }
-    batch.setProducerState(this.producer.producerId, this.producer.epoch, e.nextSequence, false)
-    e.nextSequence = incrementSequence(e.nextSequence, batch.recordCount)
-    e.addInFlight(batch)
+    this.assign(batch, this.producer, e.nextSequence)
+    e.nextSequence += batch.recordCount
+    this.addInFlight(e, batch)
   }
 
   isTransactionCompleting(): boolean {
@@ -172,13 +204,14 @@ export class TransactionManager implements ProducerStateHooks {
    */
   onSplit(original: ProducerBatch, split: readonly ProducerBatch[]): void {
     const e = this.entry(original)
-    e.removeInFlight(original)
+    this.removeInFlight(e, original)
     if (!original.hasSequence()) return
-    let sequence = original.baseSequence
+    const producer = { producerId: original.producerId, epoch: original.producerEpoch }
+    let sequence = this.sequenceOf(original)
     for (const b of split) {
-      b.setProducerState(original.producerId, original.producerEpoch, sequence, false)
-      sequence = incrementSequence(sequence, b.recordCount)
-      e.addInFlight(b)
+      this.assign(b, producer, sequence)
+      sequence += b.recordCount
+      this.addInFlight(e, b)
     }
   }
 
@@ -187,36 +220,25 @@ export class TransactionManager implements ProducerStateHooks {
   handleCompletedBatch(batch: ProducerBatch, baseOffset: bigint): void {
     const e = this.entry(batch)
     if (sameProducerOf(batch, e.producer)) {
-      const last = lastSequenceOf(batch)
+      const last = this.sequenceOf(batch) + batch.recordCount - 1
       if (last > e.lastAckedSequence) e.lastAckedSequence = last
       const lastOffset = baseOffset + BigInt(batch.recordCount - 1)
       if (baseOffset >= 0n && lastOffset > e.lastAckedOffset) e.lastAckedOffset = lastOffset
     }
-    e.removeInFlight(batch)
+    this.removeInFlight(e, batch)
   }
 
   /**
-   * A batch failed for good. `adjustSequences`: its sequence range was never
-   * written, so later batches of the partition move down to close the gap.
+   * A batch failed for good. Java's idempotent producer bumps the epoch of the
+   * partition when the broker refused it; when its fate is unknown, the
+   * partition waits until the batches around it tell (see maybeResolveSequences).
    */
-  handleFailedBatch(batch: ProducerBatch, adjustSequences: boolean): void {
+  handleFailedBatch(batch: ProducerBatch, outcome: FailedBatchOutcome): void {
     const e = this.entry(batch)
-    e.removeInFlight(batch)
+    this.removeInFlight(e, batch)
     if (this.fatal !== null || !batch.hasSequence()) return
-    if (adjustSequences) this.adjustSequencesDueToFailedBatch(e, batch)
-  }
-
-  private adjustSequencesDueToFailedBatch(e: PartitionEntry, failed: ProducerBatch): void {
-    if (!sameProducerOf(failed, e.producer)) return
-    for (const b of e.inFlight) {
-      if (b.baseSequence < failed.baseSequence) continue
-      const newSeq = b.baseSequence - failed.recordCount
-      if (newSeq < 0) {
-        throw new KafkaClientError('INTERNAL', `Sequence of ${b.topic}-${b.partition} would go negative (${newSeq}) adjusting for a failed batch`)
-      }
-      b.setProducerState(b.producerId, b.producerEpoch, newSeq, false)
-    }
-    e.nextSequence = incrementSequence(e.nextSequence, -failed.recordCount)
+    if (outcome === FailedBatchOutcome.Unknown) this.markSequenceUnresolved(batch)
+    else if (sameProducerOf(batch, e.producer)) this.requestEpochBump(e)
   }
 
   /**
@@ -230,22 +252,19 @@ export class TransactionManager implements ProducerStateHooks {
       // Without the log start offset we cannot tell what the broker lost: retry until it tells us.
       if (logStartOffset === -1n) return true
       if (this.resetBatches.has(batch)) return true
-      if (e.lastAckedOffset < logStartOffset) {
-        // The log head (and our producer state with it) was removed by retention: start a new epoch.
-        this.requestEpochBump(e)
-        return true
-      }
-      if (batch.producerId === this.producer.producerId && batch.producerEpoch === this.producer.epoch) this.requestEpochBump(e)
+      // The broker lost our producer state (log head removed by retention, or otherwise): new epoch.
+      this.requestEpochBump(e)
       return true
     }
     if (errorCode === 45 /* OUT_OF_ORDER_SEQUENCE_NUMBER */) {
-      const unresolved = this.hasUnresolvedSequence(batch)
-      if (!unresolved && (this.resetBatches.has(batch) || !this.isNextSequence(e, batch.baseSequence))) {
+      const unresolved = this.unresolved.has(e)
+      const sequence = this.sequenceOf(batch)
+      if (!unresolved && (this.resetBatches.has(batch) || !this.isNextSequence(e, sequence))) {
         // Not the next batch: an earlier one failed, and this one will follow it in order.
         return true
       }
       // The next batch and still out of order: there is a real gap, which only a new epoch can close.
-      if (!unresolved || this.isNextSequenceForUnresolved(batch)) this.requestEpochBump(e)
+      if (!unresolved || this.unresolved.get(e) === sequence) this.requestEpochBump(e)
       return true
     }
     return retriable
@@ -255,23 +274,15 @@ export class TransactionManager implements ProducerStateHooks {
     return sequence - e.lastAckedSequence === 1
   }
 
-  // ---- unresolved sequences (expired batches) ----
+  // ---- unresolved sequences (batches whose fate is unknown) ----
 
-  /** An expired batch may or may not have been written: hold the partition until that is known. */
+  /** A batch may or may not have been written: hold the partition until that is known. */
   markSequenceUnresolved(batch: ProducerBatch): void {
-    let m = this.unresolved.get(batch.topic)
-    if (m === undefined) this.unresolved.set(batch.topic, (m = new Map()))
-    const next = incrementSequence(lastSequenceOf(batch), 1)
-    const cur = m.get(batch.partition)
-    if (cur === undefined || next > cur) m.set(batch.partition, next)
-  }
-
-  private hasUnresolvedSequence(b: { topic: string; partition: number }): boolean {
-    return this.unresolved.get(b.topic)?.has(b.partition) ?? false
-  }
-
-  private isNextSequenceForUnresolved(batch: ProducerBatch): boolean {
-    return this.unresolved.get(batch.topic)?.get(batch.partition) === batch.baseSequence
+    const e = this.entry(batch)
+    if (!sameProducerOf(batch, e.producer)) return // an older epoch: the partition restarted already
+    const next = this.sequenceOf(batch) + batch.recordCount
+    const cur = this.unresolved.get(e)
+    if (cur === undefined || next > cur) this.unresolved.set(e, next)
   }
 
   /**
@@ -280,14 +291,10 @@ export class TransactionManager implements ProducerStateHooks {
    * epoch makes its sequences safe again.
    */
   maybeResolveSequences(): void {
-    for (const [topic, m] of this.unresolved) {
-      for (const partition of [...m.keys()]) {
-        const e = this.entry({ topic, partition })
-        if (e.inFlight.length > 0) continue
-        if (!this.isNextSequence(e, e.nextSequence)) this.requestEpochBump(e)
-        m.delete(partition)
-      }
-      if (m.size === 0) this.unresolved.delete(topic)
+    for (const e of this.unresolved.keys()) {
+      if (e.inFlight.length > 0) continue
+      if (!this.isNextSequence(e, e.nextSequence)) this.requestEpochBump(e)
+      this.unresolved.delete(e)
     }
   }
 
@@ -301,10 +308,11 @@ export class TransactionManager implements ProducerStateHooks {
   /**
    * Applies a requested epoch bump: locally for an idempotent producer (the
    * broker accepts epoch + 1 starting at sequence 0), or by asking for a new
-   * producer id when the epoch is exhausted.
+   * producer id when the epoch is exhausted. Without a producer id the bump
+   * waits for one.
    */
   bumpIdempotentEpochAndResetIdIfNeeded(): void {
-    if (!this.epochBumpRequired) return
+    if (!this.epochBumpRequired || !this.hasProducerId()) return
     this.epochBumpRequired = false
     if (this.producer.epoch >= MAX_EPOCH) {
       // Epochs are exhausted: a new producer id is needed; the rewrite waits for it.
@@ -320,18 +328,14 @@ export class TransactionManager implements ProducerStateHooks {
     for (const e of this.partitionsToRewrite) {
       let sequence = 0
       for (const b of e.inFlight) {
-        b.setProducerState(this.producer.producerId, this.producer.epoch, sequence, false)
+        this.assign(b, this.producer, sequence)
         this.resetBatches.add(b)
-        sequence = incrementSequence(sequence, b.recordCount)
+        sequence += b.recordCount
       }
       e.producer = this.producer
       e.nextSequence = sequence
       e.lastAckedSequence = -1
-      const m = this.unresolved.get(e.topic)
-      if (m !== undefined) {
-        m.delete(e.partition)
-        if (m.size === 0) this.unresolved.delete(e.topic)
-      }
+      this.unresolved.delete(e)
     }
     this.partitionsToRewrite.clear()
   }

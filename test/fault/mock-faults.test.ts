@@ -150,14 +150,24 @@ describe('idempotence errors', () => {
     retriable(r)
   })
 
-  it('INVALID_PRODUCER_EPOCH (47): fenced, a fatal typed error; every later send fails at once; nothing acknowledged is lost', async () => {
+  it('INVALID_PRODUCER_EPOCH (47): only the refused batches fail, typed; the epoch is bumped and the rest is delivered in order', async () => {
+    // For an idempotent producer 47 answers an attempt from an older epoch (KIP-588): not fatal.
+    const r = await runMockScenario({ name: 'INVALID_PRODUCER_EPOCH (47)', during: produceErrors(47), runTimeoutMs: 30_000 })
+    expectNoDamage(r)
+    expect(r.failed, r.summary).toBeGreaterThan(0)
+    expect(r.errors.every((e) => e.typed && e.retriable === false && /INVALID_PRODUCER_EPOCH/.test(e.example.message)), r.errors.map((e) => e.kind).join('\n')).toBe(true)
+    expect(r.ackedAfterFirstFailure, r.summary).toBeGreaterThan(0)
+    expect(r.acked + r.failed).toBe(r.sent)
+  })
+
+  it('PRODUCER_FENCED (90): fenced, a fatal typed error; every later send fails at once; nothing acknowledged is lost', async () => {
     // A fatal error must end the run quickly: every pending record fails with it.
-    const r = await runMockScenario({ name: 'INVALID_PRODUCER_EPOCH (47), fenced', during: produceErrors(47), runTimeoutMs: 15_000 })
+    const r = await runMockScenario({ name: 'PRODUCER_FENCED (90), fatal', during: produceErrors(90), runTimeoutMs: 15_000 })
     expectNoDamage(r)
     expect(r.failed, r.summary).toBeGreaterThan(0)
     const first = r.errors[0]!
     expect(r.errors.every((e) => e.typed && e.retriable === false), r.errors.map((e) => e.kind).join('\n')).toBe(true)
-    expect(r.errors.some((e) => /INVALID_PRODUCER_EPOCH/.test(e.example.message)), first.kind).toBe(true)
+    expect(r.errors.some((e) => /PRODUCER_FENCED.*fatal/.test(e.example.message)), first.kind).toBe(true)
     expect(first.example).toBeInstanceOf(KafkaClientError)
     // Fatal: nothing sent after the first failure was reported went through.
     expect(r.ackedAfterFirstFailure, r.summary).toBe(0)
@@ -199,6 +209,25 @@ describe('brokers and leaders', () => {
         },
       }),
     )
+  })
+
+  it('RTT just above request.timeout.ms with delivery.timeout.ms at its minimum: timed-out batches fail typed, nothing is lost or duplicated', async () => {
+    // A request times out exactly at its batch's delivery deadline while the broker has written it:
+    // its fate is unknown, so the partition must wait (or bump its epoch) rather than reuse the sequence.
+    const r = await runMockScenario({
+      name: 'RTT 1200 ms > request.timeout.ms 1000 = delivery.timeout.ms',
+      producerConfig: { lingerMs: 0, requestTimeoutMs: 1000, deliveryTimeoutMs: 1000 },
+      during: async (ctx, m) => {
+        await ctx.waitForAcks(AT)
+        await m.command('rtt 2 1200')
+        ctx.log('broker 2 rtt 1200 ms')
+        await ctx.sleep(3000)
+        await m.command('rtt 2 0')
+        ctx.log('broker 2 rtt 0')
+      },
+    })
+    expectNoDamage(r)
+    expect(r.errors.every((e) => e.typed), r.errors.map((e) => e.kind).join('\n')).toBe(true)
   })
 
   it('RTT above request.timeout.ms for 3 s, then restored: everything delivered exactly once, in order', async () => {

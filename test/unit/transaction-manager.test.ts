@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { ProducerBatch } from '../../src/producer/producer-batch.js'
-import { incrementSequence, TransactionManager } from '../../src/producer/transaction-manager.js'
+import { FailedBatchOutcome, incrementSequence, TransactionManager } from '../../src/producer/transaction-manager.js'
 import { decodeRecordBatches } from '../../src/protocol/record-batch.js'
 
 const noop = (): void => {}
@@ -122,23 +122,95 @@ describe('retries keep order', () => {
 })
 
 describe('failures and expiry', () => {
-  it('a batch that failed for good closes its gap: later batches move down', () => {
+  it('a batch the broker refused bumps the epoch; later sequences are never shifted down', () => {
     const tm = manager()
     const [a, b, c] = [batch(2), batch(3), batch(1)]
     for (const x of [a, b, c]) drain(tm, x)
-    tm.handleFailedBatch(a, true)
-    expect([b.baseSequence, c.baseSequence]).toEqual([0, 3])
+    tm.handleFailedBatch(a, FailedBatchOutcome.Rejected)
+    // Shifting b down to 0 could make the broker take it for a retry of a (Java shifts only for transactions).
+    expect([b.baseSequence, c.baseSequence]).toEqual([2, 5])
+    tm.bumpIdempotentEpochAndResetIdIfNeeded()
+    expect(tm.producerIdAndEpoch.epoch).toBe(1)
+    expect([b.baseSequence, b.producerEpoch, c.baseSequence]).toEqual([0, 1, 3])
     const d = batch(1)
     drain(tm, d)
-    expect(d.baseSequence).toBe(4)
+    expect([d.baseSequence, d.producerEpoch]).toEqual([4, 1])
+  })
+
+  it('a batch whose fate is unknown never hands its sequence range to the next batch', () => {
+    const tm = manager()
+    const [a, b] = [batch(1), batch(1)]
+    drain(tm, a)
+    tm.handleFailedBatch(a, FailedBatchOutcome.Unknown) // e.g. timed out at the delivery deadline
+    expect(tm.shouldStopDrainBatchesForPartition(b)).toBe(true)
+    tm.maybeResolveSequences() // nothing acknowledged a: a new epoch, so b cannot be mistaken for a
+    tm.bumpIdempotentEpochAndResetIdIfNeeded()
+    expect(tm.shouldStopDrainBatchesForPartition(b)).toBe(false)
+    tm.onDrain(b)
+    expect([b.baseSequence, b.producerEpoch]).toEqual([0, 1])
+  })
+
+  it('with finite retries, a batch that finally fails OUT_OF_ORDER recovers the partition by a bump', () => {
+    const tm = manager()
+    const [a, b] = [batch(1), batch(1)]
+    drain(tm, a)
+    drain(tm, b)
+    tm.handleFailedBatch(a, FailedBatchOutcome.Rejected) // a: not written
+    expect(tm.canRetry(b, 45, false, 0n)).toBe(true)
+    tm.bumpIdempotentEpochAndResetIdIfNeeded()
+    expect([b.baseSequence, b.producerEpoch]).toEqual([0, 1])
+  })
+
+  it('a batch re-drained after a bump is no longer excused by its reset', () => {
+    const tm = manager()
+    const [a, b] = [batch(1), batch(1)]
+    drain(tm, a)
+    drain(tm, b)
+    tm.handleCompletedBatch(a, 0n)
+    expect(tm.canRetry(b, 45, false, 0n)).toBe(true) // b is next: real gap, bump
+    tm.bumpIdempotentEpochAndResetIdIfNeeded()
+    expect(tm.producerIdAndEpoch.epoch).toBe(1)
+    drain(tm, b) // sent again as (epoch 1, seq 0)
+    expect(tm.canRetry(b, 45, false, 0n)).toBe(true) // still out of order as the next batch: bump again
+    tm.bumpIdempotentEpochAndResetIdIfNeeded()
+    expect(tm.producerIdAndEpoch.epoch).toBe(2)
+  })
+
+  it('a bump requested while there is no producer id waits for one, and never stamps id -1', () => {
+    const tm = manager()
+    const a = batch(1)
+    drain(tm, a)
+    ;(tm as unknown as { producer: unknown }).producer = { producerId: -1n, epoch: -1 } // epochs exhausted
+    expect(tm.canRetry(a, 59, true, 10n)).toBe(true)
+    tm.bumpIdempotentEpochAndResetIdIfNeeded()
+    expect(a.producerId).toBe(42n)
+    tm.setProducerIdAndEpoch({ producerId: 77n, epoch: 0 })
+    expect([a.producerId, a.producerEpoch, a.baseSequence]).toEqual([77n, 0, 0])
+  })
+
+  it('keeps order across the 2^31 sequence wrap', () => {
+    const tm = manager()
+    const a = batch(2)
+    drain(tm, a)
+    // Jump the partition close to the wrap.
+    const entry = (tm as unknown as { partitions: Map<string, { nextSequence: number }[]> }).partitions.get('t')![0]!
+    entry.nextSequence = 2147483647
+    const [b, c] = [batch(2), batch(2)]
+    drain(tm, b)
+    drain(tm, c)
+    expect([b.baseSequence, c.baseSequence]).toEqual([2147483647, 1])
+    tm.handleCompletedBatch(a, 0n)
+    // b (wire 2147483647) is before c (wire 1): only b may be resent first.
+    expect(tm.shouldStopDrainBatchesForPartition(b)).toBe(false)
+    expect(tm.shouldStopDrainBatchesForPartition(c)).toBe(true)
+    expect(tm.sequenceOf(c)).toBeGreaterThan(tm.sequenceOf(b))
   })
 
   it('an expired batch holds new batches until resolved; acknowledged later, nothing is bumped', () => {
     const tm = manager()
     const [a, b] = [batch(1), batch(1)]
     drain(tm, a)
-    tm.markSequenceUnresolved(a)
-    tm.handleFailedBatch(a, false)
+    tm.handleFailedBatch(a, FailedBatchOutcome.Unknown)
     expect(tm.shouldStopDrainBatchesForPartition(b)).toBe(true) // held until the sender's next maybeResolveSequences
     // With a still in flight the partition waits.
     const tm2 = manager()
@@ -157,8 +229,7 @@ describe('failures and expiry', () => {
     const tm = manager()
     const [a, b] = [batch(1), batch(1)]
     drain(tm, a)
-    tm.markSequenceUnresolved(a)
-    tm.handleFailedBatch(a, false)
+    tm.handleFailedBatch(a, FailedBatchOutcome.Unknown)
     tm.maybeResolveSequences()
     tm.bumpIdempotentEpochAndResetIdIfNeeded()
     expect(tm.producerIdAndEpoch.epoch).toBe(1)
