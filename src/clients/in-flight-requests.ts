@@ -2,6 +2,8 @@ import type { AnyApi } from '../protocol/api.js'
 import type { NetworkSend } from '../network/framing.js'
 import { Deque } from '../producer/deque.js'
 
+const NONE: readonly number[] = []
+
 /** What the caller learns about a request: a decoded body, or why there is none. */
 export interface ClientResponse<Res = unknown> {
   readonly request: ClientRequest<unknown, Res>
@@ -118,24 +120,30 @@ export class InFlightRequests {
    * that says 0, this reports the node, so a caller never polls with a zero
    * wait for a timeout it then does not act on.
    */
-  nodesWithTimedOutRequests(nowMs: number): number[] {
-    const out: number[] = []
+  nodesWithTimedOutRequests(nowMs: number): readonly number[] {
+    // Runs on every poll: indexed loops (no iterator objects), and no array unless a node timed out.
+    let out: number[] | null = null
     for (const [node, q] of this.requests) {
-      for (const r of q) {
+      for (let i = 0; i < q.size; i++) {
+        const r = q.at(i)!
         if (nowMs - r.sendTimeMs >= r.request.requestTimeoutMs) {
-          out.push(node)
+          ;(out ??= []).push(node)
           break
         }
       }
     }
-    return out
+    return out ?? NONE
   }
 
-  /** Milliseconds until the earliest in-flight request times out (Infinity if none). */
+  /** Milliseconds until the earliest in-flight request times out (Infinity if none). Runs on every poll. */
   timeUntilNextTimeout(nowMs: number): number {
     let min = Infinity
     for (const q of this.requests.values()) {
-      for (const r of q) min = Math.min(min, r.sendTimeMs + r.request.requestTimeoutMs - nowMs)
+      for (let i = 0; i < q.size; i++) {
+        const r = q.at(i)!
+        const left = r.sendTimeMs + r.request.requestTimeoutMs - nowMs
+        if (left < min) min = left
+      }
     }
     return Math.max(0, min)
   }

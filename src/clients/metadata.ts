@@ -21,6 +21,16 @@ export interface MetadataResponseView {
   }[]
 }
 
+/** One tracked topic; `removed` once it was dropped as idle, so a cached reference is not trusted. */
+class TopicUse {
+  removed = false
+
+  constructor(
+    readonly topic: string,
+    public lastUsedMs: number,
+  ) {}
+}
+
 interface Waiter {
   readonly version: number
   readonly resolve: () => void
@@ -62,7 +72,9 @@ export class ProducerMetadata {
   private requestedTopicsVersion = 0
   private readonly backoff: ExponentialBackoff
   /** Topic → last time a send used it. */
-  private readonly topics = new Map<string, number>()
+  private readonly topics = new Map<string, TopicUse>()
+  /** The entry `add` touched last: a run of sends to one topic updates it without a Map operation. */
+  private lastAdded: TopicUse | null = null
   /** Topic → error code from the last response (absent when fine). */
   topicErrors: ReadonlyMap<string, number> = new Map()
   private waiters: Waiter[] = []
@@ -80,10 +92,18 @@ export class ProducerMetadata {
     this.backoff = new ExponentialBackoff(retryBackoffMs, 2, retryBackoffMaxMs, 0.2, random)
   }
 
-  /** Records a send to `topic`; returns true when the topic was not tracked yet. */
+  /** Records a send to `topic`; returns true when the topic was not tracked yet. Per send: O(1), no Map operation for a repeated topic. */
   add(topic: string, nowMs: number): boolean {
-    const isNew = !this.topics.has(topic)
-    this.topics.set(topic, nowMs)
+    const last = this.lastAdded
+    if (last !== null && last.topic === topic && !last.removed) {
+      last.lastUsedMs = nowMs
+      return false
+    }
+    let use = this.topics.get(topic)
+    const isNew = use === undefined
+    if (use === undefined) this.topics.set(topic, (use = new TopicUse(topic, nowMs)))
+    else use.lastUsedMs = nowMs
+    this.lastAdded = use
     if (isNew) {
       // Java's requestUpdateForNewTopics: someone is waiting for this topic, so do not back off.
       this.needUpdate = true
@@ -116,9 +136,11 @@ export class ProducerMetadata {
   topicsForRequest(nowMs: number): string[] {
     this.requestedTopicsVersion = this.topicsVersion
     const out: string[] = []
-    for (const [topic, lastUsed] of this.topics) {
-      if (nowMs - lastUsed > this.metadataMaxIdleMs) this.topics.delete(topic)
-      else out.push(topic)
+    for (const [topic, use] of this.topics) {
+      if (nowMs - use.lastUsedMs > this.metadataMaxIdleMs) {
+        this.topics.delete(topic)
+        use.removed = true
+      } else out.push(topic)
     }
     return out
   }

@@ -58,7 +58,31 @@ export class Selector {
   /** Disconnects held back one poll because frames of that channel were still unpublished. */
   private deferredDisconnects: Disconnect[] = []
   private woken = false
-  private waiter: (() => void) | null = null
+  /** The pending poll's resolve; null when no poll is outstanding. */
+  private pollResolve: (() => void) | null = null
+  /** The pending poll's timeout, handed to the executor (see `poll`). */
+  private pollTimeoutMs = 0
+  /**
+   * Ends the pending poll: publishes and resolves it. One function for the
+   * selector's life (timers and events call it), and one executor, so a poll
+   * allocates only its Promise and its timer.
+   */
+  private readonly waiter = (): void => {
+    const resolve = this.pollResolve
+    if (resolve === null) return
+    this.pollResolve = null
+    this.clearTimers()
+    this.publish()
+    resolve()
+  }
+  private readonly pollExecutor = (resolve: () => void): void => {
+    this.pollResolve = resolve
+    const timeoutMs = this.pollTimeoutMs
+    // Nothing recorded: even a zero timeout (or NaN) or a pending wakeup yields to the event loop
+    // once, so socket callbacks run; the first event still settles the poll at once.
+    if (this.woken || !(timeoutMs > 0)) this.immediate = setImmediate(this.waiter)
+    else if (Number.isFinite(timeoutMs)) this.timer = setTimeout(this.waiter, Math.min(timeoutMs, 2147483647))
+  }
   private timer: NodeJS.Timeout | null = null
   private immediate: NodeJS.Immediate | null = null
 
@@ -80,17 +104,21 @@ export class Selector {
       this.nextConnected.push(id)
       this.signal()
     })
-    socket.on('data', (chunk: Buffer) => this.onData(channel, chunk))
+    // One frame handler per connection, not one closure per chunk received.
+    const onFrame = (frame: Buffer): void => {
+      this.nextReceives.push({ source: id, frame })
+    }
+    socket.on('data', (chunk: Buffer) => this.onData(channel, chunk, onFrame))
     socket.on('error', (err) => {
       if (channel.error === null) channel.error = err
     })
     socket.on('close', () => this.onClose(channel))
   }
 
-  private onData(channel: KafkaChannel, chunk: Buffer): void {
+  private onData(channel: KafkaChannel, chunk: Buffer, onFrame: (frame: Buffer) => void): void {
     if (channel.state === ChannelState.Closed) return
     try {
-      channel.receive.push(chunk, (frame) => this.nextReceives.push({ source: channel.id, frame }))
+      channel.receive.push(chunk, onFrame)
     } catch (err) {
       // Framing errors (oversized or negative size) leave the stream unsynchronised: drop the connection.
       channel.error = err as Error
@@ -154,20 +182,10 @@ export class Selector {
    * is pending. Only one poll may be outstanding.
    */
   poll(timeoutMs: number): Promise<void> {
-    if (this.waiter !== null) throw new Error('Selector.poll is already in progress')
+    if (this.pollResolve !== null) throw new Error('Selector.poll is already in progress')
     if (this.hasRecorded()) return Promise.resolve(this.publish())
-    return new Promise<void>((resolve) => {
-      this.waiter = () => {
-        this.waiter = null
-        this.clearTimers()
-        this.publish()
-        resolve()
-      }
-      // Nothing recorded: even a zero timeout (or NaN) or a pending wakeup yields to the event loop
-      // once, so socket callbacks run; the first event still settles the poll at once.
-      if (this.woken || !(timeoutMs > 0)) this.immediate = setImmediate(this.waiter)
-      else if (Number.isFinite(timeoutMs)) this.timer = setTimeout(this.waiter, Math.min(timeoutMs, 2147483647))
-    })
+    this.pollTimeoutMs = timeoutMs
+    return new Promise<void>(this.pollExecutor)
   }
 
   private clearTimers(): void {
@@ -188,7 +206,7 @@ export class Selector {
   }
 
   private signal(): void {
-    if (this.waiter !== null) this.waiter()
+    if (this.pollResolve !== null) this.waiter()
   }
 
   private hasRecorded(): boolean {
@@ -268,7 +286,7 @@ export class Selector {
   closeAll(): void {
     for (const id of [...this.channels.keys()]) this.close(id)
     this.clearTimers()
-    if (this.waiter !== null) this.waiter()
+    if (this.pollResolve !== null) this.waiter()
   }
 }
 

@@ -1,3 +1,5 @@
+// Imported, not the global: Node's global `Buffer` is a lazy getter that runs on every use (bench/micro/FINDINGS.md).
+import { Buffer } from 'node:buffer'
 import { KafkaInvalidRecordError, KafkaProducerClosedError, KafkaTimeoutError } from '../errors.js'
 import { Deque } from './deque.js'
 
@@ -21,6 +23,10 @@ interface Waiter {
  *   never exceed `totalMemory`, whatever the mix of sizes.
  * - Buffers of exactly `poolableSize` are kept on a free list and reused; any
  *   other size is allocated fresh and only its byte count comes back.
+ * - The free list is LIFO: the buffer freed last, still warm in the CPU
+ *   caches from its socket write, is the next one handed out (Java's pool is
+ *   FIFO, which cycles appends through the coldest memory). Memory taken back
+ *   from the list for other sizes comes from its cold end.
  * - FIFO: waiters are served strictly in arrival order. The head waiter
  *   reserves whatever memory becomes free (possibly in several deallocations)
  *   until it has its full size; nobody behind it, and no synchronous
@@ -146,7 +152,7 @@ export class BufferPool {
 
   /** Callers check for waiters first: taking memory while someone waits would break FIFO. */
   private takeWhenNoWaiters(size: number): Buffer | null {
-    if (size === this.poolableSize && this.free.size > 0) return this.free.popFront()!
+    if (size === this.poolableSize && this.free.size > 0) return this.free.popBack()!
     if (this.nonPooledAvailableMemory + this.free.size * this.poolableSize < size) return null
     this.freeUp(size)
     this.nonPooledAvailableMemory -= size
@@ -156,7 +162,7 @@ export class BufferPool {
   /** Turns pooled buffers back into unallocated bytes until `size` is covered or the list is empty. */
   private freeUp(size: number): void {
     while (this.nonPooledAvailableMemory < size && this.free.size > 0) {
-      this.nonPooledAvailableMemory += this.free.popBack()!.length
+      this.nonPooledAvailableMemory += this.free.popFront()!.length
     }
   }
 
@@ -165,7 +171,7 @@ export class BufferPool {
     while ((w = this.waiters.peekFront()) !== undefined) {
       let buf: Buffer | null = null
       if (w.accumulated === 0 && w.size === this.poolableSize && this.free.size > 0) {
-        buf = this.free.popFront()!
+        buf = this.free.popBack()!
       } else {
         const need = w.size - w.accumulated
         this.freeUp(need)

@@ -1,3 +1,5 @@
+// Imported, not the global: Node's global `Buffer` is a lazy getter that runs on every use (bench/micro/FINDINGS.md).
+import { Buffer } from 'node:buffer'
 import { ProducerMetadata } from '../clients/metadata.js'
 import { NetworkClient } from '../clients/network-client.js'
 import type { Cluster } from '../clients/cluster.js'
@@ -10,15 +12,29 @@ import { SOFTWARE_NAME, SOFTWARE_VERSION } from '../version.js'
 import { BufferPool } from './buffer-pool.js'
 import { Deque } from './deque.js'
 import { ProducerMetrics, type ProducerMetricsSnapshot } from './metrics.js'
-import { BuiltInPartitioner, partitionForKey } from './partitioner.js'
+import { BuiltInPartitioner, partitionForKey, partitionForStringKey } from './partitioner.js'
 import type { RecordCompletion, RecordReject } from './producer-batch.js'
 import { APPEND_NEEDS_MEMORY, type AppendResult, RecordAccumulator, UNKNOWN_PARTITION } from './record-accumulator.js'
 import { type Bytes, type HeaderPairs, type ProducerRecord, type RecordMetadata, type SendCallback, validateRecord } from './record.js'
 import { Sender } from './sender.js'
 import { TransactionManager } from './transaction-manager.js'
 
+/**
+ * How many sends of one synchronous run may share one clock reading (see
+ * `sendClock`): Date.now() costs ~40-50 ns in V8, the largest single cost of
+ * a send before this cache.
+ */
+const CLOCK_REUSE = 16
+
 /** Extra room a varint-encoded offset and timestamp delta may take beyond the zero deltas sized below. */
 const RECORD_DELTA_SLACK = 5 + 10
+
+/**
+ * A record's encoded size, zero deltas, is at most this plus its key and value
+ * bytes when it has no headers: length varint 5, attributes 1, timestamp and
+ * offset deltas 1 each, key and value length varints 5 each, header count 1.
+ */
+const RECORD_FIXED_MAX = 5 + 1 + 1 + 1 + 5 + 5 + 1
 
 export interface CloseOptions {
   /** How long to wait for buffered records to be delivered; the rest fail. Default: no limit. */
@@ -55,6 +71,11 @@ interface WaitingSend {
  *   behind it, as a blocked `send()` would hold back a Java thread.
  * - Bad input is rejected before any memory is taken, through the same
  *   channel as delivery errors (rejected promise or callback), never thrown.
+ * - Clock: with the default clock, a send reuses the previous send's reading
+ *   when both run in the same synchronous run (no microtask between them)
+ *   and fewer than CLOCK_REUSE sends have used it; so a record's default
+ *   timestamp is the time of its send() or of one at most 15 sends earlier in
+ *   the same run. An injected clock (tests) is read on every send.
  */
 export class KafkaProducer {
   private readonly config: ResolvedProducerConfig
@@ -69,12 +90,36 @@ export class KafkaProducer {
   private readonly stats = new ProducerMetrics()
   private readonly waiting = new Deque<WaitingSend>()
   private waitingWorker: Promise<void> | null = null
+  /** Partition count of `countTopic` in the snapshot `countCluster`: a run of sends to one topic skips the lookup. */
+  private countTopic: string | null = null
+  private countCluster: Cluster | null = null
+  private countValue = 0
+  /** min(max.request.size, buffer.memory): what a record's size is checked against. */
+  private readonly recordSizeLimit: number
+  /** The send path's clock reading, and how many more sends may reuse it (see `sendClock`). */
+  private clockMs = 0
+  private clockUses = 0
+  private clockResetQueued = false
+  private readonly cacheClock: boolean
+  private readonly resetClock = (): void => {
+    this.clockUses = 0
+    this.clockResetQueued = false
+  }
+  /** The record of the promise `send()` whose executor is running; null otherwise. */
+  private promisedRecord: ProducerRecord | null = null
+  private readonly promiseExecutor = (resolve: (md: RecordMetadata) => void, reject: (err: Error) => void): void => {
+    const record = this.promisedRecord!
+    this.promisedRecord = null
+    this.doSend(record, resolve as RecordCompletion, reject)
+  }
   private closed = false
   private closePromise: Promise<void> | null = null
 
   constructor(config: ProducerConfig, internals: ProducerInternals = {}) {
     const c = (this.config = resolveProducerConfig(config))
     this.time = internals.time ?? Date.now
+    this.cacheClock = internals.time === undefined
+    this.recordSizeLimit = Math.min(c.maxRequestSize, c.bufferMemory)
     this.metadata = new ProducerMetadata(c.bootstrapServers, c.metadataMaxAgeMs, c.metadataMaxIdleMs, c.retryBackoffMs, c.retryBackoffMaxMs)
     this.pool = new BufferPool(c.bufferMemory, c.batchSize)
     this.transactionManager = c.enableIdempotence ? new TransactionManager() : null
@@ -131,7 +176,10 @@ export class KafkaProducer {
   send(record: ProducerRecord, callback: SendCallback): void
   send(record: ProducerRecord, callback?: SendCallback): Promise<RecordMetadata> | void {
     if (callback === undefined) {
-      return new Promise<RecordMetadata>((resolve, reject) => this.doSend(record, resolve as RecordCompletion, reject))
+      // The executor runs synchronously inside the constructor: the record is handed over in a field, so
+      // no executor closure is allocated per send.
+      this.promisedRecord = record
+      return new Promise<RecordMetadata>(this.promiseExecutor)
     }
     if (typeof callback !== 'function') throw new KafkaInvalidRecordError('The send callback must be a function')
     this.doSend(record, callback, null)
@@ -143,7 +191,7 @@ export class KafkaProducer {
       const fatal = this.transactionManager?.fatalError
       if (fatal) throw fatal
       const headers = validateRecord(record)
-      const now = this.time()
+      const now = this.sendClock()
       const key = record.key ?? null
       this.ensureValidRecordSize(record.topic, key, record.value, headers)
       const timestamp = record.timestamp ?? now
@@ -154,7 +202,17 @@ export class KafkaProducer {
       const topic = record.topic
       this.metadata.add(topic, now)
       const cluster = this.metadata.cluster
-      const count = cluster.partitionCountForTopic(topic)
+      let count: number | undefined
+      if (topic === this.countTopic && cluster === this.countCluster) {
+        count = this.countValue
+      } else {
+        count = cluster.partitionCountForTopic(topic)
+        if (count !== undefined) {
+          this.countTopic = topic
+          this.countCluster = cluster
+          this.countValue = count
+        }
+      }
       if (count === undefined) {
         this.enqueueWaiting({ record, key, headers, timestamp, deadlineMs: now + this.config.maxBlockMs, complete, fail })
         this.sender.wakeup()
@@ -173,8 +231,42 @@ export class KafkaProducer {
     }
   }
 
-  /** Java's ensureValidRecordSize: reject before buffering what could never be sent. */
+  /**
+   * The time for a send: a fresh reading, or the last one while it may be
+   * reused (same synchronous run, fewer than CLOCK_REUSE uses). A queued
+   * microtask ends the reuse once the run yields, so sends separated by any
+   * await or event-loop turn each read the clock.
+   */
+  private sendClock(): number {
+    if (this.clockUses > 0) {
+      this.clockUses--
+      return this.clockMs
+    }
+    const now = this.time()
+    if (this.cacheClock) {
+      this.clockMs = now
+      this.clockUses = CLOCK_REUSE - 1
+      if (!this.clockResetQueued) {
+        this.clockResetQueued = true
+        queueMicrotask(this.resetClock)
+      }
+    }
+    return now
+  }
+
+  /**
+   * Java's ensureValidRecordSize: reject before buffering what could never be
+   * sent. O(1) for a record without headers that is clearly small enough: an
+   * upper bound of its size (a string's UTF-8 takes at most 3 bytes per
+   * UTF-16 unit) is checked first, so the exact size, which scans strings, is
+   * only computed near the limit; the batch measures the record once anyway
+   * when it appends it.
+   */
   private ensureValidRecordSize(topic: string, key: Bytes | null, value: Bytes | null, headers: HeaderPairs): void {
+    if (headers === null) {
+      const bound = RECORD_BATCH_OVERHEAD + RECORD_DELTA_SLACK + RECORD_FIXED_MAX + maxByteLength(key) + maxByteLength(value)
+      if (bound <= this.recordSizeLimit) return
+    }
     const size = RECORD_BATCH_OVERHEAD + RECORD_DELTA_SLACK + sizeOfRecord(0, 0, key, value, headers)
     if (size > this.config.maxRequestSize) {
       throw new KafkaInvalidRecordError(
@@ -205,7 +297,7 @@ export class KafkaProducer {
       return p
     }
     if (key !== null && !this.config.partitionerIgnoreKeys) {
-      return partitionForKey(typeof key === 'string' ? Buffer.from(key, 'utf8') : key, count)
+      return typeof key === 'string' ? partitionForStringKey(key, count) : partitionForKey(key, count)
     }
     return UNKNOWN_PARTITION
   }
@@ -389,6 +481,11 @@ function completeWithError(complete: RecordCompletion, fail: RecordReject | null
     if (fail !== null) fail(err)
     else (complete as SendCallback)(err, null)
   })
+}
+
+/** Upper bound of the UTF-8 bytes of a key or value. */
+function maxByteLength(v: Bytes | null): number {
+  return v === null ? 0 : typeof v === 'string' ? 3 * v.length : v.length
 }
 
 function toBuffer(v: Bytes | null): Buffer | null {

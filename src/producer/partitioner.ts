@@ -1,3 +1,5 @@
+// Imported, not the global: Node's global `Buffer` is a lazy getter that runs on every use (bench/micro/FINDINGS.md).
+import { Buffer } from 'node:buffer'
 import type { Cluster } from '../clients/cluster.js'
 import { KafkaClientError } from '../errors.js'
 
@@ -18,7 +20,11 @@ const MURMUR2_M = 0x5bd1e995
  * no allocation, integer multiplications via `Math.imul`.
  */
 export function murmur2(data: Uint8Array): number {
-  const length = data.length
+  return murmur2Prefix(data, data.length)
+}
+
+/** {@link murmur2} of `data[0, length)`. */
+function murmur2Prefix(data: Uint8Array, length: number): number {
   let h = MURMUR2_SEED ^ length
   const bodyEnd = length & ~3
 
@@ -47,6 +53,31 @@ export function murmur2(data: Uint8Array): number {
 }
 
 /**
+ * Holds the UTF-8 bytes of a string key while it is hashed; grown on demand.
+ * Never escapes: only {@link murmur2Utf8} reads it, synchronously.
+ */
+let keyScratch = Buffer.allocUnsafeSlow(256)
+
+/**
+ * {@link murmur2} of the UTF-8 encoding of `key`, i.e. of
+ * `Buffer.from(key, 'utf8')` (lone surrogates become U+FFFD in both), without
+ * allocating a Buffer per key: ASCII keys are copied char by char into a
+ * reused scratch buffer, others are encoded into it with `buf.write`.
+ */
+export function murmur2Utf8(key: string): number {
+  const n = key.length
+  // A UTF-16 code unit takes at most 3 UTF-8 bytes (a surrogate pair, 2 units, takes 4).
+  if (keyScratch.length < 3 * n) keyScratch = Buffer.allocUnsafeSlow(Math.max(3 * n, 2 * keyScratch.length))
+  const buf = keyScratch
+  for (let i = 0; i < n; i++) {
+    const c = key.charCodeAt(i)
+    if (c >= 0x80) return murmur2Prefix(buf, buf.write(key, 0, 'utf8'))
+    buf[i] = c
+  }
+  return murmur2Prefix(buf, n)
+}
+
+/**
  * Java's `Utils.toPositive`: clears the sign bit (not `Math.abs`, which would
  * map -2^31 to itself and differ from Java for every negative input).
  */
@@ -62,6 +93,11 @@ export function toPositive(n: number): number {
  */
 export function partitionForKey(serializedKey: Uint8Array, numPartitions: number): number {
   return toPositive(murmur2(serializedKey)) % numPartitions
+}
+
+/** {@link partitionForKey} of a string key's UTF-8 bytes, without encoding it into a new Buffer. */
+export function partitionForStringKey(key: string, numPartitions: number): number {
+  return toPositive(murmur2Utf8(key)) % numPartitions
 }
 
 // ---------------------------------------------------------------------------
@@ -130,6 +166,8 @@ export interface BuiltInPartitionerOptions {
 export class BuiltInPartitioner {
   private readonly random: () => number
   private sticky: StickyPartitionInfo | null = null
+  /** The snapshot `sticky` was last found valid in; snapshots are immutable, so it need not be checked again there. */
+  private stickyCheckedIn: Cluster | null = null
   private loadStats: PartitionLoadStats | null = null
 
   /**
@@ -160,11 +198,22 @@ export class BuiltInPartitioner {
   peekCurrentPartitionInfo(cluster: Cluster): StickyPartitionInfo {
     const current = this.sticky
     if (current !== null) {
+      // Per keyless record: the Map lookup below runs once per snapshot, not per record.
+      if (cluster === this.stickyCheckedIn) return current
       const count = cluster.partitionCountForTopic(this.topic)
-      if (count === undefined || current.partition < count) return current
+      if (count === undefined || current.partition < count) {
+        this.stickyCheckedIn = cluster
+        return current
+      }
     }
+    return this.switchTo(cluster)
+  }
+
+  /** A new sticky partition chosen in `cluster` (hence valid there). */
+  private switchTo(cluster: Cluster): StickyPartitionInfo {
     const next = new StickyPartitionInfo(this.nextPartition(cluster))
     this.sticky = next
+    this.stickyCheckedIn = cluster
     return next
   }
 
@@ -196,7 +245,7 @@ export class BuiltInPartitioner {
     if (info === null || info !== this.sticky) return
     const producedBytes = (info.producedBytes += appendedBytes)
     if ((producedBytes >= this.stickyBatchSize && enableSwitch) || producedBytes >= this.stickyBatchSize * 2) {
-      this.sticky = new StickyPartitionInfo(this.nextPartition(cluster))
+      this.switchTo(cluster)
     }
   }
 

@@ -1,9 +1,13 @@
+// Imported, not the global: Node's global `Buffer` is a lazy getter that runs on every use (bench/micro/FINDINGS.md).
+import { Buffer } from 'node:buffer'
 import { KafkaClientError } from '../errors.js'
+import { crc32c } from '../protocol/crc32c.js'
 import {
   NO_PRODUCER_EPOCH,
   NO_PRODUCER_ID,
   NO_SEQUENCE,
   RECORD_BATCH_OVERHEAD,
+  RecordTimestampCursor,
   type RecordData,
   type RecordHeaders,
   type RecordView,
@@ -53,6 +57,18 @@ const MAX_SEQUENCE = 0x7fffffff
 
 const EMPTY = Buffer.alloc(0)
 
+/** Shared by batches with no record yet; replaced (never written) on the first append. */
+const EMPTY_SLOTS: readonly unknown[] = Object.freeze([])
+
+/**
+ * Upper bound on the slots reserved up front: a batch of many tiny records
+ * grows its arrays past this the ordinary way instead of reserving for a
+ * huge buffer that may never fill.
+ */
+const MAX_RESERVED_SLOTS = 2048
+/** Runs reserved when nothing is known about the partition's batches (its first batch). */
+const DEFAULT_RESERVED_SLOTS = 16
+
 /** Shared by all batches of one accumulator; one reference per batch, no closure per batch. */
 export interface ProducerBatchHooks {
   /** Called once, after every record of the batch has been completed. */
@@ -75,8 +91,18 @@ export interface ProducerBatchHooks {
  * - The write limit is `buffer.length`: the accumulator sizes a new batch's
  *   buffer as `max(batchSize, header + first record)`, so the first record
  *   always fits and an oversized record gets a batch of its own.
- * - Record i has offsetDelta i; its completion slots and timestamp sit at
- *   index i of parallel arrays, so completion needs no per-record object.
+ * - Record i has offsetDelta i. Its timestamp is not stored: it is read back
+ *   from the encoded record when the batch completes. Its completion slots
+ *   are stored per run: consecutive records with the same `complete` and
+ *   `fail` (callback sends sharing one callback) form one run, so such a
+ *   batch holds no per-record JS state at all. Per-record state was what
+ *   made the heap grow with the records in flight (bench/micro/FINDINGS.md:
+ *   -20 MB peak RSS); sends that each bring their own callback, or promise,
+ *   still cost one run apiece. The run arrays are sized once, at the first record, for as
+ *   many runs as the previous batch of the partition had (`expectedRuns`),
+ *   capped by how many records of the first one's size the buffer holds, so
+ *   they rarely regrow. `runFails` stays null while every run is
+ *   callback-style (its entries would all be null).
  * - Every record is completed exactly once: the first transition out of
  *   `InProgress` fires all slots; later `done()` calls are ignored or, after
  *   success, rejected (as Java's FinalState).
@@ -116,6 +142,8 @@ export class ProducerBatch {
   private baseTimestamp = 0
   private maxTimestamp = -1
   private appendsClosed = false
+  /** crc32c of the records region, taken by closeForAppends(); -1 when not taken. */
+  private recordsCrc = -1
   private view: Buffer | null = null
   /** Producer state changed after close: rewrite header and CRC before the next send. */
   private headerStale = false
@@ -132,17 +160,27 @@ export class ProducerBatch {
   private baseSequenceValue = NO_SEQUENCE
   private transactional = false
 
-  private readonly timestamps: number[] = []
-  private readonly completes: RecordCompletion[] = []
-  private readonly fails: (RecordReject | null)[] = []
+  /** Completion runs: run r covers records [runStarts[r], runStarts[r + 1]) (the last one up to recordCount). */
+  private runCount = 0
+  private runStarts: number[] = EMPTY_SLOTS as number[]
+  private runCompletes: RecordCompletion[] = EMPTY_SLOTS as RecordCompletion[]
+  /** null until a run with a non-null `fail` (a promise send) is appended. */
+  private runFails: (RecordReject | null)[] | null = null
   private readonly hooks: ProducerBatchHooks | null
+  private readonly expectedRuns: number
 
   constructor(
     topic: string,
     partition: number,
     buffer: Buffer,
     createdMs: number,
-    options?: { hooks?: ProducerBatchHooks | null; seq?: number; isSplitBatch?: boolean },
+    options?: {
+      hooks?: ProducerBatchHooks | null
+      seq?: number
+      isSplitBatch?: boolean
+      /** How many completion runs the previous batch of this partition had: the run arrays are sized for it. */
+      expectedRuns?: number
+    },
   ) {
     if (buffer.length < RECORD_BATCH_OVERHEAD) throw new RangeError(`A batch buffer needs at least ${RECORD_BATCH_OVERHEAD} bytes, got ${buffer.length}`)
     this.topic = topic
@@ -155,6 +193,7 @@ export class ProducerBatch {
     this.hooks = options?.hooks ?? null
     this.seq = options?.seq ?? 0
     this.isSplitBatch = options?.isSplitBatch ?? false
+    this.expectedRuns = options?.expectedRuns ?? DEFAULT_RESERVED_SLOTS
     this.poolBytes = this.isSplitBatch ? 0 : buffer.length
   }
 
@@ -227,16 +266,27 @@ export class ProducerBatch {
     return this.baseSequenceValue !== NO_SEQUENCE
   }
 
-  /** The record's CreateTime as appended (needed for metadata and for splitting). */
+  /** Completion runs so far (see the class invariants); 1 when every record shares one callback. */
+  get completionRuns(): number {
+    return this.runCount
+  }
+
+  /**
+   * The record's CreateTime as appended, read back from the encoded batch:
+   * O(index), for diagnostics and tests. Valid while the buffer is.
+   */
   timestampAt(index: number): number {
-    return this.timestamps[index]!
+    if (index < 0 || index >= this.recordCount) throw new RangeError(`No record ${index} in a batch of ${this.recordCount}`)
+    const cursor = new RecordTimestampCursor(this.buffer)
+    for (let i = 0; i < index; i++) cursor.next()
+    return this.baseTimestamp + cursor.next()
   }
 
   /**
    * Encodes the record at the end of the batch if it fits, registering its
    * completion slots. Returns the record's index (its offsetDelta), or -1 with
    * nothing written when it does not fit or appends are closed. Allocation-
-   * free apart from amortised growth of the per-record arrays.
+   * free apart from the first record's run arrays (and their rare growth).
    */
   tryAppend(
     timestampMs: number,
@@ -266,19 +316,63 @@ export class ProducerBatch {
       valueLength,
       headers,
     )
-    if (index === 0) this.baseTimestamp = timestampMs
+    if (index === 0) {
+      this.baseTimestamp = timestampMs
+      this.reserveSlots(sizeOfVarint(bodySize) + bodySize)
+    }
     if (timestampMs > this.maxTimestamp) this.maxTimestamp = timestampMs
-    this.timestamps.push(timestampMs)
-    this.completes.push(complete)
-    this.fails.push(fail)
+    this.setSlots(index, complete, fail)
     this.recordCount = index + 1
     this.lastAppendTimeMs = nowMs
     return index
   }
 
-  /** No more appends: the batch rejected a record, expired, or is aborting. */
+  /**
+   * Sizes the run arrays for `expectedRuns`, but for no more runs than the
+   * buffer holds records of the first one's size (nor more than
+   * MAX_RESERVED_SLOTS).
+   */
+  private reserveSlots(firstRecordSize: number): void {
+    const fit = Math.floor((this.buffer.length - RECORD_BATCH_OVERHEAD) / firstRecordSize)
+    const n = Math.max(1, Math.min(MAX_RESERVED_SLOTS, fit, this.expectedRuns))
+    this.runStarts = new Array<number>(n)
+    this.runCompletes = new Array<RecordCompletion>(n)
+  }
+
+  /** Registers record `index`'s completion: it joins the last run when its slots are the same, else starts one. */
+  private setSlots(index: number, complete: RecordCompletion, fail: RecordReject | null): void {
+    const r = this.runCount
+    const fails = this.runFails
+    if (r > 0 && this.runCompletes[r - 1] === complete && (fails === null ? fail === null : fails[r - 1] === fail)) return
+    // Index stores, not push: within the reserved length nothing is reallocated; past it the array grows.
+    this.runStarts[r] = index
+    this.runCompletes[r] = complete
+    if (fail !== null) {
+      if (fails === null) this.runFails = new Array<RecordReject | null>(r).fill(null)
+      this.runFails![r] = fail
+    } else if (fails !== null) {
+      fails[r] = null
+    }
+    this.runCount = r + 1
+  }
+
+  /** Drops the references to user code and promises: the batch may outlive them (metrics, retries of a split). */
+  private releaseSlots(): void {
+    this.runStarts = EMPTY_SLOTS as number[]
+    this.runCompletes = EMPTY_SLOTS as RecordCompletion[]
+    this.runFails = null
+  }
+
+  /**
+   * No more appends: the batch rejected a record, expired, or is aborting.
+   * The records are final now, and were just written if the batch filled up:
+   * they are checksummed here, while in the CPU caches, rather than at
+   * close() when the sender drains the batch (about 2x faster: FINDINGS.md).
+   */
   closeForAppends(): void {
+    if (this.appendsClosed) return
     this.appendsClosed = true
+    if (this.recordCount > 0 && this.view === null) this.recordsCrc = crc32c(this.buffer, RECORD_BATCH_OVERHEAD, this.writeOffset)
   }
 
   /**
@@ -304,6 +398,7 @@ export class ProducerBatch {
       this.producerEpochValue,
       this.baseSequenceValue,
       this.recordCount,
+      this.recordsCrc,
     )
     this.view = view
     return view
@@ -452,10 +547,10 @@ export class ProducerBatch {
     for (let i = 0; i < n; i++) {
       const v: RecordView = { timestampDelta: 0, offsetDelta: 0, key: null, value: null, headers: EMPTY }
       pos = readRecordView(region, pos, v)
-      const ts = this.timestamps[i]!
-      if (v.offsetDelta !== i || this.baseTimestamp + v.timestampDelta !== ts) {
+      if (v.offsetDelta !== i) {
         throw new KafkaClientError('INTERNAL', `Record ${i} of the batch for ${this.topic}-${this.partition} does not match what was appended`)
       }
+      const ts = this.baseTimestamp + v.timestampDelta
       views[i] = v
       if (count > 0) {
         const s = sizeOfViewRecord(count, ts - base, v)
@@ -482,6 +577,8 @@ export class ProducerBatch {
     const out = new Array<ProducerBatch>(sizes.length)
     let sequence = this.baseSequenceValue
     let i = 0
+    let run = -1
+    let runEnd = 0
     for (let k = 0; k < sizes.length; k++) {
       const b = new ProducerBatch(this.topic, this.partition, Buffer.allocUnsafeSlow(sizes[k]!), this.createdMs, {
         hooks: this.hooks,
@@ -489,8 +586,10 @@ export class ProducerBatch {
         isSplitBatch: true,
       })
       for (let end = i + counts[k]!; i < end; i++) {
+        if (i === runEnd) runEnd = ++run + 1 < this.runCount ? this.runStarts[run + 1]! : n
         const v = views[i]!
-        b.appendForSplit(this.timestamps[i]!, v.key, v.value, v.headers, this.completes[i]!, this.fails[i]!)
+        const fail = this.runFails === null ? null : this.runFails[run]!
+        b.appendForSplit(this.baseTimestamp + v.timestampDelta, v.key, v.value, v.headers, this.runCompletes[run]!, fail)
       }
       if (b.writeOffset !== b.buffer.length) {
         throw new KafkaClientError('INTERNAL', `Split batch ${k} for ${this.topic}-${this.partition} is ${b.writeOffset} bytes, planned ${b.buffer.length}`)
@@ -505,9 +604,7 @@ export class ProducerBatch {
 
     this.appendsClosed = true
     this.finalState = FinalState.Split
-    this.completes.length = 0
-    this.fails.length = 0
-    this.timestamps.length = 0
+    this.releaseSlots()
     return out
   }
 
@@ -524,11 +621,12 @@ export class ProducerBatch {
     const timestampDelta = index === 0 ? 0 : timestampMs - this.baseTimestamp
     const bodySize = sizeOfRecordBodyWithHeaderBytes(index, timestampDelta, key === null ? -1 : key.length, value === null ? -1 : value.length, headers.length)
     this.writeOffset = writeMeasuredRecordWithHeaderBytes(this.buffer, this.writeOffset, bodySize, index, timestampDelta, key, value, headers)
-    if (index === 0) this.baseTimestamp = timestampMs
+    if (index === 0) {
+      this.baseTimestamp = timestampMs
+      this.reserveSlots(this.writeOffset - RECORD_BATCH_OVERHEAD)
+    }
     if (timestampMs > this.maxTimestamp) this.maxTimestamp = timestampMs
-    this.timestamps.push(timestampMs)
-    this.completes.push(complete)
-    this.fails.push(fail)
+    this.setSlots(index, complete, fail)
     this.recordCount = index + 1
   }
 
@@ -544,34 +642,67 @@ export class ProducerBatch {
     recordError: ((index: number) => Error | null | undefined) | undefined,
   ): void {
     const n = this.recordCount
-    for (let i = 0; i < n; i++) {
-      const complete = this.completes[i]!
-      const fail = this.fails[i]!
-      try {
-        if (error === null) {
-          const md: RecordMetadata = {
-            topic: this.topic,
-            partition: this.partition,
-            offset: baseOffset < 0n ? -1n : baseOffset + BigInt(i),
-            timestamp: logAppendTime !== -1 ? logAppendTime : this.timestamps[i]!,
-          }
+    const starts = this.runStarts
+    const completes = this.runCompletes
+    const fails = this.runFails
+    const runs = this.runCount
+    // The current run: records [.., runEnd) go to `complete` / `fail`.
+    let run = -1
+    let runEnd = 0
+    let complete: RecordCompletion | undefined
+    let fail: RecordReject | null = null
+    if (error === null) {
+      // Timestamps are read back from the records unless the broker stamped them (LogAppendTime).
+      const cursor = logAppendTime === -1 ? new RecordTimestampCursor(this.buffer) : null
+      const known = baseOffset >= 0n
+      // One BigInt per record (the running offset), not BigInt(i) plus a sum.
+      let offset = known ? baseOffset : -1n
+      for (let i = 0; i < n; i++) {
+        if (i === runEnd) {
+          run++
+          runEnd = run + 1 < runs ? starts[run + 1]! : n
+          complete = completes[run]
+          fail = fails === null ? null : fails[run]!
+        }
+        // A fresh object per record: the user may keep or change it.
+        const md: RecordMetadata = {
+          topic: this.topic,
+          partition: this.partition,
+          offset,
+          timestamp: cursor === null ? logAppendTime : this.baseTimestamp + cursor.next(),
+        }
+        if (known) offset += 1n
+        try {
           if (fail === null) (complete as RecordCallback)(null, md)
           else (complete as RecordResolve)(md)
-        } else {
-          const err = (recordError !== undefined ? recordError(i) : null) ?? error
+        } catch (e) {
+          this.callbackThrew(e)
+        }
+      }
+    } else {
+      for (let i = 0; i < n; i++) {
+        if (i === runEnd) {
+          run++
+          runEnd = run + 1 < runs ? starts[run + 1]! : n
+          complete = completes[run]
+          fail = fails === null ? null : fails[run]!
+        }
+        const err = (recordError !== undefined ? recordError(i) : null) ?? error
+        try {
           if (fail === null) (complete as RecordCallback)(err, null)
           else fail(err)
+        } catch (e) {
+          this.callbackThrew(e)
         }
-      } catch (e) {
-        if (this.hooks !== null) this.hooks.onCallbackError(e, this)
-        else rethrowAsync(e)
       }
     }
-    // Drop the references to user code and promises: the batch may outlive them (metrics, retries of a split).
-    this.completes.length = 0
-    this.fails.length = 0
-    this.timestamps.length = 0
+    this.releaseSlots()
     this.hooks?.onBatchFinal(this)
+  }
+
+  private callbackThrew(e: unknown): void {
+    if (this.hooks !== null) this.hooks.onCallbackError(e, this)
+    else rethrowAsync(e)
   }
 }
 

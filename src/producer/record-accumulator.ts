@@ -131,6 +131,8 @@ class PartitionQueue {
   leaderEpoch = -1
   /** Set by the sender for max.in.flight=1 ordering; a muted partition is neither ready nor drained. */
   muted = false
+  /** Completion runs of the last batch drained from this queue: how many its next batch reserves room for. */
+  runsPerBatch: number | undefined = undefined
 
   constructor(
     readonly topic: string,
@@ -406,7 +408,11 @@ export class RecordAccumulator {
     nowMs: number,
     cluster: Cluster,
   ): AppendResult {
-    const batch = new ProducerBatch(ts.topic, q.partition, buffer, nowMs, { hooks: this.batchHooks, seq: this.nextSeq })
+    const batch = new ProducerBatch(ts.topic, q.partition, buffer, nowMs, {
+      hooks: this.batchHooks,
+      seq: this.nextSeq,
+      expectedRuns: q.runsPerBatch,
+    })
     if (batch.tryAppend(timestampMs, key, value, headers, complete, fail, nowMs) < 0) {
       this.pool.deallocate(buffer)
       throw new KafkaClientError('INTERNAL', `A new ${buffer.length}-byte batch for ${ts.topic}-${q.partition} could not hold the record it was sized for`)
@@ -589,6 +595,7 @@ export class RecordAccumulator {
       }
       q.deque.popFront()
       this.queuedBatches--
+      q.runsPerBatch = first.completionRuns
       if (this.producerState !== null) this.producerState.onDrain(first)
       first.close()
       size += first.sizeInBytes

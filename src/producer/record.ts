@@ -1,3 +1,5 @@
+// Imported, not the global: Node's global `Buffer` is a lazy getter that runs on every use (bench/micro/FINDINGS.md).
+import { Buffer } from 'node:buffer'
 import { KafkaInvalidRecordError } from '../errors.js'
 
 export type Bytes = Buffer | string
@@ -33,8 +35,13 @@ export type HeaderPairs = ReadonlyArray<readonly [string, Bytes | null]> | null
 const LEGAL_TOPIC = /^[a-zA-Z0-9._-]+$/
 const MAX_TOPIC_LENGTH = 249
 
+/** The last name that passed `validateTopicName`: a run of sends to one topic skips the regex. */
+let lastValidTopic: string | null = null
+
 /** Kafka's topic name rules (`Topic.validate`): 1..249 chars of [a-zA-Z0-9._-], not '.' or '..'. */
 export function validateTopicName(topic: unknown): asserts topic is string {
+  // Validity depends on the characters only, so an equal string is as valid (=== on strings compares them).
+  if (lastValidTopic !== null && topic === lastValidTopic) return
   if (typeof topic !== 'string') throw new KafkaInvalidRecordError(`Record topic must be a string, got ${describe(topic)}`)
   if (topic.length === 0) throw new KafkaInvalidRecordError('Record topic is empty')
   if (topic === '.' || topic === '..') throw new KafkaInvalidRecordError(`Topic name '${topic}' is not allowed`)
@@ -44,6 +51,7 @@ export function validateTopicName(topic: unknown): asserts topic is string {
   if (!LEGAL_TOPIC.test(topic)) {
     throw new KafkaInvalidRecordError(`Topic name '${topic}' is illegal: only ASCII letters, digits, '.', '_' and '-' are allowed`)
   }
+  lastValidTopic = topic
 }
 
 function describe(v: unknown): string {

@@ -292,20 +292,25 @@ export class Sender {
   // ---- Produce ----
 
   private sendProduceRequest(nodeId: number, batches: ProducerBatch[], nowMs: number): void {
+    // Grouped by topic, in order of first appearance (a request has few topics: a linear scan, no Map).
     const topics: ProduceRequest['topics'] = []
-    const byTopic = new Map<string, ProduceRequest['topics'][number]>()
+    /** For the k-th partition entry of the request, in request order: the index of its batch in `batches`. */
+    const groups: number[][] = []
     let records = 0
-    for (const batch of batches) {
-      let t = byTopic.get(batch.topic)
-      if (t === undefined) {
-        t = { name: batch.topic, partitions: [] }
-        byTopic.set(batch.topic, t)
-        topics.push(t)
+    for (let i = 0; i < batches.length; i++) {
+      const batch = batches[i]!
+      let g = 0
+      while (g < topics.length && topics[g]!.name !== batch.topic) g++
+      if (g === topics.length) {
+        topics.push({ name: batch.topic, partitions: [] })
+        groups.push([])
       }
-      t.partitions.push({ index: batch.partition, records: batch.records() })
+      topics[g]!.partitions.push({ index: batch.partition, records: batch.records() })
+      groups[g]!.push(i)
       records += batch.recordCount
       this.metrics.recordBatchSent(batch.recordCount, batch.sizeInBytes, nowMs - batch.createdMs, nowMs)
     }
+    const positions = groups.length === 1 ? groups[0]! : groups.flat()
     this.metrics.recordRequest(records, nowMs)
     const acks = this.opts.acks
     this.client.send<ProduceRequest, ProduceResponse>(
@@ -316,13 +321,13 @@ export class Sender {
         expectResponse: acks !== 0,
         createdMs: nowMs,
         requestTimeoutMs: this.opts.requestTimeoutMs,
-        onComplete: (response) => this.handleProduceResponse(response, batches),
+        onComplete: (response) => this.handleProduceResponse(response, batches, positions),
       },
       nowMs,
     )
   }
 
-  private handleProduceResponse(response: ClientResponse<ProduceResponse>, batches: ProducerBatch[]): void {
+  private handleProduceResponse(response: ClientResponse<ProduceResponse>, batches: ProducerBatch[], positions: readonly number[]): void {
     const nowMs = response.receivedMs
     const nodeId = response.request.destination
     for (const b of batches) {
@@ -344,13 +349,11 @@ export class Sender {
       return
     }
     this.metrics.recordLatency(nodeId, nowMs - response.request.createdMs, nowMs)
-    // Index the partition responses, then walk the batches: every batch must get an answer.
-    const answers = new Map<string, ProducePartitionResponse>()
-    for (const t of response.body.topics) {
-      for (const p of t.partitions) answers.set(`${t.name}\u0000${p.index}`, p)
-    }
-    for (const b of batches) {
-      const p = answers.get(`${b.topic}\u0000${b.partition}`)
+    const answers = answersInRequestOrder(response.body, batches, positions) ?? answersByPartition(response.body, batches)
+    // Walk the batches in drain order: every batch must get an answer.
+    for (let i = 0; i < batches.length; i++) {
+      const b = batches[i]!
+      const p = answers[i]
       if (p === undefined) {
         this.retryOrFail(b, new KafkaNetworkError(`Produce response from node ${nodeId} did not mention ${b.topic}-${b.partition}`, nodeId), -1, -1n, nowMs)
         continue
@@ -444,4 +447,37 @@ export class Sender {
     this.forceClose = true
     this.client.wakeup()
   }
+}
+
+/**
+ * The partition answers matched to `batches` by position: brokers answer the
+ * topics and partitions in the order the request listed them, so the k-th
+ * answer is for the batch at `positions[k]`. Null, to fall back to matching
+ * by name, when the answer's shape differs anywhere from the request's.
+ */
+export function answersInRequestOrder(
+  body: ProduceResponse,
+  batches: readonly ProducerBatch[],
+  positions: readonly number[],
+): (ProducePartitionResponse | undefined)[] | null {
+  const out = new Array<ProducePartitionResponse | undefined>(batches.length)
+  let k = 0
+  for (const t of body.topics) {
+    for (const p of t.partitions) {
+      if (k === positions.length) return null
+      const b = batches[positions[k++]!]!
+      if (b.partition !== p.index || b.topic !== t.name) return null
+      out[positions[k - 1]!] = p
+    }
+  }
+  return k === positions.length ? out : null
+}
+
+/** The general matching: each batch's answer by topic and partition; undefined where there is none. */
+export function answersByPartition(body: ProduceResponse, batches: readonly ProducerBatch[]): (ProducePartitionResponse | undefined)[] {
+  const byKey = new Map<string, ProducePartitionResponse>()
+  for (const t of body.topics) {
+    for (const p of t.partitions) byKey.set(`${t.name}\u0000${p.index}`, p)
+  }
+  return batches.map((b) => byKey.get(`${b.topic}\u0000${b.partition}`))
 }

@@ -1,5 +1,7 @@
-import CRC32C from 'crc-32/crc32c.js'
+// Imported, not the global: Node's global `Buffer` is a lazy getter that runs on every use (bench/micro/FINDINGS.md).
+import { Buffer } from 'node:buffer'
 import { KafkaProtocolError } from '../errors.js'
+import { crc32c, crc32cCombine } from './crc32c.js'
 import { Reader } from './reader.js'
 import { sizeOfVarint, sizeOfVarlong, writeVarint, writeVarlong } from './varint.js'
 import { writeInt64Number } from './writer.js'
@@ -33,10 +35,10 @@ import { writeInt64Number } from './writer.js'
  *   keyLength varint | key | valueLength varint | value |
  *   headerCount varint | [keyLength varint | key utf8 | valueLength varint | value]*
  *
- * Keys, values and header values may be given as strings: they are sized with
- * `Buffer.byteLength` and written with `buf.write`, so no temporary Buffer is
- * made per record. Sizing and writing run over the same inputs, so
- * `sizeOfRecord` is exact (tests pin this).
+ * Keys, values and header values may be given as strings: they are sized and
+ * written straight into the batch (see `utf8Length` / `writeUtf8`), so no
+ * temporary Buffer is made per record. Sizing and writing run over the same
+ * inputs, so `sizeOfRecord` is exact (tests pin this).
  */
 
 export const MAGIC_V2 = 2
@@ -78,10 +80,54 @@ export type RecordHeader = readonly [key: string, value: RecordHeaderValue]
 /** Headers as the producer normalises them; undefined/null/empty mean none. */
 export type RecordHeaders = readonly RecordHeader[] | null | undefined
 
+/**
+ * Strings up to this many UTF-16 units are measured and (when ASCII) written
+ * by a JS loop: below it, a loop beats the native `Buffer.byteLength` /
+ * `buf.write` calls, whose fixed cost (~12 ns / ~45 ns) dominates for the
+ * short strings headers are made of (bench/micro: "tryAppend ... +2 headers").
+ */
+const SHORT_STRING = 32
+
+/** UTF-8 length of `s`, as `Buffer.byteLength(s, 'utf8')` (lone surrogates count 3, as U+FFFD). */
+export function utf8Length(s: string): number {
+  const n = s.length
+  if (n > SHORT_STRING) return Buffer.byteLength(s, 'utf8')
+  let bytes = n
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 0x80) continue
+    if (c < 0x800) {
+      bytes += 1
+    } else if ((c & 0xfc00) === 0xd800 && i + 1 < n && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 2 // a surrogate pair: 4 bytes for its 2 units
+      i++
+    } else {
+      bytes += 2 // the rest of the BMP, and lone surrogates (written as U+FFFD): 3 bytes
+    }
+  }
+  return bytes
+}
+
+/**
+ * Writes `s` as UTF-8 at `offset`; `byteLength` is `utf8Length(s)`, which
+ * equals `s.length` exactly when `s` is ASCII. Returns the offset after it.
+ */
+function writeUtf8(buf: Buffer, offset: number, s: string, byteLength: number): number {
+  const n = s.length
+  if (byteLength === n && n <= SHORT_STRING) {
+    for (let i = 0; i < n; i++) buf[offset + i] = s.charCodeAt(i)
+  } else {
+    // No length argument: it sends Node down a slower path (~80 ns instead of ~50 for 100 chars). The
+    // batch was sized for the string, so it is written whole.
+    buf.write(s, offset)
+  }
+  return offset + byteLength
+}
+
 /** Encoded length of a key or value: -1 for null, UTF-8 bytes for a string. */
 export function byteLengthOf(v: RecordData): number {
   if (v === null) return -1
-  return typeof v === 'string' ? Buffer.byteLength(v) : v.length
+  return typeof v === 'string' ? utf8Length(v) : v.length
 }
 
 /** Bytes the header section takes, count varint included. */
@@ -91,7 +137,7 @@ export function sizeOfHeaders(headers: RecordHeaders): number {
   let size = sizeOfVarint(n)
   for (let i = 0; i < n; i++) {
     const h = headers[i]!
-    const kLen = Buffer.byteLength(h[0])
+    const kLen = utf8Length(h[0])
     size += sizeOfVarint(kLen) + kLen
     const vLen = byteLengthOf(h[1])
     size += vLen < 0 ? 1 : sizeOfVarint(vLen) + vLen
@@ -151,8 +197,8 @@ function writeData(buf: Buffer, offset: number, v: RecordData, length: number): 
   if (v === null) return writeVarint(buf, offset, -1)
   offset = writeVarint(buf, offset, length)
   if (length === 0) return offset
-  if (typeof v === 'string') buf.write(v, offset)
-  else buf.set(v, offset)
+  if (typeof v === 'string') return writeUtf8(buf, offset, v, length)
+  buf.set(v, offset)
   return offset + length
 }
 
@@ -165,7 +211,7 @@ function writeHeaders(buf: Buffer, offset: number, headers: RecordHeaders): numb
   offset = writeVarint(buf, offset, n)
   for (let i = 0; i < n; i++) {
     const h = headers[i]!
-    offset = writeData(buf, offset, h[0], Buffer.byteLength(h[0]))
+    offset = writeData(buf, offset, h[0], utf8Length(h[0]))
     offset = writeData(buf, offset, h[1], byteLengthOf(h[1]))
   }
   return offset
@@ -242,7 +288,7 @@ export function writeRecord(
 
 /** CRC-32C of a whole batch's bytes from `attributes` to the end. */
 export function computeBatchCrc(batch: Buffer): number {
-  return CRC32C.buf(batch.subarray(ATTRIBUTES_OFFSET)) >>> 0
+  return crc32c(batch, ATTRIBUTES_OFFSET, batch.length)
 }
 
 /** Recomputes and stores the CRC of a batch whose other fields are final. */
@@ -254,6 +300,11 @@ export function writeBatchCrc(batch: Buffer): void {
  * Fills the reserved 61-byte header of `batch`, a view whose length is exactly
  * the batch size (header + records already written), then the CRC last,
  * since it covers the other header fields from `attributes` on.
+ *
+ * `recordsCrc`, when given (not -1), is `crc32c` of the records region
+ * `[RECORD_BATCH_OVERHEAD, end)`, taken earlier while those bytes were still
+ * in the CPU caches: only the 40 header bytes are then checksummed here, and
+ * the two CRCs combined.
  */
 export function writeRecordBatchHeader(
   batch: Buffer,
@@ -265,6 +316,7 @@ export function writeRecordBatchHeader(
   producerEpoch: number,
   baseSequence: number,
   recordCount: number,
+  recordsCrc = -1,
 ): void {
   writeInt64Number(batch, BASE_OFFSET_OFFSET, 0)
   batch.writeInt32BE(batch.length - LOG_OVERHEAD, LENGTH_OFFSET)
@@ -278,7 +330,12 @@ export function writeRecordBatchHeader(
   batch.writeInt16BE(producerEpoch, PRODUCER_EPOCH_OFFSET)
   batch.writeInt32BE(baseSequence, BASE_SEQUENCE_OFFSET)
   batch.writeInt32BE(recordCount, RECORDS_COUNT_OFFSET)
-  writeBatchCrc(batch)
+  if (recordsCrc < 0) {
+    writeBatchCrc(batch)
+    return
+  }
+  const headerCrc = crc32c(batch, ATTRIBUTES_OFFSET, RECORD_BATCH_OVERHEAD)
+  batch.writeUInt32BE(crc32cCombine(headerCrc, recordsCrc, batch.length - RECORD_BATCH_OVERHEAD), CRC_OFFSET)
 }
 
 /**
@@ -302,8 +359,50 @@ export function rewriteProducerState(
 }
 
 // ---------------------------------------------------------------------------
-// Reading records back in place (batch splitting)
+// Reading records back in place (timestamps at completion, batch splitting)
 // ---------------------------------------------------------------------------
+
+/**
+ * Walks the records of a batch this producer encoded, in order, reading each
+ * one's timestampDelta where it was written, so a batch needs no per-record
+ * timestamp of its own to report them. Trusts its input (our own bytes, whole
+ * records): no bounds checks. Exact for |timestampDelta| < 2^52, the range
+ * `writeVarlong` encodes exactly.
+ */
+export class RecordTimestampCursor {
+  private pos: number
+
+  constructor(
+    private readonly buf: Buffer,
+    firstRecordOffset = RECORD_BATCH_OVERHEAD,
+  ) {
+    this.pos = firstRecordOffset
+  }
+
+  /** The next record's timestampDelta; moves past that record. */
+  next(): number {
+    const buf = this.buf
+    let p = this.pos
+    // length varint (zigzag int32, the body size)
+    let b = buf[p++]!
+    let u = b & 0x7f
+    for (let shift = 7; b >= 0x80; shift += 7) {
+      b = buf[p++]!
+      u += (b & 0x7f) * 2 ** shift
+    }
+    const bodyEnd = p + u / 2 // a length is never negative: its zigzag is 2 * length
+    p++ // attributes
+    // timestampDelta varlong (zigzag)
+    b = buf[p++]!
+    u = b & 0x7f
+    for (let shift = 7; b >= 0x80; shift += 7) {
+      b = buf[p++]!
+      u += (b & 0x7f) * 2 ** shift
+    }
+    this.pos = bodyEnd
+    return u % 2 === 0 ? u / 2 : -(u + 1) / 2
+  }
+}
 
 /**
  * One record of an encoded batch, read in place: `key`, `value` and `headers`

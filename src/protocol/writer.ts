@@ -1,3 +1,5 @@
+// Imported, not the global: Node's global `Buffer` is a lazy getter that runs on every use (bench/micro/FINDINGS.md).
+import { Buffer } from 'node:buffer'
 import { sizeOfUvarint, sizeOfVarint, sizeOfVarlong, writeUvarint, writeVarlong } from './varint.js'
 
 /**
