@@ -1,0 +1,238 @@
+/*
+ * librdkafka's C producer as the native ceiling of the benchmark.
+ *
+ *   producer --bootstrap H:P --topic T --records N --value-bytes B
+ *            --acks 1|all --idempotence off|default
+ *            --mode throughput|bounded|latency
+ *            [--max-outstanding 1000] [--warmup N] [--rate 5000]
+ *            [--linger 5] [-X key=value ...]
+ *
+ * Prints one line "BENCH_RESULT {json}" on stdout (the same fields as the
+ * Node runners in bench/clients/).  Settings: linger.ms=5 (0 for latency),
+ * batch.size=1000000, batch.num.messages=10000,
+ * queue.buffering.max.messages=1000000, socket.nagle.disable=true; values are
+ * one static buffer passed without RD_KAFKA_MSG_F_COPY (librdkafka's zero-copy
+ * path, valid because the buffer outlives every message).
+ *
+ * Pacing in the latency mode is the same as the Node runners': every ~1 ms
+ * tick sends the records due at --rate per second; latency is measured from
+ * rd_kafka_producev() to the delivery report (CLOCK_MONOTONIC).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <librdkafka/rdkafka.h>
+
+static long long sent_cnt, acked_cnt, err_cnt;
+static char first_error[512];
+static double *starts;     /* per record send time (latency mode) */
+static double *lat;        /* per measured record latency (ms) */
+static long long warmup;
+
+static double now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
+        (void)rk;
+        (void)opaque;
+        if (m->err) {
+                err_cnt++;
+                if (!first_error[0])
+                        snprintf(first_error, sizeof(first_error), "%s", rd_kafka_err2str(m->err));
+                return;
+        }
+        acked_cnt++;
+        if (lat) {
+                long long i = (long long)(intptr_t)m->_private;
+                if (i >= warmup)
+                        lat[i - warmup] = now_ms() - starts[i];
+        }
+}
+
+static void die(const char *fmt, const char *arg) {
+        fprintf(stderr, "producer: ");
+        fprintf(stderr, fmt, arg);
+        fputc('\n', stderr);
+        exit(2);
+}
+
+static void set(rd_kafka_conf_t *conf, const char *k, const char *v) {
+        char err[512];
+        if (rd_kafka_conf_set(conf, k, v, err, sizeof(err)) != RD_KAFKA_CONF_OK)
+                die("%s", err);
+}
+
+static int cmp_double(const void *a, const void *b) {
+        double x = *(const double *)a, y = *(const double *)b;
+        return x < y ? -1 : x > y;
+}
+
+static void json_escape(const char *s, char *out, size_t n) {
+        size_t j = 0;
+        for (; *s && j + 2 < n; s++) {
+                if (*s == '"' || *s == '\\')
+                        out[j++] = '\\';
+                out[j++] = (*s == '\n') ? ' ' : *s;
+        }
+        out[j] = 0;
+}
+
+int main(int argc, char **argv) {
+        const char *bootstrap = NULL, *topic = NULL, *acks = "1", *idem = "off", *mode = "throughput";
+        long long records = 0, max_out = 1000, rate = 5000;
+        int value_bytes = 100, linger = 5;
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        char errstr[512], buf[32];
+
+        for (int i = 1; i < argc; i++) {
+                const char *a = argv[i];
+                const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+                if (!v)
+                        die("missing value for %s", a);
+                if (!strcmp(a, "--bootstrap")) bootstrap = v;
+                else if (!strcmp(a, "--topic")) topic = v;
+                else if (!strcmp(a, "--records")) records = atoll(v);
+                else if (!strcmp(a, "--value-bytes")) value_bytes = atoi(v);
+                else if (!strcmp(a, "--acks")) acks = v;
+                else if (!strcmp(a, "--idempotence")) idem = v;
+                else if (!strcmp(a, "--mode")) mode = v;
+                else if (!strcmp(a, "--max-outstanding")) max_out = atoll(v);
+                else if (!strcmp(a, "--warmup")) warmup = atoll(v);
+                else if (!strcmp(a, "--rate")) rate = atoll(v);
+                else if (!strcmp(a, "--linger")) linger = atoi(v);
+                else if (!strcmp(a, "-X")) {
+                        char *kv = strdup(v), *eq = strchr(kv, '=');
+                        if (!eq)
+                                die("-X needs key=value, got %s", v);
+                        *eq = 0;
+                        set(conf, kv, eq + 1);
+                        free(kv);
+                        i++;
+                        continue;
+                } else
+                        die("unknown argument %s", a);
+                i++;
+        }
+        if (!bootstrap || !topic || records <= 0)
+                die("%s", "need --bootstrap, --topic and --records");
+
+        set(conf, "bootstrap.servers", bootstrap);
+        set(conf, "client.id", "bench-c");
+        snprintf(buf, sizeof(buf), "%d", linger);
+        set(conf, "linger.ms", buf);
+        set(conf, "batch.size", "1000000");
+        set(conf, "batch.num.messages", "10000");
+        set(conf, "queue.buffering.max.messages", "1000000");
+        set(conf, "queue.buffering.max.kbytes", "1048576");
+        set(conf, "compression.codec", "none");
+        set(conf, "socket.nagle.disable", "true");
+        set(conf, "acks", !strcmp(acks, "all") ? "-1" : acks);
+        if (!strcmp(idem, "off"))
+                set(conf, "enable.idempotence", "false");
+        rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
+
+        rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+        if (!rk)
+                die("rd_kafka_new: %s", errstr);
+
+        char *value = malloc((size_t)value_bytes);
+        memset(value, 'x', (size_t)value_bytes);
+        long long total = records + warmup;
+        int is_latency = !strcmp(mode, "latency");
+        if (is_latency) {
+                starts = calloc((size_t)total, sizeof(double));
+                lat = calloc((size_t)records, sizeof(double));
+        }
+
+        double t0 = now_ms();
+        if (!strcmp(mode, "throughput") || !strcmp(mode, "bounded")) {
+                int bounded = !strcmp(mode, "bounded");
+                for (long long i = 0; i < total; i++) {
+                        if (bounded)
+                                while (sent_cnt - acked_cnt - err_cnt >= max_out)
+                                        rd_kafka_poll(rk, 1);
+                        for (;;) {
+                                rd_kafka_resp_err_t err = rd_kafka_producev(
+                                    rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_VALUE(value, (size_t)value_bytes),
+                                    RD_KAFKA_V_END);
+                                if (!err)
+                                        break;
+                                if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                                        err_cnt++;
+                                        if (!first_error[0])
+                                                snprintf(first_error, sizeof(first_error), "produce: %s", rd_kafka_err2str(err));
+                                        break;
+                                }
+                                rd_kafka_poll(rk, 1);
+                        }
+                        sent_cnt++;
+                        if ((i & 1023) == 1023)
+                                rd_kafka_poll(rk, 0);
+                }
+        } else if (is_latency) {
+                long long i = 0;
+                while (i < total) {
+                        double t = now_ms();
+                        long long due = (long long)((t - t0) * (double)rate / 1000.0) + 1;
+                        if (due > total)
+                                due = total;
+                        for (; i < due; i++) {
+                                starts[i] = now_ms();
+                                rd_kafka_resp_err_t err = rd_kafka_producev(
+                                    rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_VALUE(value, (size_t)value_bytes),
+                                    RD_KAFKA_V_OPAQUE((void *)(intptr_t)i), RD_KAFKA_V_END);
+                                if (err) {
+                                        err_cnt++;
+                                        if (!first_error[0])
+                                                snprintf(first_error, sizeof(first_error), "produce: %s", rd_kafka_err2str(err));
+                                }
+                                sent_cnt++;
+                        }
+                        /* Serve delivery reports until the next ~1 ms tick. */
+                        double next = t + 1.0;
+                        do
+                                rd_kafka_poll(rk, 1);
+                        while (now_ms() < next);
+                }
+        } else
+                die("unknown --mode %s", mode);
+
+        while (sent_cnt - acked_cnt - err_cnt > 0) {
+                rd_kafka_resp_err_t ferr = rd_kafka_flush(rk, 1000);
+                if (ferr && ferr != RD_KAFKA_RESP_ERR__TIMED_OUT)
+                        break;
+                if (now_ms() - t0 > 600000)
+                        break;
+        }
+        double t_end = now_ms();
+        double elapsed = is_latency && warmup > 0 ? t_end - starts[warmup] : t_end - t0;
+
+        char esc[600];
+        json_escape(first_error, esc, sizeof(esc));
+        printf("BENCH_RESULT {\"client\":\"librdkafka C\",\"version\":\"%s\",\"sent\":%lld,\"acked\":%lld,"
+               "\"errors\":%lld,\"firstError\":%s%s%s,\"elapsedMs\":%.3f,\"latency\":",
+               rd_kafka_version_str(), sent_cnt, acked_cnt, err_cnt, first_error[0] ? "\"" : "",
+               first_error[0] ? esc : "null", first_error[0] ? "\"" : "", elapsed);
+        if (is_latency && records > 0) {
+                qsort(lat, (size_t)records, sizeof(double), cmp_double);
+                double sum = 0;
+                for (long long i = 0; i < records; i++)
+                        sum += lat[i];
+#define PCT(p) lat[(long long)((p) * (double)records + 0.999999) - 1 < 0 ? 0 : (long long)((p) * (double)records + 0.999999) - 1]
+                printf("{\"count\":%lld,\"p50\":%.4f,\"p99\":%.4f,\"p999\":%.4f,\"max\":%.4f,\"mean\":%.4f}}\n", records,
+                       PCT(0.5), PCT(0.99), PCT(0.999), lat[records - 1], sum / (double)records);
+        } else
+                printf("null}\n");
+        fflush(stdout);
+        rd_kafka_destroy(rk);
+        free(value);
+        return 0;
+}

@@ -1,0 +1,331 @@
+#!/usr/bin/env node
+// Idempotent installer for the benchmark (run by bench/run.mjs, or alone:
+// `node bench/ensure.mjs`).  Each step prints one or more `[bench] ...` lines
+// and is skipped when its result is present and up to date.
+//
+//  1. scripts/ensure-deps.mjs --for test: Debian librdkafka-dev, kcat,
+//     pkg-config; the mock-cluster binary; Java, Maven, Kafka jars.
+//  2. GNU time (/usr/bin/time), and g++/make/python3 for node-gyp, via apt.
+//  3. The built SDK (dist/index.js; `npm run bench` runs tsup first).
+//  4. npm install in bench/ (kafkajs, @platformatic/kafka, node-rdkafka) into
+//     bench/node_modules — never into the root project — with scripts off.
+//  5. node-rdkafka's native addon, built with BUILD_LIBRDKAFKA=0 against
+//     Debian's librdkafka.  A failed build is reported and recorded; the
+//     other clients still run and node-rdkafka is marked unavailable.
+//  6. bench/c/producer.c compiled with `pkg-config rdkafka`.
+//  7. The Java producer: kafka-tools jars (ProducerPerformance) and
+//     bench/java/BenchProducer.java compiled against them.
+// The outcome per client goes to .cache/bench/status.json, which run.mjs reads.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { BENCH, BUILD, C_PRODUCER, JAVA_CLASSES, KAFKA_DIR, ROOT, STATUS_FILE } from './lib/paths.mjs';
+
+const log = (m) => console.log(`[bench] ${m}`);
+const rel = (p) => path.relative(ROOT, p) || '.';
+const mtime = (p) => {
+  try {
+    return fs.statSync(p).mtimeMs;
+  } catch {
+    return -1;
+  }
+};
+const which = (cmd) => {
+  for (const d of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (!d) continue;
+    const p = path.join(d, cmd);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return p;
+    } catch {
+      /* next */
+    }
+  }
+  return null;
+};
+const capture = (cmd, args, opts = {}) => {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', cwd: ROOT, maxBuffer: 64 * 1024 * 1024, ...opts });
+  return { ok: !r.error && r.status === 0, status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', error: r.error };
+};
+const lastLines = (text, n = 6) =>
+  text
+    .trim()
+    .split('\n')
+    .filter((l) => l.trim())
+    .slice(-n)
+    .join(' | ');
+
+export class EnsureError extends Error {}
+
+const status = { clients: {}, checkedAt: new Date().toISOString() };
+const mark = (id, available, detail) => {
+  status.clients[id] = { available, ...detail };
+};
+
+// ------------------------------------------------------------------ 1. project deps
+function projectDeps() {
+  log('project test deps: node scripts/ensure-deps.mjs --for test (librdkafka-dev, kcat, mock cluster, Kafka jars) ...');
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'ensure-deps.mjs'), '--for', 'test'], { stdio: 'inherit', cwd: ROOT });
+  if (r.status !== 0) throw new EnsureError('scripts/ensure-deps.mjs --for test failed (output above)');
+}
+
+// ------------------------------------------------------------------ 2. apt tools
+let aptUpdated = false;
+function aptInstall(pkgs) {
+  const isRoot = process.getuid?.() === 0;
+  const pre = isRoot ? [] : ['sudo'];
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  if (!aptUpdated) {
+    spawnSync(pre[0] ?? 'apt-get', [...pre.slice(1), ...(isRoot ? ['update'] : ['apt-get', 'update'])], { stdio: 'inherit', env });
+    aptUpdated = true;
+  }
+  const args = [...(isRoot ? [] : ['apt-get']), 'install', '-y', '--no-install-recommends', ...pkgs];
+  const r = spawnSync(isRoot ? 'apt-get' : 'sudo', args, { stdio: 'inherit', env });
+  return r.status === 0;
+}
+
+function ensureTools() {
+  const need = [];
+  if (!fs.existsSync('/usr/bin/time')) need.push('time');
+  if (!which('g++')) need.push('g++');
+  if (!which('make')) need.push('make');
+  if (!which('python3')) need.push('python3');
+  if (need.length === 0) {
+    log('tools: present (/usr/bin/time, g++, make, python3)');
+    return;
+  }
+  log(`tools: missing ${need.join(' ')}, installing with apt ...`);
+  if (!aptInstall(need)) log(`tools: apt-get install ${need.join(' ')} failed`);
+  if (!fs.existsSync('/usr/bin/time')) throw new EnsureError('GNU time (/usr/bin/time) is required to measure CPU and peak RSS: apt-get install time');
+}
+
+// ------------------------------------------------------------------ 3. dist
+function ensureDist() {
+  const dist = path.join(ROOT, 'dist', 'index.js');
+  if (!fs.existsSync(dist)) {
+    log('kafka-producer-ts: dist/index.js missing, building with tsup ...');
+    const r = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'tsup'), [], { stdio: 'inherit', cwd: ROOT });
+    if (r.status !== 0 || !fs.existsSync(dist)) {
+      mark('dist', false, { reason: 'tsup build failed' });
+      log('kafka-producer-ts: build FAILED; its runs will be reported as failed');
+      return;
+    }
+  }
+  const age = (Date.now() - mtime(dist)) / 60_000;
+  mark('dist', true, { version: readJson(path.join(ROOT, 'package.json')).version, builtMinutesAgo: Math.round(age) });
+  log(`kafka-producer-ts: ${rel(dist)} (built ${age < 1 ? 'just now' : `${Math.round(age)} min ago`}; \`npm run bench\` rebuilds it)`);
+}
+
+function readJson(p) {
+  return JSON.parse(fs.readFileSync(p, 'utf8'));
+}
+
+// ------------------------------------------------------------------ 4. npm install in bench/
+function ensureBenchModules() {
+  const pkg = path.join(BENCH, 'package.json');
+  const stamp = path.join(BENCH, 'node_modules', '.package-lock.json');
+  if (mtime(stamp) >= mtime(pkg)) {
+    log('bench/node_modules: present (newer than bench/package.json)');
+    return;
+  }
+  log('bench/node_modules: missing or older than bench/package.json, running npm install --ignore-scripts in bench/ ...');
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  const r = spawnSync(npm, ['install', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: BENCH, stdio: 'inherit' });
+  if (r.status !== 0) throw new EnsureError('npm install in bench/ failed (output above)');
+  const now = new Date();
+  if (fs.existsSync(stamp)) fs.utimesSync(stamp, now, now);
+  // A fresh install may have replaced node-rdkafka: rebuild it below.
+  fs.rmSync(path.join(BUILD, 'node-rdkafka.ok'), { force: true });
+  log('bench/node_modules: installed');
+}
+
+function checkJsClient(id, pkgName) {
+  const pj = path.join(BENCH, 'node_modules', ...pkgName.split('/'), 'package.json');
+  if (!fs.existsSync(pj)) {
+    mark(id, false, { reason: `${pkgName} not installed in bench/node_modules` });
+    log(`${pkgName}: NOT AVAILABLE (not installed)`);
+    return;
+  }
+  const v = readJson(pj).version;
+  const r = capture(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(pkgName)})`], { cwd: BENCH });
+  if (!r.ok) {
+    mark(id, false, { version: v, reason: `import failed: ${lastLines(r.stderr, 3)}` });
+    log(`${pkgName} ${v}: NOT AVAILABLE (import failed: ${lastLines(r.stderr, 2)})`);
+    return;
+  }
+  mark(id, true, { version: v });
+  log(`${pkgName} ${v}: ok`);
+}
+
+// ------------------------------------------------------------------ 5. node-rdkafka
+function nodeDir() {
+  // node-gyp needs Node's headers; this machine has no nodejs.org, so point it at the installed ones.
+  for (const d of [path.resolve(path.dirname(process.execPath), '..'), '/usr', '/usr/local']) {
+    if (fs.existsSync(path.join(d, 'include', 'node', 'common.gypi'))) return d;
+  }
+  return null;
+}
+
+function ensureNodeRdkafka() {
+  const dir = path.join(BENCH, 'node_modules', 'node-rdkafka');
+  const addon = path.join(dir, 'build', 'Release', 'node-librdkafka.node');
+  const okFile = path.join(BUILD, 'node-rdkafka.ok');
+  const logFile = path.join(BUILD, 'node-rdkafka-build.log');
+  if (!fs.existsSync(dir)) {
+    mark('node-rdkafka', false, { reason: 'node-rdkafka not installed in bench/node_modules' });
+    log('node-rdkafka: NOT AVAILABLE (not installed)');
+    return;
+  }
+  const version = readJson(path.join(dir, 'package.json')).version;
+  const probe = () =>
+    capture(process.execPath, ['-e', "const k=require('node-rdkafka'); console.log(k.librdkafkaVersion)"], { cwd: BENCH });
+  if (fs.existsSync(okFile) && fs.existsSync(addon) && mtime(okFile) >= mtime(addon)) {
+    const p = probe();
+    if (p.ok) {
+      mark('node-rdkafka', true, { version, librdkafka: p.stdout.trim() });
+      log(`node-rdkafka ${version}: present (librdkafka ${p.stdout.trim()}, system library)`);
+      return;
+    }
+  }
+  // Preconditions of a BUILD_LIBRDKAFKA=0 build.
+  const missing = [];
+  const pc = capture('pkg-config', ['--modversion', 'rdkafka++']);
+  if (!pc.ok) missing.push('librdkafka-dev (pkg-config rdkafka++)');
+  if (!fs.existsSync('/usr/include/librdkafka/rdkafkacpp.h')) missing.push('/usr/include/librdkafka/rdkafkacpp.h');
+  for (const t of ['g++', 'make', 'python3']) if (!which(t)) missing.push(t);
+  const nd = nodeDir();
+  if (!nd) missing.push('Node headers (include/node/common.gypi)');
+  if (missing.length) {
+    const reason = `cannot build (BUILD_LIBRDKAFKA=0): missing ${missing.join(', ')}`;
+    mark('node-rdkafka', false, { version, reason });
+    log(`node-rdkafka ${version}: NOT AVAILABLE, ${reason}`);
+    return;
+  }
+  log(`node-rdkafka ${version}: building the addon against Debian's librdkafka ${pc.stdout.trim()} (BUILD_LIBRDKAFKA=0, node-gyp, ~1 min; log: ${rel(logFile)}) ...`);
+  fs.mkdirSync(BUILD, { recursive: true });
+  const env = { ...process.env, BUILD_LIBRDKAFKA: '0', npm_config_nodedir: nd };
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  const r = capture(npm, ['rebuild', 'node-rdkafka', '--foreground-scripts'], { cwd: BENCH, env });
+  fs.writeFileSync(logFile, `${r.stdout}\n${r.stderr}`);
+  const p = fs.existsSync(addon) ? probe() : null;
+  if (!r.ok || !p?.ok) {
+    const firstErrors = `${r.stdout}\n${r.stderr}`
+      .split('\n')
+      .filter((l) => /(error:|\*\*\*|gyp ERR! (stack Error|configure error|find Python))/.test(l) && !/^npm error/.test(l))
+      .slice(0, 3)
+      .map((l) => l.trim().slice(0, 200));
+    const why = !r.ok
+      ? `npm rebuild (node-gyp) exited ${r.status ?? r.error?.message}: ${firstErrors.join(' | ') || lastLines(r.stderr || r.stdout, 3)}`
+      : !fs.existsSync(addon)
+        ? 'npm rebuild ran no install script (no build/Release/node-librdkafka.node; check allowScripts in bench/package.json)'
+        : `the addon does not load: ${lastLines(p.stderr, 2)}`;
+    mark('node-rdkafka', false, { version, reason: `build failed: ${why}` });
+    log(`node-rdkafka ${version}: BUILD FAILED, marked unavailable (${why}); full log: ${rel(logFile)}`);
+    return;
+  }
+  fs.writeFileSync(okFile, `${new Date().toISOString()}\n`);
+  mark('node-rdkafka', true, { version, librdkafka: p.stdout.trim() });
+  log(`node-rdkafka ${version}: built (librdkafka ${p.stdout.trim()}, system library)`);
+}
+
+// ------------------------------------------------------------------ 6. C producer
+function ensureC() {
+  const src = path.join(BENCH, 'c', 'producer.c');
+  const pc = capture('pkg-config', ['--modversion', 'rdkafka']);
+  const version = pc.stdout.trim();
+  if (mtime(C_PRODUCER) >= mtime(src) && mtime(C_PRODUCER) > 0) {
+    mark('c', true, { version });
+    log(`C producer: present (${rel(C_PRODUCER)}, librdkafka ${version})`);
+    return;
+  }
+  const cc = which('gcc') ?? which('cc');
+  const flags = capture('pkg-config', ['--cflags', '--libs', 'rdkafka']);
+  if (!cc || !flags.ok) {
+    const reason = !cc ? 'no C compiler' : `pkg-config rdkafka failed: ${flags.stderr.trim()}`;
+    mark('c', false, { reason });
+    log(`C producer: NOT AVAILABLE (${reason})`);
+    return;
+  }
+  log(`C producer: compiling ${rel(src)} ...`);
+  fs.mkdirSync(BUILD, { recursive: true });
+  const tmp = `${C_PRODUCER}.tmp${process.pid}`;
+  const r = capture(cc, ['-O2', '-Wall', '-Wextra', '-o', tmp, src, ...flags.stdout.trim().split(/\s+/)]);
+  if (!r.ok) {
+    mark('c', false, { reason: `compile failed: ${lastLines(r.stderr, 3)}` });
+    log(`C producer: COMPILE FAILED: ${lastLines(r.stderr, 3)}`);
+    return;
+  }
+  fs.renameSync(tmp, C_PRODUCER);
+  mark('c', true, { version });
+  log(`C producer: built ${rel(C_PRODUCER)} (librdkafka ${version})`);
+}
+
+// ------------------------------------------------------------------ 7. Java
+function ensureJava() {
+  let marker;
+  try {
+    marker = readJson(path.join(KAFKA_DIR, '.complete'));
+  } catch {
+    mark('java', false, { reason: 'Kafka jars missing (.cache/kafka/4.4.0/.complete)' });
+    log('Java producer: NOT AVAILABLE (Kafka jars missing)');
+    return;
+  }
+  const toolsVersion = marker.toolsVersion ?? '4.4.0';
+  const libs = path.join(KAFKA_DIR, marker.toolsLibs ?? 'libs');
+  const toolsJar = path.join(libs, `kafka-tools-${toolsVersion}.jar`);
+  const clientsJar = path.join(libs, `kafka-clients-${toolsVersion}.jar`);
+  if (!fs.existsSync(toolsJar) || !fs.existsSync(clientsJar)) {
+    mark('java', false, { reason: `missing ${rel(toolsJar)} or ${rel(clientsJar)}` });
+    log(`Java producer: NOT AVAILABLE (missing ${rel(toolsJar)})`);
+    return;
+  }
+  const src = path.join(BENCH, 'java', 'BenchProducer.java');
+  const cls = path.join(JAVA_CLASSES, 'BenchProducer.class');
+  if (mtime(cls) < Math.max(mtime(src), mtime(clientsJar))) {
+    log(`Java producer: compiling ${rel(src)} against kafka-clients ${toolsVersion} ...`);
+    fs.rmSync(JAVA_CLASSES, { recursive: true, force: true });
+    fs.mkdirSync(JAVA_CLASSES, { recursive: true });
+    const r = capture('javac', ['--release', '17', '-nowarn', '-d', JAVA_CLASSES, '-cp', path.join(libs, '*'), src]);
+    if (!r.ok) {
+      mark('java', false, { version: toolsVersion, reason: `javac failed: ${lastLines(r.stderr, 3)}` });
+      log(`Java producer: COMPILE FAILED: ${lastLines(r.stderr, 3)}`);
+      return;
+    }
+  }
+  mark('java', true, { version: toolsVersion, classpath: rel(libs) });
+  log(
+    `Java producer: kafka-tools ${toolsVersion} in ${rel(libs)}/ (ProducerPerformance)${toolsVersion !== '4.4.0' ? ' — kafka-tools 4.4.0 is not on Maven Central' : ''}; BenchProducer in ${rel(JAVA_CLASSES)}`,
+  );
+}
+
+// ------------------------------------------------------------------ main
+export async function ensure({ skipProjectDeps = false } = {}) {
+  const t0 = Date.now();
+  fs.mkdirSync(BUILD, { recursive: true });
+  if (!skipProjectDeps) projectDeps();
+  ensureTools();
+  ensureDist();
+  ensureBenchModules();
+  checkJsClient('kafkajs', 'kafkajs');
+  checkJsClient('platformatic', '@platformatic/kafka');
+  ensureNodeRdkafka();
+  ensureC();
+  ensureJava();
+  status.durationSec = (Date.now() - t0) / 1000;
+  fs.writeFileSync(STATUS_FILE, `${JSON.stringify(status, null, 2)}\n`);
+  const down = Object.entries(status.clients).filter(([, v]) => !v.available);
+  log(`ready in ${status.durationSec.toFixed(1)} s${down.length ? `; unavailable: ${down.map(([k, v]) => `${k} (${v.reason})`).join('; ')}` : ''}`);
+  return status;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  try {
+    await ensure({ skipProjectDeps: process.argv.includes('--skip-project-deps') });
+  } catch (e) {
+    if (e instanceof EnsureError) {
+      console.error(`[bench] FAILED: ${e.message}`);
+      process.exit(1);
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,250 @@
+// The clients of the benchmark: how each one is run for a scenario, and the
+// settings it gets (printed in the results so nobody has to guess).
+import fs from 'node:fs';
+import path from 'node:path';
+import { BENCH, C_PRODUCER, JAVA_CLASSES, KAFKA_DIR, TOOLS_LOG4J2 } from './paths.mjs';
+
+/** kafka-tools jars: the marker written by scripts/ensure-deps.mjs says where (see test/harness/util.ts kafkaToolsClasspath()). */
+export function kafkaTools() {
+  const marker = JSON.parse(fs.readFileSync(path.join(KAFKA_DIR, '.complete'), 'utf8'));
+  const dir = path.join(KAFKA_DIR, marker.toolsLibs ?? 'libs');
+  return { version: marker.toolsVersion ?? '4.4.0', dir, classpath: path.join(dir, '*') };
+}
+
+/**
+ * JVM flags of Kafka's bin/kafka-producer-perf-test.sh + kafka-run-class.sh
+ * (KAFKA_HEAP_OPTS=-Xmx512M, KAFKA_JVM_PERFORMANCE_OPTS), plus a log4j2
+ * config that sends warnings and errors to stderr.
+ */
+export const JAVA_CLIENT_FLAGS = [
+  '-Xmx512M',
+  '-server',
+  '-XX:+UseG1GC',
+  '-XX:MaxGCPauseMillis=20',
+  '-XX:InitiatingHeapOccupancyPercent=35',
+  '-XX:+ExplicitGCInvokesConcurrent',
+  '-Djava.awt.headless=true',
+];
+
+// Application-level flow control of our two forms in the throughput scenarios.
+export const OURS_CALLBACK_MAX_OUTSTANDING = 200_000; // as in examples/high-throughput.ts
+export const OURS_PROMISE_MAX_OUTSTANDING = 50_000;
+
+function nodeConfig(run, extra = {}) {
+  const s = run.scenario;
+  return {
+    bootstrap: run.bootstrap,
+    topic: run.topic,
+    records: s.records,
+    warmupRecords: s.warmupRecords ?? 0,
+    rate: s.rate,
+    valueBytes: s.valueBytes,
+    acks: s.acks,
+    idempotence: s.idempotence,
+    mode: s.mode,
+    maxOutstanding: s.maxOutstanding,
+    lingerMs: s.lingerMs,
+    ...extra,
+  };
+}
+
+const node = (script) => path.join(BENCH, 'clients', script);
+
+export const CLIENTS = [
+  {
+    id: 'ours-cb',
+    label: 'kafka-producer-ts (callback)',
+    short: 'ours cb',
+    color: '#d62728',
+    needs: 'dist',
+    command(run) {
+      const extra = { form: 'callback' };
+      if (run.scenario.mode === 'throughput') extra.maxOutstanding = OURS_CALLBACK_MAX_OUTSTANDING;
+      return ['node', node('ours.mjs'), JSON.stringify(nodeConfig(run, extra))];
+    },
+    settings:
+      'lingerMs 5 (0 in S4), batchSize 65536, bufferMemory default 32 MiB, maxInFlightRequestsPerConnection default 5; ' +
+      `send(record, callback); S1/S2: the app holds ≤${OURS_CALLBACK_MAX_OUTSTANDING.toLocaleString('en-US')} unacknowledged records and yields to the event loop every 10,000 sends (examples/high-throughput.ts)`,
+    idempotence: 'on (default; acks=all)',
+  },
+  {
+    id: 'ours-promise',
+    label: 'kafka-producer-ts (promise)',
+    short: 'ours promise',
+    color: '#ff7f0e',
+    needs: 'dist',
+    command(run) {
+      const extra = { form: 'promise' };
+      if (run.scenario.mode === 'throughput') extra.maxOutstanding = OURS_PROMISE_MAX_OUTSTANDING;
+      return ['node', node('ours.mjs'), JSON.stringify(nodeConfig(run, extra))];
+    },
+    settings: `as the callback form, with send(record).then(...); S1/S2: ≤${OURS_PROMISE_MAX_OUTSTANDING.toLocaleString('en-US')} unsettled promises`,
+    idempotence: 'on (default; acks=all)',
+  },
+  {
+    id: 'kafkajs',
+    label: 'kafkajs',
+    short: 'kafkajs',
+    color: '#1f77b4',
+    needs: 'kafkajs',
+    command(run) {
+      return ['node', node('kafkajs.mjs'), JSON.stringify(nodeConfig(run, { arraySize: 1000, concurrency: 4 }))];
+    },
+    settings:
+      'no linger: S1/S2 send arrays of 1,000 messages, 4 send() calls in flight (1, 4 and 8 measured the same); S3/S4 one send() per record; DefaultPartitioner, acks per scenario',
+    idempotence: 'off (default)',
+  },
+  {
+    id: 'platformatic',
+    label: '@platformatic/kafka',
+    short: 'platformatic',
+    color: '#9467bd',
+    needs: '@platformatic/kafka',
+    command(run) {
+      return ['node', node('platformatic.mjs'), JSON.stringify(nodeConfig(run, { strategy: 'arrays', arraySize: 1000, concurrency: 4 }))];
+    },
+    settings:
+      'S1/S2: send() of 1,000-message arrays, 4 in flight (faster than its producer.asStream({ batchSize: 1000, batchTime: 5 }) in a trial on Kafka: 229k vs 211k msg/s), maxInflights default 5; S3/S4 one send() per record',
+    idempotence: 'off (default)',
+    // Checked by hand: its first request is ApiVersions v3 and it has Metadata v9-v12 only.
+    brokerNotes: { mock: 'it needs ApiVersions >= v3 and Metadata >= v9; the 2.0.2 mock has ApiVersions <= v2 and Metadata <= v2' },
+  },
+  {
+    id: 'node-rdkafka',
+    label: 'node-rdkafka',
+    short: 'node-rdkafka',
+    color: '#2ca02c',
+    needs: 'node-rdkafka',
+    command(run) {
+      return ['node', node('node-rdkafka.mjs'), JSON.stringify(nodeConfig(run))];
+    },
+    settings:
+      'linger.ms 5 (0 in S4), batch.size 1000000, batch.num.messages 10000, queue.buffering.max.messages 1000000, queue.buffering.max.kbytes 1048576, socket.nagle.disable true, dr_cb true, setPollInterval(1) + poll() every 10,000 produce() calls',
+    idempotence: 'off (librdkafka default)',
+  },
+  {
+    id: 'java',
+    label: 'Java producer',
+    short: 'java',
+    color: '#8c564b',
+    needs: 'java',
+    command(run) {
+      const s = run.scenario;
+      const tools = kafkaTools();
+      const jvm = [...JAVA_CLIENT_FLAGS, `-Dlog4j2.configurationFile=${TOOLS_LOG4J2}`];
+      if (s.mode === 'throughput') {
+        const props = [`acks=${s.acks}`, 'linger.ms=5', 'batch.size=65536', 'compression.type=none', 'client.id=bench-java'];
+        if (s.idempotence === 'off') props.push('enable.idempotence=false');
+        return [
+          'java',
+          ...jvm,
+          '-cp',
+          tools.classpath,
+          'org.apache.kafka.tools.ProducerPerformance',
+          '--bootstrap-server',
+          run.bootstrap,
+          '--topic',
+          run.topic,
+          '--num-records',
+          String(s.records),
+          '--record-size',
+          String(s.valueBytes),
+          '--throughput',
+          '-1',
+          '--command-property',
+          ...props,
+        ];
+      }
+      return [
+        'java',
+        ...jvm,
+        '-cp',
+        `${JAVA_CLASSES}${path.delimiter}${tools.classpath}`,
+        'BenchProducer',
+        ...javaArgs(run),
+      ];
+    },
+    settings:
+      'S1/S2: org.apache.kafka.tools.ProducerPerformance --throughput -1 with linger.ms 5, batch.size 65536 (buffer.memory default 32 MiB); S3/S4: bench/java/BenchProducer.java (same client jar) with a Semaphore of 1,000 / paced sends, linger.ms 5 / 0; JVM flags of kafka-producer-perf-test.sh (-Xmx512M, G1)',
+    idempotence: 'on (default; acks=all)',
+    // Checked with DEBUG logging: the 2.0.2 mock offers Metadata v0-v2; Kafka 4.x clients
+    // dropped Metadata < v4 (KIP-896), find no usable node and re-bootstrap until max.block.ms.
+    brokerNotes: { mock: 'Kafka 4.x clients need Metadata >= v4 (KIP-896); the 2.0.2 mock has Metadata <= v2, so the client never gets metadata and blocks' },
+  },
+  {
+    id: 'c',
+    label: 'librdkafka C',
+    short: 'C',
+    color: '#7f7f7f',
+    needs: 'c',
+    command(run) {
+      return [C_PRODUCER, ...cArgs(run)];
+    },
+    settings:
+      'bench/c/producer.c: linger.ms 5 (0 in S4), batch.size 1000000, batch.num.messages 10000, queue.buffering.max.messages 1000000, socket.nagle.disable true, dr_msg_cb, zero-copy values (no RD_KAFKA_MSG_F_COPY)',
+    idempotence: 'off (librdkafka default)',
+  },
+];
+
+function commonArgs(run) {
+  const s = run.scenario;
+  const a = [
+    '--bootstrap',
+    run.bootstrap,
+    '--topic',
+    run.topic,
+    '--records',
+    String(s.records),
+    '--value-bytes',
+    String(s.valueBytes),
+    '--acks',
+    s.acks,
+    '--idempotence',
+    s.idempotence,
+    '--mode',
+    s.mode,
+    '--linger',
+    String(s.lingerMs ?? 5),
+  ];
+  if (s.maxOutstanding) a.push('--max-outstanding', String(s.maxOutstanding));
+  if (s.warmupRecords) a.push('--warmup', String(s.warmupRecords));
+  if (s.rate) a.push('--rate', String(s.rate));
+  return a;
+}
+const cArgs = commonArgs;
+const javaArgs = (run) => [...commonArgs(run), '--batch-size', '65536'];
+
+/**
+ * Parse a finished client's stdout/stderr into the runner result object
+ * ({ sent, acked, errors, firstError, elapsedMs, latency }) or throw.
+ */
+export function parseResult(client, run, stdout, stderr) {
+  const line = stdout
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith('BENCH_RESULT '));
+  if (line) return JSON.parse(line.slice('BENCH_RESULT '.length));
+  if (client.id === 'java' && run.scenario.mode === 'throughput') {
+    // "1000000 records sent, 323624.595469 records/sec (30.86 MB/sec), 221.20 ms avg latency, ..."
+    const m = /^(\d+) records sent, ([\d.]+) records\/sec .*?([\d.]+) ms avg latency, ([\d.]+) ms max latency/m.exec(
+      stdout.split('\n').filter((l) => / records sent, /.test(l) && /50th/.test(l)).pop() ?? '',
+    );
+    if (!m) throw new Error('no ProducerPerformance summary line on stdout');
+    const n = Number(m[1]);
+    const rate = Number(m[2]);
+    // Failed sends are printed as stack traces (and still counted in "records sent").
+    const traces = stderr.split('\n').filter((l) => /^[\w.$]+(Exception|Error)\b/.test(l));
+    return {
+      client: 'java',
+      version: kafkaTools().version,
+      tool: 'ProducerPerformance',
+      sent: n,
+      acked: n - traces.length,
+      errors: traces.length,
+      firstError: traces[0] ?? null,
+      elapsedMs: (n / rate) * 1000,
+      latency: null,
+    };
+  }
+  throw new Error('no BENCH_RESULT line on stdout');
+}

@@ -1,0 +1,414 @@
+// Results: medians per (broker, scenario, client), a Markdown report, a JSON
+// file, an SVG chart (hand-written, no dependency) and the README section.
+import fs from 'node:fs';
+import path from 'node:path';
+import { CLIENTS } from './clients.mjs';
+import { SCENARIOS } from './scenarios.mjs';
+
+export function median(xs) {
+  const a = xs.filter((x) => Number.isFinite(x)).sort((p, q) => p - q);
+  if (a.length === 0) return null;
+  const m = Math.floor(a.length / 2);
+  return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2;
+}
+
+const clientById = Object.fromEntries(CLIENTS.map((c) => [c.id, c]));
+const BROKER_TITLE = { mock: 'librdkafka mock cluster', kafka: 'Apache Kafka 4.4.0 (1 node)' };
+
+export function summarize(runs) {
+  const groups = new Map();
+  for (const r of runs) {
+    if (r.probe || r.status === 'discarded') continue;
+    const k = `${r.broker}|${r.scenario}|${r.client}`;
+    if (!groups.has(k)) groups.set(k, []);
+    groups.get(k).push(r);
+  }
+  const rows = [];
+  for (const [k, rs] of groups) {
+    const [broker, scenario, client] = k.split('|');
+    const ok = rs.filter((r) => r.status === 'ok');
+    const med = (f) => median(ok.map(f));
+    rows.push({
+      broker,
+      scenario,
+      client,
+      runs: rs.length,
+      ok: ok.length,
+      failures: [...new Set(rs.filter((r) => r.status !== 'ok').map((r) => r.reason))],
+      msgsPerSec: med((r) => r.msgsPerSec),
+      mbPerSec: med((r) => r.mbPerSec),
+      cpuSec: med((r) => r.cpuSec),
+      cpuPerMillion: med((r) => (r.cpuSec / r.records) * 1e6),
+      peakRssMB: med((r) => r.peakRssMB),
+      brokerCpuSec: med((r) => r.brokerCpuSec),
+      otherCpuSec: med((r) => r.otherCpuSec),
+      elapsedMs: med((r) => r.elapsedMs),
+      p50: med((r) => r.latency?.p50),
+      p99: med((r) => r.latency?.p99),
+      max: med((r) => r.latency?.max),
+      all: {
+        msgsPerSec: ok.map((r) => r.msgsPerSec),
+        cpuSec: ok.map((r) => r.cpuSec),
+        p99: ok.map((r) => r.latency?.p99).filter((x) => x !== undefined),
+      },
+    });
+  }
+  return rows;
+}
+
+/** A failure reason without stack frames, for tables. */
+export function displayReason(reason, { full = false } = {}) {
+  if (!reason) return 'no result';
+  const known = /^(.*) \(known: (.*)\)$/.exec(reason);
+  if (known) return full ? `${displayReason(known[1])}. Known cause: ${known[2]}` : `not run: ${known[2]}`;
+  return reason
+    .split(' | ')
+    .filter((p) => !/^\s*at /.test(p))
+    .join(' | ')
+    .replace(/\s+/g, ' ');
+}
+
+const fmtInt = (x) => (x === null || x === undefined ? '–' : Math.round(x).toLocaleString('en-US'));
+const fmt = (x, d = 2) => (x === null || x === undefined ? '–' : x.toFixed(d));
+const failedCell = (row) => `**failed** (${shorten(displayReason(row.failures[0]), 170)})`;
+const shorten = (s, n) => (s.length > n ? `${s.slice(0, n - 1)}…` : s).replace(/\|/g, '/');
+const okCell = (row) => (row.ok === row.runs ? `${row.ok}/${row.runs}` : `**${row.ok}/${row.runs}**`);
+
+function find(rows, broker, scenario, client) {
+  return rows.find((r) => r.broker === broker && r.scenario === scenario && r.client === client);
+}
+
+function throughputTable(rows, broker, scenarioIds, clientIds) {
+  const out = [
+    '| scenario | client | msg/s | MB/s | CPU s | peak RSS MB | broker CPU s | runs ok |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | :---: |',
+  ];
+  for (const sid of scenarioIds) {
+    for (const cid of clientIds) {
+      const row = find(rows, broker, sid, cid);
+      if (!row) continue;
+      const label = clientById[cid]?.label ?? cid;
+      if (row.ok === 0) {
+        out.push(`| ${sid} | ${label} | ${failedCell(row)} | | | | | ${okCell(row)} |`);
+        continue;
+      }
+      out.push(
+        `| ${sid} | ${label} | ${fmtInt(row.msgsPerSec)} | ${fmt(row.mbPerSec, 1)} | ${fmt(row.cpuSec)} | ${fmtInt(row.peakRssMB)} | ${fmt(row.brokerCpuSec)} | ${okCell(row)} |`,
+      );
+    }
+  }
+  return out.join('\n');
+}
+
+function latencyTable(rows, broker, clientIds) {
+  const out = ['| client | p50 ms | p99 ms | max ms | CPU s | peak RSS MB | broker CPU s | runs ok |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | :---: |'];
+  for (const cid of clientIds) {
+    const row = find(rows, broker, '4', cid);
+    if (!row) continue;
+    const label = clientById[cid]?.label ?? cid;
+    if (row.ok === 0) {
+      out.push(`| ${label} | ${failedCell(row)} | | | | | | ${okCell(row)} |`);
+      continue;
+    }
+    out.push(
+      `| ${label} | ${fmt(row.p50, 3)} | ${fmt(row.p99, 3)} | ${fmt(row.max, 2)} | ${fmt(row.cpuSec)} | ${fmtInt(row.peakRssMB)} | ${fmt(row.brokerCpuSec)} | ${okCell(row)} |`,
+    );
+  }
+  return out.join('\n');
+}
+
+// ------------------------------------------------------------------ targets
+export function targets(rows) {
+  const v = (b, s, c, f) => {
+    const r = find(rows, b, s, c);
+    return r && r.ok > 0 ? r[f] : null;
+  };
+  const ratio = (a, b) => (a !== null && b !== null && b > 0 ? a / b : null);
+  const out = [];
+  const ratioTarget = (name, scen, ours, peer, min, metric = 'msgsPerSec') => {
+    const m = ratio(v('mock', scen, ours, metric), v('mock', scen, peer, metric));
+    const k = ratio(v('kafka', scen, ours, metric), v('kafka', scen, peer, metric));
+    let verdict;
+    let where;
+    if (m !== null) {
+      verdict = m >= min ? 'met' : 'missed';
+      where = 'mock';
+    } else if (k !== null) {
+      verdict = `${k >= min ? 'met' : 'missed'} on Kafka only`;
+      where = 'kafka';
+    } else verdict = 'not measured';
+    out.push({
+      target: name,
+      mock: m === null ? (find(rows, 'mock', scen, peer)?.ok === 0 ? `n/a (${clientById[peer].label} failed on the mock)` : 'n/a') : `${m.toFixed(2)}×`,
+      kafka: k === null ? 'n/a' : `${k.toFixed(2)}×`,
+      verdict,
+      where,
+    });
+  };
+  ratioTarget('S1 100 B acks=1: callback ≥ 3× @platformatic/kafka', '1a', 'ours-cb', 'platformatic', 3);
+  ratioTarget('S1 100 B acks=1: callback ≥ 0.6× librdkafka C', '1a', 'ours-cb', 'c', 0.6);
+  ratioTarget('S1 100 B acks=1: promise ≥ 2× @platformatic/kafka', '1a', 'ours-promise', 'platformatic', 2);
+  const absTarget = (name, scen, client, field, max, unit, d = 2) => {
+    const m = v('mock', scen, client, field);
+    const k = v('kafka', scen, client, field);
+    out.push({
+      target: name,
+      mock: m === null ? 'n/a' : `${m.toFixed(d)} ${unit}`,
+      kafka: k === null ? 'n/a' : `${k.toFixed(d)} ${unit}`,
+      verdict: m === null ? (k === null ? 'not measured' : `${k <= max ? 'met' : 'missed'} on Kafka only`) : m <= max ? 'met' : 'missed',
+      where: 'mock',
+    });
+  };
+  absTarget('CPU per 1,000,000 records of 100 B ≤ 1.0 s (S1 acks=1, callback)', '1a', 'ours-cb', 'cpuPerMillion', 1.0, 's');
+  absTarget('CPU per 1,000,000 records of 100 B ≤ 1.0 s (S1 acks=all, callback)', '1b', 'ours-cb', 'cpuPerMillion', 1.0, 's');
+  absTarget('CPU per 1,000,000 records of 100 B ≤ 1.0 s (S1 acks=1, promise)', '1a', 'ours-promise', 'cpuPerMillion', 1.0, 's');
+  absTarget('peak RSS S1 (default buffer.memory) ≤ 120 MB (acks=1, callback)', '1a', 'ours-cb', 'peakRssMB', 120, 'MB', 0);
+  absTarget('peak RSS S1 (default buffer.memory) ≤ 120 MB (acks=all, callback)', '1b', 'ours-cb', 'peakRssMB', 120, 'MB', 0);
+  absTarget('peak RSS S1 (default buffer.memory) ≤ 120 MB (acks=1, promise)', '1a', 'ours-promise', 'peakRssMB', 120, 'MB', 0);
+  ratioTarget('S3 ≥ 2× node-rdkafka (callback)', '3', 'ours-cb', 'node-rdkafka', 2);
+  ratioTarget('S3 ≥ 2× node-rdkafka (promise)', '3', 'ours-promise', 'node-rdkafka', 2);
+  absTarget('S4 p99 ≤ 1 ms (callback)', '4', 'ours-cb', 'p99', 1, 'ms', 3);
+  absTarget('S4 p99 ≤ 1 ms (promise)', '4', 'ours-promise', 'p99', 1, 'ms', 3);
+  for (const [scen, client] of [
+    ['1a', 'ours-cb'],
+    ['1b', 'ours-cb'],
+    ['1a', 'ours-promise'],
+    ['1b', 'ours-promise'],
+  ]) {
+    const k = ratio(v('kafka', scen, client, 'msgsPerSec'), v('kafka', scen, 'java', 'msgsPerSec'));
+    out.push({
+      target: `S1 on real Kafka ≥ 1.0× the Java producer (${scen === '1a' ? 'acks=1' : 'acks=all'}, ${client === 'ours-cb' ? 'callback' : 'promise'})`,
+      mock: '–',
+      kafka: k === null ? 'n/a' : `${k.toFixed(2)}×`,
+      verdict: k === null ? 'not measured' : k >= 1 ? 'met' : 'missed',
+      where: 'kafka',
+    });
+  }
+  return out;
+}
+
+function targetsTable(ts) {
+  return [
+    '| target | mock cluster | real Kafka | verdict |',
+    '| --- | ---: | ---: | --- |',
+    ...ts.map((t) => `| ${t.target} | ${t.mock} | ${t.kafka} | ${t.verdict} |`),
+  ].join('\n');
+}
+
+// ------------------------------------------------------------------ SVG chart
+const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+export function svgChart(rows, meta) {
+  const scen = ['1a', '1b', '2a', '2b', '3'].filter((s) => rows.some((r) => r.scenario === s));
+  const brokers = ['mock', 'kafka'].filter((b) => rows.some((r) => r.broker === b && scen.includes(r.scenario)));
+  const clientIds = CLIENTS.map((c) => c.id).filter((c) => rows.some((r) => r.client === c));
+  const W = 1100;
+  const labelW = 190;
+  const panelA = { x: labelW + 10, w: 450 };
+  const panelB = { x: panelA.x + panelA.w + 90, w: 260 };
+  const rowH = 15;
+  const parts = [];
+  let y = 0;
+  const text = (x, yy, s, attrs = '') => parts.push(`<text x="${x}" y="${yy}" ${attrs}>${esc(s)}</text>`);
+  y += 24;
+  text(10, y, `Kafka producers side by side${meta.quick ? ' — QUICK smoke run (10x fewer records)' : ''}: medians of ${meta.repeats} runs`, 'font-size="16" font-weight="bold"');
+  y += 18;
+  text(
+    10,
+    y,
+    `Left: messages/s (longer is faster). Right: CPU seconds of the client process per 1,000,000 records (longer costs more). ${meta.machine.nproc} × ${meta.machine.cpuModel}, Node ${meta.machine.node}, ${meta.started.slice(0, 10)}.`,
+    'font-size="11" fill="#555"',
+  );
+  // legend
+  let lx = 10;
+  y += 22;
+  for (const cid of clientIds) {
+    const c = clientById[cid];
+    parts.push(`<rect x="${lx}" y="${y - 10}" width="12" height="12" fill="${c.color}"/>`);
+    text(lx + 16, y, c.label, 'font-size="11"');
+    lx += 30 + c.label.length * 6.2;
+  }
+  for (const b of brokers) {
+    y += 32;
+    parts.push(`<line x1="10" y1="${y - 18}" x2="${W - 10}" y2="${y - 18}" stroke="#ccc"/>`);
+    text(10, y, BROKER_TITLE[b], 'font-size="14" font-weight="bold"');
+    y += 16;
+    text(panelA.x, y, 'messages/s', 'font-size="11" fill="#555" font-weight="bold"');
+    text(panelB.x, y, 'client CPU s per 1M records', 'font-size="11" fill="#555" font-weight="bold"');
+    for (const s of scen) {
+      const title = SCENARIOS.find((x) => x.id === s)?.title ?? s;
+      const grp = clientIds.map((c) => find(rows, b, s, c)).filter(Boolean);
+      if (!grp.length) continue;
+      y += 20;
+      text(10, y, title, 'font-size="12" font-weight="bold" fill="#333"');
+      const maxA = Math.max(1, ...grp.map((r) => r.msgsPerSec ?? 0));
+      const maxB = Math.max(0.001, ...grp.map((r) => r.cpuPerMillion ?? 0));
+      for (const r of grp) {
+        const c = clientById[r.client];
+        y += rowH;
+        text(labelW, y, c.label, 'font-size="11" text-anchor="end"');
+        if (r.ok === 0 || r.msgsPerSec === null) {
+          text(panelA.x + 2, y, 'failed', 'font-size="11" fill="#b00" font-style="italic"');
+          text(panelB.x + 2, y, 'failed', 'font-size="11" fill="#b00" font-style="italic"');
+          continue;
+        }
+        const wa = Math.max(1, (r.msgsPerSec / maxA) * panelA.w);
+        parts.push(`<rect x="${panelA.x}" y="${y - 10}" width="${wa.toFixed(1)}" height="11" fill="${c.color}"/>`);
+        text(panelA.x + wa + 4, y, fmtInt(r.msgsPerSec), 'font-size="10"');
+        const wb = Math.max(1, (r.cpuPerMillion / maxB) * panelB.w);
+        parts.push(`<rect x="${panelB.x}" y="${y - 10}" width="${wb.toFixed(1)}" height="11" fill="${c.color}" fill-opacity="0.75"/>`);
+        text(panelB.x + wb + 4, y, `${r.cpuPerMillion.toFixed(2)} s`, 'font-size="10"');
+      }
+    }
+  }
+  y += 24;
+  const H = y;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif">
+<rect width="100%" height="100%" fill="#fff"/>
+${parts.join('\n')}
+</svg>
+`;
+}
+
+// ------------------------------------------------------------------ Markdown
+function machineLine(m) {
+  return `${m.nproc} × ${m.cpuModel} (nproc ${m.nproc}), ${m.memGiB} GiB RAM, ${m.os}, Linux ${m.kernel}; Node ${m.node}; ${m.java}; librdkafka ${m.librdkafka} (Debian)${m.git ? `; kafka-producer-ts at ${m.git}` : ''}`;
+}
+
+function settingsTable(meta) {
+  const lines = ['| client | version | settings | idempotence at acks=all |', '| --- | --- | --- | --- |'];
+  for (const c of meta.clients) {
+    const a = meta.availability[c.id] ?? {};
+    const version = a.version ?? '?';
+    lines.push(`| ${c.label} | ${version}${a.available === false ? ` (**unavailable**: ${shorten(a.reason ?? '', 120)})` : ''} | ${c.settings} | ${c.idempotence} |`);
+  }
+  return lines.join('\n');
+}
+
+function brokerCpuText(rows, meta) {
+  const lines = [];
+  for (const b of ['mock', 'kafka']) {
+    const rs = rows.filter((r) => r.broker === b && r.ok > 0 && r.scenario !== '4');
+    if (!rs.length) continue;
+    // broker CPU relative to the run's elapsed time: cores the broker kept busy
+    const busy = rs.map((r) => ({ r, cores: r.brokerCpuSec / (r.elapsedMs / 1000) }));
+    const maxB = busy.reduce((a, x) => (x.cores > a.cores ? x : a));
+    const info = meta.brokers[b] ?? {};
+    lines.push(
+      `- **${BROKER_TITLE[b]}**: median broker CPU per run from ${fmt(Math.min(...rs.map((r) => r.brokerCpuSec)))} to ${fmt(Math.max(...rs.map((r) => r.brokerCpuSec)))} s; ` +
+        `at most ${maxB.cores.toFixed(2)} cores busy on average during a run (${maxB.r.scenario}, ${clientById[maxB.r.client]?.label}); ` +
+        `${fmt(info.cpuSecTotal, 1)} s over the whole ${b} part of the run` +
+        (info.rssMBAtEnd ? `; broker RSS at the end ${Math.round(info.rssMBAtEnd)} MB` : '') +
+        '.',
+    );
+  }
+  return lines.join('\n');
+}
+
+function scenarioList(meta) {
+  return meta.scenarios
+    .map((s) => `- **${s.id}** — ${s.title}: ${s.records.toLocaleString('en-US')} records${s.warmupRecords ? ` (+${s.warmupRecords.toLocaleString('en-US')} warm-up)` : ''}; idempotence ${s.idempotence === 'off' ? 'off for every client' : "each client's default"}.`)
+    .join('\n');
+}
+
+export function markdown({ meta, rows, runs, probes, svgName, forReadme = false }) {
+  const clientIds = CLIENTS.map((c) => c.id).filter((c) => rows.some((r) => r.client === c));
+  const tput = ['1a', '1b', '2a', '2b', '3'].filter((s) => rows.some((r) => r.scenario === s));
+  const h = forReadme ? '###' : '##';
+  const parts = [];
+  if (forReadme) {
+    parts.push('## Performance', '');
+    parts.push(
+      'Side by side with other Kafka producers, each in its own process, against the same broker in one run; runs alternate between clients, each scenario is repeated ' +
+        `${meta.repeats} times and the median is shown. Every run produces to a fresh 4-partition topic and counts only if the broker then holds exactly the records sent (the sum of the partitions' high-water marks). ` +
+        'Details, definitions and raw numbers: [bench/README.md](bench/README.md), [bench/results/](bench/results/).',
+      '',
+    );
+  } else {
+    parts.push(`# Producer benchmark results${meta.quick ? ' (QUICK smoke run, 10x fewer records)' : ''}`, '');
+  }
+  parts.push(`- Command: \`${meta.command}\` (wall time ${(meta.wallSec / 60).toFixed(1)} min, started ${meta.started})`);
+  parts.push(`- Machine: ${machineLine(meta.machine)}`);
+  parts.push(`- msg/s and MB/s (10^6 bytes of values per second) over the time from the first send to the last acknowledgement; CPU s = user + system seconds of the whole client process (start-up included), peak RSS = its maximum resident set (both from GNU time); broker CPU s = the broker process's CPU during the run.`);
+  parts.push('');
+  parts.push(`${h} Scenarios`, '', scenarioList(meta), '');
+  for (const b of ['mock', 'kafka']) {
+    if (!rows.some((r) => r.broker === b)) continue;
+    parts.push(`${h} ${BROKER_TITLE[b]}`, '');
+    if (meta.brokers[b]?.startError) parts.push(`**The broker failed to start**: ${meta.brokers[b].startError}`, '');
+    if (tput.length) parts.push(throughputTable(rows, b, tput, clientIds), '');
+    if (rows.some((r) => r.broker === b && r.scenario === '4')) parts.push(`Latency (S4), send() to acknowledgement:`, '', latencyTable(rows, b, clientIds), '');
+  }
+  parts.push(`![messages/s and CPU per client](${forReadme ? 'bench/results/' : ''}${svgName})`, '');
+  if (!forReadme) parts.push(`${h} Targets`, '', 'Medians of this run. The mock cluster is the reference; where a peer cannot run on it, the real-Kafka figure decides.', '', targetsTable(targets(rows)), '');
+  parts.push(`${h} Broker CPU`, '', brokerCpuText(rows, meta), '');
+  parts.push(`${h} Settings per client`, '', settingsTable(meta), '');
+  parts.push(
+    'Idempotence: at acks=1 it is off for every client (it needs acks=all). At acks=all each client keeps its default: on for kafka-producer-ts and the Java producer, off for librdkafka/node-rdkafka, kafkajs and @platformatic/kafka. No compression anywhere. Keys are null; values are one reused buffer of the scenario size.',
+    '',
+  );
+  const failedRuns = runs.filter((r) => r.status === 'failed' && !r.probe);
+  const failedProbes = (probes ?? []).filter((p) => p.status !== 'ok');
+  if (failedRuns.length || failedProbes.length) {
+    parts.push(`${h} Failed runs`, '');
+    const byReason = new Map();
+    for (const r of failedRuns) {
+      const k = `${r.broker} · ${clientById[r.client]?.label ?? r.client} · ${displayReason(r.reason)}`;
+      byReason.set(k, [...(byReason.get(k) ?? []), `${r.scenario}#${r.repeat}`]);
+    }
+    for (const p of failedProbes) parts.push(`- probe on ${p.broker}, ${clientById[p.client]?.label ?? p.client}: ${shorten(displayReason(p.reason, { full: true }), 500)}`);
+    for (const [k, ids] of byReason) parts.push(`- ${shorten(k, 400)} (${ids.length} run${ids.length > 1 ? 's' : ''}: ${ids.slice(0, 12).join(', ')}${ids.length > 12 ? ', …' : ''})`);
+    parts.push('');
+  }
+  if (!forReadme) {
+    const discarded = runs.filter((r) => r.status === 'discarded');
+    const kept = runs.filter((r) => !r.probe && r.status !== 'discarded' && r.noisy);
+    const list = (rs) =>
+      rs
+        .slice(0, 30)
+        .map((r) => `${r.broker} ${r.scenario} ${r.client}#${r.repeat} (${r.otherCpuSec} s)`)
+        .join(', ') + (rs.length > 30 ? ', …' : '');
+    parts.push('## Noise', '');
+    parts.push(
+      'A run counts as noisy when other processes on the machine used more than 0.25 cores on average (and over 0.5 s of CPU) while it ran (`otherCpuSec` in the JSON). ' +
+        `A noisy run that passed is redone, up to ${meta.noiseRetries ?? 2} times per run and 40 in all, after waiting for a quiet machine; the noisy one stays in the JSON with status "discarded" and is not in the medians. ` +
+        `Waiting for a quiet machine took ${meta.quietWaitSec ?? 0} s in all.`,
+      '',
+    );
+    parts.push(discarded.length ? `- Discarded and redone (${discarded.length}): ${list(discarded)}.` : '- No run was discarded.');
+    parts.push(kept.length ? `- Noisy but kept (retries used up) (${kept.length}): ${list(kept)}.` : '- No noisy run is in the medians.');
+    parts.push('');
+    parts.push('## All runs', '');
+    parts.push('Every measured run in order (probes and the broker warm-up are in the JSON). Broker CPU is read from /proc/<pid>/stat before and after each run.', '');
+    parts.push('| broker | scenario | client | repeat | status | msg/s | p99 ms | CPU s | peak RSS MB | broker CPU s | other CPU s |');
+    parts.push('| --- | --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const r of runs) {
+      if (r.probe || r.cpuSec === undefined) continue;
+      parts.push(
+        `| ${r.broker} | ${r.scenario} | ${r.client} | ${r.repeat} | ${r.status === 'ok' ? 'ok' : r.status === 'discarded' ? 'discarded (noisy)' : `**failed**: ${shorten(displayReason(r.reason), 80)}`} | ` +
+          `${fmtInt(r.msgsPerSec)} | ${r.latency ? fmt(r.latency.p99, 3) : ''} | ${fmt(r.cpuSec)} | ${fmtInt(r.peakRssMB)} | ${fmt(r.brokerCpuSec)} | ${fmt(r.otherCpuSec)} |`,
+      );
+    }
+    const notRun = runs.filter((r) => !r.probe && r.cpuSec === undefined).length;
+    if (notRun) parts.push('', `${notRun} runs were not started (client unavailable or failed its probe on that broker); see Failed runs.`);
+    parts.push('');
+  }
+  return parts.join('\n');
+}
+
+export function writeReports({ meta, runs, probes, outName, dir }) {
+  fs.mkdirSync(dir, { recursive: true });
+  const rows = summarize(runs);
+  const svgName = `${outName === 'results' ? 'chart' : `${outName}-chart`}.svg`;
+  const files = [];
+  const w = (name, text) => {
+    const f = path.join(dir, name);
+    fs.writeFileSync(f, text);
+    files.push(f);
+  };
+  w(`${outName}.json`, `${JSON.stringify({ meta, medians: rows, targets: targets(rows), runs, probes }, null, 2)}\n`);
+  w(svgName, svgChart(rows, meta));
+  w(`${outName}.md`, markdown({ meta, rows, runs, probes, svgName }));
+  w(`${outName === 'results' ? 'README-section' : `${outName}-README-section`}.md`, markdown({ meta, rows, runs, probes, svgName, forReadme: true }));
+  return files;
+}
