@@ -1,16 +1,8 @@
 import CRC32C from 'crc-32/crc32c.js'
 import { describe, expect, it } from 'vitest'
 import { crc32c, crc32cCombine } from '../../src/protocol/crc32c.js'
+import { crc32cBitwise } from '../harness/crc32c-reference.js'
 
-/** Bitwise CRC-32C (Castagnoli, reflected 0x82F63B78): the definition, independent of any table. */
-function crc32cBitwise(b: Uint8Array): number {
-  let c = ~0
-  for (const x of b) {
-    c ^= x
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1
-  }
-  return ~c >>> 0
-}
 
 describe('crc32c (word-at-a-time slicing-by-16)', () => {
   it('matches the check value 0xE3069283 for "123456789"', () => {
