@@ -2,12 +2,13 @@
 // Delivery reports (dr_cb) count acknowledgements; poll() runs every 1 ms
 // (setPollInterval(1), the finest timer) and after every 10,000 produce() calls.
 import { createRequire } from 'node:module';
-import { Outstanding, errorText, finish, latencySummary, now, paced, readConfig } from '../lib/runner.mjs';
+import { Run, drive, errorText, now, readConfig, sendBounded, sendPaced } from '../lib/runner.mjs';
 
 const require = createRequire(import.meta.url);
 const Kafka = require('node-rdkafka');
 const version = require('node-rdkafka/package.json').version;
-const cfg = readConfig();
+const run = new Run(readConfig());
+const { cfg, o, total, value } = run;
 const QUEUE_FULL = Kafka.CODES.ERRORS.ERR__QUEUE_FULL;
 
 const conf = {
@@ -27,9 +28,6 @@ const conf = {
 };
 const producer = new Kafka.Producer(conf, {});
 const topic = cfg.topic;
-const value = Buffer.alloc(cfg.valueBytes, 'x');
-const total = cfg.records + cfg.warmupRecords;
-const o = new Outstanding();
 let onReport = (err) => o.done(err);
 producer.on('delivery-report', (err, report) => onReport(err, report));
 producer.on('event.error', (e) => {
@@ -67,61 +65,53 @@ async function produceWhenRoom() {
   } while (!tryProduce());
 }
 
-let latency = null;
-let t0 = now();
-try {
-  await connect();
-  producer.setPollInterval(1);
-  if (cfg.mode === 'throughput') {
-    t0 = now();
-    for (let i = 0; i < total; i++) {
-      o.sent++;
-      if (!tryProduce()) await produceWhenRoom();
-      if (i % 10_000 === 9_999) {
-        producer.poll();
-        await new Promise((r) => setImmediate(r));
-      }
+async function sendThroughput() {
+  run.start();
+  for (let i = 0; i < total; i++) {
+    o.sent++;
+    if (!tryProduce()) await produceWhenRoom();
+    if (i % 10_000 === 9_999) {
+      producer.poll();
+      await new Promise((r) => setImmediate(r));
     }
-    await new Promise((resolve, reject) => producer.flush(120_000, (err) => (err ? reject(err) : resolve())));
-    await o.below(1);
-  } else if (cfg.mode === 'bounded') {
-    const max = cfg.maxOutstanding;
-    t0 = now();
-    for (let i = 0; i < total; i++) {
-      o.sent++;
-      if (!tryProduce()) await produceWhenRoom();
-      if (o.count >= max) await o.below(max);
-    }
-    await o.below(1);
-  } else if (cfg.mode === 'latency') {
-    const lat = new Float64Array(cfg.records);
-    const starts = new Float64Array(total);
-    const warm = cfg.warmupRecords;
-    onReport = (err, report) => {
-      const i = report?.opaque;
-      if (!err && typeof i === 'number' && i >= warm) lat[i - warm] = now() - starts[i];
-      o.done(err);
-    };
-    await paced(total, cfg.rate, (i) => {
-      o.sent++;
-      starts[i] = now();
-      if (i === warm) t0 = starts[i];
+  }
+  await new Promise((resolve, reject) => producer.flush(120_000, (err) => (err ? reject(err) : resolve())));
+  await o.below(1);
+}
+
+/** S4: the record's index rides along as the delivery report's opaque. */
+function sendLatency() {
+  const lat = run.samples();
+  const starts = new Float64Array(total);
+  const warm = cfg.warmupRecords;
+  onReport = (err, report) => {
+    const i = report?.opaque;
+    if (!err && typeof i === 'number' && i >= warm) lat[i - warm] = now() - starts[i];
+    o.done(err);
+  };
+  return sendPaced(
+    run,
+    (i, ts) => {
+      starts[i] = ts;
       producer.produce(topic, null, value, null, null, i);
       producer.poll();
-    });
-    await o.below(1);
-    latency = latencySummary(lat);
-  } else throw new Error(`unknown mode ${cfg.mode}`);
-} catch (e) {
-  o.errors++;
-  o.firstError ??= errorText(e);
+    },
+    { completion: 'report' },
+  );
 }
-const elapsedMs = now() - t0;
-await finish(
-  { client: 'node-rdkafka', version, librdkafka: Kafka.librdkafkaVersion, sent: o.sent, acked: o.acked, errors: o.errors, firstError: o.firstError, elapsedMs, latency },
-  () =>
+
+await drive(run, {
+  result: { client: 'node-rdkafka', version, librdkafka: Kafka.librdkafkaVersion },
+  connect: async () => {
+    await connect();
+    producer.setPollInterval(1);
+  },
+  throughput: sendThroughput,
+  bounded: () => sendBounded(run, tryProduce, { completion: 'report', whenFull: produceWhenRoom }),
+  latency: sendLatency,
+  close: () =>
     new Promise((resolve) => {
       producer.setPollInterval(0);
       producer.disconnect(10_000, () => resolve());
     }),
-);
+});

@@ -4,7 +4,7 @@
 // sends in flight; per-record scenarios call send() once per record.
 import { createRequire } from 'node:module';
 import { ProduceAcks, Producer } from '@platformatic/kafka';
-import { Outstanding, errorText, finish, latencySummary, now, paced, readConfig } from '../lib/runner.mjs';
+import { Run, drive, readConfig, sendArrays, sendBounded, sendPaced } from '../lib/runner.mjs';
 
 const require = createRequire(import.meta.url);
 let version = 'unknown';
@@ -13,7 +13,8 @@ try {
 } catch {
   /* version is informational */
 }
-const cfg = readConfig();
+const run = new Run(readConfig());
+const { cfg, o, total, value } = run;
 const acks = cfg.acks === 'all' ? ProduceAcks.ALL : ProduceAcks.LEADER;
 // idempotence: @platformatic/kafka defaults to off
 const producer = new Producer({
@@ -24,91 +25,44 @@ const producer = new Producer({
   autocreateTopics: false,
 });
 const topic = cfg.topic;
-const value = Buffer.alloc(cfg.valueBytes, 'x');
-const total = cfg.records + cfg.warmupRecords;
-const o = new Outstanding();
-let latency = null;
-let t0 = now();
-try {
-  // Fetch metadata first, as kafkajs' connect() does, so a bad broker fails fast.
-  await producer.metadata({ topics: [topic] });
-  if (cfg.mode === 'throughput' && (cfg.strategy ?? 'stream') === 'stream') {
-    const stream = producer.asStream({
-      batchSize: cfg.streamBatchSize ?? 1000,
-      batchTime: cfg.lingerMs ?? 5,
-      highWaterMark: cfg.highWaterMark ?? 10_000,
-      reportMode: 'batch',
-    });
-    stream.on('delivery-report', (r) => (o.acked += r.count));
-    const failed = new Promise((_, reject) => stream.once('error', reject));
-    failed.catch(() => {});
-    t0 = now();
-    for (let i = 0; i < total; i++) {
-      o.sent++;
-      if (!stream.write({ topic, value })) {
-        await Promise.race([new Promise((r) => stream.once('drain', r)), failed]);
-      }
+
+/** Throughput with its own batching: producer.asStream(). */
+async function sendStream() {
+  const stream = producer.asStream({
+    batchSize: cfg.streamBatchSize ?? 1000,
+    batchTime: cfg.lingerMs ?? 5,
+    highWaterMark: cfg.highWaterMark ?? 10_000,
+    reportMode: 'batch',
+  });
+  stream.on('delivery-report', (r) => (o.acked += r.count));
+  const failed = new Promise((_, reject) => stream.once('error', reject));
+  failed.catch(() => {});
+  run.start();
+  for (let i = 0; i < total; i++) {
+    o.sent++;
+    if (!stream.write({ topic, value })) {
+      await Promise.race([new Promise((r) => stream.once('drain', r)), failed]);
     }
-    await Promise.race([stream.close(), failed]);
-  } else if (cfg.mode === 'throughput') {
-    const arraySize = cfg.arraySize ?? 1000;
-    const concurrency = cfg.concurrency ?? 4;
-    t0 = now();
-    let next = 0;
-    const worker = async () => {
-      while (next < total) {
-        const n = Math.min(arraySize, total - next);
-        next += n;
-        const messages = new Array(n);
-        for (let i = 0; i < n; i++) messages[i] = { topic, value };
-        o.sent += n;
-        try {
-          await producer.send({ messages, acks });
-          o.acked += n;
-        } catch (e) {
-          o.errors += n;
-          o.firstError ??= errorText(e);
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: concurrency }, worker));
-  } else if (cfg.mode === 'bounded') {
-    const max = cfg.maxOutstanding;
-    t0 = now();
-    for (let i = 0; i < total; i++) {
-      o.sent++;
-      producer.send({ messages: [{ topic, value }], acks }).then(
-        () => o.done(null),
-        (e) => o.done(e),
-      );
-      if (o.count >= max) await o.below(max);
-    }
-    await o.below(1);
-  } else if (cfg.mode === 'latency') {
-    const lat = new Float64Array(cfg.records);
-    const warm = cfg.warmupRecords;
-    await paced(total, cfg.rate, (i) => {
-      o.sent++;
-      const ts = now();
-      if (i === warm) t0 = ts;
-      producer.send({ messages: [{ topic, value }], acks }).then(
-        () => {
-          if (i >= warm) lat[i - warm] = now() - ts;
-          o.done(null);
-        },
-        (e) => o.done(e),
-      );
-    });
-    await o.below(1);
-    latency = latencySummary(lat);
-  } else throw new Error(`unknown mode ${cfg.mode}`);
-} catch (e) {
-  o.errors++;
-  o.firstError ??= errorText(e);
-  if (e?.errors) o.firstError += ` | ${e.errors.map((x) => x?.message).join('; ')}`;
+  }
+  await Promise.race([stream.close(), failed]);
 }
-const elapsedMs = now() - t0;
-await finish(
-  { client: '@platformatic/kafka', version, sent: o.sent, acked: o.acked, errors: o.errors, firstError: o.firstError, elapsedMs, latency },
-  () => producer.close(true),
-);
+
+function sendArray(n) {
+  const messages = new Array(n);
+  for (let i = 0; i < n; i++) messages[i] = { topic, value };
+  return producer.send({ messages, acks });
+}
+const sendOne = () => producer.send({ messages: [{ topic, value }], acks });
+
+await drive(run, {
+  result: { client: '@platformatic/kafka', version },
+  // Fetch metadata first, as kafkajs' connect() does, so a bad broker fails fast.
+  connect: () => producer.metadata({ topics: [topic] }),
+  throughput: () => ((cfg.strategy ?? 'stream') === 'stream' ? sendStream() : sendArrays(run, sendArray)),
+  bounded: () => sendBounded(run, sendOne),
+  latency: () => sendPaced(run, sendOne),
+  onError: (e) => {
+    if (e?.errors) o.firstError += ` | ${e.errors.map((x) => x?.message).join('; ')}`;
+  },
+  close: () => producer.close(true),
+});

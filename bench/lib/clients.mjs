@@ -50,6 +50,15 @@ function nodeConfig(run, extra = {}) {
 
 const node = (script) => path.join(BENCH, 'clients', script);
 
+/** Both forms of ours run bench/clients/ours.mjs; the throughput scenarios get the form's own bound on outstanding records. */
+function oursCommand(form, throughputMaxOutstanding) {
+  return (run) => {
+    const extra = { form };
+    if (run.scenario.mode === 'throughput') extra.maxOutstanding = throughputMaxOutstanding;
+    return ['node', node('ours.mjs'), JSON.stringify(nodeConfig(run, extra))];
+  };
+}
+
 export const CLIENTS = [
   {
     id: 'ours-cb',
@@ -57,11 +66,7 @@ export const CLIENTS = [
     short: 'ours cb',
     color: '#d62728',
     needs: 'dist',
-    command(run) {
-      const extra = { form: 'callback' };
-      if (run.scenario.mode === 'throughput') extra.maxOutstanding = OURS_CALLBACK_MAX_OUTSTANDING;
-      return ['node', node('ours.mjs'), JSON.stringify(nodeConfig(run, extra))];
-    },
+    command: oursCommand('callback', OURS_CALLBACK_MAX_OUTSTANDING),
     settings:
       'lingerMs 5 (0 in S4), batchSize 65536, bufferMemory default 32 MiB, maxInFlightRequestsPerConnection default 5; ' +
       `send(record, callback); S1/S2: the app holds ≤${OURS_CALLBACK_MAX_OUTSTANDING.toLocaleString('en-US')} unacknowledged records and yields to the event loop every 10,000 sends (examples/high-throughput.ts)`,
@@ -73,11 +78,7 @@ export const CLIENTS = [
     short: 'ours promise',
     color: '#ff7f0e',
     needs: 'dist',
-    command(run) {
-      const extra = { form: 'promise' };
-      if (run.scenario.mode === 'throughput') extra.maxOutstanding = OURS_PROMISE_MAX_OUTSTANDING;
-      return ['node', node('ours.mjs'), JSON.stringify(nodeConfig(run, extra))];
-    },
+    command: oursCommand('promise', OURS_PROMISE_MAX_OUTSTANDING),
     settings: `as the callback form, with send(record).then(...); S1/S2: ≤${OURS_PROMISE_MAX_OUTSTANDING.toLocaleString('en-US')} unsettled promises`,
     idempotence: 'on (default; acks=all)',
   },

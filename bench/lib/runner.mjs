@@ -3,6 +3,9 @@
 // A runner is started by bench/run.mjs as
 //   node bench/clients/<name>.mjs '<json config>'
 // and prints exactly one line `BENCH_RESULT {json}` on stdout before it exits.
+// A runner supplies its client's calls (connect, send an array, send one record,
+// flush, close) and hands them to drive() with the loops below: sendArrays (S1/S2
+// without linger), sendBounded (S3) and sendPaced (S4).
 // Config fields (see bench/README.md):
 //   bootstrap, topic, records, valueBytes, acks ('1' | 'all'),
 //   idempotence ('off' | 'default'), mode ('throughput' | 'bounded' | 'latency'),
@@ -124,4 +127,151 @@ export async function finish(result, closeFn, closeTimeoutMs = 15_000) {
 
 export function errorText(e) {
   return String(e?.stack ?? e).split('\n').slice(0, 4).join(' | ');
+}
+
+/**
+ * One runner's state: its config, the counters, the value every record
+ * carries, the clock and the S4 result.  `t0` is where elapsedMs starts: set by
+ * drive() before connecting, then by start() right before the first measured
+ * send (S4: at the first record after the warm-up).
+ */
+export class Run {
+  constructor(cfg) {
+    this.cfg = cfg;
+    this.o = new Outstanding();
+    this.total = cfg.records + cfg.warmupRecords;
+    this.value = Buffer.alloc(cfg.valueBytes, 'x');
+    this.t0 = now();
+    this.lat = null;
+    this.latency = null;
+  }
+  /** Starts the clock. */
+  start() {
+    this.t0 = now();
+  }
+  /** The S4 samples (ms), one per measured record, indexed by record - warmupRecords. */
+  samples() {
+    return (this.lat ??= new Float64Array(this.cfg.records));
+  }
+}
+
+const MODES = ['throughput', 'bounded', 'latency'];
+
+/**
+ * What every runner does around its loop: connect, run the loop of cfg.mode,
+ * count an error that ends it, then print the result line, close and exit.
+ *   result       the fields that lead the result line ({ client, version, ... })
+ *   connect      optional; before the clock starts
+ *   throughput, bounded, latency   the loop of each mode (see below)
+ *   onError(e)   optional; after an error that ended the run is counted
+ *   close        the producer's close, bounded by finish()
+ */
+export async function drive(run, a) {
+  const { o } = run;
+  run.t0 = now();
+  try {
+    if (a.connect) await a.connect();
+    const loop = MODES.includes(run.cfg.mode) ? a[run.cfg.mode] : undefined;
+    if (!loop) throw new Error(`unknown mode ${run.cfg.mode}`);
+    await loop();
+  } catch (e) {
+    o.errors++;
+    o.firstError ??= errorText(e);
+    a.onError?.(e);
+  }
+  const elapsedMs = now() - run.t0;
+  await finish({ ...a.result, sent: o.sent, acked: o.acked, errors: o.errors, firstError: o.firstError, elapsedMs, latency: run.latency }, a.close);
+}
+
+/**
+ * S1/S2 for a client without linger: `cfg.concurrency` (4) workers, each with
+ * one send() of an array of `cfg.arraySize` (1,000) records in flight.
+ * `sendArray(n)` sends n records and returns a Promise of their acknowledgement.
+ */
+export async function sendArrays(run, sendArray) {
+  const { cfg, o, total } = run;
+  const arraySize = cfg.arraySize ?? 1000;
+  const concurrency = cfg.concurrency ?? 4;
+  run.start();
+  let next = 0;
+  const worker = async () => {
+    while (next < total) {
+      const n = Math.min(arraySize, total - next);
+      next += n;
+      o.sent += n;
+      try {
+        await sendArray(n);
+        o.acked += n;
+      } catch (e) {
+        o.errors += n;
+        o.firstError ??= errorText(e);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+}
+
+/**
+ * S3: one send() per record with at most `cfg.maxOutstanding` unacknowledged.
+ * `completion` says how `send()` reports the acknowledgement:
+ *   'promise'  send() returns a Promise of it
+ *   'report'   the client calls run.o.done(err) itself (node-rdkafka's delivery
+ *              reports); send() returns false when its queue is full, and then
+ *              `await whenFull()` sends the record
+ */
+export async function sendBounded(run, send, { completion = 'promise', whenFull } = {}) {
+  const { o, total } = run;
+  const max = run.cfg.maxOutstanding;
+  const promises = completion === 'promise';
+  run.start();
+  for (let i = 0; i < total; i++) {
+    o.sent++;
+    if (promises) {
+      send().then(
+        () => o.done(null),
+        (e) => o.done(e),
+      );
+    } else if (!send()) await whenFull();
+    if (o.count >= max) await o.below(max);
+  }
+  await o.below(1);
+}
+
+/**
+ * S4: `cfg.warmupRecords` unmeasured records, then `cfg.records` measured ones,
+ * all paced at `cfg.rate` (see paced()).  The clock starts at the first measured
+ * record; a record's latency runs from just before its send to its
+ * acknowledgement.  `completion` says how `send` reports the acknowledgement:
+ *   'promise'   send() returns a Promise of it (latency recorded if it fulfils)
+ *   'callback'  send(cb) calls cb(err) (latency recorded either way)
+ *   'report'    send(i, ts) sends record i at ts; the client records
+ *               run.samples()[i - warmupRecords] and calls run.o.done(err) itself
+ * `flush` (optional) is awaited after the last send, before the last acknowledgement.
+ */
+export async function sendPaced(run, send, { completion = 'promise', flush } = {}) {
+  const { cfg, o, total } = run;
+  const lat = run.samples();
+  const warm = cfg.warmupRecords;
+  await paced(total, cfg.rate, (i) => {
+    o.sent++;
+    const ts = now();
+    if (i === warm) run.t0 = ts;
+    if (completion === 'promise') {
+      send().then(
+        () => {
+          if (i >= warm) lat[i - warm] = now() - ts;
+          o.done(null);
+        },
+        (e) => o.done(e),
+      );
+    } else if (completion === 'callback') {
+      send((err) => {
+        if (i >= warm) lat[i - warm] = now() - ts;
+        o.done(err);
+      });
+    } else send(i, ts);
+  });
+  if (flush) await flush();
+  await o.below(1);
+  run.latency = latencySummary(lat);
 }
