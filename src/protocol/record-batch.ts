@@ -235,13 +235,28 @@ export function writeMeasuredRecord(
   valueLength: number,
   headers: RecordHeaders,
 ): number {
+  offset = writeRecordFields(buf, offset, bodySize, offsetDelta, timestampDelta, key, keyLength, value, valueLength)
+  return writeHeaders(buf, offset, headers)
+}
+
+/** Everything of a record up to its header section: length, attributes, deltas, key, value. */
+function writeRecordFields(
+  buf: Buffer,
+  offset: number,
+  bodySize: number,
+  offsetDelta: number,
+  timestampDelta: number,
+  key: RecordData,
+  keyLength: number,
+  value: RecordData,
+  valueLength: number,
+): number {
   offset = writeVarint(buf, offset, bodySize)
   buf[offset++] = 0 // record attributes: unused in v2
   offset = writeVarlong(buf, offset, timestampDelta)
   offset = writeVarint(buf, offset, offsetDelta)
   offset = writeData(buf, offset, key, keyLength)
-  offset = writeData(buf, offset, value, valueLength)
-  return writeHeaders(buf, offset, headers)
+  return writeData(buf, offset, value, valueLength)
 }
 
 /**
@@ -260,12 +275,7 @@ export function writeMeasuredRecordWithHeaderBytes(
   value: Buffer | null,
   headers: Buffer,
 ): number {
-  offset = writeVarint(buf, offset, bodySize)
-  buf[offset++] = 0 // record attributes: unused in v2
-  offset = writeVarlong(buf, offset, timestampDelta)
-  offset = writeVarint(buf, offset, offsetDelta)
-  offset = writeData(buf, offset, key, key === null ? -1 : key.length)
-  offset = writeData(buf, offset, value, value === null ? -1 : value.length)
+  offset = writeRecordFields(buf, offset, bodySize, offsetDelta, timestampDelta, key, key === null ? -1 : key.length, value, value === null ? -1 : value.length)
   buf.set(headers, offset)
   return offset + headers.length
 }
