@@ -651,49 +651,38 @@ export class ProducerBatch {
     let runEnd = 0
     let complete: RecordCompletion | undefined
     let fail: RecordReject | null = null
-    if (error === null) {
-      // Timestamps are read back from the records unless the broker stamped them (LogAppendTime).
-      const cursor = logAppendTime === -1 ? new RecordTimestampCursor(this.buffer) : null
-      const known = baseOffset >= 0n
-      // One BigInt per record (the running offset), not BigInt(i) plus a sum.
-      let offset = known ? baseOffset : -1n
-      for (let i = 0; i < n; i++) {
-        if (i === runEnd) {
-          run++
-          runEnd = run + 1 < runs ? starts[run + 1]! : n
-          complete = completes[run]
-          fail = fails === null ? null : fails[run]!
-        }
-        // A fresh object per record: the user may keep or change it.
-        const md: RecordMetadata = {
-          topic: this.topic,
-          partition: this.partition,
-          offset,
-          timestamp: cursor === null ? logAppendTime : this.baseTimestamp + cursor.next(),
-        }
-        if (known) offset += 1n
-        try {
+    const ok = error === null
+    // Timestamps are read back from the records unless the broker stamped them (LogAppendTime).
+    const cursor = ok && logAppendTime === -1 ? new RecordTimestampCursor(this.buffer) : null
+    const known = baseOffset >= 0n
+    // One BigInt per record (the running offset), not BigInt(i) plus a sum.
+    let offset = known ? baseOffset : -1n
+    for (let i = 0; i < n; i++) {
+      if (i === runEnd) {
+        run++
+        runEnd = run + 1 < runs ? starts[run + 1]! : n
+        complete = completes[run]
+        fail = fails === null ? null : fails[run]!
+      }
+      try {
+        if (ok) {
+          // A fresh object per record: the user may keep or change it.
+          const md: RecordMetadata = {
+            topic: this.topic,
+            partition: this.partition,
+            offset,
+            timestamp: cursor === null ? logAppendTime : this.baseTimestamp + cursor.next(),
+          }
+          if (known) offset += 1n
           if (fail === null) (complete as RecordCallback)(null, md)
           else (complete as RecordResolve)(md)
-        } catch (e) {
-          this.callbackThrew(e)
-        }
-      }
-    } else {
-      for (let i = 0; i < n; i++) {
-        if (i === runEnd) {
-          run++
-          runEnd = run + 1 < runs ? starts[run + 1]! : n
-          complete = completes[run]
-          fail = fails === null ? null : fails[run]!
-        }
-        const err = (recordError !== undefined ? recordError(i) : null) ?? error
-        try {
+        } else {
+          const err = (recordError !== undefined ? recordError(i) : null) ?? error
           if (fail === null) (complete as RecordCallback)(err, null)
           else fail(err)
-        } catch (e) {
-          this.callbackThrew(e)
         }
+      } catch (e) {
+        this.callbackThrew(e)
       }
     }
     this.releaseSlots()
