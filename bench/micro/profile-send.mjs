@@ -43,12 +43,12 @@ import { MOCKCLUSTER_BIN, loadSdk } from './sdk.mjs'
 const env = process.env
 const num = (name, dflt) => (env[name] === undefined || env[name] === '' ? dflt : Number(env[name]))
 
-/** MOCK_NODELAY=1: the mock's accepted sockets get TCP_NODELAY, as a real broker's (see mock-nodelay.c). */
+/** MOCK_NODELAY=1: the mock's accepted sockets get TCP_NODELAY, as a real broker's (see bench/c/mock-nodelay.c). */
 function mockEnv() {
   if (env.MOCK_NODELAY !== '1') return env
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kpts-shim-'))
   const so = path.join(dir, 'mock-nodelay.so')
-  const src = fileURLToPath(new URL('./mock-nodelay.c', import.meta.url))
+  const src = fileURLToPath(new URL('../c/mock-nodelay.c', import.meta.url))
   const r = spawnSync('cc', ['-shared', '-fPIC', '-O2', '-o', so, src, '-ldl'], { stdio: 'inherit' })
   if (r.status !== 0) throw new Error('could not build mock-nodelay.so')
   return { ...env, LD_PRELOAD: so }

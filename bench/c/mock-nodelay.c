@@ -1,10 +1,12 @@
-// LD_PRELOAD shim for the librdkafka mock cluster (bench/micro only): sets
-// TCP_NODELAY on every accepted connection, as a real Kafka broker does
-// (SocketServer: setTcpNoDelay(true)). librdkafka 2.0.2's mock leaves Nagle on,
-// so a small response written while the previous one is unacknowledged waits
-// for the client's delayed ACK, i.e. for its next request (about 1 ms at
-// 5,000 msg/s) or the delayed-ACK timer (about 40 ms). See FINDINGS.md.
-// profile-send.mjs builds it with `cc` when MOCK_NODELAY=1.
+// LD_PRELOAD shim for the librdkafka mock cluster: sets TCP_NODELAY on every
+// accepted connection, as a real Kafka broker does (SocketServer:
+// setTcpNoDelay(true)). librdkafka 2.0.2's mock leaves Nagle on, so a small
+// response written while the previous one is unacknowledged waits for the
+// client's delayed ACK, i.e. for its next request (about 1 ms at 5,000 msg/s)
+// or the delayed-ACK timer (about 40 ms). See bench/micro/FINDINGS.md.
+// bench/ensure.mjs builds it into .cache/bench/mock-nodelay.so and
+// bench/lib/brokers.mjs startMock() preloads it (unless --mock-nagle);
+// bench/micro/profile-send.mjs builds its own copy when MOCK_NODELAY=1.
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <netinet/in.h>
