@@ -312,18 +312,23 @@ export class KafkaProducer {
   /**
    * Appends the waiting sends in order, each waiting at most until its own
    * max.block.ms deadline for topic metadata and then for buffer memory.
+   * Only a send that must wait awaits: while the topic is known and the pool
+   * has room, the queue drains synchronously, since an await per record (a
+   * promise and a microtask each) is most of the cost when an application
+   * offers more than buffer.memory holds.
    */
   private async processWaiting(): Promise<void> {
     while (this.waiting.size > 0) {
       const w = this.waiting.peekFront()!
       try {
-        const cluster = await this.awaitTopic(w)
+        const topic = w.record.topic
+        let cluster = this.metadata.cluster
+        if (cluster.partitionCountForTopic(topic) === undefined) cluster = await this.awaitTopic(w)
         const fatal = this.transactionManager?.fatalError
         if (fatal) throw fatal
-        const count = cluster.partitionCountForTopic(w.record.topic)!
+        const count = cluster.partitionCountForTopic(topic)!
         const partition = this.partitionFor(w.record, w.key, count, cluster)
-        const now = this.time()
-        const topic = w.record.topic
+        const now = this.sendClock()
         let r = this.accumulator.append(topic, partition, w.timestamp, w.key, w.record.value, w.headers, w.complete, w.fail, now, cluster)
         if (r === APPEND_NEEDS_MEMORY) {
           r = await this.appendWaitingForMemory(w, partition, now, cluster)
