@@ -1,7 +1,7 @@
 // kfake-broker: franz-go's in-memory Kafka broker (pkg/kfake) for bench/,
 // driven like the mock cluster of test/harness/mock/mockcluster.c.
 //
-//	kfake-broker [-brokers 1]
+//	kfake-broker [-brokers 1] [-cpuprofile file]
 //
 // It listens on 127.0.0.1 with random ports and prints exactly one line,
 // "BOOTSTRAP host:port[,host:port...]", on stdout. It then reads one command
@@ -26,6 +26,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -49,7 +50,20 @@ func kfakeVersion() string {
 
 func main() {
 	brokers := flag.Int("brokers", 1, "number of brokers")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	flag.Parse()
+
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "kfake: %v\n", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(os.Stderr, "kfake: %v\n", err)
+			os.Exit(1)
+		}
+	}
 
 	// kfake listens on 127.0.0.1, on a random port per broker unless kfake.Ports is given.
 	// Automatic topic creation stays off (kfake's default).
@@ -74,6 +88,7 @@ func main() {
 		case <-done:
 		}
 		c.Close()
+		pprof.StopCPUProfile()
 		os.Exit(0)
 	}()
 
