@@ -15,11 +15,15 @@
 //  6. bench/c/producer.c compiled with `pkg-config rdkafka`.
 //  7. The Java producer: kafka-tools jars (ProducerPerformance) and
 //     bench/java/BenchProducer.java compiled against them.
-// The outcome per client goes to .cache/bench/status.json, which run.mjs reads.
+//  8. bench/c/mock-nodelay.c, the mock cluster's TCP_NODELAY shim (LD_PRELOAD).
+//  9. bench/kfake/, franz-go's in-memory broker, built with `go build`.  No Go
+//     toolchain or a failed build marks the kfake broker unavailable.
+// The outcome per client and per broker part goes to .cache/bench/status.json,
+// which run.mjs reads.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { BENCH, BUILD, C_PRODUCER, JAVA_CLASSES, KAFKA_DIR, ROOT, STATUS_FILE } from './lib/paths.mjs';
+import { BENCH, BUILD, C_PRODUCER, JAVA_CLASSES, KAFKA_DIR, KFAKE_BIN, KFAKE_SRC, MOCK_NODELAY_SO, ROOT, STATUS_FILE } from './lib/paths.mjs';
 
 const log = (m) => console.log(`[bench] ${m}`);
 const rel = (p) => path.relative(ROOT, p) || '.';
@@ -57,9 +61,12 @@ const lastLines = (text, n = 6) =>
 
 export class EnsureError extends Error {}
 
-const status = { clients: {}, checkedAt: new Date().toISOString() };
+const status = { clients: {}, brokers: {}, checkedAt: new Date().toISOString() };
 const mark = (id, available, detail) => {
   status.clients[id] = { available, ...detail };
+};
+const markBroker = (id, available, detail) => {
+  status.brokers[id] = { available, ...detail };
 };
 
 // ------------------------------------------------------------------ 1. project deps
@@ -298,6 +305,86 @@ function ensureJava() {
   );
 }
 
+// ------------------------------------------------------------------ 8. mock TCP_NODELAY shim
+function ensureMockShim() {
+  const src = path.join(BENCH, 'c', 'mock-nodelay.c');
+  if (mtime(MOCK_NODELAY_SO) >= mtime(src) && mtime(MOCK_NODELAY_SO) > 0) {
+    markBroker('mock-nodelay', true, { so: rel(MOCK_NODELAY_SO) });
+    log(`mock TCP_NODELAY shim: present (${rel(MOCK_NODELAY_SO)})`);
+    return;
+  }
+  const cc = which('gcc') ?? which('cc');
+  if (!cc) {
+    markBroker('mock-nodelay', false, { reason: 'no C compiler' });
+    log('mock TCP_NODELAY shim: NOT AVAILABLE (no C compiler); the mock runs only with --mock-nagle');
+    return;
+  }
+  log(`mock TCP_NODELAY shim: compiling ${rel(src)} ...`);
+  fs.mkdirSync(BUILD, { recursive: true });
+  const tmp = `${MOCK_NODELAY_SO}.tmp${process.pid}`;
+  const r = capture(cc, ['-shared', '-fPIC', '-O2', '-Wall', '-o', tmp, src, '-ldl']);
+  if (!r.ok) {
+    fs.rmSync(tmp, { force: true });
+    markBroker('mock-nodelay', false, { reason: `compile failed: ${lastLines(r.stderr, 3)}` });
+    log(`mock TCP_NODELAY shim: COMPILE FAILED: ${lastLines(r.stderr, 3)}; the mock runs only with --mock-nagle`);
+    return;
+  }
+  fs.renameSync(tmp, MOCK_NODELAY_SO);
+  markBroker('mock-nodelay', true, { so: rel(MOCK_NODELAY_SO) });
+  log(`mock TCP_NODELAY shim: built ${rel(MOCK_NODELAY_SO)}`);
+}
+
+// ------------------------------------------------------------------ 9. kfake
+/** The kfake module version the binary was built with, asked through its `version` command (also a smoke test). */
+function kfakeVersion() {
+  const r = capture(KFAKE_BIN, [], { input: 'version\n', timeout: 15_000 });
+  const m = /^OK (\S+)$/m.exec(r.stdout);
+  if (!/^BOOTSTRAP /m.test(r.stdout) || !m) return { ok: false, why: `no BOOTSTRAP/version reply: ${lastLines(r.stdout + r.stderr, 3) || r.error?.message}` };
+  return { ok: true, version: m[1] };
+}
+
+function ensureKfake() {
+  const srcs = ['main.go', 'go.mod', 'go.sum'].map((f) => path.join(KFAKE_SRC, f));
+  const newest = Math.max(...srcs.map(mtime));
+  if (mtime(KFAKE_BIN) >= newest && mtime(KFAKE_BIN) > 0) {
+    const v = kfakeVersion();
+    if (v.ok) {
+      markBroker('kfake', true, { version: v.version, bin: rel(KFAKE_BIN) });
+      log(`kfake broker: present (${rel(KFAKE_BIN)}, franz-go kfake ${v.version})`);
+      return;
+    }
+  }
+  const go = which('go');
+  if (!go) {
+    markBroker('kfake', false, { reason: 'no Go toolchain (go) on PATH' });
+    log('kfake broker: NOT AVAILABLE (no Go toolchain on PATH); its runs will be reported as failed');
+    return;
+  }
+  const gv = capture(go, ['env', 'GOVERSION']).stdout.trim();
+  log(`kfake broker: go build in ${rel(KFAKE_SRC)} with ${gv} (downloads franz-go through the module proxy the first time) ...`);
+  fs.mkdirSync(BUILD, { recursive: true });
+  const tmp = `${KFAKE_BIN}.tmp${process.pid}`;
+  // GOTOOLCHAIN=local: use the installed Go, never download another toolchain.
+  const env = { ...process.env, GOTOOLCHAIN: 'local' };
+  const r = capture(go, ['build', '-trimpath', '-o', tmp, '.'], { cwd: KFAKE_SRC, env, timeout: 600_000 });
+  if (!r.ok) {
+    fs.rmSync(tmp, { force: true });
+    const why = `go build failed (${gv}): ${lastLines(r.stderr || r.error?.message || '', 3)}`;
+    markBroker('kfake', false, { reason: why });
+    log(`kfake broker: NOT AVAILABLE, ${why}`);
+    return;
+  }
+  fs.renameSync(tmp, KFAKE_BIN);
+  const v = kfakeVersion();
+  if (!v.ok) {
+    markBroker('kfake', false, { reason: `built, but it does not start: ${v.why}` });
+    log(`kfake broker: NOT AVAILABLE, built but it does not start: ${v.why}`);
+    return;
+  }
+  markBroker('kfake', true, { version: v.version, bin: rel(KFAKE_BIN), go: gv });
+  log(`kfake broker: built ${rel(KFAKE_BIN)} (franz-go kfake ${v.version}, ${gv})`);
+}
+
 // ------------------------------------------------------------------ main
 export async function ensure({ skipProjectDeps = false } = {}) {
   const t0 = Date.now();
@@ -311,9 +398,11 @@ export async function ensure({ skipProjectDeps = false } = {}) {
   ensureNodeRdkafka();
   ensureC();
   ensureJava();
+  ensureMockShim();
+  ensureKfake();
   status.durationSec = (Date.now() - t0) / 1000;
   fs.writeFileSync(STATUS_FILE, `${JSON.stringify(status, null, 2)}\n`);
-  const down = Object.entries(status.clients).filter(([, v]) => !v.available);
+  const down = [...Object.entries(status.clients), ...Object.entries(status.brokers)].filter(([, v]) => !v.available);
   log(`ready in ${status.durationSec.toFixed(1)} s${down.length ? `; unavailable: ${down.map(([k, v]) => `${k} (${v.reason})`).join('; ')}` : ''}`);
   return status;
 }

@@ -2,8 +2,8 @@
 // Side-by-side benchmark of kafka-producer-ts and peer Kafka producers.
 //
 //   npm run bench                       # ensure-deps + tsup + this script (full run)
-//   node bench/run.mjs [--quick] [--broker mock|kafka|both] [--clients a,b]
-//                      [--scenarios 1,2] [--repeats 3] [--no-ensure]
+//   node bench/run.mjs [--quick] [--broker mock|kfake|kafka|both|all] [--clients a,b]
+//                      [--scenarios 1,2] [--repeats 3] [--mock-nagle] [--no-ensure]
 //
 // Every client runs in its own process (under /usr/bin/time) against the same
 // broker; each scenario is repeated, runs alternate between clients, and the
@@ -15,10 +15,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { EnsureError, ensure } from './ensure.mjs';
-import { highWatermarkSum, startKafka, startMock } from './lib/brokers.mjs';
+import { highWatermarkSum, startKafka, startKfake, startMock } from './lib/brokers.mjs';
 import { CLIENTS, parseResult } from './lib/clients.mjs';
 import { BENCH, RESULTS, ROOT, STATUS_FILE } from './lib/paths.mjs';
-import { busyCores, cpuSecondsOf, machineCpu, rssMbOf, runMeasured } from './lib/proc.mjs';
+import { busyCores, cpuSecondsOf, hwmMbOf, machineCpu, rssMbOf, runMeasured } from './lib/proc.mjs';
 import { writeReports } from './lib/report.mjs';
 import { PARTITIONS, SCENARIOS, scaled } from './lib/scenarios.mjs';
 
@@ -26,7 +26,9 @@ const log = (m) => console.log(`[bench] ${m}`);
 
 const USAGE = `usage: node bench/run.mjs [options]
   --quick                 10x fewer records (a smoke run)
-  --broker mock|kafka|both  (default both)
+  --broker B              mock, kfake, kafka, a list such as mock,kfake, both (= mock,kafka)
+                          or all (= mock,kfake,kafka; the default)
+  --mock-nagle            run the mock cluster stock, with Nagle on (default: with TCP_NODELAY, as a real broker)
   --clients a,b           ${CLIENTS.map((c) => c.id).join(', ')} (default all; "ours" = both of ours)
   --scenarios 1,2         1 (1a acks=1, 1b acks=all), 2 (2a, 2b), 3, 4, or ids like 1a (default all)
   --repeats N             runs per scenario and client (default 3; medians need >= 3)
@@ -38,7 +40,7 @@ const USAGE = `usage: node bench/run.mjs [options]
   --rerender NAME         only regenerate NAME.md, the chart and the README section from bench/results/NAME.json`;
 
 function parseArgs(argv) {
-  const o = { quick: false, broker: 'both', clients: null, scenarios: null, repeats: 3, ensure: true, quietWait: 15, noiseRetries: 2, out: null };
+  const o = { quick: false, broker: 'all', mockNagle: false, clients: null, scenarios: null, repeats: 3, ensure: true, quietWait: 15, noiseRetries: 2, out: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -55,13 +57,17 @@ function parseArgs(argv) {
     else if (key === '--quiet-wait') o.quietWait = Number(val());
     else if (key === '--noise-retries') o.noiseRetries = Number(val());
     else if (key === '--no-ensure') o.ensure = false;
+    else if (key === '--mock-nagle') o.mockNagle = true;
     else if (key === '--out') o.out = val();
     else if (key === '-h' || key === '--help') {
       console.log(USAGE);
       process.exit(0);
     } else throw new Error(`unknown option ${a}\n${USAGE}`);
   }
-  if (!['mock', 'kafka', 'both'].includes(o.broker)) throw new Error(`--broker must be mock, kafka or both`);
+  o.brokers = BROKER_SETS[o.broker] ?? o.broker.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const b of o.brokers) if (!BROKERS.includes(b)) throw new Error(`--broker must be ${BROKERS.join(', ')}, a comma list of them, both or all`);
+  // Always in the same order: the light brokers first.
+  o.brokers = BROKERS.filter((b) => o.brokers.includes(b));
   if (!Number.isInteger(o.repeats) || o.repeats < 1) throw new Error('--repeats must be a positive integer');
   const ids = new Set(CLIENTS.map((c) => c.id));
   if (o.clients) {
@@ -75,6 +81,10 @@ function parseArgs(argv) {
   }
   return o;
 }
+
+const BROKERS = ['mock', 'kfake', 'kafka'];
+const BROKER_SETS = { all: BROKERS, both: ['mock', 'kafka'] };
+const STARTERS = { mock: (opts) => startMock({ nagle: opts.mockNagle }), kfake: () => startKfake(), kafka: () => startKafka() };
 
 function machineInfo() {
   const cpuinfo = fs.readFileSync('/proc/cpuinfo', 'utf8');
@@ -268,8 +278,8 @@ async function main() {
   const scenarios = SCENARIOS.filter((s) => !opts.scenarios || opts.scenarios.includes(s.id) || opts.scenarios.includes(String(s.group))).map((s) =>
     scaled(s, opts.quick),
   );
-  const brokers = opts.broker === 'both' ? ['mock', 'kafka'] : [opts.broker];
-  const full = !opts.quick && !opts.clients && !opts.scenarios && opts.broker === 'both' && opts.repeats >= 3;
+  const brokers = opts.brokers;
+  const full = !opts.quick && !opts.clients && !opts.scenarios && !opts.mockNagle && brokers.length === BROKERS.length && opts.repeats >= 3;
   const outName = opts.out ?? (opts.quick ? 'quick' : full ? 'results' : 'custom');
   const machine = machineInfo();
   const needsOf = { dist: 'dist', kafkajs: 'kafkajs', '@platformatic/kafka': 'platformatic', 'node-rdkafka': 'node-rdkafka', java: 'java', c: 'c' };
@@ -293,7 +303,9 @@ async function main() {
     let broker;
     const tb = Date.now();
     try {
-      broker = bname === 'mock' ? await startMock() : await startKafka();
+      const st = status.brokers?.[bname === 'mock' && !opts.mockNagle ? 'mock-nodelay' : bname];
+      if (st && !st.available) throw new Error(`unavailable: ${st.reason}`);
+      broker = await STARTERS[bname](opts);
     } catch (e) {
       const reason = `broker ${bname} failed to start: ${e.message.split('\n')[0]}`;
       log(reason);
@@ -303,6 +315,8 @@ async function main() {
     }
     const cpuStart = brokerCpu(broker);
     brokerInfo[bname] = { label: broker.label, bootstrap: broker.bootstrap, pid: broker.pid, startSec: (Date.now() - tb) / 1000 };
+    if (broker.nodelay !== undefined) brokerInfo[bname].nodelay = broker.nodelay;
+    if (broker.version) brokerInfo[bname].version = broker.version;
     log(`${broker.label} at ${broker.bootstrap} (pid ${broker.pid}), started in ${((Date.now() - tb) / 1000).toFixed(1)} s`);
     try {
       // Warm the broker up (JIT, page cache, allocator) with an unmeasured run.
@@ -371,6 +385,7 @@ async function main() {
     } finally {
       brokerInfo[bname].cpuSecTotal = round(brokerCpu(broker) - cpuStart, 2);
       brokerInfo[bname].rssMBAtEnd = round(rssMbOf(broker.pid), 1);
+      brokerInfo[bname].peakRssMB = round(hwmMbOf(broker.pid), 1);
       await broker.stop();
       log(`${bname} stopped`);
     }
@@ -383,6 +398,7 @@ async function main() {
     command,
     quick: opts.quick,
     full,
+    mockNagle: opts.mockNagle,
     repeats: opts.repeats,
     noiseRetries: opts.noiseRetries,
     machine,

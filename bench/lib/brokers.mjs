@@ -1,6 +1,8 @@
-// The two brokers of the benchmark, both on 127.0.0.1 with random ports:
+// The three brokers of the benchmark, all on 127.0.0.1 with random ports:
 //  - librdkafka's mock cluster (1 broker), driven through the test harness's
-//    mockcluster binary (.cache/mockcluster/mockcluster, a line protocol on stdin);
+//    mockcluster binary (.cache/mockcluster/mockcluster, a line protocol on
+//    stdin), with TCP_NODELAY preloaded (bench/c/mock-nodelay.c);
+//  - franz-go's kfake (1 broker, in memory), bench/kfake/, the same line protocol;
 //  - a single-node Apache Kafka 4.4.0 (KRaft) from test/harness/kafka.ts,
 //    imported through tsx.
 // Each exposes: name, bootstrap, pid (the process whose CPU is the broker's),
@@ -9,7 +11,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { ROOT } from './paths.mjs';
+import { KFAKE_BIN, MOCK_NODELAY_SO, ROOT } from './paths.mjs';
 
 export const MOCKCLUSTER_BIN = path.join(ROOT, '.cache', 'mockcluster', 'mockcluster');
 
@@ -31,9 +33,13 @@ export const KAFKA_BROKER_JVM_OPTS = [
   '-Djava.net.preferIPv4Stack=true',
 ];
 
-export async function startMock() {
-  if (!fs.existsSync(MOCKCLUSTER_BIN)) throw new Error(`mock cluster binary missing: ${MOCKCLUSTER_BIN} (node scripts/ensure-deps.mjs --for test builds it)`);
-  const child = spawn(MOCKCLUSTER_BIN, ['1'], { stdio: ['pipe', 'pipe', 'pipe'] });
+/**
+ * Start a broker process that speaks the mockcluster line protocol: first
+ * line "BOOTSTRAP host:port,...", then one reply line ("OK [value]" or
+ * "ERR ...") per command line on stdin; it exits when stdin closes.
+ */
+async function startLineBroker(what, bin, args, env = process.env) {
+  const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'], env });
   let stderr = '';
   child.stderr.on('data', (d) => {
     stderr = (stderr + d).slice(-4000);
@@ -43,52 +49,122 @@ export async function startMock() {
   const lines = [];
   const waiters = [];
   rl.on('line', (l) => (waiters.length ? waiters.shift()(l) : lines.push(l)));
-  const exited = new Promise((r) => child.once('exit', (code, sig) => r(sig ?? code)));
+  const exited = new Promise((r) => {
+    child.once('exit', (code, sig) => r(sig ?? code));
+    child.once('error', (e) => r(e.message));
+  });
   const nextLine = (ms) =>
     new Promise((resolve, reject) => {
       if (lines.length) return resolve(lines.shift());
-      const t = setTimeout(() => reject(new Error(`mockcluster: no reply within ${ms} ms; stderr: ${stderr}`)), ms);
+      const t = setTimeout(() => reject(new Error(`${what}: no reply within ${ms} ms; stderr: ${stderr}`)), ms);
       waiters.push((l) => {
         clearTimeout(t);
         resolve(l);
       });
-      exited.then((how) => reject(new Error(`mockcluster exited (${how}); stderr: ${stderr}`)));
+      exited.then((how) => reject(new Error(`${what} exited (${how}); stderr: ${stderr}`)));
     });
   const greeting = await nextLine(10_000);
   const m = /^BOOTSTRAP (\S+)$/.exec(greeting);
   if (!m) {
     child.kill('SIGKILL');
-    throw new Error(`mockcluster: unexpected first line ${greeting}`);
+    throw new Error(`${what}: unexpected first line ${greeting}`);
   }
   let chain = Promise.resolve();
   const command = (line) => {
     const p = chain.then(async () => {
       child.stdin.write(`${line}\n`);
-      const reply = await nextLine(10_000);
+      const reply = await nextLine(30_000);
       if (reply === 'OK' || reply.startsWith('OK ')) return reply.slice(3);
-      throw new Error(`mockcluster: ${line}: ${reply}`);
+      throw new Error(`${what}: ${line}: ${reply}`);
     });
     chain = p.catch(() => {});
     return p;
   };
   return {
-    name: 'mock',
-    label: 'librdkafka 2.0.2 mock cluster (1 broker)',
     bootstrap: m[1],
     pid: child.pid,
-    pids: () => [child.pid],
-    async createTopic(name, partitions) {
-      await command(`topic ${name} ${partitions} 1`);
-    },
-    async deleteTopic() {
-      /* the 2.0.2 mock cannot delete topics; each keeps at most 5 MB per partition */
-    },
+    command,
+    kill: () => child.kill('SIGKILL'),
     async stop() {
       child.stdin.end();
       const t = setTimeout(() => child.kill('SIGKILL'), 5_000);
       await exited;
       clearTimeout(t);
     },
+  };
+}
+
+/**
+ * librdkafka 2.0.2's mock cluster, 1 broker.  By default it runs with
+ * bench/c/mock-nodelay.c preloaded, which sets TCP_NODELAY on every socket it
+ * accepts, as a real Kafka broker does (SocketServer setTcpNoDelay(true)); the
+ * stock mock leaves Nagle's algorithm on, which delays small responses written
+ * while the previous one is unacknowledged.  `nagle: true` runs it stock.
+ */
+export async function startMock({ nagle = false } = {}) {
+  if (!fs.existsSync(MOCKCLUSTER_BIN)) throw new Error(`mock cluster binary missing: ${MOCKCLUSTER_BIN} (node scripts/ensure-deps.mjs --for test builds it)`);
+  let env = process.env;
+  if (!nagle) {
+    if (!fs.existsSync(MOCK_NODELAY_SO)) throw new Error(`TCP_NODELAY shim missing: ${MOCK_NODELAY_SO} (bench/ensure.mjs builds it from bench/c/mock-nodelay.c); --mock-nagle runs the mock without it`);
+    env = { ...process.env, LD_PRELOAD: [MOCK_NODELAY_SO, process.env.LD_PRELOAD].filter(Boolean).join(' ') };
+  }
+  const b = await startLineBroker('mockcluster', MOCKCLUSTER_BIN, ['1'], env);
+  if (!nagle) {
+    // The shim only works if the dynamic loader mapped it.
+    let maps = '';
+    try {
+      maps = fs.readFileSync(`/proc/${b.pid}/maps`, 'utf8');
+    } catch {
+      /* checked below */
+    }
+    if (!maps.includes(MOCK_NODELAY_SO)) {
+      b.kill();
+      throw new Error(`mockcluster started without ${MOCK_NODELAY_SO} mapped: LD_PRELOAD did not take`);
+    }
+  }
+  return {
+    name: 'mock',
+    label: nagle
+      ? 'librdkafka 2.0.2 mock cluster (1 broker), stock: Nagle on (--mock-nagle)'
+      : 'librdkafka 2.0.2 mock cluster (1 broker), with TCP_NODELAY, as a real broker sets it',
+    nodelay: !nagle,
+    bootstrap: b.bootstrap,
+    pid: b.pid,
+    pids: () => [b.pid],
+    async createTopic(name, partitions) {
+      await b.command(`topic ${name} ${partitions} 1`);
+    },
+    async deleteTopic() {
+      /* the 2.0.2 mock cannot delete topics; each keeps at most 5 MB per partition */
+    },
+    stop: b.stop,
+  };
+}
+
+/**
+ * franz-go's kfake (bench/kfake/main.go, built by bench/ensure.mjs): an
+ * in-memory Kafka broker with current protocol versions, 1 broker.  It keeps
+ * every record in memory until its topic is deleted, which the bench does
+ * after each run.  Go sets TCP_NODELAY on every connection by default.
+ */
+export async function startKfake() {
+  if (!fs.existsSync(KFAKE_BIN)) throw new Error(`kfake unavailable: ${KFAKE_BIN} missing (bench/ensure.mjs builds it from bench/kfake/ with Go)`);
+  const b = await startLineBroker('kfake', KFAKE_BIN, ['-brokers', '1']);
+  const version = await b.command('version');
+  return {
+    name: 'kfake',
+    label: `franz-go kfake ${version} (in-memory, 1 broker)`,
+    version,
+    bootstrap: b.bootstrap,
+    pid: b.pid,
+    pids: () => [b.pid],
+    async createTopic(name, partitions) {
+      await b.command(`topic ${name} ${partitions} 1`);
+    },
+    async deleteTopic(name) {
+      await b.command(`delete ${name}`);
+    },
+    stop: b.stop,
   };
 }
 

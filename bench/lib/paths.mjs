@@ -5,10 +5,15 @@ import { fileURLToPath } from 'node:url';
 export const BENCH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const ROOT = path.resolve(BENCH, '..');
 export const CACHE = path.join(ROOT, '.cache');
-/** Build outputs of bench/ensure.mjs: the C producer, the Java runner, status.json. */
+/** Build outputs of bench/ensure.mjs: the C producer, the Java runner, the mock's shim, kfake, status.json. */
 export const BUILD = path.join(CACHE, 'bench');
 export const C_PRODUCER = path.join(BUILD, 'producer');
 export const JAVA_CLASSES = path.join(BUILD, 'java');
+/** LD_PRELOAD shim that gives the mock cluster's accepted sockets TCP_NODELAY (bench/c/mock-nodelay.c). */
+export const MOCK_NODELAY_SO = path.join(BUILD, 'mock-nodelay.so');
+/** franz-go's kfake in-memory broker, built from bench/kfake/ with `go build`. */
+export const KFAKE_SRC = path.join(BENCH, 'kfake');
+export const KFAKE_BIN = path.join(BUILD, 'kfake');
 export const STATUS_FILE = path.join(BUILD, 'status.json');
 export const RESULTS = path.join(BENCH, 'results');
 export const KAFKA_DIR = path.join(CACHE, 'kafka', '4.4.0');

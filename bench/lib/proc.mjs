@@ -36,6 +36,16 @@ export function rssMbOf(pid) {
   }
 }
 
+/** Peak resident set (VmHWM) of a live process in MB, or NaN. */
+export function hwmMbOf(pid) {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
 /** Machine-wide busy CPU seconds (all cores, everything but idle and iowait) since boot. */
 export function machineBusySeconds() {
   const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0];
