@@ -13,7 +13,12 @@ export function median(xs) {
 }
 
 const clientById = Object.fromEntries(CLIENTS.map((c) => [c.id, c]));
-const BROKER_TITLE = { mock: 'librdkafka mock cluster', kafka: 'Apache Kafka 4.4.0 (1 node)' };
+/** The brokers in report order: the two light ones, then real Kafka. */
+const BROKERS = ['mock', 'kfake', 'kafka'];
+const BROKER_TITLE = { mock: 'librdkafka mock cluster', kfake: 'franz-go kfake (in-memory, 1 broker)', kafka: 'Apache Kafka 4.4.0 (1 node)' };
+const BROKER_SHORT = { mock: 'the mock', kfake: 'kfake', kafka: 'Kafka' };
+/** The section title of a broker: the label the run recorded (version, TCP_NODELAY), else a generic one. */
+const brokerTitle = (meta, b) => meta?.brokers?.[b]?.label ?? BROKER_TITLE[b];
 
 export function summarize(runs) {
   const groups = new Map();
@@ -125,39 +130,29 @@ export function targets(rows) {
   };
   const ratio = (a, b) => (a !== null && b !== null && b > 0 ? a / b : null);
   const out = [];
+  // The light brokers decide, the mock first, then kfake (where @platformatic/kafka
+  // and the Java producer run, which the mock cannot serve); real Kafka only
+  // when neither measured both sides.
+  const decide = (vals, ok) => {
+    for (const b of ['mock', 'kfake']) {
+      if (vals[b] !== null) return { verdict: `${ok(vals[b]) ? 'met' : 'missed'}${b === 'mock' ? '' : ' on kfake'}`, where: b };
+    }
+    if (vals.kafka !== null) return { verdict: `${ok(vals.kafka) ? 'met' : 'missed'} on Kafka only`, where: 'kafka' };
+    return { verdict: 'not measured', where: null };
+  };
   const ratioTarget = (name, scen, ours, peer, min, metric = 'msgsPerSec') => {
-    const m = ratio(v('mock', scen, ours, metric), v('mock', scen, peer, metric));
-    const k = ratio(v('kafka', scen, ours, metric), v('kafka', scen, peer, metric));
-    let verdict;
-    let where;
-    if (m !== null) {
-      verdict = m >= min ? 'met' : 'missed';
-      where = 'mock';
-    } else if (k !== null) {
-      verdict = `${k >= min ? 'met' : 'missed'} on Kafka only`;
-      where = 'kafka';
-    } else verdict = 'not measured';
-    out.push({
-      target: name,
-      mock: m === null ? (find(rows, 'mock', scen, peer)?.ok === 0 ? `n/a (${clientById[peer].label} failed on the mock)` : 'n/a') : `${m.toFixed(2)}×`,
-      kafka: k === null ? 'n/a' : `${k.toFixed(2)}×`,
-      verdict,
-      where,
-    });
+    const vals = Object.fromEntries(BROKERS.map((b) => [b, ratio(v(b, scen, ours, metric), v(b, scen, peer, metric))]));
+    const cell = (b) =>
+      vals[b] === null ? (find(rows, b, scen, peer)?.ok === 0 ? `n/a (${clientById[peer].label} failed on ${BROKER_SHORT[b]})` : 'n/a') : `${vals[b].toFixed(2)}×`;
+    out.push({ target: name, mock: cell('mock'), kfake: cell('kfake'), kafka: cell('kafka'), ...decide(vals, (x) => x >= min) });
   };
   ratioTarget('S1 100 B acks=1: callback ≥ 3× @platformatic/kafka', '1a', 'ours-cb', 'platformatic', 3);
   ratioTarget('S1 100 B acks=1: callback ≥ 0.6× librdkafka C', '1a', 'ours-cb', 'c', 0.6);
   ratioTarget('S1 100 B acks=1: promise ≥ 2× @platformatic/kafka', '1a', 'ours-promise', 'platformatic', 2);
   const absTarget = (name, scen, client, field, max, unit, d = 2) => {
-    const m = v('mock', scen, client, field);
-    const k = v('kafka', scen, client, field);
-    out.push({
-      target: name,
-      mock: m === null ? 'n/a' : `${m.toFixed(d)} ${unit}`,
-      kafka: k === null ? 'n/a' : `${k.toFixed(d)} ${unit}`,
-      verdict: m === null ? (k === null ? 'not measured' : `${k <= max ? 'met' : 'missed'} on Kafka only`) : m <= max ? 'met' : 'missed',
-      where: 'mock',
-    });
+    const vals = Object.fromEntries(BROKERS.map((b) => [b, v(b, scen, client, field)]));
+    const cell = (b) => (vals[b] === null ? 'n/a' : `${vals[b].toFixed(d)} ${unit}`);
+    out.push({ target: name, mock: cell('mock'), kfake: cell('kfake'), kafka: cell('kafka'), ...decide(vals, (x) => x <= max) });
   };
   absTarget('CPU per 1,000,000 records of 100 B ≤ 1.0 s (S1 acks=1, callback)', '1a', 'ours-cb', 'cpuPerMillion', 1.0, 's');
   absTarget('CPU per 1,000,000 records of 100 B ≤ 1.0 s (S1 acks=all, callback)', '1b', 'ours-cb', 'cpuPerMillion', 1.0, 's');
@@ -179,6 +174,7 @@ export function targets(rows) {
     out.push({
       target: `S1 on real Kafka ≥ 1.0× the Java producer (${scen === '1a' ? 'acks=1' : 'acks=all'}, ${client === 'ours-cb' ? 'callback' : 'promise'})`,
       mock: '–',
+      kfake: '–',
       kafka: k === null ? 'n/a' : `${k.toFixed(2)}×`,
       verdict: k === null ? 'not measured' : k >= 1 ? 'met' : 'missed',
       where: 'kafka',
@@ -189,9 +185,9 @@ export function targets(rows) {
 
 function targetsTable(ts) {
   return [
-    '| target | mock cluster | real Kafka | verdict |',
-    '| --- | ---: | ---: | --- |',
-    ...ts.map((t) => `| ${t.target} | ${t.mock} | ${t.kafka} | ${t.verdict} |`),
+    '| target | mock cluster | kfake | real Kafka | verdict |',
+    '| --- | ---: | ---: | ---: | --- |',
+    ...ts.map((t) => `| ${t.target} | ${t.mock} | ${t.kfake ?? '–'} | ${t.kafka} | ${t.verdict} |`),
   ].join('\n');
 }
 
@@ -200,7 +196,7 @@ const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 
 export function svgChart(rows, meta) {
   const scen = ['1a', '1b', '2a', '2b', '3'].filter((s) => rows.some((r) => r.scenario === s));
-  const brokers = ['mock', 'kafka'].filter((b) => rows.some((r) => r.broker === b && scen.includes(r.scenario)));
+  const brokers = BROKERS.filter((b) => rows.some((r) => r.broker === b && scen.includes(r.scenario)));
   const clientIds = CLIENTS.map((c) => c.id).filter((c) => rows.some((r) => r.client === c));
   const W = 1100;
   const labelW = 190;
@@ -231,7 +227,7 @@ export function svgChart(rows, meta) {
   for (const b of brokers) {
     y += 32;
     parts.push(`<line x1="10" y1="${y - 18}" x2="${W - 10}" y2="${y - 18}" stroke="#ccc"/>`);
-    text(10, y, BROKER_TITLE[b], 'font-size="14" font-weight="bold"');
+    text(10, y, brokerTitle(meta, b), 'font-size="14" font-weight="bold"');
     y += 16;
     text(panelA.x, y, 'messages/s', 'font-size="11" fill="#555" font-weight="bold"');
     text(panelB.x, y, 'client CPU s per 1M records', 'font-size="11" fill="#555" font-weight="bold"');
@@ -287,7 +283,7 @@ function settingsTable(meta) {
 
 function brokerCpuText(rows, meta) {
   const lines = [];
-  for (const b of ['mock', 'kafka']) {
+  for (const b of BROKERS) {
     const rs = rows.filter((r) => r.broker === b && r.ok > 0 && r.scenario !== '4');
     if (!rs.length) continue;
     // broker CPU relative to the run's elapsed time: cores the broker kept busy
@@ -295,10 +291,11 @@ function brokerCpuText(rows, meta) {
     const maxB = busy.reduce((a, x) => (x.cores > a.cores ? x : a));
     const info = meta.brokers[b] ?? {};
     lines.push(
-      `- **${BROKER_TITLE[b]}**: median broker CPU per run from ${fmt(Math.min(...rs.map((r) => r.brokerCpuSec)))} to ${fmt(Math.max(...rs.map((r) => r.brokerCpuSec)))} s; ` +
+      `- **${brokerTitle(meta, b)}**: median broker CPU per run from ${fmt(Math.min(...rs.map((r) => r.brokerCpuSec)))} to ${fmt(Math.max(...rs.map((r) => r.brokerCpuSec)))} s; ` +
         `at most ${maxB.cores.toFixed(2)} cores busy on average during a run (${maxB.r.scenario}, ${clientById[maxB.r.client]?.label}); ` +
         `${fmt(info.cpuSecTotal, 1)} s over the whole ${b} part of the run` +
         (info.rssMBAtEnd ? `; broker RSS at the end ${Math.round(info.rssMBAtEnd)} MB` : '') +
+        (info.peakRssMB ? `, peak ${Math.round(info.peakRssMB)} MB` : '') +
         '.',
     );
   }
@@ -332,15 +329,15 @@ export function markdown({ meta, rows, runs, probes, svgName, forReadme = false 
   parts.push(`- msg/s and MB/s (10^6 bytes of values per second) over the time from the first send to the last acknowledgement; CPU s = user + system seconds of the whole client process (start-up included), peak RSS = its maximum resident set (both from GNU time); broker CPU s = the broker process's CPU during the run.`);
   parts.push('');
   parts.push(`${h} Scenarios`, '', scenarioList(meta), '');
-  for (const b of ['mock', 'kafka']) {
+  for (const b of BROKERS) {
     if (!rows.some((r) => r.broker === b)) continue;
-    parts.push(`${h} ${BROKER_TITLE[b]}`, '');
+    parts.push(`${h} ${brokerTitle(meta, b)}`, '');
     if (meta.brokers[b]?.startError) parts.push(`**The broker failed to start**: ${meta.brokers[b].startError}`, '');
     if (tput.length) parts.push(throughputTable(rows, b, tput, clientIds), '');
     if (rows.some((r) => r.broker === b && r.scenario === '4')) parts.push(`Latency (S4), send() to acknowledgement:`, '', latencyTable(rows, b, clientIds), '');
   }
   parts.push(`![messages/s and CPU per client](${forReadme ? 'bench/results/' : ''}${svgName})`, '');
-  if (!forReadme) parts.push(`${h} Targets`, '', 'Medians of this run. The mock cluster is the reference; where a peer cannot run on it, the real-Kafka figure decides.', '', targetsTable(targets(rows)), '');
+  if (!forReadme) parts.push(`${h} Targets`, '', "Medians of this run. The light brokers are the reference: the mock cluster first; where a figure is missing there (@platformatic/kafka and the Java producer cannot run on it), kfake's; only where neither has it, real Kafka's.", '', targetsTable(targets(rows)), '');
   parts.push(`${h} Broker CPU`, '', brokerCpuText(rows, meta), '');
   parts.push(`${h} Settings per client`, '', settingsTable(meta), '');
   parts.push(
