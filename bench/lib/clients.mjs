@@ -27,8 +27,23 @@ export const JAVA_CLIENT_FLAGS = [
 ];
 
 // Application-level flow control of our two forms in the throughput scenarios.
+/**
+ * batch.size for the two clients with Java's batching model (ours and the Java producer);
+ * BENCH_BATCH_SIZE overrides it, for sweeps. 256 KiB beat 64 KiB for both on kfake, scenario 1a
+ * (2 runs each): ours 1.66-1.75M -> 1.98-2.02M msg/s, Java 622-672k -> 686-787k msg/s.
+ * librdkafka's clients get batch.size 1,000,000, kafkajs and @platformatic/kafka arrays of 1,000.
+ */
+export const BATCH_SIZE = Number(process.env.BENCH_BATCH_SIZE ?? 262144);
 export const OURS_CALLBACK_MAX_OUTSTANDING = 200_000; // as in examples/high-throughput.ts
-export const OURS_PROMISE_MAX_OUTSTANDING = 50_000;
+/**
+ * Unsettled promises cost GC, but the bound must hold a few batches or sends wait for linger.ms.
+ * On the NODELAY mock, scenario 1a (msg/s, CPU s, peak RSS MB):
+ *   batchSize 64 KiB, 3 runs, medians: 2,000: 1.63M, 0.80, 87; 5,000: 1.73M, 0.79, 93;
+ *     10,000: 1.61M, 0.91, 126; 20,000: 1.45M, 1.04, 143; 50,000: 1.24M, 1.23, 177.
+ *   batchSize 256 KiB, 2 runs: 2,000: 0.34-0.35M (less than one batch: every batch waits
+ *     for linger.ms); 5,000: 1.81-1.88M, 0.68-0.72, 91; 10,000: 1.82-1.95M, 0.70-0.73, 95-97.
+ */
+export const OURS_PROMISE_MAX_OUTSTANDING = Number(process.env.BENCH_PROMISE_MAX_OUTSTANDING ?? 10_000);
 
 function nodeConfig(run, extra = {}) {
   const s = run.scenario;
@@ -53,7 +68,7 @@ const node = (script) => path.join(BENCH, 'clients', script);
 /** Both forms of ours run bench/clients/ours.mjs; the throughput scenarios get the form's own bound on outstanding records. */
 function oursCommand(form, throughputMaxOutstanding) {
   return (run) => {
-    const extra = { form };
+    const extra = { form, batchSize: BATCH_SIZE };
     if (run.scenario.mode === 'throughput') extra.maxOutstanding = throughputMaxOutstanding;
     return ['node', node('ours.mjs'), JSON.stringify(nodeConfig(run, extra))];
   };
@@ -68,7 +83,7 @@ export const CLIENTS = [
     needs: 'dist',
     command: oursCommand('callback', OURS_CALLBACK_MAX_OUTSTANDING),
     settings:
-      'lingerMs 5 (0 in S4), batchSize 65536, bufferMemory default 32 MiB, maxInFlightRequestsPerConnection default 5; ' +
+      `lingerMs 5 (0 in S4), batchSize ${BATCH_SIZE}, bufferMemory` + ' default 32 MiB, maxInFlightRequestsPerConnection default 5; ' +
       `send(record, callback); S1/S2: the app holds ≤${OURS_CALLBACK_MAX_OUTSTANDING.toLocaleString('en-US')} unacknowledged records and yields to the event loop every 10,000 sends (examples/high-throughput.ts)`,
     idempotence: 'on (default; acks=all)',
   },
@@ -134,7 +149,7 @@ export const CLIENTS = [
       const tools = kafkaTools();
       const jvm = [...JAVA_CLIENT_FLAGS, `-Dlog4j2.configurationFile=${TOOLS_LOG4J2}`];
       if (s.mode === 'throughput') {
-        const props = [`acks=${s.acks}`, 'linger.ms=5', 'batch.size=65536', 'compression.type=none', 'client.id=bench-java'];
+        const props = [`acks=${s.acks}`, 'linger.ms=5', `batch.size=${BATCH_SIZE}`, 'compression.type=none', 'client.id=bench-java'];
         if (s.idempotence === 'off') props.push('enable.idempotence=false');
         return [
           'java',
@@ -166,7 +181,7 @@ export const CLIENTS = [
       ];
     },
     settings:
-      'S1/S2: org.apache.kafka.tools.ProducerPerformance --throughput -1 with linger.ms 5, batch.size 65536 (buffer.memory default 32 MiB); S3/S4: bench/java/BenchProducer.java (same client jar) with a Semaphore of 1,000 / paced sends, linger.ms 5 / 0; JVM flags of kafka-producer-perf-test.sh (-Xmx512M, G1)',
+      'S1/S2: org.apache.kafka.tools.ProducerPerformance --throughput -1 with linger.ms 5, batch.size ' + BATCH_SIZE + ' (buffer.memory default 32 MiB); S3/S4: bench/java/BenchProducer.java (same client jar) with a Semaphore of 1,000 / paced sends, linger.ms 5 / 0; JVM flags of kafka-producer-perf-test.sh (-Xmx512M, G1)',
     idempotence: 'on (default; acks=all)',
     // Checked with DEBUG logging: the 2.0.2 mock offers Metadata v0-v2; Kafka 4.x clients
     // dropped Metadata < v4 (KIP-896), find no usable node and re-bootstrap until max.block.ms.
@@ -213,7 +228,7 @@ function commonArgs(run) {
   return a;
 }
 const cArgs = commonArgs;
-const javaArgs = (run) => [...commonArgs(run), '--batch-size', '65536'];
+const javaArgs = (run) => [...commonArgs(run), '--batch-size', String(BATCH_SIZE)];
 
 /**
  * Parse a finished client's stdout/stderr into the runner result object

@@ -61,10 +61,13 @@ export const SCENARIOS = [
   {
     id: '4',
     group: 4,
-    title: 'S4 latency, 10,000 records paced at 5,000/s after 5,000 warm-up, linger 0, 100 B, acks=all',
+    title: 'S4 latency, 10,000 records paced at 5,000/s after 15,000 warm-up, linger 0, 100 B, acks=all',
     mode: 'latency',
     records: 10_000,
-    warmupRecords: 5_000,
+    // 3 s of warm-up: after 1 s (5,000 records) V8 still ran ~90 TurboFan compilations inside the
+    // measured window, on the second core the broker needs; after 3 s, ~20 (node --trace-opt,
+    // bench/micro/FINDINGS.md "Latency tail").
+    warmupRecords: 15_000,
     rate: 5000,
     valueBytes: 100,
     acks: 'all',
