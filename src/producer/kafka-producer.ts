@@ -48,14 +48,28 @@ export interface ProducerInternals {
 }
 
 /** A send that could not be appended at once: it waits for metadata or memory, in arrival order. */
-interface WaitingSend {
-  readonly record: ProducerRecord
-  readonly key: Bytes | null
-  readonly headers: HeaderPairs
-  readonly timestamp: number
-  readonly deadlineMs: number
-  readonly complete: RecordCompletion
-  readonly fail: RecordReject | null
+/** `WaitingSend.partition` before a partition was chosen for it. */
+const PARTITION_NOT_CHOSEN = -2
+
+/**
+ * A send that waits in the producer (for metadata, or for buffer.memory).
+ * It holds the record's fields as they were at `send()`, never the record
+ * object, which the application may reuse for its next send.
+ */
+class WaitingSend {
+  constructor(
+    readonly topic: string,
+    readonly explicitPartition: number | null,
+    /** The partition chosen at send() (metadata was known), or PARTITION_NOT_CHOSEN. */
+    readonly partition: number,
+    readonly key: Bytes | null,
+    readonly value: Bytes | null,
+    readonly headers: HeaderPairs,
+    readonly timestamp: number,
+    readonly deadlineMs: number,
+    readonly complete: RecordCompletion,
+    readonly fail: RecordReject | null,
+  ) {}
 }
 
 /**
@@ -171,6 +185,11 @@ export class KafkaProducer {
   /**
    * Sends a record. Without a callback, returns a promise of its metadata;
    * with one, returns nothing and calls it once, allocating no promise.
+   *
+   * The record object may be reused once this returns. Buffers in it are
+   * copied when the record is appended to a batch: at once, unless the
+   * record must wait for metadata or buffer.memory, so a Buffer's contents
+   * must not change until the send completes (as with `socket.write`).
    */
   send(record: ProducerRecord): Promise<RecordMetadata>
   send(record: ProducerRecord, callback: SendCallback): void
@@ -196,7 +215,7 @@ export class KafkaProducer {
       this.ensureValidRecordSize(record.topic, key, record.value, headers)
       const timestamp = record.timestamp ?? now
       if (this.waiting.size > 0) {
-        this.enqueueWaiting({ record, key, headers, timestamp, deadlineMs: now + this.config.maxBlockMs, complete, fail })
+        this.enqueueWaiting(record, PARTITION_NOT_CHOSEN, key, headers, timestamp, now, complete, fail)
         return
       }
       const topic = record.topic
@@ -214,14 +233,14 @@ export class KafkaProducer {
         }
       }
       if (count === undefined) {
-        this.enqueueWaiting({ record, key, headers, timestamp, deadlineMs: now + this.config.maxBlockMs, complete, fail })
+        this.enqueueWaiting(record, PARTITION_NOT_CHOSEN, key, headers, timestamp, now, complete, fail)
         this.sender.wakeup()
         return
       }
-      const partition = this.partitionFor(record, key, count, cluster)
+      const partition = this.partitionFor(topic, record.partition, key, record.value, count, cluster)
       const r = this.accumulator.append(topic, partition, timestamp, key, record.value, headers, complete, fail, now, cluster)
       if (r === APPEND_NEEDS_MEMORY) {
-        this.enqueueWaiting({ record, key, headers, timestamp, deadlineMs: now + this.config.maxBlockMs, complete, fail })
+        this.enqueueWaiting(record, partition, key, headers, timestamp, now, complete, fail)
         return
       }
       if (r.batchIsFull || r.newBatchCreated) this.sender.wakeup()
@@ -280,19 +299,18 @@ export class KafkaProducer {
     }
   }
 
-  private partitionFor(record: ProducerRecord, key: Bytes | null, count: number, cluster: Cluster): number {
-    const explicit = record.partition
+  private partitionFor(topic: string, explicit: number | null | undefined, key: Bytes | null, value: Bytes | null, count: number, cluster: Cluster): number {
     if (explicit !== undefined && explicit !== null) {
       if (explicit >= count) {
-        throw new KafkaInvalidRecordError(`Invalid partition given with record: ${explicit} is not in the range [0...${count}) of topic '${record.topic}'`)
+        throw new KafkaInvalidRecordError(`Invalid partition given with record: ${explicit} is not in the range [0...${count}) of topic '${topic}'`)
       }
       return explicit
     }
     const custom = this.config.partitioner
     if (custom !== null) {
-      const p = custom(record.topic, toBuffer(key), toBuffer(record.value), cluster)
+      const p = custom(topic, toBuffer(key), toBuffer(value), cluster)
       if (!Number.isInteger(p) || p < 0 || p >= count) {
-        throw new KafkaInvalidRecordError(`The custom partitioner returned ${String(p)} for topic '${record.topic}', which has ${count} partitions`)
+        throw new KafkaInvalidRecordError(`The custom partitioner returned ${String(p)} for topic '${topic}', which has ${count} partitions`)
       }
       return p
     }
@@ -302,7 +320,28 @@ export class KafkaProducer {
     return UNKNOWN_PARTITION
   }
 
-  private enqueueWaiting(w: WaitingSend): void {
+  private enqueueWaiting(
+    record: ProducerRecord,
+    partition: number,
+    key: Bytes | null,
+    headers: HeaderPairs,
+    timestamp: number,
+    now: number,
+    complete: RecordCompletion,
+    fail: RecordReject | null,
+  ): void {
+    const w = new WaitingSend(
+      record.topic,
+      record.partition ?? null,
+      partition,
+      key,
+      record.value,
+      headers,
+      timestamp,
+      now + this.config.maxBlockMs,
+      complete,
+      fail,
+    )
     this.waiting.pushBack(w)
     this.waitingWorker ??= this.processWaiting().finally(() => {
       this.waitingWorker = null
@@ -321,15 +360,17 @@ export class KafkaProducer {
     while (this.waiting.size > 0) {
       const w = this.waiting.peekFront()!
       try {
-        const topic = w.record.topic
+        const topic = w.topic
         let cluster = this.metadata.cluster
         if (cluster.partitionCountForTopic(topic) === undefined) cluster = await this.awaitTopic(w)
         const fatal = this.transactionManager?.fatalError
         if (fatal) throw fatal
-        const count = cluster.partitionCountForTopic(topic)!
-        const partition = this.partitionFor(w.record, w.key, count, cluster)
+        const partition =
+          w.partition !== PARTITION_NOT_CHOSEN
+            ? w.partition
+            : this.partitionFor(topic, w.explicitPartition, w.key, w.value, cluster.partitionCountForTopic(topic)!, cluster)
         const now = this.sendClock()
-        let r = this.accumulator.append(topic, partition, w.timestamp, w.key, w.record.value, w.headers, w.complete, w.fail, now, cluster)
+        let r = this.accumulator.append(topic, partition, w.timestamp, w.key, w.value, w.headers, w.complete, w.fail, now, cluster)
         if (r === APPEND_NEEDS_MEMORY) {
           r = await this.appendWaitingForMemory(w, partition, now, cluster)
         }
@@ -343,14 +384,14 @@ export class KafkaProducer {
   }
 
   private async appendWaitingForMemory(w: WaitingSend, partition: number, now: number, cluster: Cluster): Promise<AppendResult> {
-    const topic = w.record.topic
+    const topic = w.topic
     try {
       return await this.accumulator.appendAsync(
         topic,
         partition,
         w.timestamp,
         w.key,
-        w.record.value,
+        w.value,
         w.headers,
         w.complete,
         w.fail,
@@ -372,7 +413,7 @@ export class KafkaProducer {
 
   /** Waits until metadata knows the record's topic, or fails at its deadline. */
   private async awaitTopic(w: WaitingSend): Promise<Cluster> {
-    const topic = w.record.topic
+    const topic = w.topic
     for (;;) {
       const cluster = this.metadata.cluster
       if (cluster.partitionCountForTopic(topic) !== undefined) return cluster

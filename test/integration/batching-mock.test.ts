@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { KafkaProducer, KafkaTimeoutError } from '../../src/index.js'
+import { consumeWithKcat } from '../harness/consume.js'
 import { type MockCluster, startMockCluster } from '../harness/mock.js'
 
 let mock: MockCluster
@@ -15,6 +16,7 @@ beforeAll(async () => {
   await mock.createTopic('inflight', 3, 1)
   await mock.createTopic('blocked', 3, 1)
   await mock.createTopic('overfull', 4, 1)
+  await mock.createTopic('reused', 2, 1)
 }, 60_000)
 
 afterAll(async () => {
@@ -151,6 +153,40 @@ describe('buffer.memory offered many times over, brokers up', () => {
       expect(producer.metrics()['buffer-available-bytes']).toBe(bufferMemory)
     } finally {
       await producer.close()
+    }
+  }, 60_000)
+})
+
+describe('a record object reused for every send', () => {
+  it('delivers what each send() was given, also for sends that waited for buffer.memory', async () => {
+    const producer = new KafkaProducer({ bootstrapServers: mock.bootstrap, bufferMemory: 64 * 1024, batchSize: 8192, lingerMs: 2 })
+    const total = 3000
+    const pad = 'p'.repeat(500)
+    try {
+      await producer.send({ topic: 'reused', partition: 0, value: 'warm-up' })
+      // One object, changed after every send: most of these sends wait for memory, and must not pick up later contents.
+      const record: { topic: string; partition: number; key: string; value: string } = { topic: 'reused', partition: 0, key: '', value: '' }
+      const done: Promise<void>[] = []
+      for (let i = 0; i < total; i++) {
+        record.partition = i % 2
+        record.key = `k${i}`
+        record.value = `v${i}:${pad}`
+        done.push(producer.send(record).then(() => undefined))
+      }
+      await Promise.all(done)
+    } finally {
+      await producer.close()
+    }
+    const got = await consumeWithKcat(mock.bootstrap, 'reused', { partitions: 2 })
+    const seen = got.filter((r) => r.key !== null).map((r) => ({ p: r.partition, key: r.key!.toString(), value: r.value!.toString() }))
+    expect(seen.length).toBe(total)
+    for (const p of [0, 1]) {
+      const inPartition = seen.filter((r) => r.p === p)
+      inPartition.forEach((r, j) => {
+        const i = 2 * j + p
+        expect(r.key).toBe(`k${i}`)
+        expect(r.value).toBe(`v${i}:${pad}`)
+      })
     }
   }, 60_000)
 })
