@@ -336,7 +336,8 @@ export class KafkaProducer {
       partition,
       key,
       record.value,
-      headers,
+      // The application may reuse its header array and pairs too.
+      headers === null ? null : headers.map((h) => [h[0], h[1]] as const),
       timestamp,
       now + this.config.maxBlockMs,
       complete,

@@ -165,12 +165,14 @@ describe('a record object reused for every send', () => {
     try {
       await producer.send({ topic: 'reused', partition: 0, value: 'warm-up' })
       // One object, changed after every send: most of these sends wait for memory, and must not pick up later contents.
-      const record: { topic: string; partition: number; key: string; value: string } = { topic: 'reused', partition: 0, key: '', value: '' }
+      const header: [string, string] = ['h', '']
+      const record = { topic: 'reused', partition: 0, key: '', value: '', headers: [header] }
       const done: Promise<void>[] = []
       for (let i = 0; i < total; i++) {
         record.partition = i % 2
         record.key = `k${i}`
         record.value = `v${i}:${pad}`
+        header[1] = `h${i}`
         done.push(producer.send(record).then(() => undefined))
       }
       await Promise.all(done)
@@ -178,7 +180,9 @@ describe('a record object reused for every send', () => {
       await producer.close()
     }
     const got = await consumeWithKcat(mock.bootstrap, 'reused', { partitions: 2 })
-    const seen = got.filter((r) => r.key !== null).map((r) => ({ p: r.partition, key: r.key!.toString(), value: r.value!.toString() }))
+    const seen = got
+      .filter((r) => r.key !== null)
+      .map((r) => ({ p: r.partition, key: r.key!.toString(), value: r.value!.toString(), header: r.headers[0]?.[1].toString() }))
     expect(seen.length).toBe(total)
     for (const p of [0, 1]) {
       const inPartition = seen.filter((r) => r.p === p)
@@ -186,6 +190,7 @@ describe('a record object reused for every send', () => {
         const i = 2 * j + p
         expect(r.key).toBe(`k${i}`)
         expect(r.value).toBe(`v${i}:${pad}`)
+        expect(r.header).toBe(`h${i}`)
       })
     }
   }, 60_000)
