@@ -47,7 +47,6 @@ export interface ProducerInternals {
   time?: () => number
 }
 
-/** A send that could not be appended at once: it waits for metadata or memory, in arrival order. */
 /** `WaitingSend.partition` before a partition was chosen for it. */
 const PARTITION_NOT_CHOSEN = -2
 
@@ -104,6 +103,11 @@ export class KafkaProducer {
   private readonly stats = new ProducerMetrics()
   private readonly waiting = new Deque<WaitingSend>()
   private waitingWorker: Promise<void> | null = null
+  /** Sends ever queued in `waiting`, and those of them appended or failed: flush() waits for its share. */
+  private waitingQueued = 0
+  private waitingSettled = 0
+  /** flush() calls waiting until `waitingSettled` reaches their target, in call order (targets ascend). */
+  private readonly waitingFlushes: { readonly target: number; readonly resolve: () => void }[] = []
   /** Partition count of `countTopic` in the snapshot `countCluster`: a run of sends to one topic skips the lookup. */
   private countTopic: string | null = null
   private countCluster: Cluster | null = null
@@ -188,8 +192,9 @@ export class KafkaProducer {
    *
    * The record object may be reused once this returns. Buffers in it are
    * copied when the record is appended to a batch: at once, unless the
-   * record must wait for metadata or buffer.memory, so a Buffer's contents
-   * must not change until the send completes (as with `socket.write`).
+   * record must wait (for metadata, for buffer.memory, or behind an earlier
+   * send that waits), so a Buffer's contents must not change until the send
+   * completes (as with `socket.write`).
    */
   send(record: ProducerRecord): Promise<RecordMetadata>
   send(record: ProducerRecord, callback: SendCallback): void
@@ -215,6 +220,8 @@ export class KafkaProducer {
       this.ensureValidRecordSize(record.topic, key, record.value, headers)
       const timestamp = record.timestamp ?? now
       if (this.waiting.size > 0) {
+        // Still a use of the topic (metadata.max.idle.ms), though the record queues behind earlier ones.
+        this.metadata.add(record.topic, now)
         this.enqueueWaiting(record, PARTITION_NOT_CHOSEN, key, headers, timestamp, now, complete, fail)
         return
       }
@@ -336,16 +343,28 @@ export class KafkaProducer {
       partition,
       key,
       record.value,
-      // The application may reuse its header array and pairs too.
-      headers === null ? null : headers.map((h) => [h[0], h[1]] as const),
+      // The application may reuse its header array and pairs too; headers given as an object are fresh pairs already.
+      headers !== null && Array.isArray(record.headers) ? copyHeaderPairs(headers) : headers,
       timestamp,
       now + this.config.maxBlockMs,
       complete,
       fail,
     )
     this.waiting.pushBack(w)
-    this.waitingWorker ??= this.processWaiting().finally(() => {
+    this.waitingQueued++
+    if (this.waitingWorker === null) this.startWaitingWorker()
+  }
+
+  /**
+   * The worker's loop can end (queue empty) a few microtasks before its
+   * `finally` clears `waitingWorker`; a send queued in between found a worker
+   * and started none. The `finally` restarts it, so no queued send is left
+   * without one.
+   */
+  private startWaitingWorker(): void {
+    this.waitingWorker = this.processWaiting().finally(() => {
       this.waitingWorker = null
+      if (this.waiting.size > 0) this.startWaitingWorker()
     })
   }
 
@@ -363,13 +382,23 @@ export class KafkaProducer {
       try {
         const topic = w.topic
         let cluster = this.metadata.cluster
-        if (cluster.partitionCountForTopic(topic) === undefined) cluster = await this.awaitTopic(w)
+        let count = cluster.partitionCountForTopic(topic)
+        if (count === undefined) {
+          cluster = await this.awaitTopic(w)
+          count = cluster.partitionCountForTopic(topic)!
+        }
         const fatal = this.transactionManager?.fatalError
         if (fatal) throw fatal
-        const partition =
-          w.partition !== PARTITION_NOT_CHOSEN
-            ? w.partition
-            : this.partitionFor(topic, w.explicitPartition, w.key, w.value, cluster.partitionCountForTopic(topic)!, cluster)
+        let partition: number
+        if (w.partition === PARTITION_NOT_CHOSEN) {
+          partition = this.partitionFor(topic, w.explicitPartition, w.key, w.value, count, cluster)
+        } else {
+          partition = w.partition
+          // Chosen at send(); the topic may have been re-created smaller while the record waited.
+          if (partition >= count) {
+            throw new KafkaInvalidRecordError(`Invalid partition ${partition} for topic '${topic}': it now has ${count} partitions`)
+          }
+        }
         const now = this.sendClock()
         let r = this.accumulator.append(topic, partition, w.timestamp, w.key, w.value, w.headers, w.complete, w.fail, now, cluster)
         if (r === APPEND_NEEDS_MEMORY) {
@@ -381,6 +410,9 @@ export class KafkaProducer {
         completeWithError(w.complete, w.fail, err as Error)
       }
       this.waiting.popFront()
+      this.waitingSettled++
+      const flushes = this.waitingFlushes
+      while (flushes.length > 0 && flushes[0]!.target <= this.waitingSettled) flushes.shift()!.resolve()
     }
   }
 
@@ -437,7 +469,10 @@ export class KafkaProducer {
 
   /** Resolves once every record sent before this call has completed (successfully or not). */
   async flush(): Promise<void> {
-    while (this.waitingWorker !== null) await this.waitingWorker
+    // The sends queued before this call, not those that later sends keep adding (Java's flush does not
+    // wait for sends blocked in other threads either).
+    const target = this.waitingQueued
+    if (this.waitingSettled < target) await new Promise<void>((resolve) => this.waitingFlushes.push({ target, resolve }))
     this.accumulator.beginFlush()
     this.sender.wakeup()
     await this.accumulator.awaitFlushCompletion()
@@ -548,4 +583,11 @@ function waitFor(p: Promise<void>, ms: number): Promise<void> {
       resolve()
     })
   })
+}
+
+/** A copy of header pairs the application may change after send(). */
+function copyHeaderPairs(headers: NonNullable<HeaderPairs>): HeaderPairs {
+  const copy = new Array<readonly [string, Bytes | null]>(headers.length)
+  for (let i = 0; i < headers.length; i++) copy[i] = [headers[i]![0], headers[i]![1]]
+  return copy
 }

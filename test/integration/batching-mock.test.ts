@@ -157,6 +157,46 @@ describe('buffer.memory offered many times over, brokers up', () => {
   }, 60_000)
 })
 
+describe('flush() while other code keeps sending into a full buffer', () => {
+  it('waits for the sends made before it, not for those made after', async () => {
+    // A 50 ms round trip drains the 64 KiB buffer at about 1 MB/s; the pump offers about 2 MB/s,
+    // so sends keep queuing in the producer for as long as it runs.
+    for (const id of [1, 2, 3]) await mock.command(`rtt ${id} 50`)
+    const producer = new KafkaProducer({ bootstrapServers: mock.bootstrap, bufferMemory: 64 * 1024, batchSize: 8192, lingerMs: 1 })
+    const value = Buffer.alloc(1024, 'f')
+    try {
+      await producer.send({ topic: 'overfull', value: 'warm-up' })
+      let pumping = true
+      let sent = 0
+      let acked = 0
+      const onDone = (err: Error | null): void => {
+        if (err === null) acked++
+      }
+      const pump = (async () => {
+        const stopAt = Date.now() + 3000
+        while (Date.now() < stopAt) {
+          for (let i = 0; i < 20; i++, sent++) producer.send({ topic: 'overfull', value }, onDone)
+          await new Promise((r) => setTimeout(r, 10))
+        }
+        pumping = false
+      })()
+      await new Promise((r) => setTimeout(r, 300))
+      const sentBeforeFlush = sent
+      expect(producer.metrics()['waiting-sends']).toBeGreaterThan(0)
+      await producer.flush()
+      // Every record sent before flush() is acknowledged, while the pump is still adding more.
+      expect(acked).toBeGreaterThanOrEqual(sentBeforeFlush)
+      expect(pumping).toBe(true)
+      await pump
+      await producer.flush()
+      expect(acked).toBe(sent)
+    } finally {
+      for (const id of [1, 2, 3]) await mock.command(`rtt ${id} 0`)
+      await producer.close()
+    }
+  }, 60_000)
+})
+
 describe('a record object reused for every send', () => {
   it('delivers what each send() was given, also for sends that waited for buffer.memory', async () => {
     const producer = new KafkaProducer({ bootstrapServers: mock.bootstrap, bufferMemory: 64 * 1024, batchSize: 8192, lingerMs: 2 })

@@ -90,6 +90,41 @@ describe('against a single-node Apache Kafka', () => {
     expect(consumed.map((c) => c.timestamp - 1_600_000_000_000).sort((a, b) => a - b)).toEqual(Array.from({ length: 1000 }, (_, i) => i))
   })
 
+  it('sends to a topic created while they wait for metadata deliver what each send() was given, with a reused record object', async () => {
+    const producer = new KafkaProducer({ bootstrapServers: kafka.bootstrap, lingerMs: 2 })
+    const total = 500
+    try {
+      // One record object, changed after every send, with headers given as an object and as a reused pair.
+      const pair: [string, string] = ['pair', '']
+      const asObject = { topic: 'late', key: '', value: '', headers: { obj: '' } as Record<string, string> }
+      const asPairs = { topic: 'late', key: '', value: '', headers: [pair] }
+      const done: Promise<unknown>[] = []
+      for (let i = 0; i < total; i++) {
+        const record = i % 2 === 0 ? asObject : asPairs
+        record.key = `k${i}`
+        record.value = `v${i}`
+        if (record === asObject) asObject.headers = { obj: `h${i}` }
+        else pair[1] = `h${i}`
+        done.push(producer.send(record))
+        if (i === total / 2) {
+          // Half of them wait for the topic; the rest queue behind them.
+          await kafka.createTopic('late', 3, 1)
+        }
+      }
+      await Promise.all(done)
+    } finally {
+      await producer.close()
+    }
+    const got = await consumeWithKcat(kafka.bootstrap, 'late', { partitions: 3 })
+    expect(got.length).toBe(total)
+    const byKey = new Map(got.map((r) => [r.key!.toString(), r]))
+    for (let i = 0; i < total; i++) {
+      const r = byKey.get(`k${i}`)!
+      expect(r.value!.toString()).toBe(`v${i}`)
+      expect(r.headers.map(([k, v]) => [k, v.toString()])).toEqual([[i % 2 === 0 ? 'obj' : 'pair', `h${i}`]])
+    }
+  }, 60_000)
+
   it('a topic that does not exist fails after max.block.ms, naming the topic', async () => {
     const producer = new KafkaProducer({ bootstrapServers: kafka.bootstrap, maxBlockMs: 800 })
     try {
