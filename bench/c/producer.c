@@ -92,6 +92,8 @@ int main(int argc, char **argv) {
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
         char errstr[512], buf[32];
 
+        const char *overrides[64];
+        int n_overrides = 0;
         for (int i = 1; i < argc; i++) {
                 const char *a = argv[i];
                 const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -109,14 +111,10 @@ int main(int argc, char **argv) {
                 else if (!strcmp(a, "--rate")) rate = atoll(v);
                 else if (!strcmp(a, "--linger")) linger = atoi(v);
                 else if (!strcmp(a, "-X")) {
-                        char *kv = strdup(v), *eq = strchr(kv, '=');
-                        if (!eq)
-                                die("-X needs key=value, got %s", v);
-                        *eq = 0;
-                        set(conf, kv, eq + 1);
-                        free(kv);
-                        i++;
-                        continue;
+                        /* applied after the defaults below, so they can override them */
+                        if (n_overrides == 64)
+                                die("%s", "too many -X");
+                        overrides[n_overrides++] = v;
                 } else
                         die("unknown argument %s", a);
                 i++;
@@ -137,6 +135,14 @@ int main(int argc, char **argv) {
         set(conf, "acks", !strcmp(acks, "all") ? "-1" : acks);
         if (!strcmp(idem, "off"))
                 set(conf, "enable.idempotence", "false");
+        for (int k = 0; k < n_overrides; k++) {
+                char *kv = strdup(overrides[k]), *eq = strchr(kv, '=');
+                if (!eq)
+                        die("-X needs key=value, got %s", overrides[k]);
+                *eq = 0;
+                set(conf, kv, eq + 1);
+                free(kv);
+        }
         rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
 
         rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));

@@ -34,6 +34,17 @@ export const JAVA_CLIENT_FLAGS = [
  * librdkafka's clients get batch.size 1,000,000, kafkajs and @platformatic/kafka arrays of 1,000.
  */
 export const BATCH_SIZE = Number(process.env.BENCH_BATCH_SIZE ?? 262144);
+
+/**
+ * S3 (at most 1,000 records outstanding, about 110 KB) never fills a 256 KiB or 1 MB batch: every
+ * batch would wait out linger.ms. There each batching client gets the batch size that suited it best
+ * in a sweep (NODELAY mock, 2 runs each; Java on kfake):
+ *   ours         8 KiB 0.56-0.57M, 16 KiB 0.79-0.80M, 32 KiB 0.87-0.92M, 64 KiB 0.53-0.56M msg/s
+ *   node-rdkafka 8 KiB 0.34M, 16 KiB 0.35-0.37M, 64 KiB 0.27-0.28M, 1 MB 0.16-0.17M
+ *   C            8 KiB 2.02-2.07M, 16 KiB 2.01-2.35M, 64 KiB 1.72-1.75M, 1 MB 0.18M
+ *   Java         16 KiB 136-148k, 32 KiB 149-172k, 64 KiB 157-174k
+ */
+export const BOUNDED_BATCH_SIZE = { ours: 32768, java: 65536, rdkafka: 16384 };
 export const OURS_CALLBACK_MAX_OUTSTANDING = 200_000; // as in examples/high-throughput.ts
 /**
  * Unsettled promises cost GC, but the bound must hold a few batches or sends wait for linger.ms.
@@ -68,7 +79,7 @@ const node = (script) => path.join(BENCH, 'clients', script);
 /** Both forms of ours run bench/clients/ours.mjs; the throughput scenarios get the form's own bound on outstanding records. */
 function oursCommand(form, throughputMaxOutstanding) {
   return (run) => {
-    const extra = { form, batchSize: BATCH_SIZE };
+    const extra = { form, batchSize: run.scenario.mode === 'bounded' ? BOUNDED_BATCH_SIZE.ours : BATCH_SIZE };
     if (run.scenario.mode === 'throughput') extra.maxOutstanding = throughputMaxOutstanding;
     return ['node', node('ours.mjs'), JSON.stringify(nodeConfig(run, extra))];
   };
@@ -83,7 +94,7 @@ export const CLIENTS = [
     needs: 'dist',
     command: oursCommand('callback', OURS_CALLBACK_MAX_OUTSTANDING),
     settings:
-      `lingerMs 5 (0 in S4), batchSize ${BATCH_SIZE}, bufferMemory` + ' default 32 MiB, maxInFlightRequestsPerConnection default 5; ' +
+      `lingerMs 5 (0 in S4), batchSize ${BATCH_SIZE} (S3: ${BOUNDED_BATCH_SIZE.ours}), bufferMemory` + ' default 32 MiB, maxInFlightRequestsPerConnection default 5; ' +
       `send(record, callback); S1/S2: the app holds ≤${OURS_CALLBACK_MAX_OUTSTANDING.toLocaleString('en-US')} unacknowledged records and yields to the event loop every 10,000 sends (examples/high-throughput.ts)`,
     idempotence: 'on (default; acks=all)',
   },
@@ -132,10 +143,11 @@ export const CLIENTS = [
     color: '#2ca02c',
     needs: 'node-rdkafka',
     command(run) {
-      return ['node', node('node-rdkafka.mjs'), JSON.stringify(nodeConfig(run))];
+      const extra = run.scenario.mode === 'bounded' ? { rdkafka: { 'batch.size': BOUNDED_BATCH_SIZE.rdkafka } } : {};
+      return ['node', node('node-rdkafka.mjs'), JSON.stringify(nodeConfig(run, extra))];
     },
     settings:
-      'linger.ms 5 (0 in S4), batch.size 1000000, batch.num.messages 10000, queue.buffering.max.messages 1000000, queue.buffering.max.kbytes 1048576, socket.nagle.disable true, dr_cb true, setPollInterval(1) + poll() every 10,000 produce() calls',
+      'linger.ms 5 (0 in S4), batch.size 1000000 (S3: ' + BOUNDED_BATCH_SIZE.rdkafka + '), batch.num.messages 10000, queue.buffering.max.messages 1000000, queue.buffering.max.kbytes 1048576, socket.nagle.disable true, dr_cb true, setPollInterval(1) + poll() every 10,000 produce() calls',
     idempotence: 'off (librdkafka default)',
   },
   {
@@ -181,7 +193,7 @@ export const CLIENTS = [
       ];
     },
     settings:
-      'S1/S2: org.apache.kafka.tools.ProducerPerformance --throughput -1 with linger.ms 5, batch.size ' + BATCH_SIZE + ' (buffer.memory default 32 MiB); S3/S4: bench/java/BenchProducer.java (same client jar) with a Semaphore of 1,000 / paced sends, linger.ms 5 / 0; JVM flags of kafka-producer-perf-test.sh (-Xmx512M, G1)',
+      'S1/S2: org.apache.kafka.tools.ProducerPerformance --throughput -1 with linger.ms 5, batch.size ' + BATCH_SIZE + ' (buffer.memory default 32 MiB); S3/S4: bench/java/BenchProducer.java (same client jar) with a Semaphore of 1,000 / paced sends, linger.ms 5 / 0, batch.size ' + BOUNDED_BATCH_SIZE.java + ' in S3; JVM flags of kafka-producer-perf-test.sh (-Xmx512M, G1)',
     idempotence: 'on (default; acks=all)',
     // Checked with DEBUG logging: the 2.0.2 mock offers Metadata v0-v2; Kafka 4.x clients
     // dropped Metadata < v4 (KIP-896), find no usable node and re-bootstrap until max.block.ms.
@@ -197,7 +209,7 @@ export const CLIENTS = [
       return [C_PRODUCER, ...cArgs(run)];
     },
     settings:
-      'bench/c/producer.c: linger.ms 5 (0 in S4), batch.size 1000000, batch.num.messages 10000, queue.buffering.max.messages 1000000, socket.nagle.disable true, dr_msg_cb, zero-copy values (no RD_KAFKA_MSG_F_COPY)',
+      'bench/c/producer.c: linger.ms 5 (0 in S4), batch.size 1000000 (S3: ' + BOUNDED_BATCH_SIZE.rdkafka + '), batch.num.messages 10000, queue.buffering.max.messages 1000000, socket.nagle.disable true, dr_msg_cb, zero-copy values (no RD_KAFKA_MSG_F_COPY)',
     idempotence: 'off (librdkafka default)',
   },
 ];
@@ -227,8 +239,8 @@ function commonArgs(run) {
   if (s.rate) a.push('--rate', String(s.rate));
   return a;
 }
-const cArgs = commonArgs;
-const javaArgs = (run) => [...commonArgs(run), '--batch-size', String(BATCH_SIZE)];
+const cArgs = (run) => [...commonArgs(run), ...(run.scenario.mode === 'bounded' ? ['-X', `batch.size=${BOUNDED_BATCH_SIZE.rdkafka}`] : [])];
+const javaArgs = (run) => [...commonArgs(run), '--batch-size', String(run.scenario.mode === 'bounded' ? BOUNDED_BATCH_SIZE.java : BATCH_SIZE)];
 
 /**
  * Parse a finished client's stdout/stderr into the runner result object
