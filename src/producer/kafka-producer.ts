@@ -103,8 +103,7 @@ export class KafkaProducer {
   private readonly stats = new ProducerMetrics()
   private readonly waiting = new Deque<WaitingSend>()
   private waitingWorker: Promise<void> | null = null
-  /** Sends ever queued in `waiting`, and those of them appended or failed: flush() waits for its share. */
-  private waitingQueued = 0
+  /** Sends that left `waiting` (appended or failed) since the start; with `waiting.size`, what flush() waits for. */
   private waitingSettled = 0
   /** flush() calls waiting until `waitingSettled` reaches their target, in call order (targets ascend). */
   private readonly waitingFlushes: { readonly target: number; readonly resolve: () => void }[] = []
@@ -351,7 +350,6 @@ export class KafkaProducer {
       fail,
     )
     this.waiting.pushBack(w)
-    this.waitingQueued++
     if (this.waitingWorker === null) this.startWaitingWorker()
   }
 
@@ -471,7 +469,7 @@ export class KafkaProducer {
   async flush(): Promise<void> {
     // The sends queued before this call, not those that later sends keep adding (Java's flush does not
     // wait for sends blocked in other threads either).
-    const target = this.waitingQueued
+    const target = this.waitingSettled + this.waiting.size
     if (this.waitingSettled < target) await new Promise<void>((resolve) => this.waitingFlushes.push({ target, resolve }))
     this.accumulator.beginFlush()
     this.sender.wakeup()
