@@ -13,7 +13,7 @@ const options = {
   clientId: `bench-ours-${form}`,
   acks: cfg.acks === 'all' ? 'all' : Number(cfg.acks),
   lingerMs: cfg.lingerMs ?? 5,
-  batchSize: cfg.batchSize ?? 65536,
+  batchSize: cfg.batchSize ?? 262144, // bench/lib/clients.mjs BATCH_SIZE
 };
 if (cfg.idempotence === 'off') options.enableIdempotence = false;
 const producer = new KafkaProducer(options);

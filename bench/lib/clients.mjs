@@ -30,7 +30,8 @@ export const JAVA_CLIENT_FLAGS = [
 /**
  * batch.size for the two clients with Java's batching model (ours and the Java producer);
  * BENCH_BATCH_SIZE overrides it, for sweeps. 256 KiB beat 64 KiB for both on kfake, scenario 1a
- * (2 runs each): ours 1.66-1.75M -> 1.98-2.02M msg/s, Java 622-672k -> 686-787k msg/s.
+ * (2 runs each): ours 1.66-1.75M -> 1.98-2.02M msg/s, Java 622-672k -> 686-787k msg/s; Java on real
+ * Kafka (3 runs each, medians): 1a 562k -> 539k, 1b 492k -> 617k msg/s.
  * librdkafka's clients get batch.size 1,000,000, kafkajs and @platformatic/kafka arrays of 1,000.
  */
 export const BATCH_SIZE = Number(process.env.BENCH_BATCH_SIZE ?? 262144);
@@ -115,10 +116,12 @@ export const CLIENTS = [
     color: '#1f77b4',
     needs: 'kafkajs',
     command(run) {
-      return ['node', node('kafkajs.mjs'), JSON.stringify(nodeConfig(run, { arraySize: 1000, concurrency: 4 }))];
+      // Swept on kfake, S1a, 2 runs each: arrays of 1,000 x 4 in flight 159-165k msg/s, 1,000 x 8 172-176k,
+      // 5,000 x 4 144-150k, 10,000 x 4 131-132k.
+      return ['node', node('kafkajs.mjs'), JSON.stringify(nodeConfig(run, { arraySize: 1000, concurrency: 8 }))];
     },
     settings:
-      'no linger: S1/S2 send arrays of 1,000 messages, 4 send() calls in flight (1, 4 and 8 measured the same); S3/S4 one send() per record; DefaultPartitioner, acks per scenario',
+      'no linger: S1/S2 send arrays of 1,000 messages, 8 send() calls in flight (swept: 1,000-10,000 per array, 4 or 8 in flight); S3/S4 one send() per record; DefaultPartitioner, acks per scenario',
     idempotence: 'off (default)',
   },
   {
@@ -128,10 +131,13 @@ export const CLIENTS = [
     color: '#9467bd',
     needs: '@platformatic/kafka',
     command(run) {
-      return ['node', node('platformatic.mjs'), JSON.stringify(nodeConfig(run, { strategy: 'arrays', arraySize: 1000, concurrency: 4 }))];
+      // Swept on kfake, S1a, 2 runs each (msg/s): arrays of 1,000 x 4 in flight 468-512k (x 8: 534-547k, x 16:
+      // 543-546k in an earlier pair), 4,000 x 4 415-442k, 4,000 x 8 430-440k, 10,000 x 4 325-326k, 10,000 x 8
+      // 320-338k; asStream batchSize 1,000 466-470k, 5,000 336-338k, 10,000 298k. It is CPU-bound (2.4-4.5 s).
+      return ['node', node('platformatic.mjs'), JSON.stringify(nodeConfig(run, { strategy: 'arrays', arraySize: 1000, concurrency: 8 }))];
     },
     settings:
-      'S1/S2: send() of 1,000-message arrays, 4 in flight (faster than its producer.asStream({ batchSize: 1000, batchTime: 5 }) in a trial on Kafka: 229k vs 211k msg/s), maxInflights default 5; S3/S4 one send() per record',
+      'S1/S2: send() of 1,000-message arrays, 8 in flight (swept on kfake against 4,000 and 10,000 per array, 4, 8 or 16 in flight, and producer.asStream() with batchSize 1,000-10,000), maxInflights default 5; S3/S4 one send() per record',
     idempotence: 'off (default)',
     // Checked by hand: its first request is ApiVersions v3 and it has Metadata v9-v12 only.
     brokerNotes: { mock: 'it needs ApiVersions >= v3 and Metadata >= v9; the 2.0.2 mock has ApiVersions <= v2 and Metadata <= v2' },
@@ -193,7 +199,7 @@ export const CLIENTS = [
       ];
     },
     settings:
-      'S1/S2: org.apache.kafka.tools.ProducerPerformance --throughput -1 with linger.ms 5, batch.size ' + BATCH_SIZE + ' (buffer.memory default 32 MiB); S3/S4: bench/java/BenchProducer.java (same client jar) with a Semaphore of 1,000 / paced sends, linger.ms 5 / 0, batch.size ' + BOUNDED_BATCH_SIZE.java + ' in S3; JVM flags of kafka-producer-perf-test.sh (-Xmx512M, G1)',
+      'S1/S2: org.apache.kafka.tools.ProducerPerformance --throughput -1 with linger.ms 5, batch.size ' + BATCH_SIZE + ' (buffer.memory default 32 MiB); S3/S4: bench/java/BenchProducer.java (same client jar) with a Semaphore of 1,000 / paced sends, linger.ms 5 / 0, batch.size ' + BOUNDED_BATCH_SIZE.java + ' in S3 and ' + BATCH_SIZE + ' in S4; JVM flags of kafka-producer-perf-test.sh (-Xmx512M, G1)',
     idempotence: 'on (default; acks=all)',
     // Checked with DEBUG logging: the 2.0.2 mock offers Metadata v0-v2; Kafka 4.x clients
     // dropped Metadata < v4 (KIP-896), find no usable node and re-bootstrap until max.block.ms.
@@ -209,7 +215,7 @@ export const CLIENTS = [
       return [C_PRODUCER, ...cArgs(run)];
     },
     settings:
-      'bench/c/producer.c: linger.ms 5 (0 in S4), batch.size 1000000 (S3: ' + BOUNDED_BATCH_SIZE.rdkafka + '), batch.num.messages 10000, queue.buffering.max.messages 1000000, socket.nagle.disable true, dr_msg_cb, zero-copy values (no RD_KAFKA_MSG_F_COPY)',
+      'bench/c/producer.c: linger.ms 5 (0 in S4), batch.size 1000000 (S3: ' + BOUNDED_BATCH_SIZE.rdkafka + '), batch.num.messages 10000, queue.buffering.max.messages 1000000, queue.buffering.max.kbytes 1048576, socket.nagle.disable true, dr_msg_cb, zero-copy values (no RD_KAFKA_MSG_F_COPY)',
     idempotence: 'off (librdkafka default)',
   },
 ];
