@@ -23,34 +23,11 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { aptInstall as aptInstallWith, capture, mtime, which } from '../scripts/lib/sys.mjs';
 import { BENCH, BUILD, C_PRODUCER, JAVA_CLASSES, KAFKA_DIR, KFAKE_BIN, KFAKE_SRC, MOCK_NODELAY_SO, ROOT, STATUS_FILE } from './lib/paths.mjs';
 
 const log = (m) => console.log(`[bench] ${m}`);
 const rel = (p) => path.relative(ROOT, p) || '.';
-const mtime = (p) => {
-  try {
-    return fs.statSync(p).mtimeMs;
-  } catch {
-    return -1;
-  }
-};
-const which = (cmd) => {
-  for (const d of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!d) continue;
-    const p = path.join(d, cmd);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return p;
-    } catch {
-      /* next */
-    }
-  }
-  return null;
-};
-const capture = (cmd, args, opts = {}) => {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', cwd: ROOT, maxBuffer: 64 * 1024 * 1024, ...opts });
-  return { ok: !r.error && r.status === 0, status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', error: r.error };
-};
 const lastLines = (text, n = 6) =>
   text
     .trim()
@@ -77,18 +54,14 @@ function projectDeps() {
 }
 
 // ------------------------------------------------------------------ 2. apt tools
-let aptUpdated = false;
 function aptInstall(pkgs) {
-  const isRoot = process.getuid?.() === 0;
-  const pre = isRoot ? [] : ['sudo'];
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  if (!aptUpdated) {
-    spawnSync(pre[0] ?? 'apt-get', [...pre.slice(1), ...(isRoot ? ['update'] : ['apt-get', 'update'])], { stdio: 'inherit', env });
-    aptUpdated = true;
+  try {
+    aptInstallWith(pkgs, 'bench tools', log);
+    return true;
+  } catch (e) {
+    log(e.message);
+    return false;
   }
-  const args = [...(isRoot ? [] : ['apt-get']), 'install', '-y', '--no-install-recommends', ...pkgs];
-  const r = spawnSync(isRoot ? 'apt-get' : 'sudo', args, { stdio: 'inherit', env });
-  return r.status === 0;
 }
 
 function ensureTools() {

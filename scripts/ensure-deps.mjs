@@ -18,6 +18,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { aptInstall as aptInstallWith, capture, mtime, which } from './lib/sys.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CACHE = path.join(ROOT, '.cache');
@@ -61,40 +62,12 @@ function parseArgs(argv) {
   return mode;
 }
 
-function mtime(p) {
-  try {
-    return fs.statSync(p).mtimeMs;
-  } catch {
-    return -1;
-  }
-}
-
-function which(cmd) {
-  for (const dir of (process.env.PATH || '').split(path.delimiter)) {
-    if (!dir) continue;
-    const p = path.join(dir, cmd);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return p;
-    } catch {
-      /* next */
-    }
-  }
-  return null;
-}
-
 /** Run a command with inherited stdio; throws on failure. */
 function run(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: ROOT, ...opts });
   if (r.error) fail(`${cmd} ${args.join(' ')}: ${r.error.message}`);
   if (r.status !== 0) fail(`${cmd} ${args.join(' ')} exited with ${r.status ?? r.signal}`);
   return r;
-}
-
-/** Run a command and capture its output; never throws. */
-function capture(cmd, args, opts = {}) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', cwd: ROOT, ...opts });
-  return { ok: !r.error && r.status === 0, stdout: r.stdout || '', stderr: r.stderr || '', error: r.error };
 }
 
 // ---------------------------------------------------------------- npm
@@ -115,29 +88,17 @@ function ensureNodeModules() {
 }
 
 // ---------------------------------------------------------------- apt
-let aptUpdated = false;
 function dpkgInstalled(pkg) {
   const r = capture('dpkg-query', ['-W', '-f=${Status}', pkg]);
   return r.ok && r.stdout.trim() === 'install ok installed';
 }
 
 function aptInstall(pkgs, why) {
-  if (!which('apt-get') || !which('dpkg-query')) {
-    fail(`${why}: need Debian packages ${pkgs.join(' ')}, but apt-get/dpkg are not available; install them manually`);
+  try {
+    aptInstallWith(pkgs, why, log);
+  } catch (e) {
+    fail(e.message);
   }
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  const prefix = isRoot ? [] : ['sudo'];
-  if (!isRoot && !which('sudo')) fail(`${why}: not root and no sudo; install ${pkgs.join(' ')} manually`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  if (!aptUpdated) {
-    log('apt: running apt-get update ...');
-    const [c, ...a] = [...prefix, 'apt-get', 'update'];
-    run(c, a, { env });
-    aptUpdated = true;
-  }
-  log(`apt: installing ${pkgs.join(' ')} ...`);
-  const [c, ...a] = [...prefix, 'apt-get', 'install', '-y', '--no-install-recommends', ...pkgs];
-  run(c, a, { env });
 }
 
 function ensureAptPackages(pkgs, why) {
