@@ -75,3 +75,24 @@ export class KafkaBrokerError extends KafkaClientError {
     this.errorName = errorName
   }
 }
+
+/**
+ * No version of an API is acceptable to both this client and the broker
+ * (Java's `UnsupportedVersionException`): the broker is too old or too new for
+ * what was asked of it. Not retriable: the same broker gives the same answer.
+ */
+export class UnsupportedVersionError extends KafkaClientError {
+  constructor(message: string) {
+    super('UNSUPPORTED_VERSION', message)
+  }
+}
+
+/**
+ * The producer can no longer send: fenced, not authorised, or the broker
+ * cannot do idempotence. Every later send fails with it; close the producer.
+ */
+export class KafkaFatalProducerError extends KafkaClientError {
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(code, `${message}. This error is fatal: the producer cannot send any more records and must be closed`, options)
+  }
+}

@@ -1,5 +1,5 @@
 export { KafkaProducer } from './producer/kafka-producer.js'
-export type { CloseOptions, ProducerInternals } from './producer/kafka-producer.js'
+export type { CloseOptions } from './producer/kafka-producer.js'
 export type { ProducerRecord, RecordMetadata, SendCallback, RecordHeaders, Bytes } from './producer/record.js'
 export type { ProducerMetricsSnapshot } from './producer/metrics.js'
 export { CONFIG_DEFINITIONS, resolveProducerConfig } from './config.js'
@@ -13,9 +13,10 @@ export {
   KafkaNetworkError,
   KafkaProducerClosedError,
   KafkaBrokerError,
+  KafkaFatalProducerError,
+  UnsupportedVersionError,
 } from './errors.js'
 export { ERROR_CODES, errorName, isRetriable } from './protocol/error-codes.js'
 export { murmur2, partitionForKey } from './producer/partitioner.js'
 export type { Cluster, Node, PartitionInfo } from './clients/cluster.js'
 export { SOFTWARE_VERSION as VERSION } from './version.js'
-export { KafkaFatalProducerError } from './producer/transaction-manager.js'

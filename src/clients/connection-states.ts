@@ -1,4 +1,4 @@
-import { ExponentialBackoff } from './backoff.js'
+import { ExponentialBackoff } from '../util/backoff.js'
 
 export const enum ConnectionState {
   Disconnected = 0,

@@ -1,6 +1,6 @@
 import type { AnyApi } from '../protocol/api.js'
 import type { NetworkSend } from '../network/framing.js'
-import { Deque } from '../producer/deque.js'
+import { Deque } from '../util/deque.js'
 
 const NONE: readonly number[] = []
 

@@ -1,5 +1,5 @@
-import { isInvalidMetadata } from '../protocol/error-codes.js'
-import { ExponentialBackoff } from './backoff.js'
+import { ErrorCode, isInvalidMetadata } from '../protocol/error-codes.js'
+import { ExponentialBackoff } from '../util/backoff.js'
 import { Cluster, type Node, type PartitionInfo } from './cluster.js'
 
 /** The fields of a Metadata response the producer uses (any implemented version). */
@@ -164,7 +164,7 @@ export class ProducerMetadata {
     let staleTopicMetadata = false
     for (const t of res.topics) {
       if (t.name === null) continue
-      if (t.errorCode !== 0) {
+      if (t.errorCode !== ErrorCode.NONE) {
         errors.set(t.name, t.errorCode)
         // Not for errors that another look will not fix (authorization, invalid topic name...).
         if (isInvalidMetadata(t.errorCode)) staleTopicMetadata = true
@@ -180,7 +180,7 @@ export class ProducerMetadata {
           isr: p.isrNodes,
         })
         // No leader, a leader missing from the broker list, or a stale-metadata error: look again soon.
-        if (p.leaderId < 0 || !brokerIds.has(p.leaderId) || (p.errorCode !== 0 && isInvalidMetadata(p.errorCode))) {
+        if (p.leaderId < 0 || !brokerIds.has(p.leaderId) || (p.errorCode !== ErrorCode.NONE && isInvalidMetadata(p.errorCode))) {
           staleTopicMetadata = true
         }
       }

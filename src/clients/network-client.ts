@@ -1,7 +1,8 @@
-import { KafkaClientError, KafkaNetworkError, KafkaProtocolError, KafkaTimeoutError } from '../errors.js'
+import { KafkaClientError, KafkaNetworkError, KafkaProtocolError, KafkaTimeoutError, UnsupportedVersionError } from '../errors.js'
 import { type AnyApi, decodeResponse, encodeRequest, peekCorrelationId } from '../protocol/api.js'
 import { ApiVersionsApi, decodeApiVersionsResponse, MetadataApi, SUPPORTED_APIS } from '../protocol/apis/index.js'
 import { NetworkSend } from '../network/framing.js'
+import { ErrorCode } from '../protocol/error-codes.js'
 import type { Selector } from '../network/selector.js'
 import type { Node } from './cluster.js'
 import { ClusterConnectionStates, ConnectionState } from './connection-states.js'
@@ -25,13 +26,6 @@ export interface NetworkClientOptions {
 interface VersionRange {
   readonly min: number
   readonly max: number
-}
-
-/** Thrown (as a failed response) when no version is acceptable to both sides. */
-export class UnsupportedVersionError extends KafkaClientError {
-  constructor(message: string) {
-    super('UNSUPPORTED_VERSION', message)
-  }
 }
 
 /**
@@ -356,7 +350,7 @@ export class NetworkClient {
       this.closeWithError(node, err as Error, nowMs)
       return
     }
-    if (res.errorCode === 35 /* UNSUPPORTED_VERSION */) {
+    if (res.errorCode === ErrorCode.UNSUPPORTED_VERSION) {
       // The broker is older than our newest ApiVersions: retry with what it says it speaks.
       const theirs = res.apiKeys.find((k) => k.apiKey === ApiVersionsApi.apiKey)
       const next = theirs !== undefined ? Math.min(theirs.maxVersion, req.apiVersion - 1) : 0
@@ -366,7 +360,7 @@ export class NetworkClient {
         return
       }
     }
-    if (res.errorCode !== 0) {
+    if (res.errorCode !== ErrorCode.NONE) {
       this.closeWithError(node, new KafkaProtocolError(`ApiVersions to node ${node} failed with error code ${res.errorCode}`), nowMs)
       return
     }

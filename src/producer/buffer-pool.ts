@@ -1,7 +1,7 @@
 // Imported, not the global: Node's global `Buffer` is a lazy getter that runs on every use (bench/micro/FINDINGS.md).
 import { Buffer } from 'node:buffer'
 import { KafkaInvalidRecordError, KafkaProducerClosedError, KafkaTimeoutError } from '../errors.js'
-import { Deque } from './deque.js'
+import { Deque } from '../util/deque.js'
 
 interface Waiter {
   readonly size: number

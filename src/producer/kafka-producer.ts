@@ -6,11 +6,11 @@ import type { Cluster } from '../clients/cluster.js'
 import { type ProducerConfig, resolveProducerConfig, type ResolvedProducerConfig } from '../config.js'
 import { KafkaInvalidRecordError, KafkaProducerClosedError, KafkaTimeoutError } from '../errors.js'
 import { Selector } from '../network/selector.js'
-import { errorName, isRetriable } from '../protocol/error-codes.js'
+import { ErrorCode, errorName, isRetriable } from '../protocol/error-codes.js'
 import { RECORD_BATCH_OVERHEAD, sizeOfRecord } from '../protocol/record-batch.js'
 import { SOFTWARE_NAME, SOFTWARE_VERSION } from '../version.js'
 import { BufferPool } from './buffer-pool.js'
-import { Deque } from './deque.js'
+import { Deque } from '../util/deque.js'
 import { ProducerMetrics, type ProducerMetricsSnapshot } from './metrics.js'
 import { BuiltInPartitioner, partitionForKey, partitionForStringKey } from './partitioner.js'
 import type { RecordCompletion, RecordReject } from './producer-batch.js'
@@ -343,7 +343,7 @@ export class KafkaProducer {
       key,
       record.value,
       // The application may reuse its header array and pairs too; headers given as an object are fresh pairs already.
-      headers !== null && Array.isArray(record.headers) ? copyHeaderPairs(headers) : headers,
+      headers != null && Array.isArray(record.headers) ? copyHeaderPairs(headers) : headers,
       timestamp,
       now + this.config.maxBlockMs,
       complete,
@@ -449,7 +449,7 @@ export class KafkaProducer {
       const cluster = this.metadata.cluster
       if (cluster.partitionCountForTopic(topic) !== undefined) return cluster
       const err = this.metadata.topicErrors.get(topic)
-      if (err !== undefined && !isRetriable(err) && err !== 3 /* UNKNOWN_TOPIC_OR_PARTITION: may be created yet */) {
+      if (err !== undefined && !isRetriable(err) && err !== ErrorCode.UNKNOWN_TOPIC_OR_PARTITION /* may be created yet */) {
         throw new KafkaInvalidRecordError(`Cannot send to topic '${topic}': the broker answered ${errorName(err)}`)
       }
       if (this.closed) throw new KafkaProducerClosedError('Producer closed while waiting for topic metadata')

@@ -9,10 +9,11 @@ import {
   RECORD_BATCH_OVERHEAD,
   RecordTimestampCursor,
   type RecordData,
-  type RecordHeaders,
+  type HeaderPairs,
   type RecordView,
   TRANSACTIONAL_FLAG,
   byteLengthOf,
+  incrementSequence,
   readRecordView,
   rewriteProducerState,
   sizeOfRecordBody,
@@ -51,9 +52,6 @@ type FinalState = (typeof FinalState)[keyof typeof FinalState]
 
 const FINAL_STATE_NAMES = ['IN_PROGRESS', 'ABORTED', 'FAILED', 'SUCCEEDED', 'SPLIT'] as const
 export type BatchState = (typeof FINAL_STATE_NAMES)[number]
-
-/** Kafka's sequence numbers wrap from Integer.MAX_VALUE to 0 (DefaultRecordBatch.incrementSequence). */
-const MAX_SEQUENCE = 0x7fffffff
 
 const EMPTY = Buffer.alloc(0)
 
@@ -292,7 +290,7 @@ export class ProducerBatch {
     timestampMs: number,
     key: RecordData,
     value: RecordData,
-    headers: RecordHeaders,
+    headers: HeaderPairs,
     complete: RecordCompletion,
     fail: RecordReject | null,
     nowMs: number,
@@ -705,10 +703,6 @@ function sizeOfViewRecord(offsetDelta: number, timestampDelta: number, v: Record
     v.headers.length,
   )
   return sizeOfVarint(body) + body
-}
-
-function incrementSequence(sequence: number, increment: number): number {
-  return sequence > MAX_SEQUENCE - increment ? increment - (MAX_SEQUENCE - sequence) - 1 : sequence + increment
 }
 
 function rethrowAsync(e: unknown): void {

@@ -1,9 +1,9 @@
 import type { Cluster } from '../clients/cluster.js'
 import { KafkaClientError, KafkaProducerClosedError } from '../errors.js'
-import { RECORD_BATCH_OVERHEAD, type RecordData, type RecordHeaders, sizeOfRecord } from '../protocol/record-batch.js'
+import { RECORD_BATCH_OVERHEAD, type RecordData, type HeaderPairs, sizeOfRecord } from '../protocol/record-batch.js'
 import type { BufferPool } from './buffer-pool.js'
-import { ExponentialBackoff } from '../clients/backoff.js'
-import { Deque } from './deque.js'
+import { ExponentialBackoff } from '../util/backoff.js'
+import { Deque } from '../util/deque.js'
 import { ProducerBatch, type ProducerBatchHooks, type RecordCompletion, type RecordReject } from './producer-batch.js'
 
 /** The partition argument meaning "let the built-in sticky partitioner choose". */
@@ -289,7 +289,7 @@ export class RecordAccumulator {
     timestampMs: number,
     key: RecordData,
     value: RecordData,
-    headers: RecordHeaders,
+    headers: HeaderPairs,
     complete: RecordCompletion,
     fail: RecordReject | null,
     nowMs: number,
@@ -329,7 +329,7 @@ export class RecordAccumulator {
     timestampMs: number,
     key: RecordData,
     value: RecordData,
-    headers: RecordHeaders,
+    headers: HeaderPairs,
     complete: RecordCompletion,
     fail: RecordReject | null,
     maxBlockMs: number,
@@ -372,7 +372,7 @@ export class RecordAccumulator {
     timestampMs: number,
     key: RecordData,
     value: RecordData,
-    headers: RecordHeaders,
+    headers: HeaderPairs,
     complete: RecordCompletion,
     fail: RecordReject | null,
     nowMs: number,
@@ -401,7 +401,7 @@ export class RecordAccumulator {
     timestampMs: number,
     key: RecordData,
     value: RecordData,
-    headers: RecordHeaders,
+    headers: HeaderPairs,
     complete: RecordCompletion,
     fail: RecordReject | null,
     buffer: Buffer,
@@ -429,7 +429,7 @@ export class RecordAccumulator {
   }
 
   /** Java: max(batch.size, the record alone in a batch), so an oversized record gets a batch of its own. */
-  private newBatchSize(key: RecordData, value: RecordData, headers: RecordHeaders): number {
+  private newBatchSize(key: RecordData, value: RecordData, headers: HeaderPairs): number {
     return Math.max(this.batchSize, RECORD_BATCH_OVERHEAD + sizeOfRecord(0, 0, key, value, headers))
   }
 

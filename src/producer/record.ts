@@ -1,6 +1,7 @@
 // Imported, not the global: Node's global `Buffer` is a lazy getter that runs on every use (bench/micro/FINDINGS.md).
 import { Buffer } from 'node:buffer'
 import { KafkaInvalidRecordError } from '../errors.js'
+import type { HeaderPairs } from '../protocol/record-batch.js'
 
 export type Bytes = Buffer | string
 
@@ -30,7 +31,7 @@ export interface RecordMetadata {
 export type SendCallback = (err: Error | null, metadata: RecordMetadata | null) => void
 
 /** Header pairs as the record encoder takes them; `null` for no headers. */
-export type HeaderPairs = ReadonlyArray<readonly [string, Bytes | null]> | null
+export type { HeaderPairs }
 
 const LEGAL_TOPIC = /^[a-zA-Z0-9._-]+$/
 const MAX_TOPIC_LENGTH = 249

@@ -1,7 +1,7 @@
 import type { ClientResponse } from '../clients/in-flight-requests.js'
 import type { NetworkClient } from '../clients/network-client.js'
 import type { ProducerMetadata } from '../clients/metadata.js'
-import { KafkaClientError, KafkaNetworkError, KafkaProducerClosedError, KafkaTimeoutError } from '../errors.js'
+import { KafkaClientError, KafkaFatalProducerError, KafkaNetworkError, KafkaProducerClosedError, KafkaTimeoutError } from '../errors.js'
 import {
   InitProducerIdApi,
   type InitProducerIdRequest,
@@ -11,11 +11,11 @@ import {
   type ProduceRequest,
   type ProduceResponse,
 } from '../protocol/apis/index.js'
-import { brokerError, errorName, isInvalidMetadata, isRetriable } from '../protocol/error-codes.js'
+import { brokerError, ErrorCode, errorName, isInvalidMetadata, isRetriable } from '../protocol/error-codes.js'
 import type { ProducerMetrics } from './metrics.js'
 import type { ProducerBatch } from './producer-batch.js'
 import type { RecordAccumulator } from './record-accumulator.js'
-import { FailedBatchOutcome, KafkaFatalProducerError, type TransactionManager } from './transaction-manager.js'
+import { FailedBatchOutcome, type TransactionManager } from './transaction-manager.js'
 
 export interface SenderOptions {
   readonly acks: number
@@ -28,17 +28,15 @@ export interface SenderOptions {
   readonly guaranteeMessageOrder: boolean
 }
 
-const MESSAGE_TOO_LARGE = 10
-const DUPLICATE_SEQUENCE_NUMBER = 46
 /**
  * Errors after which this producer can never write again (Java's fatal set for
  * idempotence). INVALID_PRODUCER_EPOCH is not among them: for an idempotent
  * producer it only answers an attempt from before our own epoch bump (KIP-588).
  */
-const FATAL_PRODUCE_ERRORS = new Set([
-  31, // CLUSTER_AUTHORIZATION_FAILED
-  35, // UNSUPPORTED_VERSION
-  90, // PRODUCER_FENCED
+const FATAL_PRODUCE_ERRORS = new Set<number>([
+  ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+  ErrorCode.UNSUPPORTED_VERSION,
+  ErrorCode.PRODUCER_FENCED,
 ])
 
 /**
@@ -276,7 +274,7 @@ export class Sender {
       retryLater()
       return
     }
-    if (body.errorCode === 0) {
+    if (body.errorCode === ErrorCode.NONE) {
       tm.setProducerIdAndEpoch({ producerId: body.producerId, epoch: body.producerEpoch })
       return
     }
@@ -364,11 +362,11 @@ export class Sender {
 
   private handlePartitionResponse(b: ProducerBatch, p: ProducePartitionResponse, nodeId: number, nowMs: number): void {
     const code = p.errorCode
-    if (code === 0) {
+    if (code === ErrorCode.NONE) {
       this.completeBatch(b, p.baseOffset, Number(p.logAppendTimeMs))
       return
     }
-    if (code === DUPLICATE_SEQUENCE_NUMBER && this.transactionManager !== null) {
+    if (code === ErrorCode.DUPLICATE_SEQUENCE_NUMBER && this.transactionManager !== null) {
       // The broker already has this batch but no longer its offset: success, offset unknown (as Java).
       this.completeBatch(b, p.baseOffset, Number(p.logAppendTimeMs))
       return
@@ -376,7 +374,7 @@ export class Sender {
     if (isInvalidMetadata(code)) this.metadata.requestUpdate()
     const detail = p.errorMessage ?? (p.recordErrors.length > 0 ? p.recordErrors.map((e) => e.batchIndexErrorMessage).join('; ') : null)
     const where = `producing to ${b.topic}-${b.partition} on node ${nodeId}`
-    if (code === MESSAGE_TOO_LARGE && b.recordCount > 1 && !b.isDone) {
+    if (code === ErrorCode.MESSAGE_TOO_LARGE && b.recordCount > 1 && !b.isDone) {
       // Too big for the broker as one batch: split it and try again, as Java does.
       this.accumulator.splitAndReenqueue(b)
       this.accumulator.deallocate(b)
@@ -386,7 +384,12 @@ export class Sender {
     const tm = this.transactionManager
     // A late answer for a batch that already ended (expired in flight) cannot make the producer fatal.
     if (tm !== null && FATAL_PRODUCE_ERRORS.has(code) && !b.isDone) {
-      const why = code === 90 ? ': another producer instance with the same identity fenced it' : code === 31 ? ': it is not authorised to write idempotently' : ''
+      const why =
+        code === ErrorCode.PRODUCER_FENCED
+          ? ': another producer instance with the same identity fenced it'
+          : code === ErrorCode.CLUSTER_AUTHORIZATION_FAILED
+            ? ': it is not authorised to write idempotently'
+            : ''
       const fatal = new KafkaFatalProducerError(errorName(code), `The broker rejected this producer with ${errorName(code)} while ${where}${why}`)
       tm.transitionToFatalError(fatal)
       this.failBatch(b, fatal, FailedBatchOutcome.Rejected, true)

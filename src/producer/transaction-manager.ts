@@ -1,14 +1,8 @@
-import { KafkaClientError } from '../errors.js'
-import { NO_PRODUCER_EPOCH, NO_PRODUCER_ID } from '../protocol/record-batch.js'
+import { KafkaFatalProducerError } from '../errors.js'
+import { ErrorCode } from '../protocol/error-codes.js'
+import { NO_PRODUCER_EPOCH, NO_PRODUCER_ID, SEQUENCE_MODULUS } from '../protocol/record-batch.js'
 import type { ProducerBatch } from './producer-batch.js'
 import type { ProducerStateHooks } from './record-accumulator.js'
-
-/** The producer can no longer send: fenced, not authorised, or the broker cannot do idempotence. */
-export class KafkaFatalProducerError extends KafkaClientError {
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(code, `${message}. This error is fatal: the producer cannot send any more records and must be closed`, options)
-  }
-}
 
 export interface ProducerIdAndEpoch {
   readonly producerId: bigint
@@ -25,12 +19,6 @@ export const enum FailedBatchOutcome {
 
 const NO_PRODUCER: ProducerIdAndEpoch = { producerId: NO_PRODUCER_ID, epoch: NO_PRODUCER_EPOCH }
 const MAX_EPOCH = 32767
-const SEQUENCE_MODULUS = 2147483648
-
-/** Kafka's sequence arithmetic on the wire: sequences wrap from 2^31-1 to 0. */
-export function incrementSequence(sequence: number, increment: number): number {
-  return (sequence + increment) % SEQUENCE_MODULUS
-}
 
 /** Per-partition idempotence bookkeeping (Java's TxnPartitionEntry). */
 class PartitionEntry {
@@ -248,7 +236,7 @@ export class TransactionManager implements ProducerStateHooks {
    */
   canRetry(batch: ProducerBatch, errorCode: number, retriable: boolean, logStartOffset: bigint): boolean {
     const e = this.entry(batch)
-    if (errorCode === 59 /* UNKNOWN_PRODUCER_ID */) {
+    if (errorCode === ErrorCode.UNKNOWN_PRODUCER_ID) {
       // Without the log start offset we cannot tell what the broker lost: retry until it tells us.
       if (logStartOffset === -1n) return true
       if (this.resetBatches.has(batch)) return true
@@ -256,7 +244,7 @@ export class TransactionManager implements ProducerStateHooks {
       this.requestEpochBump(e)
       return true
     }
-    if (errorCode === 45 /* OUT_OF_ORDER_SEQUENCE_NUMBER */) {
+    if (errorCode === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER) {
       const unresolved = this.unresolved.has(e)
       const sequence = this.sequenceOf(batch)
       if (!unresolved && (this.resetBatches.has(batch) || !this.isNextSequence(e, sequence))) {

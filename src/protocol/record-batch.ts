@@ -66,6 +66,14 @@ export const TIMESTAMP_TYPE_LOG_APPEND_TIME = 0x08
 export const TRANSACTIONAL_FLAG = 0x10
 export const CONTROL_FLAG = 0x20
 
+/** Sequence numbers live in [0, 2^31) and wrap from Integer.MAX_VALUE to 0. */
+export const SEQUENCE_MODULUS = 2147483648
+
+/** A sequence `increment` records after `sequence`, wrapped as Java's `DefaultRecordBatch.incrementSequence`. */
+export function incrementSequence(sequence: number, increment: number): number {
+  return (sequence + increment) % SEQUENCE_MODULUS
+}
+
 export const NO_PRODUCER_ID = -1n
 export const NO_PRODUCER_EPOCH = -1
 export const NO_SEQUENCE = -1
@@ -78,7 +86,7 @@ export type RecordHeaderValue = Buffer | string | null
 /** One header; repeated keys are allowed and kept in order. */
 export type RecordHeader = readonly [key: string, value: RecordHeaderValue]
 /** Headers as the producer normalises them; undefined/null/empty mean none. */
-export type RecordHeaders = readonly RecordHeader[] | null | undefined
+export type HeaderPairs = readonly RecordHeader[] | null | undefined
 
 /**
  * Strings up to this many UTF-16 units are measured and (when ASCII) written
@@ -131,7 +139,7 @@ export function byteLengthOf(v: RecordData): number {
 }
 
 /** Bytes the header section takes, count varint included. */
-export function sizeOfHeaders(headers: RecordHeaders): number {
+export function sizeOfHeaders(headers: HeaderPairs): number {
   if (headers == null) return 1
   const n = headers.length
   let size = sizeOfVarint(n)
@@ -155,7 +163,7 @@ export function sizeOfRecordBody(
   timestampDelta: number,
   keyLength: number,
   valueLength: number,
-  headers: RecordHeaders,
+  headers: HeaderPairs,
 ): number {
   return sizeOfRecordBodyWithHeaderBytes(offsetDelta, timestampDelta, keyLength, valueLength, sizeOfHeaders(headers))
 }
@@ -187,7 +195,7 @@ export function sizeOfRecord(
   timestampDelta: number,
   key: RecordData,
   value: RecordData,
-  headers: RecordHeaders,
+  headers: HeaderPairs,
 ): number {
   const body = sizeOfRecordBody(offsetDelta, timestampDelta, byteLengthOf(key), byteLengthOf(value), headers)
   return sizeOfVarint(body) + body
@@ -202,7 +210,7 @@ function writeData(buf: Buffer, offset: number, v: RecordData, length: number): 
   return offset + length
 }
 
-function writeHeaders(buf: Buffer, offset: number, headers: RecordHeaders): number {
+function writeHeaders(buf: Buffer, offset: number, headers: HeaderPairs): number {
   if (headers == null) {
     buf[offset] = 0
     return offset + 1
@@ -233,7 +241,7 @@ export function writeMeasuredRecord(
   keyLength: number,
   value: RecordData,
   valueLength: number,
-  headers: RecordHeaders,
+  headers: HeaderPairs,
 ): number {
   offset = writeRecordFields(buf, offset, bodySize, offsetDelta, timestampDelta, key, keyLength, value, valueLength)
   return writeHeaders(buf, offset, headers)
@@ -288,7 +296,7 @@ export function writeRecord(
   timestampDelta: number,
   key: RecordData,
   value: RecordData,
-  headers: RecordHeaders,
+  headers: HeaderPairs,
 ): number {
   const keyLength = byteLengthOf(key)
   const valueLength = byteLengthOf(value)
@@ -451,147 +459,7 @@ export function readRecordView(records: Buffer, offset: number, out: RecordView)
   return end
 }
 
-// ---------------------------------------------------------------------------
-// Decoder: for tests only. Strict: it rejects anything this producer would not
-// have written (wrong magic, compression, bad CRC, inconsistent lengths).
-// ---------------------------------------------------------------------------
-
-export interface DecodedRecord {
-  readonly attributes: number
-  readonly timestampDelta: number
-  readonly offsetDelta: number
-  /** baseOffset + offsetDelta */
-  readonly offset: bigint
-  /** baseTimestamp + timestampDelta */
-  readonly timestamp: number
-  readonly key: Buffer | null
-  readonly value: Buffer | null
-  readonly headers: [string, Buffer | null][]
-  /** Encoded size including the length varint. */
-  readonly sizeInBytes: number
-}
-
-export interface DecodedRecordBatch {
-  readonly baseOffset: bigint
-  readonly batchLength: number
-  readonly partitionLeaderEpoch: number
-  readonly magic: number
-  readonly crc: number
-  readonly attributes: number
-  readonly isTransactional: boolean
-  readonly isControl: boolean
-  readonly lastOffsetDelta: number
-  readonly baseTimestamp: number
-  readonly maxTimestamp: number
-  readonly producerId: bigint
-  readonly producerEpoch: number
-  readonly baseSequence: number
-  readonly recordCount: number
-  readonly records: DecodedRecord[]
-}
-
-/** Decodes every batch in `buf`, which must hold whole batches only. */
-export function decodeRecordBatches(buf: Buffer): DecodedRecordBatch[] {
-  const out: DecodedRecordBatch[] = []
-  let pos = 0
-  while (pos < buf.length) {
-    if (buf.length - pos < RECORD_BATCH_OVERHEAD) {
-      throw new KafkaProtocolError(`Truncated record batch at ${pos}: ${buf.length - pos} bytes left`)
-    }
-    const batchLength = buf.readInt32BE(pos + LENGTH_OFFSET)
-    const end = pos + LOG_OVERHEAD + batchLength
-    if (batchLength < RECORD_BATCH_OVERHEAD - LOG_OVERHEAD || end > buf.length) {
-      throw new KafkaProtocolError(`Record batch at ${pos} has length ${batchLength}, ${buf.length - pos - LOG_OVERHEAD} bytes left`)
-    }
-    out.push(decodeOne(buf.subarray(pos, end)))
-    pos = end
-  }
-  return out
-}
-
-function decodeOne(batch: Buffer): DecodedRecordBatch {
-  const r = new Reader(batch)
-  const baseOffset = r.int64()
-  const batchLength = r.int32()
-  const partitionLeaderEpoch = r.int32()
-  const magic = r.int8()
-  if (magic !== MAGIC_V2) throw new KafkaProtocolError(`Unsupported record batch magic ${magic}`)
-  const crc = r.uint32()
-  const actualCrc = computeBatchCrc(batch)
-  if (crc !== actualCrc) {
-    throw new KafkaProtocolError(`Record batch CRC mismatch: stored 0x${crc.toString(16)}, computed 0x${actualCrc.toString(16)}`)
-  }
-  const attributes = r.int16()
-  if ((attributes & COMPRESSION_CODEC_MASK) !== 0) {
-    throw new KafkaProtocolError(`Compressed record batches are not decoded here (codec ${attributes & COMPRESSION_CODEC_MASK})`)
-  }
-  const lastOffsetDelta = r.int32()
-  const baseTimestamp = r.int64Number()
-  const maxTimestamp = r.int64Number()
-  const producerId = r.int64()
-  const producerEpoch = r.int16()
-  const baseSequence = r.int32()
-  const recordCount = r.int32()
-  if (recordCount < 0 || recordCount > r.remaining) {
-    throw new KafkaProtocolError(`Record count ${recordCount} is impossible with ${r.remaining} bytes left`)
-  }
-  const records: DecodedRecord[] = []
-  for (let i = 0; i < recordCount; i++) {
-    const start = r.offset
-    const bodySize = r.varint()
-    const bodyStart = r.offset
-    const recAttributes = r.int8()
-    const timestampDelta = r.varlong()
-    const offsetDelta = r.varint()
-    const key = readVarBytes(r)
-    const value = readVarBytes(r)
-    const headerCount = r.varint()
-    if (headerCount < 0 || headerCount > r.remaining) {
-      throw new KafkaProtocolError(`Header count ${headerCount} is impossible at ${r.offset}`)
-    }
-    const headers: [string, Buffer | null][] = []
-    for (let h = 0; h < headerCount; h++) {
-      const k = readVarBytes(r)
-      if (k === null) throw new KafkaProtocolError(`Null header key at ${r.offset}`)
-      headers.push([k.toString('utf8'), readVarBytes(r)])
-    }
-    if (r.offset - bodyStart !== bodySize) {
-      throw new KafkaProtocolError(`Record ${i} declares ${bodySize} bytes but spans ${r.offset - bodyStart}`)
-    }
-    records.push({
-      attributes: recAttributes,
-      timestampDelta,
-      offsetDelta,
-      offset: baseOffset + BigInt(offsetDelta),
-      timestamp: baseTimestamp + timestampDelta,
-      key,
-      value,
-      headers,
-      sizeInBytes: r.offset - start,
-    })
-  }
-  if (r.remaining !== 0) throw new KafkaProtocolError(`${r.remaining} trailing bytes after ${recordCount} records`)
-  return {
-    baseOffset,
-    batchLength,
-    partitionLeaderEpoch,
-    magic,
-    crc,
-    attributes,
-    isTransactional: (attributes & TRANSACTIONAL_FLAG) !== 0,
-    isControl: (attributes & CONTROL_FLAG) !== 0,
-    lastOffsetDelta,
-    baseTimestamp,
-    maxTimestamp,
-    producerId,
-    producerEpoch,
-    baseSequence,
-    recordCount,
-    records,
-  }
-}
-
-function readVarBytes(r: Reader): Buffer | null {
+export function readVarBytes(r: Reader): Buffer | null {
   const n = r.varint()
   if (n < 0) return null
   if (n > r.remaining) throw new KafkaProtocolError(`Length ${n} exceeds the ${r.remaining} bytes left at ${r.offset}`)

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { ProducerBatch, type RecordMetadata } from '../../src/producer/producer-batch.js'
-import { decodeRecordBatches } from '../../src/protocol/record-batch.js'
+import { decodeRecordBatches } from '../harness/record-batch-decoder.js'
 
 type Event = { who: string; record: number; err: Error | null; md: RecordMetadata | null }
 

@@ -12,12 +12,12 @@ import {
 import {
   RECORD_BATCH_OVERHEAD,
   type RecordData,
-  type RecordHeaders,
+  type HeaderPairs,
   type RecordView,
-  decodeRecordBatches,
   readRecordView,
   sizeOfRecord,
 } from '../../src/protocol/record-batch.js'
+import { decodeRecordBatches } from '../harness/record-batch-decoder.js'
 
 // ---------------------------------------------------------------------------
 // Fixtures
@@ -41,7 +41,7 @@ interface Rec {
   ts: number
   key: RecordData
   value: RecordData
-  headers: RecordHeaders
+  headers: HeaderPairs
 }
 
 /** ~2 KiB records (1990-byte values, ~2012 bytes encoded): two fit in a 4 KiB batch, three do not. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ExponentialBackoff } from '../../src/clients/backoff.js'
+import { ExponentialBackoff } from '../../src/util/backoff.js'
 import { ClusterConnectionStates, ConnectionState } from '../../src/clients/connection-states.js'
 import { type ClientRequest, type InFlightRequest, InFlightRequests } from '../../src/clients/in-flight-requests.js'
 import { type MetadataResponseView, ProducerMetadata } from '../../src/clients/metadata.js'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { Deque } from '../../src/producer/deque.js'
+import { Deque } from '../../src/util/deque.js'
 
 describe('Deque', () => {
   it('is empty at first', () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { ExponentialBackoff } from '../../src/clients/backoff.js'
+import { ExponentialBackoff } from '../../src/util/backoff.js'
 import { Cluster, type PartitionInfo } from '../../src/clients/cluster.js'
 import { KafkaProducerClosedError, KafkaTimeoutError } from '../../src/errors.js'
 import { BufferPool } from '../../src/producer/buffer-pool.js'
@@ -14,7 +14,8 @@ import {
   type StickyPartitionSource,
   UNKNOWN_PARTITION,
 } from '../../src/producer/record-accumulator.js'
-import { RECORD_BATCH_OVERHEAD, type RecordData, decodeRecordBatches, sizeOfRecord } from '../../src/protocol/record-batch.js'
+import { RECORD_BATCH_OVERHEAD, type RecordData, sizeOfRecord } from '../../src/protocol/record-batch.js'
+import { decodeRecordBatches } from '../harness/record-batch-decoder.js'
 
 const noop = () => {}
 

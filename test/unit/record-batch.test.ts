@@ -6,19 +6,19 @@ import {
   CRC_OFFSET,
   RECORD_BATCH_OVERHEAD,
   type RecordData,
-  type RecordHeaders,
+  type HeaderPairs,
   byteLengthOf,
-  decodeRecordBatches,
   rewriteProducerState,
   sizeOfRecord,
   writeRecord,
 } from '../../src/protocol/record-batch.js'
+import { decodeRecordBatches } from '../harness/record-batch-decoder.js'
 import { crc32cBitwise } from '../harness/crc32c-reference.js'
 
 
 const noop = () => {}
 
-function batchOf(records: [number, RecordData, RecordData, RecordHeaders][]): Buffer {
+function batchOf(records: [number, RecordData, RecordData, HeaderPairs][]): Buffer {
   let size = RECORD_BATCH_OVERHEAD
   const base = records[0]![0]
   records.forEach(([ts, k, v, h], i) => (size += sizeOfRecord(i, ts - base, k, v, h)))
@@ -174,7 +174,7 @@ describe('RecordBatch v2 encoding', () => {
     const buf = Buffer.alloc(200000)
     for (const n of lengths) {
       for (const d of deltas) {
-        const cases: [RecordData, RecordData, RecordHeaders][] = [
+        const cases: [RecordData, RecordData, HeaderPairs][] = [
           [null, Buffer.alloc(n, 1), undefined],
           ['x'.repeat(n), null, []],
           [Buffer.alloc(n, 2), 'é'.repeat(n >> 1), [['k'.repeat(n >> 4), 'v'], ['k', null], ['k', Buffer.alloc(n >> 3)]]],

@@ -5,8 +5,9 @@
  */
 import { describe, expect, it } from 'vitest'
 import { ProducerBatch } from '../../src/producer/producer-batch.js'
-import { FailedBatchOutcome, incrementSequence, TransactionManager } from '../../src/producer/transaction-manager.js'
-import { decodeRecordBatches } from '../../src/protocol/record-batch.js'
+import { FailedBatchOutcome, TransactionManager } from '../../src/producer/transaction-manager.js'
+import { incrementSequence } from '../../src/protocol/record-batch.js'
+import { decodeRecordBatches } from '../harness/record-batch-decoder.js'
 
 const noop = (): void => {}
 
@@ -266,7 +267,7 @@ describe('failures and expiry', () => {
 
   it('a fatal error stops everything', async () => {
     const tm = manager()
-    const { KafkaFatalProducerError } = await import('../../src/producer/transaction-manager.js')
+    const { KafkaFatalProducerError } = await import('../../src/errors.js')
     tm.transitionToFatalError(new KafkaFatalProducerError('PRODUCER_FENCED', 'fenced'))
     expect(tm.shouldStopDrainBatchesForPartition(batch(1))).toBe(true)
     expect(tm.fatalError!.message).toMatch(/fatal: the producer cannot send any more records/)

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ProducerBatch } from '../../src/producer/producer-batch.js'
-import { decodeRecordBatches, utf8Length } from '../../src/protocol/record-batch.js'
+import { utf8Length } from '../../src/protocol/record-batch.js'
+import { decodeRecordBatches } from '../harness/record-batch-decoder.js'
 import { mulberry32 } from '../harness/prng.js'
 
 /** Strings mixing ASCII, 2- and 3-byte characters, surrogate pairs and lone surrogates. */

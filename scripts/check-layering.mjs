@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+// Fails when a module in src/ imports against the pipeline's direction:
+//
+//   shared (src/util, src/errors.ts, src/version.ts)
+//     ← src/protocol ← src/network ← src/clients ← src/producer (+ src/config.ts) ← src/index.ts
+//
+// A module may import from its own layer or any layer to its left. Type-only
+// imports count too: a type that points upward is the same design error.
+//
+//   node scripts/check-layering.mjs            # check src/
+//   node scripts/check-layering.mjs --root D   # check D/src/ (used by the test that proves it fails)
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Layers, lowest first. A path matches the first entry whose test accepts it. */
+const LAYERS = [
+  { name: 'shared', test: (p) => p.startsWith('util/') || p === 'errors.ts' || p === 'version.ts' },
+  { name: 'protocol', test: (p) => p.startsWith('protocol/') },
+  { name: 'network', test: (p) => p.startsWith('network/') },
+  { name: 'clients', test: (p) => p.startsWith('clients/') },
+  // config.ts is the producer's configuration: it sits with the producer.
+  { name: 'producer', test: (p) => p.startsWith('producer/') || p === 'config.ts' },
+  { name: 'entry', test: (p) => p === 'index.ts' },
+];
+
+function layerOf(rel) {
+  const i = LAYERS.findIndex((l) => l.test(rel));
+  return i;
+}
+
+function listTs(dir) {
+  const out = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...listTs(p));
+    else if (e.name.endsWith('.ts')) out.push(p);
+  }
+  return out;
+}
+
+// Static `import … from '…'`, `export … from '…'`, side-effect `import '…'`, and `import('…')`.
+const SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)['"]([^'"]+)['"]/gm;
+
+export function checkLayering(root) {
+  const src = path.join(root, 'src');
+  const problems = [];
+  for (const file of listTs(src)) {
+    const rel = path.relative(src, file).split(path.sep).join('/');
+    const from = layerOf(rel);
+    if (from < 0) {
+      problems.push(`${rel}: not in any layer; place it under util/, protocol/, network/, clients/ or producer/`);
+      continue;
+    }
+    const text = fs.readFileSync(file, 'utf8');
+    for (const m of text.matchAll(SPECIFIER)) {
+      const spec = m[1];
+      if (!spec.startsWith('.')) continue; // packages and node: builtins
+      const target = path.relative(src, path.resolve(path.dirname(file), spec)).split(path.sep).join('/').replace(/\.js$/, '.ts');
+      if (target.startsWith('..')) {
+        problems.push(`${rel}: imports '${spec}', outside src/`);
+        continue;
+      }
+      const to = layerOf(target);
+      if (to > from) {
+        const line = text.slice(0, m.index).split('\n').length;
+        problems.push(`${rel}:${line}: ${LAYERS[from].name} imports ${LAYERS[to].name} ('${spec}'); dependencies point ${LAYERS.map((l) => l.name).join(' ← ')}`);
+      }
+    }
+  }
+  return problems;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  const i = process.argv.indexOf('--root');
+  const root = i > 0 ? path.resolve(process.argv[i + 1]) : path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+  const problems = checkLayering(root);
+  if (problems.length > 0) {
+    console.error(`[layering] ${problems.length} import(s) against the pipeline's direction:\n  ${problems.join('\n  ')}`);
+    process.exit(1);
+  }
+  console.log('[layering] src/ imports point one way: shared ← protocol ← network ← clients ← producer');
+}

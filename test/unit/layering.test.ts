@@ -1,0 +1,48 @@
+/**
+ * The pipeline's folders depend one way (scripts/check-layering.mjs). This
+ * runs the check on src/ and proves it fails on an upward import, in a copy.
+ */
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, describe, expect, it } from 'vitest'
+// @ts-expect-error: a plain .mjs script without types
+import { checkLayering } from '../../scripts/check-layering.mjs'
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'layering-'))
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }))
+
+function copyWith(file: string, extra: string): string {
+  const dir = fs.mkdtempSync(path.join(tmp, 'src-'))
+  fs.cpSync(path.join(ROOT, 'src'), path.join(dir, 'src'), { recursive: true })
+  fs.appendFileSync(path.join(dir, 'src', file), `\n${extra}\n`)
+  return dir
+}
+
+describe('layering', () => {
+  it('src/ has no import against shared ← protocol ← network ← clients ← producer', () => {
+    expect(checkLayering(ROOT)).toEqual([])
+  })
+
+  it('fails on an upward import, type-only ones included', () => {
+    const cases: [string, string, RegExp][] = [
+      ['clients/in-flight-requests.ts', "import { Sender } from '../producer/sender.js'", /clients imports producer/],
+      ['protocol/reader.ts', "import type { Selector } from '../network/selector.js'", /protocol imports network/],
+      ['util/deque.ts', "export { ProduceApi } from '../protocol/apis/produce.js'", /shared imports protocol/],
+      ['network/selector.ts', "const m = import('../clients/metadata.js')", /network imports clients/],
+    ]
+    for (const [file, line, expected] of cases) {
+      const problems: string[] = checkLayering(copyWith(file, line))
+      expect(problems, `${file} + ${line}`).toHaveLength(1)
+      expect(problems[0]).toMatch(expected)
+    }
+  })
+
+  it('fails on a module outside every layer', () => {
+    const dir = copyWith('index.ts', '')
+    fs.writeFileSync(path.join(dir, 'src', 'stray.ts'), 'export const x = 1\n')
+    expect(checkLayering(dir)).toEqual([expect.stringMatching(/stray\.ts: not in any layer/)])
+  })
+})
