@@ -37,7 +37,8 @@ const USAGE = `usage: node bench/run.mjs [options]
                           > 0.25 cores during it; the noisy run is kept in the JSON as "discarded"
   --no-ensure             skip bench/ensure.mjs
   --out NAME              basename of the result files in bench/results/ (default: results, quick, or custom)
-  --rerender NAME         only regenerate NAME.md, the chart and the README section from bench/results/NAME.json`;
+  --rerender NAME         only regenerate NAME.md, the chart and the docs section from bench/results/NAME.json
+                          (NAME results: also the measured part of docs/performance.md)`;
 
 function parseArgs(argv) {
   const o = { quick: false, broker: 'all', mockNagle: false, clients: null, scenarios: null, repeats: 3, ensure: true, quietWait: 15, noiseRetries: 2, out: null };
@@ -252,7 +253,7 @@ function describe(rec) {
 async function main() {
   const rerender = process.argv.indexOf('--rerender');
   if (rerender >= 0) {
-    // Regenerate the Markdown, SVG and README section from a results JSON (no runs).
+    // Regenerate the Markdown, SVG and docs section from a results JSON (no runs).
     const name = process.argv[rerender + 1] ?? 'results';
     const j = JSON.parse(fs.readFileSync(path.join(RESULTS, `${name}.json`), 'utf8'));
     const files = writeReports({ meta: j.meta, runs: j.runs, probes: j.probes, outName: name, dir: RESULTS });

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Generates everything derived from the producer option table
 // (CONFIG_DEFINITIONS in src/config.ts):
-//   - the README options table, between <!-- config-table:start --> and
-//     <!-- config-table:end -->;
+//   - the options table in docs/configuration.md, between
+//     <!-- config-table:start --> and <!-- config-table:end -->;
 //   - the typed interfaces of src/config.ts (ProducerConfigOptions with JSDoc on
 //     every option, ResolvedProducerConfig), between
 //     // <config-interfaces:generated> and // </config-interfaces:generated>.
@@ -12,11 +12,13 @@
 // below load src/config.ts directly — no build step, and the output can never
 // be stale relative to a previous build:
 //
-//   npx tsx scripts/gen-config-table.mjs                     print the Markdown table
-//   npx tsx scripts/gen-config-table.mjs --check README.md   exit 1 when README's table differs
-//   npx tsx scripts/gen-config-table.mjs --write README.md   rewrite README's table in place
-//   npx tsx scripts/gen-config-table.mjs --check-source      exit 1 when src/config.ts's interfaces are stale
-//   npx tsx scripts/gen-config-table.mjs --write-source      regenerate them
+//   npx tsx scripts/gen-config-table.mjs                  print the Markdown table
+//   npx tsx scripts/gen-config-table.mjs --check [FILE]   exit 1 when FILE's table differs
+//   npx tsx scripts/gen-config-table.mjs --write [FILE]   rewrite FILE's table in place
+//   npx tsx scripts/gen-config-table.mjs --check-source   exit 1 when src/config.ts's interfaces are stale
+//   npx tsx scripts/gen-config-table.mjs --write-source   regenerate them
+//
+// FILE defaults to docs/configuration.md (DOCS_TABLE_FILE), where the table lives.
 //
 // The rendering functions are exported and take the table as an argument, so
 // tests import this module and compare without spawning a process.
@@ -27,6 +29,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 export const CONFIG_SOURCE = path.join(ROOT, 'src', 'config.ts')
+/** The document that holds the options table, relative to the repository root. */
+export const DOCS_TABLE_FILE = 'docs/configuration.md'
 
 export const TABLE_START = '<!-- config-table:start -->'
 export const TABLE_END = '<!-- config-table:end -->'
@@ -68,7 +72,7 @@ function sentence(text) {
 }
 
 // ---------------------------------------------------------------------------
-// README table
+// Options table (docs/configuration.md)
 // ---------------------------------------------------------------------------
 
 function cell(text) {
@@ -227,7 +231,8 @@ export function firstDifference(actual, expected) {
 // CLI
 // ---------------------------------------------------------------------------
 
-const USAGE = `usage: npx tsx scripts/gen-config-table.mjs [--check FILE | --write FILE | --check-source | --write-source]`
+const USAGE = `usage: npx tsx scripts/gen-config-table.mjs [--check [FILE] | --write [FILE] | --check-source | --write-source]
+FILE defaults to ${DOCS_TABLE_FILE}.`
 
 async function loadDefinitions() {
   try {
@@ -281,14 +286,12 @@ async function main(argv) {
       console.log(renderMarkdownTable(defs))
       return 0
     case '--check':
-    case '--write':
-      if (file === undefined) {
-        console.error(USAGE)
-        return 2
-      }
-      if (mode === '--check') return checkFile(file, TABLE_START, TABLE_END, renderMarkdownTable(defs), 'options table')
-      writeFile(file, TABLE_START, TABLE_END, renderMarkdownTable(defs))
+    case '--write': {
+      const target = file ?? (path.relative(process.cwd(), path.join(ROOT, DOCS_TABLE_FILE)) || DOCS_TABLE_FILE)
+      if (mode === '--check') return checkFile(target, TABLE_START, TABLE_END, renderMarkdownTable(defs), 'options table')
+      writeFile(target, TABLE_START, TABLE_END, renderMarkdownTable(defs))
       return 0
+    }
     case '--check-source':
       return checkFile(CONFIG_SOURCE, SOURCE_START, SOURCE_END, renderSourceBlock(defs), 'generated interfaces region')
     case '--write-source':

@@ -1,7 +1,9 @@
 // Results: medians per (broker, scenario, client), a Markdown report, a JSON
-// file, an SVG chart (hand-written, no dependency) and the README section.
+// file, an SVG chart (hand-written, no dependency) and the measured part of
+// docs/performance.md (between DOCS_START and DOCS_END; a full run rewrites it).
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CLIENTS } from './clients.mjs';
 import { SCENARIOS } from './scenarios.mjs';
 
@@ -308,17 +310,27 @@ function scenarioList(meta) {
     .join('\n');
 }
 
-export function markdown({ meta, rows, runs, probes, svgName, forReadme = false }) {
+/** docs/performance.md: the measured part sits between these marker lines; the rest is written by hand. */
+export const DOCS_PERFORMANCE = fileURLToPath(new URL('../../docs/performance.md', import.meta.url));
+export const DOCS_START = '<!-- bench-report:start -->';
+export const DOCS_END = '<!-- bench-report:end -->';
+
+/**
+ * Markdown of a run. `forDocs`: the part of docs/performance.md between the
+ * markers (method, tables, chart, broker CPU, settings, failed runs), with
+ * links relative to docs/; otherwise the full report that sits next to the JSON.
+ */
+export function markdown({ meta, rows, runs, probes, svgName, forDocs = false }) {
   const clientIds = CLIENTS.map((c) => c.id).filter((c) => rows.some((r) => r.client === c));
   const tput = ['1a', '1b', '2a', '2b', '3'].filter((s) => rows.some((r) => r.scenario === s));
-  const h = forReadme ? '###' : '##';
+  const h = '##';
   const parts = [];
-  if (forReadme) {
-    parts.push('## Performance', '');
+  if (forDocs) {
+    parts.push('## Method', '');
     parts.push(
       'Side by side with other Kafka producers, each in its own process, against the same broker in one run; runs alternate between clients, each scenario is repeated ' +
         `${meta.repeats} times and the median is shown. Every run produces to a fresh 4-partition topic and counts only if the broker then holds exactly the records sent (the sum of the partitions' high-water marks). ` +
-        'Details, definitions and raw numbers: [bench/README.md](bench/README.md), [bench/results/](bench/results/).',
+        'Details, definitions and raw numbers: [bench/README.md](../bench/README.md), [bench/results/](../bench/results/).',
       '',
     );
   } else {
@@ -336,8 +348,8 @@ export function markdown({ meta, rows, runs, probes, svgName, forReadme = false 
     if (tput.length) parts.push(throughputTable(rows, b, tput, clientIds), '');
     if (rows.some((r) => r.broker === b && r.scenario === '4')) parts.push(`Latency (S4), send() to acknowledgement:`, '', latencyTable(rows, b, clientIds), '');
   }
-  parts.push(`![messages/s and CPU per client](${forReadme ? 'bench/results/' : ''}${svgName})`, '');
-  if (!forReadme) parts.push(`${h} Targets`, '', "Medians of this run. The light brokers are the reference: the mock cluster first; where a figure is missing there (@platformatic/kafka and the Java producer cannot run on it), kfake's; only where neither has it, real Kafka's.", '', targetsTable(targets(rows)), '');
+  parts.push(`![messages/s and CPU per client](${forDocs ? '../bench/results/' : ''}${svgName})`, '');
+  if (!forDocs) parts.push(`${h} Targets`, '', "Medians of this run. The light brokers are the reference: the mock cluster first; where a figure is missing there (@platformatic/kafka and the Java producer cannot run on it), kfake's; only where neither has it, real Kafka's.", '', targetsTable(targets(rows)), '');
   parts.push(`${h} Broker CPU`, '', brokerCpuText(rows, meta), '');
   parts.push(`${h} Settings per client`, '', settingsTable(meta), '');
   parts.push(
@@ -357,7 +369,7 @@ export function markdown({ meta, rows, runs, probes, svgName, forReadme = false 
     for (const [k, ids] of byReason) parts.push(`- ${shorten(k, 400)} (${ids.length} run${ids.length > 1 ? 's' : ''}: ${ids.slice(0, 12).join(', ')}${ids.length > 12 ? ', …' : ''})`);
     parts.push('');
   }
-  if (!forReadme) {
+  if (!forDocs) {
     const discarded = runs.filter((r) => r.status === 'discarded');
     const kept = runs.filter((r) => !r.probe && r.status !== 'discarded' && r.noisy);
     const list = (rs) =>
@@ -393,6 +405,22 @@ export function markdown({ meta, rows, runs, probes, svgName, forReadme = false 
   return parts.join('\n');
 }
 
+/** The docs/performance.md block of a results JSON ({ meta, runs, probes }), as the full run writes it. */
+export function docsSection({ meta, runs, probes, svgName = 'chart.svg' }) {
+  return markdown({ meta, rows: summarize(runs), runs, probes, svgName, forDocs: true });
+}
+
+/** Replaces the block between DOCS_START and DOCS_END of `file`; false when a marker is missing. */
+export function spliceDocs(file, block) {
+  const text = fs.readFileSync(file, 'utf8');
+  const i = text.indexOf(DOCS_START);
+  const j = text.indexOf(DOCS_END, i + DOCS_START.length);
+  if (i < 0 || j < 0) return false;
+  const updated = `${text.slice(0, i + DOCS_START.length)}\n${block.trimEnd()}\n${text.slice(j)}`;
+  if (updated !== text) fs.writeFileSync(file, updated);
+  return true;
+}
+
 export function writeReports({ meta, runs, probes, outName, dir }) {
   fs.mkdirSync(dir, { recursive: true });
   const rows = summarize(runs);
@@ -406,6 +434,12 @@ export function writeReports({ meta, runs, probes, outName, dir }) {
   w(`${outName}.json`, `${JSON.stringify({ meta, medians: rows, targets: targets(rows), runs, probes }, null, 2)}\n`);
   w(svgName, svgChart(rows, meta));
   w(`${outName}.md`, markdown({ meta, rows, runs, probes, svgName }));
-  w(`${outName === 'results' ? 'README-section' : `${outName}-README-section`}.md`, markdown({ meta, rows, runs, probes, svgName, forReadme: true }));
+  const section = markdown({ meta, rows, runs, probes, svgName, forDocs: true });
+  w(`${outName === 'results' ? 'performance-section' : `${outName}-performance-section`}.md`, section);
+  // Only the full default run (and --rerender results) is the published one.
+  if (outName === 'results') {
+    if (fs.existsSync(DOCS_PERFORMANCE) && spliceDocs(DOCS_PERFORMANCE, section)) files.push(DOCS_PERFORMANCE);
+    else console.warn(`[bench] ${DOCS_PERFORMANCE}: markers ${DOCS_START} / ${DOCS_END} not found; the section is in ${path.join(dir, 'performance-section.md')}`);
+  }
   return files;
 }

@@ -511,7 +511,7 @@ describe('generated documentation', () => {
     expect(gen.firstDifference(region, gen.renderSourceBlock(CONFIG_DEFINITIONS))).toBeUndefined()
   })
 
-  it('renders one README table row per option', async () => {
+  it('renders one options-table row per option', async () => {
     const gen = await loadScript()
     const table: string = gen.renderMarkdownTable(CONFIG_DEFINITIONS)
     const lines = table.split('\n')
@@ -522,7 +522,7 @@ describe('generated documentation', () => {
     expect(table).toContain('| `partitioner` | — |')
   })
 
-  it('checks a README block between the markers', async () => {
+  it('checks a docs block between the markers', async () => {
     const gen = await loadScript()
     const table: string = gen.renderMarkdownTable(CONFIG_DEFINITIONS)
     const readme = `# x\n\n${gen.TABLE_START}\n${table}\n${gen.TABLE_END}\n`
