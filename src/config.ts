@@ -4,9 +4,9 @@ import { KafkaConfigError } from './errors.js'
 // ---------------------------------------------------------------------------
 // Producer configuration: one definition table (CONFIG_DEFINITIONS) drives
 // validation, defaults, the JSDoc of the input/resolved interfaces below (a
-// generated region) and the README table. Regenerate both with
+// generated region) and the table in docs/configuration.md. Regenerate both with
 //   npx tsx scripts/gen-config-table.mjs --write-source
-//   npx tsx scripts/gen-config-table.mjs --write README.md
+//   npx tsx scripts/gen-config-table.mjs --write docs/configuration.md
 // Semantics follow the Java producer 4.x (ProducerConfig, KafkaProducer's
 // delivery-timeout rule, CommonClientConfigs' backoff post-processing).
 // ---------------------------------------------------------------------------
