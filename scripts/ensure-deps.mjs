@@ -71,20 +71,46 @@ function run(cmd, args, opts = {}) {
 }
 
 // ---------------------------------------------------------------- npm
+// With a lock, `npm ci`: exactly the locked tree, the same on every machine,
+// and an error instead of a silent re-resolve when package.json and the lock
+// disagree (.ci/run checks that first, with the fix spelled out).
 function ensureNodeModules() {
-  const lock = path.join(ROOT, 'node_modules', '.package-lock.json');
+  const modules = path.join(ROOT, 'node_modules');
+  const installed = path.join(modules, '.package-lock.json');
   const pkg = path.join(ROOT, 'package.json');
-  const lockM = mtime(lock);
-  if (lockM >= 0 && lockM >= mtime(pkg)) {
-    log('node_modules: present (node_modules/.package-lock.json is newer than package.json)');
+  const lock = path.join(ROOT, 'package-lock.json');
+  const hasLock = fs.existsSync(lock);
+  const installedM = mtime(installed);
+  const inputsM = Math.max(mtime(pkg), hasLock ? mtime(lock) : -1);
+  if (installedM >= 0 && installedM >= inputsM) {
+    log(`node_modules: present (node_modules/.package-lock.json is newer than package.json${hasLock ? ' and package-lock.json' : ''})`);
     return;
   }
-  log(`node_modules: ${lockM < 0 ? 'missing' : 'older than package.json'}, running npm install ...`);
-  run(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['install']);
-  // npm leaves the file alone when nothing changed; mark it fresh so the next run skips this step.
+  const why = installedM < 0 ? 'missing' : `older than package.json${hasLock ? '/package-lock.json' : ''}`;
+  // npm ci empties node_modules first; through a symlink (a git worktree sharing
+  // another checkout's install) that would delete the other checkout's packages.
+  if (fs.lstatSync(modules, { throwIfNoEntry: false })?.isSymbolicLink()) {
+    log(`node_modules: ${why}, but it is a symlink to ${fs.realpathSync(modules)}; not reinstalling through it (run the install there)`);
+    return;
+  }
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  if (hasLock) {
+    log(`node_modules: ${why}, running npm ci (exactly package-lock.json) ...`);
+    const r = spawnSync(npm, ['ci', '--no-audit', '--no-fund'], { stdio: 'inherit', cwd: ROOT });
+    if (r.error || r.status !== 0) {
+      fail(
+        `npm ci ${r.error ? r.error.message : `exited with ${r.status ?? r.signal}`}; if it says package.json and ` +
+          'package-lock.json are not in sync, run `npm install` and commit package-lock.json',
+      );
+    }
+  } else {
+    log(`node_modules: ${why}, no package-lock.json, running npm install ...`);
+    run(npm, ['install', '--no-audit', '--no-fund']);
+  }
+  // npm install leaves the file alone when nothing changed; mark it fresh so the next run skips this step.
   const now = new Date();
-  if (fs.existsSync(lock)) fs.utimesSync(lock, now, now);
-  log('node_modules: installed');
+  if (fs.existsSync(installed)) fs.utimesSync(installed, now, now);
+  log(`node_modules: installed (${hasLock ? 'npm ci' : 'npm install'})`);
 }
 
 // ---------------------------------------------------------------- apt
