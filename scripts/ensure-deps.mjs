@@ -4,6 +4,7 @@
 //
 //   node scripts/ensure-deps.mjs --for test   # npm deps, apt (librdkafka-dev, kcat,
 //                                             # pkg-config), mock cluster binary,
+//                                             # Node 22/24 for the test matrix,
 //                                             # Kafka jars, Java helpers
 //   node scripts/ensure-deps.mjs --for demo   # npm deps, Kafka jars, Java helpers
 //
@@ -18,6 +19,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MATRIX_NODE_VERSIONS, NODE_CACHE, nodeBin, nodeDir, nodeMarker, nodePackageName } from './lib/node-matrix.mjs';
 import { aptInstall as aptInstallWith, capture, mtime, which } from './lib/sys.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -111,6 +113,51 @@ function ensureNodeModules() {
   const now = new Date();
   if (fs.existsSync(installed)) fs.utimesSync(installed, now, now);
   log(`node_modules: installed (${hasLock ? 'npm ci' : 'npm install'})`);
+}
+
+// ---------------------------------------------------------------- Node.js releases for the test matrix
+// Official binaries from the npm registry (the only Node.js source CI can
+// reach; nodejs.org is not), one directory per exact version.
+function ensureMatrixNodes() {
+  const pkgName = nodePackageName();
+  if (!pkgName) {
+    log(`node ${MATRIX_NODE_VERSIONS.join(', ')}: skipped (fetched for Linux only; the matrix runs on this node alone)`);
+    return;
+  }
+  for (const version of MATRIX_NODE_VERSIONS) {
+    const dir = nodeDir(version);
+    const bin = nodeBin(version);
+    if (fs.existsSync(nodeMarker(version)) && fs.existsSync(bin)) {
+      log(`node ${version}: present (${rel(bin)})`);
+      continue;
+    }
+    const spec = `${pkgName}@${version}`;
+    log(`node ${version}: missing, fetching ${spec} from the npm registry ...`);
+    fs.mkdirSync(NODE_CACHE, { recursive: true });
+    // Staged beside the target so the final rename is atomic: an interrupted
+    // fetch never leaves a half-written bin/node that looks installed.
+    const tmp = fs.mkdtempSync(path.join(NODE_CACHE, `.tmp-${version}-`));
+    try {
+      // npm pack checks the tarball against the registry's sha512 integrity.
+      const packed = capture('npm', ['pack', spec, '--json', '--pack-destination', tmp]);
+      if (!packed.ok) fail(`node ${version}: npm pack ${spec} failed: ${(packed.stderr || packed.error?.message || '').trim().split('\n').slice(0, 3).join(' ')}`);
+      const [info] = JSON.parse(packed.stdout);
+      const out = path.join(tmp, 'node');
+      fs.mkdirSync(out);
+      // bin/node is all the matrix needs; headers and man pages would triple the size.
+      run('tar', ['-xzf', path.join(tmp, info.filename), '-C', out, '--strip-components=1', 'package/bin/node', 'package/LICENSE']);
+      const got = capture(path.join(out, 'bin', 'node'), ['--version']);
+      if (!got.ok || got.stdout.trim() !== `v${version}`) {
+        fail(`node ${version}: the binary from ${spec} reports ${JSON.stringify(got.stdout.trim() || got.stderr.trim())}`);
+      }
+      fs.writeFileSync(path.join(out, '.complete'), `${JSON.stringify({ package: spec, integrity: info.integrity })}\n`);
+      fs.rmSync(dir, { recursive: true, force: true });
+      fs.renameSync(out, dir);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+    log(`node ${version}: installed (${rel(bin)}, ${(fs.statSync(bin).size / 1048576).toFixed(0)} MiB)`);
+  }
 }
 
 // ---------------------------------------------------------------- apt
@@ -511,6 +558,7 @@ async function main() {
   if (mode === 'test') {
     ensureAptPackages(APT_TEST_PACKAGES, 'test tools');
     ensureMockCluster();
+    ensureMatrixNodes();
   }
   ensureJavaToolchain();
   ensureKafkaJars();
