@@ -83,6 +83,8 @@ function runOn(version, files) {
   if (j.numFailedTests) parts.push(`${j.numFailedTests} failed`);
   if (failedFiles) parts.push(`${failedFiles} of ${j.testResults.length} files failed`);
   if (skipped) parts.push(`${skipped} skipped`);
+  // vitest fails a run whose tests all passed when it caught errors outside them.
+  if (!j.numFailedTests && !failedFiles && !(ok && j.success)) parts.push('errors outside the tests (see vitest output above)');
   return { ok: ok && j.success, line: `node v${version}: ${parts.join(', ')} (${j.testResults.length} files, ${secs} s)${ok && j.success ? '' : ' FAILED'}` };
 }
 
