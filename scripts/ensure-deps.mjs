@@ -4,6 +4,7 @@
 //
 //   node scripts/ensure-deps.mjs --for test   # npm deps, apt (librdkafka-dev, kcat,
 //                                             # pkg-config), mock cluster binary,
+//                                             # Node 22/24 for the test matrix,
 //                                             # Kafka jars, Java helpers
 //   node scripts/ensure-deps.mjs --for demo   # npm deps, Kafka jars, Java helpers
 //
@@ -18,6 +19,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MATRIX_NODE_VERSIONS, NODE_CACHE, nodeBin, nodeDir, nodeMarker, nodePackageName } from './lib/node-matrix.mjs';
 import { aptInstall as aptInstallWith, capture, mtime, which } from './lib/sys.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -71,20 +73,91 @@ function run(cmd, args, opts = {}) {
 }
 
 // ---------------------------------------------------------------- npm
+// With a lock, `npm ci`: exactly the locked tree, the same on every machine,
+// and an error instead of a silent re-resolve when package.json and the lock
+// disagree (.ci/run checks that first, with the fix spelled out).
 function ensureNodeModules() {
-  const lock = path.join(ROOT, 'node_modules', '.package-lock.json');
+  const modules = path.join(ROOT, 'node_modules');
+  const installed = path.join(modules, '.package-lock.json');
   const pkg = path.join(ROOT, 'package.json');
-  const lockM = mtime(lock);
-  if (lockM >= 0 && lockM >= mtime(pkg)) {
-    log('node_modules: present (node_modules/.package-lock.json is newer than package.json)');
+  const lock = path.join(ROOT, 'package-lock.json');
+  const hasLock = fs.existsSync(lock);
+  const installedM = mtime(installed);
+  const inputsM = Math.max(mtime(pkg), hasLock ? mtime(lock) : -1);
+  if (installedM >= 0 && installedM >= inputsM) {
+    log(`node_modules: present (node_modules/.package-lock.json is newer than package.json${hasLock ? ' and package-lock.json' : ''})`);
     return;
   }
-  log(`node_modules: ${lockM < 0 ? 'missing' : 'older than package.json'}, running npm install ...`);
-  run(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['install']);
-  // npm leaves the file alone when nothing changed; mark it fresh so the next run skips this step.
+  const why = installedM < 0 ? 'missing' : `older than package.json${hasLock ? '/package-lock.json' : ''}`;
+  // npm ci empties node_modules first; through a symlink (a git worktree sharing
+  // another checkout's install) that would delete the other checkout's packages.
+  if (fs.lstatSync(modules, { throwIfNoEntry: false })?.isSymbolicLink()) {
+    log(`node_modules: ${why}, but it is a symlink to ${fs.realpathSync(modules)}; not reinstalling through it (run the install there)`);
+    return;
+  }
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  if (hasLock) {
+    log(`node_modules: ${why}, running npm ci (exactly package-lock.json) ...`);
+    const r = spawnSync(npm, ['ci', '--no-audit', '--no-fund'], { stdio: 'inherit', cwd: ROOT });
+    if (r.error || r.status !== 0) {
+      fail(
+        `npm ci ${r.error ? r.error.message : `exited with ${r.status ?? r.signal}`}; if it says package.json and ` +
+          'package-lock.json are not in sync, run `npm install` and commit package-lock.json',
+      );
+    }
+  } else {
+    log(`node_modules: ${why}, no package-lock.json, running npm install ...`);
+    run(npm, ['install', '--no-audit', '--no-fund']);
+  }
+  // npm install leaves the file alone when nothing changed; mark it fresh so the next run skips this step.
   const now = new Date();
-  if (fs.existsSync(lock)) fs.utimesSync(lock, now, now);
-  log('node_modules: installed');
+  if (fs.existsSync(installed)) fs.utimesSync(installed, now, now);
+  log(`node_modules: installed (${hasLock ? 'npm ci' : 'npm install'})`);
+}
+
+// ---------------------------------------------------------------- Node.js releases for the test matrix
+// Official binaries from the npm registry (the only Node.js source CI can
+// reach; nodejs.org is not), one directory per exact version.
+function ensureMatrixNodes() {
+  const pkgName = nodePackageName();
+  if (!pkgName) {
+    log(`node ${MATRIX_NODE_VERSIONS.join(', ')}: skipped (fetched for Linux only; the matrix runs on this node alone)`);
+    return;
+  }
+  for (const version of MATRIX_NODE_VERSIONS) {
+    const dir = nodeDir(version);
+    const bin = nodeBin(version);
+    if (fs.existsSync(nodeMarker(version)) && fs.existsSync(bin)) {
+      log(`node ${version}: present (${rel(bin)})`);
+      continue;
+    }
+    const spec = `${pkgName}@${version}`;
+    log(`node ${version}: missing, fetching ${spec} from the npm registry ...`);
+    fs.mkdirSync(NODE_CACHE, { recursive: true });
+    // Staged beside the target so the final rename is atomic: an interrupted
+    // fetch never leaves a half-written bin/node that looks installed.
+    const tmp = fs.mkdtempSync(path.join(NODE_CACHE, `.tmp-${version}-`));
+    try {
+      // npm pack checks the tarball against the registry's sha512 integrity.
+      const packed = capture('npm', ['pack', spec, '--json', '--pack-destination', tmp]);
+      if (!packed.ok) fail(`node ${version}: npm pack ${spec} failed: ${(packed.stderr || packed.error?.message || '').trim().split('\n').slice(0, 3).join(' ')}`);
+      const [info] = JSON.parse(packed.stdout);
+      const out = path.join(tmp, 'node');
+      fs.mkdirSync(out);
+      // bin/node is all the matrix needs; headers and man pages would triple the size.
+      run('tar', ['-xzf', path.join(tmp, info.filename), '-C', out, '--strip-components=1', 'package/bin/node', 'package/LICENSE']);
+      const got = capture(path.join(out, 'bin', 'node'), ['--version']);
+      if (!got.ok || got.stdout.trim() !== `v${version}`) {
+        fail(`node ${version}: the binary from ${spec} reports ${JSON.stringify(got.stdout.trim() || got.stderr.trim())}`);
+      }
+      fs.writeFileSync(path.join(out, '.complete'), `${JSON.stringify({ package: spec, integrity: info.integrity })}\n`);
+      fs.rmSync(dir, { recursive: true, force: true });
+      fs.renameSync(out, dir);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+    log(`node ${version}: installed (${rel(bin)}, ${(fs.statSync(bin).size / 1048576).toFixed(0)} MiB)`);
+  }
 }
 
 // ---------------------------------------------------------------- apt
@@ -485,6 +558,7 @@ async function main() {
   if (mode === 'test') {
     ensureAptPackages(APT_TEST_PACKAGES, 'test tools');
     ensureMockCluster();
+    ensureMatrixNodes();
   }
   ensureJavaToolchain();
   ensureKafkaJars();

@@ -30,7 +30,7 @@ export class NetworkSend {
  *   {@link KafkaProtocolError} before anything of that size is allocated.
  * - A frame that lies whole inside one chunk is returned as a view of that
  *   chunk; only frames that straddle chunks are copied, once, into a buffer of
- *   exactly their size.
+ *   exactly their size (its own ArrayBuffer, never Buffer's shared pool).
  * - Returned frames exclude the size prefix.
  * - After a bad size prefix the stream is unsynchronised: every later `push`
  *   throws the same error, so nothing read past it is ever taken for a frame.
@@ -95,7 +95,14 @@ export class NetworkReceive {
   }
 
   private startFrame(size: number): void {
-    this.frame = Buffer.allocUnsafe(size)
+    // Not allocUnsafe: that slices Buffer's shared pool for sizes under
+    // Buffer.poolSize / 2, and Node 24.18 raised poolSize from 8 KiB to 64 KiB
+    // (nodejs/node#63597). A frame below 32 KiB would then be a view of a 64 KiB
+    // pool slab and keep all of it alive for as long as the frame (or a bytes
+    // field decoded from it) is referenced. allocUnsafeSlow gives every copied
+    // frame its own backing store of exactly its size on every Node version; it
+    // costs well under a microsecond more, at most once per socket read.
+    this.frame = Buffer.allocUnsafeSlow(size)
     this.frameRead = 0
     this.sizeRead = 4
   }
