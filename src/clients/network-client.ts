@@ -7,6 +7,7 @@ import type { Selector } from '../network/selector.js'
 import type { Node } from './cluster.js'
 import { ClusterConnectionStates, ConnectionState } from './connection-states.js'
 import { type ClientRequest, type ClientResponse, type InFlightRequest, InFlightRequests } from './in-flight-requests.js'
+import type { KafkaClient } from './kafka-client.js'
 import type { MetadataResponseView, ProducerMetadata } from './metadata.js'
 
 export interface NetworkClientOptions {
@@ -20,6 +21,11 @@ export interface NetworkClientOptions {
   readonly connectionsMaxIdleMs: number
   readonly softwareName: string
   readonly softwareVersion: string
+  /**
+   * Uniform [0, 1) source, as Math.random (the default): where the
+   * least-loaded-node scan starts, and the reconnect and setup-timeout jitter.
+   */
+  readonly random?: () => number
 }
 
 /** The version range a broker accepts for one API. */
@@ -46,7 +52,7 @@ interface VersionRange {
  * - Every request handed to `send` gets exactly one `onComplete`: a body, a
  *   disconnect, a timeout, or (acks=0) a completed send.
  */
-export class NetworkClient {
+export class NetworkClient implements KafkaClient {
   private readonly inFlight: InFlightRequests
   private readonly states: ClusterConnectionStates
   private readonly apiVersions = new Map<number, Map<number, VersionRange>>()
@@ -63,18 +69,21 @@ export class NetworkClient {
   connectionCloseTotal = 0
   private metadataInFlight = false
   private closed = false
+  private readonly random: () => number
 
   constructor(
     private readonly selector: Selector,
     readonly metadata: ProducerMetadata,
     private readonly opts: NetworkClientOptions,
   ) {
+    this.random = opts.random ?? Math.random
     this.inFlight = new InFlightRequests(opts.maxInFlightRequestsPerConnection)
     this.states = new ClusterConnectionStates(
       opts.reconnectBackoffMs,
       opts.reconnectBackoffMaxMs,
       opts.socketConnectionSetupTimeoutMs,
       opts.socketConnectionSetupTimeoutMaxMs,
+      this.random,
     )
   }
 
@@ -540,7 +549,8 @@ export class NetworkClient {
     let bestReadyCount = Infinity
     let connecting: Node | null = null
     let canConnect: Node | null = null
-    const offset = Math.floor(Math.random() * nodes.length)
+    // A random start spreads bootstrap and metadata load across brokers (Java: `random.nextInt`).
+    const offset = Math.floor(this.random() * nodes.length)
     for (let i = 0; i < nodes.length; i++) {
       const node = nodes[(offset + i) % nodes.length]!
       const count = this.inFlight.count(node.id)
