@@ -76,6 +76,9 @@ export class ScriptedClient implements KafkaClient {
   private readonly nodes = new Map<number, NodeScript>()
   private readonly inFlight = new Map<number, ScriptedRequest[]>()
   private queued: { readonly req: ScriptedRequest; readonly response: ClientResponse<any> }[] = []
+  /** Ends the pending `poll` early (an answer was queued, or `wakeup`); null when none is pending. */
+  private endPoll: (() => void) | null = null
+  private woken = false
 
   constructor(
     private readonly metadata: ProducerMetadata,
@@ -145,6 +148,7 @@ export class ScriptedClient implements KafkaClient {
     if (req.answered) throw new Error(`request #${req.index} (${req.api} to node ${req.destination}) was answered twice`)
     req.answered = true
     this.queued.push({ req, response: { request: req.request as ClientRequest<unknown, any>, receivedMs: this.time(), apiVersion: -1, ...r } })
+    this.endPoll?.()
   }
 
   private dropNode(nodeId: number, error: Error, timedOut: boolean): void {
@@ -183,14 +187,34 @@ export class ScriptedClient implements KafkaClient {
     if (!request.expectResponse) this.queue(req, { disconnected: false, timedOut: false, body: null, error: null })
   }
 
+  /**
+   * For a running Sender loop (producer-level tests): waits, as the real
+   * client does, until an answer is queued, `wakeup` is called or
+   * `timeoutMs` of real time passed, always yielding to the event loop at
+   * least once; then delivers. Unit tests of `runOnce` call `deliver` instead.
+   */
   poll(timeoutMs: number, time: () => number): Promise<void> {
     this.pollTimeouts.push(timeoutMs)
-    this.deliver(time())
-    return Promise.resolve()
+    return new Promise<void>((resolve) => {
+      let timer: NodeJS.Timeout | null = null
+      const finish = (): void => {
+        if (this.endPoll !== finish) return
+        this.endPoll = null
+        if (timer !== null) clearTimeout(timer)
+        this.deliver(time())
+        resolve()
+      }
+      this.endPoll = finish
+      if (this.woken || this.queued.length > 0 || !(timeoutMs > 0)) setImmediate(finish)
+      else if (Number.isFinite(timeoutMs)) timer = setTimeout(finish, Math.min(timeoutMs, 2147483647))
+      this.woken = false
+    })
   }
 
   wakeup(): void {
     this.wakeups++
+    if (this.endPoll !== null) this.endPoll()
+    else this.woken = true
   }
 
   hasInFlightRequests(): boolean {
@@ -233,5 +257,6 @@ export class ScriptedClient implements KafkaClient {
     this.closed = true
     for (const node of this.inFlight.keys()) this.dropNode(node, new KafkaNetworkError('The network client was closed'), false)
     this.deliver()
+    this.endPoll?.()
   }
 }
