@@ -23,7 +23,8 @@ import type { ClientRequest } from './in-flight-requests.js'
  *   disconnect, inside `close`.
  *
  * Metadata is not part of this interface: the client refreshes it by itself
- * and the Sender reads the snapshot from `ProducerMetadata`, as in Java.
+ * (NetworkClient through its `MetadataUpdater`) and the Sender reads the
+ * snapshot from `ProducerMetadata`, as in Java.
  */
 export interface KafkaClient {
   /**
