@@ -71,7 +71,7 @@ class WaitingSend {
  *
  * Its parts are built and connected in one place, `wireProducer`
  * (producer-wiring.ts), from the resolved config and the internal
- * {@link ProducerSeams}: clock, random source, transport, network client.
+ * `ProducerSeams` (clock, random source, transport, network client).
  * Tests reach the seams through the second constructor argument; that
  * overload carries the JSDoc internal tag, so the published typings (tsup
  * with stripInternal) show only `new KafkaProducer(config)`. (That tag is
