@@ -1,13 +1,15 @@
 import { KafkaClientError, KafkaNetworkError, KafkaProtocolError, KafkaTimeoutError, UnsupportedVersionError } from '../errors.js'
 import { type AnyApi, decodeResponse, encodeRequest, peekCorrelationId } from '../protocol/api.js'
-import { ApiVersionsApi, decodeApiVersionsResponse, MetadataApi, SUPPORTED_APIS } from '../protocol/apis/index.js'
+import { ApiVersionsApi, decodeApiVersionsResponse, SUPPORTED_APIS } from '../protocol/apis/index.js'
 import { NetworkSend } from '../network/framing.js'
 import { ErrorCode } from '../protocol/error-codes.js'
 import type { Selector } from '../network/selector.js'
 import type { Node } from './cluster.js'
 import { ClusterConnectionStates, ConnectionState } from './connection-states.js'
 import { type ClientRequest, type ClientResponse, type InFlightRequest, InFlightRequests } from './in-flight-requests.js'
-import type { MetadataResponseView, ProducerMetadata } from './metadata.js'
+import type { KafkaClient } from './kafka-client.js'
+import type { ProducerMetadata } from './metadata.js'
+import { DefaultMetadataUpdater, type MetadataUpdater } from './metadata-updater.js'
 
 export interface NetworkClientOptions {
   readonly clientId: string
@@ -20,6 +22,11 @@ export interface NetworkClientOptions {
   readonly connectionsMaxIdleMs: number
   readonly softwareName: string
   readonly softwareVersion: string
+  /**
+   * Uniform [0, 1) source, as Math.random (the default): where the
+   * least-loaded-node scan starts, and the reconnect and setup-timeout jitter.
+   */
+  readonly random?: () => number
 }
 
 /** The version range a broker accepts for one API. */
@@ -31,8 +38,9 @@ interface VersionRange {
 /**
  * Drives the selector for the producer, as Java's `NetworkClient`: connection
  * lifecycle, the ApiVersions handshake on every new connection, per-connection
- * version negotiation, in-flight bookkeeping, request timeouts and metadata
- * refreshes.
+ * version negotiation, in-flight bookkeeping, request timeouts, and metadata
+ * refreshes through a {@link MetadataUpdater} (the only part of it that
+ * touches metadata).
  *
  * `poll(timeoutMs, now)` waits on the selector, then handles what completed
  * in a fixed order: completed sends, completed receives, disconnects, new
@@ -46,7 +54,7 @@ interface VersionRange {
  * - Every request handed to `send` gets exactly one `onComplete`: a body, a
  *   disconnect, a timeout, or (acks=0) a completed send.
  */
-export class NetworkClient {
+export class NetworkClient implements KafkaClient {
   private readonly inFlight: InFlightRequests
   private readonly states: ClusterConnectionStates
   private readonly apiVersions = new Map<number, Map<number, VersionRange>>()
@@ -61,20 +69,36 @@ export class NetworkClient {
   /** Connections established / closed since start (Java's connection-creation-total, connection-close-total). */
   connectionCreationTotal = 0
   connectionCloseTotal = 0
-  private metadataInFlight = false
+  /** Everything this client does with metadata goes through it (Java's MetadataUpdater). */
+  private readonly metadataUpdater: MetadataUpdater
   private closed = false
+  private readonly random: () => number
 
   constructor(
     private readonly selector: Selector,
-    readonly metadata: ProducerMetadata,
+    metadata: ProducerMetadata,
     private readonly opts: NetworkClientOptions,
   ) {
+    this.random = opts.random ?? Math.random
     this.inFlight = new InFlightRequests(opts.maxInFlightRequestsPerConnection)
     this.states = new ClusterConnectionStates(
       opts.reconnectBackoffMs,
       opts.reconnectBackoffMaxMs,
       opts.socketConnectionSetupTimeoutMs,
       opts.socketConnectionSetupTimeoutMaxMs,
+      this.random,
+    )
+    this.metadataUpdater = new DefaultMetadataUpdater(
+      metadata,
+      {
+        leastLoadedNode: (nowMs) => this.leastLoadedNode(nowMs),
+        canSendRequest: (nodeId) => this.canSendRequest(nodeId),
+        send: (request, nowMs) => this.send(request, nowMs),
+        connectForRequest: (node, nowMs) => this.connectForRequest(node, nowMs),
+        connectionDelay: (nodeId, nowMs) => this.states.connectionDelay(nodeId, nowMs),
+      },
+      opts.requestTimeoutMs,
+      opts.reconnectBackoffMs,
     )
   }
 
@@ -90,11 +114,7 @@ export class NetworkClient {
    * wait so the refresh is not starved (as Java does).
    */
   isReady(nodeId: number, nowMs: number): boolean {
-    return !this.metadataUpdateDue(nowMs) && this.canSendRequest(nodeId)
-  }
-
-  private metadataUpdateDue(nowMs: number): boolean {
-    return !this.metadataInFlight && this.metadata.timeToNextUpdate(nowMs) === 0
+    return !this.metadataUpdater.isUpdateDue(nowMs) && this.canSendRequest(nodeId)
   }
 
   private canSendRequest(nodeId: number): boolean {
@@ -176,7 +196,7 @@ export class NetworkClient {
       this.selector.connect(node.id, node.host, node.port)
     } catch (err) {
       this.states.disconnected(node.id, nowMs)
-      this.metadata.requestUpdate()
+      this.metadataUpdater.handleServerDisconnect(nowMs, node.id)
     }
   }
 
@@ -230,7 +250,7 @@ export class NetworkClient {
   async poll(timeoutMs: number, nowFn: () => number): Promise<void> {
     if (this.closed) return
     let now = nowFn()
-    const metadataTimeout = this.maybeUpdateMetadata(now)
+    const metadataTimeout = this.metadataUpdater.maybeUpdate(now)
     const wait = Math.min(
       timeoutMs,
       metadataTimeout,
@@ -427,7 +447,8 @@ export class NetworkClient {
   }
 
   private closeIdleConnections(nowMs: number): void {
-    const knowsBrokers = this.metadata.cluster.nodes.length > 0 && this.metadata.cluster.nodes[0]!.id >= 0
+    const nodes = this.metadataUpdater.fetchNodes()
+    const knowsBrokers = nodes.length > 0 && nodes[0]!.id >= 0
     for (const [node, last] of this.lastActivityMs) {
       if (node < 0 && knowsBrokers && this.inFlight.isEmpty(node)) {
         // A bootstrap connection has served its purpose once real brokers are known and it is idle.
@@ -461,51 +482,24 @@ export class NetworkClient {
     this.lastActivityMs.delete(node)
     const err = error instanceof KafkaClientError ? error : new KafkaNetworkError(`Connection to node ${node} failed: ${error.message}`, node, { cause: error })
     for (const r of this.inFlight.clearAll(node)) {
-      // A metadata request failed here reaches onMetadataResponse, which records the failed update.
+      // A metadata request failed here reaches the updater's completion, which records the failed update.
       this.pending.push(this.failed(r.request, nowMs, r.apiVersion, err, true, timedOut))
     }
     // A lost connection often means leadership moved: look again.
-    this.metadata.requestUpdate()
+    this.metadataUpdater.handleServerDisconnect(nowMs, node)
   }
 
   private failed(request: ClientRequest<any, any>, nowMs: number, version: number, error: Error, disconnected: boolean, timedOut = false): ClientResponse<any> {
     return { request, receivedMs: nowMs, apiVersion: version, disconnected, timedOut, body: null, error }
   }
 
-  // ---- metadata updater (Java's DefaultMetadataUpdater) ----
-
-  /** Starts a metadata request when one is due; returns how long until it must look again. */
-  private maybeUpdateMetadata(nowMs: number): number {
-    const timeToNext = this.metadata.timeToNextUpdate(nowMs)
-    const waitForInFlight = this.metadataInFlight ? this.opts.requestTimeoutMs : 0
-    const delay = Math.max(timeToNext, waitForInFlight)
-    if (delay > 0) return delay
-    const node = this.leastLoadedNode(nowMs)
-    if (node === null) {
-      // Every node is in reconnect backoff: look again when the first may be retried.
-      let delay = Infinity
-      for (const n of this.metadata.cluster.nodes) delay = Math.min(delay, this.states.connectionDelay(n.id, nowMs))
-      return Number.isFinite(delay) ? Math.max(delay, 1) : this.opts.reconnectBackoffMs
-    }
-    if (this.canSendRequest(node.id)) {
-      this.metadataInFlight = true
-      this.metadata.attempted(nowMs)
-      const topics = this.metadata.topicsForRequest(nowMs)
-      this.send(
-        {
-          destination: node.id,
-          api: MetadataApi,
-          body: { topics, allowAutoTopicCreation: false },
-          expectResponse: true,
-          createdMs: nowMs,
-          requestTimeoutMs: this.opts.requestTimeoutMs,
-          onComplete: this.onMetadataResponse,
-        },
-        nowMs,
-      )
-      return this.opts.requestTimeoutMs
-    }
-    // Connecting or handshaking: the connect, the ApiVersions answer or the setup timeout wakes the poll.
+  /**
+   * For the metadata updater, when `node` cannot take a request now: starts
+   * connecting if allowed. Infinity while connecting or handshaking (the
+   * connect, the ApiVersions answer or the setup timeout wakes the poll);
+   * otherwise the reconnect backoff left.
+   */
+  private connectForRequest(node: Node, nowMs: number): number {
     if (this.states.state(node.id) !== ConnectionState.Disconnected) return Infinity
     if (this.states.canConnect(node.id, nowMs)) {
       this.initiateConnect(node, nowMs)
@@ -514,33 +508,20 @@ export class NetworkClient {
     return Math.max(this.states.connectionDelay(node.id, nowMs), 1)
   }
 
-  private readonly onMetadataResponse = (response: ClientResponse<MetadataResponseView>): void => {
-    this.metadataInFlight = false
-    if (response.body === null) {
-      this.metadata.failedUpdate(response.receivedMs)
-      return
-    }
-    if (response.body.brokers.length === 0) {
-      // A broker still starting answers with no brokers; treat as a failed attempt.
-      this.metadata.failedUpdate(response.receivedMs)
-      return
-    }
-    this.metadata.update(response.body, response.receivedMs)
-  }
-
   /**
    * The node with the fewest in-flight requests, preferring ready connections,
    * then ones already connecting, then any that may be connected now; null
    * when every node is in reconnect backoff.
    */
   leastLoadedNode(nowMs: number): Node | null {
-    const nodes = this.metadata.cluster.nodes
+    const nodes = this.metadataUpdater.fetchNodes()
     if (nodes.length === 0) return null
     let bestReady: Node | null = null
     let bestReadyCount = Infinity
     let connecting: Node | null = null
     let canConnect: Node | null = null
-    const offset = Math.floor(Math.random() * nodes.length)
+    // A random start spreads bootstrap and metadata load across brokers (Java: `random.nextInt`).
+    const offset = Math.floor(this.random() * nodes.length)
     for (let i = 0; i < nodes.length; i++) {
       const node = nodes[(offset + i) % nodes.length]!
       const count = this.inFlight.count(node.id)

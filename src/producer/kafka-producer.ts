@@ -1,23 +1,22 @@
 // Imported, not the global: Node's global `Buffer` is a lazy getter that runs on every use (bench/micro/FINDINGS.md).
 import { Buffer } from 'node:buffer'
-import { ProducerMetadata } from '../clients/metadata.js'
-import { NetworkClient } from '../clients/network-client.js'
+import type { KafkaClient } from '../clients/kafka-client.js'
+import type { ProducerMetadata } from '../clients/metadata.js'
 import type { Cluster } from '../clients/cluster.js'
 import { type ProducerConfig, resolveProducerConfig, type ResolvedProducerConfig } from '../config.js'
 import { KafkaInvalidRecordError, KafkaProducerClosedError, KafkaTimeoutError } from '../errors.js'
-import { Selector } from '../network/selector.js'
 import { ErrorCode, errorName, isRetriable } from '../protocol/error-codes.js'
 import { RECORD_BATCH_OVERHEAD, sizeOfRecord } from '../protocol/record-batch.js'
-import { SOFTWARE_NAME, SOFTWARE_VERSION } from '../version.js'
-import { BufferPool } from './buffer-pool.js'
+import type { BufferPool } from './buffer-pool.js'
 import { Deque } from '../util/deque.js'
-import { ProducerMetrics, type ProducerMetricsSnapshot } from './metrics.js'
-import { BuiltInPartitioner, partitionForKey, partitionForStringKey } from './partitioner.js'
+import type { ProducerMetrics, ProducerMetricsSnapshot } from './metrics.js'
+import { partitionForKey, partitionForStringKey } from './partitioner.js'
 import type { RecordCompletion, RecordReject } from './producer-batch.js'
 import { APPEND_NEEDS_MEMORY, type AppendResult, RecordAccumulator, UNKNOWN_PARTITION } from './record-accumulator.js'
 import { type Bytes, type HeaderPairs, type ProducerRecord, type RecordMetadata, type SendCallback, validateRecord } from './record.js'
-import { Sender } from './sender.js'
-import { TransactionManager } from './transaction-manager.js'
+import { type ProducerSeams, wireProducer } from './producer-wiring.js'
+import type { Sender } from './sender.js'
+import type { TransactionManager } from './transaction-manager.js'
 
 /**
  * How many sends of one synchronous run may share one clock reading (see
@@ -39,12 +38,6 @@ const RECORD_FIXED_MAX = 5 + 1 + 1 + 1 + 5 + 5 + 1
 export interface CloseOptions {
   /** How long to wait for buffered records to be delivered; the rest fail. Default: no limit. */
   timeoutMs?: number
-}
-
-/** Options that are not Kafka configuration: test seams. */
-export interface ProducerInternals {
-  /** The clock every timing decision uses (default `Date.now`). */
-  time?: () => number
 }
 
 /** `WaitingSend.partition` before a partition was chosen for it. */
@@ -74,7 +67,15 @@ class WaitingSend {
 /**
  * A Kafka producer: `send()` appends a record to a per-partition batch in the
  * {@link RecordAccumulator}; a {@link Sender} loop ships ready batches through
- * the {@link NetworkClient}. Mirrors the Java client's KafkaProducer.
+ * a {@link KafkaClient}. Mirrors the Java client's KafkaProducer.
+ *
+ * Its parts are built and connected in one place, `wireProducer`
+ * (producer-wiring.ts), from the resolved config and the internal
+ * `ProducerSeams` (clock, random source, transport, network client).
+ * Tests reach the seams through the second constructor argument; that
+ * overload carries the JSDoc internal tag, so the published typings (tsup
+ * with stripInternal) show only `new KafkaProducer(config)`. (That tag is
+ * matched as text: writing it in a comment strips what the comment is on.)
  *
  * Invariants:
  * - Every accepted record completes exactly once: its callback is called, or
@@ -96,11 +97,11 @@ export class KafkaProducer {
   private readonly metadata: ProducerMetadata
   private readonly pool: BufferPool
   private readonly accumulator: RecordAccumulator
-  private readonly client: NetworkClient
+  private readonly client: KafkaClient
   private readonly sender: Sender
   /** Idempotence state; null with enableIdempotence: false. */
   private readonly transactionManager: TransactionManager | null
-  private readonly stats = new ProducerMetrics()
+  private readonly stats: ProducerMetrics
   private readonly waiting = new Deque<WaitingSend>()
   private waitingWorker: Promise<void> | null = null
   /** Sends that left `waiting` (appended or failed) since the start; with `waiting.size`, what flush() waits for. */
@@ -132,56 +133,22 @@ export class KafkaProducer {
   private closed = false
   private closePromise: Promise<void> | null = null
 
-  constructor(config: ProducerConfig, internals: ProducerInternals = {}) {
+  constructor(config: ProducerConfig)
+  /** @internal Tests only: replaces the clock, the random source, the transport or the network client. */
+  constructor(config: ProducerConfig, seams: ProducerSeams)
+  constructor(config: ProducerConfig, seams: ProducerSeams = {}) {
     const c = (this.config = resolveProducerConfig(config))
-    this.time = internals.time ?? Date.now
-    this.cacheClock = internals.time === undefined
+    this.cacheClock = seams.time === undefined
     this.recordSizeLimit = Math.min(c.maxRequestSize, c.bufferMemory)
-    this.metadata = new ProducerMetadata(c.bootstrapServers, c.metadataMaxAgeMs, c.metadataMaxIdleMs, c.retryBackoffMs, c.retryBackoffMaxMs)
-    this.pool = new BufferPool(c.bufferMemory, c.batchSize)
-    this.transactionManager = c.enableIdempotence ? new TransactionManager() : null
-    this.accumulator = new RecordAccumulator({
-      batchSize: c.batchSize,
-      lingerMs: c.lingerMs,
-      deliveryTimeoutMs: c.deliveryTimeoutMs,
-      retryBackoffMs: c.retryBackoffMs,
-      retryBackoffMaxMs: c.retryBackoffMaxMs,
-      bufferPool: this.pool,
-      createPartitioner: (topic) => new BuiltInPartitioner(topic, c.batchSize),
-      partitionerAdaptive: c.partitionerAdaptivePartitioningEnable,
-      partitionerAvailabilityTimeoutMs: c.partitionerAvailabilityTimeoutMs,
-      ...(this.transactionManager !== null ? { producerState: this.transactionManager } : {}),
-    })
-    const selector = new Selector(c.receiveMessageMaxBytes)
-    this.client = new NetworkClient(selector, this.metadata, {
-      clientId: c.clientId,
-      maxInFlightRequestsPerConnection: c.maxInFlightRequestsPerConnection,
-      requestTimeoutMs: c.requestTimeoutMs,
-      reconnectBackoffMs: c.reconnectBackoffMs,
-      reconnectBackoffMaxMs: c.reconnectBackoffMaxMs,
-      socketConnectionSetupTimeoutMs: c.socketConnectionSetupTimeoutMs,
-      socketConnectionSetupTimeoutMaxMs: c.socketConnectionSetupTimeoutMaxMs,
-      connectionsMaxIdleMs: c.connectionsMaxIdleMs < 0 ? Infinity : c.connectionsMaxIdleMs,
-      softwareName: SOFTWARE_NAME,
-      softwareVersion: SOFTWARE_VERSION,
-    })
-    this.sender = new Sender(
-      this.client,
-      this.metadata,
-      this.accumulator,
-      this.stats,
-      {
-        acks: c.acks,
-        requestTimeoutMs: c.requestTimeoutMs,
-        deliveryTimeoutMs: c.deliveryTimeoutMs,
-        maxRequestSize: c.maxRequestSize,
-        retries: c.retries,
-        retryBackoffMs: c.retryBackoffMs,
-        guaranteeMessageOrder: c.maxInFlightRequestsPerConnection === 1,
-      },
-      this.time,
-      this.transactionManager,
-    )
+    const parts = wireProducer(c, seams)
+    this.time = parts.time
+    this.metadata = parts.metadata
+    this.pool = parts.pool
+    this.transactionManager = parts.transactionManager
+    this.accumulator = parts.accumulator
+    this.client = parts.client
+    this.sender = parts.sender
+    this.stats = parts.stats
     this.sender.start()
   }
 

@@ -1,5 +1,5 @@
 import type { ClientResponse } from '../clients/in-flight-requests.js'
-import type { NetworkClient } from '../clients/network-client.js'
+import type { KafkaClient } from '../clients/kafka-client.js'
 import type { ProducerMetadata } from '../clients/metadata.js'
 import { KafkaClientError, KafkaFatalProducerError, KafkaNetworkError, KafkaProducerClosedError, KafkaTimeoutError } from '../errors.js'
 import {
@@ -47,8 +47,13 @@ const FATAL_PRODUCE_ERRORS = new Set<number>([
  * metadata for unknown leaders, drop nodes that are not ready, drain, expire,
  * and one Produce request per node. It returns how long the loop may wait for
  * network activity before it must run again (a linger deadline, a backoff, an
- * expiry). The loop then awaits `NetworkClient.poll`, which wakes early on any
+ * expiry). The loop then awaits `KafkaClient.poll`, which wakes early on any
  * network event or on `wakeup()` from an append. There is no interval timer.
+ *
+ * The Sender knows the network only as a {@link KafkaClient} (Java's Sender
+ * takes a `KafkaClient` too): it relies on that interface's contract, one
+ * completion per request, run from `poll`, and `send` only after `ready`.
+ * test/unit/sender.test.ts drives it with a scripted client and a fake clock.
  *
  * Invariants:
  * - Each drained batch ends exactly once: done with offsets, failed with a
@@ -71,7 +76,7 @@ export class Sender {
   private initProducerIdNotBeforeMs = 0
 
   constructor(
-    private readonly client: NetworkClient,
+    private readonly client: KafkaClient,
     private readonly metadata: ProducerMetadata,
     private readonly accumulator: RecordAccumulator,
     private readonly metrics: ProducerMetrics,

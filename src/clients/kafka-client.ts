@@ -1,0 +1,94 @@
+import type { Node } from './cluster.js'
+import type { ClientRequest } from './in-flight-requests.js'
+
+/**
+ * What the producer needs of a network client: Java's
+ * `org.apache.kafka.clients.KafkaClient`, cut down to the calls `Sender` and
+ * `KafkaProducer` make. {@link NetworkClient} is the real one; tests drive
+ * `Sender` with a scripted one (test/harness/scripted-client.ts), as Java's
+ * SenderTest does with `MockClient`.
+ *
+ * Contract every implementation keeps (the Sender relies on each):
+ * - Every request handed to `send` gets exactly one `onComplete`: a decoded
+ *   body, a disconnect, a timeout, or, for `expectResponse: false` (acks=0),
+ *   the completed send. Never synchronously from `send` itself: completions
+ *   run from `poll` (or `close`), after the client has applied the whole
+ *   batch of network events, so a handler sees the client's state after them.
+ * - `send(request)` is only called for a destination for which `ready()`
+ *   returned true in the same synchronous run; a client may throw otherwise.
+ *   `ready(node)` is false while that node has as many requests in flight as
+ *   max.in.flight.requests.per.connection allows.
+ * - Responses from one node complete in the order their requests were sent.
+ * - After `close`, nothing is sent; requests still in flight complete with a
+ *   disconnect, inside `close`.
+ *
+ * Metadata is not part of this interface: the client refreshes it by itself
+ * (NetworkClient through its `MetadataUpdater`) and the Sender reads the
+ * snapshot from `ProducerMetadata`, as in Java.
+ */
+export interface KafkaClient {
+  /**
+   * True when a request can go to `node` now (connected, handshake done,
+   * below the in-flight cap, no metadata refresh waiting to go first);
+   * otherwise starts connecting when allowed and returns false.
+   */
+  ready(node: Node, nowMs: number): boolean
+
+  /**
+   * How long until a connection to `nodeId` may be attempted: 0 when now,
+   * Infinity while one is being set up (its outcome wakes `poll`).
+   */
+  connectionDelay(nodeId: number, nowMs: number): number
+
+  /**
+   * Queues `request` for its destination; precondition: `ready(node)` was true.
+   * The protocol version is chosen here, per connection.
+   */
+  send<Req, Res>(request: ClientRequest<Req, Res>, nowMs: number): void
+
+  /**
+   * Waits up to `timeoutMs` for network activity (less when a metadata
+   * refresh, a connection setup or a request timeout is due sooner), then
+   * handles it and runs the completions. Takes the clock rather than a
+   * reading because the time after the wait is what the handlers must see
+   * (Java's poll reads `time.milliseconds()` after `selector.poll` too).
+   */
+  poll(timeoutMs: number, time: () => number): Promise<void>
+
+  /** Makes a pending or the next `poll` return at once (new data to send, close). */
+  wakeup(): void
+
+  /** Any request sent and not completed, on any node. */
+  hasInFlightRequests(): boolean
+
+  /** Requests in flight to `nodeId`, or to every node when omitted. */
+  inFlightRequestCount(nodeId?: number): number
+
+  /** Requests in flight per node, for nodes with at least one (metrics). */
+  inFlightPerNode(): Map<number, number>
+
+  /**
+   * The node with the fewest requests in flight, preferring ready
+   * connections, then connecting ones, then any that may connect now; null
+   * when every known node is in reconnect backoff.
+   */
+  leastLoadedNode(nowMs: number): Node | null
+
+  /**
+   * Per connected node, the version each API would go out with, as
+   * negotiated through ApiVersions: `{ '1': { Produce: 12, ApiVersions: 3 } }`.
+   */
+  negotiatedApiVersions(): Record<string, Record<string, number>>
+
+  /** Open connections whose handshake finished (metrics). */
+  connectionCount(): number
+
+  /** Connections established since start (Java's connection-creation-total). */
+  readonly connectionCreationTotal: number
+
+  /** Connections closed since start (Java's connection-close-total). */
+  readonly connectionCloseTotal: number
+
+  /** Closes every connection; in-flight requests complete with a disconnect. Idempotent. */
+  close(nowMs: number): void
+}

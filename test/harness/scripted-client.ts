@@ -1,0 +1,262 @@
+import type { Node } from '../../src/clients/cluster.js'
+import type { ClientRequest, ClientResponse } from '../../src/clients/in-flight-requests.js'
+import type { KafkaClient } from '../../src/clients/kafka-client.js'
+import type { ProducerMetadata } from '../../src/clients/metadata.js'
+import { KafkaNetworkError, KafkaTimeoutError } from '../../src/errors.js'
+
+/** One request the client was handed, with what became of it. */
+export class ScriptedRequest<Req = any, Res = any> {
+  /** Set once a completion was queued for it (an answer, a disconnect, a timeout, an acks=0 send). */
+  answered = false
+  /** Set once its `onComplete` ran. */
+  completed = false
+
+  constructor(
+    readonly request: ClientRequest<Req, Res>,
+    readonly sentMs: number,
+    /** Position among every request sent, from 0. */
+    readonly index: number,
+  ) {}
+
+  get destination(): number {
+    return this.request.destination
+  }
+
+  get api(): string {
+    return this.request.api.name
+  }
+
+  get body(): Req {
+    return this.request.body
+  }
+}
+
+interface NodeScript {
+  /** False: `ready()` says no, and `connectionDelay` returns `delayMs`. */
+  ready: boolean
+  delayMs: number
+}
+
+/**
+ * A {@link KafkaClient} with no sockets, for driving `Sender` in unit tests
+ * the way Java's SenderTest drives it with `MockClient`.
+ *
+ * It records every request it is handed (`requests`, in order). The test
+ * answers each one: `respond(req, body)`, `disconnect(nodeId)` (every request
+ * in flight to the node fails as NetworkClient fails them on a lost
+ * connection), or `timeOut(req)`; requests still unanswered when the clock
+ * passes their `requestTimeoutMs` time out on their own at the next poll, as
+ * in NetworkClient. Answers are queued and their `onComplete`s run only from
+ * `poll` / `deliver` (and `close`), in the order they were queued, keeping the
+ * real client's contract that completions never run inside `send`.
+ *
+ * Readiness is scripted per node (`setReady`), and `ready()` is false for a
+ * node with `maxInFlightPerConnection` requests in flight, as NetworkClient's
+ * is. `send` to a node that is not ready throws, so a Sender that ignored
+ * `ready` fails the test; `maxInFlightSeen` keeps the highest per-node count.
+ *
+ * Invariant it checks for the Sender: a request completes exactly once (a
+ * second answer to the same request throws).
+ */
+export class ScriptedClient implements KafkaClient {
+  readonly requests: ScriptedRequest[] = []
+  /** The timeouts the Sender asked `poll` to wait, in order. */
+  readonly pollTimeouts: number[] = []
+  /** Per node, the highest number of requests ever in flight at once. */
+  readonly maxInFlightSeen = new Map<number, number>()
+  wakeups = 0
+  closed = false
+  connectionCreationTotal = 0
+  connectionCloseTotal = 0
+  /** What `negotiatedApiVersions` reports. */
+  apiVersions: Record<string, Record<string, number>> = {}
+  /** Overrides `leastLoadedNode` when set (null: no node available). */
+  leastLoaded: Node | null | undefined = undefined
+
+  private readonly nodes = new Map<number, NodeScript>()
+  private readonly inFlight = new Map<number, ScriptedRequest[]>()
+  private queued: { readonly req: ScriptedRequest; readonly response: ClientResponse<any> }[] = []
+  /** Ends the pending `poll` early (an answer was queued, or `wakeup`); null when none is pending. */
+  private endPoll: (() => void) | null = null
+  private woken = false
+
+  constructor(
+    private readonly metadata: ProducerMetadata,
+    /** The clock answers are stamped with (`receivedMs`). */
+    private readonly time: () => number,
+    readonly maxInFlightPerConnection = 5,
+  ) {}
+
+  // ---- scripting ----
+
+  /** Makes `nodeId` ready or not; a node that is not ready reports `delayMs` as its connection delay. */
+  setReady(nodeId: number, ready: boolean, delayMs = ready ? 0 : Infinity): void {
+    this.nodes.set(nodeId, { ready, delayMs })
+  }
+
+  /** Requests sent and not answered yet, oldest first; to one node when given. */
+  pending(nodeId?: number): ScriptedRequest[] {
+    if (nodeId !== undefined) return (this.inFlight.get(nodeId) ?? []).filter((r) => !r.answered)
+    return this.requests.filter((r) => !r.answered)
+  }
+
+  /** Requests of one API (e.g. 'Produce'), in send order. */
+  sentOf(api: string): ScriptedRequest[] {
+    return this.requests.filter((r) => r.api === api)
+  }
+
+  /** Answers `req` with a decoded body (delivered at the next poll / deliver). */
+  respond<Res>(req: ScriptedRequest<unknown, Res>, body: Res): void {
+    this.queue(req, { disconnected: false, timedOut: false, body, error: null })
+  }
+
+  /** Fails `req` as a request timeout does in NetworkClient (the connection is dropped with it). */
+  timeOut(req: ScriptedRequest): void {
+    this.dropNode(
+      req.destination,
+      new KafkaTimeoutError(`Disconnected from node ${req.destination} due to a request timeout (request.timeout.ms=${req.request.requestTimeoutMs})`),
+      true,
+    )
+  }
+
+  /** Drops the connection to `nodeId`: every request in flight to it fails with a disconnect. */
+  disconnect(nodeId: number): void {
+    this.dropNode(nodeId, new KafkaNetworkError(`Connection to node ${nodeId} was closed by the broker`, nodeId), false)
+  }
+
+  /** Runs the queued completions now (what `poll` does after its wait), after applying request timeouts. */
+  deliver(nowMs = this.time()): void {
+    for (const [node, list] of this.inFlight) {
+      if (list.some((r) => !r.answered && nowMs - r.sentMs >= r.request.requestTimeoutMs)) {
+        this.dropNode(node, new KafkaTimeoutError(`Disconnected from node ${node} due to a request timeout`), true)
+      }
+    }
+    const batch = this.queued
+    this.queued = []
+    for (const { req, response } of batch) {
+      const list = this.inFlight.get(req.destination)
+      if (list !== undefined) {
+        const i = list.indexOf(req)
+        if (i >= 0) list.splice(i, 1)
+      }
+      req.completed = true
+      req.request.onComplete(response)
+    }
+  }
+
+  private queue(req: ScriptedRequest, r: Pick<ClientResponse, 'disconnected' | 'timedOut' | 'body' | 'error'>): void {
+    if (req.answered) throw new Error(`request #${req.index} (${req.api} to node ${req.destination}) was answered twice`)
+    req.answered = true
+    this.queued.push({ req, response: { request: req.request as ClientRequest<unknown, any>, receivedMs: this.time(), apiVersion: -1, ...r } })
+    this.endPoll?.()
+  }
+
+  private dropNode(nodeId: number, error: Error, timedOut: boolean): void {
+    for (const req of this.inFlight.get(nodeId) ?? []) {
+      if (!req.answered) this.queue(req, { disconnected: true, timedOut, body: null, error })
+    }
+  }
+
+  // ---- KafkaClient ----
+
+  ready(node: Node, _nowMs: number): boolean {
+    return this.canSend(node.id)
+  }
+
+  private canSend(nodeId: number): boolean {
+    const script = this.nodes.get(nodeId)
+    if (this.closed || (script !== undefined && !script.ready)) return false
+    return this.inFlightRequestCount(nodeId) < this.maxInFlightPerConnection
+  }
+
+  connectionDelay(nodeId: number, _nowMs: number): number {
+    const script = this.nodes.get(nodeId)
+    return script === undefined || script.ready ? 0 : script.delayMs
+  }
+
+  send<Req, Res>(request: ClientRequest<Req, Res>, nowMs: number): void {
+    const node = request.destination
+    if (!this.canSend(node)) throw new Error(`Attempt to send a request to node ${node}, which is not ready`)
+    const req = new ScriptedRequest(request, nowMs, this.requests.length)
+    this.requests.push(req)
+    let list = this.inFlight.get(node)
+    if (list === undefined) this.inFlight.set(node, (list = []))
+    list.push(req)
+    this.maxInFlightSeen.set(node, Math.max(this.maxInFlightSeen.get(node) ?? 0, list.length))
+    // acks=0: complete as soon as the send is, i.e. at the next poll.
+    if (!request.expectResponse) this.queue(req, { disconnected: false, timedOut: false, body: null, error: null })
+  }
+
+  /**
+   * For a running Sender loop (producer-level tests): waits, as the real
+   * client does, until an answer is queued, `wakeup` is called or
+   * `timeoutMs` of real time passed, always yielding to the event loop at
+   * least once; then delivers. Unit tests of `runOnce` call `deliver` instead.
+   */
+  poll(timeoutMs: number, time: () => number): Promise<void> {
+    this.pollTimeouts.push(timeoutMs)
+    return new Promise<void>((resolve) => {
+      let timer: NodeJS.Timeout | null = null
+      const finish = (): void => {
+        if (this.endPoll !== finish) return
+        this.endPoll = null
+        if (timer !== null) clearTimeout(timer)
+        this.deliver(time())
+        resolve()
+      }
+      this.endPoll = finish
+      if (this.woken || this.queued.length > 0 || !(timeoutMs > 0)) setImmediate(finish)
+      else if (Number.isFinite(timeoutMs)) timer = setTimeout(finish, Math.min(timeoutMs, 2147483647))
+      this.woken = false
+    })
+  }
+
+  wakeup(): void {
+    this.wakeups++
+    if (this.endPoll !== null) this.endPoll()
+    else this.woken = true
+  }
+
+  hasInFlightRequests(): boolean {
+    return this.inFlightRequestCount() > 0
+  }
+
+  inFlightRequestCount(nodeId?: number): number {
+    if (nodeId !== undefined) return this.inFlight.get(nodeId)?.length ?? 0
+    let n = 0
+    for (const list of this.inFlight.values()) n += list.length
+    return n
+  }
+
+  inFlightPerNode(): Map<number, number> {
+    const out = new Map<number, number>()
+    for (const [node, list] of this.inFlight) if (list.length > 0) out.set(node, list.length)
+    return out
+  }
+
+  leastLoadedNode(_nowMs: number): Node | null {
+    if (this.leastLoaded !== undefined) return this.leastLoaded
+    let best: Node | null = null
+    for (const n of this.metadata.cluster.nodes) {
+      if (!this.canSend(n.id)) continue
+      if (best === null || this.inFlightRequestCount(n.id) < this.inFlightRequestCount(best.id)) best = n
+    }
+    return best
+  }
+
+  negotiatedApiVersions(): Record<string, Record<string, number>> {
+    return this.apiVersions
+  }
+
+  connectionCount(): number {
+    return 0
+  }
+
+  close(_nowMs: number): void {
+    if (this.closed) return
+    this.closed = true
+    for (const node of this.inFlight.keys()) this.dropNode(node, new KafkaNetworkError('The network client was closed'), false)
+    this.deliver()
+    this.endPoll?.()
+  }
+}

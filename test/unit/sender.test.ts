@@ -1,0 +1,597 @@
+/**
+ * Sender against a scripted network client and a fake clock, as Java's
+ * SenderTest drives its Sender with MockClient: the accumulator, buffer pool,
+ * producer metadata and transaction manager are the real ones; only the
+ * network is scripted (test/harness/scripted-client.ts). Each test advances
+ * `now` by hand and runs passes of `runOnce`, answering requests in between.
+ */
+import { beforeEach, describe, expect, it } from 'vitest'
+import { type MetadataResponseView, ProducerMetadata } from '../../src/clients/metadata.js'
+import { KafkaBrokerError, KafkaFatalProducerError, KafkaNetworkError, KafkaTimeoutError } from '../../src/errors.js'
+import type { InitProducerIdRequest, InitProducerIdResponse, ProduceRequest, ProduceResponse } from '../../src/protocol/apis/index.js'
+import { ErrorCode } from '../../src/protocol/error-codes.js'
+import { BufferPool } from '../../src/producer/buffer-pool.js'
+import { ProducerMetrics } from '../../src/producer/metrics.js'
+import type { ProducerBatch } from '../../src/producer/producer-batch.js'
+import { APPEND_NEEDS_MEMORY, RecordAccumulator } from '../../src/producer/record-accumulator.js'
+import type { SendCallback } from '../../src/producer/record.js'
+import { Sender } from '../../src/producer/sender.js'
+import { TransactionManager } from '../../src/producer/transaction-manager.js'
+import { decodeRecordBatches, type DecodedRecordBatch } from '../harness/record-batch-decoder.js'
+import { ScriptedClient, type ScriptedRequest } from '../harness/scripted-client.js'
+
+const T0 = 1_700_000_000_000
+const TOPIC = 't'
+/** With jitter 0.2, random() = 0.5 gives a factor of exactly 1: backoffs are exact powers of two of the initial value. */
+const MID = (): number => 0.5
+
+let now = T0
+const clock = (): number => now
+
+beforeEach(() => {
+  now = T0
+})
+
+/** A Metadata response: brokers 1 and 2; topic `t` with one partition per entry of `leaders`. */
+function clusterView(leaders: readonly number[]): MetadataResponseView {
+  return {
+    brokers: [1, 2].map((id) => ({ nodeId: id, host: `broker${id}`, port: 9092, rack: null })),
+    clusterId: 'scripted',
+    controllerId: 1,
+    topics: [
+      {
+        errorCode: 0,
+        name: TOPIC,
+        partitions: leaders.map((leader, i) => ({
+          errorCode: 0,
+          partitionIndex: i,
+          leaderId: leader,
+          leaderEpoch: 0,
+          replicaNodes: [leader],
+          isrNodes: [leader],
+        })),
+      },
+    ],
+  }
+}
+
+interface Setup {
+  idempotent?: boolean
+  maxInFlight?: number
+  retries?: number
+  lingerMs?: number
+  batchSize?: number
+  deliveryTimeoutMs?: number
+  requestTimeoutMs?: number
+  retryBackoffMs?: number
+  retryBackoffMaxMs?: number
+  acks?: number
+  /** Leader of each partition of topic `t` (default: p0 → 1, p1 → 2). */
+  leaders?: number[]
+}
+
+/** The real producer pipeline below the network, wired as wireProducer wires it, around a ScriptedClient. */
+function setup(o: Setup = {}) {
+  const batchSize = o.batchSize ?? 16384
+  const deliveryTimeoutMs = o.deliveryTimeoutMs ?? 120_000
+  const retryBackoffMs = o.retryBackoffMs ?? 100
+  const retryBackoffMaxMs = o.retryBackoffMaxMs ?? 1000
+  const requestTimeoutMs = o.requestTimeoutMs ?? 30_000
+  const maxInFlight = o.maxInFlight ?? 5
+  const metadata = new ProducerMetadata([{ host: 'bootstrap', port: 9092 }], 300_000, 300_000, retryBackoffMs, retryBackoffMaxMs, MID)
+  metadata.add(TOPIC, now)
+  metadata.update(clusterView(o.leaders ?? [1, 2]), now)
+  const pool = new BufferPool(1 << 20, batchSize)
+  const tm = o.idempotent ? new TransactionManager() : null
+  const accumulator = new RecordAccumulator({
+    batchSize,
+    lingerMs: o.lingerMs ?? 0,
+    deliveryTimeoutMs,
+    retryBackoffMs,
+    retryBackoffMaxMs,
+    bufferPool: pool,
+    random: MID,
+    ...(tm !== null ? { producerState: tm } : {}),
+  })
+  const client = new ScriptedClient(metadata, clock, maxInFlight)
+  const stats = new ProducerMetrics()
+  const sender = new Sender(
+    client,
+    metadata,
+    accumulator,
+    stats,
+    {
+      acks: o.acks ?? -1,
+      requestTimeoutMs,
+      deliveryTimeoutMs,
+      maxRequestSize: 1 << 20,
+      retries: o.retries ?? 2147483647,
+      retryBackoffMs,
+      guaranteeMessageOrder: maxInFlight === 1,
+    },
+    clock,
+    tm,
+  )
+
+  /** What became of one record: every completion is counted, so "exactly once" can be checked. */
+  interface Outcome {
+    calls: number
+    err: Error | null
+    offset: bigint | null
+  }
+  function append(partition: number, value: string | Buffer = 'v'): Outcome {
+    const o: Outcome = { calls: 0, err: null, offset: null }
+    const cb: SendCallback = (err, md) => {
+      o.calls++
+      o.err = err
+      o.offset = md === null ? null : md.offset
+    }
+    const r = accumulator.append(TOPIC, partition, now, null, value, null, cb, null, now, metadata.cluster)
+    if (r === APPEND_NEEDS_MEMORY) throw new Error('the test pool ran out of memory')
+    return o
+  }
+
+  /** One turn of the Sender's loop: a pass, then the poll that runs completions. Returns what the pass asked to wait. */
+  function pass(): number {
+    const wait = sender.runOnce(now)
+    client.deliver(now)
+    return wait
+  }
+
+  return { metadata, pool, tm, accumulator, client, stats, sender, append, pass }
+}
+
+/** A Produce answer for every partition of `req`: `code` (or code by partition), offsets from `baseOffset`. */
+function produceAnswer(req: ScriptedRequest, code: number | ((partition: number) => number) = 0, baseOffset = 0n): ProduceResponse {
+  const body = req.body as ProduceRequest
+  return {
+    throttleTimeMs: 0,
+    nodeEndpoints: [],
+    topics: body.topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => {
+        const c = typeof code === 'number' ? code : code(p.index)
+        return {
+          index: p.index,
+          errorCode: c,
+          baseOffset: c === 0 ? baseOffset : -1n,
+          logAppendTimeMs: -1,
+          logStartOffset: -1n,
+          recordErrors: [],
+          errorMessage: null,
+        }
+      }),
+    })),
+  }
+}
+
+function initProducerIdAnswer(errorCode: number, producerId = 1000n, producerEpoch = 0): InitProducerIdResponse {
+  return { throttleTimeMs: 0, errorCode, producerId, producerEpoch, ongoingTxnProducerId: -1n, ongoingTxnProducerEpoch: -1 }
+}
+
+/** The record batches a Produce request carries, per partition, decoded independently of the SDK's writer. */
+function batchesIn(req: ScriptedRequest): { partition: number; batch: DecodedRecordBatch }[] {
+  const body = req.body as ProduceRequest
+  const out: { partition: number; batch: DecodedRecordBatch }[] = []
+  for (const t of body.topics) for (const p of t.partitions) for (const b of decodeRecordBatches(p.records)) out.push({ partition: p.index, batch: b })
+  return out
+}
+
+function valuesIn(req: ScriptedRequest): string[] {
+  return batchesIn(req).flatMap(({ batch }) => batch.records.map((r) => r.value!.toString()))
+}
+
+function onlyBatch(acc: RecordAccumulator, partition: number): ProducerBatch {
+  const list = acc.batchesFor(TOPIC, partition)
+  expect(list).toHaveLength(1)
+  return list[0]!
+}
+
+describe('Sender: sending and runOnce timing', () => {
+  it('sends one Produce request per leader and completes each record once with its offset', () => {
+    const s = setup()
+    const a = [s.append(0, 'a0'), s.append(0, 'a1'), s.append(0, 'a2')]
+    const b = s.append(1, 'b0')
+    expect(s.pass()).toBe(0) // drained something: look again at once
+    const produce = s.client.sentOf('Produce')
+    expect(produce.map((r) => r.destination).sort()).toEqual([1, 2])
+    const toNode1 = produce.find((r) => r.destination === 1)!
+    expect(valuesIn(toNode1)).toEqual(['a0', 'a1', 'a2'])
+    expect((toNode1.body as ProduceRequest).acks).toBe(-1)
+    for (const r of produce) s.client.respond(r, produceAnswer(r, 0, r.destination === 1 ? 40n : 7n))
+    s.pass()
+    expect(a.map((o) => [o.calls, o.offset])).toEqual([
+      [1, 40n],
+      [1, 41n],
+      [1, 42n],
+    ])
+    expect([b.calls, b.offset, b.err]).toEqual([1, 7n, null])
+    expect(s.pool.availableMemory()).toBe(s.pool.totalMemory)
+  })
+
+  it('runOnce returns the time left until linger.ms, then 0 when it sends', () => {
+    const s = setup({ lingerMs: 100 })
+    s.append(0)
+    expect(s.pass()).toBe(100)
+    now += 40
+    expect(s.pass()).toBe(60)
+    expect(s.client.requests).toHaveLength(0)
+    now += 60
+    expect(s.pass()).toBe(0)
+    expect(s.client.sentOf('Produce')).toHaveLength(1)
+  })
+
+  it('runOnce returns the connection delay of a leader that is not ready, or the time to delivery.timeout.ms expiry', () => {
+    const s = setup({ deliveryTimeoutMs: 5000 })
+    s.client.setReady(1, false, 250) // in reconnect backoff for 250 ms
+    s.append(0)
+    expect(s.pass()).toBe(250)
+    s.client.setReady(1, false) // connecting: its outcome wakes the poll, so only the expiry bounds the wait
+    expect(s.pass()).toBe(5000)
+    now += 1000
+    expect(s.pass()).toBe(4000)
+    expect(s.client.requests).toHaveLength(0)
+  })
+
+  it('with acks=0 a record completes when its request was sent, offset unknown', () => {
+    const s = setup({ acks: 0 })
+    const o = s.append(0)
+    s.pass()
+    expect(s.client.sentOf('Produce')[0]!.request.expectResponse).toBe(false)
+    expect([o.calls, o.offset, o.err]).toEqual([1, -1n, null])
+  })
+})
+
+describe('Sender: retries', () => {
+  it('re-enqueues a batch failed with a retriable error and re-sends it after the exponential retry backoff; attempts are counted', () => {
+    const s = setup({ retryBackoffMs: 100, retryBackoffMaxMs: 1000 })
+    const recs = [s.append(0, 'x'), s.append(0, 'y')]
+    const batch = onlyBatch(s.accumulator, 0)
+    s.pass()
+    const first = s.client.sentOf('Produce')[0]!
+    expect(batch.attempts).toBe(0)
+
+    now += 5
+    s.client.respond(first, produceAnswer(first, ErrorCode.NOT_LEADER_OR_FOLLOWER))
+    s.client.deliver()
+    expect(recs.every((o) => o.calls === 0)).toBe(true)
+    expect(batch.attempts).toBe(1)
+    expect(s.stats.recordRetryTotal).toBe(2)
+    // NOT_LEADER_OR_FOLLOWER means stale metadata: a refresh is asked for.
+    expect(s.metadata.updateRequested).toBe(true)
+
+    // retry.backoff.ms (100, jitter factor 1) after the failure; runOnce says how long is left.
+    expect(s.pass()).toBe(100)
+    now += 99
+    expect(s.pass()).toBe(1)
+    expect(s.client.sentOf('Produce')).toHaveLength(1)
+    now += 1
+    s.pass()
+    const second = s.client.sentOf('Produce')[1]!
+    expect(valuesIn(second)).toEqual(['x', 'y'])
+
+    // A second failure doubles the backoff (Java's ExponentialBackoff: 100 * 2^1).
+    s.client.respond(second, produceAnswer(second, ErrorCode.NOT_ENOUGH_REPLICAS))
+    s.client.deliver()
+    expect(batch.attempts).toBe(2)
+    expect(s.pass()).toBe(200)
+    now += 200
+    s.pass()
+    const third = s.client.sentOf('Produce')[2]!
+    s.client.respond(third, produceAnswer(third, 0, 500n))
+    s.client.deliver()
+    expect(recs.map((o) => [o.calls, o.offset, o.err])).toEqual([
+      [1, 500n, null],
+      [1, 501n, null],
+    ])
+    expect(s.stats.recordRetryTotal).toBe(4)
+  })
+
+  it('a disconnect is retried as a retriable network error', () => {
+    const s = setup()
+    const o = s.append(0)
+    s.pass()
+    s.client.disconnect(1)
+    s.client.deliver()
+    expect(o.calls).toBe(0)
+    now += 100
+    s.pass()
+    const produce = s.client.sentOf('Produce')
+    expect(produce).toHaveLength(2)
+    s.client.respond(produce[1]!, produceAnswer(produce[1]!, 0, 3n))
+    s.client.deliver()
+    expect([o.calls, o.offset]).toEqual([1, 3n])
+  })
+
+  it('a non-retriable error fails the batch at once with a typed KafkaBrokerError', () => {
+    const s = setup()
+    const recs = [s.append(0), s.append(0)]
+    s.pass()
+    const req = s.client.sentOf('Produce')[0]!
+    s.client.respond(req, produceAnswer(req, ErrorCode.TOPIC_AUTHORIZATION_FAILED))
+    s.client.deliver()
+    for (const o of recs) {
+      expect(o.calls).toBe(1)
+      expect(o.err).toBeInstanceOf(KafkaBrokerError)
+      const e = o.err as KafkaBrokerError
+      expect([e.errorCode, e.errorName, e.retriable]).toEqual([ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'TOPIC_AUTHORIZATION_FAILED', false])
+      expect(e.message).toContain('t-0 on node 1')
+    }
+    now += 10_000
+    s.pass()
+    expect(s.client.sentOf('Produce')).toHaveLength(1)
+    expect(s.stats.recordErrorTotal).toBe(2)
+    expect(s.pool.availableMemory()).toBe(s.pool.totalMemory)
+  })
+
+  it('once `retries` attempts are used up, the next retriable error fails the batch with it', () => {
+    const s = setup({ retries: 1 })
+    const o = s.append(0)
+    s.pass()
+    const first = s.client.sentOf('Produce')[0]!
+    s.client.respond(first, produceAnswer(first, ErrorCode.NOT_ENOUGH_REPLICAS))
+    s.client.deliver()
+    now += 100
+    s.pass()
+    const second = s.client.sentOf('Produce')[1]!
+    s.client.respond(second, produceAnswer(second, ErrorCode.NOT_ENOUGH_REPLICAS))
+    s.client.deliver()
+    expect(o.calls).toBe(1)
+    expect(o.err).toBeInstanceOf(KafkaBrokerError)
+    expect((o.err as KafkaBrokerError).errorName).toBe('NOT_ENOUGH_REPLICAS')
+    expect((o.err as KafkaBrokerError).retriable).toBe(true)
+  })
+})
+
+describe('Sender: MESSAGE_TOO_LARGE splits', () => {
+  it('splits a rejected multi-record batch, re-sends the parts in order, and completes every record once', () => {
+    const s = setup()
+    const values = Array.from({ length: 8 }, (_, i) => `r${i}-`.padEnd(500, 'x'))
+    const recs = values.map((v) => s.append(0, v))
+    s.pass()
+    const whole = s.client.sentOf('Produce')[0]!
+    expect(batchesIn(whole)).toHaveLength(1)
+    s.client.respond(whole, produceAnswer(whole, ErrorCode.MESSAGE_TOO_LARGE))
+    s.client.deliver()
+    expect(s.stats.batchSplitTotal).toBe(1)
+    expect(recs.every((o) => o.calls === 0)).toBe(true)
+
+    // No backoff for the parts ("as if not even tried"): they go at once, one batch per partition per request.
+    s.pass()
+    s.pass()
+    const parts = s.client.sentOf('Produce').slice(1)
+    expect(parts).toHaveLength(2)
+    expect(parts.map((r) => valuesIn(r))).toEqual([values.slice(0, 4), values.slice(4)])
+    s.client.respond(parts[0]!, produceAnswer(parts[0]!, 0, 100n))
+    s.client.respond(parts[1]!, produceAnswer(parts[1]!, 0, 104n))
+    s.client.deliver()
+    expect(recs.map((o) => o.calls)).toEqual(Array(8).fill(1))
+    expect(recs.map((o) => o.offset)).toEqual([100n, 101n, 102n, 103n, 104n, 105n, 106n, 107n])
+    expect(s.pool.availableMemory()).toBe(s.pool.totalMemory)
+  })
+
+  it('keeps halving while the broker rejects, and fails a single record that is still too large', () => {
+    const s = setup()
+    const recs = [s.append(0, 'a'.repeat(300)), s.append(0, 'b'.repeat(300))]
+    s.pass()
+    const whole = s.client.sentOf('Produce')[0]!
+    s.client.respond(whole, produceAnswer(whole, ErrorCode.MESSAGE_TOO_LARGE))
+    s.client.deliver()
+    s.pass()
+    s.pass()
+    const [p0, p1] = s.client.sentOf('Produce').slice(1)
+    expect(batchesIn(p0!)[0]!.batch.recordCount).toBe(1)
+    s.client.respond(p0!, produceAnswer(p0!, ErrorCode.MESSAGE_TOO_LARGE))
+    s.client.respond(p1!, produceAnswer(p1!, 0, 9n))
+    s.client.deliver()
+    expect(recs[0]!.calls).toBe(1)
+    expect((recs[0]!.err as KafkaBrokerError).errorName).toBe('MESSAGE_TOO_LARGE')
+    expect([recs[1]!.calls, recs[1]!.offset, recs[1]!.err]).toEqual([1, 9n, null])
+    expect(s.stats.batchSplitTotal).toBe(1)
+  })
+})
+
+describe('Sender: max.in.flight.requests.per.connection', () => {
+  it('never has more than the cap in flight to one node, and sends the next request once one is answered', () => {
+    const s = setup({ maxInFlight: 2, leaders: [1, 1, 1, 1] })
+    for (let i = 0; i < 6; i++) {
+      s.append(i % 4, `m${i}`)
+      s.pass()
+      now += 1
+    }
+    expect(s.client.sentOf('Produce')).toHaveLength(2)
+    expect(s.client.maxInFlightSeen.get(1)).toBe(2)
+    const [first] = s.client.pending(1)
+    s.client.respond(first!, produceAnswer(first!))
+    s.client.deliver()
+    s.pass()
+    expect(s.client.sentOf('Produce')).toHaveLength(3)
+    expect(s.client.maxInFlightSeen.get(1)).toBe(2)
+  })
+
+  it('with idempotence and a cap of 1, one batch per partition is in flight, and a retried batch goes before later ones', () => {
+    const s = setup({ idempotent: true, maxInFlight: 1, batchSize: 1024 })
+    s.pass()
+    const init = s.client.sentOf('InitProducerId')[0]!
+    s.client.respond(init, initProducerIdAnswer(0, 55n, 1))
+    s.client.deliver()
+    // 600-byte values: each record fills its own 1 KiB batch, so p0 queues three batches.
+    const recs = ['A', 'B', 'C'].map((v) => s.append(0, v.repeat(600)))
+    expect(s.accumulator.batchesFor(TOPIC, 0)).toHaveLength(3)
+
+    const answer = (code: number): void => {
+      const req = s.client.pending(1)[0]!
+      s.client.respond(req, produceAnswer(req, code, 0n))
+      s.client.deliver()
+    }
+    const sendPass = (): void => {
+      s.pass()
+      s.pass() // a second pass must not add anything while one batch of p0 flies
+      const inFlight = s.client.pending(1)
+      expect(inFlight.length).toBeLessThanOrEqual(1)
+      for (const r of inFlight) expect(batchesIn(r)).toHaveLength(1)
+    }
+    sendPass()
+    answer(ErrorCode.NOT_ENOUGH_REPLICAS) // retriable: A goes again before B
+    now += 100
+    sendPass()
+    answer(0)
+    sendPass()
+    answer(0)
+    sendPass()
+    answer(0)
+    const produce = s.client.sentOf('Produce')
+    expect(produce.map((r) => batchesIn(r)[0]!.batch.baseSequence)).toEqual([0, 0, 1, 2])
+    expect(produce.map((r) => batchesIn(r)[0]!.batch.producerId)).toEqual([55n, 55n, 55n, 55n])
+    expect(s.client.maxInFlightSeen.get(1)).toBe(1)
+    expect(recs.map((o) => [o.calls, o.err])).toEqual([
+      [1, null],
+      [1, null],
+      [1, null],
+    ])
+  })
+
+  it('with a cap of 1, a partition whose leader moved waits until its batch in flight to the old leader is answered', () => {
+    const s = setup({ maxInFlight: 1, leaders: [1] })
+    const a = s.append(0, 'A')
+    s.pass()
+    const toOld = s.client.sentOf('Produce')[0]!
+    s.metadata.update(clusterView([2]), now)
+    const b = s.append(0, 'B')
+    s.pass()
+    s.pass()
+    expect(s.client.sentOf('Produce')).toHaveLength(1) // B must not overtake A on node 2
+    s.client.respond(toOld, produceAnswer(toOld, 0, 10n))
+    s.client.deliver()
+    s.pass()
+    const produce = s.client.sentOf('Produce')
+    expect(produce).toHaveLength(2)
+    expect(produce[1]!.destination).toBe(2)
+    expect(valuesIn(produce[1]!)).toEqual(['B'])
+    expect([a.calls, a.offset, b.calls]).toEqual([1, 10n, 0])
+  })
+})
+
+describe('Sender: delivery.timeout.ms', () => {
+  it('fails a batch still in the accumulator with KafkaTimeoutError once delivery.timeout.ms has passed since its creation', () => {
+    const s = setup({ deliveryTimeoutMs: 1000 })
+    s.client.setReady(1, false)
+    const o = s.append(0)
+    expect(s.pass()).toBe(1000)
+    now += 999
+    expect(s.pass()).toBe(1)
+    expect(o.calls).toBe(0)
+    now += 1
+    s.pass()
+    expect(o.calls).toBe(1)
+    expect(o.err).toBeInstanceOf(KafkaTimeoutError)
+    expect(o.err!.message).toMatch(/t-0: 1000 ms has passed since batch creation \(delivery\.timeout\.ms=1000\)/)
+    expect(s.client.requests).toHaveLength(0)
+    expect(s.pool.availableMemory()).toBe(s.pool.totalMemory)
+  })
+
+  it('fails a batch in flight at delivery.timeout.ms without waiting for its response; the late response changes nothing', () => {
+    const s = setup({ deliveryTimeoutMs: 120_000, requestTimeoutMs: 30_000 })
+    s.client.setReady(1, false)
+    const o = s.append(0)
+    s.pass()
+    // The leader becomes reachable late: the batch leaves 100 s after its creation.
+    now = T0 + 100_000
+    s.client.setReady(1, true)
+    s.pass()
+    const req = s.client.sentOf('Produce')[0]!
+    now += 1
+    expect(s.pass()).toBe(19_999) // until the batch's delivery deadline, well before the request's timeout
+    now = T0 + 120_000
+    s.pass()
+    expect(o.calls).toBe(1)
+    expect(o.err).toBeInstanceOf(KafkaTimeoutError)
+    expect(req.answered).toBe(false) // still in flight
+    // Its memory is released, its buffer is not (the socket may still be reading it).
+    expect(s.pool.availableMemory()).toBe(s.pool.totalMemory)
+
+    now += 1000
+    s.client.respond(req, produceAnswer(req, 0, 77n))
+    s.client.deliver()
+    expect(o.calls).toBe(1)
+    expect(o.err).toBeInstanceOf(KafkaTimeoutError)
+  })
+})
+
+describe('Sender: idempotence', () => {
+  it('sends InitProducerId first; Produce waits for the producer id and then carries it with sequence 0', () => {
+    const s = setup({ idempotent: true })
+    const o = s.append(0, 'first')
+    expect(s.pass()).toBe(30_000) // the InitProducerId answer wakes the loop
+    expect(s.client.requests.map((r) => r.api)).toEqual(['InitProducerId'])
+    const init = s.client.requests[0]!
+    expect(init.body as InitProducerIdRequest).toMatchObject({ transactionalId: null, producerId: -1n, producerEpoch: -1 })
+    s.pass()
+    expect(s.client.requests).toHaveLength(1) // neither another InitProducerId nor a Produce meanwhile
+
+    s.client.respond(init, initProducerIdAnswer(0, 4242n, 7))
+    s.client.deliver()
+    s.pass()
+    const produce = s.client.sentOf('Produce')
+    expect(produce).toHaveLength(1)
+    const [{ batch }] = batchesIn(produce[0]!)
+    expect([batch.producerId, batch.producerEpoch, batch.baseSequence]).toEqual([4242n, 7, 0])
+    s.client.respond(produce[0]!, produceAnswer(produce[0]!, 0, 0n))
+    s.client.deliver()
+    expect([o.calls, o.offset, o.err]).toEqual([1, 0n, null])
+  })
+
+  it('retries a retriable InitProducerId error after retry.backoff.ms; a fatal one fails every batch with KafkaFatalProducerError', () => {
+    const s = setup({ idempotent: true, retryBackoffMs: 100 })
+    const o = s.append(0)
+    s.pass()
+    s.client.respond(s.client.requests[0]!, initProducerIdAnswer(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS))
+    s.client.deliver()
+    expect(s.pass()).toBe(100)
+    now += 99
+    s.pass()
+    expect(s.client.sentOf('InitProducerId')).toHaveLength(1)
+    now += 1
+    s.pass()
+    const inits = s.client.sentOf('InitProducerId')
+    expect(inits).toHaveLength(2)
+    s.client.respond(inits[1]!, initProducerIdAnswer(ErrorCode.CLUSTER_AUTHORIZATION_FAILED))
+    s.client.deliver()
+    expect(s.pass()).toBe(Infinity) // nothing more can be written
+    expect(o.calls).toBe(1)
+    expect(o.err).toBeInstanceOf(KafkaFatalProducerError)
+    expect(s.client.sentOf('Produce')).toHaveLength(0)
+  })
+
+  it('a disconnect during InitProducerId is retried, not fatal', () => {
+    const s = setup({ idempotent: true })
+    s.append(0)
+    s.pass()
+    s.client.disconnect(s.client.requests[0]!.destination)
+    s.client.deliver()
+    now += 100
+    s.pass()
+    expect(s.client.sentOf('InitProducerId')).toHaveLength(2)
+    expect(s.tm!.fatalError).toBeNull()
+  })
+})
+
+describe('ScriptedClient contract', () => {
+  it('completes each request once, and fails what is in flight on close with a disconnect', () => {
+    const s = setup({ retries: 0 })
+    const o = s.append(0)
+    s.pass()
+    const req = s.client.sentOf('Produce')[0]!
+    s.client.respond(req, produceAnswer(req))
+    expect(() => s.client.respond(req, produceAnswer(req))).toThrow(/answered twice/)
+    s.client.deliver()
+    expect(o.calls).toBe(1)
+
+    const p = s.append(0)
+    s.pass()
+    s.client.close(now)
+    expect(s.client.pending()).toHaveLength(0)
+    expect(p.calls).toBe(1)
+    expect(p.err).toBeInstanceOf(KafkaNetworkError)
+  })
+})
