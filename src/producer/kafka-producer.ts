@@ -292,6 +292,12 @@ export class KafkaProducer {
     }
   }
 
+  /**
+   * Java's KafkaProducer.partition: the explicit partition, the custom
+   * partitioner's choice, or the key's murmur2 hash; UNKNOWN_PARTITION leaves
+   * a keyless record to the accumulator's sticky partitioner. Also called by
+   * {@link WaitingSends} for a send whose topic was unknown at send().
+   */
   private partitionFor(topic: string, explicit: number | null | undefined, key: Bytes | null, value: Bytes | null, count: number, cluster: Cluster): number {
     if (explicit !== undefined && explicit !== null) {
       if (explicit >= count) {
