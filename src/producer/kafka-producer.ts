@@ -4,19 +4,18 @@ import type { KafkaClient } from '../clients/kafka-client.js'
 import type { ProducerMetadata } from '../clients/metadata.js'
 import type { Cluster } from '../clients/cluster.js'
 import { type ProducerConfig, resolveProducerConfig, type ResolvedProducerConfig } from '../config.js'
-import { KafkaInvalidRecordError, KafkaProducerClosedError, KafkaTimeoutError } from '../errors.js'
-import { ErrorCode, errorName, isRetriable } from '../protocol/error-codes.js'
+import { KafkaInvalidRecordError, KafkaProducerClosedError } from '../errors.js'
 import { RECORD_BATCH_OVERHEAD, sizeOfRecord } from '../protocol/record-batch.js'
 import type { BufferPool } from './buffer-pool.js'
-import { Deque } from '../util/deque.js'
 import type { ProducerMetrics, ProducerMetricsSnapshot } from './metrics.js'
 import { partitionForKey, partitionForStringKey } from './partitioner.js'
-import type { RecordCompletion, RecordReject } from './producer-batch.js'
-import { APPEND_NEEDS_MEMORY, type AppendResult, RecordAccumulator, UNKNOWN_PARTITION } from './record-accumulator.js'
+import { completeWithError, type RecordCompletion, type RecordReject } from './producer-batch.js'
+import { APPEND_NEEDS_MEMORY, RecordAccumulator, UNKNOWN_PARTITION } from './record-accumulator.js'
 import { type Bytes, type HeaderPairs, type ProducerRecord, type RecordMetadata, type SendCallback, validateRecord } from './record.js'
 import { type ProducerSeams, wireProducer } from './producer-wiring.js'
 import type { Sender } from './sender.js'
 import type { TransactionManager } from './transaction-manager.js'
+import { PARTITION_NOT_CHOSEN, WaitingSends } from './waiting-sends.js'
 
 /**
  * How many sends of one synchronous run may share one clock reading (see
@@ -40,30 +39,6 @@ export interface CloseOptions {
   timeoutMs?: number
 }
 
-/** `WaitingSend.partition` before a partition was chosen for it. */
-const PARTITION_NOT_CHOSEN = -2
-
-/**
- * A send that waits in the producer (for metadata, or for buffer.memory).
- * It holds the record's fields as they were at `send()`, never the record
- * object, which the application may reuse for its next send.
- */
-class WaitingSend {
-  constructor(
-    readonly topic: string,
-    readonly explicitPartition: number | null,
-    /** The partition chosen at send() (metadata was known), or PARTITION_NOT_CHOSEN. */
-    readonly partition: number,
-    readonly key: Bytes | null,
-    readonly value: Bytes | null,
-    readonly headers: HeaderPairs,
-    readonly timestamp: number,
-    readonly deadlineMs: number,
-    readonly complete: RecordCompletion,
-    readonly fail: RecordReject | null,
-  ) {}
-}
-
 /**
  * A Kafka producer: `send()` appends a record to a per-partition batch in the
  * {@link RecordAccumulator}; a {@link Sender} loop ships ready batches through
@@ -82,7 +57,8 @@ class WaitingSend {
  *   its promise settles, with metadata or a typed error.
  * - Records from one caller keep their order into the accumulator: once a
  *   send has to wait (unknown topic, full buffer), every later send queues
- *   behind it, as a blocked `send()` would hold back a Java thread.
+ *   behind it in {@link WaitingSends}, as a blocked `send()` would hold back
+ *   a Java thread.
  * - Bad input is rejected before any memory is taken, through the same
  *   channel as delivery errors (rejected promise or callback), never thrown.
  * - Clock: with the default clock, a send reuses the previous send's reading
@@ -102,12 +78,8 @@ export class KafkaProducer {
   /** Idempotence state; null with enableIdempotence: false. */
   private readonly transactionManager: TransactionManager | null
   private readonly stats: ProducerMetrics
-  private readonly waiting = new Deque<WaitingSend>()
-  private waitingWorker: Promise<void> | null = null
-  /** Sends that left `waiting` (appended or failed) since the start; with `waiting.size`, what flush() waits for. */
-  private waitingSettled = 0
-  /** flush() calls waiting until `waitingSettled` reaches their target, in call order (targets ascend). */
-  private readonly waitingFlushes: { readonly target: number; readonly resolve: () => void }[] = []
+  /** Sends waiting for metadata or buffer.memory, and those queued behind them. */
+  private readonly waiting: WaitingSends
   /** Partition count of `countTopic` in the snapshot `countCluster`: a run of sends to one topic skips the lookup. */
   private countTopic: string | null = null
   private countCluster: Cluster | null = null
@@ -149,6 +121,19 @@ export class KafkaProducer {
     this.client = parts.client
     this.sender = parts.sender
     this.stats = parts.stats
+    this.waiting = new WaitingSends({
+      metadata: this.metadata,
+      accumulator: this.accumulator,
+      sender: this.sender,
+      stats: this.stats,
+      transactionManager: this.transactionManager,
+      maxBlockMs: c.maxBlockMs,
+      bufferMemory: c.bufferMemory,
+      time: this.time,
+      sendClock: () => this.sendClock(),
+      partitionFor: (topic, explicit, key, value, count, cluster) => this.partitionFor(topic, explicit, key, value, count, cluster),
+      isClosed: () => this.closed,
+    })
     this.sender.start()
   }
 
@@ -188,7 +173,7 @@ export class KafkaProducer {
       if (this.waiting.size > 0) {
         // Still a use of the topic (metadata.max.idle.ms), though the record queues behind earlier ones.
         this.metadata.add(record.topic, now)
-        this.enqueueWaiting(record, PARTITION_NOT_CHOSEN, key, headers, timestamp, now, complete, fail)
+        this.waiting.enqueue(record, PARTITION_NOT_CHOSEN, key, headers, timestamp, now, complete, fail)
         return
       }
       const topic = record.topic
@@ -206,14 +191,16 @@ export class KafkaProducer {
         }
       }
       if (count === undefined) {
-        this.enqueueWaiting(record, PARTITION_NOT_CHOSEN, key, headers, timestamp, now, complete, fail)
+        this.waiting.enqueue(record, PARTITION_NOT_CHOSEN, key, headers, timestamp, now, complete, fail)
         this.sender.wakeup()
         return
       }
+      // The hot path: positional parameters from here into the accumulator (and the waiting queue), since an
+      // options object would be one allocation per record.
       const partition = this.partitionFor(topic, record.partition, key, record.value, count, cluster)
       const r = this.accumulator.append(topic, partition, timestamp, key, record.value, headers, complete, fail, now, cluster)
       if (r === APPEND_NEEDS_MEMORY) {
-        this.enqueueWaiting(record, partition, key, headers, timestamp, now, complete, fail)
+        this.waiting.enqueue(record, partition, key, headers, timestamp, now, complete, fail)
         return
       }
       if (r.batchIsFull || r.newBatchCreated) this.sender.wakeup()
@@ -272,6 +259,12 @@ export class KafkaProducer {
     }
   }
 
+  /**
+   * Java's KafkaProducer.partition: the explicit partition, the custom
+   * partitioner's choice, or the key's murmur2 hash; UNKNOWN_PARTITION leaves
+   * a keyless record to the accumulator's sticky partitioner. Also called by
+   * {@link WaitingSends} for a send whose topic was unknown at send().
+   */
   private partitionFor(topic: string, explicit: number | null | undefined, key: Bytes | null, value: Bytes | null, count: number, cluster: Cluster): number {
     if (explicit !== undefined && explicit !== null) {
       if (explicit >= count) {
@@ -293,151 +286,11 @@ export class KafkaProducer {
     return UNKNOWN_PARTITION
   }
 
-  private enqueueWaiting(
-    record: ProducerRecord,
-    partition: number,
-    key: Bytes | null,
-    headers: HeaderPairs,
-    timestamp: number,
-    now: number,
-    complete: RecordCompletion,
-    fail: RecordReject | null,
-  ): void {
-    const w = new WaitingSend(
-      record.topic,
-      record.partition ?? null,
-      partition,
-      key,
-      record.value,
-      // The application may reuse its header array and pairs too; headers given as an object are fresh pairs already.
-      headers != null && Array.isArray(record.headers) ? copyHeaderPairs(headers) : headers,
-      timestamp,
-      now + this.config.maxBlockMs,
-      complete,
-      fail,
-    )
-    this.waiting.pushBack(w)
-    if (this.waitingWorker === null) this.startWaitingWorker()
-  }
-
-  /**
-   * The worker's loop can end (queue empty) a few microtasks before its
-   * `finally` clears `waitingWorker`; a send queued in between found a worker
-   * and started none. The `finally` restarts it, so no queued send is left
-   * without one.
-   */
-  private startWaitingWorker(): void {
-    this.waitingWorker = this.processWaiting().finally(() => {
-      this.waitingWorker = null
-      if (this.waiting.size > 0) this.startWaitingWorker()
-    })
-  }
-
-  /**
-   * Appends the waiting sends in order, each waiting at most until its own
-   * max.block.ms deadline for topic metadata and then for buffer memory.
-   * Only a send that must wait awaits: while the topic is known and the pool
-   * has room, the queue drains synchronously, since an await per record (a
-   * promise and a microtask each) is most of the cost when an application
-   * offers more than buffer.memory holds.
-   */
-  private async processWaiting(): Promise<void> {
-    while (this.waiting.size > 0) {
-      const w = this.waiting.peekFront()!
-      try {
-        const topic = w.topic
-        let cluster = this.metadata.cluster
-        let count = cluster.partitionCountForTopic(topic)
-        if (count === undefined) {
-          cluster = await this.awaitTopic(w)
-          count = cluster.partitionCountForTopic(topic)!
-        }
-        const fatal = this.transactionManager?.fatalError
-        if (fatal) throw fatal
-        let partition: number
-        if (w.partition === PARTITION_NOT_CHOSEN) {
-          partition = this.partitionFor(topic, w.explicitPartition, w.key, w.value, count, cluster)
-        } else {
-          partition = w.partition
-          // Chosen at send(); the topic may have been re-created smaller while the record waited.
-          if (partition >= count) {
-            throw new KafkaInvalidRecordError(`Invalid partition ${partition} for topic '${topic}': it now has ${count} partitions`)
-          }
-        }
-        const now = this.sendClock()
-        let r = this.accumulator.append(topic, partition, w.timestamp, w.key, w.value, w.headers, w.complete, w.fail, now, cluster)
-        if (r === APPEND_NEEDS_MEMORY) {
-          r = await this.appendWaitingForMemory(w, partition, now, cluster)
-        }
-        if (r.batchIsFull || r.newBatchCreated) this.sender.wakeup()
-      } catch (err) {
-        this.stats.recordErrorTotal++
-        completeWithError(w.complete, w.fail, err as Error)
-      }
-      this.waiting.popFront()
-      this.waitingSettled++
-      const flushes = this.waitingFlushes
-      while (flushes.length > 0 && flushes[0]!.target <= this.waitingSettled) flushes.shift()!.resolve()
-    }
-  }
-
-  private async appendWaitingForMemory(w: WaitingSend, partition: number, now: number, cluster: Cluster): Promise<AppendResult> {
-    const topic = w.topic
-    try {
-      return await this.accumulator.appendAsync(
-        topic,
-        partition,
-        w.timestamp,
-        w.key,
-        w.value,
-        w.headers,
-        w.complete,
-        w.fail,
-        Math.max(0, w.deadlineMs - now),
-        now,
-        cluster,
-        this.time,
-      )
-    } catch (err) {
-      if (!(err instanceof KafkaTimeoutError)) throw err
-      // The pool only knows the time left for this record; the user knows max.block.ms.
-      throw new KafkaTimeoutError(
-        `Failed to allocate memory within the configured max blocking time ${this.config.maxBlockMs} ms (max.block.ms): ` +
-          `all ${this.config.bufferMemory} bytes of buffer.memory hold records not yet delivered`,
-        { cause: err },
-      )
-    }
-  }
-
-  /** Waits until metadata knows the record's topic, or fails at its deadline. */
-  private async awaitTopic(w: WaitingSend): Promise<Cluster> {
-    const topic = w.topic
-    for (;;) {
-      const cluster = this.metadata.cluster
-      if (cluster.partitionCountForTopic(topic) !== undefined) return cluster
-      const err = this.metadata.topicErrors.get(topic)
-      if (err !== undefined && !isRetriable(err) && err !== ErrorCode.UNKNOWN_TOPIC_OR_PARTITION /* may be created yet */) {
-        throw new KafkaInvalidRecordError(`Cannot send to topic '${topic}': the broker answered ${errorName(err)}`)
-      }
-      if (this.closed) throw new KafkaProducerClosedError('Producer closed while waiting for topic metadata')
-      const now = this.time()
-      const remaining = w.deadlineMs - now
-      if (remaining <= 0) {
-        throw new KafkaTimeoutError(`Topic '${topic}' not present in metadata after ${this.config.maxBlockMs} ms (max.block.ms)`)
-      }
-      this.metadata.add(topic, now)
-      this.metadata.requestUpdate()
-      this.sender.wakeup()
-      await waitFor(this.metadata.awaitUpdate(this.metadata.version), remaining)
-    }
-  }
-
   /** Resolves once every record sent before this call has completed (successfully or not). */
   async flush(): Promise<void> {
-    // The sends queued before this call, not those that later sends keep adding (Java's flush does not
-    // wait for sends blocked in other threads either).
-    const target = this.waitingSettled + this.waiting.size
-    if (this.waitingSettled < target) await new Promise<void>((resolve) => this.waitingFlushes.push({ target, resolve }))
+    // The sends waiting in the producer before this call, not those queued after it.
+    const earlier = this.waiting.whenEarlierSendsSettle()
+    if (earlier !== null) await earlier
     this.accumulator.beginFlush()
     this.sender.wakeup()
     await this.accumulator.awaitFlushCompletion()
@@ -507,7 +360,7 @@ export class KafkaProducer {
       if (Number.isFinite(timeoutMs)) timer = setTimeout(resolve, Math.max(0, Math.min(timeoutMs, 2147483647)))
     })
     const graceful = (async () => {
-      while (this.waitingWorker !== null) await this.waitingWorker
+      await this.waiting.whenIdle()
       await this.sender.close(false)
     })()
     let finished = false
@@ -522,14 +375,6 @@ export class KafkaProducer {
   }
 }
 
-function completeWithError(complete: RecordCompletion, fail: RecordReject | null, err: Error): void {
-  // Never call back before send() has returned: completions are always asynchronous.
-  process.nextTick(() => {
-    if (fail !== null) fail(err)
-    else (complete as SendCallback)(err, null)
-  })
-}
-
 /** Upper bound of the UTF-8 bytes of a key or value. */
 function maxByteLength(v: Bytes | null): number {
   return v === null ? 0 : typeof v === 'string' ? 3 * v.length : v.length
@@ -537,22 +382,4 @@ function maxByteLength(v: Bytes | null): number {
 
 function toBuffer(v: Bytes | null): Buffer | null {
   return v === null || Buffer.isBuffer(v) ? v : Buffer.from(v, 'utf8')
-}
-
-/** Resolves when `p` settles or after `ms`, whichever is first, leaving no timer behind. */
-function waitFor(p: Promise<void>, ms: number): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, Math.min(ms, 2147483647))
-    void p.then(() => {
-      clearTimeout(t)
-      resolve()
-    })
-  })
-}
-
-/** A copy of header pairs the application may change after send(). */
-function copyHeaderPairs(headers: NonNullable<HeaderPairs>): HeaderPairs {
-  const copy = new Array<readonly [string, Bytes | null]>(headers.length)
-  for (let i = 0; i < headers.length; i++) copy[i] = [headers[i]![0], headers[i]![1]]
-  return copy
 }

@@ -43,6 +43,18 @@ export type RecordReject = (err: Error) => void
 export type RecordCompletion = RecordCallback | RecordResolve
 
 /**
+ * Fails a record that never reached a batch (rejected at send(), or failed
+ * while it waited in the producer), through the same slots a batch would use.
+ * Never calls back before send() has returned: completions are always asynchronous.
+ */
+export function completeWithError(complete: RecordCompletion, fail: RecordReject | null, err: Error): void {
+  process.nextTick(() => {
+    if (fail !== null) fail(err)
+    else (complete as RecordCallback)(err, null)
+  })
+}
+
+/**
  * Java's FinalState, plus the in-progress state it models as null, plus SPLIT:
  * the batch was split and its records (their completion slots) moved to the
  * new batches, which complete them; the batch itself completes nothing more.

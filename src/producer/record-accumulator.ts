@@ -4,6 +4,7 @@ import { RECORD_BATCH_OVERHEAD, type RecordData, type HeaderPairs, sizeOfRecord 
 import type { BufferPool } from './buffer-pool.js'
 import { ExponentialBackoff } from '../util/backoff.js'
 import { Deque } from '../util/deque.js'
+import { PartitionLoadStats, type PartitionLoadStatsSink } from './partition-load-stats.js'
 import { ProducerBatch, type ProducerBatchHooks, type RecordCompletion, type RecordReject } from './producer-batch.js'
 
 /** The partition argument meaning "let the built-in sticky partitioner choose". */
@@ -26,8 +27,9 @@ export interface StickyPartitionInfoLike {
 /**
  * The accumulator's view of the per-topic built-in partitioner (Java's
  * BuiltInPartitioner); `BuiltInPartitioner` in partitioner.ts satisfies it.
+ * Adaptive partitioning (optional) is the `PartitionLoadStatsSink` half.
  */
-export interface StickyPartitionSource {
+export interface StickyPartitionSource extends PartitionLoadStatsSink {
   /** The partition keyless records of this topic go to right now. */
   peekCurrentPartitionInfo(cluster: Cluster): StickyPartitionInfoLike
   /**
@@ -38,15 +40,6 @@ export interface StickyPartitionSource {
    * here; the type admits null so Java-shaped implementations fit.
    */
   updatePartitionInfo(info: StickyPartitionInfoLike | null, appendedBytes: number, cluster: Cluster, enableSwitch: boolean): void
-  /**
-   * Adaptive partitioning (optional): fresh arrays on every `ready()`;
-   * `queueSizes[i]` batches are queued for partition `partitionIds[i]`.
-   * Both have one entry per partition with a known leader; entries at
-   * `length` and beyond are partitions excluded by
-   * partitioner.availability.timeout.ms. `queueSizes` is null when adaptive
-   * stats are off for the topic (disabled, or not every partition has a queue yet).
-   */
-  updatePartitionLoadStats?(queueSizes: Int32Array | null, partitionIds: Int32Array, length: number): void
 }
 
 /**
@@ -169,8 +162,6 @@ interface FlushWaiter {
 
 type Writable<T> = { -readonly [K in keyof T]: T[K] }
 
-const NO_IDS = new Int32Array(0)
-
 /**
  * Collects records into per-partition batches for the sender; Java's
  * RecordAccumulator re-expressed for one event-loop thread.
@@ -186,6 +177,12 @@ const NO_IDS = new Int32Array(0)
  *   appends. While any `appendAsync` is pending, every append that needs a new
  *   batch takes that path too, so records sent later never overtake a waiting
  *   one into a new batch.
+ *
+ * Keyless records (UNKNOWN_PARTITION) go where the topic's sticky
+ * partitioner (KIP-480/794, `BuiltInPartitioner`) says: it is peeked before
+ * the append and told the appended bytes right after, in the same synchronous
+ * step, as Java's append does with `TopicInfo.builtInPartitioner`; `ready()`
+ * feeds it queue sizes through {@link PartitionLoadStats}.
  *
  * Invariants:
  * - Per partition, a deque ordered oldest first: only its last batch accepts
@@ -215,8 +212,8 @@ export class RecordAccumulator {
   private readonly pool: BufferPool
   private readonly retryBackoff: ExponentialBackoff
   private readonly createPartitioner: ((topic: string) => StickyPartitionSource) | null
-  private readonly adaptive: boolean
-  private readonly availabilityTimeoutMs: number
+  /** KIP-794's queue sizes and node latency, fed to each topic's partitioner. */
+  private readonly loadStats: PartitionLoadStats
   private readonly producerState: ProducerStateHooks | null
 
   private readonly topics = new Map<string, TopicState>()
@@ -238,7 +235,6 @@ export class RecordAccumulator {
   private routingVersion = 0
   private routedVersion = -1
   private readonly nodeRoutes = new Map<number, NodeRoute>()
-  private readonly nodeStats = new Map<number, { readyTimeMs: number; drainTimeMs: number }>()
 
   private readonly result: Writable<AppendResult> = {
     partition: -1,
@@ -257,8 +253,7 @@ export class RecordAccumulator {
     this.pool = options.bufferPool
     this.retryBackoff = new ExponentialBackoff(options.retryBackoffMs, 2, options.retryBackoffMaxMs, 0.2, options.random)
     this.createPartitioner = options.createPartitioner ?? null
-    this.adaptive = options.partitionerAdaptive ?? true
-    this.availabilityTimeoutMs = options.partitionerAvailabilityTimeoutMs ?? 0
+    this.loadStats = new PartitionLoadStats(options.partitionerAdaptive ?? true, options.partitionerAvailabilityTimeoutMs ?? 0)
     this.producerState = options.producerState ?? null
     const onCallbackError = options.onCallbackError ?? rethrowOnNextTick
     this.batchHooks = {
@@ -488,7 +483,8 @@ export class RecordAccumulator {
    * since creation (its retry backoff since re-enqueue, when retried), or when
    * the pool has waiters, a flush is in progress, the accumulator is closed or
    * a transaction is completing; never while muted or backing off.
-   * Also feeds adaptive-partitioning queue sizes to each topic's partitioner.
+   * Also feeds each topic's partitioner its queue sizes through
+   * {@link PartitionLoadStats} (KIP-794), as Java's partitionReady does.
    */
   ready(cluster: Cluster, nowMs: number): ReadyCheckResult {
     this.ensureRouting(cluster)
@@ -502,33 +498,12 @@ export class RecordAccumulator {
     const topics = this.topicList
     for (let t = 0; t < topics.length; t++) {
       const ts = topics[t]!
-      const sp = ts.partitioner
-      const wantStats = sp !== null && sp.updatePartitionLoadStats !== undefined
-      let sizes: Int32Array | null = null
-      let ids: Int32Array | null = null
-      // As Java: no adaptive stats until every partition has a queue, or an unseen partition could never be chosen.
-      if (wantStats && this.adaptive && ts.queueList.length >= ts.partitionCount) {
-        sizes = new Int32Array(ts.leaderCount)
-        ids = new Int32Array(ts.leaderCount)
-      }
-      let front = 0
-      let back = ts.leaderCount
+      if (ts.partitioner !== null) this.loadStats.feed(ts.partitioner, ts.queueList, ts.partitionCount, ts.leaderCount)
       const list = ts.queueList
       for (let i = 0; i < list.length; i++) {
         const q = list[i]!
         const leader = q.leader
         const first = q.deque.peekFront()
-        if (sizes !== null && leader >= 0) {
-          if (first !== undefined && this.availabilityTimeoutMs > 0 && this.isNodeSlow(leader)) {
-            --back
-            sizes[back] = q.deque.size
-            ids![back] = q.partition
-          } else {
-            sizes[front] = first === undefined ? 0 : q.deque.size
-            ids![front] = q.partition
-            front++
-          }
-        }
         if (first === undefined) continue
         if (leader < 0) {
           unknownLeaderTopics.add(ts.topic)
@@ -546,7 +521,6 @@ export class RecordAccumulator {
           if (left < nextReadyCheckDelayMs) nextReadyCheckDelayMs = left > 0 ? left : 0
         }
       }
-      if (wantStats) sp.updatePartitionLoadStats!(sizes, ids ?? NO_IDS, sizes === null ? 0 : front)
     }
     return { readyNodes, nextReadyCheckDelayMs, unknownLeaderTopics }
   }
@@ -610,22 +584,13 @@ export class RecordAccumulator {
     return batch.attempts > 0 && waitedMs < batch.retryBackoffMs && !batch.hasLeaderChangedForTheOngoingRetry()
   }
 
-  private isNodeSlow(nodeId: number): boolean {
-    const s = this.nodeStats.get(nodeId)
-    return s !== undefined && s.readyTimeMs - s.drainTimeMs > this.availabilityTimeoutMs
-  }
-
   /**
-   * Sender feedback for partitioner.availability.timeout.ms: call with
-   * `canDrain` false for a ready node whose connection is not ready, true
-   * when it could be drained. No-op when the feature is off.
+   * Sender feedback for partitioner.availability.timeout.ms (Java's
+   * RecordAccumulator.updateNodeLatencyStats): `canDrain` false for a ready
+   * node whose connection is not ready, true when it could be drained.
    */
   updateNodeLatencyStats(nodeId: number, nowMs: number, canDrain: boolean): void {
-    if (this.availabilityTimeoutMs <= 0) return
-    let s = this.nodeStats.get(nodeId)
-    if (s === undefined) this.nodeStats.set(nodeId, (s = { readyTimeMs: nowMs, drainTimeMs: nowMs }))
-    if (canDrain) s.drainTimeMs = nowMs
-    s.readyTimeMs = nowMs
+    this.loadStats.updateNodeLatencyStats(nodeId, nowMs, canDrain)
   }
 
   /** Rebuilds each queue's leader and each node's queue list when the snapshot or the queue set changed. */

@@ -1,0 +1,305 @@
+import type { Cluster } from '../clients/cluster.js'
+import type { ProducerMetadata } from '../clients/metadata.js'
+import { KafkaInvalidRecordError, KafkaProducerClosedError, KafkaTimeoutError } from '../errors.js'
+import { ErrorCode, errorName, isRetriable } from '../protocol/error-codes.js'
+import { Deque } from '../util/deque.js'
+import { completeWithError, type RecordCompletion, type RecordReject } from './producer-batch.js'
+import { APPEND_NEEDS_MEMORY, type AppendResult, type RecordAccumulator } from './record-accumulator.js'
+import type { Bytes, HeaderPairs, ProducerRecord } from './record.js'
+
+/** `WaitingSend.partition` before a partition was chosen for it. */
+export const PARTITION_NOT_CHOSEN = -2
+
+/**
+ * A send that waits in the producer (for metadata, or for buffer.memory).
+ * It holds the record's fields as they were at `send()`, never the record
+ * object, which the application may reuse for its next send.
+ */
+class WaitingSend {
+  constructor(
+    readonly topic: string,
+    readonly explicitPartition: number | null,
+    /** The partition chosen at send() (metadata was known), or PARTITION_NOT_CHOSEN. */
+    readonly partition: number,
+    readonly key: Bytes | null,
+    readonly value: Bytes | null,
+    readonly headers: HeaderPairs,
+    readonly timestamp: number,
+    readonly deadlineMs: number,
+    readonly complete: RecordCompletion,
+    readonly fail: RecordReject | null,
+  ) {}
+}
+
+/** A flush() waiting until `settled` reaches `target`. */
+interface FlushWaiter {
+  readonly target: number
+  readonly resolve: () => void
+}
+
+/**
+ * What the waiting sends need from the producer: its parts, and the decisions
+ * the producer owns (partition choice, clocks, whether it is closed). The
+ * functions are created once with the producer, never per send.
+ */
+export interface WaitingSendsContext {
+  readonly metadata: Pick<ProducerMetadata, 'cluster' | 'version' | 'topicErrors' | 'add' | 'requestUpdate' | 'awaitUpdate'>
+  readonly accumulator: Pick<RecordAccumulator, 'append' | 'appendAsync'>
+  /** Woken for a new or full batch, and to fetch metadata for a topic a send waits for. */
+  readonly sender: { wakeup(): void }
+  /** `recordErrorTotal` counts the sends failed here. */
+  readonly stats: { recordErrorTotal: number }
+  /** Its fatal error, once set, fails the sends still waiting; null without idempotence. */
+  readonly transactionManager: { readonly fatalError: Error | null } | null
+  /** max.block.ms: how long a send may wait here, from its `send()`. */
+  readonly maxBlockMs: number
+  /** buffer.memory, for the timeout's message. */
+  readonly bufferMemory: number
+  /** The clock deadlines are checked against; read after every wait. */
+  readonly time: () => number
+  /** The send path's clock (it may reuse a reading within one synchronous run): the `now` of an append. */
+  readonly sendClock: () => number
+  /**
+   * The producer's partition choice for a record (explicit, custom
+   * partitioner, key hash; UNKNOWN_PARTITION for the sticky partitioner).
+   * Throws KafkaInvalidRecordError for a partition the topic does not have.
+   */
+  readonly partitionFor: (topic: string, explicit: number | null, key: Bytes | null, value: Bytes | null, count: number, cluster: Cluster) => number
+  /** True once close() began: sends still waiting for metadata then fail. */
+  readonly isClosed: () => boolean
+}
+
+/**
+ * The sends that could not be appended at once, in send() order: the topic's
+ * metadata is not known yet, buffer.memory is full, or an earlier send is
+ * still waiting here. Java's KafkaProducer blocks the sending thread in
+ * `waitOnMetadata` and `BufferPool.allocate` for up to max.block.ms; on one
+ * event-loop thread the send is queued instead, and one async worker appends
+ * the queue in order, waiting where a blocked Java thread would have.
+ *
+ * Invariants:
+ * - Order: a send never overtakes an earlier waiting send. Once one waits,
+ *   the producer queues every later send here (`size > 0`), and the worker
+ *   appends them strictly front to back, one at a time; so records to one
+ *   partition (and to one topic) reach the accumulator in send() order.
+ * - Every queued send settles exactly once, through its own `complete`/`fail`:
+ *   appended to a batch (which completes it later), or failed with a typed
+ *   error: KafkaTimeoutError at its max.block.ms deadline (counted from its
+ *   send(), for metadata and memory together), KafkaProducerClosedError at
+ *   close, KafkaInvalidRecordError for a topic or partition that cannot take
+ *   it, or the idempotent producer's fatal error. Errors are delivered
+ *   asynchronously (never inside send()).
+ * - A queued send always has a worker: the worker restarts itself when sends
+ *   arrived between its loop's end and its exit (see `startWorker`).
+ * - A queued send holds copies of the record's fields (and of a header array
+ *   and its pairs), never the record object the application may reuse.
+ * - Flush: `whenEarlierSendsSettle()` waits for the sends queued before the
+ *   call only, not for those queued after (Java's flush does not wait for
+ *   sends blocked in other threads either); `settled` only grows, so the
+ *   targets of successive flushes ascend and resolve in call order.
+ * - Only a send that must wait awaits: while the topic is known and the pool
+ *   has room, the worker drains the queue synchronously (an await per record,
+ *   a promise and a microtask each, would be most of the cost when an
+ *   application offers more than buffer.memory holds).
+ */
+export class WaitingSends {
+  private readonly queue = new Deque<WaitingSend>()
+  private worker: Promise<void> | null = null
+  /** Sends that left the queue (appended or failed) since the start; with `queue.size`, what a flush waits for. */
+  private settled = 0
+  private readonly flushes = new Deque<FlushWaiter>()
+
+  constructor(private readonly ctx: WaitingSendsContext) {}
+
+  /** Sends waiting; while above 0, every new send must be queued behind them. */
+  get size(): number {
+    return this.queue.size
+  }
+
+  /**
+   * Queues a send that cannot be appended now. `partition` is the one chosen
+   * at send() (metadata was known, memory was not), or PARTITION_NOT_CHOSEN;
+   * `key` and `headers` are those validateRecord returned for `record`, `now`
+   * the send's clock reading (its deadline is `now + max.block.ms`).
+   *
+   * Positional parameters, as `RecordAccumulator.append`: an options object
+   * would be one more allocation per send under backpressure.
+   */
+  enqueue(
+    record: ProducerRecord,
+    partition: number,
+    key: Bytes | null,
+    headers: HeaderPairs,
+    timestamp: number,
+    now: number,
+    complete: RecordCompletion,
+    fail: RecordReject | null,
+  ): void {
+    const w = new WaitingSend(
+      record.topic,
+      record.partition ?? null,
+      partition,
+      key,
+      record.value,
+      // The application may reuse its header array and pairs too; headers given as an object are fresh pairs already.
+      headers != null && Array.isArray(record.headers) ? copyHeaderPairs(headers) : headers,
+      timestamp,
+      now + this.ctx.maxBlockMs,
+      complete,
+      fail,
+    )
+    this.queue.pushBack(w)
+    if (this.worker === null) this.startWorker()
+  }
+
+  /**
+   * Null when no send is waiting; else a promise that resolves once every
+   * send queued before this call has settled (appended or failed). Null
+   * rather than a resolved promise, so a flush with nothing waiting goes on
+   * in the same synchronous step and waits for no send made after it.
+   */
+  whenEarlierSendsSettle(): Promise<void> | null {
+    if (this.queue.size === 0) return null
+    const target = this.settled + this.queue.size
+    return new Promise<void>((resolve) => this.flushes.pushBack({ target, resolve }))
+  }
+
+  /** Resolves once the worker has stopped with nothing queued (close() awaits it before closing the sender). */
+  async whenIdle(): Promise<void> {
+    while (this.worker !== null) await this.worker
+  }
+
+  /**
+   * The worker's loop can end (queue empty) a few microtasks before its
+   * `finally` clears `worker`; a send queued in between found a worker and
+   * started none. The `finally` restarts it, so no queued send is left
+   * without one.
+   */
+  private startWorker(): void {
+    this.worker = this.processQueue().finally(() => {
+      this.worker = null
+      if (this.queue.size > 0) this.startWorker()
+    })
+  }
+
+  /**
+   * Appends the queued sends in order, each waiting at most until its own
+   * max.block.ms deadline for topic metadata and then for buffer memory.
+   */
+  private async processQueue(): Promise<void> {
+    const ctx = this.ctx
+    while (this.queue.size > 0) {
+      const w = this.queue.peekFront()!
+      try {
+        const topic = w.topic
+        let cluster = ctx.metadata.cluster
+        let count = cluster.partitionCountForTopic(topic)
+        if (count === undefined) {
+          cluster = await this.awaitTopic(w)
+          count = cluster.partitionCountForTopic(topic)!
+        }
+        const fatal = ctx.transactionManager?.fatalError
+        if (fatal) throw fatal
+        let partition: number
+        if (w.partition === PARTITION_NOT_CHOSEN) {
+          partition = ctx.partitionFor(topic, w.explicitPartition, w.key, w.value, count, cluster)
+        } else {
+          partition = w.partition
+          // Chosen at send(); the topic may have been re-created smaller while the record waited.
+          if (partition >= count) {
+            throw new KafkaInvalidRecordError(`Invalid partition ${partition} for topic '${topic}': it now has ${count} partitions`)
+          }
+        }
+        const now = ctx.sendClock()
+        let r = ctx.accumulator.append(topic, partition, w.timestamp, w.key, w.value, w.headers, w.complete, w.fail, now, cluster)
+        if (r === APPEND_NEEDS_MEMORY) {
+          r = await this.appendWaitingForMemory(w, partition, now, cluster)
+        }
+        if (r.batchIsFull || r.newBatchCreated) ctx.sender.wakeup()
+      } catch (err) {
+        ctx.stats.recordErrorTotal++
+        completeWithError(w.complete, w.fail, err as Error)
+      }
+      this.queue.popFront()
+      const settled = ++this.settled
+      const flushes = this.flushes
+      let f: FlushWaiter | undefined
+      while ((f = flushes.peekFront()) !== undefined && f.target <= settled) {
+        flushes.popFront()
+        f.resolve()
+      }
+    }
+  }
+
+  /** Java's BufferPool.allocate wait, within the send's deadline, with the timeout explained in max.block.ms terms. */
+  private async appendWaitingForMemory(w: WaitingSend, partition: number, now: number, cluster: Cluster): Promise<AppendResult> {
+    const ctx = this.ctx
+    try {
+      return await ctx.accumulator.appendAsync(
+        w.topic,
+        partition,
+        w.timestamp,
+        w.key,
+        w.value,
+        w.headers,
+        w.complete,
+        w.fail,
+        Math.max(0, w.deadlineMs - now),
+        now,
+        cluster,
+        ctx.time,
+      )
+    } catch (err) {
+      if (!(err instanceof KafkaTimeoutError)) throw err
+      // The pool only knows the time left for this record; the user knows max.block.ms.
+      throw new KafkaTimeoutError(
+        `Failed to allocate memory within the configured max blocking time ${ctx.maxBlockMs} ms (max.block.ms): ` +
+          `all ${ctx.bufferMemory} bytes of buffer.memory hold records not yet delivered`,
+        { cause: err },
+      )
+    }
+  }
+
+  /** Java's KafkaProducer.waitOnMetadata: waits until metadata knows the record's topic, or fails at its deadline. */
+  private async awaitTopic(w: WaitingSend): Promise<Cluster> {
+    const ctx = this.ctx
+    const metadata = ctx.metadata
+    const topic = w.topic
+    for (;;) {
+      const cluster = metadata.cluster
+      if (cluster.partitionCountForTopic(topic) !== undefined) return cluster
+      const err = metadata.topicErrors.get(topic)
+      if (err !== undefined && !isRetriable(err) && err !== ErrorCode.UNKNOWN_TOPIC_OR_PARTITION /* may be created yet */) {
+        throw new KafkaInvalidRecordError(`Cannot send to topic '${topic}': the broker answered ${errorName(err)}`)
+      }
+      if (ctx.isClosed()) throw new KafkaProducerClosedError('Producer closed while waiting for topic metadata')
+      const now = ctx.time()
+      const remaining = w.deadlineMs - now
+      if (remaining <= 0) {
+        throw new KafkaTimeoutError(`Topic '${topic}' not present in metadata after ${ctx.maxBlockMs} ms (max.block.ms)`)
+      }
+      metadata.add(topic, now)
+      metadata.requestUpdate()
+      ctx.sender.wakeup()
+      await waitFor(metadata.awaitUpdate(metadata.version), remaining)
+    }
+  }
+}
+
+/** Resolves when `p` settles or after `ms`, whichever is first, leaving no timer behind. */
+function waitFor(p: Promise<void>, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, Math.min(ms, 2147483647))
+    void p.then(() => {
+      clearTimeout(t)
+      resolve()
+    })
+  })
+}
+
+/** A copy of header pairs the application may change after send(). */
+function copyHeaderPairs(headers: NonNullable<HeaderPairs>): HeaderPairs {
+  const copy = new Array<readonly [string, Bytes | null]>(headers.length)
+  for (let i = 0; i < headers.length; i++) copy[i] = [headers[i]![0], headers[i]![1]]
+  return copy
+}
