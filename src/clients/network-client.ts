@@ -1,6 +1,6 @@
 import { KafkaClientError, KafkaNetworkError, KafkaProtocolError, KafkaTimeoutError } from '../errors.js'
 import { type AnyApi, decodeResponse, encodeRequest, peekCorrelationId } from '../protocol/api.js'
-import { ApiVersionsApi, decodeApiVersionsResponse, MetadataApi, SUPPORTED_APIS } from '../protocol/apis/index.js'
+import { ApiVersionsApi, apiVersionsRetryVersion, decodeApiVersionsResponse, MetadataApi, SUPPORTED_APIS } from '../protocol/apis/index.js'
 import { NetworkSend } from '../network/framing.js'
 import type { Selector } from '../network/selector.js'
 import type { Node } from './cluster.js'
@@ -356,15 +356,12 @@ export class NetworkClient {
       this.closeWithError(node, err as Error, nowMs)
       return
     }
-    if (res.errorCode === 35 /* UNSUPPORTED_VERSION */) {
-      // The broker is older than our newest ApiVersions: retry with what it says it speaks.
-      const theirs = res.apiKeys.find((k) => k.apiKey === ApiVersionsApi.apiKey)
-      const next = theirs !== undefined ? Math.min(theirs.maxVersion, req.apiVersion - 1) : 0
-      if (next >= ApiVersionsApi.minVersion && next < req.apiVersion) {
-        this.apiVersionsToTry.set(node, next)
-        this.sendApiVersionsRequest(node, nowMs)
-        return
-      }
+    // The broker is older than our newest ApiVersions: retry with what it says it speaks.
+    const next = apiVersionsRetryVersion(res, req.apiVersion)
+    if (next !== null) {
+      this.apiVersionsToTry.set(node, next)
+      this.sendApiVersionsRequest(node, nowMs)
+      return
     }
     if (res.errorCode !== 0) {
       this.closeWithError(node, new KafkaProtocolError(`ApiVersions to node ${node} failed with error code ${res.errorCode}`), nowMs)

@@ -131,7 +131,7 @@ export function metadataJavaJson(req: MetadataRequest, version: number): Json {
         ? null
         : req.topics.map((name): Json => (version >= 10 ? { topicId: uuidJson('00'.repeat(16)), name } : { name })),
   }
-  if (version >= 4) body.allowAutoTopicCreation = req.allowAutoTopicCreation
+  if (version >= 4) body.allowAutoTopicCreation = req.allowAutoTopicCreation ?? true
   if (version >= 8 && version <= 10) body.includeClusterAuthorizedOperations = false
   if (version >= 8) body.includeTopicAuthorizedOperations = false
   return body
@@ -149,8 +149,8 @@ function apiVersionsRequest(version: number): ApiVersionsRequest {
 export function apiVersionsJavaJson(req: ApiVersionsRequest, version: number): Json {
   const body: { [k: string]: Json } = {}
   if (version >= 3) {
-    body.clientSoftwareName = req.clientSoftwareName
-    body.clientSoftwareVersion = req.clientSoftwareVersion
+    body.clientSoftwareName = req.clientSoftwareName ?? ''
+    body.clientSoftwareVersion = req.clientSoftwareVersion ?? ''
   }
   if (version >= 5) {
     body.clusterId = req.clusterId ?? null
@@ -190,8 +190,8 @@ function initProducerIdRequest(version: number): InitProducerIdRequest {
 export function initProducerIdJavaJson(req: InitProducerIdRequest, version: number): Json {
   const body: { [k: string]: Json } = { transactionalId: req.transactionalId, transactionTimeoutMs: req.transactionTimeoutMs }
   if (version >= 3) {
-    body.producerId = int64Json(req.producerId)
-    body.producerEpoch = req.producerEpoch
+    body.producerId = int64Json(req.producerId ?? -1n)
+    body.producerEpoch = req.producerEpoch ?? -1
   }
   if (version >= 6) {
     body.enable2Pc = req.enable2Pc ?? false
