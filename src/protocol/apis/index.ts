@@ -10,10 +10,19 @@
  * scripts/gen-protocol.mjs from kafka-clients' message schemas.
  */
 import type { AnyApi } from '../api.js'
+import { AddOffsetsToTxnApi } from './add-offsets-to-txn.js'
+import { AddPartitionsToTxnApi } from './add-partitions-to-txn.js'
 import { ApiVersionsApi } from './api-versions.js'
+import { EndTxnApi } from './end-txn.js'
+import { FindCoordinatorApi } from './find-coordinator.js'
+import { GetTelemetrySubscriptionsApi } from './get-telemetry-subscriptions.js'
 import { InitProducerIdApi } from './init-producer-id.js'
 import { MetadataApi } from './metadata.js'
 import { ProduceApi } from './produce.js'
+import { PushTelemetryApi } from './push-telemetry.js'
+import { SaslAuthenticateApi } from './sasl-authenticate.js'
+import { SaslHandshakeApi } from './sasl-handshake.js'
+import { TxnOffsetCommitApi } from './txn-offset-commit.js'
 
 export * from './add-offsets-to-txn.js'
 export * from './add-partitions-to-txn.js'
@@ -30,4 +39,18 @@ export * from './sasl-authenticate.js'
 export * from './sasl-handshake.js'
 export * from './txn-offset-commit.js'
 
-export const SUPPORTED_APIS: readonly AnyApi[] = [ProduceApi, MetadataApi, ApiVersionsApi, InitProducerIdApi]
+export const SUPPORTED_APIS: readonly AnyApi[] = [
+  ProduceApi,
+  MetadataApi,
+  ApiVersionsApi,
+  InitProducerIdApi,
+  FindCoordinatorApi,
+  SaslHandshakeApi,
+  AddPartitionsToTxnApi,
+  AddOffsetsToTxnApi,
+  EndTxnApi,
+  TxnOffsetCommitApi,
+  SaslAuthenticateApi,
+  GetTelemetrySubscriptionsApi,
+  PushTelemetryApi,
+]
