@@ -49,6 +49,11 @@ export function findJar() {
 function readSchema(jar, file) {
   const text = execFileSync('unzip', ['-p', jar, `common/message/${file}`], { encoding: 'utf8', maxBuffer: 16 << 20 });
   if (!text.trim()) throw new Error(`${file} not found in ${jar}`);
+  return parseSchema(text);
+}
+
+/** A schema file's JSON (its `//` comment lines stripped) and its message-level comments. */
+export function parseSchema(text) {
   const lines = text.split('\n');
   // Message-level comments: after the opening brace, before "fields" (the license is above the brace).
   const comments = [];
@@ -172,7 +177,7 @@ class Model {
         zeroUuidNull: (this.cfg.zeroUuidIsNull ?? []).includes(key),
         about: f.about ?? '',
       };
-      if (field.tag !== undefined && dir === 'request') throw new Error(`${key}: tagged request fields are not supported yet`);
+      if (field.tag !== undefined && dir === 'request' && (type === 'records' || field.omit)) throw new Error(`${key}: tagged records or omitted tagged request fields are not supported`);
       if (type === 'records' && dir === 'response') throw new Error(`${key}: records in a response are not supported`);
       if (struct2 && !array && field.tag === undefined) throw new Error(`${key}: untagged struct fields are not supported`);
       if (f.type === 'uint16' || f.type === 'float64') {
@@ -373,7 +378,12 @@ class Emitter {
   /** Emits the writes of `struct`'s fields; `acc` is the expression of the struct value (or, flattened, of the one field). */
   writeStruct(struct, acc, range, depth, out, ind, scope, flattenField) {
     const loopVars = ['i', 'j', 'k', 'l', 'm', 'n'];
+    const tagged = [];
     for (const field of struct.fields) {
+      if (field.tag !== undefined) {
+        tagged.push(field);
+        continue;
+      }
       let value;
       const optional = !always(field, struct);
       if (field.omit) value = field.type === 'uuid' ? (this.needs.add('ZERO_UUID_BYTES'), 'ZERO_UUID_BYTES') : this.defaultExpr(field, false);
@@ -426,7 +436,59 @@ class Emitter {
         }
       } else out.push(...body);
     }
-    if (this.m.flexible !== null) out.push(`${ind}w.taggedFields()`);
+    if (this.m.flexible === null) return;
+    if (tagged.length === 0) out.push(`${ind}w.taggedFields()`);
+    else this.writeTagged(tagged.sort((a, b) => a.tag - b.tag), acc, range, depth, out, ind, scope);
+  }
+
+  /**
+   * Tagged fields (KIP-482), as Java's generated writer does it: only the ones
+   * that differ from their defaults go on the wire, in tag order, each as tag,
+   * size, value. The size comes from a SizeCounter run of the same writes, made
+   * only when the field is present (so a request without tags allocates nothing).
+   */
+  writeTagged(tagged, acc, range, depth, out, ind, scope) {
+    this.needs.add('SizeCounter');
+    const present = [];
+    for (const field of tagged) {
+      let n = field.name;
+      while (scope.has(n)) n = `${n}${depth}`;
+      scope.add(n);
+      out.push(`${ind}const ${n} = ${acc}.${field.name} ?? ${this.defaultExpr(field, false)}`);
+      const g = this.gate(field, range);
+      let has = `has${n[0].toUpperCase()}${n.slice(1)}`;
+      while (scope.has(has)) has = `${has}${depth}`;
+      scope.add(has);
+      if (g && !field.ignorable) {
+        this.needs.add('refuse');
+        out.push(`${ind}if (!(${g}) && ${this.nonDefault(field, n)}) refuse(${q(field.name)}, ${n}, version, ${this.rangeText(field.versions)})`);
+      }
+      out.push(`${ind}const ${has} = ${g ? `${g} && ` : ''}${this.nonDefault(field, n)}`);
+      present.push([field, n, has]);
+    }
+    out.push(`${ind}if (w.flexible) {`);
+    out.push(`${ind}  w.uvarint(${present.map(([, , has]) => `(${has} ? 1 : 0)`).join(' + ')})`);
+    for (const [field, n, has] of present) {
+      const body = [];
+      if (field.array || field.struct) {
+        // Reuse the untagged writer for the value: bind it under its own name, without gate or default.
+        const inner = { ...field, tag: undefined, ignorable: true };
+        this.writeStruct({ fields: [inner], range: field.versions }, '__tagged', field.versions, depth, body, `${ind}    `, scope);
+        // writeStruct ends every struct with a tag section; a tagged value has only its own (inside elements).
+        body.pop();
+        for (let i = 0; i < body.length; i++) body[i] = body[i].replace(`__tagged.${field.name}`, n);
+      } else this.writeScalar({ ...field, tag: undefined }, n, body, `${ind}    `);
+      out.push(`${ind}  if (${has}) {`);
+      out.push(`${ind}    w.uvarint(${field.tag})`);
+      out.push(`${ind}    const size = new SizeCounter(true)`);
+      out.push(`${ind}    {`);
+      for (const l of body) out.push(`  ${l.replace(/\bw\./g, 'size.')}`);
+      out.push(`${ind}    }`);
+      out.push(`${ind}    w.uvarint(size.ownBytes)`);
+      out.push(...body);
+      out.push(`${ind}  }`);
+    }
+    out.push(`${ind}}`);
   }
 
   // ------------------------------------------------------------ response reading
@@ -565,7 +627,7 @@ class Emitter {
       if (field.zeroUuidNull) extra.push('The zero id reads as null.');
       const doc = `${note}${about}${extra.length ? ` ${extra.join(' ')}` : ''}`.trim();
       lines.push(`  /** ${doc} */`);
-      const optional = (struct.dir === 'request' && partial) || (struct.dir === 'response' && field.struct && !field.array && field.tag !== undefined);
+      const optional = (struct.dir === 'request' && (partial || field.tag !== undefined)) || (struct.dir === 'response' && field.struct && !field.array && field.tag !== undefined);
       let type = this.tsType(field);
       lines.push(`  ${field.name}${optional ? '?' : ''}: ${type}`);
     }
@@ -660,7 +722,7 @@ function render(model) {
   if (e.needs.has('refuseNull')) apiImports.push('refuseNullField');
   lines.push(apiImports.length ? `import { type ApiSpec, ${apiImports.join(', ')} } from '../api.js'` : "import type { ApiSpec } from '../api.js'");
   lines.push("import type { Reader } from '../reader.js'");
-  lines.push("import type { ProtocolWriter } from '../writer.js'");
+  lines.push(e.needs.has('SizeCounter') ? "import { type ProtocolWriter, SizeCounter } from '../writer.js'" : "import type { ProtocolWriter } from '../writer.js'");
   lines.push('');
 
   if (e.V.size > 0) {
@@ -737,6 +799,11 @@ function isFlattenedOnly(model, struct) {
 }
 
 // ---------------------------------------------------------------- main
+
+/** One API's module text from its config and parsed schemas (exported for the generator's own tests). */
+export function renderApi(cfg, req, res) {
+  return render(new Model(cfg, req, res));
+}
 
 export function generate(jar = findJar()) {
   const out = new Map();
