@@ -110,6 +110,10 @@ class Model {
     if (JSON.stringify(flexReq) !== JSON.stringify(flexRes)) throw new Error(`${cfg.name}: request and response flexible versions differ`);
     this.flexible = flexReq === null ? null : flexReq[0];
     this.unstable = req.json.latestVersionUnstable === true ? valid[1] : null;
+    // Brokers advertise an unstable version only with unstable.api.versions.enable; implementing one is a choice.
+    if (this.unstable !== null && this.range[1] >= this.unstable && cfg.includeUnstable !== true) {
+      throw new Error(`${cfg.name}: v${this.unstable} is latestVersionUnstable in ${KAFKA_VERSION}; stop at v${this.unstable - 1} or set includeUnstable`);
+    }
     this.req = req;
     this.res = res;
     this.structs = new Map(); // TS name -> struct

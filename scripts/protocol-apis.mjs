@@ -23,6 +23,8 @@
 //   version that cannot carry them (the broker's own default then applies).
 // - zeroUuidIsNull: response uuid fields where the zero id reads as null.
 // - responseHeaderVersion: a fixed response header version (ApiVersions: 0).
+// - includeUnstable: implement a request version the schema marks
+//   `latestVersionUnstable` (otherwise the generator refuses to).
 
 export const KAFKA_VERSION = '4.4.0';
 
@@ -133,6 +135,7 @@ export const APIS = [
   {
     name: 'InitProducerId',
     versions: [0, 6],
+    includeUnstable: true,
     why: [
       'All of 0..6. 4.4.0 marks request v6 `latestVersionUnstable`, so brokers',
       'advertise 0..5 unless `unstable.api.versions.enable` is set; negotiation',

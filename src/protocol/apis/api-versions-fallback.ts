@@ -56,7 +56,9 @@ export function decodeApiVersionsResponse(frame: Buffer, requestedVersion: numbe
  * ApiVersions version to retry with, or null when retrying cannot help (no
  * such error, or v0 was already refused). Uses the broker's advertised
  * ApiVersions range when it sent one below the requested version, else v0,
- * which every broker accepts.
+ * which every broker accepts (Java's NetworkClient.handleApiVersionsResponse
+ * likewise retries with the broker's advertised maximum). The network client's
+ * handshake calls this; it is the one statement of the rule.
  */
 export function apiVersionsRetryVersion(res: ApiVersionsResponse, requestedVersion: number): number | null {
   if (res.errorCode !== ErrorCode.UNSUPPORTED_VERSION || requestedVersion <= 0) return null
