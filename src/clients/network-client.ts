@@ -1,6 +1,6 @@
 import { KafkaClientError, KafkaNetworkError, KafkaProtocolError, KafkaTimeoutError, UnsupportedVersionError } from '../errors.js'
 import { type AnyApi, decodeResponse, encodeRequest, peekCorrelationId } from '../protocol/api.js'
-import { ApiVersionsApi, decodeApiVersionsResponse, SUPPORTED_APIS } from '../protocol/apis/index.js'
+import { ApiVersionsApi, apiVersionsRetryVersion, decodeApiVersionsResponse, SUPPORTED_APIS } from '../protocol/apis/index.js'
 import { NetworkSend } from '../network/framing.js'
 import { ErrorCode } from '../protocol/error-codes.js'
 import type { Selector } from '../network/selector.js'
@@ -370,15 +370,12 @@ export class NetworkClient implements KafkaClient {
       this.closeWithError(node, err as Error, nowMs)
       return
     }
-    if (res.errorCode === ErrorCode.UNSUPPORTED_VERSION) {
-      // The broker is older than our newest ApiVersions: retry with what it says it speaks.
-      const theirs = res.apiKeys.find((k) => k.apiKey === ApiVersionsApi.apiKey)
-      const next = theirs !== undefined ? Math.min(theirs.maxVersion, req.apiVersion - 1) : 0
-      if (next >= ApiVersionsApi.minVersion && next < req.apiVersion) {
-        this.apiVersionsToTry.set(node, next)
-        this.sendApiVersionsRequest(node, nowMs)
-        return
-      }
+    // The broker is older than our newest ApiVersions: retry with what it says it speaks.
+    const next = apiVersionsRetryVersion(res, req.apiVersion)
+    if (next !== null) {
+      this.apiVersionsToTry.set(node, next)
+      this.sendApiVersionsRequest(node, nowMs)
+      return
     }
     if (res.errorCode !== ErrorCode.NONE) {
       this.closeWithError(node, new KafkaProtocolError(`ApiVersions to node ${node} failed with error code ${res.errorCode}`), nowMs)

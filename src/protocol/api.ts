@@ -24,6 +24,21 @@ export interface ApiSpec<Req, Res> {
 
 export type AnyApi = ApiSpec<any, any>
 
+/**
+ * A request field set to a non-default value at a version that cannot carry it.
+ * Java's generated XxxRequestData.write throws UnsupportedVersionException here;
+ * silently dropping the value would send a different request than the caller asked for.
+ */
+export function refuseField(api: string, field: string, value: unknown, version: number, versions: string): never {
+  const shown = Array.isArray(value) ? `[${value.length} element${value.length === 1 ? '' : 's'}]` : String(value)
+  throw new RangeError(`${api} v${version} cannot carry ${field} ${shown} (${versions} only)`)
+}
+
+/** A null in a field that is nullable only from a later version (Java: NullPointerException on write). */
+export function refuseNullField(api: string, field: string, version: number, nullableVersions: string): never {
+  throw new RangeError(`${api} v${version} cannot carry a null ${field} (nullable ${nullableVersions} only)`)
+}
+
 export function isFlexible(api: AnyApi, version: number): boolean {
   return version >= api.flexibleFrom
 }

@@ -200,6 +200,25 @@ export class Reader {
     return b
   }
 
+  /**
+   * An array's element count, checked against what remains (every element takes
+   * at least one byte), for decoders that loop over the elements themselves.
+   */
+  arrayLength(): number {
+    const n = this.nullableArrayLength()
+    if (n === null) throw new KafkaProtocolError(`Null where a non-nullable array was expected at offset ${this.offset}`)
+    return n
+  }
+
+  nullableArrayLength(): number | null {
+    const n = this.lengthOf('array')
+    if (n < 0) return null
+    if (n > this.remaining) {
+      throw new KafkaProtocolError(`Array length ${n} exceeds the ${this.remaining} bytes left at offset ${this.offset}`)
+    }
+    return n
+  }
+
   /** Reads an array; `each` reads one element. The count is checked against what remains. */
   array<T>(each: (r: Reader) => T): T[] {
     const a = this.nullableArray(each)
@@ -232,6 +251,35 @@ export class Reader {
       this.need(size, 'tagged field')
       if (onTag !== undefined) onTag(tag, this.buf.subarray(this.offset, this.offset + size))
       this.offset += size
+    }
+  }
+
+  /**
+   * The number of tagged fields that follow (0 when not flexible), for decoders
+   * that read known tags in place: per field, `uvarint()` is its tag,
+   * {@link taggedFieldEnd} bounds its value, and the decoder either reads the
+   * value and calls {@link endTaggedField} or sets `offset` to the end to skip it.
+   */
+  taggedFieldCount(): number {
+    if (!this.flexible) return 0
+    const count = this.uvarint()
+    if (count > this.remaining) {
+      throw new KafkaProtocolError(`Tagged field count ${count} exceeds the ${this.remaining} bytes left`)
+    }
+    return count
+  }
+
+  /** Reads a tagged field's size and returns the offset its value ends at. */
+  taggedFieldEnd(): number {
+    const size = this.uvarint()
+    this.need(size, 'tagged field')
+    return this.offset + size
+  }
+
+  /** A known tagged field's value must fill its declared size exactly; anything else means we mis-parsed it. */
+  endTaggedField(end: number, what: string): void {
+    if (this.offset !== end) {
+      throw new KafkaProtocolError(`Tagged field ${what} ends at offset ${this.offset}, not at its declared end ${end}`)
     }
   }
 

@@ -18,9 +18,22 @@
  */
 import type { AnyApi } from '../../src/protocol/api.js'
 import {
+  AddOffsetsToTxnApi,
+  type AddOffsetsToTxnRequest,
+  AddPartitionsToTxnApi,
+  type AddPartitionsToTxnRequest,
+  type AddPartitionsToTxnResponse,
   ApiVersionsApi,
   type ApiVersionsRequest,
   type ApiVersionsResponse,
+  EndTxnApi,
+  type EndTxnRequest,
+  type EndTxnResponse,
+  FindCoordinatorApi,
+  type FindCoordinatorRequest,
+  type FindCoordinatorResponse,
+  GetTelemetrySubscriptionsApi,
+  type GetTelemetrySubscriptionsResponse,
   InitProducerIdApi,
   type InitProducerIdRequest,
   type InitProducerIdResponse,
@@ -30,6 +43,14 @@ import {
   ProduceApi,
   type ProduceRequest,
   type ProduceResponse,
+  PushTelemetryApi,
+  type PushTelemetryRequest,
+  SaslAuthenticateApi,
+  type SaslAuthenticateResponse,
+  SaslHandshakeApi,
+  TxnOffsetCommitApi,
+  type TxnOffsetCommitRequest,
+  type TxnOffsetCommitResponse,
 } from '../../src/protocol/apis/index.js'
 
 export type Json = null | boolean | number | bigint | string | Json[] | { [k: string]: Json }
@@ -76,6 +97,8 @@ export function toJsonText(v: Json): string {
 }
 
 // ---------------------------------------------------------------- requests
+
+const TOPIC_A_ID_REQ = '0123456789abcdef0123456789abcdef'
 
 /** Opaque record payloads: Kafka's ProduceRequestData keeps RECORDS as bytes, never parsing them. */
 export const RECORDS_A = Buffer.from('golden-records-A: any bytes stand for a RecordBatch here', 'utf8')
@@ -131,7 +154,7 @@ export function metadataJavaJson(req: MetadataRequest, version: number): Json {
         ? null
         : req.topics.map((name): Json => (version >= 10 ? { topicId: uuidJson('00'.repeat(16)), name } : { name })),
   }
-  if (version >= 4) body.allowAutoTopicCreation = req.allowAutoTopicCreation
+  if (version >= 4) body.allowAutoTopicCreation = req.allowAutoTopicCreation ?? true
   if (version >= 8 && version <= 10) body.includeClusterAuthorizedOperations = false
   if (version >= 8) body.includeTopicAuthorizedOperations = false
   return body
@@ -149,8 +172,8 @@ function apiVersionsRequest(version: number): ApiVersionsRequest {
 export function apiVersionsJavaJson(req: ApiVersionsRequest, version: number): Json {
   const body: { [k: string]: Json } = {}
   if (version >= 3) {
-    body.clientSoftwareName = req.clientSoftwareName
-    body.clientSoftwareVersion = req.clientSoftwareVersion
+    body.clientSoftwareName = req.clientSoftwareName ?? ''
+    body.clientSoftwareVersion = req.clientSoftwareVersion ?? ''
   }
   if (version >= 5) {
     body.clusterId = req.clusterId ?? null
@@ -190,8 +213,8 @@ function initProducerIdRequest(version: number): InitProducerIdRequest {
 export function initProducerIdJavaJson(req: InitProducerIdRequest, version: number): Json {
   const body: { [k: string]: Json } = { transactionalId: req.transactionalId, transactionTimeoutMs: req.transactionTimeoutMs }
   if (version >= 3) {
-    body.producerId = int64Json(req.producerId)
-    body.producerEpoch = req.producerEpoch
+    body.producerId = int64Json(req.producerId ?? -1n)
+    body.producerEpoch = req.producerEpoch ?? -1
   }
   if (version >= 6) {
     body.enable2Pc = req.enable2Pc ?? false
@@ -199,6 +222,134 @@ export function initProducerIdJavaJson(req: InitProducerIdRequest, version: numb
   }
   return body
 }
+
+/** BYTES as Kafka's JSON converter shows them: standard base64. */
+export const bytesJson = (b: Buffer): string => b.toString('base64')
+
+// The APIs a transactional or authenticating producer needs next. Each case per
+// version sets only fields that version carries (the others are refused), and
+// mixes nulls, non-ASCII and lengths past a one-byte compact uvarint.
+
+export function findCoordinatorRequest(version: number): FindCoordinatorRequest {
+  // v0: a group (key type 0 is the only one v0 has); v1..3: a transactional id; v4+: batched keys.
+  if (version === 0) return { key: 'group-ü' }
+  if (version <= 3) return { key: `tx-${version}-${'é'.repeat(version * 50)}`, keyType: 1 }
+  return { keyType: version === 6 ? 2 : 1, coordinatorKeys: version === 4 ? [] : ['tx-a', 'tx-ü', 'x'.repeat(200)] }
+}
+
+export function findCoordinatorJavaJson(req: FindCoordinatorRequest, version: number): Json {
+  const body: { [k: string]: Json } = {}
+  if (version <= 3) body.key = req.key ?? ''
+  if (version >= 1) body.keyType = req.keyType ?? 0
+  if (version >= 4) body.coordinatorKeys = req.coordinatorKeys ?? []
+  return body
+}
+
+export function addPartitionsToTxnRequest(version: number): AddPartitionsToTxnRequest {
+  const topics = [
+    { name: 'topic-a', partitions: [0, 3, 2147483647] },
+    { name: 'tópico', partitions: [] },
+  ]
+  if (version <= 3) {
+    return { v3AndBelowTransactionalId: `tx-${version}`, v3AndBelowProducerId: 9007199254740993n + BigInt(version), v3AndBelowProducerEpoch: version, v3AndBelowTopics: topics }
+  }
+  return {
+    transactions: [
+      { transactionalId: 'tx-a', producerId: 4242n, producerEpoch: 7, verifyOnly: version === 5, topics },
+      { transactionalId: 'tx-b', producerId: -1n, producerEpoch: -1, verifyOnly: false, topics: [] },
+    ],
+  }
+}
+
+export function addPartitionsToTxnJavaJson(req: AddPartitionsToTxnRequest, version: number): Json {
+  if (version <= 3) {
+    return {
+      v3AndBelowTransactionalId: req.v3AndBelowTransactionalId ?? '',
+      v3AndBelowProducerId: int64Json(req.v3AndBelowProducerId ?? 0n),
+      v3AndBelowProducerEpoch: req.v3AndBelowProducerEpoch ?? 0,
+      v3AndBelowTopics: (req.v3AndBelowTopics ?? []).map((t) => ({ name: t.name, partitions: t.partitions })),
+    }
+  }
+  return {
+    transactions: (req.transactions ?? []).map((t) => ({
+      transactionalId: t.transactionalId,
+      producerId: int64Json(t.producerId),
+      producerEpoch: t.producerEpoch,
+      verifyOnly: t.verifyOnly,
+      topics: t.topics.map((x) => ({ name: x.name, partitions: x.partitions })),
+    })),
+  }
+}
+
+export function addOffsetsToTxnRequest(version: number): AddOffsetsToTxnRequest {
+  return { transactionalId: `tx-ü-${version}`, producerId: version === 2 ? 2n ** 63n - 1n : 1000n + BigInt(version), producerEpoch: version * 100, groupId: version === 4 ? 'g'.repeat(130) : 'group-1' }
+}
+
+export function addOffsetsToTxnJavaJson(req: AddOffsetsToTxnRequest): Json {
+  return { transactionalId: req.transactionalId, producerId: int64Json(req.producerId), producerEpoch: req.producerEpoch, groupId: req.groupId }
+}
+
+export function endTxnRequest(version: number): EndTxnRequest {
+  return { transactionalId: `tx-${version}`, producerId: 77n + BigInt(version), producerEpoch: 32767 - version, committed: version % 2 === 0 }
+}
+
+export function endTxnJavaJson(req: EndTxnRequest): Json {
+  return { transactionalId: req.transactionalId, producerId: int64Json(req.producerId), producerEpoch: req.producerEpoch, committed: req.committed }
+}
+
+const TOPIC_ID_B = '1b2c3d4e5f60718293a4b5c6d7e8f901'
+
+export function txnOffsetCommitRequest(version: number): TxnOffsetCommitRequest {
+  const req: TxnOffsetCommitRequest = {
+    transactionalId: 'tx-offsets',
+    groupId: 'gröup',
+    producerId: 123456789012345n,
+    producerEpoch: 4,
+    topics: [
+      {
+        ...(version <= 5 ? { name: 'topic-a' } : { topicId: TOPIC_A_ID_REQ }),
+        partitions: [
+          { partitionIndex: 0, committedOffset: 42n, committedMetadata: null, ...(version >= 2 ? { committedLeaderEpoch: 9 } : {}) },
+          { partitionIndex: 5, committedOffset: 9007199254740993n, committedMetadata: 'meta-ü'.repeat(version === 3 ? 30 : 1) },
+        ],
+      },
+      { ...(version <= 5 ? { name: 'b' } : { topicId: TOPIC_ID_B }), partitions: [] },
+    ],
+  }
+  if (version >= 3) {
+    req.generationIdOrMemberEpoch = version === 3 ? -1 : 12
+    req.memberId = version === 3 ? '' : 'member-1'
+    req.groupInstanceId = version === 4 ? 'instance-é' : null
+  }
+  return req
+}
+
+export function txnOffsetCommitJavaJson(req: TxnOffsetCommitRequest, version: number): Json {
+  const body: { [k: string]: Json } = {
+    transactionalId: req.transactionalId,
+    groupId: req.groupId,
+    producerId: int64Json(req.producerId),
+    producerEpoch: req.producerEpoch,
+  }
+  if (version >= 3) {
+    body.generationIdOrMemberEpoch = req.generationIdOrMemberEpoch ?? -1
+    body.memberId = req.memberId ?? ''
+    body.groupInstanceId = req.groupInstanceId ?? null
+  }
+  body.topics = req.topics.map((t) => ({
+    ...(version <= 5 ? { name: t.name ?? '' } : { topicId: uuidJson(t.topicId ?? '00'.repeat(16)) }),
+    partitions: t.partitions.map((p) => ({
+      partitionIndex: p.partitionIndex,
+      committedOffset: int64Json(p.committedOffset),
+      ...(version >= 2 ? { committedLeaderEpoch: p.committedLeaderEpoch ?? -1 } : {}),
+      committedMetadata: p.committedMetadata,
+    })),
+  }))
+  return body
+}
+
+const CLIENT_INSTANCE_ID = '0f1e2d3c4b5a69788796a5b4c3d2e1f0'
+export const TELEMETRY_METRICS = Buffer.from(Array.from({ length: 200 }, (_, i) => (i * 13 + 5) & 0xff))
 
 function requestCase(api: AnyApi, version: number, request: unknown, body: Json, clientId: string | null = CLIENT_ID): RequestCase {
   const correlationId = api.apiKey * 1000 + version
@@ -231,11 +382,45 @@ export const REQUEST_CASES: RequestCase[] = [
     const req = initProducerIdRequest(v)
     return requestCase(InitProducerIdApi, v, req, initProducerIdJavaJson(req, v))
   }),
+  ...range(SaslHandshakeApi).map((v) => requestCase(SaslHandshakeApi, v, { mechanism: v === 0 ? 'PLAIN' : 'SCRAM-SHA-512' }, { mechanism: v === 0 ? 'PLAIN' : 'SCRAM-SHA-512' })),
+  ...range(SaslAuthenticateApi).map((v) => {
+    // v1 carries 300 bytes: a two-byte length once compact (v2).
+    const authBytes = v === 1 ? RECORDS_B : Buffer.from(`\u0000user\u0000pässword-${v}`, 'utf8')
+    return requestCase(SaslAuthenticateApi, v, { authBytes }, { authBytes: bytesJson(authBytes) })
+  }),
+  ...range(FindCoordinatorApi).map((v) => {
+    const req = findCoordinatorRequest(v)
+    return requestCase(FindCoordinatorApi, v, req, findCoordinatorJavaJson(req, v))
+  }),
+  ...range(AddPartitionsToTxnApi).map((v) => {
+    const req = addPartitionsToTxnRequest(v)
+    return requestCase(AddPartitionsToTxnApi, v, req, addPartitionsToTxnJavaJson(req, v))
+  }),
+  ...range(AddOffsetsToTxnApi).map((v) => {
+    const req = addOffsetsToTxnRequest(v)
+    return requestCase(AddOffsetsToTxnApi, v, req, addOffsetsToTxnJavaJson(req))
+  }),
+  ...range(EndTxnApi).map((v) => {
+    const req = endTxnRequest(v)
+    return requestCase(EndTxnApi, v, req, endTxnJavaJson(req))
+  }),
+  ...range(TxnOffsetCommitApi).map((v) => {
+    const req = txnOffsetCommitRequest(v)
+    return requestCase(TxnOffsetCommitApi, v, req, txnOffsetCommitJavaJson(req, v))
+  }),
+  ...range(GetTelemetrySubscriptionsApi).map((v) =>
+    requestCase(GetTelemetrySubscriptionsApi, v, { clientInstanceId: CLIENT_INSTANCE_ID }, { clientInstanceId: uuidJson(CLIENT_INSTANCE_ID) }),
+  ),
+  ...range(PushTelemetryApi).map((v) => {
+    const req: PushTelemetryRequest = { clientInstanceId: CLIENT_INSTANCE_ID, subscriptionId: -123, terminating: true, compressionType: 4, metrics: TELEMETRY_METRICS }
+    const body = { clientInstanceId: uuidJson(CLIENT_INSTANCE_ID), subscriptionId: -123, terminating: true, compressionType: 4, metrics: bytesJson(TELEMETRY_METRICS) }
+    return requestCase(PushTelemetryApi, v, req, body)
+  }),
 ]
 
 // ---------------------------------------------------------------- responses
 
-const TOPIC_A_ID = '0123456789abcdef0123456789abcdef'
+const TOPIC_A_ID = TOPIC_A_ID_REQ
 const OFFSETS_ID = 'fedcba9876543210fedcba9876543210'
 const BY_ID_ONLY = 'abababababababababababababababab'
 
@@ -534,6 +719,119 @@ function initProducerIdJavaBody(version: number): Json {
   }
 }
 
+function saslAuthenticateValues(version: number): SaslAuthenticateResponse {
+  return {
+    errorCode: version === 0 ? 58 : 0, // SASL_AUTHENTICATION_FAILED
+    errorMessage: version === 0 ? 'Authentication failed: bad password ü' : null,
+    authBytes: version === 2 ? RECORDS_B : Buffer.from('server-final-message', 'utf8'),
+    sessionLifetimeMs: version >= 1 ? 3600000 : 0,
+  }
+}
+
+function findCoordinatorJavaBody(version: number): Json {
+  // Not ignorable: the single-coordinator fields must be defaults from v4, the batch empty below it.
+  const single = version <= 3
+  return {
+    throttleTimeMs: 15,
+    errorCode: single ? 15 : 0, // COORDINATOR_NOT_AVAILABLE
+    errorMessage: 'not yet',
+    nodeId: single ? 3 : 0,
+    host: single ? 'coord-3.example' : '',
+    port: single ? 9094 : 0,
+    coordinators: single
+      ? []
+      : [
+          { key: 'tx-a', nodeId: 1, host: 'broker-1', port: 9092, errorCode: 0, errorMessage: null },
+          { key: 'tx-ü', nodeId: -1, host: '', port: -1, errorCode: 15, errorMessage: 'The coordinator is not available.' },
+        ],
+  }
+}
+
+function findCoordinatorExpected(version: number): FindCoordinatorResponse {
+  const single = version <= 3
+  return {
+    throttleTimeMs: version >= 1 ? 15 : 0,
+    errorCode: single ? 15 : 0,
+    // No "default" in the schema: Java's default for a string, nullable or not, is "".
+    errorMessage: version >= 1 && single ? 'not yet' : '',
+    nodeId: single ? 3 : 0,
+    host: single ? 'coord-3.example' : '',
+    port: single ? 9094 : 0,
+    coordinators: single
+      ? []
+      : [
+          { key: 'tx-a', nodeId: 1, host: 'broker-1', port: 9092, errorCode: 0, errorMessage: null },
+          { key: 'tx-ü', nodeId: -1, host: '', port: -1, errorCode: 15, errorMessage: 'The coordinator is not available.' },
+        ],
+  }
+}
+
+const TXN_TOPIC_RESULTS = [
+  { name: 'topic-a', resultsByPartition: [{ partitionIndex: 0, partitionErrorCode: 0 }, { partitionIndex: 3, partitionErrorCode: 48 }] },
+  { name: 'tópico', resultsByPartition: [] },
+]
+
+function addPartitionsToTxnJavaBody(version: number): Json {
+  return {
+    throttleTimeMs: 3,
+    errorCode: 0,
+    resultsByTransaction: version >= 4 ? [{ transactionalId: 'tx-a', topicResults: TXN_TOPIC_RESULTS }, { transactionalId: 'tx-b', topicResults: [] }] : [],
+    resultsByTopicV3AndBelow: version <= 3 ? TXN_TOPIC_RESULTS : [],
+  }
+}
+
+function addPartitionsToTxnExpected(version: number): AddPartitionsToTxnResponse {
+  return {
+    throttleTimeMs: 3,
+    errorCode: 0,
+    resultsByTransaction: version >= 4 ? [{ transactionalId: 'tx-a', topicResults: TXN_TOPIC_RESULTS }, { transactionalId: 'tx-b', topicResults: [] }] : [],
+    resultsByTopicV3AndBelow: version <= 3 ? TXN_TOPIC_RESULTS : [],
+  }
+}
+
+function endTxnValues(version: number): EndTxnResponse {
+  return {
+    throttleTimeMs: version,
+    errorCode: version === 2 ? 90 : 0, // PRODUCER_FENCED from v2
+    producerId: version >= 5 ? 9007199254740993n : -1n,
+    producerEpoch: version >= 5 ? 8 : -1,
+  }
+}
+
+function txnOffsetCommitJavaBody(): Json {
+  return {
+    throttleTimeMs: 0,
+    topics: [
+      { name: 'topic-a', topicId: uuidJson(TOPIC_A_ID), partitions: [{ partitionIndex: 0, errorCode: 0 }, { partitionIndex: 5, errorCode: 27 }] },
+      { name: 'b', topicId: uuidJson(TOPIC_ID_B), partitions: [] },
+    ],
+  }
+}
+
+function txnOffsetCommitExpected(version: number): TxnOffsetCommitResponse {
+  // Name (0..5) and TopicId (6+) are both ignorable: each version keeps one and reads the other as its default.
+  const named = version <= 5
+  return {
+    throttleTimeMs: 0,
+    topics: [
+      { name: named ? 'topic-a' : '', topicId: named ? '00'.repeat(16) : TOPIC_A_ID, partitions: [{ partitionIndex: 0, errorCode: 0 }, { partitionIndex: 5, errorCode: 27 }] },
+      { name: named ? 'b' : '', topicId: named ? '00'.repeat(16) : TOPIC_ID_B, partitions: [] },
+    ],
+  }
+}
+
+const TELEMETRY_SUBSCRIPTION: GetTelemetrySubscriptionsResponse = {
+  throttleTimeMs: 1,
+  errorCode: 0,
+  clientInstanceId: CLIENT_INSTANCE_ID,
+  subscriptionId: 77,
+  acceptedCompressionTypes: [0, 1, 4, 3],
+  pushIntervalMs: 30000,
+  telemetryMaxBytes: 1048576,
+  deltaTemporality: true,
+  requestedMetrics: ['org.apache.kafka.producer.', 'ü'],
+}
+
 function responseCase(api: AnyApi, version: number, javaBody: Json, expected: unknown): ResponseCase {
   return { file: `${fileStem(api)}-v${version}-response.hex`, api, version, correlationId: 0x7fff0000 + api.apiKey * 100 + version, javaBody, expected }
 }
@@ -543,6 +841,33 @@ export const RESPONSE_CASES: ResponseCase[] = [
   ...range(MetadataApi).map((v) => responseCase(MetadataApi, v, metadataJavaBody(v), metadataExpected(v))),
   ...range(ApiVersionsApi).map((v) => responseCase(ApiVersionsApi, v, apiVersionsJavaBody(v), apiVersionsExpected(v))),
   ...range(InitProducerIdApi).map((v) => responseCase(InitProducerIdApi, v, initProducerIdJavaBody(v), initProducerIdValues(v))),
+  ...range(SaslHandshakeApi).map((v) => {
+    const body = { errorCode: v === 0 ? 33 : 0, mechanisms: ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] } // 33: UNSUPPORTED_SASL_MECHANISM
+    return responseCase(SaslHandshakeApi, v, body, body)
+  }),
+  ...range(SaslAuthenticateApi).map((v) => {
+    const x = saslAuthenticateValues(v)
+    return responseCase(SaslAuthenticateApi, v, { ...x, authBytes: bytesJson(x.authBytes), sessionLifetimeMs: 3600000 }, x)
+  }),
+  ...range(FindCoordinatorApi).map((v) => responseCase(FindCoordinatorApi, v, findCoordinatorJavaBody(v), findCoordinatorExpected(v))),
+  ...range(AddPartitionsToTxnApi).map((v) => responseCase(AddPartitionsToTxnApi, v, addPartitionsToTxnJavaBody(v), addPartitionsToTxnExpected(v))),
+  ...range(AddOffsetsToTxnApi).map((v) => {
+    const body = { throttleTimeMs: 100 + v, errorCode: v === 0 ? 0 : 51 } // 51: CONCURRENT_TRANSACTIONS
+    return responseCase(AddOffsetsToTxnApi, v, body, body)
+  }),
+  ...range(EndTxnApi).map((v) => {
+    const x = endTxnValues(v)
+    // ProducerId/ProducerEpoch are ignorable: given at every version, Java drops them below v5.
+    return responseCase(EndTxnApi, v, { ...x, producerId: 9007199254740993n, producerEpoch: 8 }, x)
+  }),
+  ...range(TxnOffsetCommitApi).map((v) => responseCase(TxnOffsetCommitApi, v, txnOffsetCommitJavaBody(), txnOffsetCommitExpected(v))),
+  ...range(GetTelemetrySubscriptionsApi).map((v) =>
+    responseCase(GetTelemetrySubscriptionsApi, v, { ...TELEMETRY_SUBSCRIPTION, clientInstanceId: uuidJson(CLIENT_INSTANCE_ID) }, TELEMETRY_SUBSCRIPTION),
+  ),
+  ...range(PushTelemetryApi).map((v) => {
+    const body = { throttleTimeMs: 0, errorCode: 117 } // 117: TELEMETRY_TOO_LARGE
+    return responseCase(PushTelemetryApi, v, body, body)
+  }),
 ]
 
 // ---------------------------------------------------------------- ApiVersions fallback

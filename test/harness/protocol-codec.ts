@@ -7,8 +7,8 @@
  * completed it (its `.complete` marker), else $KAFKA_LIBS. There is no silent
  * skip: without either, {@link kafkaLibs} throws saying what to run.
  *
- * The helper class: .cache/javahelpers/ProtocolCodec.class when ensure-deps
- * compiled it from the current source, else the source file itself in Java's
+ * The helper class: .cache/javahelpers/ProtocolCodec.class (or
+ * $JAVA_HELPERS_DIR/ProtocolCodec.class) when compiled from the current source, else the source file itself in Java's
  * source-file mode (compiled in memory at launch, about a second slower).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
@@ -43,12 +43,15 @@ export function kafkaLibs(): string {
 }
 
 function javaArgs(libs: string): string[] {
-  const compiled = path.join(COMPILED_DIR, 'ProtocolCodec.class')
+  // $JAVA_HELPERS_DIR: a private build of the helpers (javac -d <dir> test/harness/java/*.java),
+  // for a worktree whose source is newer than the shared .cache/javahelpers.
+  const dir = process.env.JAVA_HELPERS_DIR || COMPILED_DIR
+  const compiled = path.join(dir, 'ProtocolCodec.class')
   const fresh = fs.existsSync(compiled) && fs.statSync(compiled).mtimeMs >= fs.statSync(SOURCE).mtimeMs
   const common = ['-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1']
   const cp = path.join(libs, '*')
   return fresh
-    ? [...common, '-cp', `${COMPILED_DIR}${path.delimiter}${cp}`, 'ProtocolCodec']
+    ? [...common, '-cp', `${dir}${path.delimiter}${cp}`, 'ProtocolCodec']
     : [...common, '-cp', cp, SOURCE]
 }
 

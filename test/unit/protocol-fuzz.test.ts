@@ -118,9 +118,16 @@ const SEEDS: Seed[] = [
 
 // ---------------------------------------------------------------- checks
 
-/** Array elements plus string characters in a decoded value: each needs at least one byte of input. */
+/**
+ * Array elements plus string characters in a decoded value: each needs at least
+ * one byte of input. A uuid is the exception: 32 hex digits from 16 bytes, or
+ * the zero uuid a version without the field defaults to (TxnOffsetCommit's
+ * TopicId below v6), so it counts as one unit.
+ */
+const UUID_HEX = /^[0-9a-f]{32}$/
+
 function claimedUnits(v: unknown): number {
-  if (typeof v === 'string') return v.length
+  if (typeof v === 'string') return v.length === 32 && UUID_HEX.test(v) ? 1 : v.length
   if (v === null || typeof v !== 'object') return 0
   let n = 0
   if (Array.isArray(v)) {

@@ -12,7 +12,17 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { decodeResponse, encodeRequest } from '../../src/protocol/api.js'
-import { apiVersionsRetryVersion, decodeApiVersionsResponse, InitProducerIdApi, ProduceApi, SUPPORTED_APIS } from '../../src/protocol/apis/index.js'
+import {
+  AddPartitionsToTxnApi,
+  apiVersionsRetryVersion,
+  decodeApiVersionsResponse,
+  FindCoordinatorApi,
+  InitProducerIdApi,
+  MetadataApi,
+  ProduceApi,
+  SUPPORTED_APIS,
+  TxnOffsetCommitApi,
+} from '../../src/protocol/apis/index.js'
 import { KafkaBrokerError, KafkaProtocolError } from '../../src/errors.js'
 import { brokerError, ERROR_CODES, ErrorCode, errorName, isInvalidMetadata, isRetriable } from '../../src/protocol/error-codes.js'
 import { FALLBACK_CASES, RECORDS_A, RECORDS_B, RECORDS_C, REQUEST_CASES, RESPONSE_CASES } from '../golden/cases.js'
@@ -80,6 +90,39 @@ describe('InitProducerId request fields gated by version', () => {
     for (let v = InitProducerIdApi.minVersion; v <= InitProducerIdApi.maxVersion; v++) {
       expect(() => encodeRequest(InitProducerIdApi, v, 1, 'c', { ...base, enable2Pc: false, keepPreparedTxn: false })).not.toThrow()
     }
+  })
+})
+
+describe('generated request fields gated by version (Java: UnsupportedVersionException)', () => {
+  it('FindCoordinator: one key below v4, batched keys from v4, a key type from v1', () => {
+    expect(() => encodeRequest(FindCoordinatorApi, 4, 1, 'c', { key: 'g' })).toThrow(/FindCoordinator v4 cannot carry key g \(v0\.\.v3 only\)/)
+    expect(() => encodeRequest(FindCoordinatorApi, 3, 1, 'c', { key: 'g', coordinatorKeys: ['a'] })).toThrow(/coordinatorKeys \[1 element\] \(v4\+ only\)/)
+    expect(() => encodeRequest(FindCoordinatorApi, 0, 1, 'c', { key: 'g', keyType: 1 })).toThrow(/keyType 1 \(v1\+ only\)/)
+    // Defaults are fine anywhere: keyType 0 at v0, an empty key list at v3, an empty key at v4.
+    expect(() => encodeRequest(FindCoordinatorApi, 0, 1, 'c', { key: 'g', keyType: 0 })).not.toThrow()
+    expect(() => encodeRequest(FindCoordinatorApi, 3, 1, 'c', { key: 'g', coordinatorKeys: [] })).not.toThrow()
+    expect(() => encodeRequest(FindCoordinatorApi, 4, 1, 'c', { key: '', coordinatorKeys: ['a'] })).not.toThrow()
+  })
+
+  it('AddPartitionsToTxn: the v3-and-below fields and the v4+ batch refuse each other', () => {
+    const old = { v3AndBelowTransactionalId: 't', v3AndBelowProducerId: 1n, v3AndBelowProducerEpoch: 0, v3AndBelowTopics: [] }
+    expect(() => encodeRequest(AddPartitionsToTxnApi, 4, 1, 'c', old)).toThrow(/v3AndBelowTransactionalId t \(v0\.\.v3 only\)/)
+    const batch = { transactions: [{ transactionalId: 't', producerId: 1n, producerEpoch: 0, verifyOnly: false, topics: [] }] }
+    expect(() => encodeRequest(AddPartitionsToTxnApi, 3, 1, 'c', batch)).toThrow(/transactions \[1 element\] \(v4\+ only\)/)
+  })
+
+  it('TxnOffsetCommit: group membership from v3 refused below; the ignorable topic name and id are dropped', () => {
+    const base = { transactionalId: 't', groupId: 'g', producerId: 1n, producerEpoch: 0, topics: [] }
+    expect(() => encodeRequest(TxnOffsetCommitApi, 2, 1, 'c', { ...base, memberId: 'm' })).toThrow(/memberId m \(v3\+ only\)/)
+    expect(() => encodeRequest(TxnOffsetCommitApi, 2, 1, 'c', { ...base, groupInstanceId: 'i' })).toThrow(/groupInstanceId/)
+    expect(() => encodeRequest(TxnOffsetCommitApi, 2, 1, 'c', { ...base, memberId: '', groupInstanceId: null, generationIdOrMemberEpoch: -1 })).not.toThrow()
+    const both = { ...base, topics: [{ name: 'a', topicId: '0123456789abcdef0123456789abcdef', partitions: [] }] }
+    expect(() => encodeRequest(TxnOffsetCommitApi, 5, 1, 'c', both)).not.toThrow()
+    expect(() => encodeRequest(TxnOffsetCommitApi, 6, 1, 'c', both)).not.toThrow()
+  })
+
+  it('Metadata: allowAutoTopicCreation is dropped below v4 (policy), never refused', () => {
+    expect(() => encodeRequest(MetadataApi, 3, 1, 'c', { topics: null, allowAutoTopicCreation: false })).not.toThrow()
   })
 })
 

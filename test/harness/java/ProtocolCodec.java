@@ -3,22 +3,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
-import org.apache.kafka.common.message.ApiVersionsRequestData;
-import org.apache.kafka.common.message.ApiVersionsRequestDataJsonConverter;
-import org.apache.kafka.common.message.ApiVersionsResponseData;
-import org.apache.kafka.common.message.ApiVersionsResponseDataJsonConverter;
-import org.apache.kafka.common.message.InitProducerIdRequestData;
-import org.apache.kafka.common.message.InitProducerIdRequestDataJsonConverter;
-import org.apache.kafka.common.message.InitProducerIdResponseData;
-import org.apache.kafka.common.message.InitProducerIdResponseDataJsonConverter;
-import org.apache.kafka.common.message.MetadataRequestData;
-import org.apache.kafka.common.message.MetadataRequestDataJsonConverter;
-import org.apache.kafka.common.message.MetadataResponseData;
-import org.apache.kafka.common.message.MetadataResponseDataJsonConverter;
 import org.apache.kafka.common.message.ProduceRequestData;
-import org.apache.kafka.common.message.ProduceRequestDataJsonConverter;
-import org.apache.kafka.common.message.ProduceResponseData;
-import org.apache.kafka.common.message.ProduceResponseDataJsonConverter;
 import org.apache.kafka.common.message.RequestHeaderData;
 import org.apache.kafka.common.message.RequestHeaderDataJsonConverter;
 import org.apache.kafka.common.message.ResponseHeaderData;
@@ -35,6 +20,8 @@ import org.apache.kafka.common.requests.RequestHeader;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.HexFormat;
@@ -52,8 +39,9 @@ import java.util.HexFormat;
  *       <hex> is a request frame without its size prefix. Parses the header
  *       with RequestHeader.parse (as a broker does; the JSON shows the raw
  *       RequestHeaderData, so a null client id stays null) and the body with
- *       the generated XxxRequestData,
- *       requires every byte consumed, and answers
+ *       the generated XxxRequestData (any API key: the class and its
+ *       JsonConverter are found from ApiKeys' message type), requires every
+ *       byte consumed, and answers
  *       {"headerVersion":h,"header":{...},"body":{...},"reencoded":"<hex>"}
  *       where header/body come from the generated JsonConverters (Produce
  *       records as the hex of their bytes: the converter itself writes an
@@ -116,15 +104,10 @@ public class ProtocolCodec {
                 + ", expected " + apiKey + " v" + version);
         }
         ByteBufferAccessor acc = new ByteBufferAccessor(buf);
-        ApiMessage body;
-        JsonNode bodyJson;
-        switch (apiKey) {
-            case 0: { ProduceRequestData d = new ProduceRequestData(acc, version); body = d; bodyJson = withRecords(d, ProduceRequestDataJsonConverter.write(d, version)); break; }
-            case 3: { MetadataRequestData d = new MetadataRequestData(acc, version); body = d; bodyJson = MetadataRequestDataJsonConverter.write(d, version); break; }
-            case 18: { ApiVersionsRequestData d = new ApiVersionsRequestData(acc, version); body = d; bodyJson = ApiVersionsRequestDataJsonConverter.write(d, version); break; }
-            case 22: { InitProducerIdRequestData d = new InitProducerIdRequestData(acc, version); body = d; bodyJson = InitProducerIdRequestDataJsonConverter.write(d, version); break; }
-            default: throw new IllegalArgumentException("unsupported api key " + apiKey);
-        }
+        ApiMessage body = ApiKeys.forId(apiKey).messageType.newRequest();
+        body.read(acc, version);
+        JsonNode bodyJson = toJson(body, version);
+        if (body instanceof ProduceRequestData) bodyJson = withRecords((ProduceRequestData) body, bodyJson);
         if (buf.hasRemaining()) {
             throw new IllegalStateException(buf.remaining() + " of " + bytes.length + " bytes left unread after the body");
         }
@@ -138,14 +121,7 @@ public class ProtocolCodec {
 
     private static String encodeResponse(short apiKey, short version, int correlationId, String json) throws Exception {
         JsonNode node = MAPPER.readTree(json);
-        ApiMessage body;
-        switch (apiKey) {
-            case 0: body = ProduceResponseDataJsonConverter.read(node, version); break;
-            case 3: body = MetadataResponseDataJsonConverter.read(node, version); break;
-            case 18: body = ApiVersionsResponseDataJsonConverter.read(node, version); break;
-            case 22: body = InitProducerIdResponseDataJsonConverter.read(node, version); break;
-            default: throw new IllegalArgumentException("unsupported api key " + apiKey);
-        }
+        ApiMessage body = fromJson(ApiKeys.forId(apiKey).messageType.newResponse(), node, version);
         short headerVersion = ApiKeys.forId(apiKey).responseHeaderVersion(version);
         ResponseHeaderData header = new ResponseHeaderData().setCorrelationId(correlationId);
         return HEX.formatHex(serialize(header, headerVersion, body, version));
@@ -156,19 +132,44 @@ public class ProtocolCodec {
         short headerVersion = ApiKeys.forId(apiKey).responseHeaderVersion(version);
         ByteBufferAccessor acc = new ByteBufferAccessor(buf);
         ResponseHeaderData header = new ResponseHeaderData(acc, headerVersion);
-        JsonNode bodyJson;
-        switch (apiKey) {
-            case 0: bodyJson = ProduceResponseDataJsonConverter.write(new ProduceResponseData(acc, version), version); break;
-            case 3: bodyJson = MetadataResponseDataJsonConverter.write(new MetadataResponseData(acc, version), version); break;
-            case 18: bodyJson = ApiVersionsResponseDataJsonConverter.write(new ApiVersionsResponseData(acc, version), version); break;
-            case 22: bodyJson = InitProducerIdResponseDataJsonConverter.write(new InitProducerIdResponseData(acc, version), version); break;
-            default: throw new IllegalArgumentException("unsupported api key " + apiKey);
-        }
+        ApiMessage body = ApiKeys.forId(apiKey).messageType.newResponse();
+        body.read(acc, version);
+        JsonNode bodyJson = toJson(body, version);
         if (buf.hasRemaining()) throw new IllegalStateException(buf.remaining() + " bytes left unread after the body");
         ObjectNode result = MAPPER.createObjectNode();
         result.set("header", ResponseHeaderDataJsonConverter.write(header, headerVersion));
         result.set("body", exactInt64(bodyJson));
         return MAPPER.writeValueAsString(result);
+    }
+
+    /**
+     * Every generated XxxData class has a generated XxxDataJsonConverter beside
+     * it with static write(XxxData, short) and read(JsonNode, short): reached by
+     * name, so any API key ApiKeys knows works without a case per API.
+     */
+    private static Class<?> converterOf(ApiMessage message) throws ClassNotFoundException {
+        return Class.forName(message.getClass().getName() + "JsonConverter");
+    }
+
+    private static JsonNode toJson(ApiMessage message, short version) throws Exception {
+        Method write = converterOf(message).getMethod("write", message.getClass(), short.class);
+        return (JsonNode) invoke(write, message, version);
+    }
+
+    private static ApiMessage fromJson(ApiMessage prototype, JsonNode node, short version) throws Exception {
+        Method read = converterOf(prototype).getMethod("read", JsonNode.class, short.class);
+        return (ApiMessage) invoke(read, node, version);
+    }
+
+    /** Reflection wraps what the converter throws; callers want the converter's own exception. */
+    private static Object invoke(Method m, Object a, short version) throws Exception {
+        try {
+            return m.invoke(null, a, version);
+        } catch (InvocationTargetException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof Exception) throw (Exception) cause;
+            throw e;
+        }
     }
 
     /** Beyond 2^53 a JSON number loses digits in JavaScript's JSON.parse. */
