@@ -24,14 +24,15 @@ type NodeRequire = (id: string) => unknown
 let cachedRequire: NodeRequire | undefined
 
 /**
- * The CJS build has a module-scoped `require`; the ESM build has none and
- * makes one from its own URL (resolving from this package's location, so from
- * the application's node_modules). The expression is only evaluated in ESM,
- * where import.meta exists.
+ * A require resolving from this module's own file, hence from the
+ * application's node_modules. The CJS build has `__filename`; the ESM build
+ * has none (typeof guards the free identifier) and uses import.meta.url, which
+ * is only evaluated there. (`typeof require` would not do: bundlers give ESM
+ * output a `require` shim that throws on dynamic requires.)
  */
 function nodeRequire(): NodeRequire {
   if (cachedRequire === undefined) {
-    cachedRequire = typeof require === 'function' ? require : createRequire(import.meta.url)
+    cachedRequire = createRequire(typeof __filename === 'string' ? __filename : import.meta.url)
   }
   return cachedRequire
 }
