@@ -1101,7 +1101,7 @@ export function resolveProducerConfig(input: ProducerConfig, options: ResolvePro
       )
     }
     // Loads the codec's optional native package now, so a missing one fails construction naming it.
-    ensureCodecAvailable(r.compressionType)
+    ensureCodecAvailable(r.compressionType, label('compressionType'))
   }
 
   return Object.freeze(r)

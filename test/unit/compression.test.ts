@@ -324,5 +324,8 @@ describe('optional native packages', () => {
     expect((err as KafkaConfigError).key).toBe('compression.type')
     expect((err as Error).message).toContain("lz4 compression needs the optional package 'kafka-producer-ts-no-such-codec', but it is not installed")
     expect((err as Error).message).toContain("npm install kafka-producer-ts-no-such-codec'")
+    expect(() => loadOptionalPackage('kafka-producer-ts-no-such-codec', 'zstd', 'compressionType')).toThrow(
+      expect.objectContaining({ key: 'compressionType' }),
+    )
   })
 })

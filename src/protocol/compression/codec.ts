@@ -12,7 +12,8 @@ import type { Buffer } from 'node:buffer'
  *   reads back to exactly `input` (test/integration/compression-java.test.ts).
  * - `decompress` reads the Java client's frames, and ours.
  * - Neither keeps a reference to `input` after its promise settles, nor
- *   modifies it.
+ *   modifies it. The native packages may read `input` from the pool threads,
+ *   so the caller must not modify it before the promise settles.
  */
 export interface Codec {
   readonly name: CompressionCodec

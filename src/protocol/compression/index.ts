@@ -80,8 +80,11 @@ export function optionalPackageFor(codec: CompressionCodec): string | null {
 
 const codecs = new Map<CompressionCodec, Codec>()
 
-/** The codec implementation, loading its package on first use (KafkaConfigError when it cannot). */
-function codecFor(codec: CompressionCodec): Codec | null {
+/**
+ * The codec implementation, loading its package on first use (KafkaConfigError
+ * on `configKey` when it cannot).
+ */
+function codecFor(codec: CompressionCodec, configKey = 'compression.type'): Codec | null {
   const hit = codecs.get(codec)
   if (hit !== undefined) return hit
   let loaded: Codec
@@ -92,16 +95,16 @@ function codecFor(codec: CompressionCodec): Codec | null {
       loaded = gzipCodec
       break
     case 'snappy':
-      loaded = loadSnappyCodec()
+      loaded = loadSnappyCodec(configKey)
       break
     case 'lz4':
-      loaded = loadLz4Codec()
+      loaded = loadLz4Codec(configKey)
       break
     case 'zstd':
-      loaded = loadZstdCodec()
+      loaded = loadZstdCodec(false, configKey)
       break
     default:
-      throw new KafkaConfigError('compression.type', `expected one of ${COMPRESSION_CODECS.join(', ')}, got ${JSON.stringify(codec)}`)
+      throw new KafkaConfigError(configKey, `expected one of ${COMPRESSION_CODECS.join(', ')}, got ${JSON.stringify(codec)}`)
   }
   codecs.set(codec, loaded)
   return loaded
@@ -111,10 +114,11 @@ function codecFor(codec: CompressionCodec): Codec | null {
  * Synchronously makes sure `codec` can run here: loads its optional package
  * when it needs one. Throws a KafkaConfigError on `compression.type` naming
  * the package to install (`npm install lz4-napi`) when it is missing or has no
- * binary for this platform. For producer construction.
+ * binary for this platform. For producer construction; `configKey` is the
+ * name the user gave the option, for the error.
  */
-export function ensureCodecAvailable(codec: CompressionCodec): void {
-  codecFor(codec)
+export function ensureCodecAvailable(codec: CompressionCodec, configKey = 'compression.type'): void {
+  codecFor(codec, configKey)
 }
 
 /** `level` checked for `codec`, the codec's default when undefined; snappy and none have no level (0). */

@@ -58,8 +58,8 @@ interface Lz4Package {
 }
 
 /** Loads the `lz4-napi` package (KafkaConfigError when missing) and returns the codec. */
-export function loadLz4Codec(): Codec {
-  const lz4 = loadOptionalPackage<Lz4Package>('lz4-napi', 'lz4')
+export function loadLz4Codec(configKey?: string): Codec {
+  const lz4 = loadOptionalPackage<Lz4Package>('lz4-napi', 'lz4', configKey)
   return Object.freeze({
     name: 'lz4',
     id: 3,

@@ -37,8 +37,8 @@ interface SnappyPackage {
 }
 
 /** Loads the `snappy` package (KafkaConfigError when missing) and returns the codec. */
-export function loadSnappyCodec(): Codec {
-  const snappy = loadOptionalPackage<SnappyPackage>('snappy', 'snappy')
+export function loadSnappyCodec(configKey?: string): Codec {
+  const snappy = loadOptionalPackage<SnappyPackage>('snappy', 'snappy', configKey)
   return Object.freeze({
     name: 'snappy',
     id: 2,

@@ -56,9 +56,10 @@ function decodeError(input: Buffer, err: unknown): KafkaProtocolError {
 
 /**
  * The zstd codec: node:zlib's where available, else the optional package
- * (loaded now; KafkaConfigError when missing). `forcePackage` is for tests.
+ * (loaded now; KafkaConfigError on `configKey` when missing). `forcePackage`
+ * is for tests.
  */
-export function loadZstdCodec(forcePackage = false): Codec {
+export function loadZstdCodec(forcePackage = false, configKey?: string): Codec {
   if (zstdBuiltIn() && !forcePackage) {
     const compress = builtIn.zstdCompress!
     const decompress = builtIn.zstdDecompress!
@@ -76,7 +77,7 @@ export function loadZstdCodec(forcePackage = false): Codec {
         }),
     } satisfies Codec)
   }
-  const pkg = loadOptionalPackage<NodeZstdPackage>(ZSTD_PACKAGE, 'zstd')
+  const pkg = loadOptionalPackage<NodeZstdPackage>(ZSTD_PACKAGE, 'zstd', configKey)
   // Encoders hold only their level (no native context), so one per level is
   // shared by concurrent calls.
   const encoders = new Map<number, InstanceType<NodeZstdPackage['Encoder']>>()
