@@ -1,6 +1,6 @@
 // Compression codecs: throughput, ratio, frame assembly, and event-loop delay.
 //
-//   node bench/micro/compression.mjs [throughput] [assembly] [eventloop] [--iterations N]
+//   node bench/micro/compression.mjs [throughput] [assembly] [eventloop] [--iterations N] [--batch-kib K]
 //
 // (no section named: all three). The codecs are src/protocol/compression,
 // bundled with esbuild (as tsup does, target node20) into
@@ -10,17 +10,22 @@
 // - throughput: 1 MiB of semi-compressible JSON lines (the seeded generator of
 //   the tests, test/harness/compression-inputs.ts), compressed and
 //   decompressed N times (default 20) one call after another through the
-//   async API; the median call gives MB/s of input. Ratio = input / frame.
-//   Also the package's one-shot sync call over the whole MiB, without Java's
-//   framing, as the reference for what the framing costs.
+//   async API. Two figures: MB/s of input by the wall clock (median call), and
+//   MB per CPU second (process.cpuUsage over all N calls: every thread, so the
+//   pool's work counts; far steadier than the wall clock on a shared machine).
+//   Ratio = input / frame. Also the package's one-shot sync call over the
+//   whole MiB, without Java's framing, as the reference for what framing and
+//   the thread-pool hops cost.
 // - assembly: building the lz4 and snappy frames from already-compressed
 //   blocks: one allocation sized from the blocks (what the codecs do) against
-//   a length buffer per block and Buffer.concat.
-// - eventloop: 16 MiB of the same JSON lines in 64 KiB batches, one batch
+//   a length buffer per block and Buffer.concat. The two alternate, and the
+//   figure is the fastest of 15 samples (the least disturbed).
+// - eventloop: 16 MiB of the same JSON lines in 64 KiB batches (--batch-kib), one batch
 //   after another, through the async API and through the sync APIs (one
 //   batch per event-loop turn, as a producer compressing on its event loop
 //   would); perf_hooks.monitorEventLoopDelay's p50 / p99 / max, against an
-//   idle loop over the same time.
+//   idle loop, and the event-loop utilization (performance.eventLoopUtilization:
+//   the share of the time the main thread was busy rather than waiting).
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import { createRequire } from 'node:module'
@@ -57,7 +62,9 @@ if (process.argv[2] === '--build') {
 const args = process.argv.slice(2)
 const iterationsAt = args.indexOf('--iterations')
 const ITERATIONS = iterationsAt >= 0 ? Number(args[iterationsAt + 1]) : 20
-const sections = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--iterations')
+const batchAt = args.indexOf('--batch-kib')
+const BATCH_KIB = batchAt >= 0 ? Number(args[batchAt + 1]) : 64
+const sections = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--iterations' && args[i - 1] !== '--batch-kib')
 const want = (s) => sections.length === 0 || sections.includes(s)
 
 fs.mkdirSync(OUT_DIR, { recursive: true })
@@ -85,15 +92,18 @@ const CASES = [
   ['zstd', 3],
 ]
 
-async function timeMedian(fn) {
+/** { ms: median wall ms per call, cpuMs: process CPU ms per call (all threads) }. */
+async function timeCalls(fn) {
   for (let i = 0; i < 3; i++) await fn() // warm-up
   const ms = []
+  const cpu = process.cpuUsage()
   for (let i = 0; i < ITERATIONS; i++) {
     const t = performance.now()
     await fn()
     ms.push(performance.now() - t)
   }
-  return median(ms)
+  const used = process.cpuUsage(cpu)
+  return { ms: median(ms), cpuMs: (used.user + used.system) / 1000 / ITERATIONS }
 }
 
 if (want('throughput')) {
@@ -104,19 +114,20 @@ if (want('throughput')) {
     lz4: () => () => lz4.compressSync(input),
     zstd: (level) => () => new zstdPkg.Encoder(level).encodeSync(input),
   }
-  console.log(`\n## Throughput: 1 MiB JSON lines, median of ${ITERATIONS} calls`)
-  console.log('| codec | level | compress MB/s | decompress MB/s | ratio | one-shot sync, no framing: MB/s, ratio |')
+  console.log(`\n## Throughput: 1 MiB JSON lines, ${ITERATIONS} calls each (MB/s wall, median call / MB per CPU second)`)
+  console.log('| codec | level | compress | decompress | ratio | one-shot sync, no framing: compress, ratio |')
   console.log('| --- | --- | --- | --- | --- | --- |')
   for (const [codec, level] of CASES) {
     const frame = await c.compress(codec, level, input)
     if (!(await c.decompress(codec, frame)).equals(input)) throw new Error(`${codec} round trip failed`)
-    const cMs = await timeMedian(() => c.compress(codec, level, input))
-    const dMs = await timeMedian(() => c.decompress(codec, frame))
+    const rate = (t) => `${fmt(1000 / t.ms)} / ${fmt(1000 / t.cpuMs)}`
+    const cT = await timeCalls(() => c.compress(codec, level, input))
+    const dT = await timeCalls(() => c.decompress(codec, frame))
     const ref = oneShot[codec](level)
     const refOut = ref()
-    const rMs = await timeMedian(async () => ref())
+    const rT = await timeCalls(async () => ref())
     console.log(
-      `| ${codec} | ${level ?? '–'} | ${fmt(1 / cMs * 1000)} | ${fmt(1 / dMs * 1000)} | ${fmt(input.length / frame.length, 2)} | ${fmt(1 / rMs * 1000)}, ${fmt(input.length / refOut.length, 2)} |`,
+      `| ${codec} | ${level ?? '–'} | ${rate(cT)} | ${rate(dT)} | ${fmt(input.length / frame.length, 2)} | ${rate(rT)}, ${fmt(input.length / refOut.length, 2)} |`,
     )
   }
 }
@@ -152,26 +163,31 @@ if (want('assembly')) {
     parts.push(Buffer.alloc(4))
     return Buffer.concat(parts)
   }
-  const N = 2000
-  const bench = (fn) => {
-    for (let i = 0; i < 200; i++) fn()
-    const samples = []
-    for (let s = 0; s < 7; s++) {
-      const t = process.hrtime.bigint()
-      for (let i = 0; i < N; i++) fn()
-      samples.push(Number(process.hrtime.bigint() - t) / N / 1000)
+  const N = 500
+  /** Fastest of 15 samples of N frames each, the two ways alternating: µs per frame. */
+  const duel = (a, b) => {
+    for (let i = 0; i < 200; i++) a(), b()
+    const best = [Infinity, Infinity]
+    for (let s = 0; s < 15; s++) {
+      ;[a, b].forEach((fn, k) => {
+        const t = process.hrtime.bigint()
+        for (let i = 0; i < N; i++) fn()
+        best[k] = Math.min(best[k], Number(process.hrtime.bigint() - t) / N / 1000)
+      })
     }
-    return median(samples)
+    return best.map((x) => fmt(x, 1))
   }
-  console.log('\n## Frame assembly from compressed blocks, 1 MiB input (µs per frame, median of 7 × 2000)')
+  console.log(`\n## Frame assembly from compressed blocks, 1 MiB input (µs per frame, fastest of 15 samples × ${N})`)
   console.log('| frame | blocks | one allocation | length buffer per block + Buffer.concat |')
   console.log('| --- | --- | --- | --- |')
-  console.log(`| lz4 | ${lz4Blocks.length} | ${fmt(bench(() => single(lz4Blocks, 7, 4)), 1)} | ${fmt(bench(() => concat(lz4Blocks, 7, 4)), 1)} |`)
-  console.log(`| snappy | ${snappyBlocks.length} | ${fmt(bench(() => single(snappyBlocks, 16, 0)), 1)} | ${fmt(bench(() => concat(snappyBlocks, 16, 0)), 1)} |`)
+  const [l1, l2] = duel(() => single(lz4Blocks, 7, 4), () => concat(lz4Blocks, 7, 4))
+  console.log(`| lz4 | ${lz4Blocks.length} | ${l1} | ${l2} |`)
+  const [s1, s2] = duel(() => single(snappyBlocks, 16, 0), () => concat(snappyBlocks, 16, 0))
+  console.log(`| snappy | ${snappyBlocks.length} | ${s1} | ${s2} |`)
 }
 
 if (want('eventloop')) {
-  const BATCH = 64 * 1024
+  const BATCH = BATCH_KIB * 1024
   const data = c.jsonLines(16 * MiB)
   const batches = []
   for (let i = 0; i < data.length; i += BATCH) batches.push(data.subarray(i, i + BATCH))
@@ -189,16 +205,18 @@ if (want('eventloop')) {
   async function measure(run) {
     const h = monitorEventLoopDelay({ resolution: 1 })
     h.enable()
+    const elu = performance.eventLoopUtilization()
     const t = performance.now()
     await run()
     const ms = performance.now() - t
+    const busy = performance.eventLoopUtilization(elu).utilization
     h.disable()
-    return { ms, p50: h.percentile(50) / 1e6, p99: h.percentile(99) / 1e6, max: h.max / 1e6 }
+    return { ms, busy, p50: h.percentile(50) / 1e6, p99: h.percentile(99) / 1e6, max: h.max / 1e6 }
   }
-  const row = (what, r) => `| ${what} | ${fmt(r.ms)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.max, 2)} |`
-  console.log(`\n## Event-loop delay: 16 MiB in ${batches.length} batches of 64 KiB, one after another`)
-  console.log('| run | wall ms | delay p50 ms | p99 ms | max ms |')
-  console.log('| --- | --- | --- | --- | --- |')
+  const row = (what, r) => `| ${what} | ${fmt(r.ms)} | ${fmt(r.busy * 100)}% | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.max, 2)} |`
+  console.log(`\n## Event-loop delay: 16 MiB in ${batches.length} batches of ${BATCH_KIB} KiB, one after another`)
+  console.log('| run | wall ms | loop busy | delay p50 ms | p99 ms | max ms |')
+  console.log('| --- | --- | --- | --- | --- | --- |')
   const idle = await measure(() => new Promise((resolve) => setTimeout(resolve, 1000)))
   console.log(row('idle loop, 1 s', idle))
   for (const [codec, level] of [['gzip', 6], ['snappy', undefined], ['lz4', undefined], ['zstd', 3]]) {
