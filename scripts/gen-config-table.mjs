@@ -50,11 +50,12 @@ function boundText(n) {
   return String(n)
 }
 
-/** "[0, 2^31-1]" for integers, "all, -1, 0, 1" for enumerations, '' otherwise. */
+/** "[0, 2^31-1]" (with extra values: "[1, 9] or -1") for integers, "all, -1, 0, 1" for enumerations, '' otherwise. */
 export function validValuesText(d) {
   if (d.type === 'int' || d.type === 'long') {
     const max = d.max ?? (d.type === 'int' ? INT_MAX : LONG_MAX)
-    return `[${boundText(d.min ?? 0)}, ${boundText(max)}]`
+    const also = d.alsoAllowed !== undefined && d.alsoAllowed.length > 0 ? ` or ${d.alsoAllowed.join(', ')}` : ''
+    return `[${boundText(d.min ?? 0)}, ${boundText(max)}]${also}`
   }
   if (d.allowed !== undefined) return d.allowed.join(', ')
   return ''
@@ -112,7 +113,7 @@ function inputType(d, underKafkaName) {
     case 'bootstrap':
       return 'string | readonly string[]'
     case 'compression':
-      return "'none'"
+      return 'CompressionCodec'
     case 'function':
       return 'CustomPartitioner | null'
     default:
@@ -134,7 +135,7 @@ function resolvedType(d) {
     case 'bootstrap':
       return 'readonly BrokerAddress[]'
     case 'compression':
-      return "'none'"
+      return 'CompressionCodec'
     case 'function':
       return 'CustomPartitioner | null'
     default:

@@ -1,5 +1,6 @@
 import type { Cluster } from './clients/cluster.js'
 import { KafkaConfigError } from './errors.js'
+import { COMPRESSION_CODECS, COMPRESSION_LEVELS, type CompressionCodec, ensureCodecAvailable } from './protocol/compression/index.js'
 
 // ---------------------------------------------------------------------------
 // Producer configuration: one definition table (CONFIG_DEFINITIONS) drives
@@ -52,6 +53,8 @@ export interface ConfigDefinition {
   /** Inclusive bounds for 'int' / 'long'; the type's bounds when absent (min 0). */
   readonly min?: number
   readonly max?: number
+  /** Integers accepted besides [min, max] (compression.gzip.level's -1). */
+  readonly alsoAllowed?: readonly number[]
   /** Accepted values, for enumerated types (docs and error messages). */
   readonly allowed?: readonly string[]
   /** One-line meaning. */
@@ -63,11 +66,18 @@ export interface ConfigDefinition {
 const INT_MAX = 2147483647
 const LONG_MAX = Number.MAX_SAFE_INTEGER
 
-const COMPRESSION_CODECS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const
+/**
+ * The producer does not compress batches yet: the codecs exist
+ * (src/protocol/compression) but the accumulator does not call them. Until it
+ * does, a compression.type other than none is refused at construction rather
+ * than accepted and silently not applied. Wiring compression in flips this.
+ */
+const COMPRESSION_IMPLEMENTED: boolean = false
 
 function frozenTable(definitions: ConfigDefinition[]): readonly ConfigDefinition[] {
   for (const d of definitions) {
     if (d.allowed !== undefined) Object.freeze(d.allowed)
+    if (d.alsoAllowed !== undefined) Object.freeze(d.alsoAllowed)
     Object.freeze(d)
   }
   return Object.freeze(definitions)
@@ -275,9 +285,38 @@ export const CONFIG_DEFINITIONS: readonly ConfigDefinition[] = frozenTable(
       kafkaName: 'compression.type',
       type: 'compression',
       default: 'none',
-      allowed: ['none'],
-      doc: 'Batch compression codec; only none is supported for now.',
-      javaNote: 'Java also accepts gzip, snappy, lz4 and zstd.',
+      allowed: [...COMPRESSION_CODECS],
+      doc: "Codec for record batches. Not applied yet: values other than none are validated, then refused at construction. snappy needs the optional package 'snappy', lz4 'lz4-napi', zstd on Node < 22.15 '@toondepauw/node-zstd'.",
+    },
+    {
+      name: 'compressionGzipLevel',
+      kafkaName: 'compression.gzip.level',
+      type: 'int',
+      default: COMPRESSION_LEVELS.gzip.default,
+      defaultNote: "zlib's default, 6",
+      min: COMPRESSION_LEVELS.gzip.min,
+      max: COMPRESSION_LEVELS.gzip.max,
+      alsoAllowed: COMPRESSION_LEVELS.gzip.alsoAllowed,
+      doc: 'gzip compression level (KIP-390): 1 fastest to 9 smallest.',
+    },
+    {
+      name: 'compressionLz4Level',
+      kafkaName: 'compression.lz4.level',
+      type: 'int',
+      default: COMPRESSION_LEVELS.lz4.default,
+      min: COMPRESSION_LEVELS.lz4.min,
+      max: COMPRESSION_LEVELS.lz4.max,
+      doc: 'lz4 compression level (KIP-390).',
+      javaNote: "Validated as in Java but not applied: lz4 always uses the fast compressor, which is Java's at the default level 9 (lz4-napi has no high-compression mode, which Java uses for the other levels).",
+    },
+    {
+      name: 'compressionZstdLevel',
+      kafkaName: 'compression.zstd.level',
+      type: 'int',
+      default: COMPRESSION_LEVELS.zstd.default,
+      min: COMPRESSION_LEVELS.zstd.min,
+      max: COMPRESSION_LEVELS.zstd.max,
+      doc: "zstd compression level (KIP-390): negative levels are faster, 22 smallest; libzstd's range.",
     },
     {
       name: 'partitioner',
@@ -512,14 +551,38 @@ export interface ProducerConfigOptions {
   /** Kafka name of {@link ProducerConfigOptions.partitionerAvailabilityTimeoutMs}. */
   'partitioner.availability.timeout.ms'?: number | string
   /**
-   * Batch compression codec; only none is supported for now.
+   * Codec for record batches. Not applied yet: values other than none are validated, then refused at construction. snappy needs the optional package 'snappy', lz4 'lz4-napi', zstd on Node < 22.15 '@toondepauw/node-zstd'.
    *
-   * Kafka name: `compression.type`. Default: `none`. Values: none.
-   * Java also accepts gzip, snappy, lz4 and zstd.
+   * Kafka name: `compression.type`. Default: `none`. Values: none, gzip, snappy, lz4, zstd.
    */
-  compressionType?: 'none'
+  compressionType?: CompressionCodec
   /** Kafka name of {@link ProducerConfigOptions.compressionType}. */
-  'compression.type'?: 'none'
+  'compression.type'?: CompressionCodec
+  /**
+   * gzip compression level (KIP-390): 1 fastest to 9 smallest.
+   *
+   * Kafka name: `compression.gzip.level`. Default: `-1` (zlib's default, 6). Range: [1, 9] or -1.
+   */
+  compressionGzipLevel?: number
+  /** Kafka name of {@link ProducerConfigOptions.compressionGzipLevel}. */
+  'compression.gzip.level'?: number | string
+  /**
+   * lz4 compression level (KIP-390).
+   *
+   * Kafka name: `compression.lz4.level`. Default: `9`. Range: [1, 17].
+   * Validated as in Java but not applied: lz4 always uses the fast compressor, which is Java's at the default level 9 (lz4-napi has no high-compression mode, which Java uses for the other levels).
+   */
+  compressionLz4Level?: number
+  /** Kafka name of {@link ProducerConfigOptions.compressionLz4Level}. */
+  'compression.lz4.level'?: number | string
+  /**
+   * zstd compression level (KIP-390): negative levels are faster, 22 smallest; libzstd's range.
+   *
+   * Kafka name: `compression.zstd.level`. Default: `3`. Range: [-131072, 22].
+   */
+  compressionZstdLevel?: number
+  /** Kafka name of {@link ProducerConfigOptions.compressionZstdLevel}. */
+  'compression.zstd.level'?: number | string
   /**
    * (topic, key, value, cluster) => partition for records sent without a partition; replaces key hashing and sticky choice.
    *
@@ -583,8 +646,14 @@ export interface ResolvedProducerConfig {
   readonly partitionerAdaptivePartitioningEnable: boolean
   /** Skip partitions of a broker that has not taken produce requests for this long (0: never); adaptive partitioning only. (`partitioner.availability.timeout.ms`) */
   readonly partitionerAvailabilityTimeoutMs: number
-  /** Batch compression codec; only none is supported for now. (`compression.type`) */
-  readonly compressionType: 'none'
+  /** Codec for record batches. Not applied yet: values other than none are validated, then refused at construction. snappy needs the optional package 'snappy', lz4 'lz4-napi', zstd on Node < 22.15 '@toondepauw/node-zstd'. (`compression.type`) */
+  readonly compressionType: CompressionCodec
+  /** gzip compression level (KIP-390): 1 fastest to 9 smallest. (`compression.gzip.level`) */
+  readonly compressionGzipLevel: number
+  /** lz4 compression level (KIP-390). (`compression.lz4.level`) */
+  readonly compressionLz4Level: number
+  /** zstd compression level (KIP-390): negative levels are faster, 22 smallest; libzstd's range. (`compression.zstd.level`) */
+  readonly compressionZstdLevel: number
   /** (topic, key, value, cluster) => partition for records sent without a partition; replaces key hashing and sticky choice. */
   readonly partitioner: CustomPartitioner | null
 }
@@ -625,9 +694,6 @@ const JAVA_ONLY_SETTINGS = new Set([
   'buffer.memory.allocation.strategy',
   'client.dns.lookup',
   'client.rack',
-  'compression.gzip.level',
-  'compression.lz4.level',
-  'compression.zstd.level',
   'config.providers',
   'enable.metrics.push',
   'interceptor.classes',
@@ -686,7 +752,8 @@ function safeJson(value: unknown): string | undefined {
 
 function rangeText(d: ConfigDefinition): string {
   const [min, max] = bounds(d)
-  return `[${min}, ${max}]`
+  const also = d.alsoAllowed !== undefined && d.alsoAllowed.length > 0 ? ` or ${d.alsoAllowed.join(', ')}` : ''
+  return `[${min}, ${max}]${also}`
 }
 
 function bounds(d: ConfigDefinition): [number, number] {
@@ -741,7 +808,7 @@ function parseInteger(d: ConfigDefinition, key: string, value: unknown, fromKafk
     throw new KafkaConfigError(key, `expected ${expected} in ${rangeText(d)}, got ${describeValue(value)}${stringFormHint(d, value, fromKafkaName)}`)
   }
   const [min, max] = bounds(d)
-  if (!Number.isInteger(n) || n < min || n > max) {
+  if (!Number.isInteger(n) || ((n < min || n > max) && !(d.alsoAllowed?.includes(n) ?? false))) {
     throw new KafkaConfigError(key, `expected an integer in ${rangeText(d)}, got ${describeValue(value)}`)
   }
   return n === 0 ? 0 : n // no -0
@@ -762,16 +829,11 @@ function parseAcks(key: string, value: unknown, fromKafkaName: boolean): -1 | 0 
   }
 }
 
-function parseCompression(key: string, value: unknown, fromKafkaName: boolean): 'none' {
+// Case-sensitive, as Java's ValidString for compression.type.
+function parseCompression(key: string, value: unknown, fromKafkaName: boolean): CompressionCodec {
   const text = typeof value === 'string' ? (fromKafkaName ? value.trim() : value) : undefined
-  if (text === 'none') return 'none'
-  if (text !== undefined && (COMPRESSION_CODECS as readonly string[]).includes(text)) {
-    throw new KafkaConfigError(key, `compression is not supported yet: got ${describeValue(value)}, only 'none' is accepted for now`)
-  }
-  throw new KafkaConfigError(
-    key,
-    `expected one of ${COMPRESSION_CODECS.join(', ')} (and only 'none' is supported for now), got ${describeValue(value)}`,
-  )
+  if (text !== undefined && (COMPRESSION_CODECS as readonly string[]).includes(text)) return text as CompressionCodec
+  throw new KafkaConfigError(key, `expected one of ${COMPRESSION_CODECS.join(', ')}, got ${describeValue(value)}`)
 }
 
 // host:port, with an optional scheme-like prefix the Java client also ignores
@@ -1029,6 +1091,18 @@ export function resolveProducerConfig(input: ProducerConfig, options: ResolvePro
 
   // KafkaProducer: adaptive partitioning only applies to the built-in partitioner.
   if (r.partitioner !== null) r.partitionerAdaptivePartitioningEnable = false
+
+  // Levels are validated whatever the codec, as Java's ConfigDef does.
+  if (r.compressionType !== 'none') {
+    if (!COMPRESSION_IMPLEMENTED) {
+      throw new KafkaConfigError(
+        label('compressionType'),
+        `${r.compressionType} is valid but not implemented yet: this producer does not compress batches yet; use 'none'`,
+      )
+    }
+    // Loads the codec's optional native package now, so a missing one fails construction naming it.
+    ensureCodecAvailable(r.compressionType, label('compressionType'))
+  }
 
   return Object.freeze(r)
 }

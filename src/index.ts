@@ -4,6 +4,7 @@ export type { ProducerRecord, RecordMetadata, SendCallback, RecordHeaders, Bytes
 export type { ProducerMetricsSnapshot } from './producer/metrics.js'
 export { CONFIG_DEFINITIONS, resolveProducerConfig } from './config.js'
 export type { ProducerConfig, ResolvedProducerConfig, ConfigDefinition, CustomPartitioner, Acks } from './config.js'
+export type { CompressionCodec } from './protocol/compression/index.js'
 export {
   KafkaClientError,
   KafkaConfigError,

@@ -66,6 +66,9 @@ describe('defaults', () => {
     'partitioner.adaptive.partitioning.enable': true,
     'partitioner.availability.timeout.ms': 0,
     'compression.type': 'none',
+    'compression.gzip.level': -1,
+    'compression.lz4.level': 9,
+    'compression.zstd.level': 3,
   }
 
   it('the table holds the Java 4.x defaults', () => {
@@ -106,6 +109,9 @@ describe('defaults', () => {
       partitionerAdaptivePartitioningEnable: true,
       partitionerAvailabilityTimeoutMs: 0,
       compressionType: 'none',
+      compressionGzipLevel: -1,
+      compressionLz4Level: 9,
+      compressionZstdLevel: 3,
       partitioner: null,
       enableIdempotence: true,
     } satisfies ResolvedProducerConfig)
@@ -129,7 +135,7 @@ describe('names and value forms', () => {
   it('accepts every integer option under both names', () => {
     for (const d of CONFIG_DEFINITIONS.filter((x) => x.type === 'int' || x.type === 'long')) {
       // A valid value distinct from the default that no cross-field rule adjusts.
-      const value = (d.min ?? 0) + 123456
+      const value = Math.min((d.min ?? 0) + 123456, d.max ?? Infinity)
       const room = crossFieldRoom(d.name, value)
       const byCamel = resolveWith({ [d.name]: value, ...room })
       const byKafka = resolveWith({ [d.kafkaName!]: value, ...room })
@@ -292,12 +298,40 @@ describe('errors', () => {
     }
   })
 
-  it('refuses compression codecs other than none, saying so', () => {
-    const e = configError({ ...BASE, 'compression.type': 'gzip' })
-    expect(e.key).toBe('compression.type')
-    expect(e.message).toContain('compression is not supported yet')
-    expect(configError({ ...BASE, compressionType: 'zstd' }).message).toContain('not supported yet')
-    expect(configError({ ...BASE, compressionType: 'brotli' }).message).toContain('none, gzip, snappy, lz4, zstd')
+  it('validates every codec name but refuses all but none at construction until batches are compressed', () => {
+    for (const codec of ['gzip', 'snappy', 'lz4', 'zstd']) {
+      const e = configError({ ...BASE, 'compression.type': ` ${codec} ` })
+      expect(e.key).toBe('compression.type')
+      expect(e.message).toContain(`${codec} is valid but not implemented yet`)
+      expect(configError({ ...BASE, compressionType: codec }).key).toBe('compressionType')
+    }
+    for (const bad of ['brotli', 'GZIP', '', 'lz4 ']) {
+      const key = bad === 'lz4 ' ? 'compressionType' : 'compression.type' // camelCase values are not trimmed
+      const e = configError({ ...BASE, [key]: bad })
+      expect(e.message, bad).toContain('expected one of none, gzip, snappy, lz4, zstd')
+    }
+    expect(configError({ ...BASE, compressionType: 1 }).message).toContain('1 (number)')
+  })
+
+  it('takes the KIP-390 compression levels in Java\'s ranges, whatever the codec', () => {
+    const config = resolveWith({ 'compression.gzip.level': '9', compressionLz4Level: 17, 'compression.zstd.level': ' -131072 ' })
+    expect([config.compressionGzipLevel, config.compressionLz4Level, config.compressionZstdLevel]).toEqual([9, 17, -131072])
+    expect(resolveWith({ compressionGzipLevel: -1, compressionZstdLevel: 22, compressionLz4Level: 1 }).compressionGzipLevel).toBe(-1)
+    expect(resolveWith({ compressionGzipLevel: 1 }).compressionGzipLevel).toBe(1)
+    for (const [key, value, range] of [
+      ['compression.gzip.level', 0, '[1, 9] or -1'],
+      ['compressionGzipLevel', 10, '[1, 9] or -1'],
+      ['compressionGzipLevel', -2, '[1, 9] or -1'],
+      ['compression.lz4.level', 0, '[1, 17]'],
+      ['compressionLz4Level', 18, '[1, 17]'],
+      ['compression.zstd.level', -131073, '[-131072, 22]'],
+      ['compressionZstdLevel', 23, '[-131072, 22]'],
+      ['compressionZstdLevel', 2.5, '[-131072, 22]'],
+    ] as const) {
+      const e = configError({ ...BASE, [key]: value })
+      expect(e.key, `${key}=${value}`).toBe(key)
+      expect(e.message, `${key}=${value}`).toContain(range)
+    }
   })
 
   it('rejects a non-object input', () => {
