@@ -7,6 +7,7 @@ export type { ProducerConfig, ResolvedProducerConfig, ConfigDefinition, CustomPa
 export {
   KafkaClientError,
   KafkaConfigError,
+  KafkaAuthenticationError,
   KafkaInvalidRecordError,
   KafkaTimeoutError,
   KafkaProtocolError,
