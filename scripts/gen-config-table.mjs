@@ -57,15 +57,21 @@ export function validValuesText(d) {
     const also = d.alsoAllowed !== undefined && d.alsoAllowed.length > 0 ? ` or ${d.alsoAllowed.join(', ')}` : ''
     return `[${boundText(d.min ?? 0)}, ${boundText(max)}]${also}`
   }
-  if (d.allowed !== undefined) return d.allowed.join(', ')
+  if (d.allowed !== undefined) return d.allowed.map((a) => (a === '' ? "''" : a)).join(', ')
   return ''
+}
+
+/** The Kafka name and its aliases, e.g. "`sasl.mechanism` (also `sasl.mechanisms`)". */
+function kafkaNamesText(d) {
+  const aliases = d.aliases ?? []
+  return `\`${d.kafkaName}\`${aliases.length ? ` (also ${aliases.map((a) => `\`${a}\``).join(', ')})` : ''}`
 }
 
 /** The default as Markdown/JSDoc: "`16384` (16 KiB)", or "required". */
 export function defaultText(d, required = 'required') {
   if (d.default === undefined) return required
   const note = d.defaultNote !== undefined ? ` (${d.defaultNote})` : ''
-  return `\`${String(d.default)}\`${note}`
+  return `\`${d.default === '' ? "''" : String(d.default)}\`${note}`
 }
 
 function sentence(text) {
@@ -84,7 +90,7 @@ function cell(text) {
 export function renderMarkdownTable(defs) {
   const lines = ['| Option | Kafka name | Default | Meaning |', '| --- | --- | --- | --- |']
   for (const d of defs) {
-    const kafka = d.kafkaName === null ? '—' : `\`${d.kafkaName}\``
+    const kafka = d.kafkaName === null ? '—' : kafkaNamesText(d)
     const dflt = defaultText(d, '*required*')
     const valid = validValuesText(d)
     let meaning = sentence(d.doc)
@@ -99,8 +105,23 @@ export function renderMarkdownTable(defs) {
 // TypeScript interfaces
 // ---------------------------------------------------------------------------
 
+function enumType(d) {
+  return d.allowed.map((a) => `'${a}'`).join(' | ')
+}
+
 function inputType(d, underKafkaName) {
   switch (d.type) {
+    case 'optional-string':
+      return 'string | null'
+    case 'password':
+      return 'string | Secret | null'
+    case 'enum':
+      // Kafka names take any case (librdkafka does); camelCase names are typed exactly.
+      return underKafkaName ? 'string' : `${enumType(d)}${d.default === null ? ' | null' : ''}`
+    case 'ssl':
+      return 'boolean | SslOptions | null'
+    case 'sasl':
+      return 'SaslOptions | null'
     case 'int':
     case 'long':
       return underKafkaName ? 'number | string' : 'number'
@@ -123,6 +144,16 @@ function inputType(d, underKafkaName) {
 
 function resolvedType(d) {
   switch (d.type) {
+    case 'optional-string':
+      return 'string | null'
+    case 'password':
+      return 'Secret | null'
+    case 'enum':
+      return `${enumType(d)}${d.default === null ? ' | null' : ''}`
+    case 'ssl':
+      return 'true | SslOptions | null'
+    case 'sasl':
+      return 'SaslOptions | null'
     case 'int':
     case 'long':
       return 'number'
@@ -158,7 +189,7 @@ export function renderSourceBlock(defs) {
   out.push('export interface ProducerConfigOptions {')
   for (const d of defs) {
     const facts = []
-    if (d.kafkaName !== null) facts.push(`Kafka name: \`${d.kafkaName}\`.`)
+    if (d.kafkaName !== null) facts.push(`Kafka name: ${kafkaNamesText(d)}.`)
     facts.push(d.default === undefined ? 'Required.' : `Default: ${defaultText(d)}.`)
     const valid = validValuesText(d)
     if (d.type === 'int' || d.type === 'long') facts.push(`Range: ${valid}.`)
@@ -172,8 +203,10 @@ export function renderSourceBlock(defs) {
     // acks, retries: the camelCase name is the Kafka name, so the string forms apply.
     out.push(`  ${d.name}?: ${inputType(d, d.kafkaName === d.name)}`)
     if (d.kafkaName !== null && d.kafkaName !== d.name) {
-      out.push(`  /** Kafka name of {@link ProducerConfigOptions.${d.name}}. */`)
-      out.push(`  '${d.kafkaName}'?: ${inputType(d, true)}`)
+      for (const k of [d.kafkaName, ...(d.aliases ?? [])]) {
+        out.push(`  /** ${k === d.kafkaName ? 'Kafka' : 'Alternative'} name of {@link ProducerConfigOptions.${d.name}}. */`)
+        out.push(`  '${k}'?: ${inputType(d, true)}`)
+      }
     }
   }
   out.push('}')
@@ -185,6 +218,8 @@ export function renderSourceBlock(defs) {
     out.push(`  /** ${jsdocSafe(sentence(d.doc))}${name} */`)
     out.push(`  readonly ${d.name}: ${resolvedType(d)}`)
   }
+  out.push('  /** TLS and SASL as the connection layer uses them, resolved from the options above (not an option itself). */')
+  out.push('  readonly security: ResolvedSecurity')
   out.push('}')
   return out.join('\n')
 }

@@ -1,6 +1,20 @@
+import { createPrivateKey } from 'node:crypto'
+import fs from 'node:fs'
 import type { Cluster } from './clients/cluster.js'
-import { KafkaConfigError } from './errors.js'
+import { isSaslMechanismFactory, type SaslMechanismFactory } from './clients/sasl/mechanism.js'
+import { JaasParseError, OAUTHBEARER_LOGIN_MODULE, PLAIN_LOGIN_MODULE, SCRAM_LOGIN_MODULE, parseJaasConfig } from './clients/sasl/jaas.js'
+import { oauthBearerFactory, validateSaslExtensions, type OAuthBearerTokenProvider } from './clients/sasl/oauthbearer.js'
+import { OidcClientCredentialsProvider } from './clients/sasl/oidc.js'
+import { plainFactory } from './clients/sasl/plain.js'
+import { scramFactory } from './clients/sasl/scram.js'
+import { PLAINTEXT_SECURITY, makeResolvedTls, type ResolvedSecurity, type ResolvedTls, type SecurityProtocol } from './clients/security.js'
+import { KafkaAuthenticationError, KafkaConfigError } from './errors.js'
 import { COMPRESSION_CODECS, COMPRESSION_LEVELS, type CompressionCodec, ensureCodecAvailable } from './protocol/compression/index.js'
+import { Secret } from './util/secret.js'
+
+export type { ResolvedSecurity, ResolvedTls, SecurityProtocol } from './clients/security.js'
+export type { SaslMechanism, SaslMechanismFactory, SaslContext } from './clients/sasl/mechanism.js'
+export type { OAuthBearerToken, OAuthBearerTokenProvider } from './clients/sasl/oauthbearer.js'
 
 // ---------------------------------------------------------------------------
 // Producer configuration: one definition table (CONFIG_DEFINITIONS) drives
@@ -28,6 +42,51 @@ export interface BrokerAddress {
   readonly port: number
 }
 
+/**
+ * TLS settings in typed form (the `ssl` option), as Node's `tls.connect`
+ * takes them: PEM text or Buffers. `key` and `passphrase` may be given as a
+ * {@link Secret}; plain values are wrapped in one during resolution.
+ */
+export interface SslOptions {
+  /** Trusted CA certificate(s), PEM; default: Node's bundled CA store. */
+  readonly ca?: string | Buffer | readonly (string | Buffer)[]
+  /** Client certificate chain (PEM), for brokers that require client authentication. */
+  readonly cert?: string | Buffer
+  /** Client private key (PEM), possibly encrypted. */
+  readonly key?: string | Buffer | Secret
+  /** Passphrase of an encrypted `key`. */
+  readonly passphrase?: string | Secret
+  /** TLS server name (SNI) and the name the certificate must carry; default: the broker host. */
+  readonly servername?: string
+  /** Verify the broker's certificate chain (default true). */
+  readonly rejectUnauthorized?: boolean
+}
+
+/** SASL/PLAIN or SCRAM with a user name and password. */
+export interface SaslPasswordOptions {
+  readonly mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512'
+  readonly username: string
+  readonly password: string | Secret
+}
+
+/** OAuth 2 client-credentials grant against an OIDC token endpoint (librdkafka's sasl.oauthbearer.method=oidc). */
+export interface SaslOidcOptions {
+  readonly tokenEndpointUrl: string
+  readonly clientId: string
+  readonly clientSecret: string | Secret
+  readonly scope?: string
+  /** SASL extensions sent with the token (RFC 7628 §3.1). */
+  readonly extensions?: Readonly<Record<string, string>>
+}
+
+/** SASL/OAUTHBEARER with either a token provider of the application's or the built-in OIDC client. */
+export type SaslOAuthBearerOptions =
+  | { readonly mechanism: 'OAUTHBEARER'; readonly tokenProvider: OAuthBearerTokenProvider; readonly extensions?: Readonly<Record<string, string>> }
+  | { readonly mechanism: 'OAUTHBEARER'; readonly oidc: SaslOidcOptions }
+
+/** The `sasl` option: a built-in mechanism, or a custom one as a {@link SaslMechanismFactory}. */
+export type SaslOptions = SaslPasswordOptions | SaslOAuthBearerOptions | SaslMechanismFactory
+
 /** The value kinds the definition table knows how to parse. */
 export type ConfigValueType =
   | 'int' // Java INT: integer in [min ?? 0, max ?? 2^31-1]
@@ -38,6 +97,11 @@ export type ConfigValueType =
   | 'bootstrap' // list of host:port
   | 'compression'
   | 'function' // camelCase-only, no .properties form
+  | 'optional-string' // string, null when unset
+  | 'password' // string or Secret, kept as a Secret (never printed), null when unset
+  | 'enum' // one of `allowed`
+  | 'ssl' // camelCase-only: boolean | SslOptions
+  | 'sasl' // camelCase-only: SaslOptions
 
 /** One producer option. */
 export interface ConfigDefinition {
@@ -45,6 +109,8 @@ export interface ConfigDefinition {
   readonly name: keyof ResolvedProducerConfig
   /** The Java/Kafka property name, or null when the option has none (functions). */
   readonly kafkaName: string | null
+  /** Other accepted property names (librdkafka's spelling), with the Kafka name's string forms. */
+  readonly aliases?: readonly string[]
   readonly type: ConfigValueType
   /** Default value as a user would write it; `undefined` means required. */
   readonly default: string | number | boolean | null | undefined
@@ -78,6 +144,7 @@ function frozenTable(definitions: ConfigDefinition[]): readonly ConfigDefinition
   for (const d of definitions) {
     if (d.allowed !== undefined) Object.freeze(d.allowed)
     if (d.alsoAllowed !== undefined) Object.freeze(d.alsoAllowed)
+    if (d.aliases !== undefined) Object.freeze(d.aliases)
     Object.freeze(d)
   }
   return Object.freeze(definitions)
@@ -317,6 +384,191 @@ export const CONFIG_DEFINITIONS: readonly ConfigDefinition[] = frozenTable(
       min: COMPRESSION_LEVELS.zstd.min,
       max: COMPRESSION_LEVELS.zstd.max,
       doc: "zstd compression level (KIP-390): negative levels are faster, 22 smallest; libzstd's range.",
+    },
+    {
+      name: 'securityProtocol',
+      kafkaName: 'security.protocol',
+      type: 'enum',
+      default: 'PLAINTEXT',
+      defaultNote: 'SSL, SASL_PLAINTEXT or SASL_SSL when only ssl / sasl options are given',
+      allowed: ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'],
+      doc: 'How to talk to brokers: TLS (SSL), SASL authentication, both, or neither; must agree with the ssl / sasl settings given.',
+      javaNote: 'librdkafka also accepts lower case; so does this client.',
+    },
+    {
+      name: 'ssl',
+      kafkaName: null,
+      type: 'ssl',
+      default: null,
+      defaultNote: 'no TLS',
+      doc: 'TLS: true for Node\'s CA store, or { ca, cert, key, passphrase, servername, rejectUnauthorized } with PEM strings or Buffers; not combinable with the ssl.*.location / .pem properties.',
+    },
+    {
+      name: 'sslCaLocation',
+      kafkaName: 'ssl.ca.location',
+      type: 'optional-string',
+      default: null,
+      doc: 'File of trusted CA certificates (PEM) instead of Node\'s CA store.',
+      javaNote: "librdkafka's name; Java uses trust stores (ssl.truststore.*).",
+    },
+    {
+      name: 'sslCaPem',
+      kafkaName: 'ssl.ca.pem',
+      type: 'optional-string',
+      default: null,
+      doc: 'Trusted CA certificates as PEM text.',
+      javaNote: "librdkafka's name; Java's equivalent is ssl.truststore.certificates.",
+    },
+    {
+      name: 'sslCertificateLocation',
+      kafkaName: 'ssl.certificate.location',
+      type: 'optional-string',
+      default: null,
+      doc: 'File with the client certificate chain (PEM), for brokers that require client authentication.',
+      javaNote: "librdkafka's name; Java uses key stores (ssl.keystore.*).",
+    },
+    {
+      name: 'sslCertificatePem',
+      kafkaName: 'ssl.certificate.pem',
+      type: 'optional-string',
+      default: null,
+      doc: 'The client certificate chain as PEM text.',
+      javaNote: "librdkafka's name; Java's equivalent is ssl.keystore.certificate.chain.",
+    },
+    {
+      name: 'sslKeyLocation',
+      kafkaName: 'ssl.key.location',
+      type: 'optional-string',
+      default: null,
+      doc: 'File with the client private key (PEM, possibly encrypted).',
+      javaNote: "librdkafka's name.",
+    },
+    {
+      name: 'sslKeyPem',
+      kafkaName: 'ssl.key.pem',
+      type: 'password',
+      default: null,
+      doc: 'The client private key as PEM text (kept hidden).',
+      javaNote: "librdkafka's name; Java's equivalent is ssl.keystore.key.",
+    },
+    {
+      name: 'sslKeyPassword',
+      kafkaName: 'ssl.key.password',
+      type: 'password',
+      default: null,
+      doc: 'Passphrase of an encrypted client private key (kept hidden).',
+    },
+    {
+      name: 'sslEndpointIdentificationAlgorithm',
+      kafkaName: 'ssl.endpoint.identification.algorithm',
+      type: 'enum',
+      default: 'https',
+      allowed: ['https', '', 'none'],
+      doc: "Check that the broker certificate names the host connected to (https); '' or none turns only that check off.",
+      javaNote: "'none' is librdkafka's spelling of Java's ''.",
+    },
+    {
+      name: 'sasl',
+      kafkaName: null,
+      type: 'sasl',
+      default: null,
+      defaultNote: 'no SASL',
+      doc: "SASL: { mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512', username, password }, { mechanism: 'OAUTHBEARER', tokenProvider } or { mechanism: 'OAUTHBEARER', oidc: { tokenEndpointUrl, clientId, clientSecret, scope, extensions } }, or a custom mechanism { mechanism, create(context) }; not combinable with the sasl.* properties.",
+    },
+    {
+      name: 'saslMechanism',
+      kafkaName: 'sasl.mechanism',
+      aliases: ['sasl.mechanisms'],
+      type: 'enum',
+      default: null,
+      allowed: ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER'],
+      doc: 'SASL mechanism, with credentials from sasl.username / sasl.password, sasl.jaas.config or the sasl.oauthbearer.* properties.',
+      javaNote: "Java's default is GSSAPI, which is not built in (give a custom mechanism as sasl); librdkafka's name sasl.mechanisms is accepted.",
+    },
+    {
+      name: 'saslUsername',
+      kafkaName: 'sasl.username',
+      type: 'optional-string',
+      default: null,
+      doc: 'User name for PLAIN and SCRAM.',
+      javaNote: "librdkafka's name; Java puts it in sasl.jaas.config.",
+    },
+    {
+      name: 'saslPassword',
+      kafkaName: 'sasl.password',
+      type: 'password',
+      default: null,
+      doc: 'Password for PLAIN and SCRAM (kept hidden).',
+      javaNote: "librdkafka's name; Java puts it in sasl.jaas.config.",
+    },
+    {
+      name: 'saslJaasConfig',
+      kafkaName: 'sasl.jaas.config',
+      type: 'password',
+      default: null,
+      doc: 'Java JAAS line with the credentials: PlainLoginModule / ScramLoginModule with username and password, or OAuthBearerLoginModule with clientId, clientSecret and scope (kept hidden).',
+      javaNote: 'Only these three login modules are understood.',
+    },
+    {
+      name: 'saslOauthbearerMethod',
+      kafkaName: 'sasl.oauthbearer.method',
+      type: 'enum',
+      default: 'default',
+      allowed: ['default', 'oidc'],
+      doc: "oidc: fetch OAUTHBEARER tokens from sasl.oauthbearer.token.endpoint.url with the client credentials grant; 'default' needs a tokenProvider (sasl option) or the endpoint URL.",
+      javaNote: "librdkafka's name; Java selects OIDC by setting the token endpoint URL.",
+    },
+    {
+      name: 'saslOauthbearerClientId',
+      kafkaName: 'sasl.oauthbearer.client.id',
+      type: 'optional-string',
+      default: null,
+      doc: 'OAuth client id for the client credentials grant.',
+      javaNote: "librdkafka's name; Java 4.x has the same property (or clientId in sasl.jaas.config).",
+    },
+    {
+      name: 'saslOauthbearerClientSecret',
+      kafkaName: 'sasl.oauthbearer.client.secret',
+      type: 'password',
+      default: null,
+      doc: 'OAuth client secret for the client credentials grant (kept hidden).',
+      javaNote: "librdkafka's name; Java 4.x has the same property (or clientSecret in sasl.jaas.config).",
+    },
+    {
+      name: 'saslOauthbearerTokenEndpointUrl',
+      kafkaName: 'sasl.oauthbearer.token.endpoint.url',
+      type: 'optional-string',
+      default: null,
+      doc: 'OAuth/OIDC token endpoint (http or https URL).',
+    },
+    {
+      name: 'saslOauthbearerScope',
+      kafkaName: 'sasl.oauthbearer.scope',
+      type: 'optional-string',
+      default: null,
+      doc: 'Scope to request with the token (sent when given).',
+    },
+    {
+      name: 'saslOauthbearerExtensions',
+      kafkaName: 'sasl.oauthbearer.extensions',
+      type: 'optional-string',
+      default: null,
+      doc: 'SASL extensions sent with the token, as comma-separated key=value pairs.',
+      javaNote: "librdkafka's name; Java takes extension_<key>=\"value\" options in sasl.jaas.config.",
+    },
+    {
+      name: 'saslLoginRetryBackoffMs',
+      kafkaName: 'sasl.login.retry.backoff.ms',
+      type: 'long',
+      default: 100,
+      doc: 'Initial wait before retrying a failed token request; doubles per attempt.',
+    },
+    {
+      name: 'saslLoginRetryBackoffMaxMs',
+      kafkaName: 'sasl.login.retry.backoff.max.ms',
+      type: 'long',
+      default: 10000,
+      doc: 'Total time spent retrying one token request before authentication fails.',
     },
     {
       name: 'partitioner',
@@ -584,6 +836,204 @@ export interface ProducerConfigOptions {
   /** Kafka name of {@link ProducerConfigOptions.compressionZstdLevel}. */
   'compression.zstd.level'?: number | string
   /**
+   * How to talk to brokers: TLS (SSL), SASL authentication, both, or neither; must agree with the ssl / sasl settings given.
+   *
+   * Kafka name: `security.protocol`. Default: `PLAINTEXT` (SSL, SASL_PLAINTEXT or SASL_SSL when only ssl / sasl options are given). Values: PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL.
+   * librdkafka also accepts lower case; so does this client.
+   */
+  securityProtocol?: 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL'
+  /** Kafka name of {@link ProducerConfigOptions.securityProtocol}. */
+  'security.protocol'?: string
+  /**
+   * TLS: true for Node's CA store, or { ca, cert, key, passphrase, servername, rejectUnauthorized } with PEM strings or Buffers; not combinable with the ssl.*.location / .pem properties.
+   *
+   * Default: `null` (no TLS).
+   */
+  ssl?: boolean | SslOptions | null
+  /**
+   * File of trusted CA certificates (PEM) instead of Node's CA store.
+   *
+   * Kafka name: `ssl.ca.location`. Default: `null`.
+   * librdkafka's name; Java uses trust stores (ssl.truststore.*).
+   */
+  sslCaLocation?: string | null
+  /** Kafka name of {@link ProducerConfigOptions.sslCaLocation}. */
+  'ssl.ca.location'?: string | null
+  /**
+   * Trusted CA certificates as PEM text.
+   *
+   * Kafka name: `ssl.ca.pem`. Default: `null`.
+   * librdkafka's name; Java's equivalent is ssl.truststore.certificates.
+   */
+  sslCaPem?: string | null
+  /** Kafka name of {@link ProducerConfigOptions.sslCaPem}. */
+  'ssl.ca.pem'?: string | null
+  /**
+   * File with the client certificate chain (PEM), for brokers that require client authentication.
+   *
+   * Kafka name: `ssl.certificate.location`. Default: `null`.
+   * librdkafka's name; Java uses key stores (ssl.keystore.*).
+   */
+  sslCertificateLocation?: string | null
+  /** Kafka name of {@link ProducerConfigOptions.sslCertificateLocation}. */
+  'ssl.certificate.location'?: string | null
+  /**
+   * The client certificate chain as PEM text.
+   *
+   * Kafka name: `ssl.certificate.pem`. Default: `null`.
+   * librdkafka's name; Java's equivalent is ssl.keystore.certificate.chain.
+   */
+  sslCertificatePem?: string | null
+  /** Kafka name of {@link ProducerConfigOptions.sslCertificatePem}. */
+  'ssl.certificate.pem'?: string | null
+  /**
+   * File with the client private key (PEM, possibly encrypted).
+   *
+   * Kafka name: `ssl.key.location`. Default: `null`.
+   * librdkafka's name.
+   */
+  sslKeyLocation?: string | null
+  /** Kafka name of {@link ProducerConfigOptions.sslKeyLocation}. */
+  'ssl.key.location'?: string | null
+  /**
+   * The client private key as PEM text (kept hidden).
+   *
+   * Kafka name: `ssl.key.pem`. Default: `null`.
+   * librdkafka's name; Java's equivalent is ssl.keystore.key.
+   */
+  sslKeyPem?: string | Secret | null
+  /** Kafka name of {@link ProducerConfigOptions.sslKeyPem}. */
+  'ssl.key.pem'?: string | Secret | null
+  /**
+   * Passphrase of an encrypted client private key (kept hidden).
+   *
+   * Kafka name: `ssl.key.password`. Default: `null`.
+   */
+  sslKeyPassword?: string | Secret | null
+  /** Kafka name of {@link ProducerConfigOptions.sslKeyPassword}. */
+  'ssl.key.password'?: string | Secret | null
+  /**
+   * Check that the broker certificate names the host connected to (https); '' or none turns only that check off.
+   *
+   * Kafka name: `ssl.endpoint.identification.algorithm`. Default: `https`. Values: https, '', none.
+   * 'none' is librdkafka's spelling of Java's ''.
+   */
+  sslEndpointIdentificationAlgorithm?: 'https' | '' | 'none'
+  /** Kafka name of {@link ProducerConfigOptions.sslEndpointIdentificationAlgorithm}. */
+  'ssl.endpoint.identification.algorithm'?: string
+  /**
+   * SASL: { mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512', username, password }, { mechanism: 'OAUTHBEARER', tokenProvider } or { mechanism: 'OAUTHBEARER', oidc: { tokenEndpointUrl, clientId, clientSecret, scope, extensions } }, or a custom mechanism { mechanism, create(context) }; not combinable with the sasl.* properties.
+   *
+   * Default: `null` (no SASL).
+   */
+  sasl?: SaslOptions | null
+  /**
+   * SASL mechanism, with credentials from sasl.username / sasl.password, sasl.jaas.config or the sasl.oauthbearer.* properties.
+   *
+   * Kafka name: `sasl.mechanism` (also `sasl.mechanisms`). Default: `null`. Values: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER.
+   * Java's default is GSSAPI, which is not built in (give a custom mechanism as sasl); librdkafka's name sasl.mechanisms is accepted.
+   */
+  saslMechanism?: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512' | 'OAUTHBEARER' | null
+  /** Kafka name of {@link ProducerConfigOptions.saslMechanism}. */
+  'sasl.mechanism'?: string
+  /** Alternative name of {@link ProducerConfigOptions.saslMechanism}. */
+  'sasl.mechanisms'?: string
+  /**
+   * User name for PLAIN and SCRAM.
+   *
+   * Kafka name: `sasl.username`. Default: `null`.
+   * librdkafka's name; Java puts it in sasl.jaas.config.
+   */
+  saslUsername?: string | null
+  /** Kafka name of {@link ProducerConfigOptions.saslUsername}. */
+  'sasl.username'?: string | null
+  /**
+   * Password for PLAIN and SCRAM (kept hidden).
+   *
+   * Kafka name: `sasl.password`. Default: `null`.
+   * librdkafka's name; Java puts it in sasl.jaas.config.
+   */
+  saslPassword?: string | Secret | null
+  /** Kafka name of {@link ProducerConfigOptions.saslPassword}. */
+  'sasl.password'?: string | Secret | null
+  /**
+   * Java JAAS line with the credentials: PlainLoginModule / ScramLoginModule with username and password, or OAuthBearerLoginModule with clientId, clientSecret and scope (kept hidden).
+   *
+   * Kafka name: `sasl.jaas.config`. Default: `null`.
+   * Only these three login modules are understood.
+   */
+  saslJaasConfig?: string | Secret | null
+  /** Kafka name of {@link ProducerConfigOptions.saslJaasConfig}. */
+  'sasl.jaas.config'?: string | Secret | null
+  /**
+   * oidc: fetch OAUTHBEARER tokens from sasl.oauthbearer.token.endpoint.url with the client credentials grant; 'default' needs a tokenProvider (sasl option) or the endpoint URL.
+   *
+   * Kafka name: `sasl.oauthbearer.method`. Default: `default`. Values: default, oidc.
+   * librdkafka's name; Java selects OIDC by setting the token endpoint URL.
+   */
+  saslOauthbearerMethod?: 'default' | 'oidc'
+  /** Kafka name of {@link ProducerConfigOptions.saslOauthbearerMethod}. */
+  'sasl.oauthbearer.method'?: string
+  /**
+   * OAuth client id for the client credentials grant.
+   *
+   * Kafka name: `sasl.oauthbearer.client.id`. Default: `null`.
+   * librdkafka's name; Java 4.x has the same property (or clientId in sasl.jaas.config).
+   */
+  saslOauthbearerClientId?: string | null
+  /** Kafka name of {@link ProducerConfigOptions.saslOauthbearerClientId}. */
+  'sasl.oauthbearer.client.id'?: string | null
+  /**
+   * OAuth client secret for the client credentials grant (kept hidden).
+   *
+   * Kafka name: `sasl.oauthbearer.client.secret`. Default: `null`.
+   * librdkafka's name; Java 4.x has the same property (or clientSecret in sasl.jaas.config).
+   */
+  saslOauthbearerClientSecret?: string | Secret | null
+  /** Kafka name of {@link ProducerConfigOptions.saslOauthbearerClientSecret}. */
+  'sasl.oauthbearer.client.secret'?: string | Secret | null
+  /**
+   * OAuth/OIDC token endpoint (http or https URL).
+   *
+   * Kafka name: `sasl.oauthbearer.token.endpoint.url`. Default: `null`.
+   */
+  saslOauthbearerTokenEndpointUrl?: string | null
+  /** Kafka name of {@link ProducerConfigOptions.saslOauthbearerTokenEndpointUrl}. */
+  'sasl.oauthbearer.token.endpoint.url'?: string | null
+  /**
+   * Scope to request with the token (sent when given).
+   *
+   * Kafka name: `sasl.oauthbearer.scope`. Default: `null`.
+   */
+  saslOauthbearerScope?: string | null
+  /** Kafka name of {@link ProducerConfigOptions.saslOauthbearerScope}. */
+  'sasl.oauthbearer.scope'?: string | null
+  /**
+   * SASL extensions sent with the token, as comma-separated key=value pairs.
+   *
+   * Kafka name: `sasl.oauthbearer.extensions`. Default: `null`.
+   * librdkafka's name; Java takes extension_<key>="value" options in sasl.jaas.config.
+   */
+  saslOauthbearerExtensions?: string | null
+  /** Kafka name of {@link ProducerConfigOptions.saslOauthbearerExtensions}. */
+  'sasl.oauthbearer.extensions'?: string | null
+  /**
+   * Initial wait before retrying a failed token request; doubles per attempt.
+   *
+   * Kafka name: `sasl.login.retry.backoff.ms`. Default: `100`. Range: [0, 2^53-1].
+   */
+  saslLoginRetryBackoffMs?: number
+  /** Kafka name of {@link ProducerConfigOptions.saslLoginRetryBackoffMs}. */
+  'sasl.login.retry.backoff.ms'?: number | string
+  /**
+   * Total time spent retrying one token request before authentication fails.
+   *
+   * Kafka name: `sasl.login.retry.backoff.max.ms`. Default: `10000`. Range: [0, 2^53-1].
+   */
+  saslLoginRetryBackoffMaxMs?: number
+  /** Kafka name of {@link ProducerConfigOptions.saslLoginRetryBackoffMaxMs}. */
+  'sasl.login.retry.backoff.max.ms'?: number | string
+  /**
    * (topic, key, value, cluster) => partition for records sent without a partition; replaces key hashing and sticky choice.
    *
    * Default: `null` (the built-in partitioner).
@@ -654,8 +1104,56 @@ export interface ResolvedProducerConfig {
   readonly compressionLz4Level: number
   /** zstd compression level (KIP-390): negative levels are faster, 22 smallest; libzstd's range. (`compression.zstd.level`) */
   readonly compressionZstdLevel: number
+  /** How to talk to brokers: TLS (SSL), SASL authentication, both, or neither; must agree with the ssl / sasl settings given. (`security.protocol`) */
+  readonly securityProtocol: 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL'
+  /** TLS: true for Node's CA store, or { ca, cert, key, passphrase, servername, rejectUnauthorized } with PEM strings or Buffers; not combinable with the ssl.*.location / .pem properties. */
+  readonly ssl: true | SslOptions | null
+  /** File of trusted CA certificates (PEM) instead of Node's CA store. (`ssl.ca.location`) */
+  readonly sslCaLocation: string | null
+  /** Trusted CA certificates as PEM text. (`ssl.ca.pem`) */
+  readonly sslCaPem: string | null
+  /** File with the client certificate chain (PEM), for brokers that require client authentication. (`ssl.certificate.location`) */
+  readonly sslCertificateLocation: string | null
+  /** The client certificate chain as PEM text. (`ssl.certificate.pem`) */
+  readonly sslCertificatePem: string | null
+  /** File with the client private key (PEM, possibly encrypted). (`ssl.key.location`) */
+  readonly sslKeyLocation: string | null
+  /** The client private key as PEM text (kept hidden). (`ssl.key.pem`) */
+  readonly sslKeyPem: Secret | null
+  /** Passphrase of an encrypted client private key (kept hidden). (`ssl.key.password`) */
+  readonly sslKeyPassword: Secret | null
+  /** Check that the broker certificate names the host connected to (https); '' or none turns only that check off. (`ssl.endpoint.identification.algorithm`) */
+  readonly sslEndpointIdentificationAlgorithm: 'https' | '' | 'none'
+  /** SASL: { mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512', username, password }, { mechanism: 'OAUTHBEARER', tokenProvider } or { mechanism: 'OAUTHBEARER', oidc: { tokenEndpointUrl, clientId, clientSecret, scope, extensions } }, or a custom mechanism { mechanism, create(context) }; not combinable with the sasl.* properties. */
+  readonly sasl: SaslOptions | null
+  /** SASL mechanism, with credentials from sasl.username / sasl.password, sasl.jaas.config or the sasl.oauthbearer.* properties. (`sasl.mechanism`) */
+  readonly saslMechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512' | 'OAUTHBEARER' | null
+  /** User name for PLAIN and SCRAM. (`sasl.username`) */
+  readonly saslUsername: string | null
+  /** Password for PLAIN and SCRAM (kept hidden). (`sasl.password`) */
+  readonly saslPassword: Secret | null
+  /** Java JAAS line with the credentials: PlainLoginModule / ScramLoginModule with username and password, or OAuthBearerLoginModule with clientId, clientSecret and scope (kept hidden). (`sasl.jaas.config`) */
+  readonly saslJaasConfig: Secret | null
+  /** oidc: fetch OAUTHBEARER tokens from sasl.oauthbearer.token.endpoint.url with the client credentials grant; 'default' needs a tokenProvider (sasl option) or the endpoint URL. (`sasl.oauthbearer.method`) */
+  readonly saslOauthbearerMethod: 'default' | 'oidc'
+  /** OAuth client id for the client credentials grant. (`sasl.oauthbearer.client.id`) */
+  readonly saslOauthbearerClientId: string | null
+  /** OAuth client secret for the client credentials grant (kept hidden). (`sasl.oauthbearer.client.secret`) */
+  readonly saslOauthbearerClientSecret: Secret | null
+  /** OAuth/OIDC token endpoint (http or https URL). (`sasl.oauthbearer.token.endpoint.url`) */
+  readonly saslOauthbearerTokenEndpointUrl: string | null
+  /** Scope to request with the token (sent when given). (`sasl.oauthbearer.scope`) */
+  readonly saslOauthbearerScope: string | null
+  /** SASL extensions sent with the token, as comma-separated key=value pairs. (`sasl.oauthbearer.extensions`) */
+  readonly saslOauthbearerExtensions: string | null
+  /** Initial wait before retrying a failed token request; doubles per attempt. (`sasl.login.retry.backoff.ms`) */
+  readonly saslLoginRetryBackoffMs: number
+  /** Total time spent retrying one token request before authentication fails. (`sasl.login.retry.backoff.max.ms`) */
+  readonly saslLoginRetryBackoffMaxMs: number
   /** (topic, key, value, cluster) => partition for records sent without a partition; replaces key hashing and sticky choice. */
   readonly partitioner: CustomPartitioner | null
+  /** TLS and SASL as the connection layer uses them, resolved from the options above (not an option itself). */
+  readonly security: ResolvedSecurity
 }
 // </config-interfaces:generated>
 
@@ -681,7 +1179,7 @@ export interface ResolveProducerConfigOptions {
 
 const BY_NAME = new Map<string, ConfigDefinition>(CONFIG_DEFINITIONS.map((d) => [d.name, d]))
 const BY_KAFKA_NAME = new Map<string, ConfigDefinition>(
-  CONFIG_DEFINITIONS.filter((d) => d.kafkaName !== null).map((d) => [d.kafkaName as string, d]),
+  CONFIG_DEFINITIONS.flatMap((d) => (d.kafkaName === null ? [] : [d.kafkaName, ...(d.aliases ?? [])].map((k) => [k, d] as const))),
 )
 
 function def(name: keyof ResolvedProducerConfig): ConfigDefinition {
@@ -707,7 +1205,6 @@ const JAVA_ONLY_SETTINGS = new Set([
   'metrics.sample.window.ms',
   'partitioner.rack.aware',
   'receive.buffer.bytes',
-  'security.protocol',
   'security.providers',
   'send.buffer.bytes',
   'transaction.timeout.ms',
@@ -791,7 +1288,162 @@ function parseValue(d: ConfigDefinition, key: string, value: unknown, fromKafkaN
     case 'function':
       if (value === null || typeof value === 'function') return value
       throw new KafkaConfigError(key, `expected a function (topic, key, value, cluster) => partition, or null for the built-in partitioner, got ${describeValue(value)}`)
+    case 'optional-string':
+      if (value === null) return null
+      if (typeof value === 'string') return fromKafkaName ? value.trim() : value
+      throw new KafkaConfigError(key, `expected a string, got ${describeValue(value)}`)
+    case 'password':
+      if (value === null) return null
+      if (typeof value === 'string' || value instanceof Secret) return Secret.of(value)
+      // Never describe the value: it may be the secret, mistyped.
+      throw new KafkaConfigError(key, `expected a string or a Secret, got ${value === null ? 'null' : typeof value}`)
+    case 'enum': {
+      if (value === null && d.default === null) return null
+      const text = typeof value === 'string' ? (fromKafkaName ? value.trim() : value) : undefined
+      // security.protocol and sasl.mechanism are matched case-insensitively (librdkafka does).
+      const match = text === undefined ? undefined : d.allowed!.find((a) => a === text || a.toLowerCase() === text.toLowerCase())
+      if (match !== undefined) return match
+      const hint = d.name === 'saslMechanism' && text !== undefined ? "; other mechanisms (GSSAPI, AWS_MSK_IAM, …) can be given as a custom mechanism in the 'sasl' option" : ''
+      throw new KafkaConfigError(key, `expected one of ${d.allowed!.map((a) => (a === '' ? "''" : a)).join(', ')}, got ${describeValue(value)}${hint}`)
+    }
+    case 'ssl':
+      return parseSslOption(key, value)
+    case 'sasl':
+      return parseSaslOption(key, value)
   }
+}
+
+const SSL_KEYS = new Set(['ca', 'cert', 'key', 'passphrase', 'servername', 'rejectUnauthorized'])
+
+function isPemValue(v: unknown): v is string | Buffer {
+  return typeof v === 'string' || Buffer.isBuffer(v)
+}
+
+/** `ssl`: false/null → null, true → true, an object → a frozen copy with key and passphrase in Secrets. */
+function parseSslOption(key: string, value: unknown): SslOptions | true | null {
+  if (value === null || value === false) return null
+  if (value === true) return true
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new KafkaConfigError(key, `expected true, false or { ca, cert, key, passphrase, servername, rejectUnauthorized }, got ${describeValue(value)}`)
+  }
+  const o = value as Record<string, unknown>
+  for (const k of Object.keys(o)) {
+    if (!SSL_KEYS.has(k)) throw new KafkaConfigError(`${key}.${k}`, `unknown TLS option; expected one of ${[...SSL_KEYS].join(', ')}`)
+  }
+  const out: { -readonly [K in keyof SslOptions]: SslOptions[K] } = {}
+  if (o.ca !== undefined) {
+    const list = Array.isArray(o.ca) ? o.ca : [o.ca]
+    if (list.length === 0 || !list.every(isPemValue)) throw new KafkaConfigError(`${key}.ca`, 'expected PEM text or a Buffer, or a non-empty list of them')
+    out.ca = Object.freeze([...list])
+  }
+  if (o.cert !== undefined) {
+    if (!isPemValue(o.cert)) throw new KafkaConfigError(`${key}.cert`, `expected PEM text or a Buffer, got ${describeValue(o.cert)}`)
+    out.cert = o.cert
+  }
+  if (o.key !== undefined) {
+    if (!isPemValue(o.key) && !(o.key instanceof Secret)) throw new KafkaConfigError(`${key}.key`, `expected PEM text, a Buffer or a Secret, got ${typeof o.key}`)
+    out.key = Secret.of(o.key)
+  }
+  if (o.passphrase !== undefined) {
+    if (typeof o.passphrase !== 'string' && !(o.passphrase instanceof Secret)) throw new KafkaConfigError(`${key}.passphrase`, `expected a string or a Secret, got ${typeof o.passphrase}`)
+    out.passphrase = Secret.of(o.passphrase)
+  }
+  if (o.servername !== undefined) {
+    if (typeof o.servername !== 'string' || o.servername === '') throw new KafkaConfigError(`${key}.servername`, `expected a non-empty host name, got ${describeValue(o.servername)}`)
+    out.servername = o.servername
+  }
+  if (o.rejectUnauthorized !== undefined) {
+    if (typeof o.rejectUnauthorized !== 'boolean') throw new KafkaConfigError(`${key}.rejectUnauthorized`, `expected a boolean, got ${describeValue(o.rejectUnauthorized)}`)
+    out.rejectUnauthorized = o.rejectUnauthorized
+  }
+  return Object.freeze(out)
+}
+
+/** `sasl`: a frozen copy with passwords and client secrets in Secrets; a custom factory as is. */
+function parseSaslOption(key: string, value: unknown): SaslOptions | null {
+  if (value === null) return null
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new KafkaConfigError(key, `expected { mechanism, ... } or a custom mechanism { mechanism, create }, got ${describeValue(value)}`)
+  }
+  if (isSaslMechanismFactory(value)) return value
+  const o = value as Record<string, unknown>
+  const mechanism = o.mechanism
+  const only = (allowed: string[]) => {
+    for (const k of Object.keys(o)) {
+      if (!allowed.includes(k)) throw new KafkaConfigError(`${key}.${k}`, `unknown option for ${String(mechanism)}; expected ${allowed.join(', ')}`)
+    }
+  }
+  switch (mechanism) {
+    case 'PLAIN':
+    case 'SCRAM-SHA-256':
+    case 'SCRAM-SHA-512': {
+      only(['mechanism', 'username', 'password'])
+      if (typeof o.username !== 'string' || o.username === '') throw new KafkaConfigError(`${key}.username`, `is required for ${mechanism}: a non-empty string`)
+      if (typeof o.password !== 'string' && !(o.password instanceof Secret)) throw new KafkaConfigError(`${key}.password`, `is required for ${mechanism}: a string or a Secret`)
+      return Object.freeze({ mechanism, username: o.username, password: Secret.of(o.password) })
+    }
+    case 'OAUTHBEARER': {
+      if (o.tokenProvider !== undefined) {
+        only(['mechanism', 'tokenProvider', 'extensions'])
+        if (typeof o.tokenProvider !== 'function') throw new KafkaConfigError(`${key}.tokenProvider`, 'expected a function () => Promise<{ token, lifetimeMs }>')
+        const extensions = parseExtensions(`${key}.extensions`, o.extensions)
+        return Object.freeze({ mechanism, tokenProvider: o.tokenProvider as OAuthBearerTokenProvider, ...(extensions ? { extensions } : {}) })
+      }
+      if (o.oidc !== undefined) {
+        only(['mechanism', 'oidc'])
+        const oidc = o.oidc as Record<string, unknown>
+        if (oidc === null || typeof oidc !== 'object') throw new KafkaConfigError(`${key}.oidc`, 'expected { tokenEndpointUrl, clientId, clientSecret, scope?, extensions? }')
+        for (const k of Object.keys(oidc)) {
+          if (!['tokenEndpointUrl', 'clientId', 'clientSecret', 'scope', 'extensions'].includes(k)) throw new KafkaConfigError(`${key}.oidc.${k}`, 'unknown option; expected tokenEndpointUrl, clientId, clientSecret, scope, extensions')
+        }
+        checkUrl(`${key}.oidc.tokenEndpointUrl`, oidc.tokenEndpointUrl)
+        if (typeof oidc.clientId !== 'string' || oidc.clientId === '') throw new KafkaConfigError(`${key}.oidc.clientId`, 'is required: a non-empty string')
+        if (typeof oidc.clientSecret !== 'string' && !(oidc.clientSecret instanceof Secret)) throw new KafkaConfigError(`${key}.oidc.clientSecret`, 'is required: a string or a Secret')
+        if (oidc.scope !== undefined && typeof oidc.scope !== 'string') throw new KafkaConfigError(`${key}.oidc.scope`, `expected a string, got ${describeValue(oidc.scope)}`)
+        const extensions = parseExtensions(`${key}.oidc.extensions`, oidc.extensions)
+        return Object.freeze({
+          mechanism,
+          oidc: Object.freeze({
+            tokenEndpointUrl: oidc.tokenEndpointUrl as string,
+            clientId: oidc.clientId,
+            clientSecret: Secret.of(oidc.clientSecret),
+            ...(oidc.scope !== undefined ? { scope: oidc.scope } : {}),
+            ...(extensions ? { extensions } : {}),
+          }),
+        })
+      }
+      throw new KafkaConfigError(key, "OAUTHBEARER needs a tokenProvider function or oidc: { tokenEndpointUrl, clientId, clientSecret }")
+    }
+    default:
+      throw new KafkaConfigError(
+        `${key}.mechanism`,
+        `expected 'PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512' or 'OAUTHBEARER', or a custom mechanism object with mechanism and create(), got ${describeValue(mechanism)}`,
+      )
+  }
+}
+
+function checkUrl(key: string, value: unknown): void {
+  let url: URL | undefined
+  try {
+    url = typeof value === 'string' ? new URL(value) : undefined
+  } catch {
+    url = undefined
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new KafkaConfigError(key, 'expected an http or https URL')
+  }
+}
+
+function parseExtensions(key: string, value: unknown): Readonly<Record<string, string>> | undefined {
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'object' || Array.isArray(value)) throw new KafkaConfigError(key, `expected an object of name: value strings, got ${describeValue(value)}`)
+  const out = { ...(value as Record<string, string>) }
+  try {
+    validateSaslExtensions(out)
+  } catch (e) {
+    throw new KafkaConfigError(key, (e as Error).message.replace(/^OAUTHBEARER: /, ''))
+  }
+  return Object.freeze(out)
 }
 
 function stringFormHint(d: ConfigDefinition, value: unknown, fromKafkaName: boolean): string {
@@ -892,6 +1544,7 @@ function parseAddress(key: string, text: string): BrokerAddress {
 
 function sameValue(a: unknown, b: unknown): boolean {
   if (Object.is(a, b)) return true
+  if (a instanceof Secret && b instanceof Secret) return a.equals(b)
   if (Array.isArray(a) && Array.isArray(b)) {
     return a.length === b.length && a.every((x: BrokerAddress, i) => x.host === b[i].host && x.port === b[i].port)
   }
@@ -935,7 +1588,13 @@ function unknownKeyError(key: string): KafkaConfigError {
     return new KafkaConfigError(key, "unknown option; give a custom partitioner as the 'partitioner' option (a function)")
   }
   if (JAVA_ONLY_SETTINGS.has(key) || key.startsWith('ssl.') || key.startsWith('sasl.')) {
-    return new KafkaConfigError(key, 'this Java producer setting is not supported by this client')
+    // Java's JKS/PKCS12 stores have PEM equivalents here (librdkafka's names).
+    const hint = key.startsWith('ssl.truststore.')
+      ? '; give trusted CAs as ssl.ca.location or ssl.ca.pem (PEM)'
+      : key.startsWith('ssl.keystore.')
+        ? '; give the client certificate and key as ssl.certificate.location / ssl.key.location (or .pem, PEM)'
+        : ''
+    return new KafkaConfigError(key, `this Java producer setting is not supported by this client${hint}`)
   }
   const suggestion = suggestName(key)
   return new KafkaConfigError(key, `unknown option${suggestion !== undefined ? `; did you mean '${suggestion}'?` : ''}`)
@@ -986,6 +1645,9 @@ export function resolveProducerConfig(input: ProducerConfig, options: ResolvePro
     const previous = given.get(d)
     if (previous !== undefined) {
       if (!sameValue(previous.value, value)) {
+        if (d.type === 'password') {
+          throw new KafkaConfigError(key, `differs from '${previous.key}': both name the same option; give only one of them`)
+        }
         throw new KafkaConfigError(
           key,
           `is ${describeValue(raw)} but '${previous.key}' is ${describeValue(previous.raw)}: both name the same option; give only one of them`,
@@ -1004,6 +1666,10 @@ export function resolveProducerConfig(input: ProducerConfig, options: ResolvePro
       throw new KafkaConfigError(d.kafkaName ?? d.name, `is required: give '${d.name}' (or '${d.kafkaName}'), e.g. ['localhost:9092']`)
     } else values[d.name] = d.type === 'acks' ? parseAcks(d.name, d.default, false) : d.default
   }
+  // Read after every other value is known: TLS/SASL depend on several of them.
+  const security = resolveSecurity(values as unknown as ResolvedProducerConfig, (name) => given.get(def(name))?.key)
+  values.securityProtocol = security.protocol
+  values.security = security
   const r = values as { -readonly [K in keyof ResolvedProducerConfig]: ResolvedProducerConfig[K] }
 
   /** How to call an option in a message: as the user wrote it, else its Kafka name. */
@@ -1105,4 +1771,273 @@ export function resolveProducerConfig(input: ProducerConfig, options: ResolvePro
   }
 
   return Object.freeze(r)
+}
+
+// ---------------------------------------------------------------------------
+// Security: the ssl / sasl options or their Kafka properties, resolved into the
+// one ResolvedSecurity the connection layer uses. Files are read here, once,
+// so a missing certificate fails the producer's construction, as a bad key
+// store fails Java's (SslFactory.configure). No message quotes a secret.
+// ---------------------------------------------------------------------------
+
+const SSL_PROPERTIES = ['sslCaLocation', 'sslCaPem', 'sslCertificateLocation', 'sslCertificatePem', 'sslKeyLocation', 'sslKeyPem', 'sslKeyPassword'] as const
+const SASL_PROPERTIES = [
+  'saslMechanism',
+  'saslUsername',
+  'saslPassword',
+  'saslJaasConfig',
+  'saslOauthbearerClientId',
+  'saslOauthbearerClientSecret',
+  'saslOauthbearerTokenEndpointUrl',
+  'saslOauthbearerScope',
+  'saslOauthbearerExtensions',
+] as const
+
+type GivenKey = (name: keyof ResolvedProducerConfig) => string | undefined
+
+function resolveSecurity(v: ResolvedProducerConfig, givenKey: GivenKey): ResolvedSecurity {
+  const label = (name: keyof ResolvedProducerConfig) => givenKey(name) ?? def(name).kafkaName ?? name
+  const isSet = (name: keyof ResolvedProducerConfig) => givenKey(name) !== undefined && v[name] !== null
+  const sslProps = SSL_PROPERTIES.filter(isSet)
+  const saslProps = [...SASL_PROPERTIES.filter(isSet), ...(isSet('saslOauthbearerMethod') && v.saslOauthbearerMethod !== 'default' ? (['saslOauthbearerMethod'] as const) : [])]
+  const sslObject = v.ssl
+  const saslObject = v.sasl
+
+  if (sslObject !== null && sslObject !== true && sslProps.length > 0) {
+    throw new KafkaConfigError(label(sslProps[0]!), `cannot be combined with the '${label('ssl')}' object; put the certificate, key and CA there, or give ssl: true`)
+  }
+  if (saslObject !== null && saslProps.length > 0) {
+    throw new KafkaConfigError(label(saslProps[0]!), `cannot be combined with the '${label('sasl')}' option; give the credentials in one of the two forms`)
+  }
+  const tlsKey = sslObject !== null ? label('ssl') : sslProps.length > 0 ? label(sslProps[0]!) : undefined
+  const saslKey = saslObject !== null ? label('sasl') : saslProps.length > 0 ? label(saslProps[0]!) : undefined
+
+  let protocol: SecurityProtocol
+  if (givenKey('securityProtocol') !== undefined) {
+    protocol = v.securityProtocol as SecurityProtocol
+    const proto = label('securityProtocol')
+    if (tlsKey !== undefined && protocol !== 'SSL' && protocol !== 'SASL_SSL') {
+      throw new KafkaConfigError(tlsKey, `TLS settings need ${proto} SSL or SASL_SSL, but it is ${protocol}`)
+    }
+    if (saslKey !== undefined && protocol !== 'SASL_PLAINTEXT' && protocol !== 'SASL_SSL') {
+      throw new KafkaConfigError(saslKey, `SASL settings need ${proto} SASL_PLAINTEXT or SASL_SSL, but it is ${protocol}`)
+    }
+  } else {
+    // Properties alone do not switch TLS / SASL on (as in Java and librdkafka, where they
+    // would be ignored); silently ignoring a CA or a password is worse than an error.
+    if (sslObject === null && tlsKey !== undefined) {
+      throw new KafkaConfigError(tlsKey, `is set but TLS is off: set security.protocol to SSL or SASL_SSL, or ssl: true`)
+    }
+    if (saslObject === null && saslKey !== undefined) {
+      throw new KafkaConfigError(saslKey, `is set but SASL is off: set security.protocol to SASL_PLAINTEXT or SASL_SSL`)
+    }
+    const tlsOn = sslObject !== null
+    const saslOn = saslObject !== null
+    protocol = tlsOn ? (saslOn ? 'SASL_SSL' : 'SSL') : saslOn ? 'SASL_PLAINTEXT' : 'PLAINTEXT'
+  }
+  if (protocol === 'PLAINTEXT') return PLAINTEXT_SECURITY
+  const tls = protocol === 'SSL' || protocol === 'SASL_SSL' ? resolveTls(v, label, isSet) : null
+  const sasl = protocol === 'SASL_PLAINTEXT' || protocol === 'SASL_SSL' ? resolveSasl(v, label, isSet) : null
+  return Object.freeze({ protocol, tls, sasl })
+}
+
+function readPemFile(key: string, file: string): Buffer {
+  try {
+    return fs.readFileSync(file)
+  } catch (e) {
+    throw new KafkaConfigError(key, `cannot read ${JSON.stringify(file)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
+  }
+}
+
+const hasPem = (v: string | Buffer, marker: RegExp) => marker.test(typeof v === 'string' ? v : v.toString('latin1'))
+const CERT_MARKER = /-----BEGIN CERTIFICATE-----/
+
+function resolveTls(v: ResolvedProducerConfig, label: (n: keyof ResolvedProducerConfig) => string, isSet: (n: keyof ResolvedProducerConfig) => boolean): ResolvedTls {
+  let ca: readonly (string | Buffer)[] | undefined
+  let cert: string | Buffer | undefined
+  let key: Secret | undefined
+  let passphrase: Secret | undefined
+  let servername: string | undefined
+  let rejectUnauthorized = true
+  let caKey: string, certKey: string, keyKey: string, passKey: string
+  const o = v.ssl
+  if (o !== null && o !== true) {
+    caKey = `${label('ssl')}.ca`
+    certKey = `${label('ssl')}.cert`
+    keyKey = `${label('ssl')}.key`
+    passKey = `${label('ssl')}.passphrase`
+    ca = o.ca === undefined ? undefined : ((Array.isArray(o.ca) ? o.ca : [o.ca]) as (string | Buffer)[])
+    cert = o.cert
+    key = o.key === undefined ? undefined : Secret.of(o.key)
+    passphrase = o.passphrase === undefined ? undefined : Secret.of(o.passphrase)
+    servername = o.servername
+    rejectUnauthorized = o.rejectUnauthorized ?? true
+  } else {
+    const both = (a: keyof ResolvedProducerConfig, b: keyof ResolvedProducerConfig) => {
+      if (isSet(a) && isSet(b)) throw new KafkaConfigError(label(b), `give either ${label(a)} or ${label(b)}, not both`)
+    }
+    both('sslCaLocation', 'sslCaPem')
+    both('sslCertificateLocation', 'sslCertificatePem')
+    both('sslKeyLocation', 'sslKeyPem')
+    caKey = label(isSet('sslCaLocation') ? 'sslCaLocation' : 'sslCaPem')
+    certKey = label(isSet('sslCertificateLocation') ? 'sslCertificateLocation' : 'sslCertificatePem')
+    keyKey = label(isSet('sslKeyLocation') ? 'sslKeyLocation' : 'sslKeyPem')
+    passKey = label('sslKeyPassword')
+    if (v.sslCaPem !== null) ca = [v.sslCaPem]
+    else if (v.sslCaLocation !== null) ca = [readPemFile(caKey, v.sslCaLocation)]
+    if (v.sslCertificatePem !== null) cert = v.sslCertificatePem
+    else if (v.sslCertificateLocation !== null) cert = readPemFile(certKey, v.sslCertificateLocation)
+    if (v.sslKeyPem !== null) key = v.sslKeyPem
+    else if (v.sslKeyLocation !== null) key = new Secret(readPemFile(keyKey, v.sslKeyLocation))
+    passphrase = v.sslKeyPassword ?? undefined
+  }
+  if (ca !== undefined && !ca.every((c) => hasPem(c, CERT_MARKER))) throw new KafkaConfigError(caKey, 'expected PEM certificates (-----BEGIN CERTIFICATE-----)')
+  if (cert !== undefined && !hasPem(cert, CERT_MARKER)) throw new KafkaConfigError(certKey, 'expected a PEM certificate chain (-----BEGIN CERTIFICATE-----)')
+  if (cert !== undefined && key === undefined) throw new KafkaConfigError(certKey, `a client certificate needs its private key (${keyKey})`)
+  if (key !== undefined && cert === undefined) throw new KafkaConfigError(keyKey, `a private key needs its client certificate (${certKey})`)
+  if (passphrase !== undefined && key === undefined) throw new KafkaConfigError(passKey, `is set but there is no private key (${keyKey})`)
+  if (key !== undefined) {
+    // Decrypt once now, as Java loads the key store at start: a wrong passphrase fails here, not at every connect.
+    try {
+      createPrivateKey({ key: key.reveal(), format: 'pem', ...(passphrase !== undefined ? { passphrase: passphrase.revealString() } : {}) })
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code
+      // OpenSSL 3 reports a missing passphrase as an interrupted prompt; the PEM header says it plainly.
+      const encrypted = hasPem(key.reveal(), /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/)
+      const why =
+        code === 'ERR_MISSING_PASSPHRASE' || (encrypted && passphrase === undefined)
+          ? `is encrypted: give its passphrase (${passKey})`
+          : passphrase !== undefined
+            ? `could not be decrypted with ${passKey} (wrong passphrase?) or is not a PEM private key`
+            : 'is not a PEM private key'
+      throw new KafkaConfigError(keyKey, why)
+    }
+  }
+  return makeResolvedTls({
+    ca: ca === undefined ? undefined : Object.freeze([...ca]),
+    cert,
+    key,
+    passphrase,
+    servername,
+    rejectUnauthorized,
+    verifyHostname: v.sslEndpointIdentificationAlgorithm === 'https',
+  })
+}
+
+/** librdkafka's sasl.oauthbearer.extensions: "k1=v1,k2=v2". */
+function parseExtensionList(key: string, text: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const part of text.split(',')) {
+    if (part.trim() === '') continue
+    const eq = part.indexOf('=')
+    if (eq <= 0) throw new KafkaConfigError(key, `expected comma-separated key=value pairs, got an entry without '='`)
+    out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim()
+  }
+  return out
+}
+
+function resolveSasl(v: ResolvedProducerConfig, label: (n: keyof ResolvedProducerConfig) => string, isSet: (n: keyof ResolvedProducerConfig) => boolean): SaslMechanismFactory {
+  const retry = { retryBackoffMs: v.saslLoginRetryBackoffMs, retryBackoffMaxMs: v.saslLoginRetryBackoffMaxMs }
+  const oidcFactory = (key: string, o: SaslOidcOptions): SaslMechanismFactory => {
+    let provider: OidcClientCredentialsProvider
+    try {
+      provider = new OidcClientCredentialsProvider({ ...o, ...retry })
+    } catch (e) {
+      if (e instanceof KafkaAuthenticationError) throw new KafkaConfigError(key, e.message.replace(/^OIDC: /, ''))
+      throw e
+    }
+    return oauthBearerFactory(provider.getToken)
+  }
+
+  const o = v.sasl
+  if (o !== null) {
+    if (isSaslMechanismFactory(o)) return o
+    switch (o.mechanism) {
+      case 'PLAIN':
+        return plainFactory(o.username, o.password)
+      case 'SCRAM-SHA-256':
+      case 'SCRAM-SHA-512':
+        return scramFactory(o.mechanism, o.username, o.password)
+      case 'OAUTHBEARER':
+        if ('tokenProvider' in o) return oauthBearerFactory(o.tokenProvider, o.extensions ?? {})
+        return oidcFactory(`${label('sasl')}.oidc`, o.oidc)
+    }
+  }
+
+  const mechanism = v.saslMechanism
+  if (mechanism === null) {
+    throw new KafkaConfigError(
+      label('saslMechanism'),
+      `is required with ${label('securityProtocol')} ${v.securityProtocol}: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER (or give the 'sasl' option)`,
+    )
+  }
+  let jaas: ReturnType<typeof parseJaasConfig> | null = null
+  if (v.saslJaasConfig !== null) {
+    try {
+      jaas = parseJaasConfig(v.saslJaasConfig.revealString())
+    } catch (e) {
+      if (e instanceof JaasParseError) throw new KafkaConfigError(label('saslJaasConfig'), `cannot be parsed: ${e.message}`)
+      throw e
+    }
+    const expected = mechanism === 'PLAIN' ? PLAIN_LOGIN_MODULE : mechanism === 'OAUTHBEARER' ? OAUTHBEARER_LOGIN_MODULE : SCRAM_LOGIN_MODULE
+    if (jaas.loginModule !== expected) {
+      throw new KafkaConfigError(label('saslJaasConfig'), `names login module ${jaas.loginModule}, but ${label('saslMechanism')} ${mechanism} needs ${expected}`)
+    }
+  }
+
+  if (mechanism === 'PLAIN' || mechanism === 'SCRAM-SHA-256' || mechanism === 'SCRAM-SHA-512') {
+    let username: string
+    let password: Secret
+    if (jaas !== null) {
+      if (isSet('saslUsername') || isSet('saslPassword')) {
+        throw new KafkaConfigError(label(isSet('saslUsername') ? 'saslUsername' : 'saslPassword'), `give the credentials either in ${label('saslJaasConfig')} or as sasl.username / sasl.password, not both`)
+      }
+      if (!jaas.options.username) throw new KafkaConfigError(label('saslJaasConfig'), 'has no username option')
+      if (jaas.options.password === undefined) throw new KafkaConfigError(label('saslJaasConfig'), 'has no password option')
+      username = jaas.options.username
+      password = new Secret(jaas.options.password)
+    } else {
+      if (v.saslUsername === null || v.saslUsername === '') throw new KafkaConfigError(label('saslUsername'), `is required for ${mechanism} (or give ${label('saslJaasConfig')})`)
+      if (v.saslPassword === null) throw new KafkaConfigError(label('saslPassword'), `is required for ${mechanism} (or give ${label('saslJaasConfig')})`)
+      username = v.saslUsername
+      password = v.saslPassword
+    }
+    for (const n of ['saslOauthbearerClientId', 'saslOauthbearerClientSecret', 'saslOauthbearerTokenEndpointUrl', 'saslOauthbearerScope', 'saslOauthbearerExtensions'] as const) {
+      if (isSet(n)) throw new KafkaConfigError(label(n), `applies to OAUTHBEARER only, but ${label('saslMechanism')} is ${mechanism}`)
+    }
+    return mechanism === 'PLAIN' ? plainFactory(username, password) : scramFactory(mechanism, username, password)
+  }
+
+  // OAUTHBEARER through properties: the OIDC client-credentials grant.
+  for (const n of ['saslUsername', 'saslPassword'] as const) {
+    if (isSet(n)) throw new KafkaConfigError(label(n), `does not apply to OAUTHBEARER; give sasl.oauthbearer.client.id / client.secret`)
+  }
+  const url = v.saslOauthbearerTokenEndpointUrl
+  if (url === null) {
+    if (v.saslOauthbearerMethod === 'oidc') throw new KafkaConfigError(label('saslOauthbearerTokenEndpointUrl'), `is required with ${label('saslOauthbearerMethod')}=oidc`)
+    throw new KafkaConfigError(
+      label('saslMechanism'),
+      "OAUTHBEARER needs a token source: sasl.oauthbearer.method=oidc with sasl.oauthbearer.token.endpoint.url, client.id and client.secret, or the 'sasl' option with a tokenProvider",
+    )
+  }
+  checkUrl(label('saslOauthbearerTokenEndpointUrl'), url)
+  const opt = jaas?.options ?? {}
+  const clientId = v.saslOauthbearerClientId ?? opt.clientId ?? null
+  const clientSecret = v.saslOauthbearerClientSecret ?? (opt.clientSecret !== undefined ? new Secret(opt.clientSecret) : null)
+  const scope = v.saslOauthbearerScope ?? opt.scope
+  if (clientId === null || clientId === '') throw new KafkaConfigError(label('saslOauthbearerClientId'), 'is required for the OIDC client credentials grant')
+  if (clientSecret === null) throw new KafkaConfigError(label('saslOauthbearerClientSecret'), 'is required for the OIDC client credentials grant')
+  // Java's OAuthBearerLoginModule takes extensions as extension_<name> JAAS options.
+  const extensions: Record<string, string> = {}
+  for (const [k, val] of Object.entries(opt)) if (k.startsWith('extension_')) extensions[k.slice('extension_'.length)] = val
+  if (v.saslOauthbearerExtensions !== null) Object.assign(extensions, parseExtensionList(label('saslOauthbearerExtensions'), v.saslOauthbearerExtensions))
+  const extKey = isSet('saslOauthbearerExtensions') ? label('saslOauthbearerExtensions') : label('saslJaasConfig')
+  const checked = Object.keys(extensions).length > 0 ? parseExtensions(extKey, extensions) : undefined
+  return oidcFactory(label('saslOauthbearerTokenEndpointUrl'), {
+    tokenEndpointUrl: url,
+    clientId,
+    clientSecret,
+    ...(scope ? { scope } : {}),
+    ...(checked ? { extensions: checked } : {}),
+  })
 }

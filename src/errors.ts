@@ -25,6 +25,22 @@ export class KafkaConfigError extends KafkaClientError {
   }
 }
 
+/**
+ * The broker (or the client's own check of the broker, such as a SCRAM
+ * server signature, or the OAuth token endpoint) rejected this client's
+ * credentials: Java's `SaslAuthenticationException` / `AuthenticationException`.
+ * Not retriable: the same credentials give the same answer. The message holds
+ * the broker's error message when it sent one, never a credential.
+ */
+export class KafkaAuthenticationError extends KafkaClientError {
+  /** The error message the broker sent (SaslAuthenticate error_message), if any. */
+  readonly brokerMessage: string | undefined
+  constructor(message: string, options?: { cause?: unknown; brokerMessage?: string }) {
+    super('AUTHENTICATION', message, options?.cause !== undefined ? { cause: options.cause } : undefined)
+    this.brokerMessage = options?.brokerMessage
+  }
+}
+
 /** The application passed a record that can never be sent (bad topic, bad type, too large...). */
 export class KafkaInvalidRecordError extends KafkaClientError {
   constructor(message: string) {

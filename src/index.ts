@@ -3,11 +3,32 @@ export type { CloseOptions } from './producer/kafka-producer.js'
 export type { ProducerRecord, RecordMetadata, SendCallback, RecordHeaders, Bytes } from './producer/record.js'
 export type { ProducerMetricsSnapshot } from './producer/metrics.js'
 export { CONFIG_DEFINITIONS, resolveProducerConfig } from './config.js'
-export type { ProducerConfig, ResolvedProducerConfig, ConfigDefinition, CustomPartitioner, Acks } from './config.js'
+export type {
+  ProducerConfig,
+  ResolvedProducerConfig,
+  ConfigDefinition,
+  CustomPartitioner,
+  Acks,
+  SslOptions,
+  SaslOptions,
+  SaslPasswordOptions,
+  SaslOAuthBearerOptions,
+  SaslOidcOptions,
+  SaslMechanism,
+  SaslMechanismFactory,
+  SaslContext,
+  OAuthBearerToken,
+  OAuthBearerTokenProvider,
+  ResolvedSecurity,
+  ResolvedTls,
+  SecurityProtocol,
+} from './config.js'
+export { Secret } from './util/secret.js'
 export type { CompressionCodec } from './protocol/compression/index.js'
 export {
   KafkaClientError,
   KafkaConfigError,
+  KafkaAuthenticationError,
   KafkaInvalidRecordError,
   KafkaTimeoutError,
   KafkaProtocolError,

@@ -33,8 +33,33 @@ export interface KcatOptions {
    * transaction).
    */
   isolationLevel?: 'read_committed' | 'read_uncommitted';
-  /** Extra librdkafka properties (-X). */
+  /**
+   * Extra librdkafka properties (-X), also used for the metadata wait: e.g. the
+   * security settings of a secured listener (SecureKafka.kcatConfig()).
+   */
   config?: Record<string, string>;
+}
+
+// Settings whose values must never reach an error message or a log.
+const SECRET_KEY = /password|secret|\.pem$|jaas|token|key\.location$/i;
+
+/** argv with the value of every secret-bearing `-X k=v` / `--command-property k=v` replaced by [hidden]. */
+export function redactArgs(args: string[]): string {
+  return args
+    .map((a, i) => {
+      const prev = args[i - 1];
+      if ((prev === '-X' || prev === '--command-property' || prev === '--producer-property' || prev === '--consumer-property') && a.includes('=')) {
+        const k = a.slice(0, a.indexOf('='));
+        if (SECRET_KEY.test(k)) return `${k}=[hidden]`;
+      }
+      if (/^-D.*(password|secret)/i.test(a)) return `${a.split('=')[0]}=[hidden]`;
+      return a;
+    })
+    .join(' ');
+}
+
+function xArgs(config: Record<string, string> | undefined): string[] {
+  return Object.entries(config ?? {}).flatMap(([k, v]) => ['-X', `${k}=${v}`]);
 }
 
 // Record framing for kcat -f (binary safe except for header text, see below):
@@ -156,10 +181,16 @@ function parseKcatHeaders(text: Buffer): [string, Buffer][] {
 const sortRecords = (a: ConsumedRecord, b: ConsumedRecord) =>
   a.partition - b.partition || (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0);
 
-async function waitKcatMetadata(bootstrap: string, topic: string, partitions: number, deadline: number): Promise<void> {
+async function waitKcatMetadata(
+  bootstrap: string,
+  topic: string,
+  partitions: number,
+  deadline: number,
+  config?: Record<string, string>,
+): Promise<void> {
   let last = '';
   for (;;) {
-    const r = await runCollect('kcat', ['-L', '-J', '-b', bootstrap, '-t', topic, '-m', '10'], 15_000);
+    const r = await runCollect('kcat', ['-L', '-J', '-b', bootstrap, '-t', topic, '-m', '10', ...xArgs(config)], 15_000);
     if (r.code === 0) {
       try {
         const md = JSON.parse(r.stdout.toString('utf8')) as {
@@ -187,7 +218,9 @@ async function waitKcatMetadata(bootstrap: string, topic: string, partitions: nu
 export async function consumeWithKcat(bootstrap: string, topic: string, opts: KcatOptions = {}): Promise<ConsumedRecord[]> {
   const timeoutMs = opts.timeoutMs ?? 120_000;
   const deadline = Date.now() + timeoutMs;
-  if (opts.partitions !== undefined) await waitKcatMetadata(bootstrap, topic, opts.partitions, Math.min(deadline, Date.now() + 30_000));
+  if (opts.partitions !== undefined) {
+    await waitKcatMetadata(bootstrap, topic, opts.partitions, Math.min(deadline, Date.now() + 30_000), opts.config);
+  }
   const props = {
     'check.crcs': 'true',
     'isolation.level': opts.isolationLevel ?? 'read_uncommitted',
@@ -198,7 +231,7 @@ export async function consumeWithKcat(bootstrap: string, topic: string, opts: Kc
   if (opts.partition !== undefined) args.push('-p', String(opts.partition));
   for (const [k, v] of Object.entries(props)) args.push('-X', `${k}=${v}`);
   const r = await runCollect('kcat', args, Math.max(1000, deadline - Date.now()));
-  const describe = () => `kcat ${args.join(' ')}\nexit ${r.signal ?? r.code}${r.timedOut ? ' (killed after timeout)' : ''}; stderr:\n${r.stderr}`;
+  const describe = () => `kcat ${redactArgs(args)}\nexit ${r.signal ?? r.code}${r.timedOut ? ' (killed after timeout)' : ''}; stderr:\n${r.stderr}`;
   if (r.timedOut) throw new Error(`kcat did not reach the end of ${topic} within ${timeoutMs} ms: ${describe()}`);
   if (r.code !== 0) throw new Error(`kcat failed: ${describe()}`);
   // -q hides kcat's informational lines; its own errors ("% ERROR: ...", e.g.
@@ -217,6 +250,8 @@ export interface ConsoleConsumerOptions {
   isolationLevel?: 'read_committed' | 'read_uncommitted';
   /** Extra consumer properties (--command-property). */
   config?: Record<string, string>;
+  /** JVM system properties (-Dk=v), e.g. org.apache.kafka.sasl.oauthbearer.allowed.urls for an OIDC token endpoint. */
+  jvmSystemProperties?: Record<string, string>;
 }
 
 function parseFormatterLine(line: string): ConsumedRecord {
@@ -265,6 +300,7 @@ export async function consumeWithJavaConsoleConsumer(
   };
   const args = [
     ...TOOL_JVM_FLAGS,
+    ...Object.entries(opts.jvmSystemProperties ?? {}).map(([k, v]) => `-D${k}=${v}`),
     '-cp',
     kafkaToolsClasspath(),
     'org.apache.kafka.tools.consumer.ConsoleConsumer',
@@ -299,4 +335,89 @@ export async function consumeWithJavaConsoleConsumer(
   // LEADER_NOT_AVAILABLE during leader changes are fine.
   if (/\] ERROR |Exception in thread|CorruptRecord|CRC/.test(r.stderr)) throw new Error(`ConsoleConsumer reported errors: ${describe()}`);
   return records.sort(sortRecords);
+}
+
+export interface KcatProduceOptions {
+  /** Produce to this partition (kcat -p); default: librdkafka's partitioner. */
+  partition?: number;
+  /** Extra librdkafka properties (-X), e.g. SecureKafka.kcatConfig(). */
+  config?: Record<string, string>;
+  /** Default 60 000. */
+  timeoutMs?: number;
+}
+
+/**
+ * Produce `messages` as `key:value` lines with kcat -P (acks=all, delivery
+ * reports checked: kcat exits non-zero when a message fails).
+ */
+export async function produceWithKcat(
+  bootstrap: string,
+  topic: string,
+  messages: { key: string; value: string }[],
+  opts: KcatProduceOptions = {},
+): Promise<void> {
+  for (const m of messages) {
+    if (/[\n:]/.test(m.key) || m.value.includes('\n')) throw new Error('produceWithKcat: keys without ":" or newlines, values without newlines');
+  }
+  const args = ['-P', '-b', bootstrap, '-t', topic, '-K', ':', '-X', 'acks=all', ...xArgs(opts.config)];
+  if (opts.partition !== undefined) args.push('-p', String(opts.partition));
+  const input = messages.map((m) => `${m.key}:${m.value}\n`).join('');
+  const r = await runCollect('kcat', args, opts.timeoutMs ?? 60_000, input);
+  if (r.timedOut || r.code !== 0 || /% ERROR|Delivery failed/i.test(r.stderr)) {
+    throw new Error(`kcat ${redactArgs(args)} failed: exit ${r.signal ?? r.code}${r.timedOut ? ' (killed after timeout)' : ''}; stderr:\n${r.stderr}`);
+  }
+}
+
+export interface ConsoleProducerOptions {
+  /** Producer properties (--command-property), e.g. SecureKafka.javaClientConfig(). */
+  config?: Record<string, string>;
+  /** JVM system properties (-Dk=v). */
+  jvmSystemProperties?: Record<string, string>;
+  /** Default 90 000. */
+  timeoutMs?: number;
+}
+
+/**
+ * Produce `key:value` lines with Kafka's own ConsoleProducer (kafka-tools),
+ * acks=all and --sync, so a failed send fails the call.  The Java client is
+ * the reference for mechanisms librdkafka 2.0.2 cannot do against Kafka 4.x:
+ * its SCRAM client-final repeats the client nonce (fixed in librdkafka
+ * 2.6.1, confluentinc/librdkafka#4895), which 4.x brokers reject, and kcat's
+ * build lacks the libcurl-based OIDC token retrieval.
+ */
+export async function produceWithJavaConsoleProducer(
+  bootstrap: string,
+  topic: string,
+  messages: { key: string; value: string }[],
+  opts: ConsoleProducerOptions = {},
+): Promise<void> {
+  requireJavaHelpers();
+  for (const m of messages) {
+    if (/[\n:]/.test(m.key) || m.value.includes('\n')) throw new Error('produceWithJavaConsoleProducer: keys without ":" or newlines, values without newlines');
+  }
+  const props: Record<string, string> = { acks: 'all', 'max.block.ms': '30000', 'delivery.timeout.ms': '30000', 'request.timeout.ms': '20000', ...(opts.config ?? {}) };
+  const args = [
+    ...TOOL_JVM_FLAGS,
+    ...Object.entries(opts.jvmSystemProperties ?? {}).map(([k, v]) => `-D${k}=${v}`),
+    '-cp',
+    kafkaToolsClasspath(),
+    'org.apache.kafka.tools.ConsoleProducer',
+    '--bootstrap-server',
+    bootstrap,
+    '--topic',
+    topic,
+    '--sync',
+    '--reader-property',
+    'parse.key=true',
+    '--reader-property',
+    'key.separator=:',
+  ];
+  for (const [k, v] of Object.entries(props)) args.push('--command-property', `${k}=${v}`);
+  const input = messages.map((m) => `${m.key}:${m.value}\n`).join('');
+  const r = await runCollect('java', args, opts.timeoutMs ?? 90_000, input);
+  if (r.timedOut || r.code !== 0 || /\] ERROR |Exception in thread/.test(r.stderr)) {
+    throw new Error(
+      `ConsoleProducer ${redactArgs(args.slice(args.indexOf('--bootstrap-server')))} failed: exit ${r.signal ?? r.code}${r.timedOut ? ' (killed after timeout)' : ''}; stderr:\n${r.stderr}`,
+    );
+  }
 }

@@ -38,8 +38,10 @@ export interface PartitionState {
 }
 
 export interface KafkaCluster {
-  /** "127.0.0.1:p1,127.0.0.1:p2,..." */
+  /** "127.0.0.1:p1,127.0.0.1:p2,..." (the PLAINTEXT listener) */
   bootstrap: string;
+  /** Bootstrap list of each listener by name: PLAINTEXT and every extraListeners entry. */
+  listeners: Record<string, string>;
   brokers: KafkaBroker[];
   /** Per-run directory (data, configs, logs); removed by stop() unless KAFKA_HARNESS_KEEP=1. */
   dir: string;
@@ -72,6 +74,19 @@ export interface StartKafkaOptions {
   features?: Record<string, number>;
   /** Default 90 000. */
   startTimeoutMs?: number;
+  /**
+   * More listeners besides PLAINTEXT (inter-broker, admin) and CONTROLLER, each
+   * on its own free 127.0.0.1 port and advertised; their per-listener settings
+   * (listener.name.<name>.…) go into serverProperties.  Names are upper case.
+   */
+  extraListeners?: { name: string; securityProtocol: 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL' }[];
+  /** JVM system properties for the broker JVMs (-Dk=v), e.g. org.apache.kafka.sasl.oauthbearer.allowed.urls. */
+  jvmSystemProperties?: Record<string, string>;
+  /**
+   * Extra `kafka-storage format` arguments, e.g. ['--add-scram', 'SCRAM-SHA-256=[name=alice,password=…]'].
+   * Storage is then formatted for this run only (never cached in .cache: the arguments may hold credentials).
+   */
+  formatArgs?: string[];
 }
 
 const HOST = '127.0.0.1';
@@ -124,20 +139,28 @@ interface NodeSpec {
   nodeId: number;
   port: number;
   controllerPort: number;
+  /** Ports of StartKafkaOptions.extraListeners, in order. */
+  extraPorts: number[];
   dir: string;
 }
 
-function serverProperties(node: NodeSpec, all: NodeSpec[], extra: Record<string, string>): string {
+function serverProperties(
+  node: NodeSpec,
+  all: NodeSpec[],
+  extra: Record<string, string>,
+  extraListeners: NonNullable<StartKafkaOptions['extraListeners']>,
+): string {
   const n = all.length;
   const minIsr = n >= 3 ? 2 : 1;
+  const more = extraListeners.map((l, i) => `${l.name}://${HOST}:${node.extraPorts[i]}`);
   const props: Record<string, string | number | boolean> = {
     'process.roles': 'broker,controller',
     'node.id': node.nodeId,
-    listeners: `PLAINTEXT://${HOST}:${node.port},CONTROLLER://${HOST}:${node.controllerPort}`,
-    'advertised.listeners': `PLAINTEXT://${HOST}:${node.port}`,
+    listeners: [`PLAINTEXT://${HOST}:${node.port}`, `CONTROLLER://${HOST}:${node.controllerPort}`, ...more].join(','),
+    'advertised.listeners': [`PLAINTEXT://${HOST}:${node.port}`, ...more].join(','),
     'controller.listener.names': 'CONTROLLER',
     'inter.broker.listener.name': 'PLAINTEXT',
-    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'listener.security.protocol.map': ['PLAINTEXT:PLAINTEXT', 'CONTROLLER:PLAINTEXT', ...extraListeners.map((l) => `${l.name}:${l.securityProtocol}`)].join(','),
     'controller.quorum.voters': all.map((x) => `${x.nodeId}@${HOST}:${x.controllerPort}`).join(','),
     'log.dirs': path.join(node.dir, 'data'),
     // replication sized for the node count
@@ -190,45 +213,7 @@ async function formattedTemplate(features: Record<string, number>): Promise<stri
   fs.mkdirSync(path.dirname(final), { recursive: true });
   const staging = fs.mkdtempSync(`${final}.tmp-`);
   try {
-    const ids = [1, 2, 3];
-    const voters = ids.map((id) => `${id}@${HOST}:${9000 + id}`).join(',');
-    await Promise.all(
-      ids.map(async (id) => {
-        const cfg = path.join(staging, `format-${id}.properties`);
-        fs.writeFileSync(
-          cfg,
-          [
-            'process.roles=broker,controller',
-            `node.id=${id}`,
-            `listeners=PLAINTEXT://${HOST}:${9100 + id},CONTROLLER://${HOST}:${9000 + id}`,
-            'controller.listener.names=CONTROLLER',
-            'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
-            `controller.quorum.voters=${voters}`,
-            `log.dirs=${path.join(staging, `node${id}`)}`,
-            '',
-          ].join('\n'),
-        );
-        const args = [
-          ...TOOL_JVM_FLAGS,
-          '-cp',
-          TOOLS_CLASSPATH,
-          'kafka.tools.StorageTool',
-          'format',
-          '--config',
-          cfg,
-          '--cluster-id',
-          CLUSTER_ID,
-          ...Object.entries(features).flatMap(([f, lvl]) => ['--feature', `${f}=${lvl}`]),
-        ];
-        const child = spawnTracked('java', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-        let out = '';
-        child.stdout!.on('data', (d) => (out += d));
-        child.stderr!.on('data', (d) => (out += d));
-        const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-        if (code !== 0) throw new Error(`kafka-storage format for node ${id} failed (exit ${code}):\n${out}`);
-        fs.rmSync(cfg);
-      }),
-    );
+    await formatNodes(staging, [1, 2, 3], features, []);
     fs.writeFileSync(path.join(staging, '.complete'), `${CLUSTER_ID}\n`);
     try {
       fs.renameSync(staging, final);
@@ -242,10 +227,55 @@ async function formattedTemplate(features: Record<string, number>): Promise<stri
   return final;
 }
 
+/** Formats node<id>/ under `into` for each id, in parallel JVMs. */
+async function formatNodes(into: string, ids: number[], features: Record<string, number>, extraArgs: string[]): Promise<void> {
+  const voters = [1, 2, 3].map((id) => `${id}@${HOST}:${9000 + id}`).join(',');
+  await Promise.all(
+    ids.map(async (id) => {
+      const cfg = path.join(into, `format-${id}.properties`);
+      fs.writeFileSync(
+        cfg,
+        [
+          'process.roles=broker,controller',
+          `node.id=${id}`,
+          `listeners=PLAINTEXT://${HOST}:${9100 + id},CONTROLLER://${HOST}:${9000 + id}`,
+          'controller.listener.names=CONTROLLER',
+          'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+          `controller.quorum.voters=${voters}`,
+          `log.dirs=${path.join(into, `node${id}`)}`,
+          '',
+        ].join('\n'),
+      );
+      const args = [
+        ...TOOL_JVM_FLAGS,
+        '-cp',
+        TOOLS_CLASSPATH,
+        'kafka.tools.StorageTool',
+        'format',
+        '--config',
+        cfg,
+        '--cluster-id',
+        CLUSTER_ID,
+        ...Object.entries(features).flatMap(([f, lvl]) => ['--feature', `${f}=${lvl}`]),
+        ...extraArgs,
+      ];
+      const child = spawnTracked('java', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout!.on('data', (d) => (out += d));
+      child.stderr!.on('data', (d) => (out += d));
+      const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+      // The arguments are not quoted: --add-scram carries passwords.
+      if (code !== 0) throw new Error(`kafka-storage format for node ${id} failed (exit ${code}):\n${out}`);
+      fs.rmSync(cfg);
+    }),
+  );
+}
+
 // ------------------------------------------------------------------ cluster
 class PortInUse extends Error {}
 
 interface RunningNode extends NodeSpec {
+  systemProperties: Record<string, string>;
   child: ChildProcess | null;
   disarm: (() => void) | null;
   propsFile: string;
@@ -270,6 +300,7 @@ function spawnNode(node: RunningNode): void {
       'java',
       [
         ...jvmFlags(),
+        ...Object.entries(node.systemProperties).map(([k, v]) => `-D${k}=${v}`),
         `-Dkafka.logs.dir=${node.dir}`,
         `-Dlog4j2.configurationFile=${node.log4jFile}`,
         '-cp',
@@ -397,15 +428,19 @@ async function startOnce(opts: StartKafkaOptions, template: string, deadline: nu
   const n = opts.brokers;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), RUN_DIR_PREFIX));
   fs.writeFileSync(path.join(dir, 'owner.pid'), String(process.pid));
-  const ports = await freePorts(2 * n);
+  const extraListeners = opts.extraListeners ?? [];
+  const perNode = 2 + extraListeners.length;
+  const ports = await freePorts(perNode * n);
   const specs: NodeSpec[] = Array.from({ length: n }, (_, i) => ({
     nodeId: i + 1,
-    port: ports[2 * i]!,
-    controllerPort: ports[2 * i + 1]!,
+    port: ports[perNode * i]!,
+    controllerPort: ports[perNode * i + 1]!,
+    extraPorts: extraListeners.map((_, j) => ports[perNode * i + 2 + j]!),
     dir: path.join(dir, `node${i + 1}`),
   }));
   const nodes: RunningNode[] = specs.map((s) => ({
     ...s,
+    systemProperties: opts.jvmSystemProperties ?? {},
     child: null,
     disarm: null,
     propsFile: path.join(s.dir, 'server.properties'),
@@ -416,7 +451,7 @@ async function startOnce(opts: StartKafkaOptions, template: string, deadline: nu
   for (const node of nodes) {
     fs.mkdirSync(node.dir, { recursive: true });
     fs.cpSync(path.join(template, `node${node.nodeId}`), path.join(node.dir, 'data'), { recursive: true });
-    fs.writeFileSync(node.propsFile, serverProperties(node, specs, opts.serverProperties ?? {}));
+    fs.writeFileSync(node.propsFile, serverProperties(node, specs, opts.serverProperties ?? {}, extraListeners), { mode: 0o600 });
     fs.writeFileSync(node.log4jFile, brokerLog4j2(node.logFile));
   }
   const bootstrap = nodes.map((x) => `${HOST}:${x.port}`).join(',');
@@ -480,8 +515,14 @@ async function startOnce(opts: StartKafkaOptions, template: string, deadline: nu
     return admin.request(line);
   };
 
+  const listeners: Record<string, string> = { PLAINTEXT: bootstrap };
+  extraListeners.forEach((l, j) => {
+    listeners[l.name] = nodes.map((x) => `${HOST}:${x.extraPorts[j]}`).join(',');
+  });
+
   const cluster: KafkaCluster = {
     bootstrap,
+    listeners,
     brokers: nodes.map((x) => ({ nodeId: x.nodeId, host: HOST, port: x.port })),
     dir,
     clusterId: CLUSTER_ID,
@@ -588,15 +629,33 @@ export async function startKafka(opts: StartKafkaOptions): Promise<KafkaCluster>
   requireJavaHelpers();
   removeStaleRunDirs();
   const deadline = Date.now() + (opts.startTimeoutMs ?? 90_000);
-  const template = await formattedTemplate(opts.features ?? {});
-  for (let attempt = 1; ; attempt++) {
+  let template: string;
+  let ownTemplate = false;
+  if (opts.formatArgs && opts.formatArgs.length > 0) {
+    template = fs.mkdtempSync(path.join(os.tmpdir(), `${RUN_DIR_PREFIX}format-`));
+    fs.writeFileSync(path.join(template, 'owner.pid'), String(process.pid));
+    ownTemplate = true;
     try {
-      return await startOnce(opts, template, deadline);
+      await formatNodes(template, Array.from({ length: opts.brokers }, (_, i) => i + 1), opts.features ?? {}, opts.formatArgs);
     } catch (e) {
-      // A port picked as free was grabbed by someone else before Kafka bound it: new ports, new dir.
-      if (e instanceof PortInUse && attempt < 3 && Date.now() < deadline) continue;
+      fs.rmSync(template, { recursive: true, force: true });
       throw e;
     }
+  } else {
+    template = await formattedTemplate(opts.features ?? {});
+  }
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await startOnce(opts, template, deadline);
+      } catch (e) {
+        // A port picked as free was grabbed by someone else before Kafka bound it: new ports, new dir.
+        if (e instanceof PortInUse && attempt < 3 && Date.now() < deadline) continue;
+        throw e;
+      }
+    }
+  } finally {
+    if (ownTemplate) fs.rmSync(template, { recursive: true, force: true });
   }
 }
 

@@ -69,6 +69,10 @@ describe('defaults', () => {
     'compression.gzip.level': -1,
     'compression.lz4.level': 9,
     'compression.zstd.level': 3,
+    'security.protocol': 'PLAINTEXT',
+    'ssl.endpoint.identification.algorithm': 'https',
+    'sasl.login.retry.backoff.ms': 100,
+    'sasl.login.retry.backoff.max.ms': 10000,
   }
 
   it('the table holds the Java 4.x defaults', () => {
@@ -114,12 +118,36 @@ describe('defaults', () => {
       compressionZstdLevel: 3,
       partitioner: null,
       enableIdempotence: true,
+      securityProtocol: 'PLAINTEXT',
+      ssl: null,
+      sslCaLocation: null,
+      sslCaPem: null,
+      sslCertificateLocation: null,
+      sslCertificatePem: null,
+      sslKeyLocation: null,
+      sslKeyPem: null,
+      sslKeyPassword: null,
+      sslEndpointIdentificationAlgorithm: 'https',
+      sasl: null,
+      saslMechanism: null,
+      saslUsername: null,
+      saslPassword: null,
+      saslJaasConfig: null,
+      saslOauthbearerMethod: 'default',
+      saslOauthbearerClientId: null,
+      saslOauthbearerClientSecret: null,
+      saslOauthbearerTokenEndpointUrl: null,
+      saslOauthbearerScope: null,
+      saslOauthbearerExtensions: null,
+      saslLoginRetryBackoffMs: 100,
+      saslLoginRetryBackoffMaxMs: 10000,
+      security: { protocol: 'PLAINTEXT', tls: null, sasl: null },
     } satisfies ResolvedProducerConfig)
   })
 
   it('has one resolved key per definition, and unique names', () => {
     const config = resolveWith({})
-    expect(Object.keys(config).sort()).toEqual(CONFIG_DEFINITIONS.map((d) => d.name).sort())
+    expect(Object.keys(config).sort()).toEqual([...CONFIG_DEFINITIONS.map((d) => d.name), 'security'].sort())
     const kafkaNames = CONFIG_DEFINITIONS.flatMap((d) => (d.kafkaName === null ? [] : [d.kafkaName]))
     expect(new Set(kafkaNames).size).toBe(kafkaNames.length)
   })

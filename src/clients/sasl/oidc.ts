@@ -1,0 +1,242 @@
+import { KafkaAuthenticationError } from '../../errors.js'
+import { Secret } from '../../util/secret.js'
+import { validateSaslExtensions, type OAuthBearerToken } from './oauthbearer.js'
+
+/** OAuth 2 client-credentials settings (librdkafka's sasl.oauthbearer.method=oidc, Java's ClientCredentialsJwtRetriever). */
+export interface OidcClientCredentialsOptions {
+  /** sasl.oauthbearer.token.endpoint.url */
+  readonly tokenEndpointUrl: string
+  /** sasl.oauthbearer.client.id */
+  readonly clientId: string
+  /** sasl.oauthbearer.client.secret */
+  readonly clientSecret: string | Secret
+  /** sasl.oauthbearer.scope: sent as the `scope` form parameter when given. */
+  readonly scope?: string
+  /** SASL extensions sent with every token (sasl.oauthbearer.extensions). */
+  readonly extensions?: Readonly<Record<string, string>>
+  /** sasl.login.retry.backoff.ms: first wait after a failed request (default 100). */
+  readonly retryBackoffMs?: number
+  /** sasl.login.retry.backoff.max.ms: total time spent retrying one fetch (default 10 000). */
+  readonly retryBackoffMaxMs?: number
+  /** Per request timeout (sasl.login.connect.timeout.ms + read timeout in Java), default 10 000. */
+  readonly requestTimeoutMs?: number
+  /** sasl.login.refresh.window.factor: refresh at this fraction of the lifetime (0.5–1.0, default 0.8). */
+  readonly refreshWindowFactor?: number
+  /** sasl.login.refresh.window.jitter: plus up to this fraction at random (0–0.25, default 0.05). */
+  readonly refreshWindowJitter?: number
+  /** sasl.login.refresh.min.period.seconds in ms (default 60 000). */
+  readonly refreshMinPeriodMs?: number
+  /** sasl.login.refresh.buffer.seconds in ms (default 300 000). */
+  readonly refreshBufferMs?: number
+  /** For tests: the fetch implementation, clock, randomness and sleep. */
+  readonly fetch?: typeof fetch
+  readonly now?: () => number
+  readonly random?: () => number
+  readonly sleep?: (ms: number) => Promise<void>
+}
+
+interface Cached {
+  token: OAuthBearerToken
+  refreshAtMs: number
+}
+
+class Unretryable extends Error {}
+
+/**
+ * Fetches OAUTHBEARER tokens from an OAuth 2 token endpoint with the client
+ * credentials grant (RFC 6749 §4.4), as Java's `ClientCredentialsJwtRetriever`
+ * with `HttpAccessTokenRetriever`: HTTP Basic client authentication with the
+ * URL-encoded id and secret (§2.3.1), `grant_type=client_credentials` and the
+ * optional scope. The expiry comes from `expires_in`, else from the JWT's
+ * `exp` claim; the principal from its `sub`.
+ *
+ * Refresh follows Java's `ExpiringCredentialRefreshingLogin`: a token is
+ * reused until `refreshWindowFactor` (+ up to `refreshWindowJitter`) of its
+ * lifetime has passed, kept at least `refreshMinPeriodMs` and refreshed at
+ * least `refreshBufferMs` before expiry when the lifetime allows both. If a
+ * refresh fails while the cached token is still valid, that token is used.
+ * Failed requests (network errors, HTTP 5xx, 408, 429) are retried with
+ * exponential backoff from `retryBackoffMs` for at most `retryBackoffMaxMs`
+ * in total (Java's `Retry`); other HTTP errors fail at once.
+ *
+ * Invariants: at most one request is in flight (concurrent callers share
+ * it); the client secret is revealed only into the Authorization header and
+ * never appears in an error message.
+ */
+export class OidcClientCredentialsProvider {
+  private readonly options: Omit<OidcClientCredentialsOptions, 'clientSecret'>
+  private readonly secret: Secret
+  private readonly url: URL
+  private cached: Cached | null = null
+  private inflight: Promise<OAuthBearerToken> | null = null
+  private readonly fetchImpl: typeof fetch
+  private readonly now: () => number
+  private readonly random: () => number
+  private readonly sleep: (ms: number) => Promise<void>
+
+  constructor(options: OidcClientCredentialsOptions) {
+    // Keep everything but the secret as given; the secret only inside a Secret.
+    const { clientSecret, ...rest } = options
+    this.options = rest
+    let url: URL
+    try {
+      url = new URL(options.tokenEndpointUrl)
+    } catch {
+      throw new KafkaAuthenticationError('OIDC: the token endpoint URL is not a valid URL')
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new KafkaAuthenticationError(`OIDC: the token endpoint URL must be http(s), got ${url.protocol}`)
+    this.url = url
+    if (!options.clientId) throw new KafkaAuthenticationError('OIDC: the client id is empty')
+    this.secret = Secret.of(clientSecret)
+    if (options.extensions) validateSaslExtensions(options.extensions)
+    this.fetchImpl = options.fetch ?? fetch
+    this.now = options.now ?? Date.now
+    this.random = options.random ?? Math.random
+    this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)))
+  }
+
+  /** The endpoint without any user info, for messages. */
+  private get where(): string {
+    return `${this.url.origin}${this.url.pathname}`
+  }
+
+  /** A token that is valid now: the cached one until its refresh time, else a fresh one. */
+  readonly getToken = async (): Promise<OAuthBearerToken> => {
+    const now = this.now()
+    const c = this.cached
+    if (c !== null && now < c.refreshAtMs) return c.token
+    if (this.inflight === null) {
+      this.inflight = this.fetchToken().finally(() => {
+        this.inflight = null
+      })
+    }
+    try {
+      return await this.inflight
+    } catch (e) {
+      // Java keeps the current credential when a refresh fails; so do we while it is valid.
+      if (c !== null && this.now() < c.token.lifetimeMs) return c.token
+      throw e
+    }
+  }
+
+  /** When the cached token will be refreshed (ms since the epoch), or null. */
+  get refreshAtMs(): number | null {
+    return this.cached?.refreshAtMs ?? null
+  }
+
+  private async fetchToken(): Promise<OAuthBearerToken> {
+    const initial = this.options.retryBackoffMs ?? 100
+    const budget = this.options.retryBackoffMaxMs ?? 10_000
+    const endMs = this.now() + budget
+    let attempt = 0
+    let lastError: unknown
+    // Java's Retry.execute: attempts until the budget is spent, doubling the wait.
+    for (;;) {
+      attempt++
+      try {
+        const token = await this.request()
+        this.cached = { token, refreshAtMs: this.refreshTime(token) }
+        return token
+      } catch (e) {
+        if (e instanceof Unretryable) throw new KafkaAuthenticationError(e.message)
+        lastError = e
+      }
+      const remaining = endMs - this.now()
+      const wait = Math.min(initial * 2 ** (attempt - 1), remaining)
+      if (wait <= 0) break
+      await this.sleep(wait)
+    }
+    const reason = lastError instanceof Error ? lastError.message : String(lastError)
+    throw new KafkaAuthenticationError(`OIDC: no token from ${this.where} after ${attempt} attempt(s) in ${budget} ms: ${reason}`, { cause: lastError })
+  }
+
+  private async request(): Promise<OAuthBearerToken> {
+    const enc = (s: string) => encodeURIComponent(s)
+    const basic = Buffer.from(`${enc(this.options.clientId)}:${enc(this.secret.revealString())}`, 'utf8').toString('base64')
+    const body = new URLSearchParams({ grant_type: 'client_credentials' })
+    if (this.options.scope) body.set('scope', this.options.scope)
+    const sentAt = this.now()
+    let res: Response
+    try {
+      res = await this.fetchImpl(this.url, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${basic}`,
+          accept: 'application/json',
+          'cache-control': 'no-cache',
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: body.toString(),
+        signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 10_000),
+      })
+    } catch (e) {
+      throw new Error(`request to ${this.where} failed: ${(e as Error)?.message ?? String(e)}`)
+    }
+    const text = await res.text().catch(() => '')
+    if (res.status !== 200 && res.status !== 201) {
+      const detail = describeOAuthError(text)
+      const message = `${this.where} answered HTTP ${res.status}${detail ? ` (${detail})` : ''} for client '${this.options.clientId}'`
+      if (res.status >= 500 || res.status === 408 || res.status === 429) throw new Error(message)
+      throw new Unretryable(`OIDC: ${message}`)
+    }
+    let json: { access_token?: unknown; expires_in?: unknown }
+    try {
+      json = JSON.parse(text) as typeof json
+    } catch {
+      throw new Unretryable(`OIDC: ${this.where} answered with a body that is not JSON`)
+    }
+    const token = json.access_token
+    if (typeof token !== 'string' || token === '') throw new Unretryable(`OIDC: ${this.where} answered without an access_token`)
+    const claims = jwtClaims(token)
+    let lifetimeMs: number
+    if (typeof json.expires_in === 'number' && json.expires_in > 0) lifetimeMs = sentAt + json.expires_in * 1000
+    else if (typeof claims?.exp === 'number') lifetimeMs = claims.exp * 1000
+    else throw new Unretryable(`OIDC: ${this.where} gave a token without expires_in and without an exp claim`)
+    if (lifetimeMs <= this.now()) throw new Unretryable(`OIDC: ${this.where} gave a token that has already expired`)
+    return Object.freeze({
+      token,
+      lifetimeMs,
+      ...(typeof claims?.sub === 'string' ? { principal: claims.sub } : {}),
+      ...(typeof claims?.iat === 'number' ? { issuedAtMs: claims.iat * 1000 } : { issuedAtMs: sentAt }),
+      ...(this.options.extensions ? { extensions: this.options.extensions } : {}),
+    })
+  }
+
+  /** ExpiringCredentialRefreshingLogin.refreshMs, in absolute time. */
+  private refreshTime(token: OAuthBearerToken & { issuedAtMs?: number }): number {
+    const now = this.now()
+    const start = Math.min(token.issuedAtMs ?? now, now)
+    const expire = token.lifetimeMs
+    const factor = this.options.refreshWindowFactor ?? 0.8
+    const jitter = this.options.refreshWindowJitter ?? 0.05
+    const minPeriod = this.options.refreshMinPeriodMs ?? 60_000
+    const buffer = this.options.refreshBufferMs ?? 300_000
+    let at = start + (expire - start) * (factor + jitter * this.random())
+    // Both bounds apply only when the remaining lifetime leaves room for them (as Java).
+    if (expire - now >= minPeriod + buffer) at = Math.min(Math.max(at, now + minPeriod), expire - buffer)
+    return Math.floor(at)
+  }
+}
+
+/** The payload of a JWT (not verified: the broker verifies), or null when the token is not one. */
+export function jwtClaims(token: string): Record<string, unknown> | null {
+  const parts = token.split('.')
+  if (parts.length !== 3) return null
+  try {
+    const payload = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as unknown
+    return payload !== null && typeof payload === 'object' && !Array.isArray(payload) ? (payload as Record<string, unknown>) : null
+  } catch {
+    return null
+  }
+}
+
+/** "invalid_client: bad secret" from an RFC 6749 §5.2 error body, clipped. */
+function describeOAuthError(text: string): string {
+  try {
+    const j = JSON.parse(text) as { error?: unknown; error_description?: unknown }
+    const parts = [j.error, j.error_description].filter((x): x is string => typeof x === 'string')
+    return parts.join(': ').slice(0, 300)
+  } catch {
+    return ''
+  }
+}
