@@ -6,6 +6,10 @@
 //
 // A module may import from its own layer or any layer to its left. Type-only
 // imports count too: a type that points upward is the same design error.
+// Specifiers are resolved as TypeScript's Bundler resolution does ('./x.js',
+// './x', './dir' → x.ts or dir/index.ts); one that resolves to no file is
+// reported too, so nothing slips past unchecked. It also fails on an error
+// class declared outside src/errors.ts, where every error class lives.
 //
 //   node scripts/check-layering.mjs            # check src/
 //   node scripts/check-layering.mjs --root D   # check D/src/ (used by the test that proves it fails)
@@ -41,6 +45,18 @@ function listTs(dir) {
 }
 
 // Static `import … from '…'`, `export … from '…'`, side-effect `import '…'`, and `import('…')`.
+/** The src-relative .ts file a relative specifier resolves to, or null. */
+function resolveSpecifier(fromFile, spec, src) {
+  const base = path.resolve(path.dirname(fromFile), spec);
+  const candidates = [base.replace(/\.js$/, '.ts'), `${base}.ts`, path.join(base, 'index.ts'), base];
+  for (const c of candidates) {
+    if (c.endsWith('.ts') && fs.existsSync(c) && fs.statSync(c).isFile()) return path.relative(src, c).split(path.sep).join('/');
+  }
+  return null;
+}
+
+const ERROR_CLASS = /^\s*(?:export\s+)?(?:abstract\s+)?class\s+(\w+)\s+extends\s+(\w*Error)\b/gm;
+
 const SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)['"]([^'"]+)['"]/gm;
 
 export function checkLayering(root) {
@@ -57,16 +73,29 @@ export function checkLayering(root) {
     for (const m of text.matchAll(SPECIFIER)) {
       const spec = m[1];
       if (!spec.startsWith('.')) continue; // packages and node: builtins
-      const target = path.relative(src, path.resolve(path.dirname(file), spec)).split(path.sep).join('/').replace(/\.js$/, '.ts');
+      const line = text.slice(0, m.index).split('\n').length;
+      const target = resolveSpecifier(file, spec, src);
+      if (target === null) {
+        problems.push(`${rel}:${line}: imports '${spec}', which resolves to no .ts file`);
+        continue;
+      }
       if (target.startsWith('..')) {
-        problems.push(`${rel}: imports '${spec}', outside src/`);
+        problems.push(`${rel}:${line}: imports '${spec}', outside src/`);
         continue;
       }
       const to = layerOf(target);
       if (to > from) {
-        const line = text.slice(0, m.index).split('\n').length;
         problems.push(`${rel}:${line}: ${LAYERS[from].name} imports ${LAYERS[to].name} ('${spec}'); dependencies point ${LAYERS.map((l) => l.name).join(' ← ')}`);
       }
+    }
+  }
+  for (const file of listTs(src)) {
+    const rel = path.relative(src, file).split(path.sep).join('/');
+    if (rel === 'errors.ts') continue;
+    const text = fs.readFileSync(file, 'utf8');
+    for (const m of text.matchAll(ERROR_CLASS)) {
+      const line = text.slice(0, m.index).split('\n').length;
+      problems.push(`${rel}:${line}: error class ${m[1]} declared outside src/errors.ts`);
     }
   }
   return problems;

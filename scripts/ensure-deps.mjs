@@ -40,6 +40,12 @@ const JAVA_OUT = path.join(CACHE, 'javahelpers');
 const JAVA_MARKER = path.join(JAVA_OUT, '.complete');
 
 const APT_TEST_PACKAGES = ['librdkafka-dev', 'kcat', 'pkg-config'];
+// Commands the tests and generators run, with the Debian package that brings
+// each: installed only when the command is missing (python3 may come from
+// elsewhere, e.g. pyenv). unzip: gen-protocol reads the schemas out of the
+// kafka-clients jar; python3: an independent SCRAM-SHA-512 vector; ps: the
+// fault tests find broker processes; openssl: certificates for TLS tests.
+const TEST_COMMANDS = { unzip: 'unzip', python3: 'python3', ps: 'procps', openssl: 'openssl' };
 
 const rel = (p) => path.relative(ROOT, p) || '.';
 const log = (msg) => console.log(`[deps] ${msg}`);
@@ -185,6 +191,17 @@ function ensureAptPackages(pkgs, why) {
   const still = missing.filter((p) => !dpkgInstalled(p));
   if (still.length) fail(`apt: ${still.join(' ')} still not installed after apt-get install`);
   log(`apt ${missing.join(' ')}: installed`);
+}
+
+function ensureCommands(commands, why) {
+  const missing = Object.entries(commands).filter(([cmd]) => !which(cmd));
+  if (missing.length === 0) {
+    log(`commands ${Object.keys(commands).join(' ')}: present`);
+    return;
+  }
+  ensureAptPackages([...new Set(missing.map(([, pkg]) => pkg))], why);
+  const still = missing.filter(([cmd]) => !which(cmd)).map(([cmd]) => cmd);
+  if (still.length) fail(`commands ${still.join(' ')} still not on PATH after apt-get install`);
 }
 
 /** java/javac/mvn are expected on the machine; install Debian's if missing. */
@@ -557,6 +574,7 @@ async function main() {
   ensureNodeModules();
   if (mode === 'test') {
     ensureAptPackages(APT_TEST_PACKAGES, 'test tools');
+    ensureCommands(TEST_COMMANDS, 'test commands');
     ensureMockCluster();
     ensureMatrixNodes();
   }

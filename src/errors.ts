@@ -112,3 +112,17 @@ export class KafkaFatalProducerError extends KafkaClientError {
     super(code, `${message}. This error is fatal: the producer cannot send any more records and must be closed`, options)
   }
 }
+
+/**
+ * Internal: a `sasl.jaas.config` value could not be parsed. The config layer
+ * turns it into a KafkaConfigError naming the key; the message never quotes
+ * the value, which holds secrets.
+ */
+export class JaasParseError extends Error {}
+
+/**
+ * Internal: the OIDC token endpoint answered in a way a retry cannot fix
+ * (Java's `UnretryableException` in the OAuth retriever); surfaced to the
+ * application as a KafkaAuthenticationError.
+ */
+export class OidcUnretryableError extends Error {}

@@ -32,12 +32,21 @@ describe('layering', () => {
       ['protocol/reader.ts', "import type { Selector } from '../network/selector.js'", /protocol imports network/],
       ['util/deque.ts', "export { ProduceApi } from '../protocol/apis/produce.js'", /shared imports protocol/],
       ['network/selector.ts', "const m = import('../clients/metadata.js')", /network imports clients/],
+      // Bundler resolution: no extension, and a directory's index.ts
+      ['clients/kafka-client.ts', "import type { ResolvedProducerConfig } from '../config'", /clients imports producer/],
+      ['clients/kafka-client.ts', "import type { KafkaProducer } from '..'", /clients imports entry/],
+      ['protocol/api.ts', "import { nothing } from './no-such-module.js'", /resolves to no \.ts file/],
     ]
     for (const [file, line, expected] of cases) {
       const problems: string[] = checkLayering(copyWith(file, line))
       expect(problems, `${file} + ${line}`).toHaveLength(1)
       expect(problems[0]).toMatch(expected)
     }
+  })
+
+  it('fails on an error class declared outside errors.ts', () => {
+    const dir = copyWith('clients/metadata.ts', 'export class StrayError extends Error {}')
+    expect(checkLayering(dir)).toEqual([expect.stringMatching(/clients\/metadata\.ts:\d+: error class StrayError declared outside src\/errors\.ts/)])
   })
 
   it('fails on a module outside every layer', () => {

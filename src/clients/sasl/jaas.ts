@@ -1,3 +1,7 @@
+import { JaasParseError } from '../../errors.js'
+
+export { JaasParseError }
+
 /** One login module entry of a `sasl.jaas.config` value. */
 export interface JaasLoginModule {
   readonly loginModule: string
@@ -5,8 +9,6 @@ export interface JaasLoginModule {
   readonly options: Readonly<Record<string, string>>
 }
 
-/** Why a `sasl.jaas.config` value could not be parsed; the message never quotes the value. */
-export class JaasParseError extends Error {}
 
 const FLAGS = new Set(['required', 'requisite', 'sufficient', 'optional'])
 // An unquoted word: what Java's StreamTokenizer (JaasConfig: word chars plus - _ $,

@@ -1,4 +1,4 @@
-import { KafkaAuthenticationError } from '../../errors.js'
+import { KafkaAuthenticationError, OidcUnretryableError as Unretryable } from '../../errors.js'
 import { Secret } from '../../util/secret.js'
 import { validateSaslExtensions, type OAuthBearerToken } from './oauthbearer.js'
 
@@ -39,8 +39,6 @@ interface Cached {
   token: OAuthBearerToken
   refreshAtMs: number
 }
-
-class Unretryable extends Error {}
 
 /**
  * Fetches OAUTHBEARER tokens from an OAuth 2 token endpoint with the client
