@@ -27,6 +27,12 @@ export interface ClientRequest<Req = unknown, Res = unknown> {
   readonly expectResponse: boolean
   readonly createdMs: number
   readonly requestTimeoutMs: number
+  /**
+   * The newest version this request may go out with, below the API's own
+   * maximum (Java's `AbstractRequest.Builder` latestAllowedVersion): e.g. a
+   * client's AddPartitionsToTxn stays at v3, where v4+ is the brokers' batched form.
+   */
+  readonly maxVersion?: number
   readonly onComplete: (response: ClientResponse<Res>) => void
 }
 

@@ -155,12 +155,12 @@ export class NetworkClient implements KafkaClient {
   }
 
   /** The negotiated version for `api` on `nodeId` (the node must be ready). */
-  negotiatedVersion(nodeId: number, api: AnyApi): number {
+  negotiatedVersion(nodeId: number, api: AnyApi, maxAllowed = api.maxVersion): number {
     const range = this.apiVersions.get(nodeId)?.get(api.apiKey)
     if (range === undefined) {
       throw new UnsupportedVersionError(`Node ${nodeId} does not support ${api.name} (API key ${api.apiKey})`)
     }
-    const v = Math.min(api.maxVersion, range.max)
+    const v = Math.min(api.maxVersion, maxAllowed, range.max)
     if (v < Math.max(api.minVersion, range.min)) {
       throw new UnsupportedVersionError(
         `Node ${nodeId} supports ${api.name} v${range.min}..v${range.max}; this client implements v${api.minVersion}..v${api.maxVersion}`,
@@ -213,7 +213,7 @@ export class NetworkClient implements KafkaClient {
     }
     let version: number
     try {
-      version = this.negotiatedVersion(node, request.api)
+      version = this.negotiatedVersion(node, request.api, request.maxVersion)
     } catch (err) {
       this.pending.push(this.failed(request, nowMs, -1, err as Error, false))
       return
@@ -223,7 +223,17 @@ export class NetworkClient implements KafkaClient {
 
   private doSend(request: ClientRequest<any, any>, version: number, nowMs: number): void {
     const correlationId = this.nextCorrelationId()
-    const segments = encodeRequest(request.api, version, correlationId, this.opts.clientId, request.body)
+    let segments: Buffer[]
+    try {
+      segments = encodeRequest(request.api, version, correlationId, this.opts.clientId, request.body)
+    } catch (err) {
+      // A body the negotiated version cannot carry (Java: the builder's
+      // UnsupportedVersionException in NetworkClient.doSend) fails this request
+      // only, at the next poll, never synchronously out of send().
+      const e = new UnsupportedVersionError(`Cannot send ${request.api.name} v${version} to node ${request.destination}: ${(err as Error).message}`)
+      this.pending.push(this.failed(request, nowMs, version, e, false))
+      return
+    }
     const send = new NetworkSend(request.destination, segments)
     const entry: InFlightRequest = { request, correlationId, apiVersion: version, send, sendTimeMs: nowMs, sendCompleted: false }
     try {

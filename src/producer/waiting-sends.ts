@@ -187,6 +187,12 @@ export class WaitingSends {
    * max.block.ms deadline for topic metadata and then for buffer memory.
    */
   private async processQueue(): Promise<void> {
+    // `worker` is assigned only when this returns its promise. Until the first
+    // await, anything here that runs application code (a custom partitioner,
+    // a completion callback) and sends again would find no worker and start a
+    // second one, which would append the same front send twice. One microtask
+    // first closes that window.
+    await null
     const ctx = this.ctx
     while (this.queue.size > 0) {
       const w = this.queue.peekFront()!

@@ -107,6 +107,11 @@ export class ScriptedClient implements KafkaClient {
 
   /** Answers `req` with a decoded body (delivered at the next poll / deliver). */
   respond<Res>(req: ScriptedRequest<unknown, Res>, body: Res): void {
+    // A connection answers in request order (InFlightRequests completes the oldest first).
+    const earlier = (this.inFlight.get(req.destination) ?? []).find((r) => r !== req && !r.answered && r.index < req.index)
+    if (earlier !== undefined) {
+      throw new Error(`request #${req.index} to node ${req.destination} answered before #${earlier.index}: a broker answers in order`)
+    }
     this.queue(req, { disconnected: false, timedOut: false, body, error: null })
   }
 
@@ -148,7 +153,7 @@ export class ScriptedClient implements KafkaClient {
     if (req.answered) throw new Error(`request #${req.index} (${req.api} to node ${req.destination}) was answered twice`)
     req.answered = true
     this.queued.push({ req, response: { request: req.request as ClientRequest<unknown, any>, receivedMs: this.time(), apiVersion: -1, ...r } })
-    this.endPoll?.()
+    this.endPollSoon()
   }
 
   private dropNode(nodeId: number, error: Error, timedOut: boolean): void {
@@ -213,8 +218,18 @@ export class ScriptedClient implements KafkaClient {
 
   wakeup(): void {
     this.wakeups++
-    if (this.endPoll !== null) this.endPoll()
+    if (this.endPoll !== null) this.endPollSoon()
     else this.woken = true
+  }
+
+  /**
+   * Ends a pending poll on a later turn, never on the caller's stack: the
+   * real client runs completions only from poll, so a Sender under test must
+   * not see them run inside `send`, `wakeup` or a test's `respond`.
+   */
+  private endPollSoon(): void {
+    const end = this.endPoll
+    if (end !== null) setImmediate(end)
   }
 
   hasInFlightRequests(): boolean {

@@ -343,6 +343,25 @@ describe('Sender: retries', () => {
   })
 })
 
+describe('Sender: retries and delivery.timeout.ms', () => {
+  it('a retriable error that arrives once delivery.timeout.ms has passed fails the batch with that error, without a retry', () => {
+    const s = setup({ deliveryTimeoutMs: 1000, requestTimeoutMs: 900 })
+    const o = s.append(0)
+    s.pass()
+    const req = s.client.sentOf('Produce')[0]!
+    // The answer arrives exactly at the deadline, before the Sender's next pass could expire the batch in flight.
+    now += 1000
+    s.client.respond(req, produceAnswer(req, ErrorCode.NOT_ENOUGH_REPLICAS))
+    s.client.deliver()
+    expect(o.calls).toBe(1)
+    expect(o.err).toBeInstanceOf(KafkaBrokerError)
+    expect((o.err as KafkaBrokerError).errorName).toBe('NOT_ENOUGH_REPLICAS')
+    now += 10_000
+    s.pass()
+    expect(s.client.sentOf('Produce')).toHaveLength(1)
+  })
+})
+
 describe('Sender: MESSAGE_TOO_LARGE splits', () => {
   it('splits a rejected multi-record batch, re-sends the parts in order, and completes every record once', () => {
     const s = setup()
@@ -589,7 +608,14 @@ describe('ScriptedClient contract', () => {
 
     const p = s.append(0)
     s.pass()
+    const q = s.append(0)
+    s.pass()
+    const [r1, r2] = s.client.pending(1)
+    // A connection answers in order: a script that answers the later one first is refused.
+    expect(() => s.client.respond(r2!, produceAnswer(r2!))).toThrow(/answered before/)
+    expect(r1).toBeDefined()
     s.client.close(now)
+    expect(q.calls).toBe(1)
     expect(s.client.pending()).toHaveLength(0)
     expect(p.calls).toBe(1)
     expect(p.err).toBeInstanceOf(KafkaNetworkError)
