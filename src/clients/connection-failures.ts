@@ -59,6 +59,8 @@ const MAX_BROKERS = 64
 const MAX_CAUSES_PER_BROKER = 8
 /** Brokers named in one summary line; the rest are counted. */
 const MAX_BROKERS_IN_SUMMARY = 5
+/** Consecutive handshake closes, at an address that never completed one, before the SSL hint is warned. */
+const HANDSHAKE_CLOSES_BEFORE_WARNING = 3
 
 const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'EAI_NODATA', 'EAI_ADDRFAMILY'])
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED'])
@@ -81,16 +83,21 @@ const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED'])
  * - One entry per broker address and per distinct cause (kind + label), with
  *   a count: a broker refusing 1000 times costs one entry, never a list.
  *   Bounded: at most MAX_BROKERS addresses and MAX_CAUSES_PER_BROKER causes.
- * - A configuration mistake (an unresolvable name, a peer that is not a
- *   Kafka broker, a peer that closes every handshake) is warned about once
- *   per address and kind, for the producer's life, at its first occurrence;
- *   transient failures (refused, reset, timeouts) are never warned about
- *   here: they surface in the timeout that they cause.
+ * - A configuration mistake is warned about once per address and kind, for
+ *   the producer's life: an unresolvable name or a peer that is not a Kafka
+ *   broker at its first occurrence; a peer that closes the handshake without
+ *   a byte of answer (a TLS port, on a plaintext connection) at its third in
+ *   a row, and only if that address never completed a handshake (a broker
+ *   shutting down does the same). Transient failures (refused, reset,
+ *   timeouts) are never warned about here: they surface in the timeout that
+ *   they cause.
  * - Times come from the caller (`nowMs`); nothing here reads a clock.
  */
 export class ConnectionFailures {
   private readonly brokers = new Map<string, BrokerFailures>()
   private readonly warned = new Set<string>()
+  /** Addresses that completed a handshake at least once: their handshake closes are not a misconfiguration. */
+  private readonly everSucceeded = new Set<string>()
   /** Bootstrap addresses whose name did not resolve. */
   private readonly unresolvedBootstrap = new Set<string>()
   /** Bumped on every change; the last report is reused while it holds. */
@@ -130,8 +137,13 @@ export class ConnectionFailures {
 
   /** The connection to `host:port` completed its handshake: it is no longer failing. */
   succeeded(host: string, port: number): void {
-    if (this.brokers.size === 0) return
     const address = formatAddress(host, port)
+    // Bounded like `brokers`: a cluster whose addresses churn (pods) must not grow this for ever.
+    if (!this.everSucceeded.has(address)) {
+      if (this.everSucceeded.size >= MAX_BROKERS) this.everSucceeded.delete(this.everSucceeded.values().next().value!)
+      this.everSucceeded.add(address)
+    }
+    if (this.brokers.size === 0) return
     if (this.brokers.delete(address)) this.version++
     this.unresolvedBootstrap.delete(address)
   }
@@ -184,6 +196,9 @@ export class ConnectionFailures {
     const kind = entry.kind
     const silentHandshakeClose = kind === 'RESET' && entry.label === HANDSHAKE_CLOSE_LABEL
     if (kind !== 'DNS' && kind !== 'NOT_KAFKA' && !silentHandshakeClose) return
+    // A broker shutting down or at max.connections.per.ip closes handshakes too: only an address that
+    // never completed one, and did so HANDSHAKE_CLOSES_BEFORE_WARNING times in a row, looks like a TLS port.
+    if (silentHandshakeClose && (this.everSucceeded.has(address) || entry.attempts < HANDSHAKE_CLOSES_BEFORE_WARNING)) return
     if (kind === 'DNS' && nodeId < 0) this.unresolvedBootstrap.add(address)
     const key = `${address}|${kind}`
     if (this.warned.has(key)) return

@@ -151,6 +151,21 @@ describe('ConnectionFailures', () => {
     expect(warnings).toHaveLength(3)
   })
 
+  it('hints at an SSL listener after three silent handshake closes, never for an address that worked before', () => {
+    const { f, warnings } = failures(['tls:9093'])
+    const close = classifyFailure(new KafkaNetworkError('closed', -1), ConnectionPhase.Handshake)
+    f.record(-1, 'tls', 9093, close, 1)
+    f.record(-1, 'tls', 9093, close, 2)
+    expect(warnings).toEqual([])
+    f.record(-1, 'tls', 9093, close, 3)
+    f.record(-1, 'tls', 9093, close, 4)
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toMatch(/^kafka-producer-ts: bootstrap server tls:9093 closed the connection without answering the ApiVersions request: is this an SSL or SASL_SSL listener\?/)
+    f.succeeded('kafka', 9092)
+    for (let i = 0; i < 5; i++) f.record(1, 'kafka', 9092, close, 10 + i) // a broker restarting
+    expect(warnings).toHaveLength(1)
+  })
+
   it('says when no bootstrap server can be resolved', () => {
     const { f, warnings } = failures(['a:1', 'b:2'])
     f.record(-1, 'a', 1, classifyFailure(sysError('ENOTFOUND'), ConnectionPhase.Connecting), 1)
