@@ -32,7 +32,19 @@ export class KafkaInvalidRecordError extends KafkaClientError {
   }
 }
 
-/** A wait bounded by a configured timeout ran out. */
+/**
+ * A wait bounded by a configured timeout ran out.
+ *
+ * When connections to brokers were failing, a max.block.ms (metadata,
+ * buffer.memory) or delivery.timeout.ms timeout says so: its message ends
+ * with a one-line summary (`; no broker reachable: 127.0.0.1:9092
+ * ECONNREFUSED (12 attempts)`) and its `cause` is an `AggregateError` of one
+ * {@link KafkaConnectionError} per failing broker. A standard AggregateError
+ * rather than a class of ours: the cause holds several errors, which is what
+ * AggregateError is for, and Node's inspector, loggers and error trackers
+ * already print its `errors`; every error inside it is ours, typed, with a
+ * stable `code`.
+ */
 export class KafkaTimeoutError extends KafkaClientError {
   constructor(message: string, options?: { cause?: unknown; retriable?: boolean }) {
     super('TIMEOUT', message, { retriable: options?.retriable ?? true, ...(options?.cause !== undefined ? { cause: options.cause } : {}) })
