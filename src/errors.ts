@@ -48,7 +48,19 @@ export class KafkaInvalidRecordError extends KafkaClientError {
   }
 }
 
-/** A wait bounded by a configured timeout ran out. */
+/**
+ * A wait bounded by a configured timeout ran out.
+ *
+ * When connections to brokers were failing, a max.block.ms (metadata,
+ * buffer.memory) or delivery.timeout.ms timeout says so: its message ends
+ * with a one-line summary (`; no broker reachable: 127.0.0.1:9092
+ * ECONNREFUSED (12 attempts)`) and its `cause` is an `AggregateError` of one
+ * {@link KafkaConnectionError} per failing broker. A standard AggregateError
+ * rather than a class of ours: the cause holds several errors, which is what
+ * AggregateError is for, and Node's inspector, loggers and error trackers
+ * already print its `errors`; every error inside it is ours, typed, with a
+ * stable `code`.
+ */
 export class KafkaTimeoutError extends KafkaClientError {
   constructor(message: string, options?: { cause?: unknown; retriable?: boolean }) {
     super('TIMEOUT', message, { retriable: options?.retriable ?? true, ...(options?.cause !== undefined ? { cause: options.cause } : {}) })
@@ -68,6 +80,97 @@ export class KafkaNetworkError extends KafkaClientError {
   constructor(message: string, nodeId?: number, options?: { cause?: unknown }) {
     super('NETWORK', message, { retriable: true, ...options })
     this.nodeId = nodeId
+  }
+}
+
+/**
+ * Why a connection to a broker failed, as recorded per broker (see
+ * `ConnectionFailures` in src/clients/connection-failures.ts):
+ * - DNS: the host name does not resolve (ENOTFOUND, EAI_AGAIN...).
+ * - REFUSED: nothing listens on the port (ECONNREFUSED).
+ * - RESET: the peer reset or closed the connection (ECONNRESET, EPIPE, a close
+ *   during the ApiVersions handshake, a close by the broker).
+ * - SETUP_TIMEOUT: the TCP connect did not finish within
+ *   socket.connection.setup.timeout.ms (or the OS gave up: ETIMEDOUT).
+ * - NOT_KAFKA: the peer answered with bytes that are not a Kafka frame (HTTP,
+ *   a TLS record on a plaintext connection).
+ * - TLS: the TLS handshake failed (once TLS exists).
+ * - AUTHENTICATION: SASL authentication failed (once SASL exists).
+ * - UNSUPPORTED_VERSION: the ApiVersions handshake found no common version.
+ * - OTHER: anything else (unreachable network, a request timeout...).
+ */
+export type ConnectionFailureKind =
+  | 'DNS'
+  | 'REFUSED'
+  | 'RESET'
+  | 'SETUP_TIMEOUT'
+  | 'NOT_KAFKA'
+  | 'TLS'
+  | 'AUTHENTICATION'
+  | 'UNSUPPORTED_VERSION'
+  | 'OTHER'
+
+/** One cause of a broker's failing connection, with how often and when it last happened. */
+export interface ConnectionFailureCause {
+  readonly kind: ConnectionFailureKind
+  /** The system or library error code when there is one ('ECONNREFUSED', 'ENOTFOUND', 'ERR_SSL_...'). */
+  readonly errno: string | undefined
+  /** The short label used in summaries: the errno, or a few words ('connection setup timed out'). */
+  readonly label: string
+  /** Connection attempts that failed with this cause since the broker's last successful handshake. */
+  readonly attempts: number
+  /** When it last happened (the client's clock). */
+  readonly lastFailureMs: number
+}
+
+/**
+ * The first bytes a peer sent were not a Kafka frame: something other than a
+ * Kafka broker listens on that port. `looksLike` names what the bytes look
+ * like (an HTTP status line, a TLS record), or is null when unknown.
+ */
+export class KafkaForeignProtocolError extends KafkaProtocolError {
+  readonly looksLike: 'HTTP' | 'TLS' | null
+  constructor(looksLike: 'HTTP' | 'TLS' | null, message: string) {
+    super(message)
+    this.looksLike = looksLike
+  }
+}
+
+/**
+ * A broker's connection keeps failing: one per broker in the `cause` of a
+ * {@link KafkaTimeoutError} (gathered in an `AggregateError`), so a timeout
+ * says why no broker answered. Its message is the broker's summary line,
+ * e.g. `127.0.0.1:9092 ECONNREFUSED (12 attempts)`; `cause` is the last
+ * underlying error (the socket's, the framing's...).
+ */
+export class KafkaConnectionError extends KafkaNetworkError {
+  readonly host: string
+  readonly port: number
+  /** The kind of the most recent failure. */
+  readonly kind: ConnectionFailureKind
+  /** The errno of the most recent failure, when it had one. */
+  readonly errno: string | undefined
+  /** Failed attempts since the last successful handshake, all causes together. */
+  readonly attempts: number
+  /** When the most recent failure happened (the client's clock). */
+  readonly lastFailureMs: number
+  /** Every distinct cause, oldest first, each with its own count. */
+  readonly causes: readonly ConnectionFailureCause[]
+
+  constructor(
+    message: string,
+    fields: { nodeId: number; host: string; port: number; causes: readonly ConnectionFailureCause[] },
+    options?: { cause?: unknown },
+  ) {
+    super(message, fields.nodeId, options)
+    this.host = fields.host
+    this.port = fields.port
+    this.causes = fields.causes
+    const last = fields.causes.reduce((a, b) => (b.lastFailureMs >= a.lastFailureMs ? b : a))
+    this.kind = last.kind
+    this.errno = last.errno
+    this.attempts = fields.causes.reduce((n, c) => n + c.attempts, 0)
+    this.lastFailureMs = last.lastFailureMs
   }
 }
 

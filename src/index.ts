@@ -37,7 +37,10 @@ export {
   KafkaBrokerError,
   KafkaFatalProducerError,
   UnsupportedVersionError,
+  KafkaConnectionError,
+  KafkaForeignProtocolError,
 } from './errors.js'
+export type { ConnectionFailureKind, ConnectionFailureCause } from './errors.js'
 export { ERROR_CODES, errorName, isRetriable } from './protocol/error-codes.js'
 export { murmur2, partitionForKey } from './producer/partitioner.js'
 export type { Cluster, Node, PartitionInfo } from './clients/cluster.js'

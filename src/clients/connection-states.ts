@@ -124,6 +124,11 @@ export class ClusterConnectionStates {
     this.connecting.delete(id)
   }
 
+  /** The address of the node's last connection attempt, if it has one. */
+  address(id: number): { readonly host: string; readonly port: number } | undefined {
+    return this.nodes.get(id)
+  }
+
   state(id: number): ConnectionState {
     return this.nodes.get(id)?.state ?? ConnectionState.Disconnected
   }

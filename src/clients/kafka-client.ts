@@ -1,4 +1,5 @@
 import type { Node } from './cluster.js'
+import type { ConnectionFailureReport } from './connection-failures.js'
 import type { ClientRequest } from './in-flight-requests.js'
 
 /**
@@ -88,6 +89,14 @@ export interface KafkaClient {
 
   /** Connections closed since start (Java's connection-close-total). */
   readonly connectionCloseTotal: number
+
+  /**
+   * Why connections are failing: the brokers (all, or node `nodeId` only)
+   * whose last connection attempt failed, each with its causes and counts;
+   * null when none is. For the message and `cause` of a timeout: called on
+   * failure paths only, never per send.
+   */
+  connectionFailures(nodeId?: number): ConnectionFailureReport | null
 
   /** Closes every connection; in-flight requests complete with a disconnect. Idempotent. */
   close(nowMs: number): void

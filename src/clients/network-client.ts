@@ -6,6 +6,7 @@ import { ErrorCode } from '../protocol/error-codes.js'
 import type { Selector } from '../network/selector.js'
 import type { Node } from './cluster.js'
 import { ClusterConnectionStates, ConnectionState } from './connection-states.js'
+import { classifyFailure, ConnectionFailures, type ConnectionFailureReport, ConnectionPhase, formatAddress } from './connection-failures.js'
 import { type ClientRequest, type ClientResponse, type InFlightRequest, InFlightRequests } from './in-flight-requests.js'
 import type { KafkaClient } from './kafka-client.js'
 import type { ProducerMetadata } from './metadata.js'
@@ -27,6 +28,12 @@ export interface NetworkClientOptions {
    * least-loaded-node scan starts, and the reconnect and setup-timeout jitter.
    */
   readonly random?: () => number
+  /**
+   * Where warnings about connections go (an unresolvable name, a peer that
+   * is not Kafka), once each. Default: `process.emitWarning` with type
+   * 'KafkaConnectionWarning', as the producer's other runtime warnings.
+   */
+  readonly warn?: (message: string) => void
 }
 
 /** The version range a broker accepts for one API. */
@@ -73,6 +80,8 @@ export class NetworkClient implements KafkaClient {
   private readonly metadataUpdater: MetadataUpdater
   private closed = false
   private readonly random: () => number
+  /** Why connections fail, per broker: touched only when one fails or completes its handshake. */
+  private readonly failures: ConnectionFailures
 
   constructor(
     private readonly selector: Selector,
@@ -100,6 +109,9 @@ export class NetworkClient implements KafkaClient {
       opts.requestTimeoutMs,
       opts.reconnectBackoffMs,
     )
+    // Until the first metadata answer, the nodes are the bootstrap addresses.
+    const bootstrap = this.metadataUpdater.fetchNodes().filter((n) => n.id < 0).map((n) => formatAddress(n.host, n.port))
+    this.failures = new ConnectionFailures(bootstrap, opts.warn ?? defaultWarning)
   }
 
   /** True when a request can go to `node` now; otherwise starts connecting if allowed. */
@@ -195,6 +207,7 @@ export class NetworkClient implements KafkaClient {
     try {
       this.selector.connect(node.id, node.host, node.port)
     } catch (err) {
+      this.failures.record(node.id, node.host, node.port, classifyFailure(err as Error, ConnectionPhase.Connecting), nowMs)
       this.states.disconnected(node.id, nowMs)
       this.metadataUpdater.handleServerDisconnect(nowMs, node.id)
     }
@@ -396,6 +409,8 @@ export class NetworkClient implements KafkaClient {
     this.apiVersions.set(node, ranges)
     this.handshakeVersions.set(node, req.apiVersion)
     this.states.ready(node)
+    const address = this.states.address(node)
+    if (address !== undefined) this.failures.succeeded(address.host, address.port)
   }
 
   private sendApiVersionsRequest(node: number, nowMs: number): void {
@@ -484,6 +499,7 @@ export class NetworkClient implements KafkaClient {
 
   private processDisconnection(node: number, error: Error, nowMs: number, timedOut: boolean): void {
     if (this.lastActivityMs.has(node)) this.connectionCloseTotal++ // it had connected
+    this.recordFailure(node, error, nowMs)
     this.states.disconnected(node, nowMs)
     this.apiVersions.delete(node)
     this.lastActivityMs.delete(node)
@@ -494,6 +510,25 @@ export class NetworkClient implements KafkaClient {
     }
     // A lost connection often means leadership moved: look again.
     this.metadataUpdater.handleServerDisconnect(nowMs, node)
+  }
+
+  /** Keeps why the connection to `node` ended, for the timeouts it may cause (ConnectionFailures). */
+  private recordFailure(node: number, error: Error, nowMs: number): void {
+    const address = this.states.address(node)
+    if (address === undefined) return
+    const state = this.states.state(node)
+    const phase =
+      state === ConnectionState.Ready
+        ? ConnectionPhase.Ready
+        : state === ConnectionState.CheckingApiVersions
+          ? ConnectionPhase.Handshake
+          : ConnectionPhase.Connecting
+    this.failures.record(node, address.host, address.port, classifyFailure(error, phase), nowMs)
+  }
+
+  connectionFailures(nodeId?: number): ConnectionFailureReport | null {
+    if (this.failures.isEmpty) return null
+    return this.failures.report(this.connectionCount() > 0, nodeId)
   }
 
   private failed(request: ClientRequest<any, any>, nowMs: number, version: number, error: Error, disconnected: boolean, timedOut = false): ClientResponse<any> {
@@ -559,4 +594,8 @@ export class NetworkClient implements KafkaClient {
     this.selector.closeAll()
     this.completeResponses()
   }
+}
+
+function defaultWarning(message: string): void {
+  process.emitWarning(message, { type: 'KafkaConnectionWarning' })
 }

@@ -1,6 +1,6 @@
 // Imported, not the global: Node's global `Buffer` is a lazy getter that runs on every use (bench/micro/FINDINGS.md).
 import { Buffer } from 'node:buffer'
-import { KafkaProtocolError } from '../errors.js'
+import { KafkaForeignProtocolError, KafkaProtocolError } from '../errors.js'
 
 const EMPTY = Buffer.alloc(0)
 
@@ -34,6 +34,10 @@ export class NetworkSend {
  * - Returned frames exclude the size prefix.
  * - After a bad size prefix the stream is unsynchronised: every later `push`
  *   throws the same error, so nothing read past it is ever taken for a frame.
+ * - A bad size prefix on the first frame whose bytes read as an HTTP status
+ *   line or a TLS record raises {@link KafkaForeignProtocolError} instead:
+ *   the peer is not a Kafka broker. Only the failing prefix is looked at, so
+ *   this costs nothing per frame.
  */
 export class NetworkReceive {
   /** Partial size prefix bytes carried across chunks (at most 3 pending). */
@@ -42,6 +46,8 @@ export class NetworkReceive {
   private frame: Buffer | null = null
   private frameRead = 0
   private failure: KafkaProtocolError | null = null
+  /** Whether a whole frame was delivered: a bad prefix before that may be another protocol. */
+  private delivered = false
 
   constructor(private readonly maxReceiveSize: number) {}
 
@@ -62,6 +68,7 @@ export class NetworkReceive {
           const size = chunk.readInt32BE(pos)
           this.checkSize(size)
           if (len - pos - 4 >= size) {
+            this.delivered = true
             onFrame(chunk.subarray(pos + 4, pos + 4 + size))
             pos += 4 + size
             continue
@@ -75,6 +82,7 @@ export class NetworkReceive {
           this.checkSize(size)
           if (size === 0) {
             this.sizeRead = 0
+            this.delivered = true
             onFrame(EMPTY)
             continue
           }
@@ -89,6 +97,7 @@ export class NetworkReceive {
       if (this.frameRead === frame.length) {
         this.frame = null
         this.sizeRead = 0
+        this.delivered = true
         onFrame(frame)
       }
     }
@@ -109,10 +118,34 @@ export class NetworkReceive {
 
   private checkSize(size: number): void {
     if (size < 0 || size > this.maxReceiveSize) {
+      const looksLike = this.delivered ? null : sniffForeignProtocol(size)
+      if (looksLike !== null) {
+        this.failure = new KafkaForeignProtocolError(
+          looksLike,
+          `not a Kafka broker: the first response was not a Kafka frame (${looksLike === 'HTTP' ? 'looks like HTTP' : 'looks like TLS: is this an SSL listener?'})`,
+        )
+        throw this.failure
+      }
       this.failure = new KafkaProtocolError(
         `Invalid receive size ${size}: larger than receive.message.max.bytes (${this.maxReceiveSize}) or negative; closing the connection`,
       )
       throw this.failure
     }
   }
+}
+
+/**
+ * What a first "size prefix" that no Kafka broker would send looks like, read
+ * as the first 4 bytes of another protocol: 'HTTP' for an HTTP status line
+ * ("HTTP/1.1 400 ..."), 'TLS' for a TLS record header (content type 20..23,
+ * alert or handshake among them, then major version 3, minor 0..4), as a TLS
+ * listener answers bytes that are not a ClientHello. Null otherwise.
+ */
+export function sniffForeignProtocol(prefix: number): 'HTTP' | 'TLS' | null {
+  if (prefix === 0x48545450) return 'HTTP' // "HTTP"
+  const type = prefix >>> 24
+  const major = (prefix >>> 16) & 0xff
+  const minor = (prefix >>> 8) & 0xff
+  if (type >= 0x14 && type <= 0x17 && major === 3 && minor <= 4) return 'TLS'
+  return null
 }

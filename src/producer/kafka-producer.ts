@@ -133,6 +133,7 @@ export class KafkaProducer {
       sendClock: () => this.sendClock(),
       partitionFor: (topic, explicit, key, value, count, cluster) => this.partitionFor(topic, explicit, key, value, count, cluster),
       isClosed: () => this.closed,
+      connectionFailures: () => this.client.connectionFailures(),
     })
     this.sender.start()
   }

@@ -1,3 +1,4 @@
+import { timeoutSuffix } from '../clients/connection-failures.js'
 import type { ClientResponse } from '../clients/in-flight-requests.js'
 import type { KafkaClient } from '../clients/kafka-client.js'
 import type { ProducerMetadata } from '../clients/metadata.js'
@@ -225,8 +226,12 @@ export class Sender {
   }
 
   private expire(batch: ProducerBatch, nowMs: number, reuseBuffer: boolean): void {
+    // Failing connections explain the expiry: the leader's when it is known, else every broker's.
+    const leader = this.metadata.cluster.leaderFor(batch.topic, batch.partition)
+    const failures = this.client.connectionFailures(leader >= 0 ? leader : undefined)
     const error = new KafkaTimeoutError(
-      `Expiring ${batch.recordCount} record(s) for ${batch.topic}-${batch.partition}: ${nowMs - batch.createdMs} ms has passed since batch creation (delivery.timeout.ms=${this.opts.deliveryTimeoutMs})`,
+      `Expiring ${batch.recordCount} record(s) for ${batch.topic}-${batch.partition}: ${nowMs - batch.createdMs} ms has passed since batch creation (delivery.timeout.ms=${this.opts.deliveryTimeoutMs})${timeoutSuffix(failures, leader >= 0)}`,
+      failures !== null ? { cause: failures.error } : undefined,
     )
     // A batch that had been sent may have been written: its partition waits until that is known.
     this.failBatch(batch, error, FailedBatchOutcome.Unknown, reuseBuffer)

@@ -1,4 +1,5 @@
 import type { Cluster } from '../clients/cluster.js'
+import { type ConnectionFailureReport, timeoutSuffix } from '../clients/connection-failures.js'
 import type { ProducerMetadata } from '../clients/metadata.js'
 import { KafkaInvalidRecordError, KafkaProducerClosedError, KafkaTimeoutError } from '../errors.js'
 import { ErrorCode, errorName, isRetriable } from '../protocol/error-codes.js'
@@ -67,6 +68,12 @@ export interface WaitingSendsContext {
   readonly partitionFor: (topic: string, explicit: number | null, key: Bytes | null, value: Bytes | null, count: number, cluster: Cluster) => number
   /** True once close() began: sends still waiting for metadata then fail. */
   readonly isClosed: () => boolean
+  /**
+   * Why connections to brokers fail (KafkaClient.connectionFailures), asked
+   * only when a wait times out: the timeout's message ends with its summary
+   * and its `cause` is its AggregateError.
+   */
+  readonly connectionFailures?: () => ConnectionFailureReport | null
 }
 
 /**
@@ -257,11 +264,13 @@ export class WaitingSends {
       )
     } catch (err) {
       if (!(err instanceof KafkaTimeoutError)) throw err
-      // The pool only knows the time left for this record; the user knows max.block.ms.
+      // The pool only knows the time left for this record; the user knows max.block.ms. When brokers
+      // cannot be reached, that is why the memory is not freed: say so, and make the failures the cause.
+      const failures = ctx.connectionFailures?.() ?? null
       throw new KafkaTimeoutError(
         `Failed to allocate memory within the configured max blocking time ${ctx.maxBlockMs} ms (max.block.ms): ` +
-          `all ${ctx.bufferMemory} bytes of buffer.memory hold records not yet delivered`,
-        { cause: err },
+          `all ${ctx.bufferMemory} bytes of buffer.memory hold records not yet delivered${timeoutSuffix(failures)}`,
+        { cause: failures?.error ?? err },
       )
     }
   }
@@ -282,7 +291,11 @@ export class WaitingSends {
       const now = ctx.time()
       const remaining = w.deadlineMs - now
       if (remaining <= 0) {
-        throw new KafkaTimeoutError(`Topic '${topic}' not present in metadata after ${ctx.maxBlockMs} ms (max.block.ms)`)
+        const failures = ctx.connectionFailures?.() ?? null
+        throw new KafkaTimeoutError(
+          `Topic '${topic}' not present in metadata after ${ctx.maxBlockMs} ms (max.block.ms)${timeoutSuffix(failures)}`,
+          failures !== null ? { cause: failures.error } : undefined,
+        )
       }
       metadata.add(topic, now)
       metadata.requestUpdate()

@@ -1,5 +1,6 @@
 import type { Node } from '../../src/clients/cluster.js'
 import type { ClientRequest, ClientResponse } from '../../src/clients/in-flight-requests.js'
+import type { ConnectionFailureReport } from '../../src/clients/connection-failures.js'
 import type { KafkaClient } from '../../src/clients/kafka-client.js'
 import type { ProducerMetadata } from '../../src/clients/metadata.js'
 import { KafkaNetworkError, KafkaTimeoutError } from '../../src/errors.js'
@@ -265,6 +266,13 @@ export class ScriptedClient implements KafkaClient {
 
   connectionCount(): number {
     return 0
+  }
+
+  /** What `connectionFailures` answers (scripted; null: nothing is failing). */
+  failureReport: ((nodeId?: number) => ConnectionFailureReport | null) | null = null
+
+  connectionFailures(nodeId?: number): ConnectionFailureReport | null {
+    return this.failureReport?.(nodeId) ?? null
   }
 
   close(_nowMs: number): void {

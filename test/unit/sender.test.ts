@@ -509,6 +509,26 @@ describe('Sender: delivery.timeout.ms', () => {
     expect(s.pool.availableMemory()).toBe(s.pool.totalMemory)
   })
 
+  it("ends the expiry message with the failing leader's connection failures, asking for the leader only, and makes them its cause", () => {
+    const s = setup({ deliveryTimeoutMs: 1000 })
+    s.client.setReady(1, false)
+    const asked: (number | undefined)[] = []
+    const report = { summary: 'b1:9092 ECONNREFUSED (3 attempts)', error: new AggregateError([], 'b1:9092 ECONNREFUSED (3 attempts)'), anyReady: true }
+    s.client.failureReport = (nodeId) => {
+      asked.push(nodeId)
+      return nodeId === 1 ? report : null
+    }
+    const o = s.append(0)
+    s.pass()
+    expect(asked).toEqual([]) // only asked when something expires
+    now += 1000
+    s.pass()
+    expect(asked).toEqual([1])
+    expect(o.err).toBeInstanceOf(KafkaTimeoutError)
+    expect(o.err!.message).toMatch(/\(delivery\.timeout\.ms=1000\); leader unreachable: b1:9092 ECONNREFUSED \(3 attempts\)$/)
+    expect(o.err!.cause).toBe(report.error)
+  })
+
   it('fails a batch in flight at delivery.timeout.ms without waiting for its response; the late response changes nothing', () => {
     const s = setup({ deliveryTimeoutMs: 120_000, requestTimeoutMs: 30_000 })
     s.client.setReady(1, false)

@@ -255,6 +255,33 @@ describe('WaitingSends deadlines', () => {
     expect(h.pool.queued()).toBe(0)
   })
 
+  it('ends a max.block.ms timeout with the connection failures and makes them its cause, asking only at the deadline', async () => {
+    let asked = 0
+    const report = { summary: 'h:9092 ECONNREFUSED (12 attempts)', error: new AggregateError([], 'h:9092 ECONNREFUSED (12 attempts)'), anyReady: false }
+    const h = setup({ ctx: { connectionFailures: () => (asked++, report) } })
+    h.enqueue({ topic: 'missing', value: 'a' })
+    await vi.advanceTimersByTimeAsync(MAX_BLOCK_MS - 1)
+    expect(asked).toBe(0)
+    await vi.advanceTimersByTimeAsync(1)
+    expect(asked).toBe(1)
+    expect(h.outcomes[0]!.error!.message).toBe(
+      "Topic 'missing' not present in metadata after 1000 ms (max.block.ms); no broker reachable: h:9092 ECONNREFUSED (12 attempts)",
+    )
+    expect(h.outcomes[0]!.error!.cause).toBe(report.error)
+  })
+
+  it('explains a buffer.memory timeout by the connection failures too', async () => {
+    const report = { summary: 'h:9092 ENOTFOUND (4 attempts)', error: new AggregateError([], 'h:9092 ENOTFOUND (4 attempts)'), anyReady: false }
+    const h = setup({ totalMemory: ONE_RECORD_BATCH, batchSize: ONE_RECORD_BATCH, ctx: { connectionFailures: () => report } })
+    h.metadata.publish(cluster({ t: 1 }))
+    h.accumulator.append('t', 0, 0, null, V100, null, () => {}, null, Date.now(), h.metadata.cluster)
+    h.enqueue({ topic: 't', value: 'a' }, 0)
+    await vi.advanceTimersByTimeAsync(MAX_BLOCK_MS)
+    expect(h.outcomes[0]!.error).toBeInstanceOf(KafkaTimeoutError)
+    expect(h.outcomes[0]!.error!.message).toMatch(/not yet delivered; no broker reachable: h:9092 ENOTFOUND \(4 attempts\)$/)
+    expect(h.outcomes[0]!.error!.cause).toBe(report.error)
+  })
+
   it('fails a send at once for a topic error that cannot go away', async () => {
     const h = setup()
     h.enqueue({ topic: 'bad', value: 'a' })
