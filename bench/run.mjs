@@ -29,7 +29,9 @@ const USAGE = `usage: node bench/run.mjs [options]
   --broker B              mock, kfake, kafka, a list such as mock,kfake, both (= mock,kafka)
                           or all (= mock,kfake,kafka; the default)
   --mock-nagle            run the mock cluster stock, with Nagle on (default: with TCP_NODELAY, as a real broker)
-  --clients a,b           ${CLIENTS.map((c) => c.id).join(', ')} (default all; "ours" = both of ours)
+  --clients a,b           ${CLIENTS.map((c) => c.id).join(', ')} (default all but the -bun/-deno ones; "ours" = both of ours)
+  --runtime bun,deno      also run the selected forms of ours under Bun / Deno (clients ours-cb-bun, ours-promise-deno, ...;
+                          binaries from scripts/ensure-deps.mjs --for test)
   --scenarios 1,2         1 (1a acks=1, 1b acks=all), 2 (2a, 2b), 3, 4, or ids like 1a (default all)
   --repeats N             runs per scenario and client (default 3; medians need >= 3)
   --quiet-wait S          wait up to S seconds before a run while other processes keep the CPUs busy (default 15; 600 s in all)
@@ -41,7 +43,7 @@ const USAGE = `usage: node bench/run.mjs [options]
                           (NAME results: also the measured part of docs/performance.md)`;
 
 function parseArgs(argv) {
-  const o = { quick: false, broker: 'all', mockNagle: false, clients: null, scenarios: null, repeats: 3, ensure: true, quietWait: 15, noiseRetries: 2, out: null };
+  const o = { quick: false, broker: 'all', mockNagle: false, clients: null, runtimes: [], scenarios: null, repeats: 3, ensure: true, quietWait: 15, noiseRetries: 2, out: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -53,6 +55,7 @@ function parseArgs(argv) {
     if (key === '--quick') o.quick = true;
     else if (key === '--broker' || key === '--brokers') o.broker = val();
     else if (key === '--clients') o.clients = val().split(',').map((s) => s.trim()).filter(Boolean);
+    else if (key === '--runtime' || key === '--runtimes') o.runtimes = val().split(',').map((s) => s.trim()).filter(Boolean);
     else if (key === '--scenarios') o.scenarios = val().split(',').map((s) => s.trim()).filter(Boolean);
     else if (key === '--repeats') o.repeats = Number(val());
     else if (key === '--quiet-wait') o.quietWait = Number(val());
@@ -75,6 +78,11 @@ function parseArgs(argv) {
     o.clients = o.clients.flatMap((c) => (c === 'ours' ? ['ours-cb', 'ours-promise'] : [c]));
     for (const c of o.clients) if (!ids.has(c)) throw new Error(`unknown client ${c} (${[...ids].join(', ')})`);
   }
+  for (const rt of o.runtimes) if (!CLIENTS.some((c) => c.runtime?.name === rt)) throw new Error(`--runtime: unknown runtime ${rt}`);
+  // --runtime R: every selected form of ours (both by default) also as ours-<form>-R.
+  const base = o.clients ?? CLIENTS.filter((c) => !c.optIn).map((c) => c.id);
+  const variants = base.flatMap((id) => o.runtimes.map((rt) => `${id}-${rt}`)).filter((id) => ids.has(id));
+  o.clients = o.clients || variants.length ? [...new Set([...base, ...variants])] : null;
   if (o.scenarios) {
     for (const s of o.scenarios) {
       if (!SCENARIOS.some((x) => x.id === s || String(x.group) === s)) throw new Error(`unknown scenario ${s}`);
@@ -168,7 +176,7 @@ async function runOne({ broker, scenario, client, repeat, opts, probe = false })
   const run = { bootstrap: broker.bootstrap, topic, scenario };
   const argv = client.command(run);
   const timeoutMs = (probe ? 45 : scenario.timeoutSec) * 1000;
-  const res = await runMeasured(argv, { timeoutMs, cwd: BENCH });
+  const res = await runMeasured(argv, { timeoutMs, cwd: BENCH, env: client.env?.() });
   const b1 = brokerCpu(broker);
   const m1 = machineCpu();
   const self = process.cpuUsage(self0);
@@ -275,7 +283,7 @@ async function main() {
     }
   }
   const status = JSON.parse(fs.readFileSync(STATUS_FILE, 'utf8'));
-  const clients = CLIENTS.filter((c) => !opts.clients || opts.clients.includes(c.id));
+  const clients = CLIENTS.filter((c) => (opts.clients ? opts.clients.includes(c.id) : !c.optIn));
   const scenarios = SCENARIOS.filter((s) => !opts.scenarios || opts.scenarios.includes(s.id) || opts.scenarios.includes(String(s.group))).map((s) =>
     scaled(s, opts.quick),
   );
@@ -287,7 +295,10 @@ async function main() {
   const availability = Object.fromEntries(
     clients.map((c) => {
       const st = status.clients[needsOf[c.needs]] ?? { available: false, reason: 'not checked' };
-      return [c.id, st];
+      if (st.available && c.runtime && !fs.existsSync(c.runtime.bin)) {
+        return [c.id, { available: false, reason: `${c.runtime.name} ${c.runtime.version} not installed (node scripts/ensure-deps.mjs --for test)` }];
+      }
+      return [c.id, c.runtime ? { ...st, runtime: `${c.runtime.name} ${c.runtime.version}` } : st];
     }),
   );
   log(

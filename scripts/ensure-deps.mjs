@@ -4,7 +4,7 @@
 //
 //   node scripts/ensure-deps.mjs --for test   # npm deps, apt (librdkafka-dev, kcat,
 //                                             # pkg-config), mock cluster binary,
-//                                             # Node 22/24 for the test matrix,
+//                                             # Node 22/24, Bun and Deno for the test matrix,
 //                                             # Kafka jars, Java helpers
 //   node scripts/ensure-deps.mjs --for demo   # npm deps, Kafka jars, Java helpers
 //
@@ -20,6 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MATRIX_NODE_VERSIONS, NODE_CACHE, nodeBin, nodeDir, nodeMarker, nodePackageName } from './lib/node-matrix.mjs';
+import { RUNTIMES, runtimePackage } from './lib/runtimes.mjs';
 import { aptInstall as aptInstallWith, capture, mtime, which } from './lib/sys.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -163,6 +164,53 @@ function ensureMatrixNodes() {
       fs.rmSync(tmp, { recursive: true, force: true });
     }
     log(`node ${version}: installed (${rel(bin)}, ${(fs.statSync(bin).size / 1048576).toFixed(0)} MiB)`);
+  }
+}
+
+// ---------------------------------------------------------------- Bun and Deno for the test matrix
+// Their official binaries, as the `bun` and `deno` npm packages install them
+// (each pulls the binary in through a per-platform optional dependency; we
+// fetch that package directly, with no install scripts), one directory per
+// exact version: .cache/bun/<v>/bun, .cache/deno/<v>/deno.
+function ensureRuntimes() {
+  for (const r of RUNTIMES) {
+    const pkgName = runtimePackage(r.name);
+    if (!pkgName) {
+      log(`${r.name} ${r.version}: skipped (fetched for Linux x64/arm64 with glibc only; the matrix runs without it)`);
+      continue;
+    }
+    if (fs.existsSync(r.marker) && fs.existsSync(r.bin)) {
+      log(`${r.name} ${r.version}: present (${rel(r.bin)})`);
+      continue;
+    }
+    const spec = `${pkgName}@${r.version}`;
+    log(`${r.name} ${r.version}: missing, fetching ${spec} from the npm registry ...`);
+    const parent = path.dirname(r.dir);
+    fs.mkdirSync(parent, { recursive: true });
+    // Staged beside the target and renamed into place, as for the Node releases above.
+    const tmp = fs.mkdtempSync(path.join(parent, `.tmp-${r.version}-`));
+    try {
+      const packed = capture('npm', ['pack', spec, '--json', '--pack-destination', tmp]);
+      if (!packed.ok) fail(`${r.name} ${r.version}: npm pack ${spec} failed: ${(packed.stderr || packed.error?.message || '').trim().split('\n').slice(0, 3).join(' ')}`);
+      const [info] = JSON.parse(packed.stdout);
+      const out = path.join(tmp, 'out');
+      fs.mkdirSync(out);
+      const depth = r.member.split('/').length - 1;
+      run('tar', ['-xzf', path.join(tmp, info.filename), '-C', out, `--strip-components=${depth}`, r.member]);
+      const bin = path.join(out, r.file);
+      const got = capture(bin, ['--version']);
+      // bun prints "1.4.5", deno "deno 2.9.6 (stable, ...)" and then its V8/TypeScript versions.
+      const reported = got.stdout.trim().split('\n')[0].replace(/^deno /, '').split(' ')[0];
+      if (!got.ok || reported !== r.version) {
+        fail(`${r.name} ${r.version}: the binary from ${spec} reports ${JSON.stringify(got.stdout.trim() || got.stderr.trim() || String(got.error?.message ?? got.status))}`);
+      }
+      fs.writeFileSync(path.join(out, '.complete'), `${JSON.stringify({ package: spec, integrity: info.integrity })}\n`);
+      fs.rmSync(r.dir, { recursive: true, force: true });
+      fs.renameSync(out, r.dir);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+    log(`${r.name} ${r.version}: installed (${rel(r.bin)}, ${(fs.statSync(r.bin).size / 1048576).toFixed(0)} MiB)`);
   }
 }
 
@@ -577,6 +625,7 @@ async function main() {
     ensureCommands(TEST_COMMANDS, 'test commands');
     ensureMockCluster();
     ensureMatrixNodes();
+    ensureRuntimes();
   }
   ensureJavaToolchain();
   ensureKafkaJars();

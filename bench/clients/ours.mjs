@@ -47,7 +47,8 @@ async function sendLoop() {
 }
 
 await drive(run, {
-  result: { client: 'kafka-producer-ts', version: VERSION, form },
+  // Which runtime ran it: bench/lib/clients.mjs also starts this script under Bun and Deno.
+  result: { client: 'kafka-producer-ts', version: VERSION, form, runtime: process.versions.bun ? `bun ${process.versions.bun}` : globalThis.Deno ? `deno ${globalThis.Deno.version.deno}` : `node ${process.versions.node}` },
   throughput: sendLoop,
   bounded: sendLoop,
   latency: () =>

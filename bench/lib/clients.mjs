@@ -2,6 +2,7 @@
 // settings it gets (printed in the results so nobody has to guess).
 import fs from 'node:fs';
 import path from 'node:path';
+import { RUNTIMES, runtimeArgv, runtimeEnv } from '../../scripts/lib/runtimes.mjs';
 import { BENCH, C_PRODUCER, JAVA_CLASSES, KAFKA_DIR, TOOLS_LOG4J2 } from './paths.mjs';
 
 /** kafka-tools jars: the marker written by scripts/ensure-deps.mjs says where (see test/harness/util.ts kafkaToolsClasspath()). */
@@ -77,12 +78,16 @@ function nodeConfig(run, extra = {}) {
 
 const node = (script) => path.join(BENCH, 'clients', script);
 
-/** Both forms of ours run bench/clients/ours.mjs; the throughput scenarios get the form's own bound on outstanding records. */
-function oursCommand(form, throughputMaxOutstanding) {
+/**
+ * Both forms of ours run bench/clients/ours.mjs; the throughput scenarios get the form's own bound on outstanding records.
+ * `rt` (an entry of scripts/lib/runtimes.mjs) runs the same script under Bun or Deno instead of node.
+ */
+function oursCommand(form, throughputMaxOutstanding, rt = null) {
   return (run) => {
     const extra = { form, batchSize: run.scenario.mode === 'bounded' ? BOUNDED_BATCH_SIZE.ours : BATCH_SIZE };
     if (run.scenario.mode === 'throughput') extra.maxOutstanding = throughputMaxOutstanding;
-    return ['node', node('ours.mjs'), JSON.stringify(nodeConfig(run, extra))];
+    const config = JSON.stringify(nodeConfig(run, extra));
+    return rt ? runtimeArgv(rt, node('ours.mjs'), [config]) : ['node', node('ours.mjs'), config];
   };
 }
 
@@ -219,6 +224,33 @@ export const CLIENTS = [
     idempotence: 'off (librdkafka default)',
   },
 ];
+
+// Our two forms under Bun and Deno (the binaries scripts/ensure-deps.mjs --for test puts in .cache/): same
+// script, settings and dist/ as ours-cb / ours-promise. Not in the default client set, so the published
+// full run stays as it is; select them with --runtime bun,deno or by id (--clients ours-cb-bun,...).
+const RUNTIME_LABEL = { bun: 'Bun', deno: 'Deno' };
+const RUNTIME_COLORS = { 'ours-cb-bun': '#e377c2', 'ours-promise-bun': '#f7b6d2', 'ours-cb-deno': '#17becf', 'ours-promise-deno': '#9edae5' };
+for (const rt of RUNTIMES) {
+  for (const [form, base, bound] of [
+    ['callback', 'ours-cb', OURS_CALLBACK_MAX_OUTSTANDING],
+    ['promise', 'ours-promise', OURS_PROMISE_MAX_OUTSTANDING],
+  ]) {
+    const of = CLIENTS.find((c) => c.id === base);
+    const id = `${base}-${rt.name}`;
+    CLIENTS.push({
+      ...of,
+      id,
+      label: `kafka-producer-ts (${form}, ${RUNTIME_LABEL[rt.name]} ${rt.version})`,
+      short: `${of.short} ${rt.name}`,
+      color: RUNTIME_COLORS[id],
+      command: oursCommand(form, bound, rt),
+      env: () => runtimeEnv(),
+      settings: `as ${of.label}, run by ${rt.name} ${rt.version} (${rt.name === 'deno' ? 'deno run -A --node-modules-dir=manual' : 'bun'} bench/clients/ours.mjs)`,
+      runtime: rt,
+      optIn: true,
+    });
+  }
+}
 
 function commonArgs(run) {
   const s = run.scenario;

@@ -5,8 +5,12 @@ import { fileURLToPath } from 'node:url';
 export const BENCH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const ROOT = path.resolve(BENCH, '..');
 export const CACHE = path.join(ROOT, '.cache');
-/** Build outputs of bench/ensure.mjs: the C producer, the Java runner, the mock's shim, kfake, status.json. */
-export const BUILD = path.join(CACHE, 'bench');
+/**
+ * Build outputs of bench/ensure.mjs: the C producer, the Java runner, the mock's shim, kfake, status.json.
+ * BENCH_BUILD_DIR moves them: a git worktree whose .cache is shared with other checkouts can then
+ * build and measure without replacing their status.json.
+ */
+export const BUILD = process.env.BENCH_BUILD_DIR ? path.resolve(process.env.BENCH_BUILD_DIR) : path.join(CACHE, 'bench');
 export const C_PRODUCER = path.join(BUILD, 'producer');
 export const JAVA_CLASSES = path.join(BUILD, 'java');
 /** LD_PRELOAD shim that gives the mock cluster's accepted sockets TCP_NODELAY (bench/c/mock-nodelay.c). */

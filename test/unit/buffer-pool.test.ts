@@ -1,11 +1,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { KafkaInvalidRecordError, KafkaProducerClosedError, KafkaTimeoutError } from '../../src/errors.js'
 import { BufferPool } from '../../src/producer/buffer-pool.js'
+import { activeResources } from '../harness/resources.js'
 
 const P = 1024
 
 function timeoutCount(): number {
-  return process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
+  return activeResources().timeouts
 }
 
 /** Settled state of a promise, without awaiting it forever. */

@@ -5,6 +5,7 @@ import { KafkaNetworkError, KafkaProtocolError } from '../../src/errors.js'
 import { NetworkSend } from '../../src/network/framing.js'
 import { type CompletedReceive, type Disconnect, Selector } from '../../src/network/selector.js'
 import { PlaintextTransportFactory, type TransportFactory, type TransportLayer } from '../../src/network/transport.js'
+import { activeResources } from '../harness/resources.js'
 
 const HOST = '127.0.0.1'
 
@@ -135,14 +136,8 @@ async function freePort(): Promise<number> {
   return port
 }
 
-function countResources(): { sockets: number; timeouts: number; immediates: number } {
-  const all = process.getActiveResourcesInfo()
-  return {
-    sockets: all.filter((r) => r === 'TCPSocketWrap').length,
-    timeouts: all.filter((r) => r === 'Timeout').length,
-    immediates: all.filter((r) => r === 'Immediate').length,
-  }
-}
+// process.getActiveResourcesInfo() where it works, a tracker on Bun (test/harness/resources.ts).
+const countResources = activeResources
 
 function socketClosed(s: net.Socket): Promise<unknown> {
   return s.closed ? Promise.resolve() : once(s, 'close')
