@@ -41,8 +41,8 @@ export interface CloseOptions {
 
 /**
  * A Kafka producer: `send()` appends a record to a per-partition batch in the
- * {@link RecordAccumulator}; a {@link Sender} loop ships ready batches through
- * a {@link KafkaClient}. Mirrors the Java client's KafkaProducer.
+ * `RecordAccumulator`; a `Sender` loop ships ready batches through
+ * a `KafkaClient`. Mirrors the Java client's KafkaProducer.
  *
  * Its parts are built and connected in one place, `wireProducer`
  * (producer-wiring.ts), from the resolved config and the internal
@@ -57,7 +57,7 @@ export interface CloseOptions {
  *   its promise settles, with metadata or a typed error.
  * - Records from one caller keep their order into the accumulator: once a
  *   send has to wait (unknown topic, full buffer), every later send queues
- *   behind it in {@link WaitingSends}, as a blocked `send()` would hold back
+ *   behind it in `WaitingSends`, as a blocked `send()` would hold back
  *   a Java thread.
  * - Bad input is rejected before any memory is taken, through the same
  *   channel as delivery errors (rejected promise or callback), never thrown.
@@ -264,7 +264,7 @@ export class KafkaProducer {
    * Java's KafkaProducer.partition: the explicit partition, the custom
    * partitioner's choice, or the key's murmur2 hash; UNKNOWN_PARTITION leaves
    * a keyless record to the accumulator's sticky partitioner. Also called by
-   * {@link WaitingSends} for a send whose topic was unknown at send().
+   * `WaitingSends` for a send whose topic was unknown at send().
    */
   private partitionFor(topic: string, explicit: number | null | undefined, key: Bytes | null, value: Bytes | null, count: number, cluster: Cluster): number {
     if (explicit !== undefined && explicit !== null) {
