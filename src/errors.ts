@@ -96,3 +96,13 @@ export class KafkaFatalProducerError extends KafkaClientError {
     super(code, `${message}. This error is fatal: the producer cannot send any more records and must be closed`, options)
   }
 }
+
+/**
+ * The error a cancelled operation rejects with: a `DOMException` named
+ * 'AbortError', as Node's own APIs (fetch, streams, timers/promises) reject,
+ * with the signal's `reason` as its `cause`. Not a KafkaClientError: callers
+ * test `err.name === 'AbortError'`, as for any other aborted Node operation.
+ */
+export function createAbortError(signal: AbortSignal): DOMException {
+  return new DOMException('The operation was aborted', { name: 'AbortError', cause: signal.reason })
+}
