@@ -4,6 +4,8 @@ export type { ProducerRecord, RecordMetadata, SendCallback, SendOptions, RecordH
 export { serializers } from './producer/serializers.js'
 export type { Serializer } from './producer/serializers.js'
 export type { ProducerInterceptor } from './producer/interceptors.js'
+export { ProducerWriteStream } from './producer/producer-stream.js'
+export type { WriteStreamOptions, SendAllOptions, StreamRecord } from './producer/producer-stream.js'
 export type { ProducerMetricsSnapshot } from './producer/metrics.js'
 export { CONFIG_DEFINITIONS, resolveProducerConfig } from './config.js'
 export type { ProducerConfig, ResolvedProducerConfig, ConfigDefinition, CustomPartitioner, Acks } from './config.js'

@@ -15,6 +15,7 @@ import { APPEND_NEEDS_MEMORY, RecordAccumulator, UNKNOWN_PARTITION } from './rec
 import type { ProducerInterceptor } from './interceptors.js'
 import { type Bytes, type HeaderPairs, type ProducerRecord, type RecordMetadata, type SendCallback, type SendOptions, validateRecord } from './record.js'
 import { type ProducerSeams, wireProducer } from './producer-wiring.js'
+import { ProducerWriteStream, type SendAllOptions, sendAll, type StreamProducer, type StreamRecord, type WriteStreamOptions } from './producer-stream.js'
 import { SendPipeline } from './send-pipeline.js'
 import type { Serializer } from './serializers.js'
 import type { Sender } from './sender.js'
@@ -165,7 +166,8 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
       this.sendSignal = null
     }
   }
-
+  /** What the write streams and sendAll need from the producer; made on first use. */
+  private streamPort: StreamProducer<K, V> | null = null
   private closed = false
   private closePromise: Promise<void> | null = null
 
@@ -265,6 +267,38 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
   private dispatch(record: ProducerRecord<K, V>, complete: RecordCompletion, fail: RecordReject | null, signal: AbortSignal | null): void {
     if (this.pipeline === null) this.sendBytes(record as ProducerRecord, complete, fail, signal)
     else this.pipeline.send(record, complete, fail, signal)
+  }
+
+  /**
+   * An object-mode Writable that sends each record written to it, for
+   * `stream.pipeline(source, ..., producer.createWriteStream({ topic }))`.
+   * Backpressure follows the producer's memory: while a record has to wait
+   * for buffer.memory (or metadata), the stream holds its write, so `write()`
+   * returns false once `highWaterMark` records are buffered, and 'drain'
+   * follows when room returns. It finishes once every record written is
+   * acknowledged, and errors (destroys) on the first record that fails;
+   * destroying it cancels its records still waiting in the producer.
+   */
+  createWriteStream(options: WriteStreamOptions = {}): ProducerWriteStream<K, V> {
+    return new ProducerWriteStream(this.port(), options)
+  }
+
+  /**
+   * Sends every record of `source` (an iterable or async iterable), reading
+   * the next one only while the producer has room (as `createWriteStream`),
+   * so memory stays bounded by buffer.memory whatever the source's size.
+   * Resolves with the number of records sent once all are acknowledged;
+   * rejects with the first failure (after which no more are read).
+   */
+  sendAll(source: Iterable<StreamRecord<K, V>> | AsyncIterable<StreamRecord<K, V>>, options: SendAllOptions = {}): Promise<number> {
+    return sendAll(this.port(), source, options)
+  }
+
+  private port(): StreamProducer<K, V> {
+    return (this.streamPort ??= {
+      send: (record, options, callback) => this.send(record, options, callback),
+      whenWaitingSendsSettle: () => this.waiting.whenEarlierSendsSettle(),
+    })
   }
 
   private doSend(record: ProducerRecord, complete: RecordCompletion, fail: RecordReject | null): void {

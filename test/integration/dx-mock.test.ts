@@ -4,6 +4,8 @@
  * cancellation of waiting sends, and the backpressure-aware write stream
  * and sendAll.
  */
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import {
   KafkaInvalidRecordError,
@@ -306,4 +308,171 @@ describe('cancellation', () => {
       await producer.close()
     }
   }, 60_000)
+})
+
+describe('backpressure: createWriteStream and sendAll', () => {
+  it('a pipeline of 1 KiB records keeps memory bounded by buffer.memory and loses nothing', async () => {
+    for (const id of [1, 2, 3]) await mock.command(`rtt ${id} 5`)
+    const bufferMemory = 1 << 20
+    const producer = new KafkaProducer({ bootstrapServers: mock.bootstrap, bufferMemory, batchSize: 16384, lingerMs: 2 })
+    // librdkafka's mock keeps about 5 MB per partition: 24 MB over 8 partitions all read back.
+    const total = 24_000
+    const payload = 'p'.repeat(1000)
+    let produced = 0
+    let maxWaiting = 0
+    let maxAhead = 0
+    let peakRss = 0
+    const rss0 = process.memoryUsage().rss
+    try {
+      await producer.send({ topic: 'streamed', value: 'warm-up' })
+      // A source far faster than the brokers: only backpressure keeps it in check.
+      const source = Readable.from(
+        (function* () {
+          for (let i = 0; i < total; i++) {
+            produced++
+            yield { key: `s${i}`, value: `${i}:${payload}` }
+          }
+        })(),
+      )
+      const stream = producer.createWriteStream({ topic: 'streamed' })
+      const sampler = setInterval(() => {
+        const m = producer.metrics()
+        maxWaiting = Math.max(maxWaiting, m['waiting-sends'])
+        maxAhead = Math.max(maxAhead, produced - stream.acknowledged)
+        peakRss = Math.max(peakRss, process.memoryUsage().rss)
+      }, 5)
+      try {
+        await pipeline(source, stream)
+      } finally {
+        clearInterval(sampler)
+      }
+      expect(stream.acknowledged).toBe(total)
+      expect(stream.inFlight).toBe(0)
+      expect(producer.metrics()['buffer-available-bytes']).toBe(bufferMemory)
+    } finally {
+      for (const id of [1, 2, 3]) await mock.command(`rtt ${id} 0`)
+      await producer.close()
+    }
+    // At most the record the stream holds back waits in the producer, and the records between the source
+    // and the broker fit in buffer.memory plus the stream's and Readable.from's buffers (16 each).
+    expect(maxWaiting).toBeLessThanOrEqual(1)
+    expect(maxAhead).toBeLessThan(bufferMemory / 1000 + 64)
+    expect(peakRss - rss0).toBeLessThan(64 * 1024 * 1024)
+    const got = await consumeWithKcat(mock.bootstrap, 'streamed', { partitions: 8 })
+    const keyed = got.filter((r) => r.key !== null)
+    expect(keyed).toHaveLength(total)
+    // Per partition, keys in write order.
+    for (let p = 0; p < 8; p++) {
+      const idx = keyed.filter((r) => r.partition === p).map((r) => Number(r.key!.toString().slice(1)))
+      expect(idx).toEqual([...idx].sort((a, b) => a - b))
+    }
+  }, 120_000)
+
+  it("write() returns false while the producer's memory is full, and 'drain' follows", async () => {
+    for (const id of [1, 2, 3]) await mock.command(`rtt ${id} 20`)
+    const producer = new KafkaProducer({ bootstrapServers: mock.bootstrap, bufferMemory: 32 * 1024, batchSize: 4096, lingerMs: 1 })
+    try {
+      await producer.send({ topic: 'streamed', value: 'warm-up' })
+      const stream = producer.createWriteStream({ topic: 'streamed', highWaterMark: 4 })
+      const value = Buffer.alloc(1000, 'd')
+      let refused = 0
+      let drains = 0
+      stream.on('drain', () => drains++)
+      for (let i = 0; i < 400; i++) {
+        if (!stream.write({ value })) {
+          refused++
+          expect(producer.metrics()['waiting-sends']).toBe(1)
+          await new Promise((r) => stream.once('drain', r))
+        }
+      }
+      stream.end()
+      await new Promise((resolve, reject) => stream.on('finish', resolve).on('error', reject))
+      expect(refused).toBeGreaterThan(10)
+      expect(drains).toBe(refused)
+      expect(stream.acknowledged).toBe(400)
+    } finally {
+      for (const id of [1, 2, 3]) await mock.command(`rtt ${id} 0`)
+      await producer.close()
+    }
+  }, 60_000)
+
+  it('the first failed record errors the stream, and a destroyed stream cancels its waiting records', async () => {
+    const producer = new KafkaProducer({ bootstrapServers: mock.bootstrap, maxRequestSize: 2000 })
+    try {
+      await producer.send({ topic: 'streamed', value: 'warm-up' })
+      const bad = pipeline(
+        Readable.from([{ value: 'ok' }, { value: 'x'.repeat(3000) }, { value: 'ok' }]),
+        producer.createWriteStream({ topic: 'streamed' }),
+      )
+      await expect(bad).rejects.toBeInstanceOf(KafkaInvalidRecordError)
+
+      // Records waiting for metadata when the stream is destroyed fail with AbortError and are not sent.
+      await mock.command('topic_error cancel-metadata LEADER_NOT_AVAILABLE')
+      const c = new AbortController()
+      const stream = producer.createWriteStream({ topic: 'cancel-metadata', signal: c.signal })
+      const streamError = new Promise((resolve) => stream.on('error', resolve))
+      for (let i = 0; i < 5; i++) stream.write({ key: 'destroyed', value: `${i}` })
+      await new Promise((r) => setTimeout(r, 100))
+      expect(producer.metrics()['waiting-sends']).toBe(1)
+      c.abort()
+      expect(isAbortError(await streamError) || (await streamError as Error).name === 'AbortError').toBe(true)
+      await new Promise((r) => setTimeout(r, 20))
+      expect(producer.metrics()['waiting-sends']).toBe(0)
+    } finally {
+      await mock.command('topic_error cancel-metadata NO_ERROR')
+      await producer.close()
+    }
+    const got = await consumeWithKcat(mock.bootstrap, 'cancel-metadata', { partitions: 1 })
+    expect(got.filter((r) => r.key?.toString() === 'destroyed')).toEqual([])
+  }, 60_000)
+
+  it('sendAll reads an async source only as fast as the producer takes it, and resolves once all are acknowledged', async () => {
+    for (const id of [1, 2, 3]) await mock.command(`rtt ${id} 5`)
+    const producer = new KafkaProducer<string, { n: number }>({
+      bootstrapServers: mock.bootstrap,
+      bufferMemory: 256 * 1024,
+      batchSize: 16384,
+      keySerializer: serializers.string,
+      valueSerializer: serializers.json,
+    })
+    const total = 20_000
+    let read = 0
+    let maxAhead = 0
+    let acked = 0
+    try {
+      await producer.send({ topic: 'send-all', key: 'w', value: { n: -1 } })
+      async function* source(): AsyncGenerator<{ key: string; value: { n: number }; headers: Record<string, string> }> {
+        for (let i = 0; i < total; i++) {
+          read++
+          maxAhead = Math.max(maxAhead, read - acked)
+          yield { key: `a${i}`, value: { n: i }, headers: { pad: 'x'.repeat(900) } }
+        }
+      }
+      const sampler = setInterval(() => (acked = producer.metrics()['record-send-total']), 1)
+      try {
+        expect(await producer.sendAll(source(), { topic: 'send-all' })).toBe(total)
+      } finally {
+        clearInterval(sampler)
+      }
+      // Nothing read far ahead of the broker: about buffer.memory's worth of 1 KiB records.
+      expect(maxAhead).toBeLessThan(400)
+      // An aborted sendAll stops reading and rejects.
+      const c = new AbortController()
+      let pulled = 0
+      const endless = (function* () {
+        for (;;) {
+          pulled++
+          if (pulled === 100) c.abort()
+          yield { key: 'e', value: { n: pulled } }
+        }
+      })()
+      await expect(producer.sendAll(endless, { topic: 'send-all', signal: c.signal })).rejects.toSatisfy(isAbortError)
+      expect(pulled).toBe(100)
+    } finally {
+      for (const id of [1, 2, 3]) await mock.command(`rtt ${id} 0`)
+      await producer.close()
+    }
+    const got = await consumeWithKcat(mock.bootstrap, 'send-all', { partitions: 8 })
+    expect(got.filter((r) => r.key!.toString().startsWith('a'))).toHaveLength(total)
+  }, 120_000)
 })
