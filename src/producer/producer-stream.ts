@@ -142,6 +142,13 @@ export class ProducerWriteStream<K, V> extends Writable {
   }
 }
 
+/** How many records of a synchronous source sendAll sends before it lets the event loop run (I/O, timers). */
+const SYNC_YIELD_EVERY = 4096
+
+function isAsyncIterable<T>(v: Iterable<T> | AsyncIterable<T>): v is AsyncIterable<T> {
+  return v !== null && typeof v === 'object' && typeof (v as AsyncIterable<T>)[Symbol.asyncIterator] === 'function'
+}
+
 /** KafkaProducer.sendAll: the same backpressure as the stream, as a loop over the source. */
 export async function sendAll<K, V>(
   producer: StreamProducer<K, V>,
@@ -168,14 +175,35 @@ export async function sendAll<K, V>(
     }
     if (pending === 0 && whenIdle !== null) whenIdle()
   }
+  /** Sends one record; a promise to await when it has to wait in the producer, else null. */
+  const offer = (item: StreamRecord<K, V>): Promise<void> | null => {
+    pending++
+    sent++
+    producer.send(records.fill(item), sendOptions, onDelivery)
+    return producer.whenWaitingSendsSettle()
+  }
   try {
-    for await (const item of source) {
-      if (controller.signal.aborted) break
-      pending++
-      sent++
-      producer.send(records.fill(item), sendOptions, onDelivery)
-      const waiting = producer.whenWaitingSendsSettle()
-      if (waiting !== null) await waiting
+    if (isAsyncIterable(source)) {
+      for await (const item of source) {
+        if (controller.signal.aborted) break
+        const waiting = offer(item)
+        if (waiting !== null) await waiting
+      }
+    } else {
+      // A synchronous source is read synchronously (no promise per record, as Readable.from does), yielding
+      // to the event loop when the producer is full, and at least every SYNC_YIELD_EVERY records.
+      let run = 0
+      for (const item of source) {
+        if (controller.signal.aborted) break
+        const waiting = offer(item)
+        if (waiting !== null) {
+          run = 0
+          await waiting
+        } else if (++run === SYNC_YIELD_EVERY) {
+          run = 0
+          await new Promise<void>((resolve) => setImmediate(resolve))
+        }
+      }
     }
     if (pending > 0) await new Promise<void>((resolve) => (whenIdle = resolve))
   } catch (err) {

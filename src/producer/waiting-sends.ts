@@ -40,8 +40,17 @@ class WaitingSend {
   ) {}
   /** QUEUED, ACTIVE or CANCELLED. */
   state = QUEUED
-  /** The 'abort' listener on `signal` while it may be needed; null without a signal. */
-  onAbort: (() => void) | null = null
+}
+
+/**
+ * The one 'abort' listener for a signal that waiting sends carry, and how
+ * many of them (QUEUED or ACTIVE) still do. One listener per signal, not per
+ * send: an application (or a stream) typically shares one signal across many
+ * sends, and EventTarget warns beyond 10 listeners.
+ */
+interface SignalWatch {
+  refs: number
+  readonly onAbort: () => void
 }
 
 /** A flush() waiting until `settled` reaches `target`. */
@@ -113,6 +122,10 @@ export interface WaitingSendsContext {
  *   removes an aborted memory waiter itself (`BufferPool.allocate`), so an
  *   aborted send has never been appended, and an appended one is never
  *   reported aborted.
+ * - One 'abort' listener per distinct signal the waiting sends carry (plus
+ *   one each for the worker's current metadata or memory wait), removed once
+ *   no waiting send carries the signal: nothing is left on a long-lived
+ *   signal, however many sends shared it.
  * - A queued send always has a worker: the worker restarts itself when sends
  *   arrived between its loop's end and its exit (see `startWorker`).
  * - A queued send holds copies of the record's fields (and of a header array
@@ -132,6 +145,8 @@ export class WaitingSends {
   /** Sends that left the queue (appended or failed) since the start; with `queue.size`, what a flush waits for. */
   private settled = 0
   private readonly flushes = new Deque<FlushWaiter>()
+  /** Signals carried by waiting sends, each with its one listener (see SignalWatch). */
+  private readonly signals = new Map<AbortSignal, SignalWatch>()
 
   constructor(private readonly ctx: WaitingSendsContext) {}
 
@@ -181,8 +196,14 @@ export class WaitingSends {
         completeWithError(complete, fail, createAbortError(signal))
         return
       }
-      w.onAbort = () => this.abort(w)
-      signal.addEventListener('abort', w.onAbort, { once: true })
+      let watch = this.signals.get(signal)
+      if (watch === undefined) {
+        const onAbort = (): void => this.abortAll(signal)
+        watch = { refs: 0, onAbort }
+        this.signals.set(signal, watch)
+        signal.addEventListener('abort', onAbort, { once: true })
+      }
+      watch.refs++
     }
     this.queue.pushBack(w)
     if (this.worker === null) this.startWorker()
@@ -206,16 +227,28 @@ export class WaitingSends {
   }
 
   /**
-   * The 'abort' listener of a waiting send. QUEUED: settled now with an
-   * AbortError and left in the queue, CANCELLED, for the worker to skip.
-   * ACTIVE: nothing here; the worker sees the signal (see the class header).
+   * A signal aborted: every QUEUED send carrying it is settled now with an
+   * AbortError and left in the queue, CANCELLED, for the worker to skip; an
+   * ACTIVE one is the worker's (see the class header). O(queue), once per
+   * aborted signal.
    */
-  private abort(w: WaitingSend): void {
-    w.onAbort = null
-    if (w.state !== QUEUED) return
-    w.state = CANCELLED
-    this.ctx.stats.recordErrorTotal++
-    completeWithError(w.complete, w.fail, createAbortError(w.signal!))
+  private abortAll(signal: AbortSignal): void {
+    this.signals.delete(signal)
+    const ctx = this.ctx
+    this.queue.forEach((w) => {
+      if (w.signal !== signal || w.state !== QUEUED) return
+      w.state = CANCELLED
+      ctx.stats.recordErrorTotal++
+      completeWithError(w.complete, w.fail, createAbortError(signal))
+    })
+  }
+
+  /** A send the worker took is done: its signal's listener goes once no waiting send carries the signal. */
+  private releaseSignal(signal: AbortSignal): void {
+    const watch = this.signals.get(signal)
+    if (watch === undefined || --watch.refs > 0) return
+    this.signals.delete(signal)
+    signal.removeEventListener('abort', watch.onAbort)
   }
 
   /**
@@ -274,10 +307,7 @@ export class WaitingSends {
           ctx.stats.recordErrorTotal++
           completeWithError(w.complete, w.fail, err as Error)
         }
-        if (w.onAbort !== null) {
-          w.signal!.removeEventListener('abort', w.onAbort)
-          w.onAbort = null
-        }
+        if (w.signal !== null) this.releaseSignal(w.signal)
       }
       this.queue.popFront()
       const settled = ++this.settled
