@@ -16,6 +16,8 @@
 // SDK bundle is built in a child, the mock is another process), also
 // sampled every 20 ms with the peak records-in-producer. The check: peak RSS
 // under buffer.memory + 64 MB, and stream/sendAll within 10 % of callback.
+// `node --expose-gc ... <form>` also prints liveHeapGrowthMB: the heap still
+// live after the run (forced GC) minus before it; near 0 means nothing is retained.
 import { spawn, spawnSync } from 'node:child_process'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -61,6 +63,8 @@ async function runForm(form) {
   const producer = new sdk.KafkaProducer(config)
   await producer.send({ topic, value: 'warm-up' })
   const value = Buffer.alloc(VALUE_BYTES, 'x')
+  globalThis.gc?.()
+  const baseHeap = process.memoryUsage().heapUsed
   const baseRss = process.memoryUsage().rss
   let peakHeapUsed = 0
   let peakSampledRss = 0
@@ -108,6 +112,9 @@ async function runForm(form) {
   }
   const secs = (performance.now() - t0) / 1000
   clearInterval(sampler)
+  // With --expose-gc: live heap after the run over live heap before it, to tell retention from lazy collection.
+  globalThis.gc?.()
+  const liveHeapGrowth = process.memoryUsage().heapUsed - baseHeap
   const m = producer.metrics()
   await producer.close()
   await mock.stop()
@@ -123,6 +130,7 @@ async function runForm(form) {
     peakSampledRssMB: Math.round(peakSampledRss / 104857.6) / 10,
     baseRssMB: Math.round(baseRss / 104857.6) / 10,
     peakHeapUsedMB: Math.round(peakHeapUsed / 104857.6) / 10,
+    ...(globalThis.gc ? { liveHeapGrowthMB: Math.round(liveHeapGrowth / 104857.6) / 10 } : {}),
     peakInProducerMB: Math.round(peakInProducer / 104857.6) / 10,
     limitMB: Math.round((bufferMemory ?? DEFAULT_BUFFER_MEMORY) / 104857.6) / 10 + 64,
   }
