@@ -229,3 +229,30 @@ export class JaasParseError extends Error {}
  * application as a KafkaAuthenticationError.
  */
 export class OidcUnretryableError extends Error {}
+
+/**
+ * A key or value serializer threw, or returned something that is not a
+ * Buffer, a string or null (Java's `SerializationException`). Only the send
+ * whose record it was fails; `cause` is what the serializer threw.
+ */
+export class KafkaSerializationError extends KafkaClientError {
+  /** The record's topic. */
+  readonly topic: string
+  /** True for the key serializer, false for the value serializer. */
+  readonly isKey: boolean
+  constructor(topic: string, isKey: boolean, message: string, options?: { cause?: unknown }) {
+    super('SERIALIZATION', `Can't serialize the ${isKey ? 'key' : 'value'} of a record for topic '${topic}': ${message}`, options)
+    this.topic = topic
+    this.isKey = isKey
+  }
+}
+
+/**
+ * The error a cancelled operation rejects with: a `DOMException` named
+ * 'AbortError', as Node's own APIs (fetch, streams, timers/promises) reject,
+ * with the signal's `reason` as its `cause`. Not a KafkaClientError: callers
+ * test `err.name === 'AbortError'`, as for any other aborted Node operation.
+ */
+export function createAbortError(signal: AbortSignal): DOMException {
+  return new DOMException('The operation was aborted', { name: 'AbortError', cause: signal.reason })
+}

@@ -1,6 +1,11 @@
 export { KafkaProducer } from './producer/kafka-producer.js'
-export type { CloseOptions } from './producer/kafka-producer.js'
-export type { ProducerRecord, RecordMetadata, SendCallback, RecordHeaders, Bytes } from './producer/record.js'
+export type { CloseOptions, FlushOptions, KafkaProducerOptions, ProducerTypedOptions } from './producer/kafka-producer.js'
+export type { ProducerRecord, RecordMetadata, SendCallback, SendOptions, RecordHeaders, Bytes } from './producer/record.js'
+export { serializers } from './producer/serializers.js'
+export type { Serializer } from './producer/serializers.js'
+export type { ProducerInterceptor } from './producer/interceptors.js'
+export { ProducerWriteStream } from './producer/producer-stream.js'
+export type { WriteStreamOptions, SendAllOptions, StreamRecord } from './producer/producer-stream.js'
 export type { ProducerMetricsSnapshot } from './producer/metrics.js'
 export { CONFIG_DEFINITIONS, resolveProducerConfig } from './config.js'
 export type {
@@ -36,6 +41,7 @@ export {
   KafkaProducerClosedError,
   KafkaBrokerError,
   KafkaFatalProducerError,
+  KafkaSerializationError,
   UnsupportedVersionError,
   KafkaConnectionError,
   KafkaForeignProtocolError,

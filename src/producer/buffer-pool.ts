@@ -1,6 +1,6 @@
 // Imported, not the global: Node's global `Buffer` is a lazy getter that runs on every use (bench/micro/FINDINGS.md).
 import { Buffer } from 'node:buffer'
-import { KafkaInvalidRecordError, KafkaProducerClosedError, KafkaTimeoutError } from '../errors.js'
+import { createAbortError, KafkaInvalidRecordError, KafkaProducerClosedError, KafkaTimeoutError } from '../errors.js'
 import { Deque } from '../util/deque.js'
 
 interface Waiter {
@@ -31,6 +31,9 @@ interface Waiter {
  *   reserves whatever memory becomes free (possibly in several deallocations)
  *   until it has its full size; nobody behind it, and no synchronous
  *   `tryAllocate`, takes memory while anyone waits.
+ * - Cancellation: a waiter whose AbortSignal aborts leaves the queue at once
+ *   (wherever it is), gives back what it had reserved, and rejects with an
+ *   AbortError; a waiter that was served first never sees the abort.
  * - Timers: at most one, armed for the earliest waiter deadline, and none at
  *   all when nobody waits, so an idle pool never keeps the process alive.
  *   The timer is deliberately ref'd while someone waits: a pending `send()`
@@ -73,14 +76,16 @@ export class BufferPool {
    * A buffer of exactly `size` bytes, waiting up to `maxTimeToBlockMs` for
    * memory to be deallocated. Rejects with KafkaTimeoutError on timeout
    * (after giving back any partial reservation), KafkaInvalidRecordError if
-   * `size > totalMemory`, KafkaProducerClosedError if the pool is or gets closed.
+   * `size > totalMemory`, KafkaProducerClosedError if the pool is or gets closed,
+   * and an AbortError once `signal` aborts before memory was handed over.
    */
-  allocate(size: number, maxTimeToBlockMs: number, nowMs: number): Promise<Buffer> {
+  allocate(size: number, maxTimeToBlockMs: number, nowMs: number, signal: AbortSignal | null = null): Promise<Buffer> {
     try {
       this.checkAllocatable(size)
     } catch (e) {
       return Promise.reject(e)
     }
+    if (signal !== null && signal.aborted) return Promise.reject(createAbortError(signal))
     if (this.waiters.size === 0) {
       const buf = this.takeWhenNoWaiters(size)
       if (buf !== null) return Promise.resolve(buf)
@@ -91,7 +96,35 @@ export class BufferPool {
       this.waiters.pushBack(w)
       this.serveWaiters()
       if (this.waiters.size > 0 && w.deadlineMs < this.timerDeadlineMs) this.armTimer(w.deadlineMs, nowMs)
+      if (signal !== null && w.accumulated < w.size && this.waiters.size > 0) this.cancelOnAbort(w, signal)
     })
+  }
+
+  /**
+   * Removes `w` from the queue when `signal` aborts, unless it was served,
+   * timed out or failed first; the listener goes with whichever comes first.
+   * A removed head waiter's reservation goes back and may serve those behind
+   * it. The timer stays armed for its deadline if it was the earliest: it then
+   * finds nothing expired and re-arms for the next one.
+   */
+  private cancelOnAbort(w: Waiter, signal: AbortSignal): void {
+    const { resolve, reject } = w
+    const onAbort = (): void => {
+      if (!this.waiters.remove(w)) return
+      this.nonPooledAvailableMemory += w.accumulated
+      w.accumulated = 0
+      reject(createAbortError(signal))
+      this.serveWaiters()
+    }
+    signal.addEventListener('abort', onAbort, { once: true })
+    w.resolve = (buf) => {
+      signal.removeEventListener('abort', onAbort)
+      resolve(buf)
+    }
+    w.reject = (err) => {
+      signal.removeEventListener('abort', onAbort)
+      reject(err)
+    }
   }
 
   /**

@@ -4,15 +4,20 @@ import type { KafkaClient } from '../clients/kafka-client.js'
 import type { ProducerMetadata } from '../clients/metadata.js'
 import type { Cluster } from '../clients/cluster.js'
 import { type ProducerConfig, resolveProducerConfig, type ResolvedProducerConfig } from '../config.js'
-import { KafkaInvalidRecordError, KafkaProducerClosedError } from '../errors.js'
+import { createAbortError, KafkaConfigError, KafkaInvalidRecordError, KafkaProducerClosedError } from '../errors.js'
+import { isAbortSignal, raceAbort } from '../util/abort.js'
 import { RECORD_BATCH_OVERHEAD, sizeOfRecord } from '../protocol/record-batch.js'
 import type { BufferPool } from './buffer-pool.js'
 import type { ProducerMetrics, ProducerMetricsSnapshot } from './metrics.js'
 import { partitionForKey, partitionForStringKey } from './partitioner.js'
 import { completeWithError, type RecordCompletion, type RecordReject } from './producer-batch.js'
 import { APPEND_NEEDS_MEMORY, RecordAccumulator, UNKNOWN_PARTITION } from './record-accumulator.js'
-import { type Bytes, type HeaderPairs, type ProducerRecord, type RecordMetadata, type SendCallback, validateRecord } from './record.js'
+import type { ProducerInterceptor } from './interceptors.js'
+import { type Bytes, type HeaderPairs, type ProducerRecord, type RecordMetadata, type SendCallback, type SendOptions, validateRecord } from './record.js'
 import { type ProducerSeams, wireProducer } from './producer-wiring.js'
+import { ProducerWriteStream, type SendAllOptions, sendAll, type StreamProducer, type StreamRecord, type WriteStreamOptions } from './producer-stream.js'
+import { SendPipeline } from './send-pipeline.js'
+import type { Serializer } from './serializers.js'
 import type { Sender } from './sender.js'
 import type { TransactionManager } from './transaction-manager.js'
 import { PARTITION_NOT_CHOSEN, WaitingSends } from './waiting-sends.js'
@@ -39,6 +44,31 @@ export interface CloseOptions {
   timeoutMs?: number
 }
 
+export interface FlushOptions {
+  /**
+   * Stops waiting: the flush rejects with an AbortError. The records keep
+   * going (as when a Java thread blocked in flush() is interrupted).
+   */
+  signal?: AbortSignal
+}
+
+/**
+ * The options of `new KafkaProducer<K, V>(...)` besides the producer
+ * configuration: functions, with no Kafka property name (Java's
+ * key.serializer, value.serializer and interceptor.classes name classes).
+ */
+export interface ProducerTypedOptions<K, V> {
+  /** Turns a record's key into bytes; without it keys must be a Buffer, a string or null. */
+  keySerializer?: Serializer<K> | null
+  /** Turns a record's value into bytes; without it values must be a Buffer, a string or null. */
+  valueSerializer?: Serializer<V> | null
+  /** Called in this order for every send, before serialization, and for every outcome (Java's interceptor.classes). */
+  interceptors?: readonly ProducerInterceptor<K, V>[] | null
+}
+
+/** What `new KafkaProducer<K, V>(options)` takes: the configuration and the typed options. */
+export type KafkaProducerOptions<K = Bytes, V = Bytes> = ProducerConfig & ProducerTypedOptions<K, V>
+
 /**
  * A Kafka producer: `send()` appends a record to a per-partition batch in the
  * `RecordAccumulator`; a `Sender` loop ships ready batches through
@@ -61,13 +91,20 @@ export interface CloseOptions {
  *   a Java thread.
  * - Bad input is rejected before any memory is taken, through the same
  *   channel as delivery errors (rejected promise or callback), never thrown.
+ * - Keys and values: Bytes unless serializers are configured; interceptors
+ *   and serializers run in a {@link SendPipeline} that exists only when one
+ *   is configured (`pipeline`, fixed at construction), so a producer without
+ *   them takes the same path, allocation for allocation, as before they existed.
+ * - Cancellation: a send's AbortSignal only reaches the waiting queue (the
+ *   field `sendSignal` carries it through `doSend` for the duration of one
+ *   synchronous call, so `doSend` keeps its arguments); see WaitingSends.
  * - Clock: with the default clock, a send reuses the previous send's reading
  *   when both run in the same synchronous run (no microtask between them)
  *   and fewer than CLOCK_REUSE sends have used it; so a record's default
  *   timestamp is the time of its send() or of one at most 15 sends earlier in
  *   the same run. An injected clock (tests) is read on every send.
  */
-export class KafkaProducer {
+export class KafkaProducer<K = Bytes, V = Bytes> {
   private readonly config: ResolvedProducerConfig
   private readonly time: () => number
   private readonly metadata: ProducerMetadata
@@ -95,21 +132,52 @@ export class KafkaProducer {
     this.clockUses = 0
     this.clockResetQueued = false
   }
+  /** Interceptors and serializers; null without any, and then a send never touches them. */
+  private readonly pipeline: SendPipeline<K, V> | null
+  /** The AbortSignal of the send `doSend` is running, for the waiting queue; null otherwise. */
+  private sendSignal: AbortSignal | null = null
   /** The record of the promise `send()` whose executor is running; null otherwise. */
-  private promisedRecord: ProducerRecord | null = null
+  private promisedRecord: ProducerRecord<K, V> | null = null
+  /** ... and its signal, for `optionsPromiseExecutor`. */
+  private promisedSignal: AbortSignal | null = null
   private readonly promiseExecutor = (resolve: (md: RecordMetadata) => void, reject: (err: Error) => void): void => {
     const record = this.promisedRecord!
     this.promisedRecord = null
-    this.doSend(record, resolve as RecordCompletion, reject)
+    if (this.pipeline === null) this.doSend(record as ProducerRecord, resolve as RecordCompletion, reject)
+    else this.pipeline.send(record, resolve as RecordCompletion, reject, null)
   }
+  private readonly optionsPromiseExecutor = (resolve: (md: RecordMetadata) => void, reject: (err: Error) => void): void => {
+    const record = this.promisedRecord!
+    const signal = this.promisedSignal
+    this.promisedRecord = null
+    this.promisedSignal = null
+    this.dispatch(record, resolve as RecordCompletion, reject, signal)
+  }
+  /** `doSend` with a signal for the waiting queue: what the pipeline continues with. */
+  private readonly sendBytes = (record: ProducerRecord, complete: RecordCompletion, fail: RecordReject | null, signal: AbortSignal | null): void => {
+    if (signal === null) {
+      this.doSend(record, complete, fail)
+      return
+    }
+    this.sendSignal = signal
+    try {
+      this.doSend(record, complete, fail)
+    } finally {
+      this.sendSignal = null
+    }
+  }
+  /** What the write streams and sendAll need from the producer; made on first use. */
+  private streamPort: StreamProducer<K, V> | null = null
   private closed = false
   private closePromise: Promise<void> | null = null
 
-  constructor(config: ProducerConfig)
+  constructor(options: KafkaProducerOptions<K, V>)
   /** @internal Tests only: replaces the clock, the random source, the transport or the network client. */
-  constructor(config: ProducerConfig, seams: ProducerSeams)
-  constructor(config: ProducerConfig, seams: ProducerSeams = {}) {
-    const c = (this.config = resolveProducerConfig(config))
+  constructor(options: KafkaProducerOptions<K, V>, seams: ProducerSeams)
+  constructor(options: KafkaProducerOptions<K, V>, seams: ProducerSeams = {}) {
+    const { keySerializer, valueSerializer, interceptors, ...config } = options ?? ({} as KafkaProducerOptions<K, V>)
+    checkTypedOptions(keySerializer, valueSerializer, interceptors)
+    const c = (this.config = resolveProducerConfig(config as ProducerConfig))
     this.cacheClock = seams.time === undefined
     this.recordSizeLimit = Math.min(c.maxRequestSize, c.bufferMemory)
     const parts = wireProducer(c, seams)
@@ -135,12 +203,18 @@ export class KafkaProducer {
       isClosed: () => this.closed,
       connectionFailures: () => this.client.connectionFailures(),
     })
+    this.pipeline =
+      (interceptors ?? []).length > 0 || (keySerializer ?? null) !== null || (valueSerializer ?? null) !== null
+        ? new SendPipeline(interceptors ?? null, keySerializer ?? null, valueSerializer ?? null, this.sendBytes, this.stats)
+        : null
     this.sender.start()
   }
 
   /**
    * Sends a record. Without a callback, returns a promise of its metadata;
    * with one, returns nothing and calls it once, allocating no promise.
+   * `options.signal` cancels the send while it still waits in the producer
+   * (see {@link SendOptions}; docs/sending.md, Cancellation).
    *
    * The record object may be reused once this returns. Buffers in it are
    * copied when the record is appended to a batch: at once, unless the
@@ -148,17 +222,84 @@ export class KafkaProducer {
    * send that waits), so a Buffer's contents must not change until the send
    * completes (as with `socket.write`).
    */
-  send(record: ProducerRecord): Promise<RecordMetadata>
-  send(record: ProducerRecord, callback: SendCallback): void
-  send(record: ProducerRecord, callback?: SendCallback): Promise<RecordMetadata> | void {
-    if (callback === undefined) {
+  send(record: ProducerRecord<K, V>): Promise<RecordMetadata>
+  send(record: ProducerRecord<K, V>, callback: SendCallback): void
+  send(record: ProducerRecord<K, V>, options: SendOptions): Promise<RecordMetadata>
+  send(record: ProducerRecord<K, V>, options: SendOptions, callback: SendCallback): void
+  send(record: ProducerRecord<K, V>, a?: SendCallback | SendOptions, b?: SendCallback): Promise<RecordMetadata> | void {
+    if (a === undefined) {
       // The executor runs synchronously inside the constructor: the record is handed over in a field, so
       // no executor closure is allocated per send.
       this.promisedRecord = record
       return new Promise<RecordMetadata>(this.promiseExecutor)
     }
-    if (typeof callback !== 'function') throw new KafkaInvalidRecordError('The send callback must be a function')
-    this.doSend(record, callback, null)
+    if (typeof a === 'function') {
+      if (this.pipeline === null) this.doSend(record as ProducerRecord, a, null)
+      else this.pipeline.send(record, a, null, null)
+      return
+    }
+    return this.sendWithOptions(record, a, b)
+  }
+
+  /** send(record, options[, callback]): checks the options, fails an already-aborted send at once. */
+  private sendWithOptions(record: ProducerRecord<K, V>, options: SendOptions, callback: SendCallback | undefined): Promise<RecordMetadata> | void {
+    if (options === null || typeof options !== 'object') {
+      throw new KafkaInvalidRecordError('The second argument of send() must be a callback or an options object such as { signal }')
+    }
+    if (callback !== undefined && typeof callback !== 'function') throw new KafkaInvalidRecordError('The send callback must be a function')
+    const signal = options.signal ?? null
+    let err: Error | null = null
+    if (signal !== null && !isAbortSignal(signal)) err = new KafkaInvalidRecordError('send() options.signal must be an AbortSignal')
+    else if (signal !== null && signal.aborted) err = createAbortError(signal)
+    if (err !== null) {
+      // Not attempted: no interceptor sees it, nothing is counted; reported asynchronously as every send error.
+      if (callback === undefined) return Promise.reject(err)
+      process.nextTick(callback, err, null)
+      return
+    }
+    if (callback === undefined) {
+      this.promisedRecord = record
+      this.promisedSignal = signal
+      return new Promise<RecordMetadata>(this.optionsPromiseExecutor)
+    }
+    this.dispatch(record, callback, null, signal)
+  }
+
+  private dispatch(record: ProducerRecord<K, V>, complete: RecordCompletion, fail: RecordReject | null, signal: AbortSignal | null): void {
+    if (this.pipeline === null) this.sendBytes(record as ProducerRecord, complete, fail, signal)
+    else this.pipeline.send(record, complete, fail, signal)
+  }
+
+  /**
+   * An object-mode Writable that sends each record written to it, for
+   * `stream.pipeline(source, ..., producer.createWriteStream({ topic }))`.
+   * Backpressure follows the producer's memory: while a record has to wait
+   * for buffer.memory (or metadata), the stream holds its write, so `write()`
+   * returns false once `highWaterMark` records are buffered, and 'drain'
+   * follows when room returns. It finishes once every record written is
+   * acknowledged, and errors (destroys) on the first record that fails;
+   * destroying it cancels its records still waiting in the producer.
+   */
+  createWriteStream(options: WriteStreamOptions = {}): ProducerWriteStream<K, V> {
+    return new ProducerWriteStream(this.port(), options)
+  }
+
+  /**
+   * Sends every record of `source` (an iterable or async iterable), reading
+   * the next one only while the producer has room (as `createWriteStream`),
+   * so memory stays bounded by buffer.memory whatever the source's size.
+   * Resolves with the number of records sent once all are acknowledged;
+   * rejects with the first failure (after which no more are read).
+   */
+  sendAll(source: Iterable<StreamRecord<K, V>> | AsyncIterable<StreamRecord<K, V>>, options: SendAllOptions = {}): Promise<number> {
+    return sendAll(this.port(), source, options)
+  }
+
+  private port(): StreamProducer<K, V> {
+    return (this.streamPort ??= {
+      send: (record, options, callback) => this.send(record, options, callback),
+      whenWaitingSendsSettle: () => this.waiting.whenEarlierSendsSettle(),
+    })
   }
 
   private doSend(record: ProducerRecord, complete: RecordCompletion, fail: RecordReject | null): void {
@@ -174,7 +315,7 @@ export class KafkaProducer {
       if (this.waiting.size > 0) {
         // Still a use of the topic (metadata.max.idle.ms), though the record queues behind earlier ones.
         this.metadata.add(record.topic, now)
-        this.waiting.enqueue(record, PARTITION_NOT_CHOSEN, key, headers, timestamp, now, complete, fail)
+        this.waiting.enqueue(record, PARTITION_NOT_CHOSEN, key, headers, timestamp, now, complete, fail, this.sendSignal)
         return
       }
       const topic = record.topic
@@ -192,7 +333,7 @@ export class KafkaProducer {
         }
       }
       if (count === undefined) {
-        this.waiting.enqueue(record, PARTITION_NOT_CHOSEN, key, headers, timestamp, now, complete, fail)
+        this.waiting.enqueue(record, PARTITION_NOT_CHOSEN, key, headers, timestamp, now, complete, fail, this.sendSignal)
         this.sender.wakeup()
         return
       }
@@ -201,7 +342,7 @@ export class KafkaProducer {
       const partition = this.partitionFor(topic, record.partition, key, record.value, count, cluster)
       const r = this.accumulator.append(topic, partition, timestamp, key, record.value, headers, complete, fail, now, cluster)
       if (r === APPEND_NEEDS_MEMORY) {
-        this.waiting.enqueue(record, partition, key, headers, timestamp, now, complete, fail)
+        this.waiting.enqueue(record, partition, key, headers, timestamp, now, complete, fail, this.sendSignal)
         return
       }
       if (r.batchIsFull || r.newBatchCreated) this.sender.wakeup()
@@ -287,8 +428,20 @@ export class KafkaProducer {
     return UNKNOWN_PARTITION
   }
 
-  /** Resolves once every record sent before this call has completed (successfully or not). */
-  async flush(): Promise<void> {
+  /**
+   * Resolves once every record sent before this call has completed
+   * (successfully or not). With `options.signal`, rejects with an AbortError
+   * when it aborts first; the records are not affected.
+   */
+  flush(options?: FlushOptions): Promise<void> {
+    const signal = options?.signal
+    if (signal === undefined || signal === null) return this.doFlush()
+    if (!isAbortSignal(signal)) return Promise.reject(new KafkaInvalidRecordError('flush() options.signal must be an AbortSignal'))
+    if (signal.aborted) return Promise.reject(createAbortError(signal))
+    return raceAbort(this.doFlush(), signal)
+  }
+
+  private async doFlush(): Promise<void> {
     // The sends waiting in the producer before this call, not those queued after it.
     const earlier = this.waiting.whenEarlierSendsSettle()
     if (earlier !== null) await earlier
@@ -373,7 +526,25 @@ export class KafkaProducer {
       await graceful
     }
     if (timer !== null) clearTimeout(timer)
+    this.pipeline?.close()
   }
+}
+
+/** The typed options are functions and an array: checked here, as resolveProducerConfig checks the rest. */
+function checkTypedOptions(keySerializer: unknown, valueSerializer: unknown, interceptors: unknown): void {
+  for (const [name, v] of [
+    ['keySerializer', keySerializer],
+    ['valueSerializer', valueSerializer],
+  ] as const) {
+    if (v !== undefined && v !== null && typeof v !== 'function') {
+      throw new KafkaConfigError(name, `expected a function (data, topic, headers) => Buffer | string | null, got ${typeof v}`)
+    }
+  }
+  if (interceptors === undefined || interceptors === null) return
+  if (!Array.isArray(interceptors)) throw new KafkaConfigError('interceptors', `expected an array of interceptors, got ${typeof interceptors}`)
+  interceptors.forEach((ic: unknown, i) => {
+    if (ic === null || typeof ic !== 'object') throw new KafkaConfigError('interceptors', `interceptor ${i} must be an object with onSend / onAcknowledgement methods`)
+  })
 }
 
 /** Upper bound of the UTF-8 bytes of a key or value. */

@@ -312,7 +312,9 @@ export class RecordAccumulator {
    * The slow path after APPEND_NEEDS_MEMORY: waits (FIFO, up to `maxBlockMs`
    * from `nowMs`) for a buffer, then appends, re-choosing the sticky partition
    * since time has passed. Rejects with KafkaTimeoutError when memory does
-   * not come in time, KafkaProducerClosedError when closed meanwhile.
+   * not come in time, KafkaProducerClosedError when closed meanwhile, and an
+   * AbortError when `signal` aborts while it waits for memory (then nothing
+   * was appended; once the pool hands the buffer over, the abort is too late).
    *
    * @param nowAfterWait the caller's clock, read once after the wait so that
    *   the new batch's linger and delivery timeout start when it is created
@@ -331,13 +333,14 @@ export class RecordAccumulator {
     nowMs: number,
     cluster: Cluster,
     nowAfterWait: () => number,
+    signal: AbortSignal | null = null,
   ): Promise<AppendResult> {
     if (this.closed) throw new KafkaProducerClosedError('Producer closed while send in progress')
     // Counted before the first await, so synchronous appends that follow queue up behind this one.
     this.appendsInProgressCount++
     let buffer: Buffer | null = null
     try {
-      buffer = await this.pool.allocate(this.newBatchSize(key, value, headers), maxBlockMs, nowMs)
+      buffer = await this.pool.allocate(this.newBatchSize(key, value, headers), maxBlockMs, nowMs, signal)
       if (this.closed) throw new KafkaProducerClosedError('Producer closed while send in progress')
       const now = nowAfterWait()
       const ts = this.topicState(topic)

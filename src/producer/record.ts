@@ -8,10 +8,14 @@ export type Bytes = Buffer | string
 /** Headers as an object, or as `[key, value]` pairs when a key repeats. */
 export type RecordHeaders = Record<string, Bytes> | ReadonlyArray<readonly [string, Bytes]>
 
-export interface ProducerRecord {
+/**
+ * A record to send. `K` and `V` are the key and value types: Bytes (a Buffer
+ * or a string, sent as UTF-8) unless the producer has serializers for them.
+ */
+export interface ProducerRecord<K = Bytes, V = Bytes> {
   topic: string
-  value: Bytes | null
-  key?: Bytes | null
+  value: V | null
+  key?: K | null
   headers?: RecordHeaders
   /** Explicit partition; otherwise the key's hash or the sticky partitioner decides. */
   partition?: number
@@ -29,6 +33,18 @@ export interface RecordMetadata {
 }
 
 export type SendCallback = (err: Error | null, metadata: RecordMetadata | null) => void
+
+/** Options of one `send()`. */
+export interface SendOptions {
+  /**
+   * Cancels the send while it still waits in the producer (for topic
+   * metadata, for buffer.memory, or behind sends that wait): it then fails
+   * with an AbortError and is never sent. Once the record is in a batch the
+   * signal has no effect: the batch decides its fate. Already aborted: the
+   * send fails at once and nothing is sent.
+   */
+  signal?: AbortSignal
+}
 
 /** Header pairs as the record encoder takes them; `null` for no headers. */
 export type { HeaderPairs }

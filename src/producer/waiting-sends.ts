@@ -1,7 +1,7 @@
 import type { Cluster } from '../clients/cluster.js'
 import { type ConnectionFailureReport, timeoutSuffix } from '../clients/connection-failures.js'
 import type { ProducerMetadata } from '../clients/metadata.js'
-import { KafkaInvalidRecordError, KafkaProducerClosedError, KafkaTimeoutError } from '../errors.js'
+import { createAbortError, KafkaInvalidRecordError, KafkaProducerClosedError, KafkaTimeoutError } from '../errors.js'
 import { ErrorCode, errorName, isRetriable } from '../protocol/error-codes.js'
 import { Deque } from '../util/deque.js'
 import { completeWithError, type RecordCompletion, type RecordReject } from './producer-batch.js'
@@ -10,6 +10,13 @@ import type { Bytes, HeaderPairs, ProducerRecord } from './record.js'
 
 /** `WaitingSend.partition` before a partition was chosen for it. */
 export const PARTITION_NOT_CHOSEN = -2
+
+/** `WaitingSend.state`: in the queue, not yet taken by the worker. */
+const QUEUED = 0
+/** The worker took it: only the worker settles it now (see `WaitingSends.abort`). */
+const ACTIVE = 1
+/** Aborted while QUEUED: already settled with an AbortError; the worker skips it. */
+const CANCELLED = 2
 
 /**
  * A send that waits in the producer (for metadata, or for buffer.memory).
@@ -29,7 +36,22 @@ class WaitingSend {
     readonly deadlineMs: number,
     readonly complete: RecordCompletion,
     readonly fail: RecordReject | null,
+    /** The send's AbortSignal (`send(record, { signal })`), or null. */
+    readonly signal: AbortSignal | null,
   ) {}
+  /** QUEUED, ACTIVE or CANCELLED. */
+  state = QUEUED
+}
+
+/**
+ * The one 'abort' listener for a signal that waiting sends carry, and how
+ * many of them (QUEUED or ACTIVE) still do. One listener per signal, not per
+ * send: an application (or a stream) typically shares one signal across many
+ * sends, and EventTarget warns beyond 10 listeners.
+ */
+interface SignalWatch {
+  refs: number
+  readonly onAbort: () => void
 }
 
 /** A flush() waiting until `settled` reaches `target`. */
@@ -94,8 +116,23 @@ export interface WaitingSendsContext {
  *   error: KafkaTimeoutError at its max.block.ms deadline (counted from its
  *   send(), for metadata and memory together), KafkaProducerClosedError at
  *   close, KafkaInvalidRecordError for a topic or partition that cannot take
- *   it, or the idempotent producer's fatal error. Errors are delivered
+ *   it, the idempotent producer's fatal error, or an AbortError when its
+ *   signal aborts before it was appended. Errors are delivered
  *   asynchronously (never inside send()).
+ * - Cancellation never splices the queue: a send aborted while QUEUED is
+ *   settled at once and marked CANCELLED, and stays in the queue until the
+ *   worker reaches it and skips it, so order, `size` and the `settled`
+ *   arithmetic of flushes are those of a queue without cancellation. Once
+ *   the worker took a send (ACTIVE), only the worker settles it: it checks
+ *   the signal before each step that commits the record (the synchronous
+ *   append), the metadata wait returns early on abort, and the buffer pool
+ *   removes an aborted memory waiter itself (`BufferPool.allocate`), so an
+ *   aborted send has never been appended, and an appended one is never
+ *   reported aborted.
+ * - One 'abort' listener per distinct signal the waiting sends carry (plus
+ *   one each for the worker's current metadata or memory wait), removed once
+ *   no waiting send carries the signal: nothing is left on a long-lived
+ *   signal, however many sends shared it.
  * - A queued send always has a worker: the worker restarts itself when sends
  *   arrived between its loop's end and its exit (see `startWorker`).
  * - A queued send holds copies of the record's fields (and of a header array
@@ -115,6 +152,8 @@ export class WaitingSends {
   /** Sends that left the queue (appended or failed) since the start; with `queue.size`, what a flush waits for. */
   private settled = 0
   private readonly flushes = new Deque<FlushWaiter>()
+  /** Signals carried by waiting sends, each with its one listener (see SignalWatch). */
+  private readonly signals = new Map<AbortSignal, SignalWatch>()
 
   constructor(private readonly ctx: WaitingSendsContext) {}
 
@@ -141,6 +180,7 @@ export class WaitingSends {
     now: number,
     complete: RecordCompletion,
     fail: RecordReject | null,
+    signal: AbortSignal | null = null,
   ): void {
     const w = new WaitingSend(
       record.topic,
@@ -154,7 +194,24 @@ export class WaitingSends {
       now + this.ctx.maxBlockMs,
       complete,
       fail,
+      signal,
     )
+    if (signal !== null) {
+      // Checked by the producer just before; kept for callers (tests) that enqueue directly.
+      if (signal.aborted) {
+        this.ctx.stats.recordErrorTotal++
+        completeWithError(complete, fail, createAbortError(signal))
+        return
+      }
+      let watch = this.signals.get(signal)
+      if (watch === undefined) {
+        const onAbort = (): void => this.abortAll(signal)
+        watch = { refs: 0, onAbort }
+        this.signals.set(signal, watch)
+        signal.addEventListener('abort', onAbort, { once: true })
+      }
+      watch.refs++
+    }
     this.queue.pushBack(w)
     if (this.worker === null) this.startWorker()
   }
@@ -174,6 +231,31 @@ export class WaitingSends {
   /** Resolves once the worker has stopped with nothing queued (close() awaits it before closing the sender). */
   async whenIdle(): Promise<void> {
     while (this.worker !== null) await this.worker
+  }
+
+  /**
+   * A signal aborted: every QUEUED send carrying it is settled now with an
+   * AbortError and left in the queue, CANCELLED, for the worker to skip; an
+   * ACTIVE one is the worker's (see the class header). O(queue), once per
+   * aborted signal.
+   */
+  private abortAll(signal: AbortSignal): void {
+    this.signals.delete(signal)
+    const ctx = this.ctx
+    this.queue.forEach((w) => {
+      if (w.signal !== signal || w.state !== QUEUED) return
+      w.state = CANCELLED
+      ctx.stats.recordErrorTotal++
+      completeWithError(w.complete, w.fail, createAbortError(signal))
+    })
+  }
+
+  /** A send the worker took is done: its signal's listener goes once no waiting send carries the signal. */
+  private releaseSignal(signal: AbortSignal): void {
+    const watch = this.signals.get(signal)
+    if (watch === undefined || --watch.refs > 0) return
+    this.signals.delete(signal)
+    signal.removeEventListener('abort', watch.onAbort)
   }
 
   /**
@@ -203,35 +285,42 @@ export class WaitingSends {
     const ctx = this.ctx
     while (this.queue.size > 0) {
       const w = this.queue.peekFront()!
-      try {
-        const topic = w.topic
-        let cluster = ctx.metadata.cluster
-        let count = cluster.partitionCountForTopic(topic)
-        if (count === undefined) {
-          cluster = await this.awaitTopic(w)
-          count = cluster.partitionCountForTopic(topic)!
-        }
-        const fatal = ctx.transactionManager?.fatalError
-        if (fatal) throw fatal
-        let partition: number
-        if (w.partition === PARTITION_NOT_CHOSEN) {
-          partition = ctx.partitionFor(topic, w.explicitPartition, w.key, w.value, count, cluster)
-        } else {
-          partition = w.partition
-          // Chosen at send(); the topic may have been re-created smaller while the record waited.
-          if (partition >= count) {
-            throw new KafkaInvalidRecordError(`Invalid partition ${partition} for topic '${topic}': it now has ${count} partitions`)
+      // CANCELLED: settled by `abort` already; only its place in the queue is left.
+      if (w.state === QUEUED) {
+        w.state = ACTIVE
+        try {
+          const topic = w.topic
+          let cluster = ctx.metadata.cluster
+          let count = cluster.partitionCountForTopic(topic)
+          if (count === undefined) {
+            cluster = await this.awaitTopic(w)
+            count = cluster.partitionCountForTopic(topic)!
           }
+          const fatal = ctx.transactionManager?.fatalError
+          if (fatal) throw fatal
+          let partition: number
+          if (w.partition === PARTITION_NOT_CHOSEN) {
+            partition = ctx.partitionFor(topic, w.explicitPartition, w.key, w.value, count, cluster)
+          } else {
+            partition = w.partition
+            // Chosen at send(); the topic may have been re-created smaller while the record waited.
+            if (partition >= count) {
+              throw new KafkaInvalidRecordError(`Invalid partition ${partition} for topic '${topic}': it now has ${count} partitions`)
+            }
+          }
+          // The last moment the send can still be cancelled by the producer; from the append on, it is the batch's.
+          if (w.signal?.aborted === true) throw createAbortError(w.signal)
+          const now = ctx.sendClock()
+          let r = ctx.accumulator.append(topic, partition, w.timestamp, w.key, w.value, w.headers, w.complete, w.fail, now, cluster)
+          if (r === APPEND_NEEDS_MEMORY) {
+            r = await this.appendWaitingForMemory(w, partition, now, cluster)
+          }
+          if (r.batchIsFull || r.newBatchCreated) ctx.sender.wakeup()
+        } catch (err) {
+          ctx.stats.recordErrorTotal++
+          completeWithError(w.complete, w.fail, err as Error)
         }
-        const now = ctx.sendClock()
-        let r = ctx.accumulator.append(topic, partition, w.timestamp, w.key, w.value, w.headers, w.complete, w.fail, now, cluster)
-        if (r === APPEND_NEEDS_MEMORY) {
-          r = await this.appendWaitingForMemory(w, partition, now, cluster)
-        }
-        if (r.batchIsFull || r.newBatchCreated) ctx.sender.wakeup()
-      } catch (err) {
-        ctx.stats.recordErrorTotal++
-        completeWithError(w.complete, w.fail, err as Error)
+        if (w.signal !== null) this.releaseSignal(w.signal)
       }
       this.queue.popFront()
       const settled = ++this.settled
@@ -261,6 +350,7 @@ export class WaitingSends {
         now,
         cluster,
         ctx.time,
+        w.signal,
       )
     } catch (err) {
       if (!(err instanceof KafkaTimeoutError)) throw err
@@ -288,6 +378,7 @@ export class WaitingSends {
         throw new KafkaInvalidRecordError(`Cannot send to topic '${topic}': the broker answered ${errorName(err)}`)
       }
       if (ctx.isClosed()) throw new KafkaProducerClosedError('Producer closed while waiting for topic metadata')
+      if (w.signal?.aborted === true) throw createAbortError(w.signal)
       const now = ctx.time()
       const remaining = w.deadlineMs - now
       if (remaining <= 0) {
@@ -300,19 +391,22 @@ export class WaitingSends {
       metadata.add(topic, now)
       metadata.requestUpdate()
       ctx.sender.wakeup()
-      await waitFor(metadata.awaitUpdate(metadata.version), remaining)
+      await waitFor(metadata.awaitUpdate(metadata.version), remaining, w.signal)
     }
   }
 }
 
-/** Resolves when `p` settles or after `ms`, whichever is first, leaving no timer behind. */
-function waitFor(p: Promise<void>, ms: number): Promise<void> {
+/** Resolves when `p` settles, after `ms`, or when `signal` aborts, whichever is first, leaving no timer or listener behind. */
+function waitFor(p: Promise<void>, ms: number, signal: AbortSignal | null): Promise<void> {
   return new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, Math.min(ms, 2147483647))
-    void p.then(() => {
+    const done = (): void => {
       clearTimeout(t)
+      if (signal !== null) signal.removeEventListener('abort', done)
       resolve()
-    })
+    }
+    const t = setTimeout(done, Math.min(ms, 2147483647))
+    if (signal !== null) signal.addEventListener('abort', done, { once: true })
+    void p.then(done)
   })
 }
 

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { KafkaInvalidRecordError, KafkaProducerClosedError, KafkaTimeoutError } from '../../src/errors.js'
 import { BufferPool } from '../../src/producer/buffer-pool.js'
@@ -216,5 +217,43 @@ describe('BufferPool', () => {
     await Promise.all(pending)
     expect(pool.queued()).toBe(0)
     expect(pool.availableMemory()).toBe(total)
+  })
+})
+
+describe('BufferPool cancellation', () => {
+  const isAbort = (e: unknown): boolean => e instanceof DOMException && e.name === 'AbortError'
+
+  it('an aborted waiter leaves the queue, gives back its partial reservation, and the next is served', async () => {
+    const before = timeoutCount()
+    const pool = new BufferPool(2 * P, P)
+    const a = pool.tryAllocate(P)!
+    pool.tryAllocate(P)
+    const c = new AbortController()
+    const head = pool.allocate(2 * P, 10_000, 0, c.signal)
+    const behind = pool.allocate(P, 10_000, 0, new AbortController().signal)
+    pool.deallocate(a) // reserved by the head, partially
+    expect(pool.availableMemory()).toBe(0)
+    expect(EventEmitter.getEventListeners(c.signal, 'abort')).toHaveLength(1)
+    c.abort()
+    await expect(head).rejects.toSatisfy(isAbort)
+    expect((await behind).length).toBe(P)
+    expect(pool.queued()).toBe(0)
+    expect(EventEmitter.getEventListeners(c.signal, 'abort')).toHaveLength(0)
+    expect(timeoutCount()).toBe(before)
+  })
+
+  it('a served waiter ignores a later abort; an aborted signal rejects at once', async () => {
+    const pool = new BufferPool(P, P)
+    const held = pool.tryAllocate(P)!
+    const c = new AbortController()
+    const w = pool.allocate(P, 10_000, 0, c.signal)
+    pool.deallocate(held)
+    expect(await w).toBe(held)
+    expect(EventEmitter.getEventListeners(c.signal, 'abort')).toHaveLength(0)
+    c.abort()
+    pool.deallocate(held)
+    expect(pool.availableMemory()).toBe(P)
+    await expect(pool.allocate(P, 10_000, 0, AbortSignal.abort())).rejects.toSatisfy(isAbort)
+    expect(pool.availableMemory()).toBe(P)
   })
 })

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { Cluster, type PartitionInfo } from '../../src/clients/cluster.js'
 import { KafkaInvalidRecordError, KafkaProducerClosedError, KafkaTimeoutError } from '../../src/errors.js'
@@ -432,3 +433,108 @@ function ctxOf(h: ReturnType<typeof setup>): WaitingSendsContext {
     isClosed: () => false,
   }
 }
+
+describe('WaitingSends cancellation', () => {
+  /** Queues `value` (padded as `setup`'s enqueue does) with `signal`; returns nothing, outcomes land in `h.outcomes`. */
+  function enqueueWith(h: ReturnType<typeof setup>, value: string, signal: AbortSignal, partition = PARTITION_NOT_CHOSEN): void {
+    h.waiting.enqueue({ topic: 't', value: value.padEnd(100, '.'), partition: 0 }, partition, null, null, 0, Date.now(), (err: Error | null) => {
+      h.outcomes.push({ value, error: err })
+    }, null, signal)
+  }
+  const isAbort = (e: Error | null): boolean => e instanceof DOMException && e.name === 'AbortError'
+
+  it('a queued send aborted behind a waiting one settles at once, is skipped, and keeps flush targets and order', async () => {
+    const h = setup()
+    const signals = ['a', 'b', 'c', 'd'].map(() => new AbortController())
+    ;['a', 'b', 'c', 'd'].forEach((v, i) => enqueueWith(h, v, signals[i]!.signal))
+    const flushed = h.waiting.whenEarlierSendsSettle()!
+    let flushDone = false
+    void flushed.then(() => (flushDone = true))
+    await vi.advanceTimersByTimeAsync(10)
+    const reason = new Error('why')
+    signals[1]!.abort(reason)
+    signals[2]!.abort()
+    await vi.advanceTimersByTimeAsync(0)
+    expect(h.outcomes.map((o) => o.value)).toEqual(['b', 'c'])
+    expect(h.outcomes.every((o) => isAbort(o.error))).toBe(true)
+    expect((h.outcomes[0]!.error as Error).cause).toBe(reason)
+    expect(h.stats.recordErrorTotal).toBe(2)
+    // Still in the queue (skipped later), so a send made now still queues behind 'a'.
+    expect(h.waiting.size).toBe(4)
+    h.metadata.publish(cluster({ t: 1 }))
+    await vi.advanceTimersByTimeAsync(0)
+    expect(h.appended).toEqual(['a', 'd'])
+    expect(h.waiting.size).toBe(0)
+    expect(flushDone).toBe(true)
+    // Aborting after the append changes nothing: the batch decides.
+    signals[0]!.abort()
+    signals[3]!.abort()
+    h.deliverAll()
+    expect(h.outcomes.map((o) => [o.value, o.error === null])).toEqual([
+      ['b', false],
+      ['c', false],
+      ['a', true],
+      ['d', true],
+    ])
+  })
+
+  it('the send the worker waits on for metadata fails at the abort, and the next one takes its place', async () => {
+    const h = setup()
+    const first = new AbortController()
+    enqueueWith(h, 'a', first.signal)
+    enqueueWith(h, 'b', new AbortController().signal)
+    await vi.advanceTimersByTimeAsync(100)
+    first.abort()
+    await vi.advanceTimersByTimeAsync(0)
+    expect(h.outcomes.map((o) => o.value)).toEqual(['a'])
+    expect(isAbort(h.outcomes[0]!.error)).toBe(true)
+    expect(h.waiting.size).toBe(1)
+    h.metadata.publish(cluster({ t: 1 }))
+    await vi.advanceTimersByTimeAsync(0)
+    expect(h.appended).toEqual(['b'])
+    expect(vi.getTimerCount()).toBe(0)
+  })
+
+  it('the send waiting in the pool for memory leaves the pool at the abort; its reservation goes to the next', async () => {
+    const h = setup({ totalMemory: ONE_RECORD_BATCH, batchSize: ONE_RECORD_BATCH })
+    h.metadata.publish(cluster({ t: 1 }))
+    h.accumulator.append('t', 0, 0, null, V100, null, () => {}, null, Date.now(), h.metadata.cluster)
+    const first = new AbortController()
+    enqueueWith(h, 'a', first.signal, 0)
+    enqueueWith(h, 'b', new AbortController().signal, 0)
+    await vi.advanceTimersByTimeAsync(10)
+    expect(h.pool.queued()).toBe(1)
+    first.abort()
+    await vi.advanceTimersByTimeAsync(0)
+    expect(h.outcomes.map((o) => o.value)).toEqual(['a'])
+    expect(isAbort(h.outcomes[0]!.error)).toBe(true)
+    expect(h.pool.queued()).toBe(1) // b waits now
+    h.deliverAll()
+    await vi.advanceTimersByTimeAsync(0)
+    expect(h.appended).toEqual(['b'])
+    h.deliverAll()
+    expect(h.outcomes.map((o) => [o.value, o.error === null])).toEqual([
+      ['a', false],
+      ['b', true],
+    ])
+    expect(h.pool.availableMemory()).toBe(ONE_RECORD_BATCH)
+  })
+
+  it('an already-aborted signal fails the send without queuing it; listeners do not outlive their send', async () => {
+    const h = setup()
+    enqueueWith(h, 'x', AbortSignal.abort())
+    expect(h.waiting.size).toBe(0)
+    const shared = new AbortController()
+    for (const v of ['a', 'b', 'c']) enqueueWith(h, v, shared.signal)
+    for (let i = 0; i < 20; i++) enqueueWith(h, `more${i}`, shared.signal)
+    await vi.advanceTimersByTimeAsync(0) // the worker starts a microtask later, then waits for metadata
+    // One for the waiting sends, however many share the signal, and the metadata wait of the one the worker is on.
+    expect(EventEmitter.getEventListeners(shared.signal, 'abort')).toHaveLength(2)
+    h.metadata.publish(cluster({ t: 1 }))
+    await vi.advanceTimersByTimeAsync(0)
+    expect(h.appended).toEqual(['a', 'b', 'c', ...Array.from({ length: 20 }, (_, i) => `more${i}`)])
+    expect(EventEmitter.getEventListeners(shared.signal, 'abort')).toHaveLength(0)
+    expect(h.outcomes.map((o) => o.value)).toEqual(['x'])
+    expect(isAbort(h.outcomes[0]!.error)).toBe(true)
+  })
+})

@@ -1,0 +1,69 @@
+import { type ProducerInterceptor, ProducerInterceptors, UNKNOWN_PARTITION_METADATA } from './interceptors.js'
+import { completeWithError, type RecordCompletion, type RecordReject } from './producer-batch.js'
+import type { ProducerRecord } from './record.js'
+import { RecordSerializer, type Serializer } from './serializers.js'
+
+/** What a send continues with once intercepted and serialized: the producer's own send of a Bytes record. */
+export type SendBytes = (record: ProducerRecord, complete: RecordCompletion, fail: RecordReject | null, signal: AbortSignal | null) => void
+
+/**
+ * The steps Java's `KafkaProducer.send`/`doSend` take before a record is
+ * partitioned: `interceptors.onSend`, then the key and value serializers.
+ * The producer builds one only when it has interceptors or serializers, and
+ * branches on that field once per send; without them a send never comes here
+ * (no allocation, no call).
+ *
+ * Invariants:
+ * - Order, as Java's: interceptors' onSend, then key, then value
+ *   serialization, then the producer's send (validation, partition, append).
+ * - With interceptors, the send's completion is wrapped before anything can
+ *   fail, so `onAcknowledgement` sees every outcome, serialization errors
+ *   included.
+ * - A serializer failure fails that send only (KafkaSerializationError,
+ *   asynchronously, through its own completion, counted in
+ *   record-error-total); nothing was buffered for it.
+ */
+export class SendPipeline<K, V> {
+  private readonly interceptors: ProducerInterceptors<K, V> | null
+  private readonly serializer: RecordSerializer<K, V> | null
+
+  constructor(
+    interceptors: readonly ProducerInterceptor<K, V>[] | null,
+    keySerializer: Serializer<K> | null,
+    valueSerializer: Serializer<V> | null,
+    private readonly next: SendBytes,
+    private readonly stats: { recordErrorTotal: number },
+  ) {
+    this.interceptors = interceptors !== null && interceptors.length > 0 ? new ProducerInterceptors(interceptors) : null
+    this.serializer = keySerializer !== null || valueSerializer !== null ? new RecordSerializer(keySerializer, valueSerializer) : null
+  }
+
+  send(record: ProducerRecord<K, V>, complete: RecordCompletion, fail: RecordReject | null, signal: AbortSignal | null): void {
+    let r = record
+    const ics = this.interceptors
+    if (ics !== null) {
+      r = ics.onSend(record)
+      const valid = r !== null && typeof r === 'object'
+      complete = ics.wrap(valid ? r.topic : String(undefined), valid ? (r.partition ?? UNKNOWN_PARTITION_METADATA) : UNKNOWN_PARTITION_METADATA, complete, fail)
+      fail = null
+    }
+    let bytes: ProducerRecord
+    if (this.serializer !== null) {
+      try {
+        bytes = this.serializer.serialize(r)
+      } catch (err) {
+        this.stats.recordErrorTotal++
+        completeWithError(complete, fail, err as Error)
+        return
+      }
+    } else {
+      bytes = r as unknown as ProducerRecord
+    }
+    this.next(bytes, complete, fail, signal)
+  }
+
+  /** The interceptors' close() (Java's ProducerInterceptors.close), once the producer has closed. */
+  close(): void {
+    this.interceptors?.close()
+  }
+}
