@@ -96,3 +96,13 @@ export class KafkaFatalProducerError extends KafkaClientError {
     super(code, `${message}. This error is fatal: the producer cannot send any more records and must be closed`, options)
   }
 }
+
+/**
+ * A batch's codec failed while compressing it (a bug or a native failure, not
+ * bad input: any bytes compress). Its records fail with this error.
+ */
+export class KafkaCompressionError extends KafkaClientError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('COMPRESSION', message, options)
+  }
+}

@@ -338,6 +338,8 @@ export class KafkaProducer {
       'connection-count': this.client.connectionCount(),
       'connection-creation-total': this.client.connectionCreationTotal,
       'connection-close-total': this.client.connectionCloseTotal,
+      'compression-rate-avg': s.compressionRateAvg(now),
+      compression: s.compressionSnapshot(),
       'waiting-sends': this.waiting.size,
       nodes,
     }
