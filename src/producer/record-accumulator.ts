@@ -481,15 +481,29 @@ export class RecordAccumulator {
     return Math.max(this.batchSize, this.compressedWriteLimit(topic), alone)
   }
 
-  /** Uncompressed bytes (header included) whose estimated compressed size is batch.size, for `topic` now. */
+  /**
+   * Uncompressed bytes (header included) whose estimated compressed size is
+   * batch.size, for `topic` now; at most an eighth of buffer.memory (but never
+   * under batch.size), so a very good ratio cannot ask the pool for a staging
+   * buffer it can never hand out. Java needs no such cap: it compresses while
+   * appending, so only compressed bytes are ever buffered.
+   */
   private compressedWriteLimit(topic: string): number {
-    return uncompressedWriteLimit(this.batchSize, this.estimator.estimation(topic), RECORD_BATCH_OVERHEAD)
+    return this.capStaging(uncompressedWriteLimit(this.batchSize, this.estimator.estimation(topic), RECORD_BATCH_OVERHEAD))
+  }
+
+  private capStaging(limit: number): number {
+    return Math.min(limit, Math.max(this.batchSize, Math.floor(this.pool.totalMemory / 8)))
   }
 
   /**
    * A compressed batch on `buffer` (sized by `newBatchSize`, maybe before the
    * estimate moved): appends stop at the estimate's write limit, or after the
    * first record when that alone is larger (Java always takes one record).
+   * Deviation: Java's `hasRoomFor` counts the new record uncompressed on top
+   * of the estimate ("be conservative"); here the limit is on uncompressed
+   * bytes, so the new record counts at the estimated ratio like the others.
+   * The difference is at most one record per batch.
    */
   private newCompressedBatch(
     ts: TopicState,
@@ -507,7 +521,7 @@ export class RecordAccumulator {
       seq: this.nextSeq,
       expectedRuns: q.runsPerBatch,
       compression: this.compression,
-      writeLimit: Math.min(buffer.length, Math.max(uncompressedWriteLimit(this.batchSize, ratio, RECORD_BATCH_OVERHEAD), alone)),
+      writeLimit: Math.min(buffer.length, Math.max(this.capStaging(uncompressedWriteLimit(this.batchSize, ratio, RECORD_BATCH_OVERHEAD)), alone)),
       estimatedRatio: ratio,
     })
   }

@@ -303,3 +303,30 @@ describe('splitting compressed batches (MESSAGE_TOO_LARGE, KAFKA-8350)', () => {
     expect(h.pool.availableMemory()).toBe(h.pool.totalMemory)
   })
 })
+
+describe('staging buffer cap', () => {
+  it('a near-perfect ratio never asks the pool for more than an eighth of buffer.memory per batch', async () => {
+    const pool = new BufferPool(1 << 20, 16384)
+    const h = harness('zstd', { bufferPool: pool, lingerMs: 1_000_000 })
+    const c = cluster()
+    const zeros = Buffer.alloc(1000)
+    let i = 0
+    while (h.acc.compressionRatioEstimate('t') > 0.05 && i < 200_000) {
+      // Memory is short while batches compress (slowly on a loaded machine): wait for them.
+      while (h.acc.append('t', 0, T0, null, zeros, undefined, () => {}, null, T0, c) === APPEND_NEEDS_MEMORY) {
+        for (const b of drainAll(h.acc, c, T0)) {
+          b.done(0n, -1, null)
+          h.acc.deallocate(b)
+        }
+        await new Promise((r) => setTimeout(r, 1))
+      }
+      i++
+      for (const b of drainAll(h.acc, c, T0)) {
+        b.done(0n, -1, null)
+        h.acc.deallocate(b)
+      }
+      if (i % 100 === 0) await new Promise((r) => setImmediate(r))
+    }
+    for (const b of h.acc.batchesFor('t', 0)) expect(b.buffer.length).toBeLessThanOrEqual((1 << 20) / 8)
+  })
+})
