@@ -32,7 +32,8 @@ const USAGE = `usage: node bench/run.mjs [options]
   --clients a,b           ${CLIENTS.map((c) => c.id).join(', ')} (default all but the -bun/-deno ones; "ours" = both of ours)
   --runtime bun,deno      also run the selected forms of ours under Bun / Deno (clients ours-cb-bun, ours-promise-deno, ...;
                           binaries from scripts/ensure-deps.mjs --for test)
-  --scenarios 1,2         1 (1a acks=1, 1b acks=all), 2 (2a, 2b), 3, 4, or ids like 1a (default all)
+  --scenarios 1,2         1 (1a acks=1, 1b acks=all), 2 (2a, 2b), 3, 4, 5 (compression: 5-gzip, 5-snappy,
+                          5-lz4, 5-zstd), or ids like 1a (default all)
   --repeats N             runs per scenario and client (default 3; medians need >= 3)
   --quiet-wait S          wait up to S seconds before a run while other processes keep the CPUs busy (default 15; 600 s in all)
   --noise-retries N       redo a passing run up to N times (default 2; 40 in all) when other processes used
@@ -216,6 +217,11 @@ async function runOne({ broker, scenario, client, repeat, opts, probe = false })
     rec.msgsPerSec = Math.round(scenario.records / (r.elapsedMs / 1000));
     rec.mbPerSec = round((scenario.records * scenario.valueBytes) / (r.elapsedMs / 1000) / 1e6, 2);
     if (r.latency) rec.latency = r.latency;
+    if (r.eventLoopDelayP99Ms !== undefined) rec.eventLoopDelayP99Ms = round(r.eventLoopDelayP99Ms, 2);
+    if (r.compressedBytes !== undefined) {
+      rec.compressionRatio = round(r.compressedBytes / r.uncompressedBytes, 3);
+      rec.compressedMbPerSec = round(r.compressedBytes / (r.elapsedMs / 1000) / 1e6, 2);
+    }
   }
   // Delivery check: the broker holds exactly the records sent (fresh topic, so the sum of end offsets).
   const expected = scenario.records + (scenario.warmupRecords ?? 0);
@@ -252,6 +258,8 @@ function describe(rec) {
   const parts = [];
   if (rec.latency) parts.push(`p50 ${rec.latency.p50.toFixed(3)} ms, p99 ${rec.latency.p99.toFixed(3)} ms, max ${rec.latency.max.toFixed(2)} ms`);
   else parts.push(`${rec.msgsPerSec.toLocaleString('en-US')} msg/s, ${rec.mbPerSec} MB/s`);
+  if (rec.compressionRatio != null) parts.push(`ratio ${rec.compressionRatio}, compressed ${rec.compressedMbPerSec} MB/s`);
+  if (rec.eventLoopDelayP99Ms != null) parts.push(`event-loop delay p99 ${rec.eventLoopDelayP99Ms} ms`);
   parts.push(`CPU ${rec.cpuSec} s`, `RSS ${Math.round(rec.peakRssMB)} MB`, `broker CPU ${rec.brokerCpuSec} s`);
   if (rec.otherCpuSec > NOISE_MIN_SEC) parts.push(`other CPU ${rec.otherCpuSec} s`);
   if (rec.status === 'discarded') parts.push('DISCARDED (noisy)');
@@ -373,6 +381,10 @@ async function main() {
             const tag = `${bname} ${s.id} r${r + 1}/${opts.repeats} ${c.id}`;
             if (!availability[c.id].available) {
               runs.push({ broker: bname, scenario: s.id, client: c.id, repeat: r + 1, status: 'failed', reason: `unavailable: ${availability[c.id].reason}` });
+              continue;
+            }
+            if (s.clients && !s.clients.includes(c.id)) {
+              runs.push({ broker: bname, scenario: s.id, client: c.id, repeat: r + 1, status: 'failed', reason: `not run: ${c.id} is not wired for scenario ${s.id} yet` });
               continue;
             }
             if (probeFailed[c.id]) {

@@ -132,14 +132,6 @@ export interface ConfigDefinition {
 const INT_MAX = 2147483647
 const LONG_MAX = Number.MAX_SAFE_INTEGER
 
-/**
- * The producer does not compress batches yet: the codecs exist
- * (src/protocol/compression) but the accumulator does not call them. Until it
- * does, a compression.type other than none is refused at construction rather
- * than accepted and silently not applied. Wiring compression in flips this.
- */
-const COMPRESSION_IMPLEMENTED: boolean = false
-
 function frozenTable(definitions: ConfigDefinition[]): readonly ConfigDefinition[] {
   for (const d of definitions) {
     if (d.allowed !== undefined) Object.freeze(d.allowed)
@@ -353,7 +345,7 @@ export const CONFIG_DEFINITIONS: readonly ConfigDefinition[] = frozenTable(
       type: 'compression',
       default: 'none',
       allowed: [...COMPRESSION_CODECS],
-      doc: "Codec for record batches. Not applied yet: values other than none are validated, then refused at construction. snappy needs the optional package 'snappy', lz4 'lz4-napi', zstd on Node < 22.15 '@toondepauw/node-zstd'.",
+      doc: "Codec for record batches, compressed off the event loop as each batch closes. snappy needs the optional package 'snappy', lz4 'lz4-napi', zstd on Node < 22.15 '@toondepauw/node-zstd'.",
     },
     {
       name: 'compressionGzipLevel',
@@ -803,7 +795,7 @@ export interface ProducerConfigOptions {
   /** Kafka name of {@link ProducerConfigOptions.partitionerAvailabilityTimeoutMs}. */
   'partitioner.availability.timeout.ms'?: number | string
   /**
-   * Codec for record batches. Not applied yet: values other than none are validated, then refused at construction. snappy needs the optional package 'snappy', lz4 'lz4-napi', zstd on Node < 22.15 '@toondepauw/node-zstd'.
+   * Codec for record batches, compressed off the event loop as each batch closes. snappy needs the optional package 'snappy', lz4 'lz4-napi', zstd on Node < 22.15 '@toondepauw/node-zstd'.
    *
    * Kafka name: `compression.type`. Default: `none`. Values: none, gzip, snappy, lz4, zstd.
    */
@@ -1096,7 +1088,7 @@ export interface ResolvedProducerConfig {
   readonly partitionerAdaptivePartitioningEnable: boolean
   /** Skip partitions of a broker that has not taken produce requests for this long (0: never); adaptive partitioning only. (`partitioner.availability.timeout.ms`) */
   readonly partitionerAvailabilityTimeoutMs: number
-  /** Codec for record batches. Not applied yet: values other than none are validated, then refused at construction. snappy needs the optional package 'snappy', lz4 'lz4-napi', zstd on Node < 22.15 '@toondepauw/node-zstd'. (`compression.type`) */
+  /** Codec for record batches, compressed off the event loop as each batch closes. snappy needs the optional package 'snappy', lz4 'lz4-napi', zstd on Node < 22.15 '@toondepauw/node-zstd'. (`compression.type`) */
   readonly compressionType: CompressionCodec
   /** gzip compression level (KIP-390): 1 fastest to 9 smallest. (`compression.gzip.level`) */
   readonly compressionGzipLevel: number
@@ -1760,12 +1752,6 @@ export function resolveProducerConfig(input: ProducerConfig, options: ResolvePro
 
   // Levels are validated whatever the codec, as Java's ConfigDef does.
   if (r.compressionType !== 'none') {
-    if (!COMPRESSION_IMPLEMENTED) {
-      throw new KafkaConfigError(
-        label('compressionType'),
-        `${r.compressionType} is valid but not implemented yet: this producer does not compress batches yet; use 'none'`,
-      )
-    }
     // Loads the codec's optional native package now, so a missing one fails construction naming it.
     ensureCodecAvailable(r.compressionType, label('compressionType'))
   }

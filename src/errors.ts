@@ -256,3 +256,13 @@ export class KafkaSerializationError extends KafkaClientError {
 export function createAbortError(signal: AbortSignal): DOMException {
   return new DOMException('The operation was aborted', { name: 'AbortError', cause: signal.reason })
 }
+
+/**
+ * A batch's codec failed while compressing it (a bug or a native failure, not
+ * bad input: any bytes compress). Its records fail with this error.
+ */
+export class KafkaCompressionError extends KafkaClientError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('COMPRESSION', message, options)
+  }
+}

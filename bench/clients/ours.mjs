@@ -2,6 +2,7 @@
 //   form 'callback': producer.send(record, cb)      — no Promise per record
 //   form 'promise' : await-style producer.send(record) with at most
 //                    `maxOutstanding` unsettled promises
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { KafkaProducer, VERSION } from '../../dist/index.js';
 import { Run, drive, readConfig, sendPaced } from '../lib/runner.mjs';
 
@@ -16,16 +17,32 @@ const options = {
   batchSize: cfg.batchSize ?? 262144, // bench/lib/clients.mjs BATCH_SIZE
 };
 if (cfg.idempotence === 'off') options.enableIdempotence = false;
+if (cfg.compression) options.compressionType = cfg.compression;
 const producer = new KafkaProducer(options);
+// The application's event-loop delay while it sends (p99, ms): compression must not block it.
+const eld = monitorEventLoopDelay({ resolution: 10 });
+eld.enable();
 const topic = cfg.topic;
 const onDone = (err) => o.done(err);
 const onOk = () => o.done(null);
 const onErr = (e) => o.done(e ?? new Error('rejected'));
 
 function sendOne() {
+  const v = run.values === null ? value : run.valueAt(o.sent);
   o.sent++;
-  if (form === 'callback') producer.send({ topic, value }, onDone);
-  else producer.send({ topic, value }).then(onOk, onErr);
+  if (form === 'callback') producer.send({ topic, value: v }, onDone);
+  else producer.send({ topic, value: v }).then(onOk, onErr);
+}
+
+/** S5's extra result fields: compressed bytes and the event-loop delay. */
+function extras() {
+  eld.disable();
+  const m = producer.metrics();
+  const c = cfg.compression ? m.compression[cfg.compression] : undefined;
+  return {
+    eventLoopDelayP99Ms: eld.percentile(99) / 1e6,
+    ...(c ? { uncompressedBytes: c['bytes-in-total'], compressedBytes: c['bytes-out-total'] } : {}),
+  };
 }
 
 /**
@@ -49,6 +66,7 @@ async function sendLoop() {
 await drive(run, {
   // Which runtime ran it: bench/lib/clients.mjs also starts this script under Bun and Deno.
   result: { client: 'kafka-producer-ts', version: VERSION, form, runtime: process.versions.bun ? `bun ${process.versions.bun}` : globalThis.Deno ? `deno ${globalThis.Deno.version.deno}` : `node ${process.versions.node}` },
+  extras,
   throughput: sendLoop,
   bounded: sendLoop,
   latency: () =>

@@ -72,6 +72,7 @@ function nodeConfig(run, extra = {}) {
     mode: s.mode,
     maxOutstanding: s.maxOutstanding,
     lingerMs: s.lingerMs,
+    ...(s.compression ? { compression: s.compression, valueKind: s.valueKind } : {}),
     ...extra,
   };
 }
@@ -172,7 +173,7 @@ export const CLIENTS = [
       const tools = kafkaTools();
       const jvm = [...JAVA_CLIENT_FLAGS, `-Dlog4j2.configurationFile=${TOOLS_LOG4J2}`];
       if (s.mode === 'throughput') {
-        const props = [`acks=${s.acks}`, 'linger.ms=5', `batch.size=${BATCH_SIZE}`, 'compression.type=none', 'client.id=bench-java'];
+        const props = [`acks=${s.acks}`, 'linger.ms=5', `batch.size=${BATCH_SIZE}`, `compression.type=${s.compression ?? 'none'}`, 'client.id=bench-java'];
         if (s.idempotence === 'off') props.push('enable.idempotence=false');
         return [
           'java',

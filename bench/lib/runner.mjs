@@ -141,6 +141,8 @@ export class Run {
     this.o = new Outstanding();
     this.total = cfg.records + cfg.warmupRecords;
     this.value = Buffer.alloc(cfg.valueBytes, 'x');
+    /** valueKind 'json' (S5): distinct semi-compressible values; valueAt(i) picks record i's. */
+    this.values = cfg.valueKind === 'json' ? jsonValues(4096, cfg.valueBytes) : null;
     this.t0 = now();
     this.lat = null;
     this.latency = null;
@@ -149,6 +151,10 @@ export class Run {
   start() {
     this.t0 = now();
   }
+  /** Record i's value: the constant one, or one of the JSON pool. */
+  valueAt(i) {
+    return this.values === null ? this.value : this.values[i & 4095];
+  }
   /** The S4 samples (ms), one per measured record, indexed by record - warmupRecords. */
   samples() {
     return (this.lat ??= new Float64Array(this.cfg.records));
@@ -156,6 +162,31 @@ export class Run {
 }
 
 const MODES = ['throughput', 'bounded', 'latency'];
+
+/**
+ * `n` distinct JSON documents of exactly `bytes` bytes each, as an application
+ * might send: repeated field names, ids, timestamps, enum-like strings and
+ * random numbers (deterministic PRNG). gzip compresses them to about 0.3-0.4.
+ */
+export function jsonValues(n, bytes) {
+  let seed = 0x9e3779b9;
+  const rnd = () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const words = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel', 'india', 'juliet'];
+  const out = new Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = `{"id":"${(rnd() * 2 ** 52).toString(36)}","ts":${1700000000000 + Math.floor(rnd() * 1e9)},"events":[`;
+    while (s.length < bytes) {
+      s += `{"type":"${words[Math.floor(rnd() * 10)]}","user":${Math.floor(rnd() * 100000)},"amount":${(rnd() * 1000).toFixed(2)},"ok":${rnd() < 0.5},"tag":"${words[Math.floor(rnd() * 10)]}-${Math.floor(rnd() * 100)}"},`;
+    }
+    out[i] = Buffer.from(s.slice(0, bytes));
+  }
+  return out;
+}
 
 /**
  * What every runner does around its loop: connect, run the loop of cfg.mode,
@@ -180,7 +211,8 @@ export async function drive(run, a) {
     a.onError?.(e);
   }
   const elapsedMs = now() - run.t0;
-  await finish({ ...a.result, sent: o.sent, acked: o.acked, errors: o.errors, firstError: o.firstError, elapsedMs, latency: run.latency }, a.close);
+  const extras = a.extras ? a.extras() : {};
+  await finish({ ...a.result, sent: o.sent, acked: o.acked, errors: o.errors, firstError: o.firstError, elapsedMs, latency: run.latency, ...extras }, a.close);
 }
 
 /**

@@ -75,6 +75,24 @@ export const SCENARIOS = [
     lingerMs: 0,
     timeoutSec: 90,
   },
+  // S5: compression, one scenario per codec: 1 KiB of semi-compressible JSON per record (a pool of
+  // 4,096 distinct values, so a batch never repeats one), acks=1. Only the clients in `clients` are
+  // wired for it so far (the others are reported as not run): ours sets compressionType, the Java
+  // producer compression.type (its payload is ProducerPerformance's own, not this JSON).
+  ...['gzip', 'snappy', 'lz4', 'zstd'].map((codec) => ({
+    id: `5-${codec}`,
+    group: 5,
+    title: `S5 compression ${codec}, 1 KiB JSON, acks=1`,
+    mode: 'throughput',
+    records: 1_000_000,
+    valueBytes: 1024,
+    valueKind: 'json',
+    compression: codec,
+    acks: '1',
+    idempotence: 'off',
+    timeoutSec: 300,
+    clients: ['ours-cb', 'ours-promise', 'java'],
+  })),
 ];
 
 export const PARTITIONS = 4;

@@ -39,6 +39,13 @@ interface Waiter {
  *   The timer is deliberately ref'd while someone waits: a pending `send()`
  *   must settle (success or timeout) rather than the process exiting under it.
  *
+ * - Overdraft: `reserveOverdraft` (a compressed copy whose size is only
+ *   known once the codec has run, so it cannot wait) may take more than is
+ *   free, leaving `unallocated` negative. While it is, nothing is handed out
+ *   (not even a pooled buffer) and waiters reserve nothing: the debt is
+ *   repaid by deallocations first, so the bytes handed out exceed
+ *   `totalMemory` by at most the overdraft, and only until it is repaid.
+ *
  * Time is injected: deadlines are `nowMs + maxTimeToBlockMs` in the caller's
  * clock; when the timer fires, "now" is taken to be the deadline it was armed
  * for, so the pool itself never reads a clock.
@@ -138,9 +145,20 @@ export class BufferPool {
     if (this.waiters.size > 0) this.serveWaiters()
   }
 
-  /** Free memory: unallocated bytes plus pooled free buffers. */
+  /**
+   * Takes `size` bytes of memory now, without waiting and without a buffer,
+   * even if that overdraws the pool (see the class notes); they come back
+   * with `deallocate(null, size)`. For memory that already exists and must be
+   * counted (a batch's compressed copy), not for new allocations.
+   */
+  reserveOverdraft(size: number): void {
+    this.freeUp(size)
+    this.nonPooledAvailableMemory -= size
+  }
+
+  /** Free memory: unallocated bytes plus pooled free buffers (0 while overdrawn). */
   availableMemory(): number {
-    return this.nonPooledAvailableMemory + this.free.size * this.poolableSize
+    return Math.max(0, this.nonPooledAvailableMemory + this.free.size * this.poolableSize)
   }
 
   /** Bytes neither handed out, nor reserved by a waiter, nor on the free list. */
@@ -185,7 +203,7 @@ export class BufferPool {
 
   /** Callers check for waiters first: taking memory while someone waits would break FIFO. */
   private takeWhenNoWaiters(size: number): Buffer | null {
-    if (size === this.poolableSize && this.free.size > 0) return this.free.popBack()!
+    if (size === this.poolableSize && this.free.size > 0 && this.nonPooledAvailableMemory >= 0) return this.free.popBack()!
     if (this.nonPooledAvailableMemory + this.free.size * this.poolableSize < size) return null
     this.freeUp(size)
     this.nonPooledAvailableMemory -= size
@@ -203,12 +221,13 @@ export class BufferPool {
     let w: Waiter | undefined
     while ((w = this.waiters.peekFront()) !== undefined) {
       let buf: Buffer | null = null
-      if (w.accumulated === 0 && w.size === this.poolableSize && this.free.size > 0) {
+      if (w.accumulated === 0 && w.size === this.poolableSize && this.free.size > 0 && this.nonPooledAvailableMemory >= 0) {
         buf = this.free.popBack()!
       } else {
         const need = w.size - w.accumulated
         this.freeUp(need)
-        const got = Math.min(need, this.nonPooledAvailableMemory)
+        // max 0: while overdrawn (reserveOverdraft) there is nothing to reserve.
+        const got = Math.max(0, Math.min(need, this.nonPooledAvailableMemory))
         this.nonPooledAvailableMemory -= got
         w.accumulated += got
         if (w.accumulated < w.size) break

@@ -492,6 +492,8 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
       'connection-count': this.client.connectionCount(),
       'connection-creation-total': this.client.connectionCreationTotal,
       'connection-close-total': this.client.connectionCloseTotal,
+      'compression-rate-avg': s.compressionRateAvg(now),
+      compression: s.compressionSnapshot(),
       'waiting-sends': this.waiting.size,
       nodes,
     }

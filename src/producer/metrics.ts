@@ -115,6 +115,18 @@ export interface ProducerMetricsSnapshot {
   'connection-close-total': number
   /** Sends waiting for memory or metadata. */
   'waiting-sends': number
+  /**
+   * Java's: the average ratio of compressed to uncompressed records bytes per
+   * batch (windowed); 1 when batches go uncompressed, NaN before any batch.
+   * Recorded once per compressed batch (Java: per batch sent, retries again).
+   */
+  'compression-rate-avg': number
+  /**
+   * Per codec in use (`compression.type`; empty for none): records bytes
+   * handed to the codec and bytes it produced, since the producer started
+   * (split batches are compressed again and count again).
+   */
+  compression: Record<string, { 'bytes-in-total': number; 'bytes-out-total': number }>
   /** Per node (by broker id). */
   nodes: Record<string, { 'requests-in-flight': number; 'request-latency-avg': number; 'request-latency-max': number }>
 }
@@ -135,6 +147,29 @@ export class ProducerMetrics {
   readonly queueTime = new SampledStat()
   readonly requestLatency = new SampledStat()
   readonly nodeLatency = new Map<number, SampledStat>()
+  /** compression.type; 'none' records nothing below. */
+  compressionCodec = 'none'
+  readonly compressionRate = new SampledStat()
+  compressionBytesIn = 0
+  compressionBytesOut = 0
+
+  /** A batch was compressed: per batch, never per record, and never without compression. */
+  recordCompression(uncompressedBytes: number, compressedBytes: number, nowMs: number): void {
+    this.compressionBytesIn += uncompressedBytes
+    this.compressionBytesOut += compressedBytes
+    this.compressionRate.record(compressedBytes / uncompressedBytes, nowMs)
+  }
+
+  /** `compression-rate-avg`: Java's 1.0 per uncompressed batch is not recorded, but reported as such. */
+  compressionRateAvg(nowMs: number): number {
+    if (this.compressionCodec === 'none') return Number.isNaN(this.batchSize.avg(nowMs)) ? NaN : 1
+    return this.compressionRate.avg(nowMs)
+  }
+
+  compressionSnapshot(): ProducerMetricsSnapshot['compression'] {
+    if (this.compressionCodec === 'none') return {}
+    return { [this.compressionCodec]: { 'bytes-in-total': this.compressionBytesIn, 'bytes-out-total': this.compressionBytesOut } }
+  }
 
   recordBatchSent(records: number, bytes: number, queueTimeMs: number, nowMs: number): void {
     this.recordSendTotal += records

@@ -1,6 +1,7 @@
 // Imported, not the global: Node's global `Buffer` is a lazy getter that runs on every use (bench/micro/FINDINGS.md).
 import { Buffer } from 'node:buffer'
 import { KafkaClientError } from '../errors.js'
+import type { BatchCompression } from '../protocol/compression/index.js'
 import { crc32c } from '../protocol/crc32c.js'
 import {
   NO_PRODUCER_EPOCH,
@@ -23,6 +24,7 @@ import {
   writeMeasuredRecordWithHeaderBytes,
 } from '../protocol/record-batch.js'
 import { sizeOfVarint } from '../protocol/varint.js'
+import { COMPRESSION_RATE_ESTIMATION_FACTOR } from './compression-ratio-estimator.js'
 import type { RecordMetadata, SendCallback } from './record.js'
 
 export type { RecordMetadata }
@@ -85,7 +87,20 @@ export interface ProducerBatchHooks {
   onBatchFinal(batch: ProducerBatch): void
   /** A user callback threw; every other record still completes. */
   onCallbackError(err: unknown, batch: ProducerBatch): void
+  /**
+   * A compressed batch's compression finished (`batch.isCompressed`), on a
+   * later tick than `startCompression`. Also called when the batch reached a
+   * final state meanwhile (then nothing will send it). Optional: uncompressed
+   * producers never call it.
+   */
+  onCompressed?(batch: ProducerBatch, uncompressedRecordsBytes: number, compressedRecordsBytes: number): void
+  /** The codec rejected (a bug or a native failure): the batch cannot be sent. */
+  onCompressionFailed?(batch: ProducerBatch, err: unknown): void
 }
+
+/** Where a compressed batch is in its close step; uncompressed batches stay at None. */
+const Compress = { None: 0, InFlight: 1, Done: 2, Failed: 3 } as const
+type Compress = (typeof Compress)[keyof typeof Compress]
 
 /**
  * Records for one partition, encoded at append time straight into one pooled
@@ -121,6 +136,29 @@ export interface ProducerBatchHooks {
  * - `split()` moves every record, slots and timestamp included, to new
  *   batches and leaves this one in the final state SPLIT without completing
  *   anything: each record is still completed exactly once, by its new batch.
+ *
+ * With compression (`compression` non-null; Java's MemoryRecordsBuilder with
+ * a codec), the batch is a record-batch builder whose close step compresses:
+ * - Records are still written uncompressed into `buffer` (the staging
+ *   buffer), up to `writeLimit` bytes: the accumulator sets it so that the
+ *   *estimated* compressed size, `61 + records * ratio * 1.05`, stays within
+ *   batch.size (Java's `estimatedBytesWritten`, `CompressionRatioEstimator`).
+ *   `estimatedSizeInBytes` is that estimate until compressed, the exact wire
+ *   size after.
+ * - Lifecycle: open → closed for appends → `startCompression()` (the records
+ *   region [61, end) goes to the codec on libuv's thread pool; the batch is
+ *   "closing") → compressed (`isCompressed`: a buffer of its own holding a
+ *   reserved header and the compressed records, whose CRC is taken once) →
+ *   `close()` writes the header into that buffer (codec id in attributes bits
+ *   0-2) → sent. Only a compressed batch may be closed, hence drained.
+ * - The staging buffer is kept until the accumulator deallocates the batch:
+ *   completion reads the record timestamps from it and `split()` re-reads the
+ *   records from it, so neither needs a decompression. It must not be
+ *   modified nor recycled while the codec reads it (`isCompressing`).
+ * - A retry resends the same compressed bytes: `setProducerState` after
+ *   close only rewrites header fields and the CRC over [21, end).
+ * Uncompressed batches (`compression` null) never touch any of this: their
+ * `writeLimit` is `buffer.length` and their close step is the CRC above.
  */
 export class ProducerBatch {
   readonly topic: string
@@ -130,6 +168,8 @@ export class ProducerBatch {
   readonly buffer: Buffer
   /** The buffer's length at creation: the capacity the pool handed out, for a normal batch. */
   readonly initialCapacity: number
+  /** The batch's codec; null when records go uncompressed. */
+  readonly compression: BatchCompression | null
 
   recordCount = 0
   /** Number of times this batch was re-enqueued for retry. */
@@ -149,6 +189,15 @@ export class ProducerBatch {
   readonly isSplitBatch: boolean
 
   private writeOffset = RECORD_BATCH_OVERHEAD
+  /** Appends stop at this many bytes: `buffer.length` without compression; see the class notes with it. */
+  private readonly writeLimit: number
+  /** The compression ratio estimate x 1.05 this batch was sized with; 0 without compression. */
+  private readonly ratioFactor: number
+  private compressState: Compress = Compress.None
+  /** Header room + compressed records, once compressed; becomes the view at close(). */
+  private compressed: Buffer | null = null
+  /** Bytes of buffer.memory the compressed copy holds (see RecordAccumulator's memory invariant). */
+  private compressedPoolBytes = 0
   private baseTimestamp = 0
   private maxTimestamp = -1
   private appendsClosed = false
@@ -190,6 +239,12 @@ export class ProducerBatch {
       isSplitBatch?: boolean
       /** How many completion runs the previous batch of this partition had: the run arrays are sized for it. */
       expectedRuns?: number
+      /** The codec; null or absent for uncompressed batches. */
+      compression?: BatchCompression | null
+      /** Compressed batches: where appends stop (<= buffer.length); see the class notes. */
+      writeLimit?: number
+      /** Compressed batches: the compression ratio estimate the batch was sized with (for estimatedSizeInBytes). */
+      estimatedRatio?: number
     },
   ) {
     if (buffer.length < RECORD_BATCH_OVERHEAD) throw new RangeError(`A batch buffer needs at least ${RECORD_BATCH_OVERHEAD} bytes, got ${buffer.length}`)
@@ -205,6 +260,15 @@ export class ProducerBatch {
     this.isSplitBatch = options?.isSplitBatch ?? false
     this.expectedRuns = options?.expectedRuns ?? DEFAULT_RESERVED_SLOTS
     this.poolBytes = this.isSplitBatch ? 0 : buffer.length
+    const compression = options?.compression ?? null
+    this.compression = compression !== null && compression.id !== 0 ? compression : null
+    if (this.compression === null) {
+      this.writeLimit = buffer.length
+      this.ratioFactor = 0
+    } else {
+      this.writeLimit = Math.min(buffer.length, Math.max(RECORD_BATCH_OVERHEAD, options?.writeLimit ?? buffer.length))
+      this.ratioFactor = (options?.estimatedRatio ?? 1) * COMPRESSION_RATE_ESTIMATION_FACTOR
+    }
   }
 
   /**
@@ -221,19 +285,64 @@ export class ProducerBatch {
     this.poolBytes = bytes
   }
 
-  /** Bytes written so far, header included: exact for uncompressed batches. */
+  /**
+   * Bytes of buffer.memory held by the compressed copy, on top of
+   * `accountedBytes`: 0 until compressed, and always 0 without compression.
+   */
+  get compressedAccountedBytes(): number {
+    return this.compressedPoolBytes
+  }
+
+  /** @internal The accumulator's reservation for the compressed copy (and its hand-over when splitting). */
+  setCompressedAccountedBytes(bytes: number): void {
+    this.compressedPoolBytes = bytes
+  }
+
+  /**
+   * Bytes written so far, header included: exact for uncompressed batches.
+   * For a compressed one, Java's estimate until the codec has run (header +
+   * records x estimated ratio x 1.05), then the exact compressed size.
+   */
   get estimatedSizeInBytes(): number {
+    if (this.compression === null) return this.writeOffset
+    if (this.compressed !== null) return this.compressed.length
+    return RECORD_BATCH_OVERHEAD + Math.ceil((this.writeOffset - RECORD_BATCH_OVERHEAD) * this.ratioFactor)
+  }
+
+  /** Bytes of uncompressed records written, header included (what `split()` divides). */
+  get uncompressedSizeInBytes(): number {
     return this.writeOffset
   }
 
   /** Size of the closed batch (what goes on the wire); the running size before close. */
   get sizeInBytes(): number {
-    return this.view !== null ? this.view.length : this.writeOffset
+    return this.view !== null ? this.view.length : this.estimatedSizeInBytes
   }
 
-  /** True once no more records will be accepted, or the buffer is exactly used up. */
+  /** True once no more records will be accepted, or the write limit is exactly reached. */
   get isFull(): boolean {
-    return this.appendsClosed || (this.recordCount > 0 && this.writeOffset >= this.buffer.length)
+    return this.appendsClosed || (this.recordCount > 0 && this.writeOffset >= this.writeLimit)
+  }
+
+  /** Uncompressed batches are always sendable; a compressed one once its codec has run. */
+  get isCompressed(): boolean {
+    return this.compression === null || this.compressState === Compress.Done
+  }
+
+  /** The codec is reading `buffer` on the thread pool: it must be neither modified nor recycled. */
+  get isCompressing(): boolean {
+    return this.compressState === Compress.InFlight
+  }
+
+  /** `startCompression()` was called (the batch is closing, compressed, or its codec failed). */
+  get compressionStarted(): boolean {
+    return this.compressState !== Compress.None
+  }
+
+  /** compressed records bytes / uncompressed records bytes, Java's `compressionRatio()`; 1 until compressed and without compression. */
+  get compressionRatio(): number {
+    if (this.compressed === null || this.writeOffset === RECORD_BATCH_OVERHEAD) return 1
+    return (this.compressed.length - RECORD_BATCH_OVERHEAD) / (this.writeOffset - RECORD_BATCH_OVERHEAD)
   }
 
   get isClosed(): boolean {
@@ -313,7 +422,7 @@ export class ProducerBatch {
     const keyLength = byteLengthOf(key)
     const valueLength = byteLengthOf(value)
     const bodySize = sizeOfRecordBody(index, timestampDelta, keyLength, valueLength, headers)
-    if (this.writeOffset + sizeOfVarint(bodySize) + bodySize > this.buffer.length) return -1
+    if (this.writeOffset + sizeOfVarint(bodySize) + bodySize > this.writeLimit) return -1
     this.writeOffset = writeMeasuredRecord(
       this.buffer,
       this.writeOffset,
@@ -343,7 +452,7 @@ export class ProducerBatch {
    * MAX_RESERVED_SLOTS).
    */
   private reserveSlots(firstRecordSize: number): void {
-    const fit = Math.floor((this.buffer.length - RECORD_BATCH_OVERHEAD) / firstRecordSize)
+    const fit = Math.floor((this.writeLimit - RECORD_BATCH_OVERHEAD) / firstRecordSize)
     const n = Math.max(1, Math.min(MAX_RESERVED_SLOTS, fit, this.expectedRuns))
     this.runStarts = new Array<number>(n)
     this.runCompletes = new Array<RecordCompletion>(n)
@@ -382,7 +491,47 @@ export class ProducerBatch {
   closeForAppends(): void {
     if (this.appendsClosed) return
     this.appendsClosed = true
-    if (this.recordCount > 0 && this.view === null) this.recordsCrc = crc32c(this.buffer, RECORD_BATCH_OVERHEAD, this.writeOffset)
+    // Compressed batches checksum their compressed bytes instead (startCompression).
+    if (this.recordCount > 0 && this.view === null && this.compression === null) {
+      this.recordsCrc = crc32c(this.buffer, RECORD_BATCH_OVERHEAD, this.writeOffset)
+    }
+  }
+
+  /**
+   * The close step of a compressed batch (Java compresses as records are
+   * appended, on the producer thread; we compress the whole records region
+   * once, on libuv's thread pool): closes the batch for appends and hands
+   * [61, end) to the codec. When it is done, the compressed records are
+   * copied behind a reserved header into a buffer of their own, checksummed,
+   * and `hooks.onCompressed` runs; a codec failure runs
+   * `hooks.onCompressionFailed`. No-op when already started, without
+   * compression, or once the batch is final.
+   */
+  startCompression(): void {
+    const compression = this.compression
+    if (compression === null || this.compressState !== Compress.None || this.finalState !== FinalState.InProgress) return
+    this.appendsClosed = true
+    this.compressState = Compress.InFlight
+    const input = this.buffer.subarray(RECORD_BATCH_OVERHEAD, this.writeOffset)
+    compression.compress(input).then(
+      (out) => this.compressionDone(out),
+      (err: unknown) => this.compressionFailed(err),
+    )
+  }
+
+  private compressionDone(out: Buffer): void {
+    const wire = Buffer.allocUnsafeSlow(RECORD_BATCH_OVERHEAD + out.length)
+    out.copy(wire, RECORD_BATCH_OVERHEAD)
+    this.compressed = wire
+    // Taken once: every close() and retry combines it with the 40 header bytes' CRC.
+    this.recordsCrc = crc32c(wire, RECORD_BATCH_OVERHEAD, wire.length)
+    this.compressState = Compress.Done
+    this.hooks?.onCompressed?.(this, this.writeOffset - RECORD_BATCH_OVERHEAD, out.length)
+  }
+
+  private compressionFailed(err: unknown): void {
+    this.compressState = Compress.Failed
+    this.hooks?.onCompressionFailed?.(this, err)
   }
 
   /**
@@ -397,10 +546,20 @@ export class ProducerBatch {
       this.view = this.buffer.subarray(0, 0)
       return this.view
     }
-    const view = this.buffer.subarray(0, this.writeOffset)
+    let view: Buffer
+    let attributes = this.transactional ? TRANSACTIONAL_FLAG : 0
+    if (this.compression === null) {
+      view = this.buffer.subarray(0, this.writeOffset)
+    } else {
+      if (this.compressed === null) {
+        throw new KafkaClientError('INTERNAL', `The batch for ${this.topic}-${this.partition} is closed before its compression finished`)
+      }
+      view = this.compressed
+      attributes |= this.compression.id
+    }
     writeRecordBatchHeader(
       view,
-      this.transactional ? TRANSACTIONAL_FLAG : 0,
+      attributes,
       this.recordCount - 1,
       this.baseTimestamp,
       this.maxTimestamp,
@@ -526,6 +685,10 @@ export class ProducerBatch {
    * batch's topic, partition, createdMs (the delivery timeout still runs from
    * the original append), hooks and `seq`; attempts 0 and no backoff ("as if
    * not even tried", as Java); closed for appends but not yet `close()`d.
+   * With compression, the records are read from the uncompressed staging
+   * buffer (kept for this), the parts are bounded by their uncompressed size
+   * (KAFKA-8350) and carry the same codec, and are not compressed yet: the
+   * accumulator starts their compression when they come up for sending.
    * Each record keeps its timestamp and its completion slots, so its callback
    * or promise is completed once, by the new batch. If this batch has a
    * sequence, the new ones get consecutive ranges from it under the same
@@ -594,6 +757,9 @@ export class ProducerBatch {
         hooks: this.hooks,
         seq: this.seq,
         isSplitBatch: true,
+        // Compressed parts are bounded by uncompressed size, as Java's after KAFKA-8350 (estimate max(1, ratio)).
+        compression: this.compression,
+        estimatedRatio: Math.max(1, this.compressionRatio),
       })
       for (let end = i + counts[k]!; i < end; i++) {
         if (i === runEnd) runEnd = ++run + 1 < this.runCount ? this.runStarts[run + 1]! : n

@@ -2,6 +2,7 @@ import type { KafkaClient } from '../clients/kafka-client.js'
 import { ProducerMetadata } from '../clients/metadata.js'
 import { NetworkClient } from '../clients/network-client.js'
 import type { ResolvedProducerConfig } from '../config.js'
+import { resolveCompression } from '../protocol/compression/index.js'
 import { Selector } from '../network/selector.js'
 import { PlaintextTransportFactory, type TransportFactory } from '../network/transport.js'
 import { SOFTWARE_NAME, SOFTWARE_VERSION } from '../version.js'
@@ -81,6 +82,12 @@ export function wireProducer(c: ResolvedProducerConfig, seams: ProducerSeams = {
   const pool = new BufferPool(c.bufferMemory, c.batchSize)
   const transactionManager = c.enableIdempotence ? new TransactionManager() : null
   const partitionerOptions = { random }
+  const stats = new ProducerMetrics()
+  // The codec's package was loaded by config resolution; for none this is a no-op codec the accumulator ignores.
+  const compression = resolveCompression(c)
+  stats.compressionCodec = compression.codec
+  // The sender is built after the accumulator, which needs to wake it when a batch is compressed.
+  let sender: Sender | null = null
   const accumulator = new RecordAccumulator({
     batchSize: c.batchSize,
     lingerMs: c.lingerMs,
@@ -93,6 +100,15 @@ export function wireProducer(c: ResolvedProducerConfig, seams: ProducerSeams = {
     partitionerAvailabilityTimeoutMs: c.partitionerAvailabilityTimeoutMs,
     random,
     ...(transactionManager !== null ? { producerState: transactionManager } : {}),
+    ...(compression.id !== 0
+      ? {
+          compression,
+          onBatchCompressed: (_batch, uncompressedBytes: number, compressedBytes: number) => {
+            if (uncompressedBytes > 0) stats.recordCompression(uncompressedBytes, compressedBytes, time())
+            sender?.wakeup()
+          },
+        }
+      : {}),
   })
   const clientParts: ClientParts = {
     config: c,
@@ -102,8 +118,7 @@ export function wireProducer(c: ResolvedProducerConfig, seams: ProducerSeams = {
     transportFactory: seams.transportFactory ?? transportFactoryFor(c),
   }
   const client = seams.createClient !== undefined ? seams.createClient(clientParts) : createNetworkClient(clientParts)
-  const stats = new ProducerMetrics()
-  const sender = new Sender(
+  sender = new Sender(
     client,
     metadata,
     accumulator,

@@ -1,7 +1,9 @@
 import type { Cluster } from '../clients/cluster.js'
-import { KafkaClientError, KafkaProducerClosedError } from '../errors.js'
+import { KafkaClientError, KafkaCompressionError, KafkaProducerClosedError } from '../errors.js'
+import type { BatchCompression } from '../protocol/compression/index.js'
 import { RECORD_BATCH_OVERHEAD, type RecordData, type HeaderPairs, sizeOfRecord } from '../protocol/record-batch.js'
 import type { BufferPool } from './buffer-pool.js'
+import { CompressionRatioEstimator, uncompressedWriteLimit } from './compression-ratio-estimator.js'
 import { ExponentialBackoff } from '../util/backoff.js'
 import { Deque } from '../util/deque.js'
 import { PartitionLoadStats, type PartitionLoadStatsSink } from './partition-load-stats.js'
@@ -91,6 +93,14 @@ export interface RecordAccumulatorOptions {
   readonly random?: () => number
   /** A user completion callback threw. Default: rethrown on the next tick (Node's convention). */
   readonly onCallbackError?: (err: unknown, batch: ProducerBatch) => void
+  /** compression.type with its level; absent, null or `none`: batches go uncompressed. */
+  readonly compression?: BatchCompression | null
+  /**
+   * A batch's compression finished and it is sendable now: wake the sender
+   * (and record the compression metrics). Runs on a later tick than the
+   * append or ready() that started it.
+   */
+  readonly onBatchCompressed?: (batch: ProducerBatch, uncompressedRecordsBytes: number, compressedRecordsBytes: number) => void
 }
 
 /** Result of an append. From the synchronous `append` it is a reused object: read it before the next append. */
@@ -200,6 +210,24 @@ type Writable<T> = { -readonly [K in keyof T]: T[K] }
  * - Routing (each queue's leader, and each node's list of queues for drain) is
  *   rebuilt only when the cluster snapshot object or the set of queues
  *   changes, never per drain.
+ * - Compression (when configured): a batch is compressed once, in its close
+ *   step, off the event loop. The step starts as soon as the batch can take
+ *   no more records (an append it refused, in the append path itself, so
+ *   full batches compress while later records are appended), or when
+ *   `ready()` finds it sendable at the front of its queue (linger, flush,
+ *   close, memory pressure). A partition whose first batch is still
+ *   compressing ("closing") is neither ready nor drained; `drain()` only takes
+ *   compressed batches; the codec's completion calls `onBatchCompressed`,
+ *   which wakes the sender. Batch sizing follows Java: `batch.size` bounds
+ *   the estimated compressed size, with a per-topic
+ *   {@link CompressionRatioEstimator}, updated by each compressed batch.
+ * - Memory with compression: a batch holds its staging buffer (uncompressed
+ *   records, from the pool as without compression, kept until deallocation
+ *   for completion and splitting) plus, once compressed, its compressed
+ *   copy's size, reserved then with `BufferPool.reserveOverdraft` (it cannot
+ *   wait; a transient overdraft blocks new allocations until repaid). Both
+ *   come back on `deallocate`. A staging buffer the codec is still reading
+ *   is never recycled.
  * - No method reads a clock: every time-dependent decision takes `nowMs`, and
  *   the only post-wait time comes from the `nowAfterWait` the caller passes to
  *   `appendAsync`. The accumulator owns no timers (the pool has at most one
@@ -215,6 +243,10 @@ export class RecordAccumulator {
   /** KIP-794's queue sizes and node latency, fed to each topic's partitioner. */
   private readonly loadStats: PartitionLoadStats
   private readonly producerState: ProducerStateHooks | null
+  /** Null without compression: every compression branch tests this first, so the uncompressed path does no new work. */
+  private readonly compression: BatchCompression | null
+  private readonly estimator = new CompressionRatioEstimator()
+  private readonly onBatchCompressed: ((batch: ProducerBatch, uncompressedRecordsBytes: number, compressedRecordsBytes: number) => void) | null
 
   private readonly topics = new Map<string, TopicState>()
   private readonly topicList: TopicState[] = []
@@ -256,10 +288,18 @@ export class RecordAccumulator {
     this.loadStats = new PartitionLoadStats(options.partitionerAdaptive ?? true, options.partitionerAvailabilityTimeoutMs ?? 0)
     this.producerState = options.producerState ?? null
     const onCallbackError = options.onCallbackError ?? rethrowOnNextTick
-    this.batchHooks = {
-      onBatchFinal: (batch) => this.batchFinished(batch),
-      onCallbackError,
-    }
+    const compression = options.compression ?? null
+    this.compression = compression !== null && compression.id !== 0 ? compression : null
+    this.onBatchCompressed = options.onBatchCompressed ?? null
+    this.batchHooks =
+      this.compression === null
+        ? { onBatchFinal: (batch) => this.batchFinished(batch), onCallbackError }
+        : {
+            onBatchFinal: (batch) => this.batchFinished(batch),
+            onCallbackError,
+            onCompressed: (batch, uncompressed, compressed) => this.batchCompressed(batch, uncompressed, compressed),
+            onCompressionFailed: (batch, err) => this.batchCompressionFailed(batch, err),
+          }
   }
 
   // -------------------------------------------------------------------------
@@ -303,7 +343,7 @@ export class RecordAccumulator {
     if (this.tryAppendToLast(ts, q, info, timestampMs, key, value, headers, complete, fail, nowMs, cluster)) return this.result
     if (abortOnNewBatch) return this.setResult(p, false, false, true, 0)
     if (this.appendsInProgressCount > 0) return APPEND_NEEDS_MEMORY
-    const buffer = this.pool.tryAllocate(this.newBatchSize(key, value, headers))
+    const buffer = this.pool.tryAllocate(this.newBatchSize(ts.topic, key, value, headers))
     if (buffer === null) return APPEND_NEEDS_MEMORY
     return this.appendNewBatch(ts, q, info, timestampMs, key, value, headers, complete, fail, buffer, nowMs, cluster)
   }
@@ -340,7 +380,7 @@ export class RecordAccumulator {
     this.appendsInProgressCount++
     let buffer: Buffer | null = null
     try {
-      buffer = await this.pool.allocate(this.newBatchSize(key, value, headers), maxBlockMs, nowMs, signal)
+      buffer = await this.pool.allocate(this.newBatchSize(topic, key, value, headers), maxBlockMs, nowMs, signal)
       if (this.closed) throw new KafkaProducerClosedError('Producer closed while send in progress')
       const now = nowAfterWait()
       const ts = this.topicState(topic)
@@ -382,6 +422,8 @@ export class RecordAccumulator {
     if (last.tryAppend(timestampMs, key, value, headers, complete, fail, nowMs) < 0) {
       // Java closes a batch that refused a record, so "deque.size > 1" and isFull agree.
       last.closeForAppends()
+      // It is final now: compress it while the next one fills (its completion wakes the sender).
+      if (this.compression !== null) last.startCompression()
       return false
     }
     const appended = last.estimatedSizeInBytes - before
@@ -406,11 +448,14 @@ export class RecordAccumulator {
     nowMs: number,
     cluster: Cluster,
   ): AppendResult {
-    const batch = new ProducerBatch(ts.topic, q.partition, buffer, nowMs, {
-      hooks: this.batchHooks,
-      seq: this.nextSeq,
-      expectedRuns: q.runsPerBatch,
-    })
+    const batch =
+      this.compression === null
+        ? new ProducerBatch(ts.topic, q.partition, buffer, nowMs, {
+            hooks: this.batchHooks,
+            seq: this.nextSeq,
+            expectedRuns: q.runsPerBatch,
+          })
+        : this.newCompressedBatch(ts, q, buffer, key, value, headers, nowMs)
     if (batch.tryAppend(timestampMs, key, value, headers, complete, fail, nowMs) < 0) {
       this.pool.deallocate(buffer)
       throw new KafkaClientError('INTERNAL', `A new ${buffer.length}-byte batch for ${ts.topic}-${q.partition} could not hold the record it was sized for`)
@@ -426,9 +471,93 @@ export class RecordAccumulator {
     return this.setResult(q.partition, q.deque.size > 1 || full, true, false, appended)
   }
 
-  /** Java: max(batch.size, the record alone in a batch), so an oversized record gets a batch of its own. */
-  private newBatchSize(key: RecordData, value: RecordData, headers: HeaderPairs): number {
-    return Math.max(this.batchSize, RECORD_BATCH_OVERHEAD + sizeOfRecord(0, 0, key, value, headers))
+  /**
+   * Java: max(batch.size, the record alone in a batch), so an oversized record
+   * gets a batch of its own. With compression, the staging buffer holds the
+   * uncompressed records whose estimated compressed size fits batch.size
+   * ({@link uncompressedWriteLimit}), and at least batch.size, so that while
+   * the estimate is near 1 the pool's recycled buffers serve.
+   */
+  private newBatchSize(topic: string, key: RecordData, value: RecordData, headers: HeaderPairs): number {
+    const alone = RECORD_BATCH_OVERHEAD + sizeOfRecord(0, 0, key, value, headers)
+    if (this.compression === null) return Math.max(this.batchSize, alone)
+    return Math.max(this.batchSize, this.compressedWriteLimit(topic), alone)
+  }
+
+  /**
+   * Uncompressed bytes (header included) whose estimated compressed size is
+   * batch.size, for `topic` now; at most an eighth of buffer.memory (but never
+   * under batch.size), so a very good ratio cannot ask the pool for a staging
+   * buffer it can never hand out. Java needs no such cap: it compresses while
+   * appending, so only compressed bytes are ever buffered.
+   */
+  private compressedWriteLimit(topic: string): number {
+    return this.capStaging(uncompressedWriteLimit(this.batchSize, this.estimator.estimation(topic), RECORD_BATCH_OVERHEAD))
+  }
+
+  private capStaging(limit: number): number {
+    return Math.min(limit, Math.max(this.batchSize, Math.floor(this.pool.totalMemory / 8)))
+  }
+
+  /**
+   * A compressed batch on `buffer` (sized by `newBatchSize`, maybe before the
+   * estimate moved): appends stop at the estimate's write limit, or after the
+   * first record when that alone is larger (Java always takes one record).
+   * Deviation: Java's `hasRoomFor` counts the new record uncompressed on top
+   * of the estimate ("be conservative"); here the limit is on uncompressed
+   * bytes, so the new record counts at the estimated ratio like the others.
+   * The difference is at most one record per batch.
+   */
+  private newCompressedBatch(
+    ts: TopicState,
+    q: PartitionQueue,
+    buffer: Buffer,
+    key: RecordData,
+    value: RecordData,
+    headers: HeaderPairs,
+    nowMs: number,
+  ): ProducerBatch {
+    const ratio = this.estimator.estimation(ts.topic)
+    const alone = RECORD_BATCH_OVERHEAD + sizeOfRecord(0, 0, key, value, headers)
+    return new ProducerBatch(ts.topic, q.partition, buffer, nowMs, {
+      hooks: this.batchHooks,
+      seq: this.nextSeq,
+      expectedRuns: q.runsPerBatch,
+      compression: this.compression,
+      writeLimit: Math.min(buffer.length, Math.max(this.capStaging(uncompressedWriteLimit(this.batchSize, ratio, RECORD_BATCH_OVERHEAD)), alone)),
+      estimatedRatio: ratio,
+    })
+  }
+
+  /** The codec finished a batch: count its copy against buffer.memory, learn its ratio, wake the sender. */
+  private batchCompressed(batch: ProducerBatch, uncompressedRecordsBytes: number, compressedRecordsBytes: number): void {
+    // Ended meanwhile (expired, aborted, failed by a fatal error): nothing will send it.
+    if (batch.isDone || batch.isBufferDeallocated) return
+    const wireBytes = RECORD_BATCH_OVERHEAD + compressedRecordsBytes
+    this.pool.reserveOverdraft(wireBytes)
+    batch.setCompressedAccountedBytes(wireBytes)
+    // Java updates the estimate in ProducerBatch.close(), with MemoryRecordsBuilder.compressionRatio().
+    if (uncompressedRecordsBytes > 0) this.estimator.updateEstimation(batch.topic, compressedRecordsBytes / uncompressedRecordsBytes)
+    if (this.onBatchCompressed !== null) this.onBatchCompressed(batch, uncompressedRecordsBytes, compressedRecordsBytes)
+  }
+
+  /** The codec failed (not expected: any bytes compress): the batch's records fail, the others go on. */
+  private batchCompressionFailed(batch: ProducerBatch, err: unknown): void {
+    if (batch.isDone || batch.isBufferDeallocated) return
+    const q = this.queueOf(batch.topic, batch.partition)
+    if (q.deque.remove(batch)) this.queuedBatches--
+    batch.abort(
+      new KafkaCompressionError(`Could not compress a batch of ${batch.recordCount} record(s) for ${batch.topic}-${batch.partition} with ${this.compression!.codec}: ${(err as Error)?.message ?? err}`, {
+        cause: err,
+      }),
+    )
+    this.deallocate(batch)
+    if (this.onBatchCompressed !== null) this.onBatchCompressed(batch, 0, 0)
+  }
+
+  /** The current compression ratio estimate for `topic` (Java's CompressionRatioEstimator.estimation); 1 without compression. */
+  compressionRatioEstimate(topic: string): number {
+    return this.compression === null ? 1 : this.estimator.estimation(topic)
   }
 
   private setResult(partition: number, batchIsFull: boolean, newBatchCreated: boolean, abortForNewBatch: boolean, appendedBytes: number): AppendResult {
@@ -512,13 +641,17 @@ export class RecordAccumulator {
           unknownLeaderTopics.add(ts.topic)
           continue
         }
-        if (q.muted || readyNodes.has(leader)) continue
+        if (q.muted) continue
+        // With compression, a node already ready still needs this partition's first batch looked at: it may have to start compressing.
+        if (readyNodes.has(leader) && (this.compression === null || first.compressionStarted)) continue
         first.maybeUpdateLeaderEpoch(q.leaderEpoch)
         const waitedMs = first.waitedTimeMs(nowMs)
         const backingOff = this.shouldBackoff(first, waitedMs)
         const timeToWaitMs = backingOff ? first.retryBackoffMs : lingerMs
         if (!backingOff && (sendAnyway || waitedMs >= timeToWaitMs || q.deque.size > 1 || first.isFull)) {
-          readyNodes.add(leader)
+          // Sendable. A compressed batch must first get through its close step: the codec's completion wakes the sender.
+          if (this.compression === null || first.isCompressed) readyNodes.add(leader)
+          else first.startCompression()
         } else {
           const left = timeToWaitMs - waitedMs
           if (left < nextReadyCheckDelayMs) nextReadyCheckDelayMs = left > 0 ? left : 0
@@ -564,6 +697,8 @@ export class RecordAccumulator {
       // Record the epoch this attempt goes to, so a later retry can tell whether the leader moved (KIP-951).
       first.maybeUpdateLeaderEpoch(q.leaderEpoch)
       if (this.shouldBackoff(first, first.waitedTimeMs(nowMs))) continue
+      // Still closing (compressing), or not sendable yet: unlike Java, whose close() compresses there and then, drain never waits.
+      if (this.compression !== null && !first.isCompressed) continue
       if ((size + first.estimatedSizeInBytes > maxRequestSize && ready.length > 0) ||
           (this.producerState !== null && this.producerState.shouldStopDrainBatchesForPartition(first))) {
         // This partition goes first next time: it is the one that did not fit.
@@ -677,6 +812,16 @@ export class RecordAccumulator {
    * records always yields 2+ parts, so repeated rejections converge on
    * single-record batches, which the sender must then fail, not split.
    *
+   * Compressed batches (KAFKA-8350): sizes here are the *uncompressed* records
+   * bytes, read back from the staging buffer (no decompression needed). The
+   * topic's ratio estimate is reset to `max(1.0, the batch's ratio)`, as
+   * Java's, so the batches appended after it are bounded by uncompressed
+   * size too until the estimate improves again. A compressed batch usually
+   * holds more than batch.size uncompressed, so its first split is by
+   * batch.size, later ones halve: the same convergence. The parts are
+   * compressed again when they come up for sending; the original's
+   * compressed copy's memory is handed over with the rest.
+   *
    * Preconditions (throws KafkaClientError INTERNAL, changing nothing): the
    * batch is not done, not deallocated, and has at least 2 records.
    */
@@ -687,7 +832,8 @@ export class RecordAccumulator {
         `Cannot split the batch for ${batch.topic}-${batch.partition} (${batch.recordCount} records, state ${batch.state}${batch.isBufferDeallocated ? ', deallocated' : ''})`,
       )
     }
-    const size = batch.estimatedSizeInBytes
+    if (this.compression !== null) this.estimator.setEstimation(batch.topic, Math.max(1, batch.compressionRatio))
+    const size = batch.uncompressedSizeInBytes
     const target =
       splitBatchSize ??
       (batch.isSplitBatch || size <= this.batchSize ? RECORD_BATCH_OVERHEAD + Math.ceil((size - RECORD_BATCH_OVERHEAD) / 2) : this.batchSize)
@@ -702,7 +848,7 @@ export class RecordAccumulator {
 
     // Memory: hand the original's reservation over to the parts.
     this.incomplete.delete(batch)
-    let credit = batch.accountedBytes
+    let credit = batch.accountedBytes + batch.compressedAccountedBytes
     batch.markBufferDeallocated()
     for (const part of parts) {
       const share = Math.min(part.buffer.length, credit)
@@ -779,8 +925,15 @@ export class RecordAccumulator {
     if (batch.isBufferDeallocated) return
     batch.markBufferDeallocated()
     const bytes = batch.accountedBytes
-    // A split batch's buffer never came from the pool: only its share of memory goes back.
-    if (bytes > 0) this.pool.deallocate(reuseBuffer && !batch.isSplitBatch ? batch.buffer : null, bytes)
+    if (this.compression === null) {
+      // A split batch's buffer never came from the pool: only its share of memory goes back.
+      if (bytes > 0) this.pool.deallocate(reuseBuffer && !batch.isSplitBatch ? batch.buffer : null, bytes)
+      return
+    }
+    // Nor is a staging buffer the codec may still be reading recycled (an expired or aborted batch).
+    if (bytes > 0) this.pool.deallocate(reuseBuffer && !batch.isSplitBatch && !batch.isCompressing ? batch.buffer : null, bytes)
+    const compressedBytes = batch.compressedAccountedBytes
+    if (compressedBytes > 0) this.pool.deallocate(null, compressedBytes)
   }
 
   /**

@@ -248,6 +248,43 @@ describe('brokers and leaders', () => {
   })
 })
 
+// Compressed batches (closed off the event loop, resent as the same compressed bytes) through the same faults.
+describe('compressed batches, idempotence on', () => {
+  it('lz4: NOT_LEADER_OR_FOLLOWER x8 then disconnects x5: everything delivered exactly once, in order', async () => {
+    const r = await runMockScenario({
+      name: 'lz4 NOT_LEADER_OR_FOLLOWER x8 then _TRANSPORT x5',
+      producerConfig: { compressionType: 'lz4' },
+      during: async (ctx, m) => {
+        await ctx.waitForAcks(AT)
+        await m.command(`push_errors Produce ${Array<string>(8).fill('NOT_LEADER_OR_FOLLOWER').join(' ')}`)
+        ctx.log('pushed NOT_LEADER_OR_FOLLOWER x8')
+        await ctx.waitForAcks(Math.floor(RECORDS * 0.6))
+        await m.command(`push_errors Produce ${Array<string>(5).fill('_TRANSPORT').join(' ')}`)
+        ctx.log('pushed _TRANSPORT x5')
+      },
+    })
+    retriable(r)
+    expect(r.metrics['compression-rate-avg']).toBeLessThan(1)
+  })
+
+  it('zstd: RTT above request.timeout.ms for 3 s: written batches retried as the same bytes are recognised as duplicates', async () => {
+    const r = await runMockScenario({
+      name: 'zstd RTT 3000 ms > request.timeout.ms 1000 on broker 2 for 3 s',
+      producerConfig: { compressionType: 'zstd', requestTimeoutMs: 1000, deliveryTimeoutMs: 30_000 },
+      during: async (ctx, m) => {
+        await ctx.waitForAcks(AT)
+        await m.command('rtt 2 3000')
+        ctx.log('broker 2 rtt 3000 ms')
+        await ctx.sleep(3000)
+        await m.command('rtt 2 0')
+        ctx.log('broker 2 rtt 0')
+      },
+    })
+    retriable(r)
+    expect(r.metrics['compression-rate-avg']).toBeLessThan(1)
+  })
+})
+
 describe('enableIdempotence: false with maxInFlightRequestsPerConnection: 1', () => {
   it('keeps per-partition order through retriable errors, disconnects and timeouts; duplicates are allowed and reported', async () => {
     const r = await runMockScenario({

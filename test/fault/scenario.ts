@@ -382,6 +382,9 @@ function pickMetrics(producer: KafkaProducer): Record<string, number> {
   for (const name of ['record-send-total', 'record-retry-total', 'record-error-total', 'request-total']) {
     if (typeof m[name] === 'number') out[name] = m[name] as number
   }
+  // Only compressed runs report it below 1: it proves the batches were compressed.
+  const rate = m['compression-rate-avg']
+  if (typeof rate === 'number' && rate < 1) out['compression-rate-avg'] = Math.round(rate * 1000) / 1000
   return out
 }
 

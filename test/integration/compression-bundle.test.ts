@@ -1,8 +1,6 @@
 /**
  * The optional codec packages load from both builds tsup makes (ESM and CJS),
- * and only when a codec needs them. The public entry does not reach the
- * codecs yet (config.ts refuses compression until the producer compresses,
- * and tsup's tree-shaking drops the unreachable loader from dist/), so this
+ * and only when a codec needs them. To test the loader alone, this
  * bundles src/protocol/compression/index.ts with the same tsup settings
  * (node20, platform node, esm + cjs) and runs it in a fresh Node process.
  */

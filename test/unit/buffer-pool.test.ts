@@ -257,3 +257,29 @@ describe('BufferPool cancellation', () => {
     expect(pool.availableMemory()).toBe(P)
   })
 })
+
+describe('BufferPool overdraft (a compressed copy counted after the fact)', () => {
+  it('reserveOverdraft may take more than is free; nothing is handed out, and waiters reserve nothing, until it is repaid', async () => {
+    const P = 1024
+    const pool = new BufferPool(4 * P, P)
+    const a = pool.tryAllocate(P)!
+    const b = pool.tryAllocate(P)!
+    const c = pool.tryAllocate(P)!
+    pool.deallocate(c) // one pooled buffer on the free list, 1 P unallocated
+    pool.reserveOverdraft(3 * P) // uses the free list and the rest, 1 P overdrawn
+    expect(pool.availableMemory()).toBe(0)
+    expect(pool.unallocatedMemory()).toBe(-P)
+    expect(pool.tryAllocate(P)).toBeNull()
+    let got: Buffer | null = null
+    const waiting = pool.allocate(P, 10_000, 0).then((buf) => (got = buf))
+    pool.deallocate(a) // repays the overdraft: still nothing for the waiter
+    await Promise.resolve()
+    expect(got).toBeNull()
+    pool.deallocate(b)
+    await waiting
+    expect(got!.length).toBe(P)
+    pool.deallocate(got!)
+    pool.deallocate(null, 3 * P)
+    expect(pool.availableMemory()).toBe(4 * P)
+  })
+})
