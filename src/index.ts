@@ -29,6 +29,7 @@ export {
   KafkaClientError,
   KafkaConfigError,
   KafkaAuthenticationError,
+  KafkaTlsError,
   KafkaInvalidRecordError,
   KafkaTimeoutError,
   KafkaProtocolError,

@@ -1,6 +1,6 @@
 // Imported, not the global: Node's global `Buffer` is a lazy getter that runs on every use (bench/micro/FINDINGS.md).
 import { Buffer } from 'node:buffer'
-import { KafkaProtocolError } from '../errors.js'
+import { KafkaProtocolError, KafkaTlsError } from '../errors.js'
 
 const EMPTY = Buffer.alloc(0)
 
@@ -41,7 +41,7 @@ export class NetworkReceive {
   private sizeRead = 0
   private frame: Buffer | null = null
   private frameRead = 0
-  private failure: KafkaProtocolError | null = null
+  private failure: KafkaProtocolError | KafkaTlsError | null = null
 
   constructor(private readonly maxReceiveSize: number) {}
 
@@ -109,6 +109,16 @@ export class NetworkReceive {
 
   private checkSize(size: number): void {
     if (size < 0 || size > this.maxReceiveSize) {
+      // A TLS record header (content type 21 alert / 22 handshake, version 3.x) read as a size:
+      // a plaintext client talking to a TLS listener (the broker's alert comes back). Say so.
+      const type = size >>> 24
+      if ((type === 0x15 || type === 0x16) && ((size >>> 16) & 0xff) === 0x03) {
+        this.failure = new KafkaTlsError(
+          'PLAINTEXT_ON_TLS_LISTENER',
+          'The broker answered with a TLS record: this listener expects TLS (set security.protocol to SSL or SASL_SSL)',
+        )
+        throw this.failure
+      }
       this.failure = new KafkaProtocolError(
         `Invalid receive size ${size}: larger than receive.message.max.bytes (${this.maxReceiveSize}) or negative; closing the connection`,
       )
