@@ -3,6 +3,7 @@
 // back; plus a capture of everything the process prints, to prove no secret
 // leaks into any output.
 import { randomBytes } from 'node:crypto';
+import { inspect } from 'node:util';
 import type { KafkaProducer } from '../../src/index.js';
 import type { ConsumedRecord } from './consume.js';
 
@@ -101,7 +102,7 @@ export function describeError(err: unknown): string {
   const parts: string[] = [];
   let e: unknown = err;
   for (let i = 0; e !== undefined && e !== null && i < 8; i++) {
-    parts.push(e instanceof Error ? `${e.name}: ${e.message}\n${e.stack ?? ''}\n${JSON.stringify(e)}` : String(e));
+    parts.push(e instanceof Error ? `${e.name}: ${e.message}\n${e.stack ?? ''}\n${inspect(e, { depth: 3 })}` : String(e));
     e = (e as { cause?: unknown }).cause;
   }
   return parts.join('\n--- cause ---\n');
