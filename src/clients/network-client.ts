@@ -124,6 +124,13 @@ export class NetworkClient implements KafkaClient {
   private authSteps: AuthenticationStep[] = []
   /** Per node, an authenticator request waiting for the channel's send in progress to leave. */
   private readonly authSendsWaiting = new Map<number, { authenticator: Authenticator; request: AuthenticationRequest }>()
+  /**
+   * Per node, when its pending authenticator step (a mechanism computing its
+   * next message, a token provider fetching a token) began: bounded by
+   * request.timeout.ms like a request, so a provider that never answers
+   * cannot hold a connection in SASL_AUTHENTICATE forever.
+   */
+  private readonly authStepsStartedMs = new Map<number, number>()
   /** Per authenticated node with a session lifetime, when to begin re-authenticating (KIP-368). */
   private readonly reauthTimes = new Map<number, number>()
   /** SaslAuthenticate requests sent per node since start (re-authentication evidence, inspect()). */
@@ -335,6 +342,7 @@ export class NetworkClient implements KafkaClient {
     this.handleConnections(now)
     this.handleAuthenticationSteps(now)
     this.maybeBeginReauthentication(now)
+    this.handleTimedOutAuthenticationSteps(now)
     this.handleTimedOutConnections(now)
     this.handleTimedOutRequests(now)
     this.closeIdleConnections(now)
@@ -485,6 +493,7 @@ export class NetworkClient implements KafkaClient {
       this.authenticationFailed(node, err as Error, nowMs)
       return
     }
+    this.authStepsStartedMs.set(node, nowMs)
     p.then(
       (request) => this.authSteps.push({ node, authenticator, request, error: null }),
       (err: unknown) => this.authSteps.push({ node, authenticator, request: null, error: err instanceof Error ? err : new Error(String(err)) }),
@@ -524,6 +533,7 @@ export class NetworkClient implements KafkaClient {
         const { node, authenticator } = step
         // A step of a connection that has since closed (or been replaced) is dropped.
         if (this.selector.authenticator(node) !== authenticator || this.states.isDisconnected(node)) continue
+        this.authStepsStartedMs.delete(node)
         if (step.error !== null) {
           this.authenticationFailed(node, step.error, nowMs)
         } else if (step.request === null) {
@@ -584,11 +594,28 @@ export class NetworkClient implements KafkaClient {
     this.metadataUpdater.handleSuccessfulAuthentication?.(nowMs, node)
   }
 
+  /** Milliseconds until a re-authentication is due or a pending authenticator step times out. */
   private timeUntilNextReauthentication(nowMs: number): number {
-    if (this.reauthTimes.size === 0) return Infinity
+    if (this.reauthTimes.size === 0 && this.authStepsStartedMs.size === 0) return Infinity
     let min = Infinity
     for (const at of this.reauthTimes.values()) if (at < min) min = at
+    for (const started of this.authStepsStartedMs.values()) min = Math.min(min, started + this.opts.requestTimeoutMs)
     return Math.max(0, min - nowMs)
+  }
+
+  private handleTimedOutAuthenticationSteps(nowMs: number): void {
+    if (this.authStepsStartedMs.size === 0) return
+    for (const [node, started] of [...this.authStepsStartedMs]) {
+      if (nowMs - started < this.opts.requestTimeoutMs) continue
+      this.authStepsStartedMs.delete(node)
+      this.selector.close(node)
+      this.processDisconnection(
+        node,
+        new KafkaTimeoutError(`SASL authentication with node ${node} stalled: the mechanism (or its token provider) gave no answer within request.timeout.ms (${this.opts.requestTimeoutMs} ms)`),
+        nowMs,
+        true,
+      )
+    }
   }
 
   /**
@@ -702,6 +729,7 @@ export class NetworkClient implements KafkaClient {
     this.handshakeVersions.delete(node)
     this.reauthTimes.delete(node)
     this.authSendsWaiting.delete(node)
+    this.authStepsStartedMs.delete(node)
   }
 
   private closeWithError(node: number, error: Error, nowMs: number): void {
@@ -723,9 +751,18 @@ export class NetworkClient implements KafkaClient {
     this.lastActivityMs.delete(node)
     this.reauthTimes.delete(node)
     this.authSendsWaiting.delete(node)
+    this.authStepsStartedMs.delete(node)
+    // What was in flight (only during a re-authentication can that be more than the authenticator's
+    // own requests) may have been written: as Java, it fails as a disconnect, retriable, and the
+    // authentication error goes to the metadata updater instead (a batch failed with a
+    // non-retriable error would count as refused by the broker, which is not known).
+    const inFlightErr =
+      err instanceof KafkaAuthenticationError
+        ? new KafkaNetworkError(`Connection to node ${node} closed: ${err.message}`, node, { cause: err })
+        : err
     for (const r of this.inFlight.clearAll(node)) {
       // A metadata request failed here reaches the updater's completion, which records the failed update.
-      this.pending.push(this.failed(r.request, nowMs, r.apiVersion, err, true, timedOut))
+      this.pending.push(this.failed(r.request, nowMs, r.apiVersion, inFlightErr, true, timedOut))
     }
     // A lost connection often means leadership moved: look again. An authentication
     // failure also reaches the producer's waiting sends through the updater.
