@@ -35,9 +35,28 @@ export class KafkaConfigError extends KafkaClientError {
 export class KafkaAuthenticationError extends KafkaClientError {
   /** The error message the broker sent (SaslAuthenticate error_message), if any. */
   readonly brokerMessage: string | undefined
-  constructor(message: string, options?: { cause?: unknown; brokerMessage?: string }) {
-    super('AUTHENTICATION', message, options?.cause !== undefined ? { cause: options.cause } : undefined)
+  constructor(message: string, options?: { cause?: unknown; brokerMessage?: string; code?: string }) {
+    super(options?.code ?? 'AUTHENTICATION', message, options?.cause !== undefined ? { cause: options.cause } : undefined)
     this.brokerMessage = options?.brokerMessage
+  }
+}
+
+/**
+ * The TLS handshake with a broker failed, or one side is not speaking TLS
+ * (Java's `SslAuthenticationException`, an `AuthenticationException`): an
+ * unknown CA, a certificate for another host, an expired certificate, a
+ * rejected client certificate, a TLS client on a plaintext listener or the
+ * reverse. Not retriable: the same settings meet the same certificate.
+ * `reason` is Node's / OpenSSL's code (e.g. `CERT_HAS_EXPIRED`,
+ * `ERR_TLS_CERT_ALTNAME_INVALID`) or one of this library's:
+ * `HANDSHAKE_CLOSED` (the broker hung up mid-handshake, typically a plaintext
+ * listener) and `PLAINTEXT_ON_TLS_LISTENER`.
+ */
+export class KafkaTlsError extends KafkaAuthenticationError {
+  readonly reason: string
+  constructor(reason: string, message: string, options?: { cause?: unknown }) {
+    super(message, { ...(options?.cause !== undefined ? { cause: options.cause } : {}), code: 'TLS' })
+    this.reason = reason
   }
 }
 

@@ -34,6 +34,7 @@ export {
   KafkaClientError,
   KafkaConfigError,
   KafkaAuthenticationError,
+  KafkaTlsError,
   KafkaInvalidRecordError,
   KafkaTimeoutError,
   KafkaProtocolError,

@@ -1,4 +1,5 @@
 import {
+  KafkaTlsError,
   type ConnectionFailureCause,
   type ConnectionFailureKind,
   KafkaClientError,
@@ -247,6 +248,11 @@ export const HANDSHAKE_CLOSE_LABEL = 'closed during the ApiVersions handshake'
 export function classifyFailure(error: Error, phase: ConnectionPhase): FailureCause {
   const errno = errnoOf(error)
   if (error instanceof KafkaForeignProtocolError) return { kind: 'NOT_KAFKA', label: notKafkaLabel(error.looksLike), error }
+  // The TLS transport names what failed (certificate, hostname, handshake closed) in `reason`.
+  if (error instanceof KafkaTlsError) {
+    if (error.reason === 'PLAINTEXT_ON_TLS_LISTENER') return { kind: 'NOT_KAFKA', label: notKafkaLabel('TLS'), error }
+    return { kind: 'TLS', errno: error.reason, error }
+  }
   if (errno !== undefined) {
     if (DNS_CODES.has(errno)) return { kind: 'DNS', errno, error }
     if (errno === 'ECONNREFUSED') return { kind: 'REFUSED', errno, error }

@@ -1,10 +1,49 @@
 import { ExponentialBackoff } from '../util/backoff.js'
 
+/**
+ * Where one connection is in its setup, and after (Java's `ConnectionState`,
+ * with the steps Java keeps inside its `SslTransportLayer` and
+ * `SaslClientAuthenticator` made visible here):
+ *
+ *   Disconnected ─connect─▶ Connecting ─TCP up (TLS only)─▶ TlsHandshake
+ *     ─transport ready─▶ CheckingApiVersions ─ApiVersions ok─▶ Ready            (PLAINTEXT, SSL)
+ *                                            └─(SASL)─▶ SaslHandshake ─▶ SaslAuthenticate ⟲ ─▶ Ready
+ *   Ready ─session_lifetime_ms at 85–95 %─▶ Reauthenticating ─done─▶ Ready      (KIP-368)
+ *   SaslHandshake / SaslAuthenticate / Reauthenticating / TlsHandshake
+ *     ─credentials or certificate rejected─▶ AuthenticationFailed (a Disconnected state with the error)
+ *   any ─socket closed, timeout─▶ Disconnected
+ *
+ * Connecting and TlsHandshake count against socket.connection.setup.timeout.ms;
+ * the request steps (ApiVersions, SASL) against request.timeout.ms, as any request.
+ */
 export const enum ConnectionState {
   Disconnected = 0,
   Connecting = 1,
-  CheckingApiVersions = 2,
-  Ready = 3,
+  TlsHandshake = 2,
+  CheckingApiVersions = 3,
+  SaslHandshake = 4,
+  SaslAuthenticate = 5,
+  Ready = 6,
+  Reauthenticating = 7,
+  AuthenticationFailed = 8,
+}
+
+/** A name per state, for inspect() and errors. */
+export const CONNECTION_STATE_NAMES: readonly string[] = [
+  'DISCONNECTED',
+  'CONNECTING',
+  'TLS_HANDSHAKE',
+  'CHECKING_API_VERSIONS',
+  'SASL_HANDSHAKE',
+  'SASL_AUTHENTICATE',
+  'READY',
+  'REAUTHENTICATING',
+  'AUTHENTICATION_FAILED',
+]
+
+/** Not connected (Java's `isDisconnected`: DISCONNECTED or AUTHENTICATION_FAILED). */
+function isDisconnectedState(state: ConnectionState): boolean {
+  return state === ConnectionState.Disconnected || state === ConnectionState.AuthenticationFailed
 }
 
 interface NodeConnectionState {
@@ -16,6 +55,8 @@ interface NodeConnectionState {
   connectionSetupTimeoutMs: number
   host: string
   port: number
+  /** Why the last attempt failed authentication (TLS or SASL); null otherwise. */
+  authenticationError: Error | null
 }
 
 /**
@@ -25,6 +66,9 @@ interface NodeConnectionState {
  * Invariants: a node in backoff is not reconnected before
  * `lastConnectAttemptMs + reconnectBackoffMs`; both the backoff and the setup
  * timeout grow exponentially with consecutive failures and reset on success.
+ * Every connection's setup step lives here and only here (`state`, named by
+ * {@link CONNECTION_STATE_NAMES}); `connecting` holds exactly the nodes in
+ * Connecting or TlsHandshake.
  */
 export class ClusterConnectionStates {
   private readonly nodes = new Map<number, NodeConnectionState>()
@@ -48,19 +92,19 @@ export class ClusterConnectionStates {
   canConnect(id: number, nowMs: number): boolean {
     const s = this.nodes.get(id)
     if (s === undefined) return true
-    return s.state === ConnectionState.Disconnected && nowMs - s.lastConnectAttemptMs >= s.reconnectBackoffMs
+    return isDisconnectedState(s.state) && nowMs - s.lastConnectAttemptMs >= s.reconnectBackoffMs
   }
 
   isBlackedOut(id: number, nowMs: number): boolean {
     const s = this.nodes.get(id)
-    return s !== undefined && s.state === ConnectionState.Disconnected && nowMs - s.lastConnectAttemptMs < s.reconnectBackoffMs
+    return s !== undefined && isDisconnectedState(s.state) && nowMs - s.lastConnectAttemptMs < s.reconnectBackoffMs
   }
 
   /** Milliseconds before a connection may be attempted (0 now); Infinity while one is being set up. */
   connectionDelay(id: number, nowMs: number): number {
     const s = this.nodes.get(id)
     if (s === undefined) return 0
-    if (s.state === ConnectionState.Disconnected) return Math.max(s.lastConnectAttemptMs + s.reconnectBackoffMs - nowMs, 0)
+    if (isDisconnectedState(s.state)) return Math.max(s.lastConnectAttemptMs + s.reconnectBackoffMs - nowMs, 0)
     return Infinity
   }
 
@@ -77,6 +121,7 @@ export class ClusterConnectionStates {
         connectionSetupTimeoutMs: this.setupTimeout.backoff(0),
         host,
         port,
+        authenticationError: null,
       }
       this.nodes.set(id, s)
     } else {
@@ -88,16 +133,29 @@ export class ClusterConnectionStates {
     this.connecting.add(id)
   }
 
+  /** TCP is up and the TLS handshake runs; still within the setup timeout. */
+  tlsHandshake(id: number): void {
+    const s = this.nodes.get(id)
+    if (s !== undefined && s.state === ConnectionState.Connecting) s.state = ConnectionState.TlsHandshake
+  }
+
   checkingApiVersions(id: number): void {
     const s = this.nodes.get(id)
     if (s !== undefined) s.state = ConnectionState.CheckingApiVersions
     this.connecting.delete(id)
   }
 
+  /** A SASL step (handshake, authenticate rounds, or a re-authentication) is under way. */
+  authenticating(id: number, state: ConnectionState.SaslHandshake | ConnectionState.SaslAuthenticate | ConnectionState.Reauthenticating): void {
+    const s = this.nodes.get(id)
+    if (s !== undefined) s.state = state
+  }
+
   ready(id: number): void {
     const s = this.nodes.get(id)
     if (s === undefined) return
     s.state = ConnectionState.Ready
+    s.authenticationError = null
     s.failedAttempts = 0
     s.failedConnectAttempts = 0
     s.reconnectBackoffMs = this.reconnectBackoff.backoff(0)
@@ -108,7 +166,7 @@ export class ClusterConnectionStates {
   disconnected(id: number, nowMs: number): void {
     const s = this.nodes.get(id)
     if (s === undefined) return
-    const wasConnecting = s.state === ConnectionState.Connecting
+    const wasConnecting = s.state === ConnectionState.Connecting || s.state === ConnectionState.TlsHandshake
     s.state = ConnectionState.Disconnected
     s.lastConnectAttemptMs = nowMs
     s.failedAttempts++
@@ -129,6 +187,32 @@ export class ClusterConnectionStates {
     return this.nodes.get(id)
   }
 
+  /**
+   * The TLS or SASL rejection ended the last attempt (Java's
+   * `authenticationFailed`): the node is disconnected, in reconnect backoff,
+   * and keeps the error until a later attempt gets further.
+   */
+  authenticationFailed(id: number, nowMs: number, error: Error): void {
+    const s = this.nodes.get(id)
+    if (s === undefined) return
+    this.disconnected(id, nowMs)
+    s.state = ConnectionState.AuthenticationFailed
+    s.authenticationError = error
+  }
+
+  /** The error of the last failed authentication with `id`, if that is how its last attempt ended. */
+  authenticationError(id: number): Error | null {
+    const s = this.nodes.get(id)
+    return s !== undefined && s.state === ConnectionState.AuthenticationFailed ? s.authenticationError : null
+  }
+
+  /** Each known node's state by name (inspect()). */
+  describe(): Record<string, string> {
+    const out: Record<string, string> = {}
+    for (const [id, s] of this.nodes) out[String(id)] = CONNECTION_STATE_NAMES[s.state]!
+    return out
+  }
+
   state(id: number): ConnectionState {
     return this.nodes.get(id)?.state ?? ConnectionState.Disconnected
   }
@@ -139,7 +223,7 @@ export class ClusterConnectionStates {
 
   isDisconnected(id: number): boolean {
     const s = this.nodes.get(id)
-    return s === undefined || s.state === ConnectionState.Disconnected
+    return s === undefined || isDisconnectedState(s.state)
   }
 
   /**
@@ -149,7 +233,11 @@ export class ClusterConnectionStates {
    */
   isConnectionSetupTimeout(id: number, nowMs: number): boolean {
     const s = this.nodes.get(id)
-    return s !== undefined && s.state === ConnectionState.Connecting && nowMs - s.lastConnectAttemptMs >= s.connectionSetupTimeoutMs
+    return (
+      s !== undefined &&
+      (s.state === ConnectionState.Connecting || s.state === ConnectionState.TlsHandshake) &&
+      nowMs - s.lastConnectAttemptMs >= s.connectionSetupTimeoutMs
+    )
   }
 
   /** Milliseconds until the earliest connecting node hits its setup timeout (Infinity when none is connecting). */

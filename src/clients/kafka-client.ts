@@ -84,6 +84,14 @@ export interface KafkaClient {
   /** Open connections whose handshake finished (metrics). */
   connectionCount(): number
 
+  /**
+   * Each known node's connection state by name (`CONNECTING`, `TLS_HANDSHAKE`,
+   * `CHECKING_API_VERSIONS`, `SASL_HANDSHAKE`, `SASL_AUTHENTICATE`, `READY`,
+   * `REAUTHENTICATING`, `AUTHENTICATION_FAILED`, `DISCONNECTED`), for inspect().
+   * Optional: a scripted client may have no connections to describe.
+   */
+  connectionStates?(): Record<string, string>
+
   /** Connections established since start (Java's connection-creation-total). */
   readonly connectionCreationTotal: number
 

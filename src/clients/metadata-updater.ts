@@ -27,8 +27,16 @@ export interface MetadataUpdater {
    */
   maybeUpdate(nowMs: number): number
 
-  /** A connection dropped or could not be made: leadership may have moved, so refresh. */
-  handleServerDisconnect(nowMs: number, nodeId: number): void
+  /**
+   * A connection dropped or could not be made: leadership may have moved, so
+   * refresh. With `authenticationError` the broker (or TLS) rejected this
+   * client (Java's `handleServerDisconnect(now, id, Optional<AuthenticationException>)`
+   * → `Metadata.fatalError`): sends waiting for metadata fail with it.
+   */
+  handleServerDisconnect(nowMs: number, nodeId: number, authenticationError?: Error): void
+
+  /** A connection authenticated: an earlier authentication failure no longer stands. */
+  handleSuccessfulAuthentication?(nowMs: number, nodeId: number): void
 }
 
 /**
@@ -114,8 +122,13 @@ export class DefaultMetadataUpdater implements MetadataUpdater {
     return this.requestTimeoutMs
   }
 
-  handleServerDisconnect(_nowMs: number, _nodeId: number): void {
+  handleServerDisconnect(_nowMs: number, _nodeId: number, authenticationError?: Error): void {
     this.metadata.requestUpdate()
+    if (authenticationError !== undefined) this.metadata.authenticationFailed(authenticationError)
+  }
+
+  handleSuccessfulAuthentication(_nowMs: number, _nodeId: number): void {
+    this.metadata.authenticationError = null
   }
 
   /** Every outcome of the request: an answer, or a disconnect/timeout/version failure from the client. */

@@ -77,6 +77,13 @@ export class ProducerMetadata {
   private lastAdded: TopicUse | null = null
   /** Topic → error code from the last response (absent when fine). */
   topicErrors: ReadonlyMap<string, number> = new Map()
+  /**
+   * The TLS or SASL error of the last failed connection attempt, until a
+   * connection authenticates or metadata arrives (Java's `Metadata.fatalError`,
+   * kept rather than thrown once, so every send waiting for metadata fails
+   * with it promptly instead of at max.block.ms).
+   */
+  authenticationError: Error | null = null
   private waiters: Waiter[] = []
 
   constructor(
@@ -188,6 +195,7 @@ export class ProducerMetadata {
     this.cluster = new Cluster(nodes, partitions, errors, res.clusterId, res.controllerId)
     this.topicErrors = errors
     this.version++
+    this.authenticationError = null
     this.lastRefreshMs = nowMs
     this.lastSuccessfulRefreshMs = nowMs
     this.failedAttempts = 0
@@ -208,6 +216,12 @@ export class ProducerMetadata {
   awaitUpdate(version: number): Promise<void> {
     if (this.version > version) return Promise.resolve()
     return new Promise((resolve) => this.waiters.push({ version, resolve }))
+  }
+
+  /** Records an authentication failure and wakes the waiters, so waiting sends can fail with it. */
+  authenticationFailed(error: Error): void {
+    this.authenticationError = error
+    this.wakeAll()
   }
 
   /** Releases every waiter (close). */

@@ -1,9 +1,25 @@
-import { KafkaClientError, KafkaNetworkError, KafkaProtocolError, KafkaTimeoutError, UnsupportedVersionError } from '../errors.js'
+import {
+  KafkaAuthenticationError,
+  KafkaClientError,
+  KafkaNetworkError,
+  KafkaProtocolError,
+  KafkaTimeoutError,
+  KafkaTlsError,
+  UnsupportedVersionError,
+} from '../errors.js'
 import { type AnyApi, decodeResponse, encodeRequest, peekCorrelationId } from '../protocol/api.js'
-import { ApiVersionsApi, apiVersionsRetryVersion, decodeApiVersionsResponse, SUPPORTED_APIS } from '../protocol/apis/index.js'
+import {
+  ApiVersionsApi,
+  apiVersionsRetryVersion,
+  decodeApiVersionsResponse,
+  SaslAuthenticateApi,
+  SaslHandshakeApi,
+  SUPPORTED_APIS,
+} from '../protocol/apis/index.js'
 import { NetworkSend } from '../network/framing.js'
 import { ErrorCode } from '../protocol/error-codes.js'
 import type { Selector } from '../network/selector.js'
+import type { AuthenticationRequest, Authenticator } from '../network/transport.js'
 import type { Node } from './cluster.js'
 import { ClusterConnectionStates, ConnectionState } from './connection-states.js'
 import { classifyFailure, ConnectionFailures, type ConnectionFailureReport, ConnectionPhase, formatAddress } from './connection-failures.js'
@@ -42,12 +58,36 @@ interface VersionRange {
   readonly max: number
 }
 
+/** The outcome of one asynchronous authenticator step, applied by the next poll. */
+interface AuthenticationStep {
+  readonly node: number
+  readonly authenticator: Authenticator
+  /** The next request to send; null with no error: authenticated. */
+  readonly request: AuthenticationRequest | null
+  readonly error: Error | null
+}
+
+/** Node's and OpenSSL's TLS failure codes: certificate checks, protocol mismatch, handshake alerts. */
+const TLS_ERROR_CODE = /^(CERT_|ERR_TLS_|ERR_SSL_|ERR_OSSL_|UNABLE_TO_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED|HOSTNAME_MISMATCH|INVALID_CA|INVALID_PURPOSE|CERT_UNTRUSTED)/
+
 /**
  * Drives the selector for the producer, as Java's `NetworkClient`: connection
- * lifecycle, the ApiVersions handshake on every new connection, per-connection
- * version negotiation, in-flight bookkeeping, request timeouts, and metadata
+ * lifecycle, the ApiVersions handshake on every new connection, SASL
+ * authentication and KIP-368 re-authentication, per-connection version
+ * negotiation, in-flight bookkeeping, request timeouts, and metadata
  * refreshes through a {@link MetadataUpdater} (the only part of it that
  * touches metadata).
+ *
+ * Connection setup is a state machine kept in {@link ClusterConnectionStates}
+ * (see `ConnectionState` for the diagram): connect → TLS handshake (the
+ * selector reports it) → ApiVersions → SaslHandshake → SaslAuthenticate
+ * rounds → Ready, and Ready → Reauthenticating → Ready. Every step that is a
+ * request (ApiVersions, SaslHandshake, SaslAuthenticate) goes through the
+ * ordinary in-flight machinery, so request timeouts, correlation checks and
+ * disconnect handling apply to it unchanged (franz-go does the same; Java's
+ * `SaslClientAuthenticator` reads the socket itself instead). The channel's
+ * {@link Authenticator} decides the SASL requests; this class only sends them
+ * and applies the outcome.
  *
  * `poll(timeoutMs, now)` waits on the selector, then handles what completed
  * in a fixed order: completed sends, completed receives, disconnects, new
@@ -56,8 +96,15 @@ interface VersionRange {
  * the client's state after the whole batch of events.
  *
  * Invariants:
- * - A request is sent only on a Ready connection whose handshake finished,
- *   with the highest version both sides support.
+ * - A request is sent only on a Ready connection whose handshake and
+ *   authentication finished, with the highest version both sides support;
+ *   only the authenticator's own requests go out in the SASL and
+ *   Reauthenticating states (Java's rule: nothing new while re-authenticating;
+ *   what was in flight completes, in order).
+ * - A TLS or SASL rejection puts the node in AuthenticationFailed: its
+ *   in-flight requests fail with that non-retriable error, the metadata
+ *   updater learns it (waiting sends fail with it), and reconnecting waits
+ *   for the reconnect backoff as after any failure.
  * - Every request handed to `send` gets exactly one `onComplete`: a body, a
  *   disconnect, a timeout, or (acks=0) a completed send.
  */
@@ -82,6 +129,25 @@ export class NetworkClient implements KafkaClient {
   private readonly random: () => number
   /** Why connections fail, per broker: touched only when one fails or completes its handshake. */
   private readonly failures: ConnectionFailures
+  /** Authenticator steps that finished (asynchronously) since the last poll. */
+  private authSteps: AuthenticationStep[] = []
+  /** Per node, an authenticator request waiting for the channel's send in progress to leave. */
+  private readonly authSendsWaiting = new Map<number, { authenticator: Authenticator; request: AuthenticationRequest }>()
+  /**
+   * Per node, when its pending authenticator step (a mechanism computing its
+   * next message, a token provider fetching a token) began: bounded by
+   * request.timeout.ms like a request, so a provider that never answers
+   * cannot hold a connection in SASL_AUTHENTICATE forever.
+   */
+  private readonly authStepsStartedMs = new Map<number, number>()
+  /** Per authenticated node with a session lifetime, when to begin re-authenticating (KIP-368). */
+  private readonly reauthTimes = new Map<number, number>()
+  /** SaslAuthenticate requests sent per node since start (re-authentication evidence, inspect()). */
+  readonly saslAuthenticateRequests = new Map<number, number>()
+  /** Successful re-authentications since start (Java's successful-reauthentication-total). */
+  successfulReauthenticationTotal = 0
+  /** Failed authentications (TLS or SASL) since start (Java's failed-authentication-total). */
+  failedAuthenticationTotal = 0
 
   constructor(
     private readonly selector: Selector,
@@ -145,6 +211,16 @@ export class NetworkClient implements KafkaClient {
   /** Whether the last connection attempt failed and the node is in reconnect backoff. */
   connectionFailed(nodeId: number, nowMs: number): boolean {
     return this.states.isBlackedOut(nodeId, nowMs)
+  }
+
+  /** Each known node's connection state by name, e.g. `{ '-1': 'READY', '1': 'SASL_AUTHENTICATE' }` (inspect()). */
+  connectionStates(): Record<string, string> {
+    return this.states.describe()
+  }
+
+  /** The TLS or SASL error that ended the last connection attempt to `nodeId`, if that is how it ended. */
+  authenticationError(nodeId: number): Error | null {
+    return this.states.authenticationError(nodeId)
   }
 
   /** Open, usable connections (handshake done). */
@@ -279,6 +355,7 @@ export class NetworkClient implements KafkaClient {
       metadataTimeout,
       this.inFlight.timeUntilNextTimeout(now),
       this.states.timeUntilNextSetupTimeout(now),
+      this.timeUntilNextReauthentication(now),
     )
     await this.selector.poll(Math.max(0, wait))
     now = nowFn()
@@ -286,6 +363,9 @@ export class NetworkClient implements KafkaClient {
     this.handleCompletedReceives(now)
     this.handleDisconnections(now)
     this.handleConnections(now)
+    this.handleAuthenticationSteps(now)
+    this.maybeBeginReauthentication(now)
+    this.handleTimedOutAuthenticationSteps(now)
     this.handleTimedOutConnections(now)
     this.handleTimedOutRequests(now)
     this.closeIdleConnections(now)
@@ -362,6 +442,10 @@ export class NetworkClient implements KafkaClient {
         this.handleApiVersionsResponse(req, frame, nowMs)
         continue
       }
+      if (req.request.api === SaslHandshakeApi || req.request.api === SaslAuthenticateApi) {
+        this.handleAuthenticationResponse(req, frame, nowMs)
+        continue
+      }
       let body: unknown
       try {
         body = decodeResponse(req.request.api, req.apiVersion, frame)
@@ -408,9 +492,186 @@ export class NetworkClient implements KafkaClient {
     for (const k of res.apiKeys) ranges.set(k.apiKey, { min: k.minVersion, max: k.maxVersion })
     this.apiVersions.set(node, ranges)
     this.handshakeVersions.set(node, req.apiVersion)
+    const authenticator = this.selector.authenticator(node)
+    if (authenticator === undefined || authenticator.complete) {
+      this.states.ready(node) // PLAINTEXT, SSL: nothing more to do
+      this.handshakeSucceeded(node)
+      return
+    }
+    this.states.authenticating(node, ConnectionState.SaslHandshake)
+    this.runAuthenticationStep(node, authenticator, () => authenticator.authenticate(nowMs), nowMs)
+  }
+
+  // ---- Authentication (SASL) and re-authentication (KIP-368) ----
+
+  /**
+   * Runs one authenticator step; its outcome is applied by the next poll
+   * (`handleAuthenticationSteps`), which this wakes. A step that throws at
+   * once (a broker error the authenticator read) fails the connection now.
+   */
+  private runAuthenticationStep(node: number, authenticator: Authenticator, step: () => Promise<AuthenticationRequest | null>, nowMs: number): void {
+    let p: Promise<AuthenticationRequest | null>
+    try {
+      p = step()
+    } catch (err) {
+      this.authenticationFailed(node, err as Error, nowMs)
+      return
+    }
+    this.authStepsStartedMs.set(node, nowMs)
+    p.then(
+      (request) => this.authSteps.push({ node, authenticator, request, error: null }),
+      (err: unknown) => this.authSteps.push({ node, authenticator, request: null, error: err instanceof Error ? err : new Error(String(err)) }),
+    ).finally(() => this.selector.wakeup())
+  }
+
+  private handleAuthenticationResponse(req: InFlightRequest, frame: Buffer, nowMs: number): void {
+    const node = req.request.destination
+    const authenticator = this.selector.authenticator(node)
+    let body: unknown
+    try {
+      body = decodeResponse(req.request.api, req.apiVersion, frame)
+    } catch (err) {
+      this.closeWithError(node, err as Error, nowMs)
+      return
+    }
+    if (authenticator === undefined || authenticator.complete) {
+      this.closeWithError(node, new KafkaProtocolError(`Node ${node} answered a ${req.request.api.name} request that no authentication is waiting for`), nowMs)
+      return
+    }
+    let p: Promise<AuthenticationRequest | null>
+    try {
+      p = authenticator.handleResponse(body, nowMs)
+    } catch (err) {
+      // The broker said no; it closes the connection next, and this error (not that close) is the cause.
+      this.authenticationFailed(node, err as Error, nowMs)
+      return
+    }
+    this.runAuthenticationStep(node, authenticator, () => p, nowMs)
+  }
+
+  private handleAuthenticationSteps(nowMs: number): void {
+    if (this.authSteps.length > 0) {
+      const steps = this.authSteps
+      this.authSteps = []
+      for (const step of steps) {
+        const { node, authenticator } = step
+        // A step of a connection that has since closed (or been replaced) is dropped.
+        if (this.selector.authenticator(node) !== authenticator || this.states.isDisconnected(node)) continue
+        this.authStepsStartedMs.delete(node)
+        if (step.error !== null) {
+          this.authenticationFailed(node, step.error, nowMs)
+        } else if (step.request === null) {
+          this.authenticated(node, authenticator, nowMs)
+        } else {
+          this.authSendsWaiting.set(node, { authenticator, request: step.request })
+        }
+      }
+    }
+    if (this.authSendsWaiting.size > 0) {
+      for (const [node, { authenticator, request }] of [...this.authSendsWaiting]) {
+        // One send at a time per channel: a Produce still being written goes first (its completion wakes the poll).
+        if (this.selector.hasSendInProgress(node)) continue
+        this.authSendsWaiting.delete(node)
+        if (this.selector.authenticator(node) === authenticator) this.sendAuthenticationRequest(node, request, nowMs)
+      }
+    }
+  }
+
+  private sendAuthenticationRequest(node: number, request: AuthenticationRequest, nowMs: number): void {
+    let version: number
+    try {
+      version = this.negotiatedVersion(node, request.api)
+      if (version < (request.minVersion ?? 0)) {
+        throw new UnsupportedVersionError(
+          `Node ${node} supports ${request.api.name} up to v${version}; SASL needs v${request.minVersion} (KIP-152, Kafka 1.0 or later)`,
+        )
+      }
+    } catch (err) {
+      this.authenticationFailed(node, err as Error, nowMs)
+      return
+    }
+    if (request.api === SaslAuthenticateApi) {
+      this.saslAuthenticateRequests.set(node, (this.saslAuthenticateRequests.get(node) ?? 0) + 1)
+      if (this.states.state(node) === ConnectionState.SaslHandshake) this.states.authenticating(node, ConnectionState.SaslAuthenticate)
+    }
+    this.doSend(
+      {
+        destination: node,
+        api: request.api,
+        body: request.body,
+        expectResponse: true,
+        createdMs: nowMs,
+        requestTimeoutMs: this.opts.requestTimeoutMs,
+        onComplete: () => {}, // answered through handleAuthenticationResponse; failures through the disconnect
+      },
+      version,
+      nowMs,
+    )
+  }
+
+  private authenticated(node: number, authenticator: Authenticator, nowMs: number): void {
+    if (this.states.state(node) === ConnectionState.Reauthenticating) this.successfulReauthenticationTotal++
     this.states.ready(node)
-    const address = this.states.address(node)
-    if (address !== undefined) this.failures.succeeded(address.host, address.port)
+    this.handshakeSucceeded(node)
+    this.lastActivityMs.set(node, nowMs)
+    if (Number.isFinite(authenticator.reauthenticationTimeMs)) this.reauthTimes.set(node, authenticator.reauthenticationTimeMs)
+    else this.reauthTimes.delete(node)
+    this.metadataUpdater.handleSuccessfulAuthentication?.(nowMs, node)
+  }
+
+  /** Milliseconds until a re-authentication is due or a pending authenticator step times out. */
+  private timeUntilNextReauthentication(nowMs: number): number {
+    if (this.reauthTimes.size === 0 && this.authStepsStartedMs.size === 0) return Infinity
+    let min = Infinity
+    for (const at of this.reauthTimes.values()) if (at < min) min = at
+    for (const started of this.authStepsStartedMs.values()) min = Math.min(min, started + this.opts.requestTimeoutMs)
+    return Math.max(0, min - nowMs)
+  }
+
+  private handleTimedOutAuthenticationSteps(nowMs: number): void {
+    if (this.authStepsStartedMs.size === 0) return
+    for (const [node, started] of [...this.authStepsStartedMs]) {
+      if (nowMs - started < this.opts.requestTimeoutMs) continue
+      this.authStepsStartedMs.delete(node)
+      this.selector.close(node)
+      this.processDisconnection(
+        node,
+        new KafkaTimeoutError(`SASL authentication with node ${node} stalled: the mechanism (or its token provider) gave no answer within request.timeout.ms (${this.opts.requestTimeoutMs} ms)`),
+        nowMs,
+        true,
+      )
+    }
+  }
+
+  /**
+   * KIP-368, as Java's `KafkaChannel.maybeBeginClientReauthentication`: once a
+   * connection's re-authentication time has come and no send is half
+   * written, stop giving it new requests (Reauthenticating is not Ready) and
+   * send SaslHandshake + SaslAuthenticate again with a fresh mechanism.
+   * Requests already in flight stay: Kafka answers in order, so their
+   * responses arrive before the handshake's and complete as usual.
+   */
+  private maybeBeginReauthentication(nowMs: number): void {
+    if (this.reauthTimes.size === 0) return
+    for (const [node, at] of [...this.reauthTimes]) {
+      if (nowMs < at) continue
+      if (!this.states.isReady(node) || this.selector.hasSendInProgress(node)) continue
+      const authenticator = this.selector.authenticator(node)
+      this.reauthTimes.delete(node)
+      if (authenticator === undefined) continue
+      this.states.authenticating(node, ConnectionState.Reauthenticating)
+      this.runAuthenticationStep(node, authenticator, () => authenticator.reauthenticate(nowMs), nowMs)
+    }
+  }
+
+  /**
+   * The connection's credentials, mechanism or certificate were rejected
+   * (Java: ClusterConnectionStates.authenticationFailed +
+   * NetworkClient.processDisconnection's AUTHENTICATION_FAILED branch).
+   */
+  private authenticationFailed(node: number, error: Error, nowMs: number): void {
+    this.selector.close(node)
+    this.processDisconnection(node, error, nowMs, false)
   }
 
   private sendApiVersionsRequest(node: number, nowMs: number): void {
@@ -428,10 +689,11 @@ export class NetworkClient implements KafkaClient {
   }
 
   private handleDisconnections(nowMs: number): void {
-    for (const d of this.selector.disconnected) this.processDisconnection(d.nodeId, d.error, nowMs, false)
+    for (const d of this.selector.disconnected) this.processDisconnection(d.nodeId, d.error, nowMs, false, d.duringTlsHandshake)
   }
 
   private handleConnections(nowMs: number): void {
+    for (const node of this.selector.tlsHandshaking) this.states.tlsHandshake(node)
     for (const node of this.selector.connected) {
       this.connectionCreationTotal++
       this.states.checkingApiVersions(node)
@@ -490,6 +752,9 @@ export class NetworkClient implements KafkaClient {
     this.apiVersions.delete(node)
     this.apiVersionsToTry.delete(node)
     this.handshakeVersions.delete(node)
+    this.reauthTimes.delete(node)
+    this.authSendsWaiting.delete(node)
+    this.authStepsStartedMs.delete(node)
   }
 
   private closeWithError(node: number, error: Error, nowMs: number): void {
@@ -497,22 +762,78 @@ export class NetworkClient implements KafkaClient {
     this.processDisconnection(node, error, nowMs, false)
   }
 
-  private processDisconnection(node: number, error: Error, nowMs: number, timedOut: boolean): void {
+  private processDisconnection(node: number, error: Error, nowMs: number, timedOut: boolean, duringTlsHandshake = false): void {
     if (this.lastActivityMs.has(node)) this.connectionCloseTotal++ // it had connected
-    this.recordFailure(node, error, nowMs)
-    this.states.disconnected(node, nowMs)
+    const state = duringTlsHandshake ? ConnectionState.TlsHandshake : this.states.state(node)
+    const err = this.disconnectError(node, state, error)
+    // The typed TLS/SASL error says more than the socket's; otherwise keep the socket's own errno.
+    this.recordFailure(node, err instanceof KafkaAuthenticationError ? err : error, nowMs)
+    if (err instanceof KafkaAuthenticationError) {
+      this.failedAuthenticationTotal++
+      this.states.authenticationFailed(node, nowMs, err)
+    } else {
+      this.states.disconnected(node, nowMs)
+    }
     this.apiVersions.delete(node)
     this.lastActivityMs.delete(node)
-    const err = error instanceof KafkaClientError ? error : new KafkaNetworkError(`Connection to node ${node} failed: ${error.message}`, node, { cause: error })
+    this.reauthTimes.delete(node)
+    this.authSendsWaiting.delete(node)
+    this.authStepsStartedMs.delete(node)
+    // What was in flight (only during a re-authentication can that be more than the authenticator's
+    // own requests) may have been written: as Java, it fails as a disconnect, retriable, and the
+    // authentication error goes to the metadata updater instead (a batch failed with a
+    // non-retriable error would count as refused by the broker, which is not known).
+    const inFlightErr =
+      err instanceof KafkaAuthenticationError
+        ? new KafkaNetworkError(`Connection to node ${node} closed: ${err.message}`, node, { cause: err })
+        : err
     for (const r of this.inFlight.clearAll(node)) {
       // A metadata request failed here reaches the updater's completion, which records the failed update.
-      this.pending.push(this.failed(r.request, nowMs, r.apiVersion, err, true, timedOut))
+      this.pending.push(this.failed(r.request, nowMs, r.apiVersion, inFlightErr, true, timedOut))
     }
-    // A lost connection often means leadership moved: look again.
-    this.metadataUpdater.handleServerDisconnect(nowMs, node)
+    // A lost connection often means leadership moved: look again. An authentication
+    // failure also reaches the producer's waiting sends through the updater.
+    this.metadataUpdater.handleServerDisconnect(nowMs, node, err instanceof KafkaAuthenticationError ? err : undefined)
+  }
+
+  /**
+   * What a disconnect means, given the step it ended: a TLS failure (Java's
+   * SslAuthenticationException: certificate checks, or the broker hanging up
+   * mid-handshake, as a plaintext listener does) or a SASL rejection is an
+   * authentication error; otherwise a network error, as before.
+   */
+  private disconnectError(node: number, state: ConnectionState, error: Error): KafkaClientError {
+    if (error instanceof KafkaClientError) return error
+    const code = (error as NodeJS.ErrnoException).code
+    if (typeof code === 'string' && TLS_ERROR_CODE.test(code)) {
+      return new KafkaTlsError(code, `TLS handshake with node ${node} failed (${code}): ${error.message}`, { cause: error })
+    }
+    if (state === ConnectionState.TlsHandshake) {
+      return new KafkaTlsError(
+        'HANDSHAKE_CLOSED',
+        `Connection to node ${node} closed during the TLS handshake (${error.message}): the listener may not be a TLS one (check security.protocol)`,
+        { cause: error },
+      )
+    }
+    if (state === ConnectionState.SaslHandshake || state === ConnectionState.SaslAuthenticate || state === ConnectionState.Reauthenticating) {
+      // Java's message for the same case (NetworkClient.processDisconnection).
+      return new KafkaNetworkError(
+        `Connection to node ${node} terminated during authentication (${error.message}). This may happen due to any of the following reasons: ` +
+          `(1) Firewall blocking Kafka TLS traffic (eg it may only allow HTTPS traffic), (2) Transient network issue.`,
+        node,
+        { cause: error },
+      )
+    }
+    return new KafkaNetworkError(`Connection to node ${node} failed: ${error.message}`, node, { cause: error })
   }
 
   /** Keeps why the connection to `node` ended, for the timeouts it may cause (ConnectionFailures). */
+  /** A broker that completed its handshake is no longer blamed in timeout messages. */
+  private handshakeSucceeded(node: number): void {
+    const address = this.states.address(node)
+    if (address !== undefined) this.failures.succeeded(address.host, address.port)
+  }
+
   private recordFailure(node: number, error: Error, nowMs: number): void {
     const address = this.states.address(node)
     if (address === undefined) return
@@ -542,7 +863,7 @@ export class NetworkClient implements KafkaClient {
    * otherwise the reconnect backoff left.
    */
   private connectForRequest(node: Node, nowMs: number): number {
-    if (this.states.state(node.id) !== ConnectionState.Disconnected) return Infinity
+    if (!this.states.isDisconnected(node.id)) return Infinity
     if (this.states.canConnect(node.id, nowMs)) {
       this.initiateConnect(node, nowMs)
       return Infinity
@@ -573,7 +894,7 @@ export class NetworkClient implements KafkaClient {
           bestReadyCount = count
           if (count === 0) break
         }
-      } else if (this.states.state(node.id) !== ConnectionState.Disconnected) {
+      } else if (!this.states.isDisconnected(node.id)) {
         if (connecting === null) connecting = node
       } else if (this.states.canConnect(node.id, nowMs) && canConnect === null) {
         canConnect = node

@@ -20,6 +20,8 @@ export class KafkaChannel {
   state = ChannelState.Connecting
   sendInProgress: NetworkSend | null = null
   muted = false
+  /** TCP is up and the TLS handshake is under way (TLS transports only). */
+  tlsHandshaking = false
   readonly receive: NetworkReceive
   /** The first error seen on this channel, reported with its disconnect. */
   error: Error | null = null
@@ -33,8 +35,14 @@ export class KafkaChannel {
     this.receive = new NetworkReceive(maxReceiveSize)
   }
 
+  /**
+   * The transport can carry frames. Whether requests other than the
+   * authenticator's may go out is the network client's decision (its
+   * connection state), since authentication requests travel on this same
+   * channel before `authenticator.complete`.
+   */
   get ready(): boolean {
-    return this.state === ChannelState.Ready && this.authenticator.complete
+    return this.state === ChannelState.Ready
   }
 
   /**

@@ -1,6 +1,6 @@
 // Imported, not the global: Node's global `Buffer` is a lazy getter that runs on every use (bench/micro/FINDINGS.md).
 import { Buffer } from 'node:buffer'
-import { KafkaForeignProtocolError, KafkaProtocolError } from '../errors.js'
+import { KafkaForeignProtocolError, KafkaProtocolError, KafkaTlsError } from '../errors.js'
 
 const EMPTY = Buffer.alloc(0)
 
@@ -45,7 +45,7 @@ export class NetworkReceive {
   private sizeRead = 0
   private frame: Buffer | null = null
   private frameRead = 0
-  private failure: KafkaProtocolError | null = null
+  private failure: KafkaProtocolError | KafkaTlsError | null = null
   /** Whether a whole frame was delivered: a bad prefix before that may be another protocol. */
   private delivered = false
 
@@ -119,10 +119,19 @@ export class NetworkReceive {
   private checkSize(size: number): void {
     if (size < 0 || size > this.maxReceiveSize) {
       const looksLike = this.delivered ? null : sniffForeignProtocol(size)
+      if (looksLike === 'TLS') {
+        // A TLS listener's alert or handshake record, read as a size: a plaintext
+        // client on a TLS port. A KafkaTlsError, so it is final like other TLS failures.
+        this.failure = new KafkaTlsError(
+          'PLAINTEXT_ON_TLS_LISTENER',
+          'not a Kafka broker: the first response was not a Kafka frame (looks like TLS: is this an SSL listener?)',
+        )
+        throw this.failure
+      }
       if (looksLike !== null) {
         this.failure = new KafkaForeignProtocolError(
           looksLike,
-          `not a Kafka broker: the first response was not a Kafka frame (${looksLike === 'HTTP' ? 'looks like HTTP' : 'looks like TLS: is this an SSL listener?'})`,
+          'not a Kafka broker: the first response was not a Kafka frame (looks like HTTP)',
         )
         throw this.failure
       }

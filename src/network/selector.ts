@@ -1,7 +1,7 @@
 import { KafkaNetworkError } from '../errors.js'
 import { ChannelState, KafkaChannel } from './channel.js'
 import type { NetworkSend } from './framing.js'
-import { NO_AUTHENTICATION, PlaintextTransportFactory, type TransportFactory } from './transport.js'
+import { type Authenticator, NO_AUTHENTICATION, PlaintextTransportFactory, type TransportFactory } from './transport.js'
 
 export interface CompletedReceive {
   readonly source: number
@@ -15,6 +15,8 @@ export interface Disconnect {
   readonly error: Error
   /** False when the connection never became ready (refused, reset during connect...). */
   readonly wasReady: boolean
+  /** True when it closed after TCP connected and before its TLS handshake finished. */
+  readonly duringTlsHandshake: boolean
 }
 
 /**
@@ -25,7 +27,8 @@ export interface Disconnect {
  * only records them. `poll(timeoutMs)` waits until at least one event was
  * recorded (or `wakeup()` was called, or the timeout passed), then publishes
  * everything recorded so far as `completedSends`, `completedReceives`,
- * `connected` and `disconnected`. Those lists are valid until the next poll.
+ * `tlsHandshaking` (TCP up, TLS handshake under way), `connected` (the
+ * transport is ready: TCP, and TLS handshaken) and `disconnected`. Those lists are valid until the next poll.
  * The caller (NetworkClient) handles them in a fixed order, so a response is
  * never processed before the send that carried its request completed, nor
  * after the disconnect that failed it.
@@ -47,12 +50,15 @@ export interface Disconnect {
 export class Selector {
   completedSends: NetworkSend[] = []
   completedReceives: CompletedReceive[] = []
+  /** TLS connections whose TCP connect completed: their handshake is under way. */
+  tlsHandshaking: number[] = []
   connected: number[] = []
   disconnected: Disconnect[] = []
 
   private readonly channels = new Map<number, KafkaChannel>()
   private nextSends: NetworkSend[] = []
   private nextReceives: CompletedReceive[] = []
+  private nextHandshaking: number[] = []
   private nextConnected: number[] = []
   private nextDisconnected: Disconnect[] = []
   /** Disconnects held back one poll because frames of that channel were still unpublished. */
@@ -95,12 +101,23 @@ export class Selector {
   connect(id: number, host: string, port: number): void {
     if (this.channels.has(id)) throw new Error(`There is already a connection for id ${id}`)
     const transport = this.transports.connect(host, port)
-    const channel = new KafkaChannel(id, transport, NO_AUTHENTICATION, this.maxReceiveSize)
+    const authenticator = this.transports.authenticator?.({ host, port, nodeId: id }) ?? NO_AUTHENTICATION
+    const channel = new KafkaChannel(id, transport, authenticator, this.maxReceiveSize)
     this.channels.set(id, channel)
     const socket = transport.socket
+    if (transport.connectEvent === 'secureConnect') {
+      // TCP is up; the TLS handshake follows (a visible step of connection setup).
+      socket.once('connect', () => {
+        if (channel.state !== ChannelState.Connecting || this.channels.get(id) !== channel) return
+        channel.tlsHandshaking = true
+        this.nextHandshaking.push(id)
+        this.signal()
+      })
+    }
     socket.once(transport.connectEvent, () => {
       if (channel.state !== ChannelState.Connecting) return
       channel.state = ChannelState.Ready
+      channel.tlsHandshaking = false
       this.nextConnected.push(id)
       this.signal()
     })
@@ -132,6 +149,7 @@ export class Selector {
     if (this.channels.get(id) !== channel) return // closed by us: not reported
     // A connect nobody has seen yet is withdrawn: the caller only learns the connection failed.
     const connectUnseen = removeWhere(this.nextConnected, (n) => n === id) > 0
+    removeWhere(this.nextHandshaking, (n) => n === id)
     const wasReady = channel.state === ChannelState.Ready && !connectUnseen
     channel.state = ChannelState.Closed
     const error =
@@ -142,7 +160,7 @@ export class Selector {
           : `Connection to node ${id} was closed by the broker`,
         id,
       )
-    const disconnect: Disconnect = { nodeId: id, error, wasReady }
+    const disconnect: Disconnect = { nodeId: id, error, wasReady, duringTlsHandshake: channel.tlsHandshaking }
     if (this.nextReceives.some((r) => r.source === id)) {
       // Its last responses go out in one poll and the disconnect in the next, so the caller
       // completes those requests rather than failing them. The channel stays (Closed, not
@@ -213,6 +231,7 @@ export class Selector {
     return (
       this.nextSends.length > 0 ||
       this.nextReceives.length > 0 ||
+      this.nextHandshaking.length > 0 ||
       this.nextConnected.length > 0 ||
       this.nextDisconnected.length > 0
     )
@@ -229,6 +248,10 @@ export class Selector {
     this.completedReceives = this.nextReceives
     this.nextReceives = r
     r.length = 0
+    const h = this.tlsHandshaking
+    this.tlsHandshaking = this.nextHandshaking
+    this.nextHandshaking = h
+    h.length = 0
     const c = this.connected
     this.connected = this.nextConnected
     this.nextConnected = c
@@ -247,9 +270,15 @@ export class Selector {
     }
   }
 
+  /** The transport is ready (TCP connected, TLS handshaken); authentication is the caller's business. */
   isChannelReady(id: number): boolean {
     const channel = this.channels.get(id)
     return channel !== undefined && channel.ready
+  }
+
+  /** The authenticator of the current connection to `id`, if there is one. */
+  authenticator(id: number): Authenticator | undefined {
+    return this.channels.get(id)?.authenticator
   }
 
   hasSendInProgress(id: number): boolean {
@@ -278,6 +307,7 @@ export class Selector {
     removeWhere(this.nextSends, (s) => s.destination === id)
     removeWhere(this.nextReceives, (r) => r.source === id)
     removeWhere(this.nextConnected, (n) => n === id)
+    removeWhere(this.nextHandshaking, (n) => n === id)
     removeWhere(this.nextDisconnected, (x) => x.nodeId === id)
     removeWhere(this.deferredDisconnects, (x) => x.nodeId === id)
   }

@@ -4,7 +4,8 @@ import { NetworkClient } from '../clients/network-client.js'
 import type { ResolvedProducerConfig } from '../config.js'
 import { resolveCompression } from '../protocol/compression/index.js'
 import { Selector } from '../network/selector.js'
-import { PlaintextTransportFactory, type TransportFactory } from '../network/transport.js'
+import { PlaintextTransportFactory, TlsTransportFactory, type TransportFactory } from '../network/transport.js'
+import { saslAuthenticators } from '../clients/sasl/authenticator.js'
 import { SOFTWARE_NAME, SOFTWARE_VERSION } from '../version.js'
 import { BufferPool } from './buffer-pool.js'
 import { ProducerMetrics } from './metrics.js'
@@ -60,13 +61,34 @@ export interface ProducerParts {
 }
 
 /**
- * The transport the configuration asks for. Plaintext is the only one today;
- * `security.protocol` (SSL, SASL_*) will choose here, and only the selector
- * sees the result: the network client, the sender and the accumulator stay
- * as they are (Java's `ClientUtils.createChannelBuilder` plays this part).
+ * The transport and authenticator each connection gets, from
+ * `security.protocol` (Java's `ClientUtils.createChannelBuilder` →
+ * `ChannelBuilders.clientChannelBuilder`): TCP or TLS, and no authenticator
+ * or a SASL one per connection. Only the selector and the network client see
+ * the result; the sender and the accumulator stay as they are.
+ *
+ * With hostname verification turned off (ssl.endpoint.identification.algorithm
+ * empty) this warns once, through `onWarning`: the chain is still checked,
+ * but any certificate the CA signed is accepted for any broker.
  */
-export function transportFactoryFor(_config: ResolvedProducerConfig): TransportFactory {
-  return new PlaintextTransportFactory()
+export function transportFactoryFor(
+  config: ResolvedProducerConfig,
+  onWarning: (message: string) => void = (m) => process.emitWarning(m, { type: 'KafkaSecurityWarning' }),
+  random: () => number = Math.random,
+): TransportFactory {
+  const { tls, sasl, protocol } = config.security
+  const authenticators = sasl !== null ? saslAuthenticators(sasl, random) : null
+  if (tls === null) return new PlaintextTransportFactory(authenticators, protocol)
+  if (!tls.verifyHostname) {
+    onWarning(
+      'kafka-producer-ts: TLS hostname verification is off (ssl.endpoint.identification.algorithm is empty): ' +
+        "brokers' certificates are checked against the CA but not against their host names",
+    )
+  }
+  if (!tls.rejectUnauthorized) {
+    onWarning("kafka-producer-ts: TLS certificate verification is off (ssl.rejectUnauthorized: false): any broker certificate is accepted")
+  }
+  return new TlsTransportFactory((host, port) => tls.connectOptions(host, port), authenticators, protocol)
 }
 
 /**
@@ -115,7 +137,7 @@ export function wireProducer(c: ResolvedProducerConfig, seams: ProducerSeams = {
     metadata,
     time,
     random,
-    transportFactory: seams.transportFactory ?? transportFactoryFor(c),
+    transportFactory: seams.transportFactory ?? transportFactoryFor(c, undefined, random),
   }
   const client = seams.createClient !== undefined ? seams.createClient(clientParts) : createNetworkClient(clientParts)
   sender = new Sender(

@@ -66,7 +66,7 @@ interface FlushWaiter {
  * functions are created once with the producer, never per send.
  */
 export interface WaitingSendsContext {
-  readonly metadata: Pick<ProducerMetadata, 'cluster' | 'version' | 'topicErrors' | 'add' | 'requestUpdate' | 'awaitUpdate'>
+  readonly metadata: Pick<ProducerMetadata, 'cluster' | 'version' | 'topicErrors' | 'add' | 'requestUpdate' | 'awaitUpdate'> & { readonly authenticationError?: Error | null }
   readonly accumulator: Pick<RecordAccumulator, 'append' | 'appendAsync'>
   /** Woken for a new or full batch, and to fetch metadata for a topic a send waits for. */
   readonly sender: { wakeup(): void }
@@ -377,6 +377,8 @@ export class WaitingSends {
       if (err !== undefined && !isRetriable(err) && err !== ErrorCode.UNKNOWN_TOPIC_OR_PARTITION /* may be created yet */) {
         throw new KafkaInvalidRecordError(`Cannot send to topic '${topic}': the broker answered ${errorName(err)}`)
       }
+      // The broker rejected our credentials or certificate: no metadata will come (Java's Metadata.fatalError).
+      if (metadata.authenticationError != null) throw metadata.authenticationError
       if (ctx.isClosed()) throw new KafkaProducerClosedError('Producer closed while waiting for topic metadata')
       if (w.signal?.aborted === true) throw createAbortError(w.signal)
       const now = ctx.time()

@@ -17,7 +17,7 @@ import os from 'node:os'
 import path from 'node:path'
 import tls from 'node:tls'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { KafkaConnectionError, KafkaProducer, KafkaTimeoutError, type ProducerConfig } from '../../src/index.js'
+import { KafkaConnectionError, KafkaProducer, KafkaTimeoutError, KafkaTlsError, type ProducerConfig } from '../../src/index.js'
 import { FaultProxy } from '../harness/fault-proxy.js'
 import { type MockCluster, startMockCluster } from '../harness/mock.js'
 
@@ -132,16 +132,25 @@ describe('a metadata timeout names the connection failures behind it', () => {
     ])
   })
 
-  it('a peer answering with a TLS alert record (as an SSL listener may): looks like TLS', async () => {
+  it('a peer answering with a TLS alert record (as an SSL listener may): a prompt KafkaTlsError, warned once as looks like TLS', async () => {
     const server = net.createServer((s) => {
       s.on('error', () => {})
       // alert(21), TLS 1.2, length 2: fatal(2) protocol_version(70)
       s.once('data', () => s.end(Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46])))
     })
     const port = await listen(server)
-    const err = await sendError(newProducer({ bootstrapServers: `127.0.0.1:${port}` }))
-    expect(err.message).toMatch(new RegExp(`; no broker reachable: 127\\.0\\.0\\.1:${port} not a Kafka broker \\(looks like TLS\\) \\(\\d+ attempts\\)$`))
-    expect(brokerCause(err, port).kind).toBe('NOT_KAFKA')
+    // A TLS listener is a configuration mistake that retrying cannot fix: like other TLS
+    // failures it fails the send at once (KafkaTlsError), not after max.block.ms.
+    const started = Date.now()
+    const err = await newProducer({ bootstrapServers: `127.0.0.1:${port}` })
+      .send({ topic: 't', value: 'x' })
+      .then(
+        () => null,
+        (e: unknown) => e,
+      )
+    expect(err).toBeInstanceOf(KafkaTlsError)
+    expect((err as KafkaTlsError).reason).toBe('PLAINTEXT_ON_TLS_LISTENER')
+    expect(Date.now() - started).toBeLessThan(MAX_BLOCK_MS)
     expect(warnings.map((w) => w.message)).toEqual([
       `kafka-producer-ts: bootstrap server 127.0.0.1:${port} is not a Kafka broker: the first response was not a Kafka frame (looks like TLS: is this an SSL listener?)`,
     ])
