@@ -107,6 +107,8 @@ function inputType(d, underKafkaName) {
       return underKafkaName ? 'boolean | string' : 'boolean'
     case 'string':
       return 'string'
+    case 'nullableString':
+      return 'string | null'
     case 'acks':
       return 'Acks'
     case 'bootstrap':
@@ -129,6 +131,8 @@ function resolvedType(d) {
       return 'boolean'
     case 'string':
       return 'string'
+    case 'nullableString':
+      return 'string | null'
     case 'acks':
       return '-1 | 0 | 1'
     case 'bootstrap':

@@ -14,6 +14,9 @@ export {
   KafkaProducerClosedError,
   KafkaBrokerError,
   KafkaFatalProducerError,
+  KafkaTransactionStateError,
+  KafkaTransactionAbortableError,
+  KafkaTransactionAbortedError,
   UnsupportedVersionError,
 } from './errors.js'
 export { ERROR_CODES, errorName, isRetriable } from './protocol/error-codes.js'
