@@ -1,4 +1,4 @@
-import type { KafkaClient } from '../clients/kafka-client.js'
+import { type KafkaClient, NO_FINALIZED_FEATURES } from '../clients/kafka-client.js'
 import { ProducerMetadata } from '../clients/metadata.js'
 import { NetworkClient } from '../clients/network-client.js'
 import type { ResolvedProducerConfig } from '../config.js'
@@ -79,7 +79,18 @@ export function wireProducer(c: ResolvedProducerConfig, seams: ProducerSeams = {
   const random = seams.random ?? Math.random
   const metadata = new ProducerMetadata(c.bootstrapServers, c.metadataMaxAgeMs, c.metadataMaxIdleMs, c.retryBackoffMs, c.retryBackoffMaxMs, random)
   const pool = new BufferPool(c.bufferMemory, c.batchSize)
-  const transactionManager = c.enableIdempotence ? new TransactionManager() : null
+  // The network client is built below; the manager reads its finalized features only once requests flow.
+  let client: KafkaClient | null = null
+  const transactionManager = !c.enableIdempotence
+    ? null
+    : c.transactionalId === null
+      ? new TransactionManager()
+      : new TransactionManager({
+          transactionalId: c.transactionalId,
+          transactionTimeoutMs: c.transactionTimeoutMs,
+          retryBackoffMs: c.retryBackoffMs,
+          finalizedFeatures: () => client?.finalizedFeatures?.() ?? NO_FINALIZED_FEATURES,
+        })
   const partitionerOptions = { random }
   const accumulator = new RecordAccumulator({
     batchSize: c.batchSize,
@@ -101,7 +112,7 @@ export function wireProducer(c: ResolvedProducerConfig, seams: ProducerSeams = {
     random,
     transportFactory: seams.transportFactory ?? transportFactoryFor(c),
   }
-  const client = seams.createClient !== undefined ? seams.createClient(clientParts) : createNetworkClient(clientParts)
+  client = seams.createClient !== undefined ? seams.createClient(clientParts) : createNetworkClient(clientParts)
   const stats = new ProducerMetrics()
   const sender = new Sender(
     client,
@@ -120,7 +131,7 @@ export function wireProducer(c: ResolvedProducerConfig, seams: ProducerSeams = {
     time,
     transactionManager,
   )
-  return { time, metadata, pool, transactionManager, accumulator, client, sender, stats }
+  return { time, metadata, pool, transactionManager, accumulator, client: client, sender, stats }
 }
 
 /** The real network client: a NetworkClient over a Selector on the configured transport. */

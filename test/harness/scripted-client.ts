@@ -1,6 +1,6 @@
 import type { Node } from '../../src/clients/cluster.js'
 import type { ClientRequest, ClientResponse } from '../../src/clients/in-flight-requests.js'
-import type { KafkaClient } from '../../src/clients/kafka-client.js'
+import { type FinalizedFeatures, type KafkaClient, NO_FINALIZED_FEATURES } from '../../src/clients/kafka-client.js'
 import type { ProducerMetadata } from '../../src/clients/metadata.js'
 import { KafkaNetworkError, KafkaTimeoutError } from '../../src/errors.js'
 
@@ -70,6 +70,8 @@ export class ScriptedClient implements KafkaClient {
   connectionCloseTotal = 0
   /** What `negotiatedApiVersions` reports. */
   apiVersions: Record<string, Record<string, number>> = {}
+  /** What `finalizedFeatures` reports (e.g. transaction.version for the transaction manager). */
+  features: FinalizedFeatures = NO_FINALIZED_FEATURES
   /** Overrides `leastLoadedNode` when set (null: no node available). */
   leastLoaded: Node | null | undefined = undefined
 
@@ -250,6 +252,10 @@ export class ScriptedClient implements KafkaClient {
 
   connectionCount(): number {
     return 0
+  }
+
+  finalizedFeatures(): FinalizedFeatures {
+    return this.features
   }
 
   close(_nowMs: number): void {
