@@ -34,6 +34,8 @@ for (const transactionVersion of [2, 1] as const) {
       await kafka.createTopic('offsets-out', 1)
       await kafka.createTopic('offsets-in', 2)
       await kafka.createTopic('failover', 3)
+      await kafka.createTopic('leader', 3)
+      await kafka.createTopic('timeout', 1)
     }, 240_000)
 
     afterAll(async () => {
@@ -234,5 +236,70 @@ for (const transactionVersion of [2, 1] as const) {
       if (outcome === 'committed') expect(seen.sort()).toEqual([...values].sort())
       else expect(seen).toEqual([])
     }, 240_000)
+
+    it('a partition leader killed inside a transaction: the records move to the new leader and commit exactly once', async () => {
+      const id = `leader-${transactionVersion}`
+      const producer = new KafkaProducer({ bootstrapServers: kafka.bootstrap, transactionalId: id, requestTimeoutMs: 10_000 })
+      const values = Array.from({ length: 600 }, (_, i) => `l${String(i).padStart(4, '0')}`)
+      let victim = -1
+      try {
+        await producer.initTransactions()
+        producer.beginTransaction()
+        const first = values.slice(0, 300).map((v) => producer.send({ topic: 'leader', partition: 0, value: v }))
+        await Promise.all(first)
+        const coordinator = (await describeTransaction(kafka.bootstrap, id)).coordinatorId
+        const leaders = await kafka.partitionLeaders('leader')
+        victim = [0, 1, 2].map((p) => leaders.get(p)!.leader).find((l) => l !== coordinator) ?? -1
+        if (victim < 0) victim = leaders.get(0)!.leader
+        await kafka.kill(victim, 'SIGKILL')
+        const partitionOfVictim = [0, 1, 2].find((p) => leaders.get(p)!.leader === victim)!
+        const second = values.slice(300).map((v) => producer.send({ topic: 'leader', partition: partitionOfVictim, value: v }))
+        await Promise.all(second)
+        await producer.commitTransaction()
+      } finally {
+        await producer.close({ timeoutMs: 30_000 })
+        if (victim >= 0) await kafka.restart(victim)
+      }
+      await kafka.waitForFullIsr('leader')
+      const seen = (await consumeWithKcat(kafka.bootstrap, 'leader', { partitions: 3, isolationLevel: 'read_committed' })).map((r) => r.value!.toString())
+      expect(seen.sort()).toEqual(values)
+    }, 240_000)
+
+    it('a transaction the coordinator times out (transaction.timeout.ms) fails typed, without hanging, and is never visible', async () => {
+      const producer = new KafkaProducer({ bootstrapServers: kafka.bootstrap, transactionalId: `timeout-${transactionVersion}`, transactionTimeoutMs: 1000, maxBlockMs: 30_000 })
+      let outcome = ''
+      try {
+        await producer.initTransactions()
+        producer.beginTransaction()
+        await producer.send({ topic: 'timeout', value: 'stalled' })
+        // The application stalls past transaction.timeout.ms; the coordinator aborts (checked every
+        // transaction.abort.timed.out.transaction.cleanup.interval.ms, 10 s by default).
+        await new Promise((r) => setTimeout(r, 15_000))
+        const started = Date.now()
+        try {
+          await producer.send({ topic: 'timeout', value: 'after-timeout' })
+          await producer.commitTransaction()
+          outcome = 'committed'
+        } catch (err) {
+          expect(err).toBeInstanceOf(KafkaClientError)
+          outcome = `${(err as Error).name}: ${(err as KafkaClientError).code}`
+          if (!(err instanceof KafkaFatalProducerError)) {
+            // Abortable (v2: the coordinator bumped the epoch): abort, and the producer goes on.
+            await producer.abortTransaction()
+            producer.beginTransaction()
+            await producer.send({ topic: 'timeout', value: 'next' })
+            await producer.commitTransaction()
+            outcome += ', then aborted and committed a new transaction'
+          }
+        }
+        expect(Date.now() - started).toBeLessThan(30_000)
+      } finally {
+        await producer.close({ timeoutMs: 10_000 })
+      }
+      console.log(`[txn] transaction timed out by the coordinator (transaction.version=${transactionVersion}): ${outcome}`)
+      expect(outcome).not.toBe('committed')
+      const seen = (await consumeWithKcat(kafka.bootstrap, 'timeout', { partitions: 1, isolationLevel: 'read_committed' })).map((r) => r.value!.toString())
+      expect(seen.filter((v) => v !== 'next')).toEqual([])
+    }, 120_000)
   })
 }
