@@ -382,7 +382,9 @@ export class Sender {
       tm.requeue(h)
       const delay = this.client.connectionDelay(node.id, nowMs)
       // Connecting (Infinity): its outcome wakes the loop; the cap keeps the request-timeout check above alive.
-      return Math.min(Number.isFinite(delay) && delay > 0 ? delay : this.opts.requestTimeoutMs, this.opts.requestTimeoutMs)
+      // Connected but busy (0: in-flight cap, a metadata refresh going first): look again after a backoff.
+      if (delay === 0) return this.opts.retryBackoffMs
+      return Math.min(Number.isFinite(delay) ? delay : this.opts.requestTimeoutMs, this.opts.requestTimeoutMs)
     }
     h.waitingForNodeSinceMs = -1
     const negotiated = this.client.negotiatedApiVersions()[String(node.id)] ?? {}
