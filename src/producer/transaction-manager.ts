@@ -900,11 +900,8 @@ export class TransactionManager implements ProducerStateHooks {
   private throwIfPendingState(operation: string): void {
     const p = this.pendingTransition
     if (p === null) return
-    if (p.result.acked || (p.result.isCompleted && p.result.isSuccessful)) {
-      this.pendingTransition = null
-      return
-    }
-    if (p.result.isCompleted) {
+    // Seen by the application, or over (a failure then shows as the state's error): nothing pending any more.
+    if (p.result.acked || p.result.isCompleted) {
       this.pendingTransition = null
       return
     }
