@@ -129,6 +129,8 @@ function inputType(d, underKafkaName) {
       return underKafkaName ? 'boolean | string' : 'boolean'
     case 'string':
       return 'string'
+    case 'nullableString':
+      return 'string | null'
     case 'acks':
       return 'Acks'
     case 'bootstrap':
@@ -161,6 +163,8 @@ function resolvedType(d) {
       return 'boolean'
     case 'string':
       return 'string'
+    case 'nullableString':
+      return 'string | null'
     case 'acks':
       return '-1 | 0 | 1'
     case 'bootstrap':

@@ -93,6 +93,7 @@ export type ConfigValueType =
   | 'long' // Java LONG: integer in [min ?? 0, max ?? Number.MAX_SAFE_INTEGER]
   | 'boolean'
   | 'string'
+  | 'nullableString' // a non-empty string, or null (unset)
   | 'acks'
   | 'bootstrap' // list of host:port
   | 'compression'
@@ -205,6 +206,21 @@ export const CONFIG_DEFINITIONS: readonly ConfigDefinition[] = frozenTable(
       type: 'boolean',
       default: true,
       doc: 'Write each record exactly once per partition, in order, across retries (producer id + sequence numbers); needs acks=all, retries > 0 and at most 5 in flight, and is turned off when those are set otherwise without enabling it explicitly.',
+    },
+    {
+      name: 'transactionalId',
+      kafkaName: 'transactional.id',
+      type: 'nullableString',
+      default: null,
+      defaultNote: 'not transactional',
+      doc: 'Identity of a transactional producer, stable across restarts: enables initTransactions()/beginTransaction()/commitTransaction() and fences older instances with the same id; requires idempotence.',
+    },
+    {
+      name: 'transactionTimeoutMs',
+      kafkaName: 'transaction.timeout.ms',
+      type: 'int',
+      default: 60000,
+      doc: 'How long the transaction coordinator lets a transaction stay open before aborting it; must not exceed the broker\'s transaction.max.timeout.ms.',
     },
     {
       name: 'requestTimeoutMs',
@@ -651,6 +667,22 @@ export interface ProducerConfigOptions {
   /** Kafka name of {@link ProducerConfigOptions.enableIdempotence}. */
   'enable.idempotence'?: boolean | string
   /**
+   * Identity of a transactional producer, stable across restarts: enables initTransactions()/beginTransaction()/commitTransaction() and fences older instances with the same id; requires idempotence.
+   *
+   * Kafka name: `transactional.id`. Default: `null` (not transactional).
+   */
+  transactionalId?: string | null
+  /** Kafka name of {@link ProducerConfigOptions.transactionalId}. */
+  'transactional.id'?: string | null
+  /**
+   * How long the transaction coordinator lets a transaction stay open before aborting it; must not exceed the broker's transaction.max.timeout.ms.
+   *
+   * Kafka name: `transaction.timeout.ms`. Default: `60000`. Range: [0, 2^31-1].
+   */
+  transactionTimeoutMs?: number
+  /** Kafka name of {@link ProducerConfigOptions.transactionTimeoutMs}. */
+  'transaction.timeout.ms'?: number | string
+  /**
    * How long to wait for the response to a request before failing or retrying it.
    *
    * Kafka name: `request.timeout.ms`. Default: `30000`. Range: [0, 2^31-1].
@@ -1052,6 +1084,10 @@ export interface ResolvedProducerConfig {
   readonly maxInFlightRequestsPerConnection: number
   /** Write each record exactly once per partition, in order, across retries (producer id + sequence numbers); needs acks=all, retries > 0 and at most 5 in flight, and is turned off when those are set otherwise without enabling it explicitly. (`enable.idempotence`) */
   readonly enableIdempotence: boolean
+  /** Identity of a transactional producer, stable across restarts: enables initTransactions()/beginTransaction()/commitTransaction() and fences older instances with the same id; requires idempotence. (`transactional.id`) */
+  readonly transactionalId: string | null
+  /** How long the transaction coordinator lets a transaction stay open before aborting it; must not exceed the broker's transaction.max.timeout.ms. (`transaction.timeout.ms`) */
+  readonly transactionTimeoutMs: number
   /** How long to wait for the response to a request before failing or retrying it. (`request.timeout.ms`) */
   readonly requestTimeoutMs: number
   /** Upper bound on the time to report success or failure of a send, retries included; must be >= linger.ms + request.timeout.ms. (`delivery.timeout.ms`) */
@@ -1199,9 +1235,7 @@ const JAVA_ONLY_SETTINGS = new Set([
   'receive.buffer.bytes',
   'security.providers',
   'send.buffer.bytes',
-  'transaction.timeout.ms',
   'transaction.two.phase.commit.enable',
-  'transactional.id',
   'value.serializer',
 ])
 
@@ -1271,6 +1305,14 @@ function parseValue(d: ConfigDefinition, key: string, value: unknown, fromKafkaN
     case 'string':
       if (typeof value === 'string') return fromKafkaName ? value.trim() : value
       throw new KafkaConfigError(key, `expected a string, got ${describeValue(value)}`)
+    case 'nullableString': {
+      if (value === null) return null
+      if (typeof value !== 'string') throw new KafkaConfigError(key, `expected a non-empty string or null, got ${describeValue(value)}`)
+      const text = fromKafkaName ? value.trim() : value
+      // Java's ConfigDef.NonEmptyString: an empty id is a mistake, not "unset".
+      if (text === '') throw new KafkaConfigError(key, 'must not be empty; leave it unset (or null) for a producer without transactions')
+      return text
+    }
     case 'acks':
       return parseAcks(key, value, fromKafkaName)
     case 'compression':
@@ -1745,6 +1787,15 @@ export function resolveProducerConfig(input: ProducerConfig, options: ResolvePro
       warn(`Idempotence will be disabled because ${conflicts.join(' and ')}`)
       r.enableIdempotence = false
     }
+  }
+  // Checked after the idempotence rules, which may have turned an implicit idempotence off (as Java does).
+  if (r.transactionalId !== null && !r.enableIdempotence) {
+    throw new KafkaConfigError(
+      label('transactionalId'),
+      isGiven('enableIdempotence')
+        ? `cannot be set with ${label('enableIdempotence')}: false; transactions need the idempotent producer`
+        : `cannot be set without idempotence, which is off because ${label('acks')} is not 'all' or ${label('retries')} is 0`,
+    )
   }
 
   // KafkaProducer: adaptive partitioning only applies to the built-in partitioner.

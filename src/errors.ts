@@ -267,6 +267,23 @@ export class KafkaSerializationError extends KafkaClientError {
 }
 
 /**
+ * A transactional method was called in a state that does not allow it
+ * (Java's `IllegalStateException` from `TransactionManager`): commit without
+ * begin, begin twice, a send outside a transaction, a call before
+ * `initTransactions()`. `state` names the transaction manager's state
+ * (`UNINITIALIZED`, `READY`, `IN_TRANSACTION`, ...). The state is unchanged:
+ * fix the call order and go on.
+ */
+export class KafkaTransactionStateError extends KafkaClientError {
+  /** The transaction manager's state when the call was refused. */
+  readonly state: string
+  constructor(state: string, message: string) {
+    super('INVALID_TRANSACTION_STATE', `${message} (transaction state: ${state})`)
+    this.state = state
+  }
+}
+
+/**
  * The error a cancelled operation rejects with: a `DOMException` named
  * 'AbortError', as Node's own APIs (fetch, streams, timers/promises) reject,
  * with the signal's `reason` as its `cause`. Not a KafkaClientError: callers
@@ -283,5 +300,29 @@ export function createAbortError(signal: AbortSignal): DOMException {
 export class KafkaCompressionError extends KafkaClientError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('COMPRESSION', message, options)
+  }
+}
+
+/**
+ * The current transaction cannot commit (Java's abortable errors: a failed
+ * send inside it, `TRANSACTION_ABORTABLE`, a transaction the coordinator timed
+ * out, a consumer group that rejected the offsets). `commitTransaction()` and
+ * later sends reject with it until `abortTransaction()`, after which the
+ * producer can begin a new transaction. `code` is the broker's error name
+ * when one caused it; `cause` holds the original error.
+ */
+export class KafkaTransactionAbortableError extends KafkaClientError {
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(code, `${message}. Abort the transaction (abortTransaction()); the producer can then begin a new one`, options)
+  }
+}
+
+/**
+ * A record was discarded because its transaction was aborted before it was
+ * sent (Java's `TransactionAbortedException`): it was never written.
+ */
+export class KafkaTransactionAbortedError extends KafkaClientError {
+  constructor(message = 'The record was not sent: its transaction was aborted') {
+    super('TRANSACTION_ABORTED', message)
   }
 }

@@ -108,4 +108,21 @@ export interface KafkaClient {
 
   /** Closes every connection; in-flight requests complete with a disconnect. Idempotent. */
   close(nowMs: number): void
+
+  /**
+   * Optional. The cluster's finalized feature levels from the ApiVersions
+   * response with the highest `finalizedFeaturesEpoch` seen so far (Java's
+   * `ApiVersions.getFinalizedFeaturesInfo`); epoch -1n and no levels before
+   * any. The transaction manager reads `transaction.version` here (KIP-890).
+   */
+  finalizedFeatures?(): FinalizedFeatures
 }
+
+/** Finalized feature levels (ApiVersions v3+), as of one features epoch. */
+export interface FinalizedFeatures {
+  readonly epoch: bigint
+  /** Feature name → finalized max version level, e.g. 'transaction.version' → 2. */
+  readonly levels: ReadonlyMap<string, number>
+}
+
+export const NO_FINALIZED_FEATURES: FinalizedFeatures = Object.freeze({ epoch: -1n, levels: new Map<string, number>() })

@@ -24,7 +24,7 @@ import type { Node } from './cluster.js'
 import { ClusterConnectionStates, ConnectionState } from './connection-states.js'
 import { classifyFailure, ConnectionFailures, type ConnectionFailureReport, ConnectionPhase, formatAddress } from './connection-failures.js'
 import { type ClientRequest, type ClientResponse, type InFlightRequest, InFlightRequests } from './in-flight-requests.js'
-import type { KafkaClient } from './kafka-client.js'
+import { type FinalizedFeatures, type KafkaClient, NO_FINALIZED_FEATURES } from './kafka-client.js'
 import type { ProducerMetadata } from './metadata.js'
 import { DefaultMetadataUpdater, type MetadataUpdater } from './metadata-updater.js'
 
@@ -148,6 +148,8 @@ export class NetworkClient implements KafkaClient {
   successfulReauthenticationTotal = 0
   /** Failed authentications (TLS or SASL) since start (Java's failed-authentication-total). */
   failedAuthenticationTotal = 0
+  /** The finalized features of the newest features epoch any broker reported (Java's ApiVersions). */
+  private features: FinalizedFeatures = NO_FINALIZED_FEATURES
 
   constructor(
     private readonly selector: Selector,
@@ -206,6 +208,10 @@ export class NetworkClient implements KafkaClient {
 
   connectionDelay(nodeId: number, nowMs: number): number {
     return this.states.connectionDelay(nodeId, nowMs)
+  }
+
+  finalizedFeatures(): FinalizedFeatures {
+    return this.features
   }
 
   /** Whether the last connection attempt failed and the node is in reconnect backoff. */
@@ -490,6 +496,12 @@ export class NetworkClient implements KafkaClient {
     }
     const ranges = new Map<number, VersionRange>()
     for (const k of res.apiKeys) ranges.set(k.apiKey, { min: k.minVersion, max: k.maxVersion })
+    // Brokers learn feature updates at different times: keep the newest epoch's view, as Java's ApiVersions.update does.
+    if (res.finalizedFeaturesEpoch > this.features.epoch) {
+      const levels = new Map<string, number>()
+      for (const f of res.finalizedFeatures) levels.set(f.name, f.maxVersionLevel)
+      this.features = { epoch: res.finalizedFeaturesEpoch, levels }
+    }
     this.apiVersions.set(node, ranges)
     this.handshakeVersions.set(node, req.apiVersion)
     const authenticator = this.selector.authenticator(node)

@@ -4,7 +4,15 @@ import type { KafkaClient } from '../clients/kafka-client.js'
 import type { ProducerMetadata } from '../clients/metadata.js'
 import type { Cluster } from '../clients/cluster.js'
 import { type ProducerConfig, resolveProducerConfig, type ResolvedProducerConfig } from '../config.js'
-import { createAbortError, KafkaConfigError, KafkaInvalidRecordError, KafkaProducerClosedError } from '../errors.js'
+import {
+  createAbortError,
+  KafkaConfigError,
+  KafkaInvalidRecordError,
+  KafkaProducerClosedError,
+  KafkaTimeoutError,
+  KafkaTransactionAbortableError,
+  KafkaTransactionStateError,
+} from '../errors.js'
 import { isAbortSignal, raceAbort } from '../util/abort.js'
 import { RECORD_BATCH_OVERHEAD, sizeOfRecord } from '../protocol/record-batch.js'
 import type { BufferPool } from './buffer-pool.js'
@@ -19,7 +27,8 @@ import { ProducerWriteStream, type SendAllOptions, sendAll, type StreamProducer,
 import { SendPipeline } from './send-pipeline.js'
 import type { Serializer } from './serializers.js'
 import type { Sender } from './sender.js'
-import type { TransactionManager } from './transaction-manager.js'
+import type { ConsumerGroupMetadata, TransactionManager, TransactionOffset } from './transaction-manager.js'
+import type { TransactionalResult } from './transactions/transactional-result.js'
 import { PARTITION_NOT_CHOSEN, WaitingSends } from './waiting-sends.js'
 
 /**
@@ -38,6 +47,8 @@ const RECORD_DELTA_SLACK = 5 + 10
  * offset deltas 1 each, key and value length varints 5 each, header count 1.
  */
 const RECORD_FIXED_MAX = 5 + 1 + 1 + 1 + 5 + 5 + 1
+
+export type { ConsumerGroupMetadata, TransactionOffset } from './transaction-manager.js'
 
 export interface CloseOptions {
   /** How long to wait for buffered records to be delivered; the rest fail. Default: no limit. */
@@ -170,6 +181,8 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
   private streamPort: StreamProducer<K, V> | null = null
   private closed = false
   private closePromise: Promise<void> | null = null
+  /** The transaction manager when `transactionalId` is set: sends check its state and register their partition. */
+  private readonly txn: TransactionManager | null
 
   constructor(options: KafkaProducerOptions<K, V>)
   /** @internal Tests only: replaces the clock, the random source, the transport or the network client. */
@@ -189,9 +202,10 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
     this.client = parts.client
     this.sender = parts.sender
     this.stats = parts.stats
+    const txn = (this.txn = parts.transactionManager !== null && parts.transactionManager.isTransactional ? parts.transactionManager : null)
     this.waiting = new WaitingSends({
       metadata: this.metadata,
-      accumulator: this.accumulator,
+      accumulator: txn === null ? this.accumulator : transactionalAppends(this.accumulator, txn),
       sender: this.sender,
       stats: this.stats,
       transactionManager: this.transactionManager,
@@ -307,6 +321,9 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
       if (this.closed) throw new KafkaProducerClosedError('Cannot send after the producer is closed')
       const fatal = this.transactionManager?.fatalError
       if (fatal) throw fatal
+      const txn = this.txn
+      // A transactional producer only sends inside a transaction (Java: maybeAddPartition's checks).
+      if (txn !== null) txn.ensureSendAllowed()
       const headers = validateRecord(record)
       const now = this.sendClock()
       const key = record.key ?? null
@@ -345,6 +362,7 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
         this.waiting.enqueue(record, partition, key, headers, timestamp, now, complete, fail, this.sendSignal)
         return
       }
+      if (txn !== null) txn.maybeAddPartition(topic, r.partition)
       if (r.batchIsFull || r.newBatchCreated) this.sender.wakeup()
     } catch (err) {
       this.stats.recordErrorTotal++
@@ -495,14 +513,183 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
       'compression-rate-avg': s.compressionRateAvg(now),
       compression: s.compressionSnapshot(),
       'waiting-sends': this.waiting.size,
+      'txn-init-time-ns-total': s.txnInitTimeNs,
+      'txn-begin-time-ns-total': s.txnBeginTimeNs,
+      'txn-send-offsets-time-ns-total': s.txnSendOffsetsTimeNs,
+      'txn-commit-time-ns-total': s.txnCommitTimeNs,
+      'txn-abort-time-ns-total': s.txnAbortTimeNs,
       nodes,
     }
+  }
+
+  // ---- transactions (Java's KafkaProducer transactional methods) ----
+
+  /**
+   * Registers the `transactionalId` with its coordinator and gets a producer
+   * id and epoch (InitProducerId), fencing any earlier producer with the same
+   * id and completing or aborting its open transaction. Call once, before the
+   * first `beginTransaction()`. Rejects with {@link KafkaTimeoutError} after
+   * max.block.ms (the initialization goes on: call again to keep waiting),
+   * {@link KafkaFatalProducerError} when fenced or not authorized.
+   */
+  async initTransactions(): Promise<void> {
+    const txn = this.requireTransactional('initTransactions')
+    const start = process.hrtime.bigint()
+    const result = txn.initializeTransactions()
+    this.sender.wakeup()
+    await this.awaitTransactional(txn, result)
+    this.stats.txnInitTimeNs += Number(process.hrtime.bigint() - start)
+    // Java decides on transactions v2 here, from the features the coordinator's ApiVersions reported.
+    txn.maybeUpdateTransactionV2Enabled(true)
+  }
+
+  /**
+   * Starts a transaction: every record sent until `commitTransaction()` or
+   * `abortTransaction()` belongs to it. Throws {@link KafkaTransactionStateError}
+   * before `initTransactions()` has completed or while a transaction is open.
+   */
+  beginTransaction(): void {
+    const txn = this.requireTransactional('beginTransaction')
+    const start = process.hrtime.bigint()
+    txn.beginTransaction()
+    this.stats.txnBeginTimeNs += Number(process.hrtime.bigint() - start)
+  }
+
+  /**
+   * Commits the offsets of a consumer group atomically with the records of
+   * the current transaction (exactly-once consume-transform-produce, KIP-98;
+   * with `{ groupId, generationId, memberId, groupInstanceId }` the group also
+   * fences zombie consumers, KIP-447). `offsets` are the next offsets to
+   * consume. Rejects with {@link KafkaTransactionAbortableError} when the
+   * group refuses them (abort, then retry the work).
+   */
+  async sendOffsetsToTransaction(offsets: readonly TransactionOffset[], groupMetadata: string | ConsumerGroupMetadata): Promise<void> {
+    const txn = this.requireTransactional('sendOffsetsToTransaction')
+    const group = typeof groupMetadata === 'string' ? { groupId: groupMetadata } : groupMetadata
+    if (typeof group?.groupId !== 'string' || group.groupId === '') {
+      throw new KafkaInvalidRecordError('sendOffsetsToTransaction needs a non-empty consumer group id')
+    }
+    for (const o of offsets) {
+      if (typeof o.topic !== 'string' || !Number.isInteger(o.partition) || o.partition < 0 || (typeof o.offset !== 'bigint' && !Number.isSafeInteger(o.offset)) || o.offset < 0) {
+        throw new KafkaInvalidRecordError(`Invalid offset to commit: ${JSON.stringify(o, (_k, v) => (typeof v === 'bigint' ? `${v}` : v))}`)
+      }
+    }
+    const start = process.hrtime.bigint()
+    // Java returns at once for an empty map (no request, nothing joins the transaction).
+    if (offsets.length > 0) {
+      const result = txn.sendOffsetsToTransaction(offsets, group)
+      this.sender.wakeup()
+      await this.awaitTransactional(txn, result)
+    }
+    this.stats.txnSendOffsetsTimeNs += Number(process.hrtime.bigint() - start)
+  }
+
+  /**
+   * Delivers every record of the transaction, then commits it (EndTxn): once
+   * this resolves, `read_committed` consumers see all of them, and offsets
+   * sent with it are committed. Rejects with
+   * {@link KafkaTransactionAbortableError} when something in the transaction
+   * failed (abort it; the producer can go on), {@link KafkaFatalProducerError}
+   * when fenced, {@link KafkaTimeoutError} after max.block.ms (the commit goes
+   * on: call again to keep waiting).
+   */
+  async commitTransaction(): Promise<void> {
+    const txn = this.requireTransactional('commitTransaction')
+    const start = process.hrtime.bigint()
+    // Sends made before this call that still wait for metadata or memory belong to the transaction: let them in first.
+    if (txn.state === 'IN_TRANSACTION') {
+      const earlier = this.waiting.whenEarlierSendsSettle()
+      if (earlier !== null) await earlier
+    }
+    const result = txn.beginCommit()
+    this.sender.wakeup()
+    await this.awaitTransactional(txn, result)
+    this.stats.txnCommitTimeNs += Number(process.hrtime.bigint() - start)
+  }
+
+  /**
+   * Aborts the transaction: records not sent yet fail with
+   * KafkaTransactionAbortedError, records written are never shown to
+   * `read_committed` consumers, offsets sent with it are not committed. The
+   * way out of {@link KafkaTransactionAbortableError}.
+   */
+  async abortTransaction(): Promise<void> {
+    const txn = this.requireTransactional('abortTransaction')
+    const start = process.hrtime.bigint()
+    const result = txn.beginAbort()
+    this.sender.wakeup()
+    await this.awaitTransactional(txn, result)
+    this.stats.txnAbortTimeNs += Number(process.hrtime.bigint() - start)
+  }
+
+  /**
+   * Runs `fn` in a transaction: begins, commits when `fn` resolves and
+   * aborts when it throws, rethrowing its error. A commit that fails with an
+   * abortable error is aborted too, and its error rethrown.
+   */
+  async transaction<T>(fn: () => Promise<T> | T): Promise<T> {
+    this.beginTransaction()
+    let value: T
+    try {
+      value = await fn()
+    } catch (err) {
+      await this.abortAfterFailure()
+      throw err
+    }
+    try {
+      await this.commitTransaction()
+    } catch (err) {
+      if (err instanceof KafkaTransactionAbortableError) await this.abortAfterFailure()
+      throw err
+    }
+    return value
+  }
+
+  /** Aborts after `fn` or the commit failed; the original error is what the caller gets, so this one's is not. */
+  private async abortAfterFailure(): Promise<void> {
+    try {
+      await this.abortTransaction()
+    } catch {
+      // Fatal (fenced) or closed: nothing more to do here, and the caller learns it on the next call.
+    }
+  }
+
+  private requireTransactional(operation: string): TransactionManager {
+    if (this.txn === null) {
+      throw new KafkaTransactionStateError('NOT_TRANSACTIONAL', `${operation}() needs a transactional producer: set transactionalId`)
+    }
+    if (this.closed) throw new KafkaProducerClosedError(`Cannot call ${operation}() after the producer is closed`)
+    return this.txn
+  }
+
+  /** Java's TransactionalRequestResult.await(max.block.ms): a timeout leaves the operation running, to be awaited again. */
+  private async awaitTransactional(txn: TransactionManager, result: TransactionalResult): Promise<void> {
+    const maxBlockMs = this.config.maxBlockMs
+    let timer: NodeJS.Timeout | null = null
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new KafkaTimeoutError(
+              `Timeout expired after ${maxBlockMs} ms (max.block.ms) while awaiting ${result.operation}; it is still in progress: call the same method again to keep waiting`,
+            ),
+          ),
+        Math.min(maxBlockMs, 2147483647),
+      )
+    })
+    try {
+      await Promise.race([result.promise, timeout])
+    } finally {
+      if (timer !== null) clearTimeout(timer)
+    }
+    txn.acknowledge(result)
   }
 
   /**
    * Stops accepting sends, delivers what was accepted, then releases every
    * socket and timer. With `timeoutMs`, whatever is still undelivered when it
-   * runs out fails with {@link KafkaProducerClosedError}.
+   * runs out fails with {@link KafkaProducerClosedError}. A transaction still
+   * open is aborted first (Java's close), within the same timeout.
    */
   close(options: CloseOptions = {}): Promise<void> {
     this.closePromise ??= this.doClose(options.timeoutMs ?? Infinity)
@@ -547,6 +734,31 @@ function checkTypedOptions(keySerializer: unknown, valueSerializer: unknown, int
   interceptors.forEach((ic: unknown, i) => {
     if (ic === null || typeof ic !== 'object') throw new KafkaConfigError('interceptors', `interceptor ${i} must be an object with onSend / onAcknowledgement methods`)
   })
+}
+
+/**
+ * The accumulator as WaitingSends sees it for a transactional producer: a
+ * send that waited (metadata, memory) is checked against the transaction
+ * state when it is finally appended, and its partition registered with the
+ * transaction, as a direct send is.
+ */
+function transactionalAppends(acc: RecordAccumulator, txn: TransactionManager): Pick<RecordAccumulator, 'append' | 'appendAsync'> {
+  return {
+    append(topic, partition, ...rest) {
+      txn.ensureSendAllowed()
+      const r = acc.append(topic, partition, ...rest)
+      if (r !== APPEND_NEEDS_MEMORY) txn.maybeAddPartition(topic, r.partition)
+      return r
+    },
+    async appendAsync(topic, partition, ...rest) {
+      txn.ensureSendAllowed()
+      const r = await acc.appendAsync(topic, partition, ...rest)
+      // Appended, so it completes through its batch from here on; if the transaction is being aborted
+      // meanwhile, maybeAddPartition ignores it and the sender fails the batch with the abort.
+      txn.maybeAddPartition(topic, r.partition)
+      return r
+    },
+  }
 }
 
 /** Upper bound of the UTF-8 bytes of a key or value. */

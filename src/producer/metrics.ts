@@ -127,6 +127,16 @@ export interface ProducerMetricsSnapshot {
    * (split batches are compressed again and count again).
    */
   compression: Record<string, { 'bytes-in-total': number; 'bytes-out-total': number }>
+  /**
+   * Total nanoseconds spent in the transactional calls (Java's names, counted
+   * as Java counts them: from the call until it returned or resolved); 0 for
+   * a producer without transactions.
+   */
+  'txn-init-time-ns-total': number
+  'txn-begin-time-ns-total': number
+  'txn-send-offsets-time-ns-total': number
+  'txn-commit-time-ns-total': number
+  'txn-abort-time-ns-total': number
   /** Per node (by broker id). */
   nodes: Record<string, { 'requests-in-flight': number; 'request-latency-avg': number; 'request-latency-max': number }>
 }
@@ -138,6 +148,12 @@ export interface ProducerMetricsSnapshot {
 export class ProducerMetrics {
   recordSendTotal = 0
   recordErrorTotal = 0
+  /** Transactional call times, ns (Java's KafkaProducerMetrics txn-*-time-ns-total). */
+  txnInitTimeNs = 0
+  txnBeginTimeNs = 0
+  txnSendOffsetsTimeNs = 0
+  txnCommitTimeNs = 0
+  txnAbortTimeNs = 0
   recordRetryTotal = 0
   batchSplitTotal = 0
   requestTotal = 0

@@ -1,4 +1,4 @@
-import type { KafkaClient } from '../clients/kafka-client.js'
+import { type KafkaClient, NO_FINALIZED_FEATURES } from '../clients/kafka-client.js'
 import { ProducerMetadata } from '../clients/metadata.js'
 import { NetworkClient } from '../clients/network-client.js'
 import type { ResolvedProducerConfig } from '../config.js'
@@ -102,7 +102,18 @@ export function wireProducer(c: ResolvedProducerConfig, seams: ProducerSeams = {
   const random = seams.random ?? Math.random
   const metadata = new ProducerMetadata(c.bootstrapServers, c.metadataMaxAgeMs, c.metadataMaxIdleMs, c.retryBackoffMs, c.retryBackoffMaxMs, random)
   const pool = new BufferPool(c.bufferMemory, c.batchSize)
-  const transactionManager = c.enableIdempotence ? new TransactionManager() : null
+  // The network client is built below; the manager reads its finalized features only once requests flow.
+  let client: KafkaClient | null = null
+  const transactionManager = !c.enableIdempotence
+    ? null
+    : c.transactionalId === null
+      ? new TransactionManager()
+      : new TransactionManager({
+          transactionalId: c.transactionalId,
+          transactionTimeoutMs: c.transactionTimeoutMs,
+          retryBackoffMs: c.retryBackoffMs,
+          finalizedFeatures: () => client?.finalizedFeatures?.() ?? NO_FINALIZED_FEATURES,
+        })
   const partitionerOptions = { random }
   const stats = new ProducerMetrics()
   // The codec's package was loaded by config resolution; for none this is a no-op codec the accumulator ignores.
@@ -139,7 +150,7 @@ export function wireProducer(c: ResolvedProducerConfig, seams: ProducerSeams = {
     random,
     transportFactory: seams.transportFactory ?? transportFactoryFor(c, undefined, random),
   }
-  const client = seams.createClient !== undefined ? seams.createClient(clientParts) : createNetworkClient(clientParts)
+  client = seams.createClient !== undefined ? seams.createClient(clientParts) : createNetworkClient(clientParts)
   sender = new Sender(
     client,
     metadata,
@@ -157,7 +168,7 @@ export function wireProducer(c: ResolvedProducerConfig, seams: ProducerSeams = {
     time,
     transactionManager,
   )
-  return { time, metadata, pool, transactionManager, accumulator, client, sender, stats }
+  return { time, metadata, pool, transactionManager, accumulator, client: client, sender, stats }
 }
 
 /** The real network client: a NetworkClient over a Selector on the configured transport. */

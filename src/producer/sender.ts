@@ -1,8 +1,17 @@
 import { timeoutSuffix } from '../clients/connection-failures.js'
+import type { Node } from '../clients/cluster.js'
 import type { ClientResponse } from '../clients/in-flight-requests.js'
 import type { KafkaClient } from '../clients/kafka-client.js'
 import type { ProducerMetadata } from '../clients/metadata.js'
-import { KafkaClientError, KafkaFatalProducerError, KafkaNetworkError, KafkaProducerClosedError, KafkaTimeoutError } from '../errors.js'
+import {
+  KafkaClientError,
+  KafkaFatalProducerError,
+  KafkaNetworkError,
+  KafkaProducerClosedError,
+  KafkaTimeoutError,
+  KafkaTransactionAbortedError,
+} from '../errors.js'
+import type { AnyApi } from '../protocol/api.js'
 import {
   InitProducerIdApi,
   type InitProducerIdRequest,
@@ -16,7 +25,10 @@ import { brokerError, ErrorCode, errorName, isInvalidMetadata, isRetriable } fro
 import type { ProducerMetrics } from './metrics.js'
 import type { ProducerBatch } from './producer-batch.js'
 import type { RecordAccumulator } from './record-accumulator.js'
-import { FailedBatchOutcome, type TransactionManager } from './transaction-manager.js'
+import { FailedBatchOutcome, type TransactionManager, type TxnRequest } from './transaction-manager.js'
+
+/** Produce inside a transactions-v1 transaction: v12 would ask the broker to add the partition itself (KIP-890). */
+const PRODUCE_WITHOUT_IMPLICIT_ADD: AnyApi = { ...ProduceApi, maxVersion: 11 }
 
 export interface SenderOptions {
   readonly acks: number
@@ -44,7 +56,10 @@ const FATAL_PRODUCE_ERRORS = new Set<number>([
  * Moves batches from the accumulator to the brokers, as Java's `Sender`.
  *
  * `runOnce(nowMs)` does one pass: with idempotence, first make sure there is
- * a producer id (InitProducerId) and apply any epoch bump; then ready, request
+ * a producer id (InitProducerId) and apply any epoch bump; with transactions,
+ * send the transaction manager's next request instead (one at a time, and no
+ * produce data in a pass that sent or awaits one, as Java's
+ * maybeSendAndPollTransactionalRequest); then ready, request
  * metadata for unknown leaders, drop nodes that are not ready, drain, expire,
  * and one Produce request per node. It returns how long the loop may wait for
  * network activity before it must run again (a linger deadline, a backoff, an
@@ -93,10 +108,28 @@ export class Sender {
   private async loop(): Promise<void> {
     while (this.running) await this.iterate()
     // Graceful close: keep going until everything accepted has been answered.
-    while (!this.forceClose && (this.accumulator.hasUndrained() || this.client.hasInFlightRequests())) {
+    const tm = this.transactionManager
+    const txn = tm !== null && tm.isTransactional ? tm : null
+    while (
+      !this.forceClose &&
+      (this.accumulator.hasUndrained() || this.client.hasInFlightRequests() || (txn !== null && txn.hasPendingRequests() && txn.hasOngoingTransaction()))
+    ) {
+      await this.iterate()
+    }
+    // Java's Sender.run: a transaction still open at close is aborted, so its records never become visible.
+    while (!this.forceClose && txn !== null && txn.hasOngoingTransaction()) {
+      if (!txn.isTransactionCompleting()) {
+        try {
+          txn.beginAbort()
+        } catch {
+          this.forceClose = true // in an error state that cannot abort: stop here
+          break
+        }
+      }
       await this.iterate()
     }
     if (this.forceClose) {
+      txn?.close()
       this.accumulator.abortIncompleteBatches(
         new KafkaProducerClosedError('The producer was closed (close timeout ran out) before these records could be delivered'),
       )
@@ -134,6 +167,14 @@ export class Sender {
         this.inFlightBatches.clear()
         this.nextInFlightExpiryMs = Infinity
         return Infinity
+      }
+      if (tm.isTransactional) {
+        const wait = this.maybeSendTransactionalRequest(tm, nowMs)
+        if (wait !== null) {
+          this.expireBatches(nowMs)
+          return Math.max(0, Math.min(wait, this.accumulator.nextExpiryTimeMs() - nowMs, this.nextInFlightExpiryMs - nowMs))
+        }
+        return this.sendProducerData(nowMs)
       }
       tm.bumpIdempotentEpochAndResetIdIfNeeded()
       if (!tm.hasProducerId()) {
@@ -297,6 +338,88 @@ export class Sender {
     )
   }
 
+  // ---- transactional requests ----
+
+  /**
+   * Java's maybeSendAndPollTransactionalRequest: sends the transaction
+   * manager's next request to its coordinator (or any broker), one at a time.
+   * Returns how long to wait when a request was sent, is in flight, or must
+   * wait (backoff, a coordinator to connect to); null when there is nothing
+   * transactional to do, so produce data may go.
+   */
+  private maybeSendTransactionalRequest(tm: TransactionManager, nowMs: number): number | null {
+    if (tm.hasInFlightRequest()) return this.opts.requestTimeoutMs // its answer wakes the loop
+    if ((tm.hasAbortableError() || tm.isAborting()) && this.accumulator.hasIncomplete()) {
+      // Records not sent yet will never be part of a committed transaction: fail them now (Java: abortUndrainedBatches).
+      this.accumulator.abortUndrainedBatches(tm.lastError ?? new KafkaTransactionAbortedError())
+    }
+    const next = tm.nextRequest(this.accumulator.hasIncomplete(), nowMs)
+    if (next === null) return null
+    if (typeof next === 'number') return next
+    const h: TxnRequest = next
+    let node: Node | null
+    if (h.coordinatorType !== null) {
+      node = tm.coordinator(h.coordinatorType, h.coordinatorKey)
+      if (node === null) {
+        tm.lookupCoordinator(h.coordinatorType, h.coordinatorKey!)
+        tm.requeue(h)
+        // The FindCoordinator now at the head goes to any broker: send it in this pass.
+        return this.maybeSendTransactionalRequest(tm, nowMs)
+      }
+    } else {
+      node = this.client.leastLoadedNode(nowMs)
+      if (node === null) {
+        // Every known broker is in reconnect backoff: refresh metadata and try again after a backoff.
+        this.metadata.requestUpdate()
+        tm.retry(h, nowMs)
+        return this.opts.retryBackoffMs
+      }
+    }
+    if (!this.client.ready(node, nowMs)) {
+      // Java's awaitNodeReady waits up to request.timeout.ms, then looks the coordinator up again.
+      if (h.waitingForNodeSinceMs < 0) h.waitingForNodeSinceMs = nowMs
+      if (nowMs - h.waitingForNodeSinceMs >= this.opts.requestTimeoutMs) {
+        h.waitingForNodeSinceMs = -1
+        if (h.coordinatorType !== null) tm.lookupCoordinator(h.coordinatorType, h.coordinatorKey!)
+        tm.retry(h, nowMs)
+        return 0
+      }
+      tm.requeue(h)
+      const delay = this.client.connectionDelay(node.id, nowMs)
+      // Connecting (Infinity): its outcome wakes the loop; the cap keeps the request-timeout check above alive.
+      // Connected but busy (0: in-flight cap, a metadata refresh going first): look again after a backoff.
+      if (delay === 0) return this.opts.retryBackoffMs
+      return Math.min(Number.isFinite(delay) ? delay : this.opts.requestTimeoutMs, this.opts.requestTimeoutMs)
+    }
+    h.waitingForNodeSinceMs = -1
+    const negotiated = this.client.negotiatedApiVersions()[String(node.id)] ?? {}
+    if (h.coordinatorType === 'TRANSACTION') tm.handleCoordinatorReady(negotiated['InitProducerId'])
+    // The version the client will pick: the node's, capped by this request's own range (Java's builders cap it too).
+    const version = Math.min(h.api.maxVersion, negotiated[h.api.name] ?? h.api.maxVersion)
+    let body: unknown
+    try {
+      body = h.build(version)
+    } catch (err) {
+      tm.requestSent(h)
+      tm.handleTxnResponse(h, null, version, err as Error, false, nowMs)
+      return 0
+    }
+    tm.requestSent(h)
+    this.client.send<unknown, unknown>(
+      {
+        destination: node.id,
+        api: h.api,
+        body,
+        expectResponse: true,
+        createdMs: nowMs,
+        requestTimeoutMs: this.opts.requestTimeoutMs,
+        onComplete: (r) => tm.handleTxnResponse(h, r.body, version, r.error, r.disconnected || r.timedOut, r.receivedMs),
+      },
+      nowMs,
+    )
+    return this.opts.requestTimeoutMs
+  }
+
   // ---- Produce ----
 
   private sendProduceRequest(nodeId: number, batches: ProducerBatch[], nowMs: number): void {
@@ -321,11 +444,13 @@ export class Sender {
     const positions = groups.length === 1 ? groups[0]! : groups.flat()
     this.metrics.recordRequest(records, nowMs)
     const acks = this.opts.acks
+    const tm = this.transactionManager
+    const transactionalId = tm !== null ? tm.transactionalId : null
     this.client.send<ProduceRequest, ProduceResponse>(
       {
         destination: nodeId,
-        api: ProduceApi,
-        body: { transactionalId: null, acks, timeoutMs: this.opts.requestTimeoutMs, topics },
+        api: transactionalId !== null && !tm!.isTransactionV2Enabled ? PRODUCE_WITHOUT_IMPLICIT_ADD : ProduceApi,
+        body: { transactionalId, acks, timeoutMs: this.opts.requestTimeoutMs, topics },
         expectResponse: acks !== 0,
         createdMs: nowMs,
         requestTimeoutMs: this.opts.requestTimeoutMs,
@@ -416,7 +541,7 @@ export class Sender {
     }
     // A retriable error (timeout, disconnect, ...) leaves it unknown whether the batch was written;
     // a non-retriable broker error means it was refused.
-    this.failBatch(batch, error, error.retriable ? FailedBatchOutcome.Unknown : FailedBatchOutcome.Rejected, true)
+    this.failBatch(batch, error, error.retriable ? FailedBatchOutcome.Unknown : FailedBatchOutcome.Rejected, true, errorCode)
   }
 
   private canRetry(batch: ProducerBatch, error: KafkaClientError, errorCode: number, logStartOffset: bigint, nowMs: number): boolean {
@@ -432,9 +557,9 @@ export class Sender {
     if (batch.done(baseOffset, logAppendTime, null)) this.accumulator.deallocate(batch)
   }
 
-  private failBatch(batch: ProducerBatch, error: Error, outcome: FailedBatchOutcome, reuseBuffer: boolean): void {
+  private failBatch(batch: ProducerBatch, error: Error, outcome: FailedBatchOutcome, reuseBuffer: boolean, errorCode = -1): void {
     // A batch that already ended (expired in flight) was accounted for then; its late answer changes nothing.
-    if (!batch.isDone) this.transactionManager?.handleFailedBatch(batch, outcome)
+    if (!batch.isDone) this.transactionManager?.handleFailedBatch(batch, outcome, error, errorCode)
     if (batch.done(-1n, -1, error)) {
       this.metrics.recordErrorTotal += batch.recordCount
       this.accumulator.deallocate(batch, reuseBuffer)

@@ -1,7 +1,7 @@
 import type { Node } from '../../src/clients/cluster.js'
 import type { ClientRequest, ClientResponse } from '../../src/clients/in-flight-requests.js'
 import type { ConnectionFailureReport } from '../../src/clients/connection-failures.js'
-import type { KafkaClient } from '../../src/clients/kafka-client.js'
+import { type FinalizedFeatures, type KafkaClient, NO_FINALIZED_FEATURES } from '../../src/clients/kafka-client.js'
 import type { ProducerMetadata } from '../../src/clients/metadata.js'
 import { KafkaNetworkError, KafkaTimeoutError } from '../../src/errors.js'
 
@@ -71,6 +71,8 @@ export class ScriptedClient implements KafkaClient {
   connectionCloseTotal = 0
   /** What `negotiatedApiVersions` reports. */
   apiVersions: Record<string, Record<string, number>> = {}
+  /** What `finalizedFeatures` reports (e.g. transaction.version for the transaction manager). */
+  features: FinalizedFeatures = NO_FINALIZED_FEATURES
   /** Overrides `leastLoadedNode` when set (null: no node available). */
   leastLoaded: Node | null | undefined = undefined
 
@@ -273,6 +275,10 @@ export class ScriptedClient implements KafkaClient {
 
   connectionFailures(nodeId?: number): ConnectionFailureReport | null {
     return this.failureReport?.(nodeId) ?? null
+  }
+
+  finalizedFeatures(): FinalizedFeatures {
+    return this.features
   }
 
   close(_nowMs: number): void {

@@ -142,6 +142,8 @@ describe('defaults', () => {
       saslLoginRetryBackoffMs: 100,
       saslLoginRetryBackoffMaxMs: 10000,
       security: { protocol: 'PLAINTEXT', tls: null, sasl: null },
+      transactionalId: null,
+      transactionTimeoutMs: 60000,
     } satisfies ResolvedProducerConfig)
   })
 
@@ -283,9 +285,29 @@ describe('errors', () => {
   })
 
   it('says when a key is a Java setting this client does not support', () => {
-    expect(configError({ ...BASE, 'transactional.id': 'tx' }).message).toContain('not supported by this client')
+    expect(configError({ ...BASE, 'transaction.two.phase.commit.enable': true }).message).toContain('not supported by this client')
     expect(configError({ ...BASE, 'ssl.truststore.location': '/x' }).message).toContain('not supported by this client')
     expect(configError({ ...BASE, 'partitioner.class': 'x.Y' }).message).toContain("'partitioner' option")
+  })
+
+  it("applies Java's transactional rules: an id needs idempotence, is never empty, and the timeout defaults to 60 s", () => {
+    const plain = resolveProducerConfig(BASE)
+    expect(plain.transactionalId).toBeNull()
+    expect(plain.transactionTimeoutMs).toBe(60000)
+    const r = resolveProducerConfig({ ...BASE, 'transactional.id': ' tx-1 ', 'transaction.timeout.ms': '15000' })
+    expect(r.transactionalId).toBe('tx-1')
+    expect(r.transactionTimeoutMs).toBe(15000)
+    expect(r.enableIdempotence).toBe(true)
+    expect(resolveProducerConfig({ ...BASE, transactionalId: null }).transactionalId).toBeNull()
+    const explicit = configError({ ...BASE, transactionalId: 'tx', enableIdempotence: false })
+    expect(explicit.key).toBe('transactionalId')
+    expect(explicit.message).toContain('enableIdempotence: false')
+    // acks=1 turns an implicit idempotence off, which a transactional id then cannot live with (Java: ConfigException).
+    const implicit = configError({ ...BASE, 'transactional.id': 'tx', acks: 1 })
+    expect(implicit.key).toBe('transactional.id')
+    expect(implicit.message).toContain('without idempotence')
+    expect(configError({ ...BASE, transactionalId: '' }).message).toContain('must not be empty')
+    expect(configError({ ...BASE, transactionalId: 5 }).message).toContain('non-empty string or null')
   })
 
   it('names the key, the expected range and the value for out-of-range integers', () => {

@@ -1,0 +1,595 @@
+/**
+ * The transactional producer's state machine and request order (Java's
+ * TransactionManagerTest, in spirit): the real TransactionManager, Sender,
+ * accumulator and buffer pool against a scripted network client and a fake
+ * clock. Each test calls the manager's application-side methods as
+ * KafkaProducer does, runs Sender passes, and answers the requests it sends.
+ */
+import { beforeEach, describe, expect, it } from 'vitest'
+import { type MetadataResponseView, ProducerMetadata } from '../../src/clients/metadata.js'
+import {
+  KafkaFatalProducerError,
+  KafkaTransactionAbortableError,
+  KafkaTransactionAbortedError,
+  KafkaTransactionStateError,
+} from '../../src/errors.js'
+import type {
+  AddOffsetsToTxnResponse,
+  AddPartitionsToTxnRequest,
+  AddPartitionsToTxnResponse,
+  EndTxnRequest,
+  EndTxnResponse,
+  FindCoordinatorRequest,
+  FindCoordinatorResponse,
+  InitProducerIdRequest,
+  InitProducerIdResponse,
+  ProduceRequest,
+  ProduceResponse,
+  TxnOffsetCommitRequest,
+  TxnOffsetCommitResponse,
+} from '../../src/protocol/apis/index.js'
+import { ErrorCode } from '../../src/protocol/error-codes.js'
+import { BufferPool } from '../../src/producer/buffer-pool.js'
+import { ProducerMetrics } from '../../src/producer/metrics.js'
+import { APPEND_NEEDS_MEMORY, RecordAccumulator } from '../../src/producer/record-accumulator.js'
+import type { SendCallback } from '../../src/producer/record.js'
+import { Sender } from '../../src/producer/sender.js'
+import { TransactionManager } from '../../src/producer/transaction-manager.js'
+import { decodeRecordBatches } from '../harness/record-batch-decoder.js'
+import { ScriptedClient, type ScriptedRequest } from '../harness/scripted-client.js'
+
+const T0 = 1_700_000_000_000
+const TOPIC = 't'
+const TXN_ID = 'txn-1'
+const MID = (): number => 0.5
+
+let now = T0
+const clock = (): number => now
+
+beforeEach(() => {
+  now = T0
+})
+
+function clusterView(): MetadataResponseView {
+  return {
+    brokers: [1, 2].map((id) => ({ nodeId: id, host: `broker${id}`, port: 9092, rack: null })),
+    clusterId: 'scripted',
+    controllerId: 1,
+    topics: [
+      {
+        errorCode: 0,
+        name: TOPIC,
+        partitions: [1, 2].map((leader, i) => ({ errorCode: 0, partitionIndex: i, leaderId: leader, leaderEpoch: 0, replicaNodes: [leader], isrNodes: [leader] })),
+      },
+    ],
+  }
+}
+
+/** Versions brokers 1 and 2 negotiated (Kafka 4.x), and `transaction.version` as the cluster finalized it. */
+function setup(transactionVersion: 1 | 2) {
+  const metadata = new ProducerMetadata([{ host: 'bootstrap', port: 9092 }], 300_000, 300_000, 100, 1000, MID)
+  metadata.add(TOPIC, now)
+  metadata.update(clusterView(), now)
+  const client = new ScriptedClient(metadata, clock, 5)
+  const versions = { Produce: 12, FindCoordinator: 6, InitProducerId: 6, AddPartitionsToTxn: 5, AddOffsetsToTxn: 4, EndTxn: 5, TxnOffsetCommit: 6 }
+  client.apiVersions = { '1': versions, '2': versions }
+  client.features = { epoch: 7n, levels: new Map([['transaction.version', transactionVersion]]) }
+  const tm = new TransactionManager({ transactionalId: TXN_ID, transactionTimeoutMs: 60_000, retryBackoffMs: 100, finalizedFeatures: () => client.finalizedFeatures() })
+  const pool = new BufferPool(1 << 20, 16384)
+  const accumulator = new RecordAccumulator({
+    batchSize: 16384,
+    lingerMs: 0,
+    deliveryTimeoutMs: 120_000,
+    retryBackoffMs: 100,
+    retryBackoffMaxMs: 1000,
+    bufferPool: pool,
+    random: MID,
+    producerState: tm,
+  })
+  const stats = new ProducerMetrics()
+  const sender = new Sender(
+    client,
+    metadata,
+    accumulator,
+    stats,
+    { acks: -1, requestTimeoutMs: 30_000, deliveryTimeoutMs: 120_000, maxRequestSize: 1 << 20, retries: 2147483647, retryBackoffMs: 100, guaranteeMessageOrder: false },
+    clock,
+    tm,
+  )
+
+  interface Outcome {
+    calls: number
+    err: Error | null
+  }
+  /** A send as KafkaProducer makes it: state check, append, then the partition joins the transaction. */
+  function send(partition: number, value = 'v'): Outcome {
+    const o: Outcome = { calls: 0, err: null }
+    const cb: SendCallback = (err) => {
+      o.calls++
+      o.err = err
+    }
+    tm.ensureSendAllowed()
+    const r = accumulator.append(TOPIC, partition, now, null, value, null, cb, null, now, metadata.cluster)
+    if (r === APPEND_NEEDS_MEMORY) throw new Error('out of memory')
+    tm.maybeAddPartition(TOPIC, r.partition)
+    return o
+  }
+
+  /** One Sender pass between two deliveries: answers queued before it are handled first, as after a poll. */
+  function pass(): number {
+    client.deliver(now)
+    const wait = sender.runOnce(now)
+    client.deliver(now)
+    return wait
+  }
+
+  /** The requests sent since the last call, by API name. */
+  let seen = 0
+  function newRequests(): ScriptedRequest[] {
+    const out = client.requests.slice(seen)
+    seen = client.requests.length
+    return out
+  }
+
+  function only(api: string): ScriptedRequest {
+    const reqs = newRequests()
+    expect(reqs.map((r) => r.api)).toEqual([api])
+    return reqs[0]!
+  }
+
+  /** initTransactions() to completion: FindCoordinator (coordinator: node 1), then InitProducerId → (1000, 0). */
+  async function init(): Promise<void> {
+    const result = tm.initializeTransactions()
+    pass()
+    const find = only('FindCoordinator')
+    expect(find.body as FindCoordinatorRequest).toEqual({ keyType: 1, coordinatorKeys: [TXN_ID] })
+    client.respond(find, findCoordinatorAnswer(1))
+    pass()
+    const initReq = only('InitProducerId')
+    expect(initReq.destination).toBe(1)
+    expect(initReq.body as InitProducerIdRequest).toEqual({ transactionalId: TXN_ID, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 })
+    client.respond(initReq, initAnswer(0, 1000n, 0))
+    pass()
+    await result.promise
+    tm.maybeUpdateTransactionV2Enabled(true)
+    expect(tm.state).toBe('READY')
+  }
+
+  return { metadata, client, tm, accumulator, sender, send, pass, newRequests, only, init }
+}
+
+function findCoordinatorAnswer(nodeId: number, errorCode = 0): FindCoordinatorResponse {
+  return {
+    throttleTimeMs: 0,
+    errorCode: 0,
+    errorMessage: null,
+    nodeId: 0,
+    host: '',
+    port: 0,
+    coordinators: [{ key: TXN_ID, nodeId, host: `broker${nodeId}`, port: 9092, errorCode, errorMessage: null }],
+  }
+}
+
+function initAnswer(errorCode: number, producerId = -1n, producerEpoch = -1): InitProducerIdResponse {
+  return { throttleTimeMs: 0, errorCode, producerId, producerEpoch, ongoingTxnProducerId: -1n, ongoingTxnProducerEpoch: -1 }
+}
+
+function addPartitionsAnswer(req: ScriptedRequest, code = 0): AddPartitionsToTxnResponse {
+  const body = req.body as AddPartitionsToTxnRequest
+  return {
+    throttleTimeMs: 0,
+    errorCode: 0,
+    resultsByTransaction: [],
+    resultsByTopicV3AndBelow: body.v3AndBelowTopics!.map((t) => ({
+      name: t.name,
+      resultsByPartition: t.partitions.map((p) => ({ partitionIndex: p, partitionErrorCode: code })),
+    })),
+  }
+}
+
+function endTxnAnswer(errorCode: number, producerId = -1n, producerEpoch = -1): EndTxnResponse {
+  return { throttleTimeMs: 0, errorCode, producerId, producerEpoch }
+}
+
+function produceAnswer(req: ScriptedRequest, code = 0): ProduceResponse {
+  const body = req.body as ProduceRequest
+  return {
+    throttleTimeMs: 0,
+    nodeEndpoints: [],
+    topics: body.topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => ({
+        index: p.index,
+        errorCode: code,
+        baseOffset: code === 0 ? 0n : -1n,
+        logAppendTimeMs: -1,
+        logStartOffset: -1n,
+        recordErrors: [],
+        errorMessage: null,
+      })),
+    })),
+  }
+}
+
+function batchHeaders(req: ScriptedRequest): { partition: number; isTransactional: boolean; producerId: bigint; producerEpoch: number; baseSequence: number }[] {
+  const body = req.body as ProduceRequest
+  const out = []
+  for (const t of body.topics) {
+    for (const p of t.partitions) {
+      for (const b of decodeRecordBatches(p.records)) {
+        out.push({ partition: p.index, isTransactional: b.isTransactional, producerId: b.producerId, producerEpoch: b.producerEpoch, baseSequence: b.baseSequence })
+      }
+    }
+  }
+  return out
+}
+
+describe('transactions v1 (AddPartitionsToTxn)', () => {
+  it('sends FindCoordinator, InitProducerId, AddPartitionsToTxn, Produce, EndTxn in that order, one transactional request at a time', async () => {
+    const s = setup(1)
+    await s.init()
+    expect(s.tm.isTransactionV2Enabled).toBe(false)
+    s.tm.beginTransaction()
+    const a = s.send(0, 'a')
+    const b = s.send(1, 'b')
+    s.pass()
+    // No Produce before the coordinator knows the partitions are in the transaction.
+    const add = s.only('AddPartitionsToTxn')
+    expect(add.destination).toBe(1)
+    expect(add.request.api.maxVersion).toBe(3) // v4+ is for brokers (KIP-890)
+    expect(add.body).toEqual({ v3AndBelowTransactionalId: TXN_ID, v3AndBelowProducerId: 1000n, v3AndBelowProducerEpoch: 0, v3AndBelowTopics: [{ name: TOPIC, partitions: [0, 1] }] })
+    s.pass()
+    expect(s.newRequests()).toEqual([]) // waits for the answer
+    s.client.respond(add, addPartitionsAnswer(add))
+    s.pass()
+    s.pass()
+    const produce = s.newRequests()
+    expect(produce.map((r) => r.api)).toEqual(['Produce', 'Produce'])
+    for (const p of produce) {
+      expect((p.body as ProduceRequest).transactionalId).toBe(TXN_ID)
+      expect(p.request.api.maxVersion).toBe(11) // v12 would ask the broker to add the partition (v2 only)
+      expect(batchHeaders(p)).toEqual([{ partition: p.destination - 1, isTransactional: true, producerId: 1000n, producerEpoch: 0, baseSequence: 0 }])
+    }
+    const commit = s.tm.beginCommit()
+    expect(s.tm.state).toBe('COMMITTING_TRANSACTION')
+    s.pass()
+    expect(s.newRequests()).toEqual([]) // EndTxn waits for the batches
+    for (const p of produce) s.client.respond(p, produceAnswer(p))
+    s.pass()
+    expect([a.calls, a.err, b.calls, b.err]).toEqual([1, null, 1, null])
+    s.pass()
+    const end = s.only('EndTxn')
+    expect(end.destination).toBe(1)
+    expect(end.request.api.maxVersion).toBe(4)
+    expect(end.body as EndTxnRequest).toEqual({ transactionalId: TXN_ID, producerId: 1000n, producerEpoch: 0, committed: true })
+    s.client.respond(end, endTxnAnswer(0))
+    s.pass()
+    await commit.promise
+    expect(s.tm.state).toBe('READY')
+    expect(s.tm.producerIdAndEpoch).toEqual({ producerId: 1000n, epoch: 0 }) // v1: the epoch stays
+
+    // The next transaction adds its partitions again, and sequences go on under the same epoch.
+    s.tm.beginTransaction()
+    s.send(0, 'c')
+    s.pass()
+    const add2 = s.only('AddPartitionsToTxn')
+    s.client.respond(add2, addPartitionsAnswer(add2))
+    s.pass()
+    s.pass()
+    expect(batchHeaders(s.only('Produce'))[0]!.baseSequence).toBe(1)
+  })
+
+  it('retries CONCURRENT_TRANSACTIONS on the first AddPartitionsToTxn after 20 ms, and finds a moved coordinator again', async () => {
+    const s = setup(1)
+    await s.init()
+    s.tm.beginTransaction()
+    s.send(0)
+    s.pass()
+    const add = s.only('AddPartitionsToTxn')
+    s.client.respond(add, addPartitionsAnswer(add, ErrorCode.CONCURRENT_TRANSACTIONS))
+    s.pass()
+    expect(s.pass()).toBe(20)
+    expect(s.newRequests()).toEqual([])
+    now += 20
+    s.pass()
+    const again = s.only('AddPartitionsToTxn')
+    s.client.respond(again, addPartitionsAnswer(again, ErrorCode.NOT_COORDINATOR))
+    s.pass()
+    s.pass()
+    const find = s.only('FindCoordinator')
+    s.client.respond(find, findCoordinatorAnswer(2))
+    s.pass()
+    now += 100 // the AddPartitionsToTxn retry backoff
+    s.pass()
+    const third = s.only('AddPartitionsToTxn')
+    expect(third.destination).toBe(2)
+    s.client.respond(third, addPartitionsAnswer(third))
+    s.pass()
+    s.pass()
+    expect(s.newRequests().map((r) => r.api)).toEqual(['Produce'])
+  })
+
+  it('an abortable error fails the commit; abort then ends the transaction and bumps the epoch (KIP-360)', async () => {
+    const s = setup(1)
+    await s.init()
+    s.tm.beginTransaction()
+    const a = s.send(0)
+    s.pass()
+    const add = s.only('AddPartitionsToTxn')
+    s.client.respond(add, addPartitionsAnswer(add))
+    s.pass()
+    s.pass()
+    const produce = s.only('Produce')
+    s.client.respond(produce, produceAnswer(produce, ErrorCode.TRANSACTION_ABORTABLE))
+    s.pass()
+    expect(a.calls).toBe(1)
+    expect(a.err).toMatchObject({ name: 'KafkaBrokerError', code: 'TRANSACTION_ABORTABLE' }) // the record's own error, as Java's callback gets
+    expect(s.tm.state).toBe('ABORTABLE_ERROR')
+    expect(s.tm.lastError).toBeInstanceOf(KafkaTransactionAbortableError)
+    expect(() => s.tm.beginCommit()).toThrow(KafkaTransactionAbortableError)
+    expect(() => s.tm.ensureSendAllowed()).toThrow(KafkaTransactionAbortableError)
+    const abort = s.tm.beginAbort()
+    s.pass()
+    const end = s.only('EndTxn')
+    expect((end.body as EndTxnRequest).committed).toBe(false)
+    s.client.respond(end, endTxnAnswer(0))
+    s.pass()
+    s.pass()
+    const bump = s.only('InitProducerId')
+    expect(bump.body as InitProducerIdRequest).toMatchObject({ transactionalId: TXN_ID, producerId: 1000n, producerEpoch: 0 })
+    s.client.respond(bump, initAnswer(0, 1000n, 1))
+    s.pass()
+    await abort.promise
+    expect(s.tm.state).toBe('READY')
+    expect(s.tm.producerIdAndEpoch).toEqual({ producerId: 1000n, epoch: 1 })
+    s.tm.beginTransaction()
+    s.send(0)
+    s.pass()
+    const add2 = s.only('AddPartitionsToTxn')
+    s.client.respond(add2, addPartitionsAnswer(add2))
+    s.pass()
+    s.pass()
+    expect(batchHeaders(s.only('Produce'))[0]).toMatchObject({ producerEpoch: 1, baseSequence: 0 })
+  })
+
+  it('abort fails records not sent yet, and skips EndTxn when nothing joined the transaction', async () => {
+    const s = setup(1)
+    await s.init()
+    s.tm.beginTransaction()
+    const a = s.send(0)
+    const abort = s.tm.beginAbort()
+    s.pass()
+    expect(a.calls).toBe(1)
+    expect(a.err).toBeInstanceOf(KafkaTransactionAbortedError)
+    expect(s.newRequests()).toEqual([])
+    await abort.promise
+    expect(s.tm.state).toBe('READY')
+  })
+
+  it('sendOffsetsToTransaction: AddOffsetsToTxn to the transaction coordinator, then TxnOffsetCommit (v4 at most) to the group coordinator', async () => {
+    const s = setup(1)
+    await s.init()
+    s.tm.beginTransaction()
+    const r = s.tm.sendOffsetsToTransaction([{ topic: 'in', partition: 3, offset: 42n }], { groupId: 'g', generationId: 5, memberId: 'm-1', groupInstanceId: null })
+    s.pass()
+    const addOffsets = s.only('AddOffsetsToTxn')
+    expect(addOffsets.destination).toBe(1)
+    expect(addOffsets.body).toEqual({ transactionalId: TXN_ID, producerId: 1000n, producerEpoch: 0, groupId: 'g' })
+    s.client.respond(addOffsets, { throttleTimeMs: 0, errorCode: 0 } satisfies AddOffsetsToTxnResponse)
+    s.pass()
+    s.pass()
+    const find = s.only('FindCoordinator')
+    expect(find.body as FindCoordinatorRequest).toEqual({ keyType: 0, coordinatorKeys: ['g'] })
+    s.client.respond(find, { ...findCoordinatorAnswer(2), coordinators: [{ key: 'g', nodeId: 2, host: 'broker2', port: 9092, errorCode: 0, errorMessage: null }] })
+    s.pass()
+    s.pass()
+    const commit = s.only('TxnOffsetCommit')
+    expect(commit.destination).toBe(2)
+    expect(commit.request.api.maxVersion).toBe(4)
+    expect(commit.body as TxnOffsetCommitRequest).toEqual({
+      transactionalId: TXN_ID,
+      groupId: 'g',
+      producerId: 1000n,
+      producerEpoch: 0,
+      generationIdOrMemberEpoch: 5,
+      memberId: 'm-1',
+      groupInstanceId: null,
+      topics: [{ name: 'in', partitions: [{ partitionIndex: 3, committedOffset: 42n, committedLeaderEpoch: -1, committedMetadata: '' }] }],
+    })
+    s.client.respond(commit, { throttleTimeMs: 0, topics: [{ name: 'in', topicId: '', partitions: [{ partitionIndex: 3, errorCode: 0 }] }] } satisfies TxnOffsetCommitResponse)
+    s.pass()
+    await r.promise
+    // Offsets alone make the transaction non-empty: EndTxn is sent.
+    const end = s.tm.beginCommit()
+    s.pass()
+    s.client.respond(s.only('EndTxn'), endTxnAnswer(0))
+    s.pass()
+    await end.promise
+  })
+
+  it('ILLEGAL_GENERATION from the group is abortable (KIP-447 zombie consumer)', async () => {
+    const s = setup(2)
+    await s.init()
+    s.tm.beginTransaction()
+    const r = s.tm.sendOffsetsToTransaction([{ topic: 'in', partition: 0, offset: 1 }], { groupId: 'g', generationId: 1, memberId: 'old' })
+    s.pass()
+    const find = s.only('FindCoordinator')
+    s.client.respond(find, { ...findCoordinatorAnswer(2), coordinators: [{ key: 'g', nodeId: 2, host: 'broker2', port: 9092, errorCode: 0, errorMessage: null }] })
+    s.pass()
+    s.pass()
+    const commit = s.only('TxnOffsetCommit')
+    s.client.respond(commit, { throttleTimeMs: 0, topics: [{ name: 'in', topicId: '', partitions: [{ partitionIndex: 0, errorCode: ErrorCode.ILLEGAL_GENERATION }] }] })
+    s.pass()
+    await expect(r.promise).rejects.toBeInstanceOf(KafkaTransactionAbortableError)
+    expect(s.tm.state).toBe('ABORTABLE_ERROR')
+  })
+})
+
+describe('transactions v2 (KIP-890 part 2)', () => {
+  it('adds partitions through Produce v12 and bumps the epoch with every EndTxn', async () => {
+    const s = setup(2)
+    await s.init()
+    expect(s.tm.isTransactionV2Enabled).toBe(true)
+    s.tm.beginTransaction()
+    s.send(0)
+    s.pass()
+    const produce = s.only('Produce') // no AddPartitionsToTxn
+    expect(produce.request.api.maxVersion).toBe(12)
+    expect((produce.body as ProduceRequest).transactionalId).toBe(TXN_ID)
+    expect(batchHeaders(produce)[0]).toMatchObject({ isTransactional: true, producerEpoch: 0, baseSequence: 0 })
+    s.client.respond(produce, produceAnswer(produce))
+    const commit = s.tm.beginCommit()
+    s.pass()
+    s.pass()
+    const end = s.only('EndTxn')
+    expect(end.request.api.maxVersion).toBe(5)
+    s.client.respond(end, endTxnAnswer(0, 1000n, 1))
+    s.pass()
+    await commit.promise
+    expect(s.tm.producerIdAndEpoch).toEqual({ producerId: 1000n, epoch: 1 })
+    s.tm.beginTransaction()
+    s.send(0)
+    s.pass()
+    expect(batchHeaders(s.only('Produce'))[0]).toMatchObject({ producerEpoch: 1, baseSequence: 0 })
+  })
+
+  it('sends TxnOffsetCommit (v5) without AddOffsetsToTxn', async () => {
+    const s = setup(2)
+    await s.init()
+    s.tm.beginTransaction()
+    s.tm.sendOffsetsToTransaction([{ topic: 'in', partition: 0, offset: 7n }], { groupId: 'g' })
+    s.pass()
+    const find = s.only('FindCoordinator')
+    s.client.respond(find, { ...findCoordinatorAnswer(1), coordinators: [{ key: 'g', nodeId: 1, host: 'broker1', port: 9092, errorCode: 0, errorMessage: null }] })
+    s.pass()
+    s.pass()
+    const commit = s.only('TxnOffsetCommit')
+    expect(commit.request.api.maxVersion).toBe(5)
+    expect(commit.body).toMatchObject({ generationIdOrMemberEpoch: -1, memberId: '', groupInstanceId: null })
+  })
+
+  it('an abort after an abortable error needs no InitProducerId: EndTxn v5 bumps the epoch', async () => {
+    const s = setup(2)
+    await s.init()
+    s.tm.beginTransaction()
+    s.send(0)
+    s.pass()
+    const produce = s.only('Produce')
+    s.client.respond(produce, produceAnswer(produce, ErrorCode.INVALID_PRODUCER_EPOCH))
+    s.pass()
+    expect(s.tm.state).toBe('ABORTABLE_ERROR') // KIP-588: on Produce, abortable, not fatal
+    const abort = s.tm.beginAbort()
+    s.pass()
+    s.client.respond(s.only('EndTxn'), endTxnAnswer(0, 1000n, 2))
+    s.pass()
+    s.pass()
+    expect(s.newRequests()).toEqual([])
+    await abort.promise
+    expect(s.tm.producerIdAndEpoch.epoch).toBe(2)
+  })
+})
+
+describe('fatal errors and misuse', () => {
+  it('PRODUCER_FENCED on EndTxn fails the commit and every later call with KafkaFatalProducerError', async () => {
+    const s = setup(2)
+    await s.init()
+    s.tm.beginTransaction()
+    s.send(0)
+    s.pass()
+    const produce = s.only('Produce')
+    s.client.respond(produce, produceAnswer(produce))
+    const commit = s.tm.beginCommit()
+    s.pass()
+    s.pass()
+    s.client.respond(s.only('EndTxn'), endTxnAnswer(ErrorCode.PRODUCER_FENCED))
+    s.pass()
+    await expect(commit.promise).rejects.toBeInstanceOf(KafkaFatalProducerError)
+    await expect(commit.promise).rejects.toMatchObject({ code: 'PRODUCER_FENCED' })
+    expect(s.tm.state).toBe('FATAL_ERROR')
+    expect(() => s.tm.beginTransaction()).toThrow(KafkaFatalProducerError)
+    expect(() => s.tm.ensureSendAllowed()).toThrow(KafkaFatalProducerError)
+    expect(() => s.tm.beginAbort()).toThrow(KafkaFatalProducerError)
+  })
+
+  it('INVALID_PRODUCER_EPOCH from InitProducerId means fenced (Java maps it to PRODUCER_FENCED)', async () => {
+    const s = setup(1)
+    const result = s.tm.initializeTransactions()
+    s.pass()
+    s.client.respond(s.only('FindCoordinator'), findCoordinatorAnswer(1))
+    s.pass()
+    s.client.respond(s.only('InitProducerId'), initAnswer(ErrorCode.INVALID_PRODUCER_EPOCH))
+    s.pass()
+    await expect(result.promise).rejects.toMatchObject({ name: 'KafkaFatalProducerError', code: 'PRODUCER_FENCED' })
+  })
+
+  it('retries coordinator errors: COORDINATOR_LOAD_IN_PROGRESS with backoff, NOT_COORDINATOR with a new lookup', async () => {
+    const s = setup(2)
+    const result = s.tm.initializeTransactions()
+    s.pass()
+    s.client.respond(s.only('FindCoordinator'), findCoordinatorAnswer(1, ErrorCode.COORDINATOR_NOT_AVAILABLE))
+    s.pass()
+    expect(s.pass()).toBe(100)
+    now += 100
+    s.pass()
+    s.client.respond(s.only('FindCoordinator'), findCoordinatorAnswer(1))
+    s.pass()
+    s.client.respond(s.only('InitProducerId'), initAnswer(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS))
+    s.pass()
+    now += 100
+    s.pass()
+    s.client.respond(s.only('InitProducerId'), initAnswer(ErrorCode.NOT_COORDINATOR))
+    s.pass()
+    s.pass()
+    s.client.respond(s.only('FindCoordinator'), findCoordinatorAnswer(2))
+    s.pass()
+    now += 100
+    s.pass()
+    const init = s.only('InitProducerId')
+    expect(init.destination).toBe(2)
+    s.client.respond(init, initAnswer(0, 5n, 0))
+    s.pass()
+    await result.promise
+  })
+
+  it('a disconnect from the coordinator looks it up again and resends', async () => {
+    const s = setup(2)
+    await s.init()
+    s.tm.beginTransaction()
+    s.tm.sendOffsetsToTransaction([{ topic: 'in', partition: 0, offset: 1 }], 'g' as never)
+    const commit = s.tm.beginCommit()
+    void commit
+    s.pass()
+    const find = s.only('FindCoordinator')
+    s.client.disconnect(find.destination)
+    s.pass()
+    now += 100
+    s.pass()
+    expect(s.only('FindCoordinator').api).toBe('FindCoordinator')
+  })
+
+  it('misuse is a KafkaTransactionStateError naming the state, and changes nothing', async () => {
+    const s = setup(2)
+    const state = (f: () => unknown): string => {
+      try {
+        f()
+      } catch (err) {
+        expect(err).toBeInstanceOf(KafkaTransactionStateError)
+        return (err as KafkaTransactionStateError).state
+      }
+      throw new Error('expected a KafkaTransactionStateError')
+    }
+    expect(state(() => s.tm.beginTransaction())).toBe('UNINITIALIZED')
+    expect(state(() => s.tm.ensureSendAllowed())).toBe('UNINITIALIZED')
+    await s.init()
+    expect(state(() => s.tm.beginCommit())).toBe('READY')
+    expect(state(() => s.tm.beginAbort())).toBe('READY')
+    expect(state(() => s.tm.ensureSendAllowed())).toBe('READY')
+    expect(state(() => s.tm.sendOffsetsToTransaction([], { groupId: 'g' }))).toBe('READY')
+    expect(state(() => s.tm.initializeTransactions())).toBe('READY')
+    s.tm.beginTransaction()
+    expect(state(() => s.tm.beginTransaction())).toBe('IN_TRANSACTION')
+    expect(s.tm.state).toBe('IN_TRANSACTION')
+    const idempotent = new TransactionManager()
+    expect(state(() => idempotent.beginTransaction())).toBe('NOT_TRANSACTIONAL')
+  })
+})
