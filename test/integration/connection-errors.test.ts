@@ -176,6 +176,20 @@ describe('a metadata timeout names the connection failures behind it', () => {
       const server = tls.createServer({ key, cert }, () => {})
       server.on('tlsClientError', () => {}) // our plaintext ApiVersions is not a ClientHello
       const port = await listen(server)
+      if (process.versions.bun !== undefined || 'Deno' in globalThis) {
+        // Bun's and Deno's node:tls servers (BoringSSL, rustls) answer bytes that are not a
+        // ClientHello with an alert record, where Node's OpenSSL closes silently: this
+        // server is then the TLS-alert case above, a prompt KafkaTlsError.
+        const err = await newProducer({ bootstrapServers: `127.0.0.1:${port}` })
+          .send({ topic: 't', value: 'x' })
+          .then(
+            () => null,
+            (e: unknown) => e,
+          )
+        expect(err).toBeInstanceOf(KafkaTlsError)
+        expect((err as KafkaTlsError).reason).toBe('PLAINTEXT_ON_TLS_LISTENER')
+        return
+      }
       const err = await sendError(newProducer({ bootstrapServers: `127.0.0.1:${port}` }))
       expect(err.message).toMatch(
         new RegExp(`; no broker reachable: 127\\.0\\.0\\.1:${port} closed during the ApiVersions handshake \\(\\d+ attempts\\)$`),

@@ -56,8 +56,16 @@ afterAll(() => {
   if (dir !== '') fs.rmSync(dir, { recursive: true, force: true })
 })
 
+/**
+ * The probe always runs on Node: hiding a package relies on Node's CommonJS
+ * loader (Module._load) and tsx. Under Bun and Deno the matrix still runs this
+ * file, and the producer's lookup of the package (createRequire) is the same
+ * code on every runtime.
+ */
+const NODE = process.versions.bun !== undefined || 'Deno' in globalThis ? 'node' : process.execPath
+
 function probe(hide: string[], codecs: string[]): Record<string, 'ok' | { name: string; key: string; message: string }> {
-  const r = spawnSync(process.execPath, ['--require', path.join(dir, 'hide.cjs'), '--import', 'tsx', path.join(dir, 'probe.mts'), ...codecs], {
+  const r = spawnSync(NODE, ['--require', path.join(dir, 'hide.cjs'), '--import', 'tsx', path.join(dir, 'probe.mts'), ...codecs], {
     cwd: ROOT,
     encoding: 'utf8',
     env: { ...process.env, HIDE_PACKAGES: hide.join(',') },

@@ -65,7 +65,13 @@ export function loadLz4Codec(configKey?: string): Codec {
     id: 3,
     compress: (input: Buffer) => compressFrame(lz4, input),
     decompress: (input: Buffer) =>
-      lz4.decompressFrame(input).catch((err: unknown) => {
+      // A frame of no blocks (what Lz4BlockOutputStream writes for empty input) is answered here:
+      // lz4-napi hands back a zero-length Buffer whose memory Bun reports as detached.
+      input.length === LZ4_FRAME_HEADER.length + END_MARK_SIZE &&
+      input.subarray(0, LZ4_FRAME_HEADER.length).equals(LZ4_FRAME_HEADER) &&
+      input.readUInt32LE(LZ4_FRAME_HEADER.length) === 0
+        ? Promise.resolve(Buffer.alloc(0))
+        : lz4.decompressFrame(input).catch((err: unknown) => {
         throw new KafkaProtocolError(`lz4: cannot decompress a ${input.length}-byte frame: ${(err as Error)?.message ?? String(err)}`, {
           cause: err,
         })
