@@ -35,6 +35,7 @@ import { APPEND_NEEDS_MEMORY, RecordAccumulator } from '../../src/producer/recor
 import type { SendCallback } from '../../src/producer/record.js'
 import { Sender } from '../../src/producer/sender.js'
 import { TransactionManager } from '../../src/producer/transaction-manager.js'
+import type { TransactionalResult } from '../../src/producer/transactions/transactional-result.js'
 import { decodeRecordBatches } from '../harness/record-batch-decoder.js'
 import { ScriptedClient, type ScriptedRequest } from '../harness/scripted-client.js'
 
@@ -150,12 +151,25 @@ function setup(transactionVersion: 1 | 2) {
     expect(initReq.body as InitProducerIdRequest).toEqual({ transactionalId: TXN_ID, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 })
     client.respond(initReq, initAnswer(0, 1000n, 0))
     pass()
-    await result.promise
+    await outcome(tm, result)
     tm.maybeUpdateTransactionV2Enabled(true)
     expect(tm.state).toBe('READY')
   }
 
   return { metadata, client, tm, accumulator, sender, send, pass, newRequests, only, init }
+}
+
+/**
+ * What KafkaProducer's awaitTransactional does with a result: wait for its
+ * outcome, then acknowledge it (success or failure), so the manager lets a
+ * different init/commit/abort begin (Java's TransactionalRequestResult.await).
+ */
+async function outcome(tm: TransactionManager, r: TransactionalResult): Promise<void> {
+  try {
+    await r.promise
+  } finally {
+    tm.acknowledge(r)
+  }
 }
 
 function findCoordinatorAnswer(nodeId: number, errorCode = 0): FindCoordinatorResponse {
@@ -264,7 +278,7 @@ describe('transactions v1 (AddPartitionsToTxn)', () => {
     expect(end.body as EndTxnRequest).toEqual({ transactionalId: TXN_ID, producerId: 1000n, producerEpoch: 0, committed: true })
     s.client.respond(end, endTxnAnswer(0))
     s.pass()
-    await commit.promise
+    await outcome(s.tm, commit)
     expect(s.tm.state).toBe('READY')
     expect(s.tm.producerIdAndEpoch).toEqual({ producerId: 1000n, epoch: 0 }) // v1: the epoch stays
 
@@ -339,7 +353,7 @@ describe('transactions v1 (AddPartitionsToTxn)', () => {
     expect(bump.body as InitProducerIdRequest).toMatchObject({ transactionalId: TXN_ID, producerId: 1000n, producerEpoch: 0 })
     s.client.respond(bump, initAnswer(0, 1000n, 1))
     s.pass()
-    await abort.promise
+    await outcome(s.tm, abort)
     expect(s.tm.state).toBe('READY')
     expect(s.tm.producerIdAndEpoch).toEqual({ producerId: 1000n, epoch: 1 })
     s.tm.beginTransaction()
@@ -362,7 +376,7 @@ describe('transactions v1 (AddPartitionsToTxn)', () => {
     expect(a.calls).toBe(1)
     expect(a.err).toBeInstanceOf(KafkaTransactionAbortedError)
     expect(s.newRequests()).toEqual([])
-    await abort.promise
+    await outcome(s.tm, abort)
     expect(s.tm.state).toBe('READY')
   })
 
@@ -398,13 +412,13 @@ describe('transactions v1 (AddPartitionsToTxn)', () => {
     })
     s.client.respond(commit, { throttleTimeMs: 0, topics: [{ name: 'in', topicId: '', partitions: [{ partitionIndex: 3, errorCode: 0 }] }] } satisfies TxnOffsetCommitResponse)
     s.pass()
-    await r.promise
+    await outcome(s.tm, r)
     // Offsets alone make the transaction non-empty: EndTxn is sent.
     const end = s.tm.beginCommit()
     s.pass()
     s.client.respond(s.only('EndTxn'), endTxnAnswer(0))
     s.pass()
-    await end.promise
+    await outcome(s.tm, end)
   })
 
   it('ILLEGAL_GENERATION from the group is abortable (KIP-447 zombie consumer)', async () => {
@@ -420,7 +434,7 @@ describe('transactions v1 (AddPartitionsToTxn)', () => {
     const commit = s.only('TxnOffsetCommit')
     s.client.respond(commit, { throttleTimeMs: 0, topics: [{ name: 'in', topicId: '', partitions: [{ partitionIndex: 0, errorCode: ErrorCode.ILLEGAL_GENERATION }] }] })
     s.pass()
-    await expect(r.promise).rejects.toBeInstanceOf(KafkaTransactionAbortableError)
+    await expect(outcome(s.tm, r)).rejects.toBeInstanceOf(KafkaTransactionAbortableError)
     expect(s.tm.state).toBe('ABORTABLE_ERROR')
   })
 })
@@ -445,7 +459,7 @@ describe('transactions v2 (KIP-890 part 2)', () => {
     expect(end.request.api.maxVersion).toBe(5)
     s.client.respond(end, endTxnAnswer(0, 1000n, 1))
     s.pass()
-    await commit.promise
+    await outcome(s.tm, commit)
     expect(s.tm.producerIdAndEpoch).toEqual({ producerId: 1000n, epoch: 1 })
     s.tm.beginTransaction()
     s.send(0)
@@ -484,7 +498,7 @@ describe('transactions v2 (KIP-890 part 2)', () => {
     s.pass()
     s.pass()
     expect(s.newRequests()).toEqual([])
-    await abort.promise
+    await outcome(s.tm, abort)
     expect(s.tm.producerIdAndEpoch.epoch).toBe(2)
   })
 })
@@ -503,8 +517,8 @@ describe('fatal errors and misuse', () => {
     s.pass()
     s.client.respond(s.only('EndTxn'), endTxnAnswer(ErrorCode.PRODUCER_FENCED))
     s.pass()
-    await expect(commit.promise).rejects.toBeInstanceOf(KafkaFatalProducerError)
-    await expect(commit.promise).rejects.toMatchObject({ code: 'PRODUCER_FENCED' })
+    await expect(outcome(s.tm, commit)).rejects.toBeInstanceOf(KafkaFatalProducerError)
+    await expect(outcome(s.tm, commit)).rejects.toMatchObject({ code: 'PRODUCER_FENCED' })
     expect(s.tm.state).toBe('FATAL_ERROR')
     expect(() => s.tm.beginTransaction()).toThrow(KafkaFatalProducerError)
     expect(() => s.tm.ensureSendAllowed()).toThrow(KafkaFatalProducerError)
@@ -519,7 +533,7 @@ describe('fatal errors and misuse', () => {
     s.pass()
     s.client.respond(s.only('InitProducerId'), initAnswer(ErrorCode.INVALID_PRODUCER_EPOCH))
     s.pass()
-    await expect(result.promise).rejects.toMatchObject({ name: 'KafkaFatalProducerError', code: 'PRODUCER_FENCED' })
+    await expect(outcome(s.tm, result)).rejects.toMatchObject({ name: 'KafkaFatalProducerError', code: 'PRODUCER_FENCED' })
   })
 
   it('retries coordinator errors: COORDINATOR_LOAD_IN_PROGRESS with backoff, NOT_COORDINATOR with a new lookup', async () => {
@@ -548,7 +562,7 @@ describe('fatal errors and misuse', () => {
     expect(init.destination).toBe(2)
     s.client.respond(init, initAnswer(0, 5n, 0))
     s.pass()
-    await result.promise
+    await outcome(s.tm, result)
   })
 
   it('a disconnect from the coordinator looks it up again and resends', async () => {
