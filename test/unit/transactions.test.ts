@@ -421,22 +421,35 @@ describe('transactions v1 (AddPartitionsToTxn)', () => {
     await outcome(s.tm, end)
   })
 
-  it('ILLEGAL_GENERATION from the group is abortable (KIP-447 zombie consumer)', async () => {
-    const s = setup(2)
-    await s.init()
-    s.tm.beginTransaction()
-    const r = s.tm.sendOffsetsToTransaction([{ topic: 'in', partition: 0, offset: 1 }], { groupId: 'g', generationId: 1, memberId: 'old' })
-    s.pass()
-    const find = s.only('FindCoordinator')
-    s.client.respond(find, { ...findCoordinatorAnswer(2), coordinators: [{ key: 'g', nodeId: 2, host: 'broker2', port: 9092, errorCode: 0, errorMessage: null }] })
-    s.pass()
-    s.pass()
-    const commit = s.only('TxnOffsetCommit')
-    s.client.respond(commit, { throttleTimeMs: 0, topics: [{ name: 'in', topicId: '', partitions: [{ partitionIndex: 0, errorCode: ErrorCode.ILLEGAL_GENERATION }] }] })
-    s.pass()
-    await expect(outcome(s.tm, r)).rejects.toBeInstanceOf(KafkaTransactionAbortableError)
-    expect(s.tm.state).toBe('ABORTABLE_ERROR')
-  })
+  // Java's TxnOffsetCommitHandler: a consumer whose group metadata is out of date (KIP-447 zombie) makes the
+  // transaction abortable (CommitFailedException), never the producer fatal; KIP-848's member-epoch and
+  // missing-group answers mean the same.
+  it.each(['ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID', 'STALE_MEMBER_EPOCH', 'GROUP_ID_NOT_FOUND'] as const)(
+    '%s from the group is abortable, and abortTransaction() recovers',
+    async (name) => {
+      const s = setup(2)
+      await s.init()
+      s.tm.beginTransaction()
+      const r = s.tm.sendOffsetsToTransaction([{ topic: 'in', partition: 0, offset: 1 }], { groupId: 'g', generationId: 1, memberId: 'old' })
+      s.pass()
+      const find = s.only('FindCoordinator')
+      s.client.respond(find, { ...findCoordinatorAnswer(2), coordinators: [{ key: 'g', nodeId: 2, host: 'broker2', port: 9092, errorCode: 0, errorMessage: null }] })
+      s.pass()
+      s.pass()
+      const commit = s.only('TxnOffsetCommit')
+      s.client.respond(commit, { throttleTimeMs: 0, topics: [{ name: 'in', topicId: '', partitions: [{ partitionIndex: 0, errorCode: ErrorCode[name] }] }] })
+      s.pass()
+      await expect(outcome(s.tm, r)).rejects.toMatchObject({ name: 'KafkaTransactionAbortableError', code: name })
+      expect(s.tm.state).toBe('ABORTABLE_ERROR')
+      expect(s.tm.fatalError).toBeNull()
+      const abort = s.tm.beginAbort()
+      s.pass()
+      s.client.respond(s.only('EndTxn'), endTxnAnswer(0, 1000n, 1))
+      s.pass()
+      await outcome(s.tm, abort)
+      expect(s.tm.state).toBe('READY')
+    },
+  )
 })
 
 describe('transactions v2 (KIP-890 part 2)', () => {
@@ -605,5 +618,126 @@ describe('fatal errors and misuse', () => {
     expect(s.tm.state).toBe('IN_TRANSACTION')
     const idempotent = new TransactionManager()
     expect(state(() => idempotent.beginTransaction())).toBe('NOT_TRANSACTIONAL')
+  })
+})
+
+describe('a call repeated after a max.block.ms timeout (Java: pendingTransition)', () => {
+  /** Init, one record to partition 0 delivered, then a commit whose EndTxn is answered with `code`. */
+  async function commitAnsweredWith(version: 1 | 2, code: number) {
+    const s = setup(version)
+    await s.init()
+    s.tm.beginTransaction()
+    s.send(0)
+    s.pass()
+    if (version === 1) {
+      const add = s.only('AddPartitionsToTxn')
+      s.client.respond(add, addPartitionsAnswer(add))
+      s.pass()
+      s.pass()
+    }
+    const produce = s.only('Produce')
+    s.client.respond(produce, produceAnswer(produce))
+    // KafkaProducer.commitTransaction, whose wait then times out: the result is not acknowledged.
+    const commit = s.tm.beginCommit()
+    s.pass()
+    s.pass()
+    s.client.respond(s.only('EndTxn'), endTxnAnswer(code, version === 2 && code === 0 ? 1000n : -1n, version === 2 && code === 0 ? 1 : -1))
+    s.pass()
+    expect(commit.isCompleted).toBe(true)
+    return { s, commit }
+  }
+
+  it('commitTransaction() again gets the same result once the commit completed meanwhile, with no second EndTxn', async () => {
+    const { s, commit } = await commitAnsweredWith(1, 0)
+    expect(s.tm.state).toBe('READY')
+    // Only the timed-out call may be made until the application has seen its outcome.
+    expect(() => s.tm.beginTransaction()).toThrow(/previous call to commitTransaction\(\) timed out and has completed since/)
+    expect(() => s.tm.beginAbort()).toThrow(KafkaTransactionStateError)
+    const again = s.tm.beginCommit()
+    expect(again).toBe(commit)
+    s.pass()
+    expect(s.newRequests()).toEqual([])
+    await outcome(s.tm, again)
+    s.tm.beginTransaction()
+    expect(s.tm.state).toBe('IN_TRANSACTION')
+  })
+
+  it('initTransactions() again gets the same result once InitProducerId completed meanwhile', async () => {
+    const s = setup(2)
+    const first = s.tm.initializeTransactions()
+    s.pass()
+    s.client.respond(s.only('FindCoordinator'), findCoordinatorAnswer(1))
+    s.pass()
+    s.client.respond(s.only('InitProducerId'), initAnswer(0, 1000n, 0))
+    s.pass()
+    expect(s.tm.state).toBe('READY')
+    const again = s.tm.initializeTransactions()
+    expect(again).toBe(first)
+    await outcome(s.tm, again)
+    expect(s.newRequests()).toEqual([])
+    s.tm.beginTransaction()
+  })
+
+  it('abortTransaction() after a fatal error throws the fatal error, even while the failed commit was not seen', async () => {
+    const { s, commit } = await commitAnsweredWith(2, ErrorCode.PRODUCER_FENCED)
+    expect(s.tm.state).toBe('FATAL_ERROR')
+    expect(() => s.tm.beginAbort()).toThrow(KafkaFatalProducerError)
+    expect(() => s.tm.beginTransaction()).toThrow(KafkaFatalProducerError)
+    // The repeated commit gets its own outcome: the fatal error.
+    expect(s.tm.beginCommit()).toBe(commit)
+    await expect(outcome(s.tm, commit)).rejects.toMatchObject({ name: 'KafkaFatalProducerError', code: 'PRODUCER_FENCED' })
+    expect(() => s.tm.beginAbort()).toThrow(KafkaFatalProducerError)
+  })
+})
+
+describe('EndTxn(abort) answered with an abortable error', () => {
+  // Java fails the abort and stays ABORTING_TRANSACTION (transitionToAbortableError skips), where no call is
+  // valid any more; here the producer becomes fatal instead of stuck, and says why.
+  it.each(['TRANSACTION_ABORTABLE', 'UNKNOWN_PRODUCER_ID'] as const)('%s makes the producer fatal, not stuck in ABORTING_TRANSACTION', async (name) => {
+    const s = setup(2)
+    await s.init()
+    s.tm.beginTransaction()
+    s.send(0)
+    s.pass()
+    const produce = s.only('Produce')
+    s.client.respond(produce, produceAnswer(produce))
+    s.pass()
+    const abort = s.tm.beginAbort()
+    s.pass()
+    const end = s.only('EndTxn')
+    expect((end.body as EndTxnRequest).committed).toBe(false)
+    s.client.respond(end, endTxnAnswer(ErrorCode[name]))
+    s.pass()
+    await expect(outcome(s.tm, abort)).rejects.toMatchObject({ name: 'KafkaFatalProducerError', code: name })
+    expect(s.tm.state).toBe('FATAL_ERROR')
+    expect(() => s.tm.beginAbort()).toThrow(KafkaFatalProducerError)
+    expect(() => s.tm.beginTransaction()).toThrow(KafkaFatalProducerError)
+    expect(() => s.tm.ensureSendAllowed()).toThrow(KafkaFatalProducerError)
+  })
+
+  it('TRANSACTION_ABORTABLE on EndTxn(commit) stays abortable: abort recovers', async () => {
+    const { s, commit } = await (async () => {
+      const s = setup(2)
+      await s.init()
+      s.tm.beginTransaction()
+      s.send(0)
+      s.pass()
+      const produce = s.only('Produce')
+      s.client.respond(produce, produceAnswer(produce))
+      const commit = s.tm.beginCommit()
+      s.pass()
+      s.pass()
+      s.client.respond(s.only('EndTxn'), endTxnAnswer(ErrorCode.TRANSACTION_ABORTABLE))
+      s.pass()
+      return { s, commit }
+    })()
+    await expect(outcome(s.tm, commit)).rejects.toBeInstanceOf(KafkaTransactionAbortableError)
+    expect(s.tm.state).toBe('ABORTABLE_ERROR')
+    const abort = s.tm.beginAbort()
+    s.pass()
+    s.client.respond(s.only('EndTxn'), endTxnAnswer(0, 1000n, 2))
+    s.pass()
+    await outcome(s.tm, abort)
+    expect(s.tm.state).toBe('READY')
   })
 })
