@@ -5,12 +5,13 @@
  * clock. Each test calls the manager's application-side methods as
  * KafkaProducer does, runs Sender passes, and answers the requests it sends.
  */
-import { beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type MetadataResponseView, ProducerMetadata } from '../../src/clients/metadata.js'
 import {
   KafkaFatalProducerError,
   KafkaTransactionAbortableError,
   KafkaTransactionAbortedError,
+  KafkaTimeoutError,
   KafkaTransactionStateError,
 } from '../../src/errors.js'
 import type {
@@ -29,6 +30,7 @@ import type {
   TxnOffsetCommitResponse,
 } from '../../src/protocol/apis/index.js'
 import { ErrorCode } from '../../src/protocol/error-codes.js'
+import { KafkaProducer } from '../../src/producer/kafka-producer.js'
 import { BufferPool } from '../../src/producer/buffer-pool.js'
 import { ProducerMetrics } from '../../src/producer/metrics.js'
 import { APPEND_NEEDS_MEMORY, RecordAccumulator } from '../../src/producer/record-accumulator.js'
@@ -739,5 +741,131 @@ describe('EndTxn(abort) answered with an abortable error', () => {
     s.pass()
     await outcome(s.tm, abort)
     expect(s.tm.state).toBe('READY')
+  })
+})
+
+/**
+ * The same through KafkaProducer (its max.block.ms wait and its waiting
+ * sends), on a scripted client. The producer's loop runs on the event loop,
+ * so these wait for requests with real (short) timers.
+ */
+describe('KafkaProducer transactional calls on a scripted client', () => {
+  const producers: KafkaProducer[] = []
+  afterEach(async () => {
+    await Promise.all(producers.splice(0).map((p) => p.close({ timeoutMs: 0 })))
+  })
+
+  async function until(cond: () => boolean, what: string): Promise<void> {
+    const deadline = Date.now() + 5000
+    while (!cond()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+      await new Promise((r) => setTimeout(r, 1))
+    }
+  }
+
+  async function nextOf(client: ScriptedClient, api: string, n: number): Promise<ScriptedRequest> {
+    await until(() => client.sentOf(api).length >= n, `${api} #${n}`)
+    return client.sentOf(api)[n - 1]!
+  }
+
+  function transactionalProducer(maxBlockMs: number) {
+    let client!: ScriptedClient
+    let metadata!: ProducerMetadata
+    const producer = new KafkaProducer(
+      { bootstrapServers: 'bootstrap:9092', transactionalId: TXN_ID, lingerMs: 0, maxBlockMs },
+      {
+        random: MID,
+        createClient: (parts) => {
+          metadata = parts.metadata
+          metadata.add(TOPIC, parts.time())
+          metadata.update(clusterView(), parts.time())
+          client = new ScriptedClient(parts.metadata, parts.time)
+          const versions = { Produce: 12, FindCoordinator: 6, InitProducerId: 6, AddPartitionsToTxn: 5, AddOffsetsToTxn: 4, EndTxn: 5, TxnOffsetCommit: 6 }
+          client.apiVersions = { '1': versions, '2': versions }
+          client.features = { epoch: 7n, levels: new Map([['transaction.version', 2]]) }
+          return client
+        },
+      },
+    )
+    producers.push(producer)
+    const init = async (): Promise<void> => {
+      const done = producer.initTransactions()
+      client.respond(await nextOf(client, 'FindCoordinator', 1), findCoordinatorAnswer(1))
+      client.respond(await nextOf(client, 'InitProducerId', 1), initAnswer(0, 1000n, 0))
+      await done
+    }
+    return { producer, client: () => client, metadata: () => metadata, init }
+  }
+
+  it('commitTransaction() that timed out (max.block.ms) can be called again and returns the outcome of the same commit', async () => {
+    const { producer, client, init } = transactionalProducer(100)
+    await init()
+    const c = client()
+    producer.beginTransaction()
+    const sent = producer.send({ topic: TOPIC, partition: 0, value: 'v' })
+    const produce = await nextOf(c, 'Produce', 1)
+    c.respond(produce, produceAnswer(produce))
+    await sent
+    await expect(producer.commitTransaction()).rejects.toBeInstanceOf(KafkaTimeoutError)
+    // The commit goes on after the timeout, and completes before the application calls again.
+    c.respond(await nextOf(c, 'EndTxn', 1), endTxnAnswer(0, 1000n, 1))
+    await until(() => c.pending().length === 0 && (producer as unknown as { txn: TransactionManager }).txn.state === 'READY', 'the commit')
+    await expect(Promise.resolve().then(() => producer.beginTransaction())).rejects.toBeInstanceOf(KafkaTransactionStateError)
+    await producer.commitTransaction()
+    expect(c.sentOf('EndTxn')).toHaveLength(1)
+    producer.beginTransaction() // the outcome was seen: the next transaction may begin
+    await producer.abortTransaction()
+  })
+
+  it('a failed commit is acknowledged by the call that saw it: abortTransaction() then runs', async () => {
+    const { producer, client, init } = transactionalProducer(5000)
+    await init()
+    const c = client()
+    producer.beginTransaction()
+    const sent = producer.send({ topic: TOPIC, partition: 0, value: 'v' })
+    const produce = await nextOf(c, 'Produce', 1)
+    c.respond(produce, produceAnswer(produce))
+    await sent
+    const commit = producer.commitTransaction()
+    c.respond(await nextOf(c, 'EndTxn', 1), endTxnAnswer(ErrorCode.TRANSACTION_ABORTABLE))
+    await expect(commit).rejects.toBeInstanceOf(KafkaTransactionAbortableError)
+    const abort = producer.abortTransaction()
+    c.respond(await nextOf(c, 'EndTxn', 2), endTxnAnswer(0, 1000n, 1))
+    await abort
+  })
+
+  it('a send waiting for metadata when its transaction is aborted fails with KafkaTransactionAbortedError, and never joins the next transaction', async () => {
+    const { producer, client, metadata, init } = transactionalProducer(5000)
+    await init()
+    const c = client()
+    producer.beginTransaction()
+    // 'later' is not in the metadata yet: the send waits in the producer.
+    const waiting = producer.send({ topic: 'later', partition: 0, value: 'from the aborted transaction' })
+    const outcomeOf = waiting.then(
+      () => null,
+      (e: Error) => e,
+    )
+    await producer.abortTransaction()
+    producer.beginTransaction()
+    const view = clusterView()
+    metadata().add('later', Date.now())
+    metadata().update(
+      {
+        ...view,
+        topics: [
+          ...view.topics,
+          { errorCode: 0, name: 'later', partitions: [{ errorCode: 0, partitionIndex: 0, leaderId: 1, leaderEpoch: 0, replicaNodes: [1], isrNodes: [1] }] },
+        ],
+      },
+      Date.now(),
+    )
+    let settled: Error | null | undefined
+    void outcomeOf.then((e) => (settled = e))
+    await until(() => settled !== undefined || c.sentOf('Produce').length > 0, 'the waiting send to settle or be sent')
+    expect(c.sentOf('Produce')).toEqual([])
+    expect(await outcomeOf).toBeInstanceOf(KafkaTransactionAbortedError)
+    // The transaction begun after the abort holds nothing: committing it sends no EndTxn.
+    await producer.commitTransaction()
+    expect(c.sentOf('EndTxn')).toEqual([])
   })
 })
