@@ -232,6 +232,16 @@ export interface TransactionalOptions {
  *   the end of each transaction, never inside one.
  * - In ABORTABLE_ERROR only abortTransaction() gets the producer going again;
  *   in FATAL_ERROR nothing does, and every pending operation has failed.
+ *   An abort cannot end in ABORTABLE_ERROR: an abortable answer to
+ *   EndTxn(abort) is fatal (Java would stay in ABORTING_TRANSACTION, where no
+ *   call is valid).
+ * - The result of init/commit/abort stays `pendingTransition` until the
+ *   application acknowledged its outcome (Java's isAcked), completed or not:
+ *   the same call then returns it, a different one throws (the fatal error
+ *   first, if any).
+ * - A record joins only the transaction open at its send(): a send that
+ *   waited is checked against `transactionGeneration` before its append
+ *   (ensureAppendAllowed).
  */
 export class TransactionManager implements ProducerStateHooks {
   private producer: ProducerIdAndEpoch = NO_PRODUCER

@@ -692,6 +692,25 @@ describe('a call repeated after a max.block.ms timeout (Java: pendingTransition)
   })
 })
 
+describe('commitTransaction() with a record that fails', () => {
+  it('sends the records first and fails with their error; no EndTxn goes out (Java: maybeTerminateRequestWithError)', async () => {
+    const s = setup(2)
+    await s.init()
+    s.tm.beginTransaction()
+    const a = s.send(0)
+    const commit = s.tm.beginCommit()
+    s.pass()
+    const produce = s.only('Produce') // the commit sends what is buffered, ignoring linger
+    s.client.respond(produce, produceAnswer(produce, ErrorCode.TRANSACTION_ABORTABLE))
+    s.pass()
+    s.pass()
+    expect(a.err).toMatchObject({ code: 'TRANSACTION_ABORTABLE' })
+    await expect(outcome(s.tm, commit)).rejects.toMatchObject({ name: 'KafkaTransactionAbortableError', code: 'TRANSACTION_ABORTABLE' })
+    expect(s.client.sentOf('EndTxn')).toEqual([])
+    expect(s.tm.state).toBe('ABORTABLE_ERROR')
+  })
+})
+
 describe('EndTxn(abort) answered with an abortable error', () => {
   // Java fails the abort and stays ABORTING_TRANSACTION (transitionToAbortableError skips), where no call is
   // valid any more; here the producer becomes fatal instead of stuck, and says why.
