@@ -205,7 +205,8 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
     const txn = (this.txn = parts.transactionManager !== null && parts.transactionManager.isTransactional ? parts.transactionManager : null)
     this.waiting = new WaitingSends({
       metadata: this.metadata,
-      accumulator: txn === null ? this.accumulator : transactionalAppends(this.accumulator, txn),
+      accumulator: this.accumulator,
+      transaction: txn,
       sender: this.sender,
       stats: this.stats,
       transactionManager: this.transactionManager,
@@ -323,7 +324,12 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
       if (fatal) throw fatal
       const txn = this.txn
       // A transactional producer only sends inside a transaction (Java: maybeAddPartition's checks).
-      if (txn !== null) txn.ensureSendAllowed()
+      let generation = -1
+      if (txn !== null) {
+        txn.ensureSendAllowed()
+        // The transaction this record belongs to, should it have to wait (see WaitingSends).
+        generation = txn.transactionGeneration
+      }
       const headers = validateRecord(record)
       const now = this.sendClock()
       const key = record.key ?? null
@@ -332,7 +338,7 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
       if (this.waiting.size > 0) {
         // Still a use of the topic (metadata.max.idle.ms), though the record queues behind earlier ones.
         this.metadata.add(record.topic, now)
-        this.waiting.enqueue(record, PARTITION_NOT_CHOSEN, key, headers, timestamp, now, complete, fail, this.sendSignal)
+        this.waiting.enqueue(record, PARTITION_NOT_CHOSEN, key, headers, timestamp, now, complete, fail, this.sendSignal, generation)
         return
       }
       const topic = record.topic
@@ -350,7 +356,7 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
         }
       }
       if (count === undefined) {
-        this.waiting.enqueue(record, PARTITION_NOT_CHOSEN, key, headers, timestamp, now, complete, fail, this.sendSignal)
+        this.waiting.enqueue(record, PARTITION_NOT_CHOSEN, key, headers, timestamp, now, complete, fail, this.sendSignal, generation)
         this.sender.wakeup()
         return
       }
@@ -359,7 +365,7 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
       const partition = this.partitionFor(topic, record.partition, key, record.value, count, cluster)
       const r = this.accumulator.append(topic, partition, timestamp, key, record.value, headers, complete, fail, now, cluster)
       if (r === APPEND_NEEDS_MEMORY) {
-        this.waiting.enqueue(record, partition, key, headers, timestamp, now, complete, fail, this.sendSignal)
+        this.waiting.enqueue(record, partition, key, headers, timestamp, now, complete, fail, this.sendSignal, generation)
         return
       }
       if (txn !== null) txn.maybeAddPartition(topic, r.partition)
@@ -662,23 +668,30 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
     return this.txn
   }
 
-  /** Java's TransactionalRequestResult.await(max.block.ms): a timeout leaves the operation running, to be awaited again. */
+  /**
+   * Java's TransactionalRequestResult.await(max.block.ms): a timeout leaves
+   * the operation running, to be awaited again by repeating the call (the
+   * manager keeps its result until then); an outcome, success or failure,
+   * acknowledges the result, as Java's await marks it acked.
+   */
   private async awaitTransactional(txn: TransactionManager, result: TransactionalResult): Promise<void> {
     const maxBlockMs = this.config.maxBlockMs
     let timer: NodeJS.Timeout | null = null
+    let timeoutError: KafkaTimeoutError | null = null
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new KafkaTimeoutError(
-              `Timeout expired after ${maxBlockMs} ms (max.block.ms) while awaiting ${result.operation}; it is still in progress: call the same method again to keep waiting`,
-            ),
-          ),
-        Math.min(maxBlockMs, 2147483647),
-      )
+      timer = setTimeout(() => {
+        timeoutError = new KafkaTimeoutError(
+          `Timeout expired after ${maxBlockMs} ms (max.block.ms) while awaiting ${result.operation}; it is still in progress: call the same method again to keep waiting`,
+        )
+        reject(timeoutError)
+      }, Math.min(maxBlockMs, 2147483647))
     })
     try {
       await Promise.race([result.promise, timeout])
+    } catch (err) {
+      // Not on a timeout: the application was told to call again, and that call must find this result.
+      if (err !== timeoutError) txn.acknowledge(result)
+      throw err
     } finally {
       if (timer !== null) clearTimeout(timer)
     }
@@ -734,31 +747,6 @@ function checkTypedOptions(keySerializer: unknown, valueSerializer: unknown, int
   interceptors.forEach((ic: unknown, i) => {
     if (ic === null || typeof ic !== 'object') throw new KafkaConfigError('interceptors', `interceptor ${i} must be an object with onSend / onAcknowledgement methods`)
   })
-}
-
-/**
- * The accumulator as WaitingSends sees it for a transactional producer: a
- * send that waited (metadata, memory) is checked against the transaction
- * state when it is finally appended, and its partition registered with the
- * transaction, as a direct send is.
- */
-function transactionalAppends(acc: RecordAccumulator, txn: TransactionManager): Pick<RecordAccumulator, 'append' | 'appendAsync'> {
-  return {
-    append(topic, partition, ...rest) {
-      txn.ensureSendAllowed()
-      const r = acc.append(topic, partition, ...rest)
-      if (r !== APPEND_NEEDS_MEMORY) txn.maybeAddPartition(topic, r.partition)
-      return r
-    },
-    async appendAsync(topic, partition, ...rest) {
-      txn.ensureSendAllowed()
-      const r = await acc.appendAsync(topic, partition, ...rest)
-      // Appended, so it completes through its batch from here on; if the transaction is being aborted
-      // meanwhile, maybeAddPartition ignores it and the sender fails the batch with the abort.
-      txn.maybeAddPartition(topic, r.partition)
-      return r
-    },
-  }
 }
 
 /** Upper bound of the UTF-8 bytes of a key or value. */

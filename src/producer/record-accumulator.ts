@@ -374,6 +374,8 @@ export class RecordAccumulator {
     cluster: Cluster,
     nowAfterWait: () => number,
     signal: AbortSignal | null = null,
+    /** Called after the wait, just before the record is appended; a throw fails the append with nothing appended. */
+    beforeAppend: (() => void) | null = null,
   ): Promise<AppendResult> {
     if (this.closed) throw new KafkaProducerClosedError('Producer closed while send in progress')
     // Counted before the first await, so synchronous appends that follow queue up behind this one.
@@ -382,6 +384,7 @@ export class RecordAccumulator {
     try {
       buffer = await this.pool.allocate(this.newBatchSize(topic, key, value, headers), maxBlockMs, nowMs, signal)
       if (this.closed) throw new KafkaProducerClosedError('Producer closed while send in progress')
+      if (beforeAppend !== null) beforeAppend()
       const now = nowAfterWait()
       const ts = this.topicState(topic)
       let info: StickyPartitionInfoLike | null = null

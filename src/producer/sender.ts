@@ -120,7 +120,7 @@ export class Sender {
     while (!this.forceClose && txn !== null && txn.hasOngoingTransaction()) {
       if (!txn.isTransactionCompleting()) {
         try {
-          txn.beginAbort()
+          txn.beginAbortOnClose()
         } catch {
           this.forceClose = true // in an error state that cannot abort: stop here
           break

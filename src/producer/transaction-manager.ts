@@ -5,6 +5,7 @@ import {
   KafkaFatalProducerError,
   KafkaProducerClosedError,
   KafkaTransactionAbortableError,
+  KafkaTransactionAbortedError,
   KafkaTransactionStateError,
 } from '../errors.js'
 import type { AnyApi } from '../protocol/api.js'
@@ -231,6 +232,16 @@ export interface TransactionalOptions {
  *   the end of each transaction, never inside one.
  * - In ABORTABLE_ERROR only abortTransaction() gets the producer going again;
  *   in FATAL_ERROR nothing does, and every pending operation has failed.
+ *   An abort cannot end in ABORTABLE_ERROR: an abortable answer to
+ *   EndTxn(abort) is fatal (Java would stay in ABORTING_TRANSACTION, where no
+ *   call is valid).
+ * - The result of init/commit/abort stays `pendingTransition` until the
+ *   application acknowledged its outcome (Java's isAcked), completed or not:
+ *   the same call then returns it, a different one throws (the fatal error
+ *   first, if any).
+ * - A record joins only the transaction open at its send(): a send that
+ *   waited is checked against `transactionGeneration` before its append
+ *   (ensureAppendAllowed).
  */
 export class TransactionManager implements ProducerStateHooks {
   private producer: ProducerIdAndEpoch = NO_PRODUCER
@@ -272,8 +283,17 @@ export class TransactionManager implements ProducerStateHooks {
   private clientSideEpochBumpRequired = false
   private latestFeaturesEpoch = -1n
   private transactionV2 = false
-  /** The result of the last init/commit/abort the application has not seen the end of (Java's pendingTransition). */
+  /**
+   * The result of the last init/commit/abort the application has not seen
+   * the end of (Java's pendingTransition): kept, completed or not, until the
+   * application's call returned its outcome (`acknowledge`), so a call
+   * repeated after a max.block.ms timeout waits on the same operation.
+   */
   private pendingTransition: { result: TransactionalResult; state: TransactionState; operation: string } | null = null
+  /** Counts beginTransaction() calls: a send records the transaction it was made in (see ensureAppendAllowed). */
+  private transactionGenerationValue = 0
+  /** The generation of the last transaction an abort was begun for. */
+  private abortedGeneration = -1
 
   constructor(options: TransactionalOptions | null = null) {
     this.transactionalId = options?.transactionalId ?? null
@@ -626,6 +646,12 @@ export class TransactionManager implements ProducerStateHooks {
     this.throwIfPendingState('beginTransaction')
     this.maybeFailWithError()
     this.transitionTo('IN_TRANSACTION')
+    this.transactionGenerationValue++
+  }
+
+  /** The transaction a send made now belongs to (a new number with each beginTransaction()). */
+  get transactionGeneration(): number {
+    return this.transactionGenerationValue
   }
 
   beginCommit(): TransactionalResult {
@@ -640,6 +666,7 @@ export class TransactionManager implements ProducerStateHooks {
     return this.cachedResult('ABORTING_TRANSACTION', 'abortTransaction', () => {
       if (this.stateValue !== 'ABORTABLE_ERROR') this.maybeFailWithError()
       this.transitionTo('ABORTING_TRANSACTION')
+      this.abortedGeneration = this.transactionGenerationValue
       // Nothing more will be sent in this transaction: no partition needs adding.
       this.newPartitionsInTransaction.clear()
       return this.beginCompletingTransaction(false)
@@ -694,6 +721,31 @@ export class TransactionManager implements ProducerStateHooks {
   }
 
   /**
+   * The check for a send that waited in the producer (for metadata or
+   * buffer.memory) and is about to be appended: as ensureSendAllowed, and
+   * the transaction must still be the one the send was made in
+   * (`generation`, read at send()). Java appends synchronously inside
+   * send(), so a record always joins the transaction that was open then;
+   * here the transaction may have been aborted (and another begun) while the
+   * record waited, and appending it now would put it in a transaction it was
+   * not sent in. Such a record fails with KafkaTransactionAbortedError, as it
+   * would have in Java (its batch failed by the abort, abortUndrainedBatches).
+   */
+  ensureAppendAllowed(generation: number): void {
+    if (this.fatal !== null) throw this.fatal
+    if (generation !== this.transactionGenerationValue || this.stateValue === 'ABORTING_TRANSACTION') {
+      if (generation === this.abortedGeneration) {
+        throw new KafkaTransactionAbortedError('The record was not sent: its transaction was aborted while the record waited for metadata or buffer memory')
+      }
+      throw new KafkaTransactionStateError(
+        this.stateValue,
+        'The record was not sent: the transaction it was sent in ended while the record waited for metadata or buffer memory',
+      )
+    }
+    this.ensureSendAllowed()
+  }
+
+  /**
    * Java's maybeAddPartition, after the record was appended (precondition:
    * ensureSendAllowed passed in the same synchronous run). With v2 the first
    * Produce adds the partition on the broker; with v1 it waits for an
@@ -712,9 +764,23 @@ export class TransactionManager implements ProducerStateHooks {
     this.newPartitionsInTransaction.set(key, { topic, partition })
   }
 
-  /** The application saw the outcome of `result` (Java's TransactionalRequestResult.await marks it acked). */
+  /**
+   * The application's call returned the outcome of `result`, success or
+   * failure (Java's TransactionalRequestResult.await marks it acked; a
+   * timeout does not). Only then may a different init/commit/abort begin.
+   */
   acknowledge(result: TransactionalResult): void {
     result.acked = true
+  }
+
+  /**
+   * The abort Java's Sender begins at close (a transaction still open). The
+   * application can no longer repeat a call, so a completed result it never
+   * saw (its call timed out) does not stand in the way.
+   */
+  beginAbortOnClose(): TransactionalResult {
+    if (this.pendingTransition?.result.isCompleted === true) this.pendingTransition = null
+    return this.beginAbort()
   }
 
   /**
@@ -896,33 +962,46 @@ export class TransactionManager implements ProducerStateHooks {
     }
   }
 
-  /** A previous init/commit/abort timed out (max.block.ms) and is still running: only that call may be repeated. */
+  /**
+   * Java's throwIfPendingState: a previous init/commit/abort timed out
+   * (max.block.ms) and its outcome has not reached the application yet:
+   * only that call may be repeated, even if the operation has completed
+   * meanwhile (the repeated call then returns its outcome at once). A fatal
+   * error is reported as itself: nothing can be repeated after it.
+   */
   private throwIfPendingState(operation: string): void {
     const p = this.pendingTransition
     if (p === null) return
-    // Seen by the application, or over (a failure then shows as the state's error): nothing pending any more.
-    if (p.result.acked || p.result.isCompleted) {
+    if (p.result.acked) {
       this.pendingTransition = null
       return
     }
-    throw new KafkaTransactionStateError(
-      this.stateValue,
-      `Cannot ${operation} because the previous call to ${p.operation}() timed out and is still in progress; call ${p.operation}() again`,
-    )
+    if (this.fatal !== null) throw this.fatal
+    throw new KafkaTransactionStateError(this.stateValue, this.pendingMessage(operation, p.operation, p.result))
   }
 
-  /** Java's handleCachedTransactionRequestResult: a repeated call after a timeout continues the same operation. */
+  private pendingMessage(operation: string, pending: string, result: TransactionalResult): string {
+    const status = result.isCompleted ? 'has completed since' : 'is still in progress'
+    return `Cannot ${operation} because the previous call to ${pending}() timed out and ${status}; call ${pending}() again to get its outcome`
+  }
+
+  /**
+   * Java's handleCachedTransactionRequestResult: a repeated call after a
+   * timeout continues the same operation, and returns its result even when
+   * it completed in between (cleared only once acknowledged, never because
+   * it completed: clearing then would make the repeated commit find no
+   * transaction, or start a second EndTxn).
+   */
   private cachedResult(state: TransactionState, operation: string, start: () => TransactionalResult): TransactionalResult {
     this.ensureTransactional(operation)
     const p = this.pendingTransition
     if (p !== null) {
-      if (p.result.acked || p.result.isCompleted) this.pendingTransition = null
-      else if (p.state !== state) {
-        throw new KafkaTransactionStateError(
-          this.stateValue,
-          `Cannot ${operation}() because the previous call to ${p.operation}() timed out and is still in progress; call ${p.operation}() again`,
-        )
-      } else return p.result
+      if (p.result.acked) this.pendingTransition = null
+      else if (p.state === state) return p.result
+      else {
+        if (this.fatal !== null) throw this.fatal
+        throw new KafkaTransactionStateError(this.stateValue, this.pendingMessage(`${operation}()`, p.operation, p.result))
+      }
     }
     const result = start()
     this.pendingTransition = { result, state, operation }
@@ -1342,7 +1421,16 @@ export class TransactionManager implements ProducerStateHooks {
             } else if (code === ErrorCode.GROUP_AUTHORIZATION_FAILED || code === ErrorCode.FENCED_INSTANCE_ID || code === ErrorCode.TRANSACTION_ABORTABLE) {
               this.abortableCode(h, code, ` (group '${group.groupId}')`)
               break outer
-            } else if (code === ErrorCode.UNKNOWN_MEMBER_ID || code === ErrorCode.ILLEGAL_GENERATION) {
+            } else if (
+              code === ErrorCode.UNKNOWN_MEMBER_ID ||
+              code === ErrorCode.ILLEGAL_GENERATION ||
+              // KIP-848 (consumer groups): STALE_MEMBER_EPOCH is ILLEGAL_GENERATION for a member epoch, and
+              // GROUP_ID_NOT_FOUND answers a generation or member id for a group that is gone. Both say the
+              // consumer's group metadata is out of date, as Java's CommitFailedException does: abort and
+              // rejoin, not fatal (Java's handler has no case for them and would end the producer).
+              code === ErrorCode.STALE_MEMBER_EPOCH ||
+              code === ErrorCode.GROUP_ID_NOT_FOUND
+            ) {
               this.abortableRequestError(
                 h,
                 new KafkaTransactionAbortableError(errorName(code), `The offset commit failed because the consumer group metadata does not match the group's: ${errorName(code)} (group '${group.groupId}')`),
@@ -1386,6 +1474,19 @@ export class TransactionManager implements ProducerStateHooks {
           this.retryWithNewCoordinator(h, nowMs)
         } else if (isRetriable(code) || code === ErrorCode.CONCURRENT_TRANSACTIONS) {
           this.retry(h, nowMs)
+        } else if (!committed && (code === ErrorCode.UNKNOWN_PRODUCER_ID || code === ErrorCode.TRANSACTION_ABORTABLE)) {
+          // Java fails the abort with the abortable error and, already ABORTING, skips the transition
+          // (transitionToAbortableError): the producer is left where no call is valid (another abort
+          // is not a valid transition) and nothing will end the transaction. Abortable means "abort
+          // it", which is what failed: say so once, fatally, so the application closes the producer.
+          this.fatalRequestError(
+            h,
+            new KafkaFatalProducerError(
+              errorName(code),
+              `EndTxn(abort) for transactional id '${this.transactionalId}' failed with ${errorName(code)}: the transaction cannot be aborted by this producer ` +
+                `(the coordinator aborts it after transaction.timeout.ms, or when a new producer with this transactional id calls initTransactions())`,
+            ),
+          )
         } else if (code === ErrorCode.UNKNOWN_PRODUCER_ID) {
           this.abortableIfPossible(h, code)
         } else if (code === ErrorCode.TRANSACTION_ABORTABLE) {

@@ -38,6 +38,8 @@ class WaitingSend {
     readonly fail: RecordReject | null,
     /** The send's AbortSignal (`send(record, { signal })`), or null. */
     readonly signal: AbortSignal | null,
+    /** The transaction the send was made in (TransactionManager.transactionGeneration); -1 without transactions. */
+    readonly txnGeneration: number,
   ) {}
   /** QUEUED, ACTIVE or CANCELLED. */
   state = QUEUED
@@ -74,6 +76,15 @@ export interface WaitingSendsContext {
   readonly stats: { recordErrorTotal: number }
   /** Its fatal error, once set, fails the sends still waiting; null without idempotence. */
   readonly transactionManager: { readonly fatalError: Error | null } | null
+  /**
+   * A transactional producer's manager (null or absent otherwise): checked
+   * just before each waiting send is appended, so a record joins only the
+   * transaction it was sent in; an appended record's partition joins it.
+   */
+  readonly transaction?: {
+    ensureAppendAllowed(generation: number): void
+    maybeAddPartition(topic: string, partition: number): void
+  } | null
   /** max.block.ms: how long a send may wait here, from its `send()`. */
   readonly maxBlockMs: number
   /** buffer.memory, for the timeout's message. */
@@ -141,6 +152,10 @@ export interface WaitingSendsContext {
  *   call only, not for those queued after (Java's flush does not wait for
  *   sends blocked in other threads either); `settled` only grows, so the
  *   targets of successive flushes ascend and resolve in call order.
+ * - Transactions: a waiting send is appended only into the transaction it
+ *   was sent in (checked just before the append, after each wait); if that
+ *   transaction was aborted or ended meanwhile, it fails (typed) instead of
+ *   joining a later one, which Java's synchronous append never could.
  * - Only a send that must wait awaits: while the topic is known and the pool
  *   has room, the worker drains the queue synchronously (an await per record,
  *   a promise and a microtask each, would be most of the cost when an
@@ -181,6 +196,7 @@ export class WaitingSends {
     complete: RecordCompletion,
     fail: RecordReject | null,
     signal: AbortSignal | null = null,
+    txnGeneration = -1,
   ): void {
     const w = new WaitingSend(
       record.topic,
@@ -195,6 +211,7 @@ export class WaitingSends {
       complete,
       fail,
       signal,
+      txnGeneration,
     )
     if (signal !== null) {
       // Checked by the producer just before; kept for callers (tests) that enqueue directly.
@@ -310,11 +327,16 @@ export class WaitingSends {
           }
           // The last moment the send can still be cancelled by the producer; from the append on, it is the batch's.
           if (w.signal?.aborted === true) throw createAbortError(w.signal)
+          const txn = ctx.transaction ?? null
+          // The transaction may have ended (and another begun) while the record waited: never append it to another.
+          if (txn !== null) txn.ensureAppendAllowed(w.txnGeneration)
           const now = ctx.sendClock()
           let r = ctx.accumulator.append(topic, partition, w.timestamp, w.key, w.value, w.headers, w.complete, w.fail, now, cluster)
           if (r === APPEND_NEEDS_MEMORY) {
             r = await this.appendWaitingForMemory(w, partition, now, cluster)
           }
+          // Appended: from here it completes through its batch (an abort begun since fails that batch).
+          if (txn !== null) txn.maybeAddPartition(topic, r.partition)
           if (r.batchIsFull || r.newBatchCreated) ctx.sender.wakeup()
         } catch (err) {
           ctx.stats.recordErrorTotal++
@@ -336,6 +358,7 @@ export class WaitingSends {
   /** Java's BufferPool.allocate wait, within the send's deadline, with the timeout explained in max.block.ms terms. */
   private async appendWaitingForMemory(w: WaitingSend, partition: number, now: number, cluster: Cluster): Promise<AppendResult> {
     const ctx = this.ctx
+    const txn = ctx.transaction ?? null
     try {
       return await ctx.accumulator.appendAsync(
         w.topic,
@@ -351,6 +374,8 @@ export class WaitingSends {
         cluster,
         ctx.time,
         w.signal,
+        // Checked again once memory is free: the wait may have outlasted the send's transaction.
+        txn !== null ? () => txn.ensureAppendAllowed(w.txnGeneration) : null,
       )
     } catch (err) {
       if (!(err instanceof KafkaTimeoutError)) throw err

@@ -5,12 +5,13 @@
  * clock. Each test calls the manager's application-side methods as
  * KafkaProducer does, runs Sender passes, and answers the requests it sends.
  */
-import { beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type MetadataResponseView, ProducerMetadata } from '../../src/clients/metadata.js'
 import {
   KafkaFatalProducerError,
   KafkaTransactionAbortableError,
   KafkaTransactionAbortedError,
+  KafkaTimeoutError,
   KafkaTransactionStateError,
 } from '../../src/errors.js'
 import type {
@@ -29,12 +30,14 @@ import type {
   TxnOffsetCommitResponse,
 } from '../../src/protocol/apis/index.js'
 import { ErrorCode } from '../../src/protocol/error-codes.js'
+import { KafkaProducer } from '../../src/producer/kafka-producer.js'
 import { BufferPool } from '../../src/producer/buffer-pool.js'
 import { ProducerMetrics } from '../../src/producer/metrics.js'
 import { APPEND_NEEDS_MEMORY, RecordAccumulator } from '../../src/producer/record-accumulator.js'
 import type { SendCallback } from '../../src/producer/record.js'
 import { Sender } from '../../src/producer/sender.js'
 import { TransactionManager } from '../../src/producer/transaction-manager.js'
+import type { TransactionalResult } from '../../src/producer/transactions/transactional-result.js'
 import { decodeRecordBatches } from '../harness/record-batch-decoder.js'
 import { ScriptedClient, type ScriptedRequest } from '../harness/scripted-client.js'
 
@@ -150,12 +153,25 @@ function setup(transactionVersion: 1 | 2) {
     expect(initReq.body as InitProducerIdRequest).toEqual({ transactionalId: TXN_ID, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 })
     client.respond(initReq, initAnswer(0, 1000n, 0))
     pass()
-    await result.promise
+    await outcome(tm, result)
     tm.maybeUpdateTransactionV2Enabled(true)
     expect(tm.state).toBe('READY')
   }
 
   return { metadata, client, tm, accumulator, sender, send, pass, newRequests, only, init }
+}
+
+/**
+ * What KafkaProducer's awaitTransactional does with a result: wait for its
+ * outcome, then acknowledge it (success or failure), so the manager lets a
+ * different init/commit/abort begin (Java's TransactionalRequestResult.await).
+ */
+async function outcome(tm: TransactionManager, r: TransactionalResult): Promise<void> {
+  try {
+    await r.promise
+  } finally {
+    tm.acknowledge(r)
+  }
 }
 
 function findCoordinatorAnswer(nodeId: number, errorCode = 0): FindCoordinatorResponse {
@@ -264,7 +280,7 @@ describe('transactions v1 (AddPartitionsToTxn)', () => {
     expect(end.body as EndTxnRequest).toEqual({ transactionalId: TXN_ID, producerId: 1000n, producerEpoch: 0, committed: true })
     s.client.respond(end, endTxnAnswer(0))
     s.pass()
-    await commit.promise
+    await outcome(s.tm, commit)
     expect(s.tm.state).toBe('READY')
     expect(s.tm.producerIdAndEpoch).toEqual({ producerId: 1000n, epoch: 0 }) // v1: the epoch stays
 
@@ -339,7 +355,7 @@ describe('transactions v1 (AddPartitionsToTxn)', () => {
     expect(bump.body as InitProducerIdRequest).toMatchObject({ transactionalId: TXN_ID, producerId: 1000n, producerEpoch: 0 })
     s.client.respond(bump, initAnswer(0, 1000n, 1))
     s.pass()
-    await abort.promise
+    await outcome(s.tm, abort)
     expect(s.tm.state).toBe('READY')
     expect(s.tm.producerIdAndEpoch).toEqual({ producerId: 1000n, epoch: 1 })
     s.tm.beginTransaction()
@@ -362,7 +378,7 @@ describe('transactions v1 (AddPartitionsToTxn)', () => {
     expect(a.calls).toBe(1)
     expect(a.err).toBeInstanceOf(KafkaTransactionAbortedError)
     expect(s.newRequests()).toEqual([])
-    await abort.promise
+    await outcome(s.tm, abort)
     expect(s.tm.state).toBe('READY')
   })
 
@@ -398,31 +414,44 @@ describe('transactions v1 (AddPartitionsToTxn)', () => {
     })
     s.client.respond(commit, { throttleTimeMs: 0, topics: [{ name: 'in', topicId: '', partitions: [{ partitionIndex: 3, errorCode: 0 }] }] } satisfies TxnOffsetCommitResponse)
     s.pass()
-    await r.promise
+    await outcome(s.tm, r)
     // Offsets alone make the transaction non-empty: EndTxn is sent.
     const end = s.tm.beginCommit()
     s.pass()
     s.client.respond(s.only('EndTxn'), endTxnAnswer(0))
     s.pass()
-    await end.promise
+    await outcome(s.tm, end)
   })
 
-  it('ILLEGAL_GENERATION from the group is abortable (KIP-447 zombie consumer)', async () => {
-    const s = setup(2)
-    await s.init()
-    s.tm.beginTransaction()
-    const r = s.tm.sendOffsetsToTransaction([{ topic: 'in', partition: 0, offset: 1 }], { groupId: 'g', generationId: 1, memberId: 'old' })
-    s.pass()
-    const find = s.only('FindCoordinator')
-    s.client.respond(find, { ...findCoordinatorAnswer(2), coordinators: [{ key: 'g', nodeId: 2, host: 'broker2', port: 9092, errorCode: 0, errorMessage: null }] })
-    s.pass()
-    s.pass()
-    const commit = s.only('TxnOffsetCommit')
-    s.client.respond(commit, { throttleTimeMs: 0, topics: [{ name: 'in', topicId: '', partitions: [{ partitionIndex: 0, errorCode: ErrorCode.ILLEGAL_GENERATION }] }] })
-    s.pass()
-    await expect(r.promise).rejects.toBeInstanceOf(KafkaTransactionAbortableError)
-    expect(s.tm.state).toBe('ABORTABLE_ERROR')
-  })
+  // Java's TxnOffsetCommitHandler: a consumer whose group metadata is out of date (KIP-447 zombie) makes the
+  // transaction abortable (CommitFailedException), never the producer fatal; KIP-848's member-epoch and
+  // missing-group answers mean the same.
+  it.each(['ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID', 'STALE_MEMBER_EPOCH', 'GROUP_ID_NOT_FOUND'] as const)(
+    '%s from the group is abortable, and abortTransaction() recovers',
+    async (name) => {
+      const s = setup(2)
+      await s.init()
+      s.tm.beginTransaction()
+      const r = s.tm.sendOffsetsToTransaction([{ topic: 'in', partition: 0, offset: 1 }], { groupId: 'g', generationId: 1, memberId: 'old' })
+      s.pass()
+      const find = s.only('FindCoordinator')
+      s.client.respond(find, { ...findCoordinatorAnswer(2), coordinators: [{ key: 'g', nodeId: 2, host: 'broker2', port: 9092, errorCode: 0, errorMessage: null }] })
+      s.pass()
+      s.pass()
+      const commit = s.only('TxnOffsetCommit')
+      s.client.respond(commit, { throttleTimeMs: 0, topics: [{ name: 'in', topicId: '', partitions: [{ partitionIndex: 0, errorCode: ErrorCode[name] }] }] })
+      s.pass()
+      await expect(outcome(s.tm, r)).rejects.toMatchObject({ name: 'KafkaTransactionAbortableError', code: name })
+      expect(s.tm.state).toBe('ABORTABLE_ERROR')
+      expect(s.tm.fatalError).toBeNull()
+      const abort = s.tm.beginAbort()
+      s.pass()
+      s.client.respond(s.only('EndTxn'), endTxnAnswer(0, 1000n, 1))
+      s.pass()
+      await outcome(s.tm, abort)
+      expect(s.tm.state).toBe('READY')
+    },
+  )
 })
 
 describe('transactions v2 (KIP-890 part 2)', () => {
@@ -445,7 +474,7 @@ describe('transactions v2 (KIP-890 part 2)', () => {
     expect(end.request.api.maxVersion).toBe(5)
     s.client.respond(end, endTxnAnswer(0, 1000n, 1))
     s.pass()
-    await commit.promise
+    await outcome(s.tm, commit)
     expect(s.tm.producerIdAndEpoch).toEqual({ producerId: 1000n, epoch: 1 })
     s.tm.beginTransaction()
     s.send(0)
@@ -484,7 +513,7 @@ describe('transactions v2 (KIP-890 part 2)', () => {
     s.pass()
     s.pass()
     expect(s.newRequests()).toEqual([])
-    await abort.promise
+    await outcome(s.tm, abort)
     expect(s.tm.producerIdAndEpoch.epoch).toBe(2)
   })
 })
@@ -503,8 +532,8 @@ describe('fatal errors and misuse', () => {
     s.pass()
     s.client.respond(s.only('EndTxn'), endTxnAnswer(ErrorCode.PRODUCER_FENCED))
     s.pass()
-    await expect(commit.promise).rejects.toBeInstanceOf(KafkaFatalProducerError)
-    await expect(commit.promise).rejects.toMatchObject({ code: 'PRODUCER_FENCED' })
+    await expect(outcome(s.tm, commit)).rejects.toBeInstanceOf(KafkaFatalProducerError)
+    await expect(outcome(s.tm, commit)).rejects.toMatchObject({ code: 'PRODUCER_FENCED' })
     expect(s.tm.state).toBe('FATAL_ERROR')
     expect(() => s.tm.beginTransaction()).toThrow(KafkaFatalProducerError)
     expect(() => s.tm.ensureSendAllowed()).toThrow(KafkaFatalProducerError)
@@ -519,7 +548,7 @@ describe('fatal errors and misuse', () => {
     s.pass()
     s.client.respond(s.only('InitProducerId'), initAnswer(ErrorCode.INVALID_PRODUCER_EPOCH))
     s.pass()
-    await expect(result.promise).rejects.toMatchObject({ name: 'KafkaFatalProducerError', code: 'PRODUCER_FENCED' })
+    await expect(outcome(s.tm, result)).rejects.toMatchObject({ name: 'KafkaFatalProducerError', code: 'PRODUCER_FENCED' })
   })
 
   it('retries coordinator errors: COORDINATOR_LOAD_IN_PROGRESS with backoff, NOT_COORDINATOR with a new lookup', async () => {
@@ -548,7 +577,7 @@ describe('fatal errors and misuse', () => {
     expect(init.destination).toBe(2)
     s.client.respond(init, initAnswer(0, 5n, 0))
     s.pass()
-    await result.promise
+    await outcome(s.tm, result)
   })
 
   it('a disconnect from the coordinator looks it up again and resends', async () => {
@@ -591,5 +620,271 @@ describe('fatal errors and misuse', () => {
     expect(s.tm.state).toBe('IN_TRANSACTION')
     const idempotent = new TransactionManager()
     expect(state(() => idempotent.beginTransaction())).toBe('NOT_TRANSACTIONAL')
+  })
+})
+
+describe('a call repeated after a max.block.ms timeout (Java: pendingTransition)', () => {
+  /** Init, one record to partition 0 delivered, then a commit whose EndTxn is answered with `code`. */
+  async function commitAnsweredWith(version: 1 | 2, code: number) {
+    const s = setup(version)
+    await s.init()
+    s.tm.beginTransaction()
+    s.send(0)
+    s.pass()
+    if (version === 1) {
+      const add = s.only('AddPartitionsToTxn')
+      s.client.respond(add, addPartitionsAnswer(add))
+      s.pass()
+      s.pass()
+    }
+    const produce = s.only('Produce')
+    s.client.respond(produce, produceAnswer(produce))
+    // KafkaProducer.commitTransaction, whose wait then times out: the result is not acknowledged.
+    const commit = s.tm.beginCommit()
+    s.pass()
+    s.pass()
+    s.client.respond(s.only('EndTxn'), endTxnAnswer(code, version === 2 && code === 0 ? 1000n : -1n, version === 2 && code === 0 ? 1 : -1))
+    s.pass()
+    expect(commit.isCompleted).toBe(true)
+    return { s, commit }
+  }
+
+  it('commitTransaction() again gets the same result once the commit completed meanwhile, with no second EndTxn', async () => {
+    const { s, commit } = await commitAnsweredWith(1, 0)
+    expect(s.tm.state).toBe('READY')
+    // Only the timed-out call may be made until the application has seen its outcome.
+    expect(() => s.tm.beginTransaction()).toThrow(/previous call to commitTransaction\(\) timed out and has completed since/)
+    expect(() => s.tm.beginAbort()).toThrow(KafkaTransactionStateError)
+    const again = s.tm.beginCommit()
+    expect(again).toBe(commit)
+    s.pass()
+    expect(s.newRequests()).toEqual([])
+    await outcome(s.tm, again)
+    s.tm.beginTransaction()
+    expect(s.tm.state).toBe('IN_TRANSACTION')
+  })
+
+  it('initTransactions() again gets the same result once InitProducerId completed meanwhile', async () => {
+    const s = setup(2)
+    const first = s.tm.initializeTransactions()
+    s.pass()
+    s.client.respond(s.only('FindCoordinator'), findCoordinatorAnswer(1))
+    s.pass()
+    s.client.respond(s.only('InitProducerId'), initAnswer(0, 1000n, 0))
+    s.pass()
+    expect(s.tm.state).toBe('READY')
+    const again = s.tm.initializeTransactions()
+    expect(again).toBe(first)
+    await outcome(s.tm, again)
+    expect(s.newRequests()).toEqual([])
+    s.tm.beginTransaction()
+  })
+
+  it('abortTransaction() after a fatal error throws the fatal error, even while the failed commit was not seen', async () => {
+    const { s, commit } = await commitAnsweredWith(2, ErrorCode.PRODUCER_FENCED)
+    expect(s.tm.state).toBe('FATAL_ERROR')
+    expect(() => s.tm.beginAbort()).toThrow(KafkaFatalProducerError)
+    expect(() => s.tm.beginTransaction()).toThrow(KafkaFatalProducerError)
+    // The repeated commit gets its own outcome: the fatal error.
+    expect(s.tm.beginCommit()).toBe(commit)
+    await expect(outcome(s.tm, commit)).rejects.toMatchObject({ name: 'KafkaFatalProducerError', code: 'PRODUCER_FENCED' })
+    expect(() => s.tm.beginAbort()).toThrow(KafkaFatalProducerError)
+  })
+})
+
+describe('commitTransaction() with a record that fails', () => {
+  it('sends the records first and fails with their error; no EndTxn goes out (Java: maybeTerminateRequestWithError)', async () => {
+    const s = setup(2)
+    await s.init()
+    s.tm.beginTransaction()
+    const a = s.send(0)
+    const commit = s.tm.beginCommit()
+    s.pass()
+    const produce = s.only('Produce') // the commit sends what is buffered, ignoring linger
+    s.client.respond(produce, produceAnswer(produce, ErrorCode.TRANSACTION_ABORTABLE))
+    s.pass()
+    s.pass()
+    expect(a.err).toMatchObject({ code: 'TRANSACTION_ABORTABLE' })
+    await expect(outcome(s.tm, commit)).rejects.toMatchObject({ name: 'KafkaTransactionAbortableError', code: 'TRANSACTION_ABORTABLE' })
+    expect(s.client.sentOf('EndTxn')).toEqual([])
+    expect(s.tm.state).toBe('ABORTABLE_ERROR')
+  })
+})
+
+describe('EndTxn(abort) answered with an abortable error', () => {
+  // Java fails the abort and stays ABORTING_TRANSACTION (transitionToAbortableError skips), where no call is
+  // valid any more; here the producer becomes fatal instead of stuck, and says why.
+  it.each(['TRANSACTION_ABORTABLE', 'UNKNOWN_PRODUCER_ID'] as const)('%s makes the producer fatal, not stuck in ABORTING_TRANSACTION', async (name) => {
+    const s = setup(2)
+    await s.init()
+    s.tm.beginTransaction()
+    s.send(0)
+    s.pass()
+    const produce = s.only('Produce')
+    s.client.respond(produce, produceAnswer(produce))
+    s.pass()
+    const abort = s.tm.beginAbort()
+    s.pass()
+    const end = s.only('EndTxn')
+    expect((end.body as EndTxnRequest).committed).toBe(false)
+    s.client.respond(end, endTxnAnswer(ErrorCode[name]))
+    s.pass()
+    await expect(outcome(s.tm, abort)).rejects.toMatchObject({ name: 'KafkaFatalProducerError', code: name })
+    expect(s.tm.state).toBe('FATAL_ERROR')
+    expect(() => s.tm.beginAbort()).toThrow(KafkaFatalProducerError)
+    expect(() => s.tm.beginTransaction()).toThrow(KafkaFatalProducerError)
+    expect(() => s.tm.ensureSendAllowed()).toThrow(KafkaFatalProducerError)
+  })
+
+  it('TRANSACTION_ABORTABLE on EndTxn(commit) stays abortable: abort recovers', async () => {
+    const { s, commit } = await (async () => {
+      const s = setup(2)
+      await s.init()
+      s.tm.beginTransaction()
+      s.send(0)
+      s.pass()
+      const produce = s.only('Produce')
+      s.client.respond(produce, produceAnswer(produce))
+      const commit = s.tm.beginCommit()
+      s.pass()
+      s.pass()
+      s.client.respond(s.only('EndTxn'), endTxnAnswer(ErrorCode.TRANSACTION_ABORTABLE))
+      s.pass()
+      return { s, commit }
+    })()
+    await expect(outcome(s.tm, commit)).rejects.toBeInstanceOf(KafkaTransactionAbortableError)
+    expect(s.tm.state).toBe('ABORTABLE_ERROR')
+    const abort = s.tm.beginAbort()
+    s.pass()
+    s.client.respond(s.only('EndTxn'), endTxnAnswer(0, 1000n, 2))
+    s.pass()
+    await outcome(s.tm, abort)
+    expect(s.tm.state).toBe('READY')
+  })
+})
+
+/**
+ * The same through KafkaProducer (its max.block.ms wait and its waiting
+ * sends), on a scripted client. The producer's loop runs on the event loop,
+ * so these wait for requests with real (short) timers.
+ */
+describe('KafkaProducer transactional calls on a scripted client', () => {
+  const producers: KafkaProducer[] = []
+  afterEach(async () => {
+    await Promise.all(producers.splice(0).map((p) => p.close({ timeoutMs: 0 })))
+  })
+
+  async function until(cond: () => boolean, what: string): Promise<void> {
+    const deadline = Date.now() + 5000
+    while (!cond()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+      await new Promise((r) => setTimeout(r, 1))
+    }
+  }
+
+  async function nextOf(client: ScriptedClient, api: string, n: number): Promise<ScriptedRequest> {
+    await until(() => client.sentOf(api).length >= n, `${api} #${n}`)
+    return client.sentOf(api)[n - 1]!
+  }
+
+  function transactionalProducer(maxBlockMs: number) {
+    let client!: ScriptedClient
+    let metadata!: ProducerMetadata
+    const producer = new KafkaProducer(
+      { bootstrapServers: 'bootstrap:9092', transactionalId: TXN_ID, lingerMs: 0, maxBlockMs },
+      {
+        random: MID,
+        createClient: (parts) => {
+          metadata = parts.metadata
+          metadata.add(TOPIC, parts.time())
+          metadata.update(clusterView(), parts.time())
+          client = new ScriptedClient(parts.metadata, parts.time)
+          const versions = { Produce: 12, FindCoordinator: 6, InitProducerId: 6, AddPartitionsToTxn: 5, AddOffsetsToTxn: 4, EndTxn: 5, TxnOffsetCommit: 6 }
+          client.apiVersions = { '1': versions, '2': versions }
+          client.features = { epoch: 7n, levels: new Map([['transaction.version', 2]]) }
+          return client
+        },
+      },
+    )
+    producers.push(producer)
+    const init = async (): Promise<void> => {
+      const done = producer.initTransactions()
+      client.respond(await nextOf(client, 'FindCoordinator', 1), findCoordinatorAnswer(1))
+      client.respond(await nextOf(client, 'InitProducerId', 1), initAnswer(0, 1000n, 0))
+      await done
+    }
+    return { producer, client: () => client, metadata: () => metadata, init }
+  }
+
+  it('commitTransaction() that timed out (max.block.ms) can be called again and returns the outcome of the same commit', async () => {
+    const { producer, client, init } = transactionalProducer(100)
+    await init()
+    const c = client()
+    producer.beginTransaction()
+    const sent = producer.send({ topic: TOPIC, partition: 0, value: 'v' })
+    const produce = await nextOf(c, 'Produce', 1)
+    c.respond(produce, produceAnswer(produce))
+    await sent
+    await expect(producer.commitTransaction()).rejects.toBeInstanceOf(KafkaTimeoutError)
+    // The commit goes on after the timeout, and completes before the application calls again.
+    c.respond(await nextOf(c, 'EndTxn', 1), endTxnAnswer(0, 1000n, 1))
+    await until(() => c.pending().length === 0 && (producer as unknown as { txn: TransactionManager }).txn.state === 'READY', 'the commit')
+    await expect(Promise.resolve().then(() => producer.beginTransaction())).rejects.toBeInstanceOf(KafkaTransactionStateError)
+    await producer.commitTransaction()
+    expect(c.sentOf('EndTxn')).toHaveLength(1)
+    producer.beginTransaction() // the outcome was seen: the next transaction may begin
+    await producer.abortTransaction()
+  })
+
+  it('a failed commit is acknowledged by the call that saw it: abortTransaction() then runs', async () => {
+    const { producer, client, init } = transactionalProducer(5000)
+    await init()
+    const c = client()
+    producer.beginTransaction()
+    const sent = producer.send({ topic: TOPIC, partition: 0, value: 'v' })
+    const produce = await nextOf(c, 'Produce', 1)
+    c.respond(produce, produceAnswer(produce))
+    await sent
+    const commit = producer.commitTransaction()
+    c.respond(await nextOf(c, 'EndTxn', 1), endTxnAnswer(ErrorCode.TRANSACTION_ABORTABLE))
+    await expect(commit).rejects.toBeInstanceOf(KafkaTransactionAbortableError)
+    const abort = producer.abortTransaction()
+    c.respond(await nextOf(c, 'EndTxn', 2), endTxnAnswer(0, 1000n, 1))
+    await abort
+  })
+
+  it('a send waiting for metadata when its transaction is aborted fails with KafkaTransactionAbortedError, and never joins the next transaction', async () => {
+    const { producer, client, metadata, init } = transactionalProducer(5000)
+    await init()
+    const c = client()
+    producer.beginTransaction()
+    // 'later' is not in the metadata yet: the send waits in the producer.
+    const waiting = producer.send({ topic: 'later', partition: 0, value: 'from the aborted transaction' })
+    const outcomeOf = waiting.then(
+      () => null,
+      (e: Error) => e,
+    )
+    await producer.abortTransaction()
+    producer.beginTransaction()
+    const view = clusterView()
+    metadata().add('later', Date.now())
+    metadata().update(
+      {
+        ...view,
+        topics: [
+          ...view.topics,
+          { errorCode: 0, name: 'later', partitions: [{ errorCode: 0, partitionIndex: 0, leaderId: 1, leaderEpoch: 0, replicaNodes: [1], isrNodes: [1] }] },
+        ],
+      },
+      Date.now(),
+    )
+    let settled: Error | null | undefined
+    void outcomeOf.then((e) => (settled = e))
+    await until(() => settled !== undefined || c.sentOf('Produce').length > 0, 'the waiting send to settle or be sent')
+    expect(c.sentOf('Produce')).toEqual([])
+    expect(await outcomeOf).toBeInstanceOf(KafkaTransactionAbortedError)
+    // The transaction begun after the abort holds nothing: committing it sends no EndTxn.
+    await producer.commitTransaction()
+    expect(c.sentOf('EndTxn')).toEqual([])
   })
 })

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { Cluster, type PartitionInfo } from '../../src/clients/cluster.js'
-import { KafkaInvalidRecordError, KafkaProducerClosedError, KafkaTimeoutError } from '../../src/errors.js'
+import { KafkaInvalidRecordError, KafkaProducerClosedError, KafkaTimeoutError, KafkaTransactionAbortedError } from '../../src/errors.js'
 import { ErrorCode } from '../../src/protocol/error-codes.js'
 import { RECORD_BATCH_OVERHEAD, sizeOfRecord } from '../../src/protocol/record-batch.js'
 import { BufferPool } from '../../src/producer/buffer-pool.js'
@@ -311,6 +311,61 @@ describe('WaitingSends deadlines', () => {
     h.enqueue({ topic: 't', value: 'a' })
     await vi.advanceTimersByTimeAsync(0)
     expect(h.outcomes).toEqual([{ value: 'a', error: fatal }])
+  })
+})
+
+describe('WaitingSends in a transaction', () => {
+  /** The transaction manager as the waiting sends see it: `current` is the open transaction's generation. */
+  function fakeTransaction() {
+    const t = {
+      current: 1,
+      added: [] as string[],
+      ensureAppendAllowed(generation: number): void {
+        if (generation !== t.current) throw new KafkaTransactionAbortedError()
+      },
+      maybeAddPartition(topic: string, partition: number): void {
+        t.added.push(`${topic}-${partition}`)
+      },
+    }
+    return t
+  }
+
+  function enqueueIn(h: ReturnType<typeof setup>, generation: number, value: string, topic = 't'): void {
+    h.waiting.enqueue({ topic, value: value.padEnd(100, '.') }, 0, null, null, 0, Date.now(), (err: Error | null) => h.outcomes.push({ value, error: err }), null, null, generation)
+  }
+
+  it('a send that waited for metadata joins its own transaction, and fails if that one ended meanwhile', async () => {
+    const txn = fakeTransaction()
+    const h = setup({ ctx: { transaction: txn } })
+    enqueueIn(h, 1, 'a')
+    enqueueIn(h, 1, 'b', 'other')
+    await vi.advanceTimersByTimeAsync(1)
+    // a's topic arrives while its transaction is open; b's only after it was aborted and another begun.
+    h.metadata.publish(cluster({ t: 1 }))
+    await vi.advanceTimersByTimeAsync(1)
+    txn.current = 2
+    h.metadata.publish(cluster({ t: 1, other: 1 }))
+    await vi.advanceTimersByTimeAsync(1)
+    expect(h.appended).toEqual(['a'])
+    expect(txn.added).toEqual(['t-0'])
+    expect(h.outcomes.map((o) => [o.value, o.error?.constructor])).toEqual([['b', KafkaTransactionAbortedError]])
+  })
+
+  it('a send that waited for buffer.memory is checked again once memory is free: never appended to a later transaction', async () => {
+    const txn = fakeTransaction()
+    const h = setup({ totalMemory: ONE_RECORD_BATCH, batchSize: ONE_RECORD_BATCH, ctx: { transaction: txn } })
+    h.metadata.publish(cluster({ t: 1 }))
+    h.accumulator.append('t', 0, 0, null, V100, null, () => {}, null, Date.now(), h.metadata.cluster)
+    enqueueIn(h, 1, 'a')
+    await vi.advanceTimersByTimeAsync(1)
+    expect(h.outcomes).toEqual([]) // waiting for memory
+    txn.current = 2 // its transaction was aborted, and another begun
+    h.deliverAll()
+    await vi.advanceTimersByTimeAsync(1)
+    expect(h.appended).toEqual([])
+    expect(txn.added).toEqual([])
+    expect(h.outcomes.map((o) => [o.value, o.error?.constructor])).toEqual([['a', KafkaTransactionAbortedError]])
+    expect(h.pool.availableMemory()).toBe(ONE_RECORD_BATCH) // the buffer it got went back
   })
 })
 
