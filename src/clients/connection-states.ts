@@ -57,11 +57,18 @@ interface NodeConnectionState {
   port: number
   /** Why the last attempt failed authentication (TLS or SASL); null otherwise. */
   authenticationError: Error | null
+  /** No request may go to the node before this time: the broker's quota throttle (KIP-219); 0 when none. */
+  throttleUntilMs: number
 }
 
 /**
  * Per-node connection lifecycle with reconnect backoff and connection-setup
  * timeouts, as Java's `ClusterConnectionStates`.
+ *
+ * Throttling (KIP-219, Java's `throttle` / `isThrottled` / `pollDelayMs`):
+ * a broker that answered with a throttle time is given nothing new until
+ * `throttleUntilMs`; the deadline only moves forward, and survives a
+ * reconnect (the broker's quota does too) until the node is removed.
  *
  * Invariants: a node in backoff is not reconnected before
  * `lastConnectAttemptMs + reconnectBackoffMs`; both the backoff and the setup
@@ -122,6 +129,7 @@ export class ClusterConnectionStates {
         host,
         port,
         authenticationError: null,
+        throttleUntilMs: 0,
       }
       this.nodes.set(id, s)
     } else {
@@ -248,6 +256,36 @@ export class ClusterConnectionStates {
       min = Math.min(min, s.lastConnectAttemptMs + s.connectionSetupTimeoutMs - nowMs)
     }
     return Math.max(min, 0)
+  }
+
+  /** The broker asked us to hold off until `untilMs` (Java's `throttle`; the deadline never moves back). */
+  throttle(id: number, untilMs: number): void {
+    const s = this.nodes.get(id)
+    if (s !== undefined && s.throttleUntilMs < untilMs) s.throttleUntilMs = untilMs
+  }
+
+  /** Milliseconds of throttling left for `id`; 0 when it is not throttled. */
+  throttleDelayMs(id: number, nowMs: number): number {
+    const s = this.nodes.get(id)
+    return s !== undefined && s.throttleUntilMs > nowMs ? s.throttleUntilMs - nowMs : 0
+  }
+
+  isThrottled(id: number, nowMs: number): boolean {
+    const s = this.nodes.get(id)
+    return s !== undefined && s.throttleUntilMs > nowMs
+  }
+
+  /**
+   * How long a caller with data for `id` may wait before it looks again
+   * (Java's `pollDelayMs`): the throttle time left for a connected node that
+   * is throttled, otherwise the connection delay.
+   */
+  pollDelayMs(id: number, nowMs: number): number {
+    const s = this.nodes.get(id)
+    if (s !== undefined && s.throttleUntilMs > nowMs && !isDisconnectedState(s.state) && !this.connecting.has(id)) {
+      return s.throttleUntilMs - nowMs
+    }
+    return this.connectionDelay(id, nowMs)
   }
 
   remove(id: number): void {

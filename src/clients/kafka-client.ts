@@ -1,6 +1,7 @@
 import type { Node } from './cluster.js'
 import type { ConnectionFailureReport } from './connection-failures.js'
 import type { ClientRequest } from './in-flight-requests.js'
+import type { SelectorMetrics } from '../network/selector-metrics.js'
 
 /**
  * What the producer needs of a network client: Java's
@@ -18,7 +19,8 @@ import type { ClientRequest } from './in-flight-requests.js'
  * - `send(request)` is only called for a destination for which `ready()`
  *   returned true in the same synchronous run; a client may throw otherwise.
  *   `ready(node)` is false while that node has as many requests in flight as
- *   max.in.flight.requests.per.connection allows.
+ *   max.in.flight.requests.per.connection allows, or while its broker
+ *   throttles us (KIP-219: a response's throttle time has not passed yet).
  * - Responses from one node complete in the order their requests were sent.
  * - After `close`, nothing is sent; requests still in flight complete with a
  *   disconnect, inside `close`.
@@ -40,6 +42,14 @@ export interface KafkaClient {
    * Infinity while one is being set up (its outcome wakes `poll`).
    */
   connectionDelay(nodeId: number, nowMs: number): number
+
+  /**
+   * How long a caller with data for `nodeId` that is not ready may wait
+   * before looking again (Java's `KafkaClient.pollDelayMs`): for a connected
+   * node its broker throttled (KIP-219), the throttle time left; otherwise
+   * `connectionDelay`.
+   */
+  pollDelayMs(nodeId: number, nowMs: number): number
 
   /**
    * Queues `request` for its destination; precondition: `ready(node)` was true.
@@ -91,6 +101,13 @@ export interface KafkaClient {
    * Optional: a scripted client may have no connections to describe.
    */
   connectionStates?(): Record<string, string>
+
+  /**
+   * Frames and bytes written and read, per node, and connection and
+   * authentication events (Java's Selector metrics); absent in a client
+   * without a network (a scripted one), whose metrics then read 0.
+   */
+  readonly selectorMetrics?: SelectorMetrics
 
   /** Connections established since start (Java's connection-creation-total). */
   readonly connectionCreationTotal: number

@@ -64,6 +64,8 @@ export class ProducerMetadata {
   /** When the last request was sent or answered; -Infinity: nothing to wait for. */
   private lastRefreshMs = -Infinity
   private lastSuccessfulRefreshMs = 0
+  /** When the last successful update arrived (Java's lastSuccessfulUpdate, for metadata-age); NaN before the first. */
+  lastSuccessfulUpdateMs = NaN
   private failedAttempts = 0
   /** The wait after `lastRefreshMs`, drawn when the last outcome was recorded. */
   private refreshBackoffMs = 0
@@ -198,6 +200,7 @@ export class ProducerMetadata {
     this.authenticationError = null
     this.lastRefreshMs = nowMs
     this.lastSuccessfulRefreshMs = nowMs
+    this.lastSuccessfulUpdateMs = nowMs
     this.failedAttempts = 0
     this.refreshBackoffMs = this.backoff.backoff(0)
     const topicsAddedMeanwhile = this.requestedTopicsVersion < this.topicsVersion

@@ -18,7 +18,9 @@ import {
 } from '../protocol/apis/index.js'
 import { NetworkSend } from '../network/framing.js'
 import { ErrorCode } from '../protocol/error-codes.js'
+import { clientThrottleTimeMs } from '../protocol/throttle.js'
 import type { Selector } from '../network/selector.js'
+import { SelectorMetrics } from '../network/selector-metrics.js'
 import type { AuthenticationRequest, Authenticator } from '../network/transport.js'
 import type { Node } from './cluster.js'
 import { ClusterConnectionStates, ConnectionState } from './connection-states.js'
@@ -107,6 +109,13 @@ const TLS_ERROR_CODE = /^(CERT_|ERR_TLS_|ERR_SSL_|ERR_OSSL_|UNABLE_TO_|SELF_SIGN
  *   for the reconnect backoff as after any failure.
  * - Every request handed to `send` gets exactly one `onComplete`: a body, a
  *   disconnect, a timeout, or (acks=0) a completed send.
+ * - Broker throttling (KIP-219, Java's `maybeThrottle`): a response whose
+ *   version has client-side throttling and whose `throttle_time_ms` is
+ *   positive stops new requests to its node (`ready`, `leastLoadedNode`,
+ *   the metadata updater) until that time has passed; `pollDelayMs` tells
+ *   the caller how long, so it sleeps rather than polls.
+ * - `selectorMetrics` counts every frame written and read, per node, and
+ *   the connection and authentication events (Java's SelectorMetrics).
  */
 export class NetworkClient implements KafkaClient {
   private readonly inFlight: InFlightRequests
@@ -150,6 +159,8 @@ export class NetworkClient implements KafkaClient {
   failedAuthenticationTotal = 0
   /** The finalized features of the newest features epoch any broker reported (Java's ApiVersions). */
   private features: FinalizedFeatures = NO_FINALIZED_FEATURES
+  /** Frames, bytes, connections and authentications (Java's Selector metrics). */
+  readonly selectorMetrics = new SelectorMetrics()
 
   constructor(
     private readonly selector: Selector,
@@ -169,10 +180,11 @@ export class NetworkClient implements KafkaClient {
       metadata,
       {
         leastLoadedNode: (nowMs) => this.leastLoadedNode(nowMs),
-        canSendRequest: (nodeId) => this.canSendRequest(nodeId),
+        canSendRequest: (nodeId, nowMs) => this.canSendRequest(nodeId, nowMs),
         send: (request, nowMs) => this.send(request, nowMs),
         connectForRequest: (node, nowMs) => this.connectForRequest(node, nowMs),
-        connectionDelay: (nodeId, nowMs) => this.states.connectionDelay(nodeId, nowMs),
+        // With every node throttled or in backoff, the updater waits until the first may take a request again.
+        connectionDelay: (nodeId, nowMs) => this.states.pollDelayMs(nodeId, nowMs),
       },
       opts.requestTimeoutMs,
       opts.reconnectBackoffMs,
@@ -194,20 +206,31 @@ export class NetworkClient implements KafkaClient {
    * wait so the refresh is not starved (as Java does).
    */
   isReady(nodeId: number, nowMs: number): boolean {
-    return !this.metadataUpdater.isUpdateDue(nowMs) && this.canSendRequest(nodeId)
+    return !this.metadataUpdater.isUpdateDue(nowMs) && this.canSendRequest(nodeId, nowMs)
   }
 
-  private canSendRequest(nodeId: number): boolean {
+  private canSendRequest(nodeId: number, nowMs: number): boolean {
     return (
       this.states.isReady(nodeId) &&
       this.selector.isChannelReady(nodeId) &&
       !this.selector.hasSendInProgress(nodeId) &&
-      this.inFlight.canSendMore(nodeId)
+      this.inFlight.canSendMore(nodeId) &&
+      !this.states.isThrottled(nodeId, nowMs)
     )
   }
 
   connectionDelay(nodeId: number, nowMs: number): number {
     return this.states.connectionDelay(nodeId, nowMs)
+  }
+
+  /** The broker throttle time left for a connected node, else its connection delay (Java's `pollDelayMs`). */
+  pollDelayMs(nodeId: number, nowMs: number): number {
+    return this.states.pollDelayMs(nodeId, nowMs)
+  }
+
+  /** Milliseconds until `nodeId` may be sent to again after a broker throttle; 0 when it is not throttled. */
+  throttleDelayMs(nodeId: number, nowMs: number): number {
+    return this.states.throttleDelayMs(nodeId, nowMs)
   }
 
   finalizedFeatures(): FinalizedFeatures {
@@ -303,7 +326,7 @@ export class NetworkClient implements KafkaClient {
   send<Req, Res>(request: ClientRequest<Req, Res>, nowMs: number): void {
     if (this.closed) throw new KafkaNetworkError('The network client is closed')
     const node = request.destination
-    if (!this.canSendRequest(node)) {
+    if (!this.canSendRequest(node, nowMs)) {
       throw new Error(`Attempt to send a request to node ${node}, which is not ready`)
     }
     let version: number
@@ -403,7 +426,9 @@ export class NetworkClient implements KafkaClient {
   }
 
   private handleCompletedSends(nowMs: number): void {
+    const io = this.selectorMetrics
     for (const send of this.selector.completedSends) {
+      io.recordSent(send.destination, send.size, nowMs)
       const last = this.inFlight.lastSent(send.destination)
       // Only one send is in progress per channel, so a completed send is the newest request to its node;
       // anything else belongs to a connection that has since been replaced.
@@ -425,7 +450,9 @@ export class NetworkClient implements KafkaClient {
   }
 
   private handleCompletedReceives(nowMs: number): void {
+    const io = this.selectorMetrics
     for (const { source, frame } of this.selector.completedReceives) {
+      io.recordReceived(source, frame.length + 4, nowMs) // with its size prefix, as Java's NetworkReceive.size
       // The selector publishes a peer's disconnect one poll after its last frames, so a channel
       // missing here was closed by us earlier in this batch (and its requests already failed).
       if (!this.selector.hasChannel(source)) continue
@@ -462,6 +489,9 @@ export class NetworkClient implements KafkaClient {
         this.closeWithError(source, err as Error, nowMs)
         continue
       }
+      // KIP-219: the broker answered at once and expects us to hold off (Java's maybeThrottle).
+      const throttleMs = clientThrottleTimeMs(req.request.api.apiKey, req.apiVersion, body)
+      if (throttleMs > 0) this.states.throttle(source, nowMs + throttleMs)
       this.pending.push({
         request: req.request,
         receivedMs: nowMs,
@@ -507,6 +537,7 @@ export class NetworkClient implements KafkaClient {
     const authenticator = this.selector.authenticator(node)
     if (authenticator === undefined || authenticator.complete) {
       this.states.ready(node) // PLAINTEXT, SSL: nothing more to do
+      this.selectorMetrics.successfulAuthentication.record(1, nowMs) // Java counts these too
       this.handshakeSucceeded(node)
       return
     }
@@ -623,6 +654,7 @@ export class NetworkClient implements KafkaClient {
 
   private authenticated(node: number, authenticator: Authenticator, nowMs: number): void {
     if (this.states.state(node) === ConnectionState.Reauthenticating) this.successfulReauthenticationTotal++
+    else this.selectorMetrics.successfulAuthentication.record(1, nowMs)
     this.states.ready(node)
     this.handshakeSucceeded(node)
     this.lastActivityMs.set(node, nowMs)
@@ -708,6 +740,7 @@ export class NetworkClient implements KafkaClient {
     for (const node of this.selector.tlsHandshaking) this.states.tlsHandshake(node)
     for (const node of this.selector.connected) {
       this.connectionCreationTotal++
+      this.selectorMetrics.connectionCreation.record(1, nowMs)
       this.states.checkingApiVersions(node)
       this.lastActivityMs.set(node, nowMs)
       this.sendApiVersionsRequest(node, nowMs)
@@ -748,16 +781,17 @@ export class NetworkClient implements KafkaClient {
     for (const [node, last] of this.lastActivityMs) {
       if (node < 0 && knowsBrokers && this.inFlight.isEmpty(node)) {
         // A bootstrap connection has served its purpose once real brokers are known and it is idle.
-        this.closeUnused(node)
+        this.closeUnused(node, nowMs)
         continue
       }
-      if (nowMs - last > this.opts.connectionsMaxIdleMs && this.inFlight.isEmpty(node)) this.closeUnused(node)
+      if (nowMs - last > this.opts.connectionsMaxIdleMs && this.inFlight.isEmpty(node)) this.closeUnused(node, nowMs)
     }
   }
 
   /** Closes a connection nothing is waiting on and forgets its state (not a failure: no backoff). */
-  private closeUnused(node: number): void {
+  private closeUnused(node: number, nowMs: number): void {
     this.connectionCloseTotal++
+    this.selectorMetrics.connectionClose.record(1, nowMs)
     this.selector.close(node)
     this.lastActivityMs.delete(node)
     this.states.remove(node)
@@ -775,13 +809,17 @@ export class NetworkClient implements KafkaClient {
   }
 
   private processDisconnection(node: number, error: Error, nowMs: number, timedOut: boolean, duringTlsHandshake = false): void {
-    if (this.lastActivityMs.has(node)) this.connectionCloseTotal++ // it had connected
+    if (this.lastActivityMs.has(node)) {
+      this.connectionCloseTotal++ // it had connected
+      this.selectorMetrics.connectionClose.record(1, nowMs)
+    }
     const state = duringTlsHandshake ? ConnectionState.TlsHandshake : this.states.state(node)
     const err = this.disconnectError(node, state, error)
     // The typed TLS/SASL error says more than the socket's; otherwise keep the socket's own errno.
     this.recordFailure(node, err instanceof KafkaAuthenticationError ? err : error, nowMs)
     if (err instanceof KafkaAuthenticationError) {
       this.failedAuthenticationTotal++
+      this.selectorMetrics.failedAuthentication.record(1, nowMs)
       this.states.authenticationFailed(node, nowMs, err)
     } else {
       this.states.disconnected(node, nowMs)
@@ -900,12 +938,15 @@ export class NetworkClient implements KafkaClient {
     for (let i = 0; i < nodes.length; i++) {
       const node = nodes[(offset + i) % nodes.length]!
       const count = this.inFlight.count(node.id)
-      if (this.canSendRequest(node.id)) {
+      if (this.canSendRequest(node.id, nowMs)) {
         if (count < bestReadyCount) {
           bestReady = node
           bestReadyCount = count
           if (count === 0) break
         }
+      } else if (this.states.isThrottled(node.id, nowMs) && this.states.isReady(node.id)) {
+        // Throttled by its broker (KIP-219): not a candidate until the throttle time has passed, as in Java.
+        continue
       } else if (!this.states.isDisconnected(node.id)) {
         if (connecting === null) connecting = node
       } else if (this.states.canConnect(node.id, nowMs) && canConnect === null) {

@@ -1,83 +1,6 @@
-/**
- * Windowed statistics with the semantics of Java's `org.apache.kafka.common.metrics`
- * (`metrics.num.samples` = 2 windows of `metrics.sample.window.ms` = 30 s):
- * an average, maximum or rate covers the samples not older than the windows,
- * so a metric reflects the last 30–60 s rather than the whole life of the
- * producer. With no samples, averages and maxima are NaN, as in Java.
- */
-export class SampledStat {
-  private readonly starts: number[]
-  private readonly counts: number[]
-  private readonly sums: number[]
-  private readonly maxes: number[]
-  private current = 0
+import { SampledStat } from '../util/sampled-stat.js'
 
-  constructor(
-    private readonly windowMs = 30_000,
-    private readonly numSamples = 2,
-  ) {
-    this.starts = new Array<number>(numSamples).fill(-Infinity)
-    this.counts = new Array<number>(numSamples).fill(0)
-    this.sums = new Array<number>(numSamples).fill(0)
-    this.maxes = new Array<number>(numSamples).fill(-Infinity)
-  }
-
-  record(value: number, nowMs: number): void {
-    let i = this.current
-    if (nowMs - this.starts[i]! >= this.windowMs) {
-      i = this.current = (i + 1) % this.numSamples
-      this.starts[i] = nowMs
-      this.counts[i] = 0
-      this.sums[i] = 0
-      this.maxes[i] = -Infinity
-    }
-    this.counts[i]!++
-    this.sums[i]! += value
-    if (value > this.maxes[i]!) this.maxes[i] = value
-  }
-
-  private live(i: number, nowMs: number): boolean {
-    return nowMs - this.starts[i]! < this.windowMs * this.numSamples
-  }
-
-  avg(nowMs: number): number {
-    let sum = 0
-    let count = 0
-    for (let i = 0; i < this.numSamples; i++) {
-      if (!this.live(i, nowMs)) continue
-      sum += this.sums[i]!
-      count += this.counts[i]!
-    }
-    return count === 0 ? NaN : sum / count
-  }
-
-  max(nowMs: number): number {
-    let m = -Infinity
-    for (let i = 0; i < this.numSamples; i++) if (this.live(i, nowMs) && this.counts[i]! > 0) m = Math.max(m, this.maxes[i]!)
-    return m === -Infinity ? NaN : m
-  }
-
-  /**
-   * Sum of recorded values per second over the live windows, as Java's
-   * `Rate.windowSize`: the span from the oldest live window's start, padded
-   * to at least `numSamples - 1` whole windows (so one early burst is not
-   * reported as a huge rate), and never under 1 ms.
-   */
-  rate(nowMs: number): number {
-    let sum = 0
-    let oldest = nowMs
-    for (let i = 0; i < this.numSamples; i++) {
-      if (!this.live(i, nowMs)) continue
-      sum += this.sums[i]!
-      oldest = Math.min(oldest, this.starts[i]!)
-    }
-    let elapsed = nowMs - oldest
-    const fullWindows = Math.floor(elapsed / this.windowMs)
-    const minFullWindows = this.numSamples - 1
-    if (fullWindows < minFullWindows) elapsed += (minFullWindows - fullWindows) * this.windowMs
-    return (sum * 1000) / Math.max(elapsed, 1)
-  }
-}
+export { SampledStat }
 
 /** A point-in-time view of the producer's metrics, using the Java producer's metric names. */
 export interface ProducerMetricsSnapshot {
@@ -137,13 +60,116 @@ export interface ProducerMetricsSnapshot {
   'txn-send-offsets-time-ns-total': number
   'txn-commit-time-ns-total': number
   'txn-abort-time-ns-total': number
+  /** Records failed per second (windowed; Java's record-error-rate). */
+  'record-error-rate': number
+  /** Records re-sent per second after a retriable error (windowed). */
+  'record-retry-rate': number
+  /** Average and maximum, over batches sent, of the batch's largest record in bytes (windowed; Java's record-size-avg/max). */
+  'record-size-avg': number
+  'record-size-max': number
+  /** Produce requests sent per second (windowed). */
+  'request-rate': number
+  /** Bytes per request written to any broker, size prefix included (windowed). */
+  'request-size-avg': number
+  'request-size-max': number
+  /** Responses read per second from any broker (windowed) / since start. */
+  'response-rate': number
+  'response-total': number
+  /** Bytes read from / written to all brokers per second (windowed) and since start. */
+  'incoming-byte-rate': number
+  'incoming-byte-total': number
+  'outgoing-byte-rate': number
+  'outgoing-byte-total': number
+  /** ms a broker throttled our Produce requests (throttle_time_ms), average and maximum over Produce responses (windowed). */
+  'produce-throttle-time-avg': number
+  'produce-throttle-time-max': number
+  /** Largest batch sent, in bytes (windowed). */
+  'batch-size-max': number
+  /** Batches split per second (windowed). */
+  'batch-split-rate': number
+  /** Longest ms a batch waited in the accumulator before being sent (windowed). */
+  'record-queue-time-max': number
+  /** Sends failed per second because no buffer memory came within max.block.ms (windowed) / since start. */
+  'buffer-exhausted-rate': number
+  'buffer-exhausted-total': number
+  /** Fraction of time sends spent waiting for buffer memory (windowed; Java's bufferpool-wait-ratio). */
+  'bufferpool-wait-ratio': number
+  /** Total ns sends waited for buffer memory, since start. */
+  'bufferpool-wait-time-ns-total': number
+  /** Seconds since the last successful metadata update; NaN before the first. */
+  'metadata-age': number
+  /** Connections established / closed per second (windowed). */
+  'connection-creation-rate': number
+  'connection-close-rate': number
+  /** Connections that completed / failed authentication (PLAINTEXT included, as Java), per second (windowed) and since start. */
+  'successful-authentication-rate': number
+  'successful-authentication-total': number
+  'failed-authentication-rate': number
+  'failed-authentication-total': number
   /** Per node (by broker id). */
-  nodes: Record<string, { 'requests-in-flight': number; 'request-latency-avg': number; 'request-latency-max': number }>
+  nodes: Record<string, NodeMetricsSnapshot>
+  /** Per topic, for every topic a batch was sent to (Java's topic-level producer metrics). */
+  topics: Record<string, TopicMetricsSnapshot>
+}
+
+/** One broker's metrics in {@link ProducerMetricsSnapshot}: Java's node-level sender and selector metrics. */
+export interface NodeMetricsSnapshot {
+  'requests-in-flight': number
+  /** ms from sending a Produce request to this node to its response (windowed). */
+  'request-latency-avg': number
+  'request-latency-max': number
+  /** Requests of any API written to this node: per second (windowed), since start, and their size in bytes. */
+  'request-rate': number
+  'request-total': number
+  'request-size-avg': number
+  'request-size-max': number
+  /** Responses read from this node per second (windowed) / since start. */
+  'response-rate': number
+  'response-total': number
+  'incoming-byte-rate': number
+  'incoming-byte-total': number
+  'outgoing-byte-rate': number
+  'outgoing-byte-total': number
+  /** Produce throttle time this broker asked for (windowed). */
+  'produce-throttle-time-avg': number
+  'produce-throttle-time-max': number
+}
+
+/** One topic's metrics in {@link ProducerMetricsSnapshot}. */
+export interface TopicMetricsSnapshot {
+  /** Records sent per second (windowed) / since start. */
+  'record-send-rate': number
+  'record-send-total': number
+  /** Bytes of batches sent per second (windowed) / since start. */
+  'byte-rate': number
+  'byte-total': number
+  /** Records failed / retried per second (windowed) and since start. */
+  'record-error-rate': number
+  'record-error-total': number
+  'record-retry-rate': number
+  'record-retry-total': number
+  /** Average compressed / uncompressed records bytes of its batches sent (1 uncompressed; windowed). */
+  'compression-rate': number
+}
+
+/**
+ * One topic's sensors, made the first time a batch of the topic is sent
+ * (Java's `SenderMetrics.maybeRegisterTopicMetrics`) and then found with one
+ * Map lookup per batch, never per record.
+ */
+export class TopicMetrics {
+  readonly records = new SampledStat()
+  readonly bytes = new SampledStat()
+  readonly compression = new SampledStat()
+  readonly retries = new SampledStat()
+  readonly errors = new SampledStat()
 }
 
 /**
  * The producer's sensors. Recording happens per batch or per request, never
- * per record, except for one counter increment.
+ * per record, except for one counter increment. Windowed values use the
+ * clock given at construction (the producer's injected clock) when the
+ * caller has no reading of it at hand (errors, which are rare).
  */
 export class ProducerMetrics {
   recordSendTotal = 0
@@ -163,11 +189,28 @@ export class ProducerMetrics {
   readonly queueTime = new SampledStat()
   readonly requestLatency = new SampledStat()
   readonly nodeLatency = new Map<number, SampledStat>()
+  /** Records failed / retried (values: record counts). */
+  readonly errors = new SampledStat()
+  readonly retries = new SampledStat()
+  /** Per batch sent: its largest record's size. */
+  readonly recordSize = new SampledStat()
+  /** One value (1) per batch split. */
+  readonly batchSplit = new SampledStat()
+  /** Per Produce response: its throttle_time_ms; globally and per node. */
+  readonly produceThrottleTime = new SampledStat()
+  readonly nodeThrottleTime = new Map<number, SampledStat>()
+  /** Per send that waited for buffer memory: ms waited. */
+  readonly bufferPoolWait = new SampledStat()
+  /** One value per send that found no memory within max.block.ms. */
+  readonly bufferExhausted = new SampledStat()
+  readonly topics = new Map<string, TopicMetrics>()
   /** compression.type; 'none' records nothing below. */
   compressionCodec = 'none'
   readonly compressionRate = new SampledStat()
   compressionBytesIn = 0
   compressionBytesOut = 0
+
+  constructor(private readonly time: () => number = Date.now) {}
 
   /** A batch was compressed: per batch, never per record, and never without compression. */
   recordCompression(uncompressedBytes: number, compressedBytes: number, nowMs: number): void {
@@ -187,11 +230,37 @@ export class ProducerMetrics {
     return { [this.compressionCodec]: { 'bytes-in-total': this.compressionBytesIn, 'bytes-out-total': this.compressionBytesOut } }
   }
 
-  recordBatchSent(records: number, bytes: number, queueTimeMs: number, nowMs: number): void {
+  /** The topic's sensors, made on first use (Java's maybeRegisterTopicMetrics). */
+  topic(name: string): TopicMetrics {
+    let t = this.topics.get(name)
+    if (t === undefined) this.topics.set(name, (t = new TopicMetrics()))
+    return t
+  }
+
+  /**
+   * One batch went into a Produce request (Java's updateProduceRequestMetrics).
+   * `topic`, with the batch's largest record and compression ratio, feeds the
+   * record-size and per-topic metrics; callers without them (tests) omit it.
+   */
+  recordBatchSent(
+    records: number,
+    bytes: number,
+    queueTimeMs: number,
+    nowMs: number,
+    topic: TopicMetrics | null = null,
+    maxRecordSize = 0,
+    compressionRatio = 1,
+  ): void {
     this.recordSendTotal += records
     this.recordSend.record(records, nowMs)
     this.batchSize.record(bytes, nowMs)
     this.queueTime.record(queueTimeMs, nowMs)
+    if (topic !== null) {
+      this.recordSize.record(maxRecordSize, nowMs)
+      topic.records.record(records, nowMs)
+      topic.bytes.record(bytes, nowMs)
+      topic.compression.record(compressionRatio, nowMs)
+    }
   }
 
   recordRequest(records: number, nowMs: number): void {
@@ -206,7 +275,42 @@ export class ProducerMetrics {
     s.record(latencyMs, nowMs)
   }
 
+  /** A Produce response's throttle_time_ms (0 included, so the average is per response). */
+  recordThrottleTime(nodeId: number, throttleMs: number, nowMs: number): void {
+    this.produceThrottleTime.record(throttleMs, nowMs)
+    let s = this.nodeThrottleTime.get(nodeId)
+    if (s === undefined) this.nodeThrottleTime.set(nodeId, (s = new SampledStat()))
+    s.record(throttleMs, nowMs)
+  }
+
+  /** `count` records failed; `topic` when they had reached a batch (Java's SenderMetrics.recordErrors), else null. */
+  recordErrors(count: number, topic: string | null = null, nowMs = this.time()): void {
+    this.recordErrorTotal += count
+    this.errors.record(count, nowMs)
+    if (topic !== null) this.topics.get(topic)?.errors.record(count, nowMs)
+  }
+
+  /** `count` records of `topic` go out again (Java's SenderMetrics.recordRetries). */
+  recordRetries(count: number, topic: string, nowMs: number): void {
+    this.recordRetryTotal += count
+    this.retries.record(count, nowMs)
+    this.topics.get(topic)?.retries.record(count, nowMs)
+  }
+
+  recordBatchSplit(nowMs: number): void {
+    this.batchSplitTotal++
+    this.batchSplit.record(1, nowMs)
+  }
+
+  /** A send waited `waitedMs` for buffer memory (Java's BufferPool.recordWaitTime); `exhausted`: and got none. */
+  recordBufferPoolWait(waitedMs: number, exhausted: boolean, nowMs: number): void {
+    this.bufferPoolWait.record(waitedMs, nowMs)
+    if (exhausted) this.bufferExhausted.record(1, nowMs)
+  }
+
   recordRate(nowMs: number): number {
     return this.recordSend.rate(nowMs)
   }
 }
+
+

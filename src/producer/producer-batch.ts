@@ -172,6 +172,8 @@ export class ProducerBatch {
   readonly compression: BatchCompression | null
 
   recordCount = 0
+  /** The largest record appended, in bytes as encoded (Java's maxRecordSize, for record-size-avg/max). */
+  maxRecordSize = 0
   /** Number of times this batch was re-enqueued for retry. */
   attempts = 0
   lastAttemptMs: number
@@ -422,7 +424,9 @@ export class ProducerBatch {
     const keyLength = byteLengthOf(key)
     const valueLength = byteLengthOf(value)
     const bodySize = sizeOfRecordBody(index, timestampDelta, keyLength, valueLength, headers)
-    if (this.writeOffset + sizeOfVarint(bodySize) + bodySize > this.writeLimit) return -1
+    const recordSize = sizeOfVarint(bodySize) + bodySize
+    if (this.writeOffset + recordSize > this.writeLimit) return -1
+    if (recordSize > this.maxRecordSize) this.maxRecordSize = recordSize
     this.writeOffset = writeMeasuredRecord(
       this.buffer,
       this.writeOffset,
@@ -437,7 +441,7 @@ export class ProducerBatch {
     )
     if (index === 0) {
       this.baseTimestamp = timestampMs
-      this.reserveSlots(sizeOfVarint(bodySize) + bodySize)
+      this.reserveSlots(recordSize)
     }
     if (timestampMs > this.maxTimestamp) this.maxTimestamp = timestampMs
     this.setSlots(index, complete, fail)
@@ -796,6 +800,8 @@ export class ProducerBatch {
     const index = this.recordCount
     const timestampDelta = index === 0 ? 0 : timestampMs - this.baseTimestamp
     const bodySize = sizeOfRecordBodyWithHeaderBytes(index, timestampDelta, key === null ? -1 : key.length, value === null ? -1 : value.length, headers.length)
+    const recordSize = sizeOfVarint(bodySize) + bodySize
+    if (recordSize > this.maxRecordSize) this.maxRecordSize = recordSize
     this.writeOffset = writeMeasuredRecordWithHeaderBytes(this.buffer, this.writeOffset, bodySize, index, timestampDelta, key, value, headers)
     if (index === 0) {
       this.baseTimestamp = timestampMs

@@ -115,7 +115,7 @@ export function wireProducer(c: ResolvedProducerConfig, seams: ProducerSeams = {
           finalizedFeatures: () => client?.finalizedFeatures?.() ?? NO_FINALIZED_FEATURES,
         })
   const partitionerOptions = { random }
-  const stats = new ProducerMetrics()
+  const stats = new ProducerMetrics(time)
   // The codec's package was loaded by config resolution; for none this is a no-op codec the accumulator ignores.
   const compression = resolveCompression(c)
   stats.compressionCodec = compression.codec

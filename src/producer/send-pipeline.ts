@@ -2,6 +2,7 @@ import { type ProducerInterceptor, ProducerInterceptors, UNKNOWN_PARTITION_METAD
 import { completeWithError, type RecordCompletion, type RecordReject } from './producer-batch.js'
 import type { ProducerRecord } from './record.js'
 import { RecordSerializer, type Serializer } from './serializers.js'
+import type { ProducerMetrics } from './metrics.js'
 
 /** What a send continues with once intercepted and serialized: the producer's own send of a Bytes record. */
 export type SendBytes = (record: ProducerRecord, complete: RecordCompletion, fail: RecordReject | null, signal: AbortSignal | null) => void
@@ -32,7 +33,7 @@ export class SendPipeline<K, V> {
     keySerializer: Serializer<K> | null,
     valueSerializer: Serializer<V> | null,
     private readonly next: SendBytes,
-    private readonly stats: { recordErrorTotal: number },
+    private readonly stats: Pick<ProducerMetrics, 'recordErrors'>,
   ) {
     this.interceptors = interceptors !== null && interceptors.length > 0 ? new ProducerInterceptors(interceptors) : null
     this.serializer = keySerializer !== null || valueSerializer !== null ? new RecordSerializer(keySerializer, valueSerializer) : null
@@ -52,7 +53,7 @@ export class SendPipeline<K, V> {
       try {
         bytes = this.serializer.serialize(r)
       } catch (err) {
-        this.stats.recordErrorTotal++
+        this.stats.recordErrors(1)
         completeWithError(complete, fail, err as Error)
         return
       }

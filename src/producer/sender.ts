@@ -204,7 +204,8 @@ export class Sender {
       if (node === undefined || !this.client.ready(node, nowMs)) {
         this.accumulator.updateNodeLatencyStats(nodeId, nowMs, false)
         readyNodes.delete(nodeId)
-        notReadyTimeout = Math.min(notReadyTimeout, this.client.connectionDelay(nodeId, nowMs))
+        // A connected node its broker throttles (KIP-219) says how long is left: wake then, not before (Java: pollDelayMs).
+        notReadyTimeout = Math.min(notReadyTimeout, this.client.pollDelayMs(nodeId, nowMs))
       } else {
         this.accumulator.updateNodeLatencyStats(nodeId, nowMs, true)
       }
@@ -439,7 +440,15 @@ export class Sender {
       topics[g]!.partitions.push({ index: batch.partition, records: batch.records() })
       groups[g]!.push(i)
       records += batch.recordCount
-      this.metrics.recordBatchSent(batch.recordCount, batch.sizeInBytes, nowMs - batch.createdMs, nowMs)
+      this.metrics.recordBatchSent(
+        batch.recordCount,
+        batch.sizeInBytes,
+        nowMs - batch.createdMs,
+        nowMs,
+        this.metrics.topic(batch.topic),
+        batch.maxRecordSize,
+        batch.compressionRatio,
+      )
     }
     const positions = groups.length === 1 ? groups[0]! : groups.flat()
     this.metrics.recordRequest(records, nowMs)
@@ -482,6 +491,8 @@ export class Sender {
       return
     }
     this.metrics.recordLatency(nodeId, nowMs - response.request.createdMs, nowMs)
+    // The client already holds the node back for it (KIP-219); here it is only counted.
+    this.metrics.recordThrottleTime(nodeId, response.body.throttleTimeMs, nowMs)
     const answers = answersInRequestOrder(response.body, batches, positions) ?? answersByPartition(response.body, batches)
     // Walk the batches in drain order: every batch must get an answer.
     for (let i = 0; i < batches.length; i++) {
@@ -513,7 +524,7 @@ export class Sender {
       // Too big for the broker as one batch: split it and try again, as Java does.
       this.accumulator.splitAndReenqueue(b)
       this.accumulator.deallocate(b)
-      this.metrics.batchSplitTotal++
+      this.metrics.recordBatchSplit(nowMs)
       return
     }
     const tm = this.transactionManager
@@ -535,7 +546,7 @@ export class Sender {
 
   private retryOrFail(batch: ProducerBatch, error: KafkaClientError, errorCode: number, logStartOffset: bigint, nowMs: number): void {
     if (this.canRetry(batch, error, errorCode, logStartOffset, nowMs)) {
-      this.metrics.recordRetryTotal += batch.recordCount
+      this.metrics.recordRetries(batch.recordCount, batch.topic, nowMs)
       this.accumulator.reenqueue(batch, nowMs)
       return
     }
@@ -561,7 +572,7 @@ export class Sender {
     // A batch that already ended (expired in flight) was accounted for then; its late answer changes nothing.
     if (!batch.isDone) this.transactionManager?.handleFailedBatch(batch, outcome, error, errorCode)
     if (batch.done(-1n, -1, error)) {
-      this.metrics.recordErrorTotal += batch.recordCount
+      this.metrics.recordErrors(batch.recordCount, batch.topic)
       this.accumulator.deallocate(batch, reuseBuffer)
     }
   }

@@ -7,6 +7,7 @@ import { Deque } from '../util/deque.js'
 import { completeWithError, type RecordCompletion, type RecordReject } from './producer-batch.js'
 import { APPEND_NEEDS_MEMORY, type AppendResult, type RecordAccumulator } from './record-accumulator.js'
 import type { Bytes, HeaderPairs, ProducerRecord } from './record.js'
+import type { ProducerMetrics } from './metrics.js'
 
 /** `WaitingSend.partition` before a partition was chosen for it. */
 export const PARTITION_NOT_CHOSEN = -2
@@ -72,8 +73,8 @@ export interface WaitingSendsContext {
   readonly accumulator: Pick<RecordAccumulator, 'append' | 'appendAsync'>
   /** Woken for a new or full batch, and to fetch metadata for a topic a send waits for. */
   readonly sender: { wakeup(): void }
-  /** `recordErrorTotal` counts the sends failed here. */
-  readonly stats: { recordErrorTotal: number }
+  /** Counts the sends failed here, and the waits for buffer memory (Java's BufferPool wait-time and exhausted sensors). */
+  readonly stats: Pick<ProducerMetrics, 'recordErrors' | 'recordBufferPoolWait'>
   /** Its fatal error, once set, fails the sends still waiting; null without idempotence. */
   readonly transactionManager: { readonly fatalError: Error | null } | null
   /**
@@ -216,7 +217,7 @@ export class WaitingSends {
     if (signal !== null) {
       // Checked by the producer just before; kept for callers (tests) that enqueue directly.
       if (signal.aborted) {
-        this.ctx.stats.recordErrorTotal++
+        this.ctx.stats.recordErrors(1)
         completeWithError(complete, fail, createAbortError(signal))
         return
       }
@@ -262,7 +263,7 @@ export class WaitingSends {
     this.queue.forEach((w) => {
       if (w.signal !== signal || w.state !== QUEUED) return
       w.state = CANCELLED
-      ctx.stats.recordErrorTotal++
+      ctx.stats.recordErrors(1)
       completeWithError(w.complete, w.fail, createAbortError(signal))
     })
   }
@@ -339,7 +340,7 @@ export class WaitingSends {
           if (txn !== null) txn.maybeAddPartition(topic, r.partition)
           if (r.batchIsFull || r.newBatchCreated) ctx.sender.wakeup()
         } catch (err) {
-          ctx.stats.recordErrorTotal++
+          ctx.stats.recordErrors(1)
           completeWithError(w.complete, w.fail, err as Error)
         }
         if (w.signal !== null) this.releaseSignal(w.signal)
@@ -359,6 +360,9 @@ export class WaitingSends {
   private async appendWaitingForMemory(w: WaitingSend, partition: number, now: number, cluster: Cluster): Promise<AppendResult> {
     const ctx = this.ctx
     const txn = ctx.transaction ?? null
+    // Measured with the injected clock around the wait, as Java's BufferPool.allocate times its await.
+    const startMs = ctx.time()
+    let exhausted = false
     try {
       return await ctx.accumulator.appendAsync(
         w.topic,
@@ -379,6 +383,7 @@ export class WaitingSends {
       )
     } catch (err) {
       if (!(err instanceof KafkaTimeoutError)) throw err
+      exhausted = true
       // The pool only knows the time left for this record; the user knows max.block.ms. When brokers
       // cannot be reached, that is why the memory is not freed: say so, and make the failures the cause.
       const failures = ctx.connectionFailures?.() ?? null
@@ -387,6 +392,9 @@ export class WaitingSends {
           `all ${ctx.bufferMemory} bytes of buffer.memory hold records not yet delivered${timeoutSuffix(failures)}`,
         { cause: failures?.error ?? err },
       )
+    } finally {
+      const endMs = ctx.time()
+      ctx.stats.recordBufferPoolWait(Math.max(0, endMs - startMs), exhausted, endMs)
     }
   }
 

@@ -68,3 +68,22 @@ export async function describeTransaction(
     state: row['TransactionState']!,
   };
 }
+
+/**
+ * `kafka-configs.sh --alter --add-config <config> --entity-type clients`
+ * for one client id (or, with null, the default of every client): e.g. a
+ * produce quota, `producer_byte_rate=102400`.
+ */
+export async function alterClientQuota(bootstrap: string, config: string, clientId: string | null): Promise<void> {
+  const entity = clientId === null ? ['--entity-default'] : ['--entity-name', clientId];
+  await runTool('org.apache.kafka.tools.ConfigCommand', [
+    '--bootstrap-server',
+    bootstrap,
+    '--alter',
+    '--add-config',
+    config,
+    '--entity-type',
+    'clients',
+    ...entity,
+  ]);
+}

@@ -4,6 +4,7 @@ import type { ConnectionFailureReport } from '../../src/clients/connection-failu
 import { type FinalizedFeatures, type KafkaClient, NO_FINALIZED_FEATURES } from '../../src/clients/kafka-client.js'
 import type { ProducerMetadata } from '../../src/clients/metadata.js'
 import { KafkaNetworkError, KafkaTimeoutError } from '../../src/errors.js'
+import { clientThrottleTimeMs } from '../../src/protocol/throttle.js'
 
 /** One request the client was handed, with what became of it. */
 export class ScriptedRequest<Req = any, Res = any> {
@@ -56,6 +57,12 @@ interface NodeScript {
  * is. `send` to a node that is not ready throws, so a Sender that ignored
  * `ready` fails the test; `maxInFlightSeen` keeps the highest per-node count.
  *
+ * Broker throttling is applied as NetworkClient applies it (KIP-219): an
+ * answer whose body has a positive `throttleTimeMs`, at a version with
+ * client-side throttling (the node's `apiVersions` entry for the API, else
+ * the API's newest), makes the node not ready until that time has passed
+ * after delivery; `pollDelayMs` reports what is left.
+ *
  * Invariant it checks for the Sender: a request completes exactly once (a
  * second answer to the same request throws).
  */
@@ -77,6 +84,8 @@ export class ScriptedClient implements KafkaClient {
   leastLoaded: Node | null | undefined = undefined
 
   private readonly nodes = new Map<number, NodeScript>()
+  /** Per node, until when its broker throttles us (KIP-219). */
+  readonly throttledUntil = new Map<number, number>()
   private readonly inFlight = new Map<number, ScriptedRequest[]>()
   private queued: { readonly req: ScriptedRequest; readonly response: ClientResponse<any> }[] = []
   /** Ends the pending `poll` early (an answer was queued, or `wakeup`); null when none is pending. */
@@ -148,6 +157,12 @@ export class ScriptedClient implements KafkaClient {
         if (i >= 0) list.splice(i, 1)
       }
       req.completed = true
+      if (response.body !== null) {
+        const api = req.request.api
+        const version = this.apiVersions[String(req.destination)]?.[api.name] ?? api.maxVersion
+        const t = clientThrottleTimeMs(api.apiKey, version, response.body)
+        if (t > 0) this.throttledUntil.set(req.destination, Math.max(this.throttledUntil.get(req.destination) ?? 0, response.receivedMs + t))
+      }
       req.request.onComplete(response)
     }
   }
@@ -167,14 +182,22 @@ export class ScriptedClient implements KafkaClient {
 
   // ---- KafkaClient ----
 
-  ready(node: Node, _nowMs: number): boolean {
-    return this.canSend(node.id)
+  ready(node: Node, nowMs: number): boolean {
+    return this.canSend(node.id, nowMs)
   }
 
-  private canSend(nodeId: number): boolean {
+  private canSend(nodeId: number, nowMs: number): boolean {
     const script = this.nodes.get(nodeId)
     if (this.closed || (script !== undefined && !script.ready)) return false
+    if ((this.throttledUntil.get(nodeId) ?? 0) > nowMs) return false
     return this.inFlightRequestCount(nodeId) < this.maxInFlightPerConnection
+  }
+
+  pollDelayMs(nodeId: number, nowMs: number): number {
+    const script = this.nodes.get(nodeId)
+    const throttled = (this.throttledUntil.get(nodeId) ?? 0) - nowMs
+    if (throttled > 0 && (script === undefined || script.ready)) return throttled
+    return this.connectionDelay(nodeId, nowMs)
   }
 
   connectionDelay(nodeId: number, _nowMs: number): number {
@@ -184,7 +207,7 @@ export class ScriptedClient implements KafkaClient {
 
   send<Req, Res>(request: ClientRequest<Req, Res>, nowMs: number): void {
     const node = request.destination
-    if (!this.canSend(node)) throw new Error(`Attempt to send a request to node ${node}, which is not ready`)
+    if (!this.canSend(node, nowMs)) throw new Error(`Attempt to send a request to node ${node}, which is not ready`)
     const req = new ScriptedRequest(request, nowMs, this.requests.length)
     this.requests.push(req)
     let list = this.inFlight.get(node)
@@ -252,11 +275,11 @@ export class ScriptedClient implements KafkaClient {
     return out
   }
 
-  leastLoadedNode(_nowMs: number): Node | null {
+  leastLoadedNode(nowMs: number): Node | null {
     if (this.leastLoaded !== undefined) return this.leastLoaded
     let best: Node | null = null
     for (const n of this.metadata.cluster.nodes) {
-      if (!this.canSend(n.id)) continue
+      if (!this.canSend(n.id, nowMs)) continue
       if (best === null || this.inFlightRequestCount(n.id) < this.inFlightRequestCount(best.id)) best = n
     }
     return best

@@ -117,3 +117,66 @@ describe('ProducerMetrics', () => {
     expect(m.recordSendTotal).toBe(40)
   })
 })
+
+describe('SampledStat totals and count rate', () => {
+  it('keeps cumulative count and sum, unwindowed, and a per-second count', () => {
+    const s = new SampledStat(1000, 2)
+    s.record(100, 0)
+    s.record(300, 500)
+    expect(s.totalCount).toBe(2)
+    expect(s.totalSum).toBe(400)
+    expect(s.countRate(1000)).toBe(2) // 2 values over one (padded) window of 1 s
+    expect(s.rate(1000)).toBe(400)
+    expect(s.countRate(5000)).toBe(0) // windows expired...
+    expect(s.totalCount).toBe(2) // ...totals did not
+  })
+})
+
+describe('ProducerMetrics: errors, topics, buffer pool, throttle', () => {
+  it('counts errors globally and, once the topic has sensors, per topic; the clock is the injected one', () => {
+    let now = 0
+    const m = new ProducerMetrics(() => now)
+    m.recordErrors(1) // a send failed before reaching a batch: global only
+    expect(m.topics.size).toBe(0)
+    const t = m.topic('a')
+    expect(m.topic('a')).toBe(t) // made once
+    now = 500
+    m.recordErrors(3, 'a')
+    m.recordErrors(2, 'unseen') // no sensors for a topic never sent: global only, nothing made
+    expect(m.topics.has('unseen')).toBe(false)
+    expect(m.recordErrorTotal).toBe(6)
+    expect(m.errors.totalSum).toBe(6)
+    expect(t.errors.totalSum).toBe(3)
+    expect(m.errors.rate(1000)).toBeCloseTo(6 / 31, 9) // over 1 s, padded by one 30 s window
+    m.recordRetries(4, 'a', 1000)
+    expect(m.recordRetryTotal).toBe(4)
+    expect(t.retries.totalSum).toBe(4)
+  })
+
+  it("bufferpool-wait: ms waited per second of time is the wait ratio; exhausted sends are counted", () => {
+    const m = new ProducerMetrics(() => 0)
+    m.recordBufferPoolWait(15_000, false, 0)
+    m.recordBufferPoolWait(15_000, true, 29_999)
+    expect(m.bufferPoolWait.totalSum * 1e6).toBe(30e9) // bufferpool-wait-time-ns-total
+    // 30 s waited over the first 30 s window: a ratio of 1 (what metrics() reports as rate / 1000).
+    expect(m.bufferPoolWait.rate(30_000) / 1000).toBeCloseTo(1, 9)
+    expect(m.bufferExhausted.totalCount).toBe(1)
+  })
+
+  it('batch sends feed the per-topic sensors and record-size', () => {
+    const m = new ProducerMetrics()
+    const t = m.topic('a')
+    m.recordBatchSent(10, 1000, 5, 0, t, 120, 0.5)
+    m.recordBatchSent(5, 500, 7, 10, t, 80, 1)
+    expect(t.records.totalSum).toBe(15)
+    expect(t.bytes.totalSum).toBe(1500)
+    expect(t.compression.avg(20)).toBe(0.75)
+    expect(m.recordSize.max(20)).toBe(120)
+    expect(m.recordSize.avg(20)).toBe(100)
+    expect(m.queueTime.max(20)).toBe(7)
+    m.recordThrottleTime(1, 300, 30)
+    m.recordThrottleTime(2, 0, 30)
+    expect(m.produceThrottleTime.avg(40)).toBe(150)
+    expect(m.nodeThrottleTime.get(1)!.max(40)).toBe(300)
+  })
+})

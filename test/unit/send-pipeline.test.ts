@@ -10,6 +10,7 @@ import type { RecordCompletion, RecordReject } from '../../src/producer/producer
 import type { ProducerRecord, RecordMetadata, SendCallback } from '../../src/producer/record.js'
 import { RecordSerializer, serializers } from '../../src/producer/serializers.js'
 import { SendPipeline } from '../../src/producer/send-pipeline.js'
+import { ProducerMetrics } from '../../src/producer/metrics.js'
 
 afterEach(() => {
   vi.restoreAllMocks()
@@ -159,7 +160,7 @@ describe('ProducerInterceptors', () => {
 describe('SendPipeline', () => {
   function pipeline<K, V>(interceptors: ProducerInterceptor<K, V>[] | null, key: ((k: K) => string) | null, value: ((v: V) => string) | null) {
     const forwarded: { record: ProducerRecord; complete: RecordCompletion; fail: RecordReject | null; signal: AbortSignal | null }[] = []
-    const stats = { recordErrorTotal: 0 }
+    const stats = new ProducerMetrics()
     const p = new SendPipeline<K, V>(interceptors, key, value, (record, complete, fail, signal) => forwarded.push({ record, complete, fail, signal }), stats)
     return { p, forwarded, stats }
   }

@@ -641,3 +641,114 @@ describe('ScriptedClient contract', () => {
     expect(p.err).toBeInstanceOf(KafkaNetworkError)
   })
 })
+
+describe('Sender: broker throttling (KIP-219)', () => {
+  /** Sends one batch to each of nodes 1 and 2 and answers them, node 1's answer with `throttleMs`. */
+  function throttledByNode1(s: ReturnType<typeof setup>, throttleMs: number): void {
+    s.append(0, 'a')
+    s.append(1, 'b')
+    s.pass()
+    for (const req of s.client.pending()) {
+      s.client.respond(req, { ...produceAnswer(req), throttleTimeMs: req.destination === 1 ? throttleMs : 0 })
+    }
+    s.client.deliver(now)
+  }
+
+  it('sends nothing to a throttled node until its throttle time has passed, and wakes exactly then', () => {
+    const s = setup()
+    throttledByNode1(s, 300)
+    s.append(0, 'c')
+    // No polling: the pass asks to sleep for the throttle time left, and node 1 gets nothing.
+    expect(s.sender.runOnce(now)).toBe(300)
+    expect(s.client.sentOf('Produce')).toHaveLength(2)
+    // Other nodes are not affected.
+    s.append(1, 'd')
+    s.sender.runOnce(now)
+    expect(s.client.sentOf('Produce').map((r) => r.destination)).toEqual([1, 2, 2])
+    now += 299
+    expect(s.sender.runOnce(now)).toBe(1)
+    expect(s.client.pending(1)).toHaveLength(0)
+    now += 1
+    s.sender.runOnce(now)
+    const toNode1 = s.client.pending(1)
+    expect(toNode1).toHaveLength(1)
+    expect(valuesIn(toNode1[0]!)).toEqual(['c'])
+    // produce-throttle-time-avg/max: over the Produce responses (one throttled, one not), and per node.
+    expect(s.stats.produceThrottleTime.max(now)).toBe(300)
+    expect(s.stats.produceThrottleTime.avg(now)).toBe(150)
+    expect(s.stats.nodeThrottleTime.get(1)!.max(now)).toBe(300)
+    expect(s.stats.nodeThrottleTime.get(2)!.max(now)).toBe(0)
+  })
+
+  it('does not hold back a node whose Produce version predates KIP-219 (v5: the broker delayed the answer itself)', () => {
+    const s = setup()
+    s.client.apiVersions = { '1': { Produce: 5 }, '2': { Produce: 5 } }
+    throttledByNode1(s, 300)
+    s.append(0, 'c')
+    s.sender.runOnce(now)
+    expect(s.client.pending(1)).toHaveLength(1)
+    expect(s.stats.produceThrottleTime.max(now)).toBe(300) // still counted
+  })
+})
+
+describe('Sender: metrics recorded per batch and per request', () => {
+  it('records per-topic sends, bytes and compression rate, the largest record, queue time and records per request', () => {
+    const s = setup()
+    s.append(0, 'x')
+    now += 7
+    s.append(0, 'y'.repeat(100))
+    s.pass()
+    const [req] = s.client.pending()
+    const batchBytes = batchesIn(req!)[0]!.batch
+    s.client.respond(req!, produceAnswer(req!))
+    s.client.deliver(now)
+    const m = s.stats
+    const t = m.topics.get(TOPIC)!
+    expect(t.records.totalSum).toBe(2)
+    expect(t.records.rate(now)).toBeGreaterThan(0)
+    expect(t.bytes.totalSum).toBe(m.batchSize.totalSum)
+    expect(m.batchSize.max(now)).toBeGreaterThan(100)
+    expect(batchBytes.records).toHaveLength(2)
+    expect(t.compression.avg(now)).toBe(1) // uncompressed
+    // The 100-byte value's record: length varint + attributes, deltas, key/value lengths, value, header count.
+    expect(m.recordSize.max(now)).toBeGreaterThan(100)
+    expect(m.recordSize.max(now)).toBeLessThan(110)
+    expect(m.queueTime.max(now)).toBe(7)
+    expect(m.recordsPerRequest.avg(now)).toBe(2)
+    expect(m.recordsPerRequest.countRate(now)).toBeGreaterThan(0) // request-rate
+  })
+
+  it('records retries and errors per topic, and batch splits', () => {
+    const s = setup({ retries: 1 })
+    s.append(0, 'a')
+    s.append(0, 'b')
+    s.pass()
+    let [req] = s.client.pending()
+    s.client.respond(req!, produceAnswer(req!, ErrorCode.NOT_LEADER_OR_FOLLOWER))
+    s.client.deliver(now)
+    const t = s.stats.topics.get(TOPIC)!
+    expect(s.stats.retries.totalSum).toBe(2)
+    expect(t.retries.totalSum).toBe(2)
+    expect(s.stats.recordRetryTotal).toBe(2)
+    now += 10_000
+    s.metadata.update(clusterView([1, 2]), now)
+    s.pass()
+    ;[req] = s.client.pending()
+    s.client.respond(req!, produceAnswer(req!, ErrorCode.NOT_LEADER_OR_FOLLOWER))
+    s.client.deliver(now)
+    expect(s.stats.recordErrorTotal).toBe(2)
+    expect(t.errors.totalSum).toBe(2)
+    expect(s.stats.errors.rate(now)).toBeGreaterThan(0)
+
+    const split = setup()
+    split.append(0, 'a')
+    split.append(0, 'b')
+    split.pass()
+    const [whole] = split.client.pending()
+    split.client.respond(whole!, produceAnswer(whole!, ErrorCode.MESSAGE_TOO_LARGE))
+    split.client.deliver(now)
+    expect(split.stats.batchSplit.totalCount).toBe(1)
+    expect(split.stats.batchSplitTotal).toBe(1)
+    expect(split.stats.batchSplit.rate(now)).toBeGreaterThan(0)
+  })
+})

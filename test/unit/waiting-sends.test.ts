@@ -5,6 +5,7 @@ import { KafkaInvalidRecordError, KafkaProducerClosedError, KafkaTimeoutError, K
 import { ErrorCode } from '../../src/protocol/error-codes.js'
 import { RECORD_BATCH_OVERHEAD, sizeOfRecord } from '../../src/protocol/record-batch.js'
 import { BufferPool } from '../../src/producer/buffer-pool.js'
+import { ProducerMetrics } from '../../src/producer/metrics.js'
 import { APPEND_NEEDS_MEMORY, RecordAccumulator, UNKNOWN_PARTITION } from '../../src/producer/record-accumulator.js'
 import type { Bytes, HeaderPairs, ProducerRecord } from '../../src/producer/record.js'
 import { PARTITION_NOT_CHOSEN, WaitingSends, type WaitingSendsContext } from '../../src/producer/waiting-sends.js'
@@ -71,7 +72,7 @@ function setup(options: { totalMemory?: number; batchSize?: number; ctx?: Partia
   const outcomes: Outcome[] = []
   let wakeups = 0
   let closed = false
-  const stats = { recordErrorTotal: 0 }
+  const stats = new ProducerMetrics(() => Date.now())
   const fatal: { fatalError: Error | null } = { fatalError: null }
   const ctx: WaitingSendsContext = {
     metadata,
@@ -186,6 +187,10 @@ describe('WaitingSends order', () => {
       await vi.advanceTimersByTimeAsync(1)
     }
     expect(h.appended).toEqual(['a', 'b', 'c'])
+    // Each waited in the pool, measured on the injected clock: 'a' 10 ms until the first delivery, 'b' and 'c' 1 ms each.
+    expect(h.stats.bufferPoolWait.totalCount).toBe(3)
+    expect(h.stats.bufferPoolWait.totalSum).toBe(12)
+    expect(h.stats.bufferExhausted.totalCount).toBe(0)
     h.deliverAll()
     expect(h.outcomes.map((o) => o.value)).toEqual(['a', 'b', 'c'])
     expect(h.outcomes.every((o) => o.error === null)).toBe(true)
@@ -254,6 +259,11 @@ describe('WaitingSends deadlines', () => {
     expect(h.outcomes[0]!.error).toBeInstanceOf(KafkaTimeoutError)
     expect(h.outcomes[0]!.error!.message).toMatch(/max blocking time 1000 ms \(max\.block\.ms\)/)
     expect(h.pool.queued()).toBe(0)
+    // Java's BufferPool sensors: the whole max.block.ms waited, and one send exhausted; the error counted too.
+    expect(h.stats.bufferPoolWait.totalSum).toBe(MAX_BLOCK_MS)
+    expect(h.stats.bufferExhausted.totalCount).toBe(1)
+    expect(h.stats.recordErrorTotal).toBe(1)
+    expect(h.stats.errors.rate(Date.now())).toBeGreaterThan(0)
   })
 
   it('ends a max.block.ms timeout with the connection failures and makes them its cause, asking only at the deadline', async () => {

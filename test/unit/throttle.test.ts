@@ -1,0 +1,71 @@
+/**
+ * KIP-219 client-side throttling below the Sender: which responses throttle
+ * (Java's `shouldClientThrottle` per API version), and the per-node deadline
+ * in ClusterConnectionStates (Java's throttle / isThrottled / pollDelayMs).
+ * The Sender's side is in sender.test.ts; the real broker's in
+ * test/integration/quota-throttle-kafka.test.ts.
+ */
+import { describe, expect, it } from 'vitest'
+import { ClusterConnectionStates } from '../../src/clients/connection-states.js'
+import { SelectorMetrics } from '../../src/network/selector-metrics.js'
+import { clientThrottleTimeMs } from '../../src/protocol/throttle.js'
+
+describe('clientThrottleTimeMs', () => {
+  it('throttles from the KIP-219 version of each API, and only for a positive throttle time', () => {
+    expect(clientThrottleTimeMs(0, 6, { throttleTimeMs: 300 })).toBe(300) // Produce v6+
+    expect(clientThrottleTimeMs(0, 5, { throttleTimeMs: 300 })).toBe(0) // the broker delayed v5 answers itself
+    expect(clientThrottleTimeMs(3, 6, { throttleTimeMs: 10 })).toBe(10) // Metadata v6+
+    expect(clientThrottleTimeMs(18, 1, { throttleTimeMs: 10 })).toBe(0) // ApiVersions from v2
+    expect(clientThrottleTimeMs(22, 1, { throttleTimeMs: 10 })).toBe(10) // InitProducerId from v1
+    expect(clientThrottleTimeMs(36, 2, { throttleTimeMs: 10 })).toBe(0) // SaslAuthenticate: never
+    expect(clientThrottleTimeMs(0, 12, { throttleTimeMs: 0 })).toBe(0)
+    expect(clientThrottleTimeMs(0, 12, null)).toBe(0)
+  })
+})
+
+describe('ClusterConnectionStates throttling', () => {
+  function readyNode(): ClusterConnectionStates {
+    const s = new ClusterConnectionStates(50, 1000, 10_000, 30_000, () => 0.5)
+    s.startConnecting(1, 0, 'h', 9092)
+    s.checkingApiVersions(1)
+    s.ready(1)
+    return s
+  }
+
+  it('holds a node until the deadline, never moves it back, and reports it as the poll delay', () => {
+    const s = readyNode()
+    expect(s.isThrottled(1, 100)).toBe(false)
+    expect(s.pollDelayMs(1, 100)).toBe(Infinity) // connected: no connection delay
+    s.throttle(1, 400)
+    s.throttle(1, 200) // an earlier deadline does not shorten it
+    expect(s.isThrottled(1, 100)).toBe(true)
+    expect(s.throttleDelayMs(1, 100)).toBe(300)
+    expect(s.pollDelayMs(1, 100)).toBe(300)
+    expect(s.isThrottled(1, 400)).toBe(false)
+    expect(s.throttleDelayMs(1, 400)).toBe(0)
+    expect(s.isThrottled(2, 100)).toBe(false) // other nodes unaffected
+  })
+
+  it('reports the reconnect backoff, not the throttle, for a node that is disconnected', () => {
+    const s = readyNode()
+    s.throttle(1, 10_000)
+    s.disconnected(1, 100)
+    expect(s.pollDelayMs(1, 100)).toBe(50)
+  })
+})
+
+describe('SelectorMetrics', () => {
+  it('counts frames and bytes globally and per node', () => {
+    const m = new SelectorMetrics()
+    m.recordSent(1, 100, 0)
+    m.recordSent(2, 300, 0)
+    m.recordReceived(1, 50, 10)
+    expect(m.sent.totalSum).toBe(400)
+    expect(m.sent.totalCount).toBe(2)
+    expect(m.sent.max(10)).toBe(300)
+    expect(m.node(1).sent.totalSum).toBe(100)
+    expect(m.node(2).sent.avg(10)).toBe(300)
+    expect(m.node(1).received.totalCount).toBe(1)
+    expect(m.received.rate(30_010)).toBeCloseTo(50 / 30, 9) // one full 30 s window since the first value
+  })
+})
