@@ -13,6 +13,7 @@ export type {
   ConnectionInspection,
   ConnectionStateName,
   InFlightRequestInspection,
+  InspectOptions,
   PartitionInspection,
   ProducerInspection,
   ProducerStatistics,

@@ -42,8 +42,24 @@ export interface AccumulatorInspection {
   readonly batches: number
   readonly bytes: number
   readonly records: number
-  /** Partitions with queued batches (or muted), in the order the accumulator first saw them. */
+  /**
+   * Partitions with queued batches (or muted), in the order the accumulator
+   * first saw them; with `inspect({ maxPartitions })`, at most that many,
+   * those with the oldest batches first.
+   */
   readonly partitions: readonly PartitionInspection[]
+  /** Partitions left out of `partitions` by `maxPartitions`; 0 without it. */
+  readonly partitionsOmitted: number
+}
+
+/** Options of `producer.inspect()`. */
+export interface InspectOptions {
+  /**
+   * List at most this many partitions (those with the oldest batches), to
+   * keep the picture short enough to print with many partitions; the
+   * accumulator's totals still cover all. Default: every partition.
+   */
+  readonly maxPartitions?: number
 }
 
 /** Sends waiting in the producer, for one reason or one topic. */

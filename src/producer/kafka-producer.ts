@@ -16,7 +16,7 @@ import {
 import { isAbortSignal, raceAbort } from '../util/abort.js'
 import { RECORD_BATCH_OVERHEAD, sizeOfRecord } from '../protocol/record-batch.js'
 import type { BufferPool } from './buffer-pool.js'
-import type { ProducerInspection, ProducerStatistics } from './inspection.js'
+import type { InspectOptions, ProducerInspection, ProducerStatistics } from './inspection.js'
 import type { ProducerMetrics, ProducerMetricsSnapshot } from './metrics.js'
 import { partitionForKey, partitionForStringKey } from './partitioner.js'
 import { completeWithError, type RecordCompletion, type RecordReject } from './producer-batch.js'
@@ -500,14 +500,20 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
    * leader); the sends waiting for metadata or memory; the buffer pool.
    * Plain data, ready for `JSON.stringify`; see docs/observability.md.
    * Built from the state the parts keep anyway: not calling it costs nothing,
-   * a call walks the queued batches and in-flight requests once.
+   * a call walks the queued batches and in-flight requests once (about 4 ms
+   * with 10,000 partitions holding batches: bench/micro/inspect-cost.mjs).
+   * `options.maxPartitions` lists only the partitions with the oldest batches.
    */
-  inspect(): ProducerInspection {
+  inspect(options?: InspectOptions): ProducerInspection {
+    const max = options?.maxPartitions
+    if (max !== undefined && !(Number.isInteger(max) && max >= 0)) {
+      throw new KafkaConfigError('maxPartitions', `expected an integer >= 0, got ${String(max)}`)
+    }
     const now = this.time()
     return {
       ts: now,
       brokers: this.client.inspectConnections?.(now) ?? [],
-      accumulator: this.accumulator.inspect(this.metadata.cluster, now),
+      accumulator: this.accumulator.inspect(this.metadata.cluster, now, max),
       waitingSends: this.waiting.inspect(now),
       bufferPool: this.pool.inspect(now),
     }

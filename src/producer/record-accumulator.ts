@@ -1064,8 +1064,10 @@ export class RecordAccumulator {
    * not in the routing of the last `ready()`. Reads the queues only: O(queued
    * batches + partitions), nothing kept for it between calls. The ordering
    * hook's answer is the one `drain()` would get for the first batch now.
+   * With `maxPartitions`, only that many are listed, those with the oldest
+   * batches first (the totals still cover every partition).
    */
-  inspect(cluster: Cluster, nowMs: number): AccumulatorInspection {
+  inspect(cluster: Cluster, nowMs: number, maxPartitions = Infinity): AccumulatorInspection {
     const partitions: PartitionInspection[] = []
     let totalBatches = 0
     let totalBytes = 0
@@ -1111,7 +1113,13 @@ export class RecordAccumulator {
         totalRecords += records
       }
     }
-    return { batches: totalBatches, bytes: totalBytes, records: totalRecords, partitions }
+    let omitted = 0
+    if (partitions.length > maxPartitions) {
+      omitted = partitions.length - maxPartitions
+      partitions.sort((a, b) => b.oldestBatchAgeMs - a.oldestBatchAgeMs)
+      partitions.length = maxPartitions
+    }
+    return { batches: totalBatches, bytes: totalBytes, records: totalRecords, partitions, partitionsOmitted: omitted }
   }
 
   /** A copy of one partition's queue, oldest first; for tests and diagnostics, not hot paths. */

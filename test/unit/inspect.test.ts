@@ -175,7 +175,12 @@ describe('accumulator', () => {
         { topic: 't', partition: 1, leader: 2, batches: 1, bytes: ONE_RECORD_BATCH, records: 1, oldestBatchAgeMs: 50, muted: true, backoffMs: 0, waitingForLeader: false },
         { topic: 'orphan', partition: 0, leader: -1, batches: 1, bytes: ONE_RECORD_BATCH, records: 1, oldestBatchAgeMs: 40, muted: false, backoffMs: 0, waitingForLeader: true },
       ],
+      partitionsOmitted: 0,
     })
+    // maxPartitions: the oldest first, the totals unchanged.
+    const short = acc.inspect(c, 200, 2)
+    expect(short.partitions.map((p) => `${p.topic}-${p.partition}`)).toEqual(['t-0', 't-1'])
+    expect(short).toMatchObject({ batches: 4, records: 5, partitionsOmitted: 1 })
     expect(sizeOf('t', 0)).toBeGreaterThan(2 * ONE_RECORD_BATCH) // two batches, one of two records
 
     // A retried batch backs off: 100 ms (retry.backoff.ms, jitter factor 1) from its re-enqueue.
@@ -299,7 +304,7 @@ describe('KafkaProducer.inspect()', () => {
         inFlight: [{ correlationId: 1, api: 'Produce', apiVersion: 11, ageMs: 250, bytes: 0, sent: true, batches: 1, records: 1, partitions: ['t-0'] }],
       },
     ])
-    expect(one.accumulator).toEqual({ batches: 0, bytes: 0, records: 0, partitions: [] })
+    expect(one.accumulator).toEqual({ batches: 0, bytes: 0, records: 0, partitions: [], partitionsOmitted: 0 })
     now += 100
     expect(producer.inspect().brokers[0]!.inFlight[0]!.ageMs).toBe(350)
 
@@ -314,7 +319,10 @@ describe('KafkaProducer.inspect()', () => {
       bytes: 2 * ONE_RECORD_BATCH,
       records: 2,
       partitions: [{ topic: 't', partition: 1, leader: 1, batches: 2, bytes: 2 * ONE_RECORD_BATCH, records: 2, oldestBatchAgeMs: 50, muted: false, backoffMs: 0, waitingForLeader: false }],
+      partitionsOmitted: 0,
     })
+    expect(producer.inspect({ maxPartitions: 0 }).accumulator).toMatchObject({ partitions: [], partitionsOmitted: 1, records: 2 })
+    expect(() => producer.inspect({ maxPartitions: -1 })).toThrow(KafkaConfigError)
     expect(two.bufferPool).toMatchObject({ usedBytes: 3 * ONE_RECORD_BATCH, waiters: 0 })
 
     // A send to a topic the metadata does not know waits for it; one behind it keeps send() order.
