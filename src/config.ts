@@ -335,6 +335,15 @@ export const CONFIG_DEFINITIONS: readonly ConfigDefinition[] = frozenTable(
       javaNote: "Not a Java setting (librdkafka's); the range is librdkafka's too.",
     },
     {
+      name: 'statisticsIntervalMs',
+      kafkaName: 'statistics.interval.ms',
+      type: 'int',
+      default: 0,
+      max: 86400000,
+      doc: 'How often onStatistics receives { ts, metrics, inspection } (producer.metrics() and producer.inspect() together); 0 turns it off.',
+      javaNote: "Not a Java setting (librdkafka's statistics, with its range); the callback is the onStatistics option, librdkafka's stats_cb.",
+    },
+    {
       name: 'partitionerIgnoreKeys',
       kafkaName: 'partitioner.ignore.keys',
       type: 'boolean',
@@ -803,6 +812,15 @@ export interface ProducerConfigOptions {
   /** Kafka name of {@link ProducerConfigOptions.receiveMessageMaxBytes}. */
   'receive.message.max.bytes'?: number | string
   /**
+   * How often onStatistics receives { ts, metrics, inspection } (producer.metrics() and producer.inspect() together); 0 turns it off.
+   *
+   * Kafka name: `statistics.interval.ms`. Default: `0`. Range: [0, 86400000].
+   * Not a Java setting (librdkafka's statistics, with its range); the callback is the onStatistics option, librdkafka's stats_cb.
+   */
+  statisticsIntervalMs?: number
+  /** Kafka name of {@link ProducerConfigOptions.statisticsIntervalMs}. */
+  'statistics.interval.ms'?: number | string
+  /**
    * Place keyed records like keyless ones (sticky partitioning) instead of by key hash.
    *
    * Kafka name: `partitioner.ignore.keys`. Default: `false`.
@@ -1118,6 +1136,8 @@ export interface ResolvedProducerConfig {
   readonly socketConnectionSetupTimeoutMaxMs: number
   /** Largest response frame accepted; a bigger size prefix closes the connection without allocating (librdkafka name). (`receive.message.max.bytes`) */
   readonly receiveMessageMaxBytes: number
+  /** How often onStatistics receives { ts, metrics, inspection } (producer.metrics() and producer.inspect() together); 0 turns it off. (`statistics.interval.ms`) */
+  readonly statisticsIntervalMs: number
   /** Place keyed records like keyless ones (sticky partitioning) instead of by key hash. (`partitioner.ignore.keys`) */
   readonly partitionerIgnoreKeys: boolean
   /** Send less keyless data to partitions whose brokers have longer queues (KIP-794); off with a custom partitioner. (`partitioner.adaptive.partitioning.enable`) */

@@ -7,6 +7,20 @@ export type { ProducerInterceptor } from './producer/interceptors.js'
 export { ProducerWriteStream } from './producer/producer-stream.js'
 export type { WriteStreamOptions, SendAllOptions, StreamRecord } from './producer/producer-stream.js'
 export type { ProducerMetricsSnapshot } from './producer/metrics.js'
+export type {
+  AccumulatorInspection,
+  BufferPoolInspection,
+  ConnectionInspection,
+  ConnectionStateName,
+  InFlightRequestInspection,
+  InspectOptions,
+  PartitionInspection,
+  ProducerInspection,
+  ProducerStatistics,
+  WaitingGroupInspection,
+  WaitingSendsInspection,
+  WaitingTopicInspection,
+} from './producer/inspection.js'
 export { CONFIG_DEFINITIONS, resolveProducerConfig } from './config.js'
 export type {
   ProducerConfig,

@@ -1,4 +1,5 @@
 import { ExponentialBackoff } from '../util/backoff.js'
+import type { ConnectionStateName } from './inspection.js'
 
 /**
  * Where one connection is in its setup, and after (Java's `ConnectionState`,
@@ -39,6 +40,19 @@ export const CONNECTION_STATE_NAMES: readonly string[] = [
   'READY',
   'REAUTHENTICATING',
   'AUTHENTICATION_FAILED',
+]
+
+/** The state names inspect() shows, per ConnectionState (a disconnected node in backoff shows as 'backing-off'). */
+const INSPECTION_STATE_NAMES: readonly ConnectionStateName[] = [
+  'disconnected',
+  'connecting',
+  'tls-handshake',
+  'checking-api-versions',
+  'authenticating',
+  'authenticating',
+  'ready',
+  'reauthenticating',
+  'disconnected',
 ]
 
 /** Not connected (Java's `isDisconnected`: DISCONNECTED or AUTHENTICATION_FAILED). */
@@ -218,6 +232,26 @@ export class ClusterConnectionStates {
   describe(): Record<string, string> {
     const out: Record<string, string> = {}
     for (const [id, s] of this.nodes) out[String(id)] = CONNECTION_STATE_NAMES[s.state]!
+    return out
+  }
+
+  /**
+   * Every known node with its address and state as inspect() names it
+   * (see {@link ConnectionStateName}); built on demand, nothing kept for it.
+   */
+  inspect(nowMs: number): { nodeId: number; host: string; port: number; state: ConnectionStateName; reconnectInMs: number; authenticationError: Error | null }[] {
+    const out = []
+    for (const [id, s] of this.nodes) {
+      const delay = isDisconnectedState(s.state) ? Math.max(s.lastConnectAttemptMs + s.reconnectBackoffMs - nowMs, 0) : 0
+      out.push({
+        nodeId: id,
+        host: s.host,
+        port: s.port,
+        state: delay > 0 ? ('backing-off' as const) : INSPECTION_STATE_NAMES[s.state]!,
+        reconnectInMs: delay,
+        authenticationError: s.state === ConnectionState.AuthenticationFailed ? s.authenticationError : null,
+      })
+    }
     return out
   }
 

@@ -1,6 +1,7 @@
 import type { AnyApi } from '../protocol/api.js'
 import type { NetworkSend } from '../network/framing.js'
 import { Deque } from '../util/deque.js'
+import { describeRequestPayload, type InFlightRequestInspection } from './inspection.js'
 
 const NONE: readonly number[] = []
 
@@ -152,6 +153,33 @@ export class InFlightRequests {
       }
     }
     return Math.max(0, min)
+  }
+
+  /**
+   * The requests in flight to `node`, oldest first, as inspect() shows them:
+   * batches, records and partitions are read from the request bodies at this
+   * call, so the send path keeps nothing extra for it.
+   */
+  inspect(node: number, nowMs: number): InFlightRequestInspection[] {
+    const q = this.requests.get(node)
+    if (q === undefined) return []
+    const out: InFlightRequestInspection[] = []
+    for (let i = 0; i < q.size; i++) {
+      const r = q.at(i)!
+      const payload = describeRequestPayload(r.request)
+      out.push({
+        correlationId: r.correlationId,
+        api: r.request.api.name,
+        apiVersion: r.apiVersion,
+        ageMs: Math.max(0, nowMs - r.sendTimeMs),
+        bytes: r.send.size,
+        sent: r.sendCompleted,
+        batches: payload.batches,
+        records: payload.records,
+        partitions: payload.partitions,
+      })
+    }
+    return out
   }
 
   perNodeCounts(): Map<number, number> {

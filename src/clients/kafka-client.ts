@@ -2,6 +2,7 @@ import type { Node } from './cluster.js'
 import type { ConnectionFailureReport } from './connection-failures.js'
 import type { ClientRequest } from './in-flight-requests.js'
 import type { SelectorMetrics } from '../network/selector-metrics.js'
+import type { ConnectionInspection } from './inspection.js'
 
 /**
  * What the producer needs of a network client: Java's
@@ -108,6 +109,13 @@ export interface KafkaClient {
    * without a network (a scripted one), whose metrics then read 0.
    */
   readonly selectorMetrics?: SelectorMetrics
+
+  /**
+   * Optional. Each known connection with its state, negotiated versions and
+   * requests in flight, built at this call (`producer.inspect()`); a client
+   * without connections to show (a scripted one) may leave it out.
+   */
+  inspectConnections?(nowMs: number): ConnectionInspection[]
 
   /** Connections established since start (Java's connection-creation-total). */
   readonly connectionCreationTotal: number

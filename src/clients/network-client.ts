@@ -26,6 +26,7 @@ import type { Node } from './cluster.js'
 import { ClusterConnectionStates, ConnectionState } from './connection-states.js'
 import { classifyFailure, ConnectionFailures, type ConnectionFailureReport, ConnectionPhase, formatAddress } from './connection-failures.js'
 import { type ClientRequest, type ClientResponse, type InFlightRequest, InFlightRequests } from './in-flight-requests.js'
+import type { ConnectionInspection } from './inspection.js'
 import { type FinalizedFeatures, type KafkaClient, NO_FINALIZED_FEATURES } from './kafka-client.js'
 import type { ProducerMetadata } from './metadata.js'
 import { DefaultMetadataUpdater, type MetadataUpdater } from './metadata-updater.js'
@@ -245,6 +246,34 @@ export class NetworkClient implements KafkaClient {
   /** Each known node's connection state by name, e.g. `{ '-1': 'READY', '1': 'SASL_AUTHENTICATE' }` (inspect()). */
   connectionStates(): Record<string, string> {
     return this.states.describe()
+  }
+
+  /**
+   * For inspect(): every node the connection states know, with its state,
+   * the versions negotiated on its connection and its requests in flight.
+   * Reads only what the client keeps anyway; nothing is recorded for it.
+   */
+  inspectConnections(nowMs: number): ConnectionInspection[] {
+    const versions = this.negotiatedApiVersions()
+    const out: ConnectionInspection[] = []
+    for (const s of this.states.inspect(nowMs)) {
+      const c: { -readonly [K in keyof ConnectionInspection]: ConnectionInspection[K] } = {
+        nodeId: s.nodeId,
+        address: formatAddress(s.host, s.port),
+        state: s.state,
+        apiVersions: versions[String(s.nodeId)] ?? {},
+        inFlight: this.inFlight.inspect(s.nodeId, nowMs),
+      }
+      if (s.state === 'backing-off') c.reconnectInMs = s.reconnectInMs
+      if (s.authenticationError !== null) c.authenticationError = s.authenticationError.message
+      out.push(c)
+    }
+    // In-flight requests outlive their node's state only briefly (a close in progress); show them too.
+    for (const [node] of this.inFlight.perNodeCounts()) {
+      if (out.some((c) => c.nodeId === node)) continue
+      out.push({ nodeId: node, address: '', state: 'disconnected', apiVersions: {}, inFlight: this.inFlight.inspect(node, nowMs) })
+    }
+    return out
   }
 
   /** The TLS or SASL error that ended the last connection attempt to `nodeId`, if that is how it ended. */

@@ -2,6 +2,7 @@
 import { Buffer } from 'node:buffer'
 import { createAbortError, KafkaInvalidRecordError, KafkaProducerClosedError, KafkaTimeoutError } from '../errors.js'
 import { Deque } from '../util/deque.js'
+import type { BufferPoolInspection } from './inspection.js'
 
 interface Waiter {
   readonly size: number
@@ -178,6 +179,31 @@ export class BufferPool {
 
   isClosed(): boolean {
     return this.closed
+  }
+
+  /**
+   * For `producer.inspect()`: free and used bytes, and the appends waiting
+   * for memory. A waiter's start is its deadline less its max block time,
+   * so nothing is kept for this.
+   */
+  inspect(nowMs: number): BufferPoolInspection {
+    let waitingBytes = 0
+    let oldestStart = Infinity
+    this.waiters.forEach((w) => {
+      waitingBytes += w.size
+      const start = w.deadlineMs - w.maxTimeToBlockMs
+      if (start < oldestStart) oldestStart = start
+    })
+    const freeBytes = this.availableMemory()
+    return {
+      totalBytes: this.totalMemory,
+      freeBytes,
+      usedBytes: Math.max(0, this.totalMemory - freeBytes),
+      pooledBuffers: this.free.size,
+      waiters: this.waiters.size,
+      waitingBytes,
+      oldestWaiterAgeMs: oldestStart === Infinity ? 0 : Math.max(0, nowMs - oldestStart),
+    }
   }
 
   /** Fails every waiter and every later allocation; deallocation keeps working. */

@@ -6,6 +6,7 @@ import type { BufferPool } from './buffer-pool.js'
 import { CompressionRatioEstimator, uncompressedWriteLimit } from './compression-ratio-estimator.js'
 import { ExponentialBackoff } from '../util/backoff.js'
 import { Deque } from '../util/deque.js'
+import type { AccumulatorInspection, PartitionInspection } from './inspection.js'
 import { PartitionLoadStats, type PartitionLoadStatsSink } from './partition-load-stats.js'
 import { ProducerBatch, type ProducerBatchHooks, type RecordCompletion, type RecordReject } from './producer-batch.js'
 
@@ -1057,6 +1058,71 @@ export class RecordAccumulator {
 
   queuedBatchCount(): number {
     return this.queuedBatches
+  }
+
+  /**
+   * For `producer.inspect()`: every partition with queued batches (or muted),
+   * with its totals, the age of its oldest batch, and why it may not be
+   * drained now; leaders are looked up in `cluster` (the current metadata),
+   * not in the routing of the last `ready()`. Reads the queues only: O(queued
+   * batches + partitions), nothing kept for it between calls. The ordering
+   * hook's answer is the one `drain()` would get for the first batch now.
+   * With `maxPartitions`, only that many are listed, those with the oldest
+   * batches first (the totals still cover every partition).
+   */
+  inspect(cluster: Cluster, nowMs: number, maxPartitions = Infinity): AccumulatorInspection {
+    const partitions: PartitionInspection[] = []
+    let totalBatches = 0
+    let totalBytes = 0
+    let totalRecords = 0
+    const hooks = this.producerState
+    for (const ts of this.topicList) {
+      const infos = cluster.partitionsForTopic(ts.topic)
+      for (const q of ts.queueList) {
+        const n = q.deque.size
+        if (n === 0 && !q.muted) continue
+        let bytes = 0
+        let records = 0
+        let oldest = Infinity
+        for (let i = 0; i < n; i++) {
+          const b = q.deque.at(i)!
+          bytes += b.sizeInBytes
+          records += b.recordCount
+          if (b.createdMs < oldest) oldest = b.createdMs
+        }
+        const info = infos[q.partition] as (typeof infos)[number] | undefined
+        let leader = info === undefined ? -1 : info.leader
+        if (leader >= 0 && cluster.nodeById(leader) === undefined) leader = -1
+        const first = q.deque.peekFront()
+        let backoffMs = 0
+        if (first !== undefined) {
+          const waited = first.waitedTimeMs(nowMs)
+          if (this.shouldBackoff(first, waited)) backoffMs = first.retryBackoffMs - waited
+        }
+        partitions.push({
+          topic: ts.topic,
+          partition: q.partition,
+          leader,
+          batches: n,
+          bytes,
+          records,
+          oldestBatchAgeMs: n === 0 ? 0 : Math.max(0, nowMs - oldest),
+          muted: q.muted || (first !== undefined && hooks !== null && hooks.shouldStopDrainBatchesForPartition(first)),
+          backoffMs,
+          waitingForLeader: n > 0 && leader < 0,
+        })
+        totalBatches += n
+        totalBytes += bytes
+        totalRecords += records
+      }
+    }
+    let omitted = 0
+    if (partitions.length > maxPartitions) {
+      omitted = partitions.length - maxPartitions
+      partitions.sort((a, b) => b.oldestBatchAgeMs - a.oldestBatchAgeMs)
+      partitions.length = maxPartitions
+    }
+    return { batches: totalBatches, bytes: totalBytes, records: totalRecords, partitions, partitionsOmitted: omitted }
   }
 
   /** A copy of one partition's queue, oldest first; for tests and diagnostics, not hot paths. */

@@ -382,7 +382,10 @@ export class TransactionManager implements ProducerStateHooks {
     if (this.fatal !== null || !this.hasProducerId()) return true
     // Java's isSendToPartitionAllowed: the coordinator must know the partition is in the transaction first.
     if (this.transactionalId !== null && !this.partitionsInTransaction.has(partitionKey(first.topic, first.partition))) return true
-    const e = this.entry(first)
+    // Looked up, not created: a partition without an entry has nothing in flight and nothing unresolved,
+    // and this stays free of side effects for producer.inspect(), which asks it too.
+    const e = this.partitions.get(first.topic)?.[first.partition]
+    if (e === undefined) return false
     if (!first.hasSequence()) {
       // A new batch with the new epoch and sequence 0 must not overtake batches of the old epoch.
       if (e.inFlight.length > 0 && !sameProducer(e.producer, this.producer)) return true

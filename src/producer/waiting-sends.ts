@@ -5,6 +5,7 @@ import { createAbortError, KafkaInvalidRecordError, KafkaProducerClosedError, Ka
 import { ErrorCode, errorName, isRetriable } from '../protocol/error-codes.js'
 import { Deque } from '../util/deque.js'
 import { completeWithError, type RecordCompletion, type RecordReject } from './producer-batch.js'
+import type { WaitingSendsInspection, WaitingTopicInspection } from './inspection.js'
 import { APPEND_NEEDS_MEMORY, type AppendResult, type RecordAccumulator } from './record-accumulator.js'
 import type { Bytes, HeaderPairs, ProducerRecord } from './record.js'
 import type { ProducerMetrics } from './metrics.js'
@@ -176,6 +177,42 @@ export class WaitingSends {
   /** Sends waiting; while above 0, every new send must be queued behind them. */
   get size(): number {
     return this.queue.size
+  }
+
+  /**
+   * For `producer.inspect()`: the sends waiting now, by what they wait for and
+   * by topic. A send waits for `metadata` while its topic is not in the
+   * current metadata, else for `memory` (or behind an earlier send, in send()
+   * order). Ages come from each send's deadline less max.block.ms, so nothing
+   * is kept for this. Cancelled sends (already settled) are not counted.
+   */
+  inspect(nowMs: number): WaitingSendsInspection {
+    const cluster = this.ctx.metadata.cluster
+    const maxBlockMs = this.ctx.maxBlockMs
+    const topics: Record<string, { sends: number; oldestAgeMs: number; waitingFor: 'metadata' | 'memory' }> = Object.create(null)
+    let sends = 0
+    let oldest = 0
+    let head: 'metadata' | 'memory' | null = null
+    const metadata = { sends: 0, oldestAgeMs: 0 }
+    const memory = { sends: 0, oldestAgeMs: 0 }
+    this.queue.forEach((w) => {
+      if (w.state === CANCELLED) return
+      const age = Math.max(0, nowMs - (w.deadlineMs - maxBlockMs))
+      let t = topics[w.topic]
+      if (t === undefined) {
+        t = topics[w.topic] = { sends: 0, oldestAgeMs: 0, waitingFor: cluster.partitionCountForTopic(w.topic) === undefined ? 'metadata' : 'memory' }
+      }
+      t.sends++
+      if (age > t.oldestAgeMs) t.oldestAgeMs = age
+      const group = t.waitingFor === 'metadata' ? metadata : memory
+      group.sends++
+      if (age > group.oldestAgeMs) group.oldestAgeMs = age
+      head ??= t.waitingFor
+      sends++
+      if (age > oldest) oldest = age
+    })
+    // A plain object for JSON (no null prototype surprises for consumers that use hasOwnProperty).
+    return { sends, oldestAgeMs: oldest, head, metadata, memory, topics: { ...topics } as Record<string, WaitingTopicInspection> }
   }
 
   /**

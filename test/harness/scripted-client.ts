@@ -1,6 +1,7 @@
 import type { Node } from '../../src/clients/cluster.js'
 import type { ClientRequest, ClientResponse } from '../../src/clients/in-flight-requests.js'
 import type { ConnectionFailureReport } from '../../src/clients/connection-failures.js'
+import { type ConnectionInspection, describeRequestPayload } from '../../src/clients/inspection.js'
 import { type FinalizedFeatures, type KafkaClient, NO_FINALIZED_FEATURES } from '../../src/clients/kafka-client.js'
 import type { ProducerMetadata } from '../../src/clients/metadata.js'
 import { KafkaNetworkError, KafkaTimeoutError } from '../../src/errors.js'
@@ -283,6 +284,43 @@ export class ScriptedClient implements KafkaClient {
       if (best === null || this.inFlightRequestCount(n.id) < this.inFlightRequestCount(best.id)) best = n
     }
     return best
+  }
+
+  /**
+   * What NetworkClient.inspectConnections shows, for the scripted nodes and
+   * any node with requests: `ready`, or `backing-off` / `connecting` when
+   * scripted not ready (a finite / infinite delay). A request's correlation
+   * id is its index, its version the scripted `apiVersions` entry (-1 if
+   * none), its bytes 0 (nothing is encoded); batches, records and
+   * partitions are read from its body as the real client reads them.
+   */
+  inspectConnections(nowMs: number): ConnectionInspection[] {
+    const ids = new Set<number>([...this.nodes.keys(), ...this.inFlight.keys()])
+    const out: ConnectionInspection[] = []
+    for (const id of [...ids].sort((a, b) => a - b)) {
+      const script = this.nodes.get(id)
+      const node = this.metadata.cluster.nodeById(id)
+      const state = script === undefined || script.ready ? 'ready' : Number.isFinite(script.delayMs) ? 'backing-off' : 'connecting'
+      out.push({
+        nodeId: id,
+        address: node === undefined ? '' : `${node.host}:${node.port}`,
+        state,
+        ...(state === 'backing-off' ? { reconnectInMs: script!.delayMs } : {}),
+        apiVersions: this.apiVersions[String(id)] ?? {},
+        inFlight: (this.inFlight.get(id) ?? [])
+          .filter((r) => !r.answered)
+          .map((r) => ({
+            correlationId: r.index,
+            api: r.api,
+            apiVersion: this.apiVersions[String(id)]?.[r.api] ?? -1,
+            ageMs: Math.max(0, nowMs - r.sentMs),
+            bytes: 0,
+            sent: true,
+            ...describeRequestPayload(r.request),
+          })),
+      })
+    }
+    return out
   }
 
   negotiatedApiVersions(): Record<string, Record<string, number>> {

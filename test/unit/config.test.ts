@@ -109,6 +109,7 @@ describe('defaults', () => {
       socketConnectionSetupTimeoutMs: 10000,
       socketConnectionSetupTimeoutMaxMs: 30000,
       receiveMessageMaxBytes: 104857600,
+      statisticsIntervalMs: 0,
       partitionerIgnoreKeys: false,
       partitionerAdaptivePartitioningEnable: true,
       partitionerAvailabilityTimeoutMs: 0,

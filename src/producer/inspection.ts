@@ -1,0 +1,135 @@
+import type { ConnectionInspection } from '../clients/inspection.js'
+import type { ProducerMetricsSnapshot } from './metrics.js'
+
+export type { ConnectionInspection, ConnectionStateName, InFlightRequestInspection } from '../clients/inspection.js'
+
+/**
+ * The types of `producer.inspect()`: a picture of the pipeline at one
+ * instant, built by each layer from the state it keeps anyway (nothing is
+ * recorded for it on the send path). Plain objects, arrays, strings, numbers
+ * and booleans only: `JSON.stringify(producer.inspect())` needs no replacer.
+ * Times are milliseconds of the producer's clock.
+ */
+
+/** One partition with batches queued in the accumulator (or held back for ordering). */
+export interface PartitionInspection {
+  readonly topic: string
+  readonly partition: number
+  /** The leader's broker id in the current metadata; -1 when unknown. */
+  readonly leader: number
+  /** Batches queued (not yet drained into a request). */
+  readonly batches: number
+  /** Their bytes: exact for uncompressed and compressed batches, Java's estimate while a batch is still compressing. */
+  readonly bytes: number
+  readonly records: number
+  /** Age of the oldest queued batch, from its creation (its first record). */
+  readonly oldestBatchAgeMs: number
+  /**
+   * Not drained now to keep order: max.in.flight.requests.per.connection = 1
+   * with a batch of this partition in flight (Java's muted partitions), or
+   * idempotence holding it back (no producer id yet, an earlier batch's
+   * outcome unknown, a retry waiting for its turn in sequence order).
+   */
+  readonly muted: boolean
+  /** Milliseconds left of the first batch's retry backoff; 0 when it is not backing off. */
+  readonly backoffMs: number
+  /** No leader is known for it: it waits for a metadata refresh. */
+  readonly waitingForLeader: boolean
+}
+
+/** The record accumulator: totals, and the partitions with something queued. */
+export interface AccumulatorInspection {
+  readonly batches: number
+  readonly bytes: number
+  readonly records: number
+  /**
+   * Partitions with queued batches (or muted), in the order the accumulator
+   * first saw them; with `inspect({ maxPartitions })`, at most that many,
+   * those with the oldest batches first.
+   */
+  readonly partitions: readonly PartitionInspection[]
+  /** Partitions left out of `partitions` by `maxPartitions`; 0 without it. */
+  readonly partitionsOmitted: number
+}
+
+/** Options of `producer.inspect()`. */
+export interface InspectOptions {
+  /**
+   * List at most this many partitions (those with the oldest batches), to
+   * keep the picture short enough to print with many partitions; the
+   * accumulator's totals still cover all. Default: every partition.
+   */
+  readonly maxPartitions?: number
+}
+
+/** Sends waiting in the producer, for one reason or one topic. */
+export interface WaitingGroupInspection {
+  readonly sends: number
+  /** Milliseconds since the oldest of them was sent (max.block.ms bounds it). */
+  readonly oldestAgeMs: number
+}
+
+/** Per topic: what its waiting sends wait for. */
+export interface WaitingTopicInspection extends WaitingGroupInspection {
+  /**
+   * `metadata`: the topic is not in the metadata yet. `memory`: it is, so its
+   * sends wait for buffer.memory, or in send() order behind one that waits.
+   */
+  readonly waitingFor: 'metadata' | 'memory'
+}
+
+/**
+ * Sends that could not be appended at once (Java blocks the caller's thread
+ * in `waitOnMetadata` or `BufferPool.allocate`); they keep send() order.
+ */
+export interface WaitingSendsInspection {
+  readonly sends: number
+  readonly oldestAgeMs: number
+  /** What the first waiting send is waiting for; null when none waits. */
+  readonly head: 'metadata' | 'memory' | null
+  readonly metadata: WaitingGroupInspection
+  readonly memory: WaitingGroupInspection
+  readonly topics: Readonly<Record<string, WaitingTopicInspection>>
+}
+
+/** The buffer pool behind buffer.memory. */
+export interface BufferPoolInspection {
+  /** buffer.memory. */
+  readonly totalBytes: number
+  /** Bytes that can be handed out now (unallocated plus pooled free buffers). */
+  readonly freeBytes: number
+  /** totalBytes - freeBytes: held by batches, or reserved by waiters. */
+  readonly usedBytes: number
+  /** Free buffers of batch.size kept for reuse. */
+  readonly pooledBuffers: number
+  /** Appends waiting for memory, in arrival order. */
+  readonly waiters: number
+  /** Bytes those waiters asked for. */
+  readonly waitingBytes: number
+  /** Milliseconds the first of them has waited; 0 when none waits. */
+  readonly oldestWaiterAgeMs: number
+}
+
+/** What `producer.inspect()` returns. */
+export interface ProducerInspection {
+  /** The producer clock's reading this picture was taken at (epoch ms with the default clock). */
+  readonly ts: number
+  /** Broker connections, with their requests in flight. */
+  readonly brokers: readonly ConnectionInspection[]
+  readonly accumulator: AccumulatorInspection
+  readonly waitingSends: WaitingSendsInspection
+  readonly bufferPool: BufferPoolInspection
+}
+
+/**
+ * What `onStatistics` receives every statistics.interval.ms (librdkafka's
+ * statistics, in this producer's terms): the metrics snapshot and the
+ * inspector's picture, taken together. JSON-serialisable; metrics that have
+ * no sample yet are NaN, which `JSON.stringify` writes as null.
+ */
+export interface ProducerStatistics {
+  /** The producer clock's reading when it was taken. */
+  readonly ts: number
+  readonly metrics: ProducerMetricsSnapshot
+  readonly inspection: ProducerInspection
+}
