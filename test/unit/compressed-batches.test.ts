@@ -104,6 +104,26 @@ describe('CompressionRatioEstimator (Java rules)', () => {
     expect(e.estimation('other')).toBe(1)
   })
 
+  it("follows Java's updateEstimation step for step: improving is max(current - 0.005, observed), deteriorating max(current + 0.05, observed)", () => {
+    const e = new CompressionRatioEstimator()
+    // [observed, expected estimate after it], each expected value computed by Java's rule from the one before.
+    const steps: [number, number][] = [
+      [0.3, 0.995], // much better: one improving step
+      [0.993, 0.993], // a little better, by less than a step: down to the observed ratio, not past it
+      [0.993, 0.993], // as estimated: unchanged
+      [0.9915, 0.9915],
+      [0.5, 0.9865],
+      [0.99, 1.0365], // worse, by less than a step: one deteriorating step
+      [1.2, 1.2], // much worse: straight to the observed ratio
+      [1.199, 1.199],
+      [1.0, 1.194],
+    ]
+    for (const [observed, expected] of steps) {
+      expect(e.updateEstimation('t', observed)).toBeCloseTo(expected, 12)
+      expect(e.estimation('t')).toBeCloseTo(expected, 12)
+    }
+  })
+
   it('bounds the estimated compressed size by batch.size: 61 + records x ratio x 1.05 <= batch.size', () => {
     for (const ratio of [1, 0.5, 0.2, 0.05]) {
       const limit = uncompressedWriteLimit(16384, ratio, RECORD_BATCH_OVERHEAD)
