@@ -227,9 +227,10 @@ type Writable<T> = { -readonly [K in keyof T]: T[K] }
  *   compressing ("closing") is neither ready nor drained; `drain()` only takes
  *   compressed batches; the codec's completion calls `onBatchCompressed`,
  *   which wakes the sender. A batch whose codec failed leaves its queue for
- *   `takeCompressionFailures`, so the sender fails it like any other batch. Batch sizing follows Java: `batch.size` bounds
- *   the estimated compressed size, with a per-topic
- *   {@link CompressionRatioEstimator}, updated by each compressed batch.
+ *   `takeCompressionFailures`, so the sender fails it like any other batch.
+ *   Batch sizing follows Java: `batch.size` bounds the estimated compressed
+ *   size, with a per-topic {@link CompressionRatioEstimator}, updated by each
+ *   compressed batch.
  * - Memory with compression: a batch holds its staging buffer (uncompressed
  *   records, from the pool as without compression, kept until deallocation
  *   for completion and splitting) plus, once compressed, its compressed
