@@ -390,8 +390,7 @@ export const CONFIG_DEFINITIONS: readonly ConfigDefinition[] = frozenTable(
       default: COMPRESSION_LEVELS.lz4.default,
       min: COMPRESSION_LEVELS.lz4.min,
       max: COMPRESSION_LEVELS.lz4.max,
-      doc: 'lz4 compression level (KIP-390).',
-      javaNote: "Validated as in Java but not applied: lz4 always uses the fast compressor, which is Java's at the default level 9 (lz4-napi has no high-compression mode, which Java uses for the other levels).",
+      doc: "lz4 compression level (KIP-390), validated against Java's range but not applied: lz4-napi has no level and only LZ4's fast compressor, what Java uses at 9, so every level compresses the same (Java uses lz4-java's high-compression mode for the others).",
     },
     {
       name: 'compressionZstdLevel',
@@ -861,10 +860,9 @@ export interface ProducerConfigOptions {
   /** Kafka name of {@link ProducerConfigOptions.compressionGzipLevel}. */
   'compression.gzip.level'?: number | string
   /**
-   * lz4 compression level (KIP-390).
+   * lz4 compression level (KIP-390), validated against Java's range but not applied: lz4-napi has no level and only LZ4's fast compressor, what Java uses at 9, so every level compresses the same (Java uses lz4-java's high-compression mode for the others).
    *
    * Kafka name: `compression.lz4.level`. Default: `9`. Range: [1, 17].
-   * Validated as in Java but not applied: lz4 always uses the fast compressor, which is Java's at the default level 9 (lz4-napi has no high-compression mode, which Java uses for the other levels).
    */
   compressionLz4Level?: number
   /** Kafka name of {@link ProducerConfigOptions.compressionLz4Level}. */
@@ -1148,7 +1146,7 @@ export interface ResolvedProducerConfig {
   readonly compressionType: CompressionCodec
   /** gzip compression level (KIP-390): 1 fastest to 9 smallest. (`compression.gzip.level`) */
   readonly compressionGzipLevel: number
-  /** lz4 compression level (KIP-390). (`compression.lz4.level`) */
+  /** lz4 compression level (KIP-390), validated against Java's range but not applied: lz4-napi has no level and only LZ4's fast compressor, what Java uses at 9, so every level compresses the same (Java uses lz4-java's high-compression mode for the others). (`compression.lz4.level`) */
   readonly compressionLz4Level: number
   /** zstd compression level (KIP-390): negative levels are faster, 22 smallest; libzstd's range. (`compression.zstd.level`) */
   readonly compressionZstdLevel: number

@@ -295,11 +295,17 @@ export function createAbortError(signal: AbortSignal): DOMException {
 
 /**
  * A batch's codec failed while compressing it (a bug or a native failure, not
- * bad input: any bytes compress). Its records fail with this error.
+ * bad input: any bytes compress). Its records fail with this error, through
+ * the same path as any other failed batch (with idempotence or transactions,
+ * the partition's sequences are repaired and a transaction becomes
+ * abortable). `codec` is the `compression.type` that failed; `cause` holds
+ * the codec's own error.
  */
 export class KafkaCompressionError extends KafkaClientError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  readonly codec: string
+  constructor(codec: string, message: string, options?: { cause?: unknown }) {
     super('COMPRESSION', message, options)
+    this.codec = codec
   }
 }
 

@@ -63,6 +63,7 @@ export {
   UnsupportedVersionError,
   KafkaConnectionError,
   KafkaForeignProtocolError,
+  KafkaCompressionError,
 } from './errors.js'
 export type { ConnectionFailureKind, ConnectionFailureCause } from './errors.js'
 export { ERROR_CODES, errorName, isRetriable } from './protocol/error-codes.js'

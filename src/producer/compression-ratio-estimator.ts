@@ -8,8 +8,10 @@
  *
  * Rules, as Java 3.x/4.x (`CompressionType.rate` is 1.0 for every codec):
  * - a topic starts at {@link INITIAL_COMPRESSION_RATIO};
- * - a batch that compressed better than estimated lowers it by
- *   {@link COMPRESSION_RATIO_IMPROVING_STEP} (slowly: one good batch proves little);
+ * - a batch that compressed better than estimated lowers it to
+ *   `max(estimate - COMPRESSION_RATIO_IMPROVING_STEP, observed)` (slowly: one
+ *   good batch proves little; and never below what was achieved, so a batch
+ *   just better than the estimate moves it to its ratio, not past it);
  * - a worse one raises it to `max(estimate + COMPRESSION_RATIO_DETERIORATE_STEP, observed)`
  *   (quickly: an underestimate makes batches the broker may reject);
  * - a split (MESSAGE_TOO_LARGE) resets it to `max(1.0, observed)` (KAFKA-8350),
@@ -26,12 +28,16 @@ export class CompressionRatioEstimator {
     return this.ratios.get(topic) ?? INITIAL_COMPRESSION_RATIO
   }
 
-  /** Java's updateEstimation: folds in the ratio a batch of `topic` achieved; returns the new estimate. */
+  /**
+   * Java's `CompressionRatioEstimator.updateEstimation`: folds in the ratio a
+   * batch of `topic` achieved; returns the new estimate. Same rule as Java's,
+   * in doubles where Java computes in floats.
+   */
   updateEstimation(topic: string, observedRatio: number): number {
     const current = this.estimation(topic)
     let next = current
     if (observedRatio > current) next = Math.max(current + COMPRESSION_RATIO_DETERIORATE_STEP, observedRatio)
-    else if (observedRatio < current) next = current - COMPRESSION_RATIO_IMPROVING_STEP
+    else if (observedRatio < current) next = Math.max(current - COMPRESSION_RATIO_IMPROVING_STEP, observedRatio)
     next = Math.max(next, MIN_COMPRESSION_RATIO)
     this.ratios.set(topic, next)
     return next

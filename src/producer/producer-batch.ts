@@ -517,7 +517,14 @@ export class ProducerBatch {
     this.appendsClosed = true
     this.compressState = Compress.InFlight
     const input = this.buffer.subarray(RECORD_BATCH_OVERHEAD, this.writeOffset)
-    compression.compress(input).then(
+    let pending: Promise<Buffer>
+    try {
+      pending = compression.compress(input)
+    } catch (err) {
+      // A codec that throws instead of rejecting fails the same way, on a later tick, not in the caller's append or ready().
+      pending = Promise.reject(err)
+    }
+    pending.then(
       (out) => this.compressionDone(out),
       (err: unknown) => this.compressionFailed(err),
     )
@@ -692,7 +699,7 @@ export class ProducerBatch {
    * With compression, the records are read from the uncompressed staging
    * buffer (kept for this), the parts are bounded by their uncompressed size
    * (KAFKA-8350) and carry the same codec, and are not compressed yet: the
-   * accumulator starts their compression when they come up for sending.
+   * accumulator starts their compression once they are queued.
    * Each record keeps its timestamp and its completion slots, so its callback
    * or promise is completed once, by the new batch. If this batch has a
    * sequence, the new ones get consecutive ranges from it under the same

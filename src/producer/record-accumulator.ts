@@ -75,6 +75,14 @@ export interface ProducerStateHooks {
   sequenceOf?(batch: ProducerBatch): number
 }
 
+/** A batch whose codec failed, with the error its records are to fail with. */
+export interface CompressionFailure {
+  readonly batch: ProducerBatch
+  readonly error: KafkaCompressionError
+}
+
+const NO_COMPRESSION_FAILURES: readonly CompressionFailure[] = Object.freeze([])
+
 export interface RecordAccumulatorOptions {
   /** batch.size: capacity of a normal batch, and the pool's poolable size. */
   readonly batchSize: number
@@ -219,9 +227,11 @@ type Writable<T> = { -readonly [K in keyof T]: T[K] }
  *   close, memory pressure). A partition whose first batch is still
  *   compressing ("closing") is neither ready nor drained; `drain()` only takes
  *   compressed batches; the codec's completion calls `onBatchCompressed`,
- *   which wakes the sender. Batch sizing follows Java: `batch.size` bounds
- *   the estimated compressed size, with a per-topic
- *   {@link CompressionRatioEstimator}, updated by each compressed batch.
+ *   which wakes the sender. A batch whose codec failed leaves its queue for
+ *   `takeCompressionFailures`, so the sender fails it like any other batch.
+ *   Batch sizing follows Java: `batch.size` bounds the estimated compressed
+ *   size, with a per-topic {@link CompressionRatioEstimator}, updated by each
+ *   compressed batch.
  * - Memory with compression: a batch holds its staging buffer (uncompressed
  *   records, from the pool as without compression, kept until deallocation
  *   for completion and splitting) plus, once compressed, its compressed
@@ -255,6 +265,8 @@ export class RecordAccumulator {
   private lastTopicState: TopicState | null = null
 
   private readonly incomplete = new Set<ProducerBatch>()
+  /** Batches whose codec failed, out of their queues, for the sender to fail (`takeCompressionFailures`). */
+  private compressionFailures: CompressionFailure[] = []
   private unfinishedBatches = 0
   private nextSeq = 0
   private queuedBatches = 0
@@ -545,18 +557,38 @@ export class RecordAccumulator {
     if (this.onBatchCompressed !== null) this.onBatchCompressed(batch, uncompressedRecordsBytes, compressedRecordsBytes)
   }
 
-  /** The codec failed (not expected: any bytes compress): the batch's records fail, the others go on. */
+  /**
+   * The codec failed (not expected: any bytes compress). The batch leaves its
+   * queue and waits in `compressionFailures` for the sender, which fails it
+   * as it fails any batch (`Sender.failBatch`: the transaction manager's
+   * handleFailedBatch repairs the partition's sequences, as for a split part
+   * that already had one, and makes a transaction abortable). Failing it
+   * here would skip that bookkeeping. The other batches go on.
+   */
   private batchCompressionFailed(batch: ProducerBatch, err: unknown): void {
     if (batch.isDone || batch.isBufferDeallocated) return
     const q = this.queueOf(batch.topic, batch.partition)
     if (q.deque.remove(batch)) this.queuedBatches--
-    batch.abort(
-      new KafkaCompressionError(`Could not compress a batch of ${batch.recordCount} record(s) for ${batch.topic}-${batch.partition} with ${this.compression!.codec}: ${(err as Error)?.message ?? err}`, {
-        cause: err,
-      }),
+    const codec = this.compression!.codec
+    const error = new KafkaCompressionError(
+      codec,
+      `Could not compress a batch of ${batch.recordCount} record(s) for ${batch.topic}-${batch.partition} with ${codec}: ${(err as Error)?.message ?? err}`,
+      { cause: err },
     )
-    this.deallocate(batch)
+    this.compressionFailures.push({ batch, error })
     if (this.onBatchCompressed !== null) this.onBatchCompressed(batch, 0, 0)
+  }
+
+  /**
+   * The batches whose codec failed since the last call, taken out of the
+   * accumulator (no longer queued, still incomplete); the caller must fail
+   * each, as the sender does with `failBatch`. Empty almost always.
+   */
+  takeCompressionFailures(): readonly CompressionFailure[] {
+    if (this.compressionFailures.length === 0) return NO_COMPRESSION_FAILURES
+    const taken = this.compressionFailures
+    this.compressionFailures = []
+    return taken
   }
 
   /** The current compression ratio estimate for `topic` (Java's CompressionRatioEstimator.estimation); 1 without compression. */
@@ -822,9 +854,10 @@ export class RecordAccumulator {
    * Java's, so the batches appended after it are bounded by uncompressed
    * size too until the estimate improves again. A compressed batch usually
    * holds more than batch.size uncompressed, so its first split is by
-   * batch.size, later ones halve: the same convergence. The parts are
-   * compressed again when they come up for sending; the original's
-   * compressed copy's memory is handed over with the rest.
+   * batch.size, later ones halve: the same convergence. The parts start
+   * compressing here, all at once (in parallel on the thread pool), and go
+   * in queue order, each once it is at the front and compressed; the
+   * original's compressed copy's memory is handed over with the rest.
    *
    * Preconditions (throws KafkaClientError INTERNAL, changing nothing): the
    * batch is not done, not deallocated, and has at least 2 records.
@@ -873,6 +906,10 @@ export class RecordAccumulator {
         else q.deque.pushFront(parts[i]!)
       }
       this.queuedBatches += n
+      // The parts are complete and independent: compress them all now, in parallel on the thread pool, rather
+      // than each only once it reaches the front of the queue. Order is kept by the queue: ready() and drain()
+      // only ever take a partition's first batch, and only once it is compressed.
+      if (this.compression !== null) for (const part of parts) part.startCompression()
     }
     return n
   }
@@ -948,6 +985,7 @@ export class RecordAccumulator {
   abortIncompleteBatches(error: Error): void {
     for (const ts of this.topicList) for (const q of ts.queueList) q.deque.clear()
     this.queuedBatches = 0
+    this.compressionFailures = []
     for (const batch of Array.from(this.incomplete)) {
       batch.closeForAppends()
       if (!batch.isDone) batch.abort(error)
@@ -1041,9 +1079,9 @@ export class RecordAccumulator {
     return this.topics.get(topic)?.queues[partition]?.muted ?? false
   }
 
-  /** Batches waiting in queues (not drained). */
+  /** Batches waiting in queues (not drained), or waiting to be failed after their codec failed. */
   hasUndrained(): boolean {
-    return this.queuedBatches > 0
+    return this.queuedBatches > 0 || this.compressionFailures.length > 0
   }
 
   /** Batches created and not yet deallocated (queued or in flight). */

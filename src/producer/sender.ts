@@ -168,6 +168,9 @@ export class Sender {
         this.nextInFlightExpiryMs = Infinity
         return Infinity
       }
+    }
+    this.failUncompressibleBatches()
+    if (tm !== null) {
       if (tm.isTransactional) {
         const wait = this.maybeSendTransactionalRequest(tm, nowMs)
         if (wait !== null) {
@@ -186,6 +189,19 @@ export class Sender {
       }
     }
     return this.sendProducerData(nowMs)
+  }
+
+  /**
+   * Fails the batches whose codec failed, as any failed batch: through
+   * `failBatch`, so the transaction manager sees them. Never sent, so
+   * Rejected: an idempotent partition whose batch had a sequence (a split
+   * part) bumps its epoch over the gap, and a transaction becomes abortable.
+   * Done first in a pass, before the epoch bump is applied and before
+   * anything is drained, so no later batch of the partition goes out with
+   * the failed one's sequence still missing.
+   */
+  private failUncompressibleBatches(): void {
+    for (const f of this.accumulator.takeCompressionFailures()) this.failBatch(f.batch, f.error, FailedBatchOutcome.Rejected, true)
   }
 
   private sendProducerData(nowMs: number): number {

@@ -9,7 +9,8 @@ import {
 } from '../../src/producer/compression-ratio-estimator.js'
 import type { ProducerBatch, RecordMetadata } from '../../src/producer/producer-batch.js'
 import { APPEND_NEEDS_MEMORY, RecordAccumulator, type RecordAccumulatorOptions } from '../../src/producer/record-accumulator.js'
-import { type CompressionCodec, resolveCompression } from '../../src/protocol/compression/index.js'
+import { KafkaCompressionError } from '../../src/errors.js'
+import { type BatchCompression, type CompressionCodec, resolveCompression } from '../../src/protocol/compression/index.js'
 import { RECORD_BATCH_OVERHEAD, type HeaderPairs, type RecordData } from '../../src/protocol/record-batch.js'
 import { uncompressBatch } from '../harness/compressed-batch.js'
 import { decodeRecordBatches } from '../harness/record-batch-decoder.js'
@@ -102,6 +103,26 @@ describe('CompressionRatioEstimator (Java rules)', () => {
     e.setEstimation('t', Math.max(1, 0.4))
     expect(e.estimation('t')).toBe(1)
     expect(e.estimation('other')).toBe(1)
+  })
+
+  it("follows Java's updateEstimation step for step: improving is max(current - 0.005, observed), deteriorating max(current + 0.05, observed)", () => {
+    const e = new CompressionRatioEstimator()
+    // [observed, expected estimate after it], each expected value computed by Java's rule from the one before.
+    const steps: [number, number][] = [
+      [0.3, 0.995], // much better: one improving step
+      [0.993, 0.993], // a little better, by less than a step: down to the observed ratio, not past it
+      [0.993, 0.993], // as estimated: unchanged
+      [0.9915, 0.9915],
+      [0.5, 0.9865],
+      [0.99, 1.0365], // worse, by less than a step: one deteriorating step
+      [1.2, 1.2], // much worse: straight to the observed ratio
+      [1.199, 1.199],
+      [1.0, 1.194],
+    ]
+    for (const [observed, expected] of steps) {
+      expect(e.updateEstimation('t', observed)).toBeCloseTo(expected, 12)
+      expect(e.estimation('t')).toBeCloseTo(expected, 12)
+    }
   })
 
   it('bounds the estimated compressed size by batch.size: 61 + records x ratio x 1.05 <= batch.size', () => {
@@ -277,9 +298,10 @@ describe('splitting compressed batches (MESSAGE_TOO_LARGE, KAFKA-8350)', () => {
     expect(parts.length).toBe(n)
     for (const p of parts) {
       expect(p.isCompressed).toBe(false)
+      expect(p.compressionStarted).toBe(true)
       expect(p.uncompressedSizeInBytes).toBeLessThanOrEqual(Math.max(16384, RECORD_BATCH_OVERHEAD + 1100))
     }
-    // The parts compress when they come up for sending, then go in order, each record once.
+    // The parts compress at once, then go in order, each record once.
     const got: Buffer[] = []
     let offset = 0n
     while (h.acc.hasUndrained()) {
@@ -328,5 +350,128 @@ describe('staging buffer cap', () => {
       if (i % 100 === 0) await new Promise((r) => setImmediate(r))
     }
     for (const b of h.acc.batchesFor('t', 0)) expect(b.buffer.length).toBeLessThanOrEqual((1 << 20) / 8)
+  })
+})
+
+/**
+ * A codec under the test's control: each compress call waits until the test
+ * settles it (resolving with the input itself, a stand-in "compressed" form).
+ */
+function manualCompression() {
+  const calls: { input: Buffer; resolve: () => void; reject: (e: Error) => void }[] = []
+  let throwNext: Error | null = null
+  const compression: BatchCompression = {
+    codec: 'gzip',
+    id: 1,
+    level: -1,
+    compress: (input) => {
+      if (throwNext !== null) {
+        const e = throwNext
+        throwNext = null
+        throw e
+      }
+      return new Promise<Buffer>((resolve, reject) => {
+        const copy = Buffer.from(input)
+        calls.push({ input: copy, resolve: () => resolve(copy), reject })
+      })
+    },
+    decompress: (b) => Promise.resolve(b),
+  }
+  return { compression, calls, throwOnNextCall: (e: Error) => (throwNext = e) }
+}
+
+const tick = () => new Promise((r) => setImmediate(r))
+
+describe('a failed codec', () => {
+  it.each(['rejects', 'throws'])('that %s: the batch leaves its queue for the sender to fail (takeCompressionFailures), with a KafkaCompressionError naming the codec', async (how) => {
+    const m = manualCompression()
+    const h = harness('gzip', { compression: m.compression, lingerMs: 0 })
+    const c = cluster(2)
+    const outcomes: (Error | null)[] = []
+    append(h.acc, c, T0, null, 'lost?', undefined, (e) => outcomes.push(e), 0)
+    append(h.acc, c, T0, null, 'other', undefined, (e) => outcomes.push(e), 1)
+    if (how === 'throws') m.throwOnNextCall(new Error('native codec crashed'))
+    h.acc.ready(c, T0)
+    if (how === 'rejects') m.calls[0]!.reject(new Error('native codec crashed'))
+    await tick()
+    // Not failed behind the sender's back: the records wait for the sender's failBatch.
+    expect(outcomes).toEqual([])
+    expect(h.acc.batchesFor('t', 0)).toEqual([])
+    expect(h.acc.hasUndrained()).toBe(true)
+    expect(h.acc.hasIncomplete()).toBe(true)
+    const failures = h.acc.takeCompressionFailures()
+    expect(failures).toHaveLength(1)
+    const { batch, error } = failures[0]!
+    expect(batch.partition).toBe(0)
+    expect(error).toBeInstanceOf(KafkaCompressionError)
+    expect(error.codec).toBe('gzip')
+    expect(error.code).toBe('COMPRESSION')
+    expect(error.message).toMatch(/1 record\(s\) for t-0 with gzip: native codec crashed/)
+    expect((error.cause as Error).message).toBe('native codec crashed')
+    expect(h.acc.takeCompressionFailures()).toEqual([])
+    // The other partition's batch is unaffected.
+    expect(h.acc.batchesFor('t', 1)).toHaveLength(1)
+  })
+
+  it('a forced close fails a batch waiting in takeCompressionFailures once, and forgets it', async () => {
+    const m = manualCompression()
+    const h = harness('gzip', { compression: m.compression, lingerMs: 0 })
+    const c = cluster()
+    const outcomes: (Error | null)[] = []
+    append(h.acc, c, T0, null, 'v', undefined, (e) => outcomes.push(e))
+    h.acc.ready(c, T0)
+    m.calls[0]!.reject(new Error('boom'))
+    await tick()
+    h.acc.close()
+    h.acc.abortIncompleteBatches(new Error('closed'))
+    expect(outcomes.map((e) => e?.message)).toEqual(['closed'])
+    expect(h.acc.takeCompressionFailures()).toEqual([])
+    expect(h.acc.hasUndrained()).toBe(false)
+    expect(h.pool.availableMemory()).toBe(h.pool.totalMemory)
+  })
+})
+
+describe('split parts compress in parallel', () => {
+  it('starts every part compressing at the split, and still sends them in order whatever order they finish in', async () => {
+    const m = manualCompression()
+    const h = harness('gzip', { compression: m.compression, lingerMs: 1_000_000 })
+    const c = cluster()
+    const done: bigint[] = []
+    for (let k = 0; k < 12; k++) append(h.acc, c, T0, null, json(k), undefined, (e, md) => done.push(e === null ? md!.offset : -1n))
+    h.acc.beginFlush()
+    h.acc.ready(c, T0)
+    expect(m.calls).toHaveLength(1)
+    m.calls[0]!.resolve()
+    await tick()
+    const [big] = drainAll(h.acc, c, T0)
+    expect(big!.recordCount).toBe(12)
+    big!.records()
+    const n = h.acc.splitAndReenqueue(big!, RECORD_BATCH_OVERHEAD + 3 * 1100)
+    h.acc.deallocate(big!)
+    expect(n).toBeGreaterThanOrEqual(4)
+    // Every part's codec is running now, not one after another as each comes to the front.
+    expect(m.calls).toHaveLength(1 + n)
+    const parts = h.acc.batchesFor('t', 0)
+    expect(parts.every((p) => p.isCompressing)).toBe(true)
+    // Finish them last first: nothing goes until the first part is done.
+    for (let i = n; i >= 2; i--) m.calls[i]!.resolve()
+    await tick()
+    expect(drainAll(h.acc, c, T0)).toEqual([])
+    m.calls[1]!.resolve()
+    await tick()
+    let offset = 0n
+    const sent: ProducerBatch[] = []
+    for (let round = 0; round < n; round++) {
+      const [p] = drainAll(h.acc, c, T0)
+      expect(p).toBe(parts[round])
+      sent.push(p!)
+      p!.done(offset, -1, null)
+      offset += BigInt(p!.recordCount)
+      h.acc.deallocate(p!)
+    }
+    expect(m.calls).toHaveLength(1 + n) // no part compressed twice
+    expect(done).toEqual(Array.from({ length: 12 }, (_, k) => BigInt(k)))
+    await h.acc.awaitFlushCompletion()
+    expect(h.pool.availableMemory()).toBe(h.pool.totalMemory)
   })
 })

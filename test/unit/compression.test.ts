@@ -21,7 +21,9 @@ import {
   resolveCompression,
   SNAPPY_BLOCK_SIZE,
 } from '../../src/protocol/compression/index.js'
+import { type Lz4Package, lz4CodecOver } from '../../src/protocol/compression/lz4.js'
 import { loadOptionalPackage } from '../../src/protocol/compression/native.js'
+import { type SnappyPackage, snappyCodecOver } from '../../src/protocol/compression/snappy.js'
 import { loadZstdCodec, zstdBuiltIn } from '../../src/protocol/compression/zstd.js'
 import { jsonLines, randomBytes } from '../harness/compression-inputs.js'
 
@@ -197,6 +199,49 @@ describe('lz4 (Lz4BlockOutputStream frame)', () => {
     const frame = await compress('lz4', undefined, jsonLines(1000))
     frame[6] = 0 // header checksum
     await expect(decompress('lz4', frame)).rejects.toBeInstanceOf(KafkaProtocolError)
+  })
+})
+
+describe('a failed block (lz4 and snappy compress their blocks in parallel)', () => {
+  /**
+   * A stand-in for the native package: block 0 fails at once, the others
+   * finish only when `release()` is called, as a slow pool thread still
+   * reading its slice of the input would.
+   */
+  function blockingPackage() {
+    const started: number[] = []
+    let release!: () => void
+    const released = new Promise<void>((r) => (release = r))
+    let calls = 0
+    const block = (): Promise<Buffer> => {
+      const i = calls++
+      started.push(i)
+      return i === 0 ? Promise.reject(new Error('block 0 failed')) : released.then(() => Buffer.alloc(8))
+    }
+    return { started, release, block }
+  }
+
+  it.each([
+    ['lz4', LZ4_BLOCK_SIZE, (b: () => Promise<Buffer>) => lz4CodecOver({ compress: b, decompressFrame: b } as Lz4Package)],
+    ['snappy', SNAPPY_BLOCK_SIZE, (b: () => Promise<Buffer>) => snappyCodecOver({ compress: b, uncompress: b } as SnappyPackage)],
+  ])('%s: the frame rejects only once every block has settled, so the input is never handed back under a running block', async (_name, blockSize, make) => {
+    const p = blockingPackage()
+    const codec = make(p.block)
+    let settled = false
+    const result = codec.compress(Buffer.alloc(3 * blockSize), 0).then(
+      () => (settled = true),
+      (err: Error) => {
+        settled = true
+        return err
+      },
+    )
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r))
+    expect(p.started).toEqual([0, 1, 2])
+    expect(settled).toBe(false) // blocks 1 and 2 are still running: the input is still theirs
+    p.release()
+    const err = await result
+    expect(settled).toBe(true)
+    expect((err as Error).message).toBe('block 0 failed')
   })
 })
 

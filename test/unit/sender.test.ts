@@ -7,7 +7,8 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest'
 import { type MetadataResponseView, ProducerMetadata } from '../../src/clients/metadata.js'
-import { KafkaBrokerError, KafkaFatalProducerError, KafkaNetworkError, KafkaTimeoutError } from '../../src/errors.js'
+import { KafkaBrokerError, KafkaCompressionError, KafkaFatalProducerError, KafkaNetworkError, KafkaTimeoutError } from '../../src/errors.js'
+import type { BatchCompression } from '../../src/protocol/compression/index.js'
 import type { InitProducerIdRequest, InitProducerIdResponse, ProduceRequest, ProduceResponse } from '../../src/protocol/apis/index.js'
 import { ErrorCode } from '../../src/protocol/error-codes.js'
 import { BufferPool } from '../../src/producer/buffer-pool.js'
@@ -68,6 +69,8 @@ interface Setup {
   acks?: number
   /** Leader of each partition of topic `t` (default: p0 → 1, p1 → 2). */
   leaders?: number[]
+  /** The batches' codec (default: none). */
+  compression?: BatchCompression
 }
 
 /** The real producer pipeline below the network, wired as wireProducer wires it, around a ScriptedClient. */
@@ -92,6 +95,7 @@ function setup(o: Setup = {}) {
     bufferPool: pool,
     random: MID,
     ...(tm !== null ? { producerState: tm } : {}),
+    ...(o.compression !== undefined ? { compression: o.compression } : {}),
   })
   const client = new ScriptedClient(metadata, clock, maxInFlight)
   const stats = new ProducerMetrics()
@@ -612,6 +616,99 @@ describe('Sender: idempotence', () => {
     s.pass()
     expect(s.client.sentOf('InitProducerId')).toHaveLength(2)
     expect(s.tm!.fatalError).toBeNull()
+  })
+})
+
+/**
+ * A codec the test settles by hand, call by call: resolving "compresses" to
+ * the input itself (the batch header, which carries the producer state, stays
+ * uncompressed and readable either way).
+ */
+function manualCompression() {
+  const calls: { resolve: () => void; reject: (e: Error) => void }[] = []
+  const compression: BatchCompression = {
+    codec: 'lz4',
+    id: 3,
+    level: 9,
+    compress: (input) =>
+      new Promise<Buffer>((resolve, reject) => {
+        const copy = Buffer.from(input)
+        calls.push({ resolve: () => resolve(copy), reject })
+      }),
+    decompress: (b) => Promise.resolve(b),
+  }
+  return { compression, calls }
+}
+
+/** Producer epoch and base sequence from the (uncompressed) header of the only batch of a Produce request. */
+function producerStateIn(req: ScriptedRequest): [number, number] {
+  const records = (req.body as ProduceRequest).topics[0]!.partitions[0]!.records
+  return [records.readInt16BE(51), records.readInt32BE(53)]
+}
+
+const tick = () => new Promise((r) => setImmediate(r))
+
+describe('Sender: a batch whose codec failed', () => {
+  it('is failed through failBatch: its records fail once with KafkaCompressionError, and an idempotent partition bumps its epoch over the lost sequences', async () => {
+    const m = manualCompression()
+    const s = setup({ idempotent: true, compression: m.compression })
+    const values = Array.from({ length: 8 }, (_, i) => `r${i}-`.padEnd(500, 'x'))
+    const recs = values.map((v) => s.append(0, v))
+    s.pass()
+    s.client.respond(s.client.sentOf('InitProducerId')[0]!, initProducerIdAnswer(0, 4242n, 7))
+    s.client.deliver()
+    s.pass() // ready() starts the codec
+    m.calls[0]!.resolve()
+    await tick()
+    s.pass()
+    const whole = s.client.sentOf('Produce')[0]!
+    expect(producerStateIn(whole)).toEqual([7, 0])
+    // Too large: split into two parts with sequences 0 and 4, both compressing at once.
+    s.client.respond(whole, produceAnswer(whole, ErrorCode.MESSAGE_TOO_LARGE))
+    s.client.deliver()
+    expect(m.calls).toHaveLength(3)
+    // The first part's codec fails; the second part's succeeds.
+    m.calls[1]!.reject(new Error('lz4 block failed'))
+    m.calls[2]!.resolve()
+    await tick()
+    s.pass()
+    s.pass()
+    const first4 = recs.slice(0, 4)
+    expect(first4.map((o) => o.calls)).toEqual([1, 1, 1, 1])
+    for (const o of first4) {
+      expect(o.err).toBeInstanceOf(KafkaCompressionError)
+      expect((o.err as KafkaCompressionError).codec).toBe('lz4')
+    }
+    expect(s.stats.recordErrorTotal).toBe(4)
+    // Sequences 0-3 were never written: the second part goes under a new epoch from sequence 0, not with a gap at 4.
+    const produces = s.client.sentOf('Produce')
+    expect(produces).toHaveLength(2)
+    expect(producerStateIn(produces[1]!)).toEqual([8, 0])
+    s.client.respond(produces[1]!, produceAnswer(produces[1]!, 0, 10n))
+    s.client.deliver()
+    expect(recs.slice(4).map((o) => [o.calls, o.offset])).toEqual([
+      [1, 10n],
+      [1, 11n],
+      [1, 12n],
+      [1, 13n],
+    ])
+    expect(s.accumulator.hasIncomplete()).toBe(false)
+    expect(s.pool.availableMemory()).toBe(s.pool.totalMemory)
+  })
+
+  it('without idempotence: its records fail once, are counted, and its memory comes back (transactions: test/unit/transactions.test.ts)', async () => {
+    const m = manualCompression()
+    const s = setup({ compression: m.compression })
+    expect(s.tm).toBeNull()
+    const o = s.append(0, 'v')
+    s.pass()
+    m.calls[0]!.reject(new Error('boom'))
+    await tick()
+    s.pass()
+    expect([o.calls, (o.err as KafkaCompressionError).codec]).toEqual([1, 'lz4'])
+    expect(s.stats.recordErrorTotal).toBe(1)
+    expect(s.accumulator.hasUndrained()).toBe(false)
+    expect(s.pool.availableMemory()).toBe(s.pool.totalMemory)
   })
 })
 

@@ -8,6 +8,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type MetadataResponseView, ProducerMetadata } from '../../src/clients/metadata.js'
 import {
+  KafkaCompressionError,
   KafkaFatalProducerError,
   KafkaTransactionAbortableError,
   KafkaTransactionAbortedError,
@@ -29,6 +30,7 @@ import type {
   TxnOffsetCommitRequest,
   TxnOffsetCommitResponse,
 } from '../../src/protocol/apis/index.js'
+import type { BatchCompression } from '../../src/protocol/compression/index.js'
 import { ErrorCode } from '../../src/protocol/error-codes.js'
 import { KafkaProducer } from '../../src/producer/kafka-producer.js'
 import { BufferPool } from '../../src/producer/buffer-pool.js'
@@ -69,7 +71,7 @@ function clusterView(): MetadataResponseView {
 }
 
 /** Versions brokers 1 and 2 negotiated (Kafka 4.x), and `transaction.version` as the cluster finalized it. */
-function setup(transactionVersion: 1 | 2) {
+function setup(transactionVersion: 1 | 2, compression?: BatchCompression) {
   const metadata = new ProducerMetadata([{ host: 'bootstrap', port: 9092 }], 300_000, 300_000, 100, 1000, MID)
   metadata.add(TOPIC, now)
   metadata.update(clusterView(), now)
@@ -88,6 +90,7 @@ function setup(transactionVersion: 1 | 2) {
     bufferPool: pool,
     random: MID,
     producerState: tm,
+    ...(compression !== undefined ? { compression } : {}),
   })
   const stats = new ProducerMetrics()
   const sender = new Sender(
@@ -480,6 +483,33 @@ describe('transactions v2 (KIP-890 part 2)', () => {
     s.send(0)
     s.pass()
     expect(batchHeaders(s.only('Produce'))[0]).toMatchObject({ producerEpoch: 1, baseSequence: 0 })
+  })
+
+  it('a batch whose codec failed makes the transaction abortable: its records are not silently left out of a commit', async () => {
+    let reject!: (e: Error) => void
+    const failing: BatchCompression = {
+      codec: 'zstd',
+      id: 4,
+      level: 3,
+      compress: () => new Promise<Buffer>((_, r) => (reject = r)),
+      decompress: (b) => Promise.resolve(b),
+    }
+    const s = setup(2, failing)
+    await s.init()
+    s.tm.beginTransaction()
+    const a = s.send(0)
+    s.pass() // ready() starts the codec
+    reject(new Error('zstd context lost'))
+    await new Promise((r) => setImmediate(r))
+    s.pass()
+    expect(a.calls).toBe(1)
+    expect(a.err).toBeInstanceOf(KafkaCompressionError)
+    expect(a.err).toMatchObject({ code: 'COMPRESSION', codec: 'zstd' })
+    expect(s.tm.state).toBe('ABORTABLE_ERROR')
+    expect(s.tm.lastError).toBeInstanceOf(KafkaTransactionAbortableError)
+    expect(s.tm.lastError!.message).toMatch(/zstd context lost/)
+    expect(() => s.tm.beginCommit()).toThrow(KafkaTransactionAbortableError)
+    expect(s.newRequests().map((r) => r.api)).toEqual([]) // nothing of it was produced
   })
 
   it('sends TxnOffsetCommit (v5) without AddOffsetsToTxn', async () => {

@@ -1,5 +1,6 @@
 import { Buffer } from 'node:buffer'
 import { KafkaProtocolError } from '../../errors.js'
+import { allBlocks } from './blocks.js'
 import type { Codec, CodecLevels } from './codec.js'
 import { loadOptionalPackage } from './native.js'
 
@@ -51,7 +52,7 @@ const END_MARK_SIZE = 4
 export const LZ4_LEVELS: CodecLevels = Object.freeze({ min: 1, max: 17, default: 9 })
 
 /** The subset of the `lz4-napi` package used here. */
-interface Lz4Package {
+export interface Lz4Package {
   /** A raw LZ4 block behind a uint32 LE uncompressed size. */
   compress(data: Uint8Array): Promise<Buffer>
   decompressFrame(data: Uint8Array): Promise<Buffer>
@@ -59,7 +60,11 @@ interface Lz4Package {
 
 /** Loads the `lz4-napi` package (KafkaConfigError when missing) and returns the codec. */
 export function loadLz4Codec(configKey?: string): Codec {
-  const lz4 = loadOptionalPackage<Lz4Package>('lz4-napi', 'lz4', configKey)
+  return lz4CodecOver(loadOptionalPackage<Lz4Package>('lz4-napi', 'lz4', configKey))
+}
+
+/** The lz4 codec over a loaded `lz4-napi` (or, in tests, a stand-in with its API). */
+export function lz4CodecOver(lz4: Lz4Package): Codec {
   return Object.freeze({
     name: 'lz4',
     id: 3,
@@ -85,7 +90,7 @@ async function compressFrame(lz4: Lz4Package, input: Buffer): Promise<Buffer> {
   const count = Math.ceil(input.length / LZ4_BLOCK_SIZE)
   const pending = new Array<Promise<Buffer>>(count)
   for (let i = 0; i < count; i++) pending[i] = lz4.compress(input.subarray(i * LZ4_BLOCK_SIZE, (i + 1) * LZ4_BLOCK_SIZE))
-  const blocks = await Promise.all(pending)
+  const blocks = await allBlocks(pending)
   // Sized from the results, filled in one allocation: block lengths are
   // written in place, stored blocks copied from the input.
   let size = LZ4_FRAME_HEADER.length + END_MARK_SIZE

@@ -1,5 +1,6 @@
 import { Buffer } from 'node:buffer'
 import { KafkaProtocolError } from '../../errors.js'
+import { allBlocks } from './blocks.js'
 import type { Codec } from './codec.js'
 import { loadOptionalPackage } from './native.js'
 
@@ -31,14 +32,18 @@ const HEADER = Buffer.concat([MAGIC, Buffer.from([0, 0, 0, 1, 0, 0, 0, 1])])
 const HEADER_SIZE = 16
 
 /** The subset of the `snappy` package used here. */
-interface SnappyPackage {
+export interface SnappyPackage {
   compress(input: Uint8Array): Promise<Buffer>
   uncompress(input: Uint8Array, options: { asBuffer: true }): Promise<Buffer>
 }
 
 /** Loads the `snappy` package (KafkaConfigError when missing) and returns the codec. */
 export function loadSnappyCodec(configKey?: string): Codec {
-  const snappy = loadOptionalPackage<SnappyPackage>('snappy', 'snappy', configKey)
+  return snappyCodecOver(loadOptionalPackage<SnappyPackage>('snappy', 'snappy', configKey))
+}
+
+/** The snappy codec over a loaded `snappy` package (or, in tests, a stand-in with its API). */
+export function snappyCodecOver(snappy: SnappyPackage): Codec {
   return Object.freeze({
     name: 'snappy',
     id: 2,
@@ -54,7 +59,7 @@ async function compressXerial(snappy: SnappyPackage, input: Buffer): Promise<Buf
   for (let i = 0; i < count; i++) {
     pending[i] = snappy.compress(input.subarray(i * SNAPPY_BLOCK_SIZE, (i + 1) * SNAPPY_BLOCK_SIZE))
   }
-  const blocks = await Promise.all(pending)
+  const blocks = await allBlocks(pending)
   // The package returns each block in its own buffer; the frame is sized from
   // them and filled in one allocation (no per-block length buffers).
   let size = HEADER_SIZE
@@ -94,7 +99,7 @@ async function decompressXerial(snappy: SnappyPackage, input: Buffer): Promise<B
   }
   const pending = new Array<Promise<Buffer>>(bounds.length / 2)
   for (let i = 0; i < pending.length; i++) pending[i] = uncompressBlock(snappy, input.subarray(bounds[2 * i], bounds[2 * i + 1]), fail)
-  return Buffer.concat(await Promise.all(pending))
+  return Buffer.concat(await allBlocks(pending))
 }
 
 function uncompressBlock(snappy: SnappyPackage, block: Buffer, fail: (why: string, cause?: unknown) => Error): Promise<Buffer> {
