@@ -38,7 +38,9 @@ export type Acks = 'all' | -1 | 0 | 1 | '-1' | '0' | '1'
 
 /** One parsed bootstrap address. IPv6 hosts are kept without brackets. */
 export interface BrokerAddress {
+  /** Host name or IP address. */
   readonly host: string
+  /** TCP port. */
   readonly port: number
 }
 
@@ -62,27 +64,67 @@ export interface SslOptions {
   readonly rejectUnauthorized?: boolean
 }
 
-/** SASL/PLAIN or SCRAM with a user name and password. */
+/**
+ * SASL/PLAIN or SCRAM with a user name and password.
+ *
+ * @example
+ * ```ts
+ * const producer = new KafkaProducer({
+ *   bootstrapServers: 'broker:9093',
+ *   securityProtocol: 'SASL_SSL',
+ *   sasl: { mechanism: 'SCRAM-SHA-512', username: 'app', password: process.env.KAFKA_PASSWORD! },
+ * })
+ * ```
+ */
 export interface SaslPasswordOptions {
+  /** The SASL mechanism. */
   readonly mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512'
+  /** The user name. */
   readonly username: string
+  /** The password; kept in a {@link Secret}, so it is never printed. */
   readonly password: string | Secret
 }
 
 /** OAuth 2 client-credentials grant against an OIDC token endpoint (librdkafka's sasl.oauthbearer.method=oidc). */
 export interface SaslOidcOptions {
+  /** The token endpoint (librdkafka's sasl.oauthbearer.token.endpoint.url). */
   readonly tokenEndpointUrl: string
+  /** The OAuth client id. */
   readonly clientId: string
+  /** The OAuth client secret; kept in a {@link Secret}, so it is never printed. */
   readonly clientSecret: string | Secret
+  /** The scope to ask for, if the endpoint needs one. */
   readonly scope?: string
   /** SASL extensions sent with the token (RFC 7628 §3.1). */
   readonly extensions?: Readonly<Record<string, string>>
 }
 
-/** SASL/OAUTHBEARER with either a token provider of the application's or the built-in OIDC client. */
+/**
+ * SASL/OAUTHBEARER with either a token provider of the application's or the built-in OIDC client.
+ *
+ * @example
+ * ```ts
+ * const sasl: SaslOAuthBearerOptions = {
+ *   mechanism: 'OAUTHBEARER',
+ *   oidc: { tokenEndpointUrl: 'https://idp.example.com/oauth2/token', clientId: 'producer', clientSecret: process.env.CLIENT_SECRET! },
+ * }
+ * ```
+ */
 export type SaslOAuthBearerOptions =
-  | { readonly mechanism: 'OAUTHBEARER'; readonly tokenProvider: OAuthBearerTokenProvider; readonly extensions?: Readonly<Record<string, string>> }
-  | { readonly mechanism: 'OAUTHBEARER'; readonly oidc: SaslOidcOptions }
+  | {
+      /** The SASL mechanism. */
+      readonly mechanism: 'OAUTHBEARER'
+      /** Called for a token at each (re-)authentication; it should cache. */
+      readonly tokenProvider: OAuthBearerTokenProvider
+      /** SASL extensions sent with the token (RFC 7628 §3.1). */
+      readonly extensions?: Readonly<Record<string, string>>
+    }
+  | {
+      /** The SASL mechanism. */
+      readonly mechanism: 'OAUTHBEARER'
+      /** The built-in OIDC client-credentials client, which caches tokens and refreshes them at 80 % of their lifetime. */
+      readonly oidc: SaslOidcOptions
+    }
 
 /** The `sasl` option: a built-in mechanism, or a custom one as a {@link SaslMechanismFactory}. */
 export type SaslOptions = SaslPasswordOptions | SaslOAuthBearerOptions | SaslMechanismFactory
@@ -112,13 +154,15 @@ export interface ConfigDefinition {
   readonly kafkaName: string | null
   /** Other accepted property names (librdkafka's spelling), with the Kafka name's string forms. */
   readonly aliases?: readonly string[]
+  /** How values are parsed and checked. */
   readonly type: ConfigValueType
   /** Default value as a user would write it; `undefined` means required. */
   readonly default: string | number | boolean | null | undefined
   /** Shown after the default in docs, e.g. '16 KiB'. */
   readonly defaultNote?: string
-  /** Inclusive bounds for 'int' / 'long'; the type's bounds when absent (min 0). */
+  /** Inclusive lower bound for 'int' / 'long'; 0 when absent. */
   readonly min?: number
+  /** Inclusive upper bound for 'int' / 'long'; the type's bound when absent. */
   readonly max?: number
   /** Integers accepted besides [min, max] (compression.gzip.level's -1). */
   readonly alsoAllowed?: readonly number[]
@@ -1208,8 +1252,18 @@ export interface ResolvedProducerConfig {
  * the bootstrap servers, which may be given under either name.
  */
 export type ProducerConfig = ProducerConfigOptions &
-  ({ bootstrapServers: string | readonly string[] } | { 'bootstrap.servers': string | readonly string[] })
+  (
+    | {
+        /** Brokers to fetch the initial metadata from (required under this name or `bootstrap.servers`). */
+        bootstrapServers: string | readonly string[]
+      }
+    | {
+        /** Brokers to fetch the initial metadata from (required under this name or `bootstrapServers`). */
+        'bootstrap.servers': string | readonly string[]
+      }
+  )
 
+/** Options of {@link resolveProducerConfig}. */
 export interface ResolveProducerConfigOptions {
   /**
    * Receives what the Java producer logs as a warning while resolving (a value

@@ -1,6 +1,21 @@
 /**
  * Every error this library raises is a KafkaClientError, so callers can branch
  * on `instanceof` or on the stable `code` string without parsing messages.
+ * (Cancellations are the exception: they reject with a `DOMException` named
+ * `AbortError`, as Node's own APIs do.)
+ *
+ * @example
+ * ```ts
+ * import { KafkaBrokerError, KafkaClientError } from 'kafka-producer-ts'
+ *
+ * try {
+ *   await producer.send({ topic: 'events', value: 'v' })
+ * } catch (err) {
+ *   if (err instanceof KafkaBrokerError && err.errorName === 'TOPIC_AUTHORIZATION_FAILED') denyAccess()
+ *   else if (err instanceof KafkaClientError && err.retriable) retryLater()
+ *   else throw err
+ * }
+ * ```
  */
 export class KafkaClientError extends Error {
   /** Stable machine-readable identifier, e.g. 'CONFIG', 'TIMEOUT', 'PROTOCOL'. */
@@ -18,6 +33,7 @@ export class KafkaClientError extends Error {
 
 /** A configuration key is unknown, or its value has the wrong type or range. */
 export class KafkaConfigError extends KafkaClientError {
+  /** The option at fault, under the name it was given ('(config)' when the whole object is wrong). */
   readonly key: string
   constructor(key: string, message: string) {
     super('CONFIG', `Invalid producer config '${key}': ${message}`)
@@ -53,6 +69,7 @@ export class KafkaAuthenticationError extends KafkaClientError {
  * listener) and `PLAINTEXT_ON_TLS_LISTENER`.
  */
 export class KafkaTlsError extends KafkaAuthenticationError {
+  /** Node's or OpenSSL's error code, or `HANDSHAKE_CLOSED` / `PLAINTEXT_ON_TLS_LISTENER`. */
   readonly reason: string
   constructor(reason: string, message: string, options?: { cause?: unknown }) {
     super(message, { ...(options?.cause !== undefined ? { cause: options.cause } : {}), code: 'TLS' })
@@ -79,6 +96,17 @@ export class KafkaInvalidRecordError extends KafkaClientError {
  * AggregateError is for, and Node's inspector, loggers and error trackers
  * already print its `errors`; every error inside it is ours, typed, with a
  * stable `code`.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await producer.send({ topic: 'events', value: 'v' })
+ * } catch (err) {
+ *   if (err instanceof KafkaTimeoutError && err.cause instanceof AggregateError) {
+ *     for (const c of err.cause.errors as KafkaConnectionError[]) console.error(c.host, c.port, c.kind, c.attempts)
+ *   }
+ * }
+ * ```
  */
 export class KafkaTimeoutError extends KafkaClientError {
   constructor(message: string, options?: { cause?: unknown; retriable?: boolean }) {
@@ -95,6 +123,7 @@ export class KafkaProtocolError extends KafkaClientError {
 
 /** A connection failed or was closed while requests were in flight. */
 export class KafkaNetworkError extends KafkaClientError {
+  /** The broker id of the connection, when known (negative for a bootstrap address). */
   readonly nodeId: number | undefined
   constructor(message: string, nodeId?: number, options?: { cause?: unknown }) {
     super('NETWORK', message, { retriable: true, ...options })
@@ -131,6 +160,7 @@ export type ConnectionFailureKind =
 
 /** One cause of a broker's failing connection, with how often and when it last happened. */
 export interface ConnectionFailureCause {
+  /** What kind of failure it was. */
   readonly kind: ConnectionFailureKind
   /** The system or library error code when there is one ('ECONNREFUSED', 'ENOTFOUND', 'ERR_SSL_...'). */
   readonly errno: string | undefined
@@ -148,6 +178,7 @@ export interface ConnectionFailureCause {
  * like (an HTTP status line, a TLS record), or is null when unknown.
  */
 export class KafkaForeignProtocolError extends KafkaProtocolError {
+  /** What the peer's bytes look like, or null when unknown. */
   readonly looksLike: 'HTTP' | 'TLS' | null
   constructor(looksLike: 'HTTP' | 'TLS' | null, message: string) {
     super(message)
@@ -163,7 +194,9 @@ export class KafkaForeignProtocolError extends KafkaProtocolError {
  * underlying error (the socket's, the framing's...).
  */
 export class KafkaConnectionError extends KafkaNetworkError {
+  /** The broker's host, as configured or as the metadata named it. */
   readonly host: string
+  /** The broker's port. */
   readonly port: number
   /** The kind of the most recent failure. */
   readonly kind: ConnectionFailureKind
@@ -202,7 +235,7 @@ export class KafkaProducerClosedError extends KafkaClientError {
 
 /** A broker answered with a non-zero Kafka error code. */
 export class KafkaBrokerError extends KafkaClientError {
-  /** Kafka's numeric error code (see ERROR_CODES in protocol/error-codes.ts). */
+  /** Kafka's numeric error code (see {@link ERROR_CODES}). */
   readonly errorCode: number
   /** Kafka's error name, e.g. 'NOT_LEADER_OR_FOLLOWER'. */
   readonly errorName: string

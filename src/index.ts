@@ -1,5 +1,24 @@
+/**
+ * A Kafka producer for Node.js, modelled on the Java client: start at
+ * {@link KafkaProducer}. Options: {@link ProducerConfig} (every option, its
+ * Kafka name, default and range); errors: {@link KafkaClientError} and its
+ * subclasses; metrics: {@link ProducerMetricsSnapshot}.
+ *
+ * @example
+ * ```ts
+ * import { KafkaProducer } from 'kafka-producer-ts'
+ *
+ * const producer = new KafkaProducer({ bootstrapServers: ['127.0.0.1:9092'] })
+ * const md = await producer.send({ topic: 'events', key: 'user-42', value: 'hello' })
+ * await producer.close()
+ * ```
+ *
+ * @packageDocumentation
+ * @module kafka-producer-ts
+ */
 export { KafkaProducer } from './producer/kafka-producer.js'
 export type { CloseOptions, FlushOptions, KafkaProducerOptions, ProducerTypedOptions } from './producer/kafka-producer.js'
+export type { ConsumerGroupMetadata, TransactionOffset } from './producer/transaction-manager.js'
 export type { ProducerRecord, RecordMetadata, SendCallback, SendOptions, RecordHeaders, Bytes } from './producer/record.js'
 export { serializers } from './producer/serializers.js'
 export type { Serializer } from './producer/serializers.js'
@@ -24,7 +43,11 @@ export type {
 export { CONFIG_DEFINITIONS, resolveProducerConfig } from './config.js'
 export type {
   ProducerConfig,
+  ProducerConfigOptions,
+  ResolveProducerConfigOptions,
   ResolvedProducerConfig,
+  BrokerAddress,
+  ConfigValueType,
   ConfigDefinition,
   CustomPartitioner,
   Acks,
@@ -67,6 +90,7 @@ export {
 } from './errors.js'
 export type { ConnectionFailureKind, ConnectionFailureCause } from './errors.js'
 export { ERROR_CODES, errorName, isRetriable } from './protocol/error-codes.js'
+export type { ErrorCodeInfo } from './protocol/error-codes.js'
 export { murmur2, partitionForKey } from './producer/partitioner.js'
 export type { Cluster, Node, PartitionInfo } from './clients/cluster.js'
 export { SOFTWARE_VERSION as VERSION } from './version.js'

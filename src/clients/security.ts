@@ -3,6 +3,7 @@ import tls from 'node:tls'
 import type { Secret } from '../util/secret.js'
 import type { SaslMechanismFactory } from './sasl/mechanism.js'
 
+/** `security.protocol`: whether connections use TLS, SASL, both or neither (Java's `SecurityProtocol`). */
 export type SecurityProtocol = 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL'
 
 /**
@@ -17,6 +18,7 @@ export interface ResolvedTls {
   readonly cert: string | Buffer | undefined
   /** Client private key (PEM). */
   readonly key: Secret | undefined
+  /** Passphrase of an encrypted `key`. */
   readonly passphrase: Secret | undefined
   /** SNI and hostname to verify; default: the broker host when it is a name. */
   readonly servername: string | undefined
@@ -34,6 +36,7 @@ export interface ResolvedTls {
 
 /** What the connection layer needs to secure and authenticate a broker connection. */
 export interface ResolvedSecurity {
+  /** `security.protocol`. */
   readonly protocol: SecurityProtocol
   /** Non-null exactly for SSL and SASL_SSL. */
   readonly tls: ResolvedTls | null

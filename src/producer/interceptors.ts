@@ -23,10 +23,33 @@ import type { Bytes, ProducerRecord, RecordMetadata } from './record.js'
  * ('KafkaInterceptorWarning') and skipped: the send goes on with the record
  * as the previous interceptor returned it, and the outcome still reaches the
  * application and the other interceptors.
+ *
+ * @example
+ * ```ts
+ * let acked = 0
+ * let failed = 0
+ * const tracing: ProducerInterceptor = {
+ *   // Return a copy: the application may reuse the record it passed to send().
+ *   onSend: (record) => ({ ...record, headers: { ...record.headers, 'trace-id': currentTraceId() } }),
+ *   onAcknowledgement: (_metadata, error) => (error === null ? acked++ : failed++),
+ * }
+ * const producer = new KafkaProducer({ bootstrapServers: 'localhost:9092', interceptors: [tracing] })
+ * ```
  */
 export interface ProducerInterceptor<K = Bytes, V = Bytes> {
+  /**
+   * Called inside `send()`, before serialization and partitioning; returns
+   * the record to send (the one given, or a changed copy). Must not modify
+   * the record it is given.
+   */
   onSend?(record: ProducerRecord<K, V>): ProducerRecord<K, V>
+  /**
+   * Called once per record with its outcome, just before its callback or
+   * promise: `error` is null when delivered. On an error, `metadata` has the
+   * topic, the partition when known (else -1), offset -1n and timestamp -1.
+   */
   onAcknowledgement?(metadata: RecordMetadata, error: Error | null): void
+  /** Called once, when the producer has closed. */
   close?(): void
 }
 

@@ -51,11 +51,13 @@ const RECORD_FIXED_MAX = 5 + 1 + 1 + 1 + 5 + 5 + 1
 
 export type { ConsumerGroupMetadata, TransactionOffset } from './transaction-manager.js'
 
+/** Options of {@link KafkaProducer.close}. */
 export interface CloseOptions {
   /** How long to wait for buffered records to be delivered; the rest fail. Default: no limit. */
   timeoutMs?: number
 }
 
+/** Options of {@link KafkaProducer.flush}. */
 export interface FlushOptions {
   /**
    * Stops waiting: the flush rejects with an AbortError. The records keep
@@ -68,6 +70,16 @@ export interface FlushOptions {
  * The options of `new KafkaProducer<K, V>(...)` besides the producer
  * configuration: functions, with no Kafka property name (Java's
  * key.serializer, value.serializer and interceptor.classes name classes).
+ *
+ * @example
+ * ```ts
+ * const producer = new KafkaProducer<string, { id: number }>({
+ *   bootstrapServers: 'localhost:9092',
+ *   keySerializer: serializers.string,
+ *   valueSerializer: serializers.json,
+ *   interceptors: [{ onSend: (r) => ({ ...r, headers: { ...r.headers, origin: 'api' } }) }],
+ * })
+ * ```
  */
 export interface ProducerTypedOptions<K, V> {
   /** Turns a record's key into bytes; without it keys must be a Buffer, a string or null. */
@@ -86,13 +98,39 @@ export interface ProducerTypedOptions<K, V> {
   onStatistics?: ((statistics: ProducerStatistics) => void) | null
 }
 
-/** What `new KafkaProducer<K, V>(options)` takes: the configuration and the typed options. */
+/**
+ * What `new KafkaProducer<K, V>(options)` takes: the configuration
+ * ({@link ProducerConfig}, camelCase or Kafka property names) and the typed
+ * options ({@link ProducerTypedOptions}).
+ */
 export type KafkaProducerOptions<K = Bytes, V = Bytes> = ProducerConfig & ProducerTypedOptions<K, V>
 
 /**
- * A Kafka producer: `send()` appends a record to a per-partition batch in the
+ * A Kafka producer, as the Java client's `KafkaProducer`: `send()` adds a
+ * record to a batch of its partition, and batches go to the partitions'
+ * leaders when full or after `linger.ms`. Idempotent by default (Java 4.x):
+ * retries neither duplicate nor reorder records. Every accepted record
+ * completes exactly once, through its promise or its callback, with its
+ * {@link RecordMetadata} or a typed {@link KafkaClientError}; bad input is
+ * reported the same way, never thrown.
+ *
+ * `K` and `V` are the key and value types: {@link Bytes} unless
+ * `keySerializer` / `valueSerializer` are given ({@link ProducerTypedOptions}).
+ *
+ * @example
+ * ```ts
+ * import { KafkaProducer } from 'kafka-producer-ts'
+ *
+ * const producer = new KafkaProducer({ bootstrapServers: ['127.0.0.1:9092'], lingerMs: 5 })
+ * const md = await producer.send({ topic: 'events', key: 'user-42', value: 'hello' })
+ * console.log(md.partition, md.offset)
+ * await producer.close()
+ * ```
+ *
+ * @privateRemarks
+ * `send()` appends a record to a per-partition batch in the
  * `RecordAccumulator`; a `Sender` loop ships ready batches through
- * a `KafkaClient`. Mirrors the Java client's KafkaProducer.
+ * a `KafkaClient`.
  *
  * Its parts are built and connected in one place, `wireProducer`
  * (producer-wiring.ts), from the resolved config and the internal
@@ -202,6 +240,21 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
   private statisticsDueMs = 0
   private readonly onStatistics: ((statistics: ProducerStatistics) => void) | null
 
+  /**
+   * Creates a producer and starts its sender in the background. The
+   * configuration is validated here, at once: a bad key or value throws
+   * {@link KafkaConfigError}. Close the producer with
+   * {@link KafkaProducer.close} to release its sockets and timers.
+   *
+   * @param options - the configuration, under camelCase or Kafka property names, with serializers and interceptors.
+   * @throws {@link KafkaConfigError} on an unknown option, a wrong type or a value out of range.
+   *
+   * @example
+   * ```ts
+   * // Java's and librdkafka's property names work as they are:
+   * const producer = new KafkaProducer({ 'bootstrap.servers': 'b1:9092,b2:9092', acks: 'all', 'compression.type': 'zstd' })
+   * ```
+   */
   constructor(options: KafkaProducerOptions<K, V>)
   /** @internal Tests only: replaces the clock, the random source, the transport or the network client. */
   constructor(options: KafkaProducerOptions<K, V>, seams: ProducerSeams)
@@ -256,10 +309,52 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
    * record must wait (for metadata, for buffer.memory, or behind an earlier
    * send that waits), so a Buffer's contents must not change until the send
    * completes (as with `socket.write`).
+   *
+   * Sends beyond `buffer.memory`, or to a topic whose metadata is not known
+   * yet, wait in order for up to `max.block.ms`, then fail with
+   * {@link KafkaTimeoutError}. Failures arrive through the promise or the
+   * callback: {@link KafkaInvalidRecordError}, {@link KafkaBrokerError},
+   * {@link KafkaTimeoutError}, {@link KafkaSerializationError},
+   * {@link KafkaProducerClosedError}, ...
+   *
+   * @returns a promise of the record's metadata, settled once the broker acknowledged it (per `acks`) or it failed.
+   *
+   * @example
+   * ```ts
+   * const md = await producer.send({ topic: 'events', key: 'user-42', value: 'hello', headers: { source: 'web' } })
+   * console.log(md.partition, md.offset) // offset is a bigint
+   * ```
    */
   send(record: ProducerRecord<K, V>): Promise<RecordMetadata>
+  /**
+   * Sends a record and calls `callback` once with its outcome; allocates no
+   * promise (the fastest form).
+   *
+   * @example
+   * ```ts
+   * producer.send({ topic: 'events', value: Buffer.from('...') }, (err, md) => {
+   *   if (err) console.error(err)
+   *   else console.log(md!.partition, md!.offset)
+   * })
+   * ```
+   */
   send(record: ProducerRecord<K, V>, callback: SendCallback): void
+  /**
+   * Sends a record with options, e.g. an AbortSignal that cancels it while
+   * it still waits for metadata or buffer memory ({@link SendOptions}).
+   *
+   * @example
+   * ```ts
+   * try {
+   *   await producer.send({ topic: 'events', value: 'v' }, { signal: AbortSignal.timeout(1_000) })
+   * } catch (err) {
+   *   if ((err as Error).name === 'AbortError') console.log('cancelled before it reached a batch: never sent')
+   *   else throw err
+   * }
+   * ```
+   */
   send(record: ProducerRecord<K, V>, options: SendOptions): Promise<RecordMetadata>
+  /** Sends a record with options ({@link SendOptions}) and calls `callback` once with its outcome. */
   send(record: ProducerRecord<K, V>, options: SendOptions, callback: SendCallback): void
   send(record: ProducerRecord<K, V>, a?: SendCallback | SendOptions, b?: SendCallback): Promise<RecordMetadata> | void {
     if (a === undefined) {
@@ -314,6 +409,23 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
    * follows when room returns. It finishes once every record written is
    * acknowledged, and errors (destroys) on the first record that fails;
    * destroying it cancels its records still waiting in the producer.
+   *
+   * @example
+   * ```ts
+   * import { pipeline } from 'node:stream/promises'
+   * import { createReadStream } from 'node:fs'
+   * import { createInterface } from 'node:readline'
+   *
+   * // Every line of a file as a record; memory stays bounded by buffer.memory.
+   * const lines = createInterface({ input: createReadStream('events.jsonl') })
+   * await pipeline(
+   *   lines,
+   *   async function* (source) {
+   *     for await (const line of source) yield { value: line }
+   *   },
+   *   producer.createWriteStream({ topic: 'events' }),
+   * )
+   * ```
    */
   createWriteStream(options: WriteStreamOptions = {}): ProducerWriteStream<K, V> {
     return new ProducerWriteStream(this.port(), options)
@@ -325,6 +437,14 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
    * so memory stays bounded by buffer.memory whatever the source's size.
    * Resolves with the number of records sent once all are acknowledged;
    * rejects with the first failure (after which no more are read).
+   *
+   * @example
+   * ```ts
+   * async function* rows() {
+   *   for (let i = 0; i < 1_000_000; i++) yield { key: String(i), value: `row ${i}` }
+   * }
+   * const sent = await producer.sendAll(rows(), { topic: 'rows' })
+   * ```
    */
   sendAll(source: Iterable<StreamRecord<K, V>> | AsyncIterable<StreamRecord<K, V>>, options: SendAllOptions = {}): Promise<number> {
     return sendAll(this.port(), source, options)
@@ -476,6 +596,12 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
    * Resolves once every record sent before this call has completed
    * (successfully or not). With `options.signal`, rejects with an AbortError
    * when it aborts first; the records are not affected.
+   *
+   * @example
+   * ```ts
+   * for (const e of batchOfEvents) producer.send({ topic: 'events', value: e }, onDelivery)
+   * await producer.flush() // every send above has completed: acknowledged, or failed through its callback
+   * ```
    */
   flush(options?: FlushOptions): Promise<void> {
     const signal = options?.signal
@@ -570,7 +696,13 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
    * A snapshot of the producer's metrics, named as the Java producer names
    * them (docs/metrics.md): global values, `nodes[id]` per broker and
    * `topics[name]` per topic. Built only when called; recording costs a few
-   * additions per batch, request and frame.
+   * additions per batch, request and frame ({@link ProducerMetricsSnapshot}).
+   *
+   * @example
+   * ```ts
+   * const m = producer.metrics()
+   * console.log(m['record-send-rate'], m['request-latency-avg'], m['buffer-available-bytes'])
+   * ```
    */
   metrics(): ProducerMetricsSnapshot {
     const now = this.time()
@@ -687,6 +819,12 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
    * first `beginTransaction()`. Rejects with {@link KafkaTimeoutError} after
    * max.block.ms (the initialization goes on: call again to keep waiting),
    * {@link KafkaFatalProducerError} when fenced or not authorized.
+   *
+   * @example
+   * ```ts
+   * const producer = new KafkaProducer({ bootstrapServers: 'localhost:9092', transactionalId: 'orders-writer-1' })
+   * await producer.initTransactions()
+   * ```
    */
   async initTransactions(): Promise<void> {
     const txn = this.requireTransactional('initTransactions')
@@ -703,6 +841,19 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
    * Starts a transaction: every record sent until `commitTransaction()` or
    * `abortTransaction()` belongs to it. Throws {@link KafkaTransactionStateError}
    * before `initTransactions()` has completed or while a transaction is open.
+   *
+   * @example
+   * ```ts
+   * producer.beginTransaction()
+   * try {
+   *   producer.send({ topic: 'orders', value: 'a' }, onDelivery)
+   *   producer.send({ topic: 'audit', value: 'a created' }, onDelivery)
+   *   await producer.commitTransaction()
+   * } catch (err) {
+   *   if (err instanceof KafkaTransactionAbortableError) await producer.abortTransaction()
+   *   else throw err // KafkaFatalProducerError: close the producer
+   * }
+   * ```
    */
   beginTransaction(): void {
     const txn = this.requireTransactional('beginTransaction')
@@ -718,6 +869,15 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
    * fences zombie consumers, KIP-447). `offsets` are the next offsets to
    * consume. Rejects with {@link KafkaTransactionAbortableError} when the
    * group refuses them (abort, then retry the work).
+   *
+   * @example
+   * ```ts
+   * // Consume-transform-produce: the consumed offsets commit with the output, or neither does.
+   * await producer.transaction(async () => {
+   *   for (const m of consumed) producer.send({ topic: 'out', value: transform(m.value) }, onDelivery)
+   *   await producer.sendOffsetsToTransaction([{ topic: 'in', partition: 0, offset: lastOffset + 1n }], 'my-group')
+   * })
+   * ```
    */
   async sendOffsetsToTransaction(offsets: readonly TransactionOffset[], groupMetadata: string | ConsumerGroupMetadata): Promise<void> {
     const txn = this.requireTransactional('sendOffsetsToTransaction')
@@ -782,6 +942,16 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
    * Runs `fn` in a transaction: begins, commits when `fn` resolves and
    * aborts when it throws, rethrowing its error. A commit that fails with an
    * abortable error is aborted too, and its error rethrown.
+   *
+   * @returns what `fn` returned, once the transaction is committed.
+   *
+   * @example
+   * ```ts
+   * await producer.transaction(async () => {
+   *   await producer.send({ topic: 'orders', key: order.id, value: JSON.stringify(order) })
+   *   await producer.send({ topic: 'audit', value: `order ${order.id} created` })
+   * })
+   * ```
    */
   async transaction<T>(fn: () => Promise<T> | T): Promise<T> {
     this.beginTransaction()
@@ -852,7 +1022,15 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
    * Stops accepting sends, delivers what was accepted, then releases every
    * socket and timer. With `timeoutMs`, whatever is still undelivered when it
    * runs out fails with {@link KafkaProducerClosedError}. A transaction still
-   * open is aborted first (Java's close), within the same timeout.
+   * open is aborted first (Java's close), within the same timeout. Calling
+   * it again returns the same promise.
+   *
+   * @example
+   * ```ts
+   * process.once('SIGTERM', () => {
+   *   void producer.close({ timeoutMs: 10_000 }).then(() => process.exit(0))
+   * })
+   * ```
    */
   close(options: CloseOptions = {}): Promise<void> {
     this.closePromise ??= this.doClose(options.timeoutMs ?? Infinity)

@@ -2,7 +2,22 @@ import { SampledStat } from '../util/sampled-stat.js'
 
 export { SampledStat }
 
-/** A point-in-time view of the producer's metrics, using the Java producer's metric names. */
+/**
+ * A point-in-time view of the producer's metrics, using the Java producer's
+ * metric names (`producer-metrics` and `producer-node-metrics`), as returned
+ * by {@link KafkaProducer.metrics}. Windowed values cover the last 30 to 60
+ * seconds (Java's two 30 s samples); an average or maximum with no sample in
+ * that time is NaN, as in Java.
+ *
+ * @example
+ * ```ts
+ * setInterval(() => {
+ *   const m = producer.metrics()
+ *   console.log(`${m['record-send-rate'].toFixed(0)} records/s, ${m['request-latency-avg'].toFixed(1)} ms,`,
+ *     `${m['buffer-total-bytes'] - m['buffer-available-bytes']} bytes buffered`)
+ * }, 10_000).unref()
+ * ```
+ */
 export interface ProducerMetricsSnapshot {
   /** Requests sent and not yet answered, over all nodes. */
   'requests-in-flight': number
@@ -22,8 +37,9 @@ export interface ProducerMetricsSnapshot {
   'batch-size-avg': number
   /** Average ms a batch waited in the accumulator before being sent (windowed). */
   'record-queue-time-avg': number
-  /** Average and maximum ms from sending a Produce request to its response (windowed). */
+  /** Average ms from sending a Produce request to its response (windowed). */
   'request-latency-avg': number
+  /** Maximum ms from sending a Produce request to its response (windowed). */
   'request-latency-max': number
   /** Produce requests sent since the producer started. */
   'request-total': number
@@ -33,8 +49,9 @@ export interface ProducerMetricsSnapshot {
   'buffer-total-bytes': number
   /** Broker connections open and usable now. */
   'connection-count': number
-  /** Connections established / closed (by either side) since the producer started. */
+  /** Connections established since the producer started. */
   'connection-creation-total': number
+  /** Connections closed, by either side, since the producer started. */
   'connection-close-total': number
   /** Sends waiting for memory or metadata. */
   'waiting-sends': number
@@ -49,16 +66,28 @@ export interface ProducerMetricsSnapshot {
    * handed to the codec and bytes it produced, since the producer started
    * (split batches are compressed again and count again).
    */
-  compression: Record<string, { 'bytes-in-total': number; 'bytes-out-total': number }>
+  compression: Record<
+    string,
+    {
+      /** Records bytes handed to the codec. */
+      'bytes-in-total': number
+      /** Bytes the codec produced. */
+      'bytes-out-total': number
+    }
+  >
   /**
-   * Total nanoseconds spent in the transactional calls (Java's names, counted
+   * Total nanoseconds spent in `initTransactions()` (Java's names, counted
    * as Java counts them: from the call until it returned or resolved); 0 for
-   * a producer without transactions.
+   * a producer without transactions. So are the other `txn-*` totals.
    */
   'txn-init-time-ns-total': number
+  /** Total nanoseconds spent in `beginTransaction()`. */
   'txn-begin-time-ns-total': number
+  /** Total nanoseconds spent in `sendOffsetsToTransaction()`. */
   'txn-send-offsets-time-ns-total': number
+  /** Total nanoseconds spent in `commitTransaction()`. */
   'txn-commit-time-ns-total': number
+  /** Total nanoseconds spent in `abortTransaction()`. */
   'txn-abort-time-ns-total': number
   /** Records failed per second (windowed; Java's record-error-rate). */
   'record-error-rate': number

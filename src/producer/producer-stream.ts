@@ -3,7 +3,10 @@ import { createAbortError } from '../errors.js'
 import type { ProducerRecord, SendCallback, SendOptions } from './record.js'
 
 /** A record written to a stream or given to sendAll: the topic may come from the options. */
-export type StreamRecord<K, V> = Omit<ProducerRecord<K, V>, 'topic'> & { topic?: string }
+export type StreamRecord<K, V> = Omit<ProducerRecord<K, V>, 'topic'> & {
+  /** The record's topic; default: the `topic` of the stream's or sendAll's options. */
+  topic?: string
+}
 
 /** What the streams need from the producer: created once per producer (KafkaProducer.port). */
 export interface StreamProducer<K, V> {
@@ -17,6 +20,7 @@ export interface StreamProducer<K, V> {
   whenWaitingSendsSettle(): Promise<void> | null
 }
 
+/** Options of {@link KafkaProducer.createWriteStream}. */
 export interface WriteStreamOptions {
   /** The topic of records written without one. */
   topic?: string
@@ -26,6 +30,7 @@ export interface WriteStreamOptions {
   signal?: AbortSignal
 }
 
+/** Options of {@link KafkaProducer.sendAll}. */
 export interface SendAllOptions {
   /** The topic of records given without one. */
   topic?: string
@@ -60,7 +65,10 @@ class TopicFiller<K, V> {
 }
 
 /**
- * An object-mode Writable over a producer (`KafkaProducer.createWriteStream`).
+ * An object-mode Writable over a producer, made by
+ * {@link KafkaProducer.createWriteStream}: each {@link StreamRecord} written
+ * is sent; the stream finishes once every record is acknowledged, and is
+ * destroyed with the error of the first record that fails.
  *
  * Backpressure: a write is done (its callback called) as soon as its record
  * is appended to a batch; while the record has to wait in the producer
@@ -80,6 +88,19 @@ class TopicFiller<K, V> {
  *   own AbortSignal, which every send carries: its records still waiting in
  *   the producer fail with an AbortError and are never sent; those in batches
  *   are the batches' (docs/sending.md, Cancellation).
+ *
+ * @example
+ * ```ts
+ * const out = producer.createWriteStream({ topic: 'events' })
+ * for (const value of values) {
+ *   if (!out.write({ value })) await once(out, 'drain') // buffer.memory is full: wait for room
+ * }
+ * out.end()
+ * await finished(out) // every record acknowledged (node:stream/promises)
+ * console.log(out.acknowledged)
+ * ```
+ *
+ * @privateRemarks
  * - One completion callback for all its records (no closure per record), so
  *   consecutive records share completion runs in their batch.
  */
@@ -105,6 +126,7 @@ export class ProducerWriteStream<K, V> extends Writable {
     }
   }
 
+  /** @internal Made by KafkaProducer.createWriteStream, over the producer's stream port. */
   constructor(
     private readonly producer: StreamProducer<K, V>,
     options: WriteStreamOptions,
@@ -123,6 +145,7 @@ export class ProducerWriteStream<K, V> extends Writable {
     return this.pending
   }
 
+  /** @internal Writable's hook: sends one record. */
   override _write(chunk: StreamRecord<K, V>, _encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
     this.pending++
     this.producer.send(this.records.fill(chunk), this.sendOptions, this.onDelivery)
@@ -131,11 +154,13 @@ export class ProducerWriteStream<K, V> extends Writable {
     else void waiting.then(() => callback())
   }
 
+  /** @internal Writable's hook: finishes once every record sent has completed. */
   override _final(callback: (err?: Error | null) => void): void {
     if (this.pending === 0) callback(this.failure)
     else this.finalCallback = callback
   }
 
+  /** @internal Writable's hook: cancels the stream's records still waiting in the producer. */
   override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
     this.controller.abort(err ?? undefined)
     callback(err)

@@ -3,19 +3,40 @@ import { Buffer } from 'node:buffer'
 import { KafkaInvalidRecordError } from '../errors.js'
 import type { HeaderPairs } from '../protocol/record-batch.js'
 
+/** A key, value or header value as sent: a Buffer, or a string sent as its UTF-8 bytes. */
 export type Bytes = Buffer | string
 
-/** Headers as an object, or as `[key, value]` pairs when a key repeats. */
+/**
+ * Headers as an object, or as `[key, value]` pairs when a key repeats (Kafka
+ * allows repeated keys and keeps their order).
+ *
+ * @example
+ * ```ts
+ * await producer.send({ topic: 'events', value: 'v', headers: { source: 'web', trace: Buffer.from([1, 2]) } })
+ * await producer.send({ topic: 'events', value: 'v', headers: [['hop', 'a'], ['hop', 'b']] })
+ * ```
+ */
 export type RecordHeaders = Record<string, Bytes> | ReadonlyArray<readonly [string, Bytes]>
 
 /**
- * A record to send. `K` and `V` are the key and value types: Bytes (a Buffer
- * or a string, sent as UTF-8) unless the producer has serializers for them.
+ * A record to send. `K` and `V` are the key and value types: {@link Bytes} (a
+ * Buffer or a string, sent as UTF-8) unless the producer has serializers for
+ * them. The object may be reused once `send()` returns.
+ *
+ * @example
+ * ```ts
+ * const record: ProducerRecord = { topic: 'events', key: 'user-42', value: JSON.stringify({ clicks: 3 }) }
+ * await producer.send(record)
+ * ```
  */
 export interface ProducerRecord<K = Bytes, V = Bytes> {
+  /** The topic to send to: 1 to 249 characters of ASCII letters, digits, `.`, `_` and `-`. */
   topic: string
+  /** The value; `null` sends a tombstone (deletes the key in a compacted topic). Required: pass `null` explicitly. */
   value: V | null
+  /** The key: records with equal keys go to the same partition (Java's murmur2 of the serialized key). Absent or `null`: no key. */
   key?: K | null
+  /** The record's headers; see {@link RecordHeaders}. */
   headers?: RecordHeaders
   /** Explicit partition; otherwise the key's hash or the sticky partitioner decides. */
   partition?: number
@@ -23,8 +44,14 @@ export interface ProducerRecord<K = Bytes, V = Bytes> {
   timestamp?: number
 }
 
+/**
+ * Where a record was written, as the broker acknowledged it (Java's
+ * `RecordMetadata`): what `send()` resolves with or passes to its callback.
+ */
 export interface RecordMetadata {
+  /** The record's topic. */
   topic: string
+  /** The partition the record was written to; -1 in an interceptor's `onAcknowledgement` for an error before one was chosen. */
   partition: number
   /** The record's offset in its partition; -1n with `acks=0`, where the broker does not say. */
   offset: bigint
@@ -32,9 +59,30 @@ export interface RecordMetadata {
   timestamp: number
 }
 
+/**
+ * The callback form of `send()`: called exactly once, with `(null, metadata)`
+ * when the record was acknowledged or `(error, null)` when it failed.
+ *
+ * @example
+ * ```ts
+ * producer.send({ topic: 'events', value: 'hello' }, (err, md) => {
+ *   if (err) console.error('not sent', err)
+ *   else console.log(`written to ${md!.topic}-${md!.partition}@${md!.offset}`)
+ * })
+ * ```
+ */
 export type SendCallback = (err: Error | null, metadata: RecordMetadata | null) => void
 
-/** Options of one `send()`. */
+/**
+ * Options of one `send()`.
+ *
+ * @example
+ * ```ts
+ * const ac = new AbortController()
+ * const sent = producer.send({ topic: 'events', value: 'v' }, { signal: ac.signal })
+ * ac.abort() // rejects with an AbortError if the record still waits for metadata or buffer.memory
+ * ```
+ */
 export interface SendOptions {
   /**
    * Cancels the send while it still waits in the producer (for topic

@@ -12,7 +12,20 @@ import type { Bytes, ProducerRecord, RecordHeaders } from './record.js'
  *
  * Unlike Java's, a serializer is never called with a null (or absent) key or
  * a null value: those stay null, so a tombstone is a tombstone whatever the
- * serializer.
+ * serializer. A serializer that throws fails only its own send, with
+ * {@link KafkaSerializationError}.
+ *
+ * @example
+ * ```ts
+ * // A custom serializer: a fixed-width big-endian id as the key.
+ * const idKey: Serializer<number> = (id) => {
+ *   const b = Buffer.alloc(8)
+ *   b.writeBigInt64BE(BigInt(id))
+ *   return b
+ * }
+ * const producer = new KafkaProducer<number, Order>({ bootstrapServers: 'localhost:9092', keySerializer: idKey, valueSerializer: serializers.json })
+ * await producer.send({ topic: 'orders', key: order.id, value: order })
+ * ```
  */
 export type Serializer<T> = (data: T, topic: string, headers: RecordHeaders | undefined) => Bytes | null
 
@@ -20,6 +33,18 @@ export type Serializer<T> = (data: T, topic: string, headers: RecordHeaders | un
  * The built-in serializers, as Java's `StringSerializer`, `ByteArraySerializer`
  * and a JSON one (Java has none built in; Kafka Connect's JsonSerializer is
  * the usual choice).
+ *
+ * @example
+ * ```ts
+ * import { KafkaProducer, serializers } from 'kafka-producer-ts'
+ *
+ * const producer = new KafkaProducer<string, { user: string; clicks: number }>({
+ *   bootstrapServers: 'localhost:9092',
+ *   keySerializer: serializers.string,
+ *   valueSerializer: serializers.json,
+ * })
+ * await producer.send({ topic: 'clicks', key: 'user-42', value: { user: 'user-42', clicks: 3 } })
+ * ```
  */
 export const serializers: {
   /** Strings, sent as UTF-8 (Java's StringSerializer). Anything else fails the send. */

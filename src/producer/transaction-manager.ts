@@ -102,8 +102,11 @@ const ADD_PARTITIONS_RETRY_BACKOFF_MS = 20
 
 /** One offset to commit with the transaction: the next offset the group should consume from `topic`-`partition`. */
 export interface TransactionOffset {
+  /** The consumed topic. */
   readonly topic: string
+  /** The consumed partition. */
   readonly partition: number
+  /** The next offset to consume: the last processed record's offset + 1. */
   readonly offset: bigint | number
   /** Stored with the offset (OffsetAndMetadata.metadata); default ''. */
   readonly metadata?: string | null
@@ -113,10 +116,13 @@ export interface TransactionOffset {
 
 /** The consumer group the offsets belong to (Java's ConsumerGroupMetadata; KIP-447 fencing with a generation). */
 export interface ConsumerGroupMetadata {
+  /** The consumer group id. */
   readonly groupId: string
   /** -1 (the default) for a group that does not use group management. */
   readonly generationId?: number
+  /** The consumer's member id in the group; default ''. */
   readonly memberId?: string
+  /** The consumer's static membership id (`group.instance.id`), if any. */
   readonly groupInstanceId?: string | null
 }
 

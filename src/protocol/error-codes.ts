@@ -9,10 +9,15 @@ import { KafkaBrokerError } from '../errors.js'
  * default message, used when the broker sends none.
  */
 export interface ErrorCodeInfo {
+  /** The numeric code, as on the wire. */
   readonly code: number
+  /** Kafka's name for it, e.g. 'NOT_LEADER_OR_FOLLOWER'. */
   readonly name: string
+  /** Whether sending again may succeed (Java: extends RetriableException). */
   readonly retriable: boolean
+  /** Whether the client's metadata is stale (Java: extends InvalidMetadataException). */
   readonly invalidMetadata: boolean
+  /** The default message, used when the broker sends none. */
   readonly message: string
 }
 

@@ -10,6 +10,13 @@ const HIDDEN = '[hidden]'
  * {@link Secret.reveal} returns the value, and only code that hands it to the
  * wire or to `tls.connect` should call it.
  *
+ * @example
+ * ```ts
+ * const password = new Secret(process.env.KAFKA_PASSWORD!)
+ * console.log(`${password}`, JSON.stringify({ password })) // [hidden] {"password":"[hidden]"}
+ * const producer = new KafkaProducer({ bootstrapServers: 'b:9093', securityProtocol: 'SASL_SSL', sasl: { mechanism: 'PLAIN', username: 'app', password } })
+ * ```
+ *
  * Invariant: the value lives in an ES private field, so it is not an own
  * enumerable property (not copied by spread, `Object.assign` or
  * `structuredClone`, not listed by `Object.keys`) and not shown by inspect.
@@ -17,6 +24,7 @@ const HIDDEN = '[hidden]'
 export class Secret {
   readonly #value: string | Buffer
 
+  /** Wraps `value`, which from now on prints as `[hidden]`. */
   constructor(value: string | Buffer) {
     this.#value = value
   }
@@ -45,18 +53,22 @@ export class Secret {
     return Buffer.from(a).equals(Buffer.from(b))
   }
 
+  /** `[hidden]`, never the value. */
   toString(): string {
     return HIDDEN
   }
 
+  /** `[hidden]`, so `JSON.stringify` never shows the value. */
   toJSON(): string {
     return HIDDEN
   }
 
+  /** `[hidden]`, for template literals and string concatenation. */
   [Symbol.toPrimitive](): string {
     return HIDDEN
   }
 
+  /** `[hidden]`, for `util.inspect` and `console.log`. */
   [inspect.custom](): string {
     return HIDDEN
   }

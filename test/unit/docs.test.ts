@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { SOFTWARE_VERSION } from '../../src/version.js'
 
 /** The user- and developer-facing Markdown whose links must resolve. */
-const DOCS = ['README.md', 'CONTRIBUTING.md', ...readdirSync('docs').filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)]
+const DOCS = ['README.md', 'CONTRIBUTING.md', ...readdirSync('docs').filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`), 'docs/api/README.md']
 
 /** GitHub's heading anchor: lower case, punctuation dropped (except - and _), spaces to hyphens. */
 function slug(heading: string): string {
@@ -83,6 +83,24 @@ describe('docs and metadata', () => {
       }
     }
     expect(broken).toEqual([])
+  })
+
+  it('the API reference documents every entry point of package.json, and npm test fails on an undocumented export', async () => {
+    // Plain ESM without types, imported by URL as above. Running TypeDoc is `npm run docs:check`, a step of `npm test`.
+    const docs = await import(pathToFileURL(path.resolve('scripts/docs.mjs')).href)
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string>; exports: Record<string, unknown> }
+    const entries: string[] = docs.entryPointsOf(pkg)
+    expect(entries[0]).toBe('src/index.ts')
+    for (const e of entries) expect(existsSync(e), e).toBe(true)
+    const jsExports = Object.keys(pkg.exports).filter((k) => k !== './package.json')
+    expect(entries).toHaveLength(jsExports.length)
+    expect(pkg.scripts.test).toContain('node scripts/docs.mjs --check')
+    const typedoc = JSON.parse(readFileSync('typedoc.json', 'utf8'))
+    expect(typedoc).toMatchObject({ treatWarningsAsErrors: true, excludeInternal: true, validation: { notDocumented: true, notExported: true } })
+    // A subpath export is documented from src/<path>.ts or src/<path>/index.ts; one without a source is an error.
+    const sub = { exports: { '.': { import: { types: './dist/index.d.ts' } }, './otel': { import: { types: './dist/otel/index.d.ts', default: './dist/otel/index.js' } }, './package.json': './package.json' } }
+    expect(docs.entryPointsOf(sub, (f: string) => ['src/index.ts', 'src/otel/index.ts'].includes(f))).toEqual(['src/index.ts', 'src/otel/index.ts'])
+    expect(() => docs.entryPointsOf(sub, (f: string) => f === 'src/index.ts')).toThrow(/"\.\/otel" → \.\/dist\/otel\/index\.d\.ts: no source/)
   })
 
   it('the version sent to brokers is the package version', () => {

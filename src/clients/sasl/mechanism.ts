@@ -49,7 +49,9 @@ export interface SaslMechanism {
 
 /** Where the connection being authenticated goes; GSSAPI and AWS_MSK_IAM need the host. */
 export interface SaslContext {
+  /** The broker's host. */
   readonly host: string
+  /** The broker's port. */
   readonly port: number
   /** Broker id, or a negative id for a bootstrap address. */
   readonly nodeId: number
@@ -59,6 +61,7 @@ export interface SaslContext {
 export interface SaslMechanismFactory {
   /** The mechanism name, e.g. 'PLAIN'; equals the `name` of what `create` returns. */
   readonly mechanism: string
+  /** A fresh mechanism for one authentication of the connection `context` describes. */
   create(context: SaslContext): SaslMechanism
 }
 
