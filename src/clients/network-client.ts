@@ -148,6 +148,9 @@ export class NetworkClient implements KafkaClient {
   successfulReauthenticationTotal = 0
   /** Failed authentications (TLS or SASL) since start (Java's failed-authentication-total). */
   failedAuthenticationTotal = 0
+  /** What the last `send` gave its request (KafkaClient.lastCorrelationId); -1: it failed before. */
+  lastCorrelationId = -1
+  lastApiVersion = -1
   /** The finalized features of the newest features epoch any broker reported (Java's ApiVersions). */
   private features: FinalizedFeatures = NO_FINALIZED_FEATURES
 
@@ -302,6 +305,8 @@ export class NetworkClient implements KafkaClient {
    */
   send<Req, Res>(request: ClientRequest<Req, Res>, nowMs: number): void {
     if (this.closed) throw new KafkaNetworkError('The network client is closed')
+    this.lastCorrelationId = -1
+    this.lastApiVersion = -1
     const node = request.destination
     if (!this.canSendRequest(node)) {
       throw new Error(`Attempt to send a request to node ${node}, which is not ready`)
@@ -339,6 +344,8 @@ export class NetworkClient implements KafkaClient {
     }
     this.inFlight.add(entry)
     this.lastActivityMs.set(request.destination, nowMs)
+    this.lastCorrelationId = correlationId
+    this.lastApiVersion = version
   }
 
   private nextCorrelationId(): number {

@@ -164,6 +164,7 @@ export function wireProducer(c: ResolvedProducerConfig, seams: ProducerSeams = {
       retries: c.retries,
       retryBackoffMs: c.retryBackoffMs,
       guaranteeMessageOrder: c.maxInFlightRequestsPerConnection === 1,
+      clientId: c.clientId,
     },
     time,
     transactionManager,
