@@ -27,6 +27,7 @@ import { type ClientRequest, type ClientResponse, type InFlightRequest, InFlight
 import { type FinalizedFeatures, type KafkaClient, NO_FINALIZED_FEATURES } from './kafka-client.js'
 import type { ProducerMetadata } from './metadata.js'
 import { DefaultMetadataUpdater, type MetadataUpdater } from './metadata-updater.js'
+import { authenticateChannel, connectChannel, disconnectChannel, readyChannel } from '../util/diagnostics.js'
 
 export interface NetworkClientOptions {
   readonly clientId: string
@@ -50,6 +51,8 @@ export interface NetworkClientOptions {
    * 'KafkaConnectionWarning', as the producer's other runtime warnings.
    */
   readonly warn?: (message: string) => void
+  /** security.protocol, for the connection:connect diagnostics channel. */
+  readonly securityProtocol?: string
 }
 
 /** The version range a broker accepts for one API. */
@@ -179,6 +182,7 @@ export class NetworkClient implements KafkaClient {
       },
       opts.requestTimeoutMs,
       opts.reconnectBackoffMs,
+      opts.clientId,
     )
     // Until the first metadata answer, the nodes are the bootstrap addresses.
     const bootstrap = this.metadataUpdater.fetchNodes().filter((n) => n.id < 0).map((n) => formatAddress(n.host, n.port))
@@ -289,6 +293,15 @@ export class NetworkClient implements KafkaClient {
 
   private initiateConnect(node: Node, nowMs: number): void {
     this.states.startConnecting(node.id, nowMs, node.host, node.port)
+    if (connectChannel.hasSubscribers) {
+      connectChannel.publish({
+        clientId: this.opts.clientId,
+        nodeId: node.id,
+        host: node.host,
+        port: node.port,
+        securityProtocol: this.opts.securityProtocol ?? 'PLAINTEXT',
+      })
+    }
     try {
       this.selector.connect(node.id, node.host, node.port)
     } catch (err) {
@@ -515,6 +528,7 @@ export class NetworkClient implements KafkaClient {
     if (authenticator === undefined || authenticator.complete) {
       this.states.ready(node) // PLAINTEXT, SSL: nothing more to do
       this.handshakeSucceeded(node)
+      if (readyChannel.hasSubscribers) this.publishReady(node, authenticator)
       return
     }
     this.states.authenticating(node, ConnectionState.SaslHandshake)
@@ -629,8 +643,13 @@ export class NetworkClient implements KafkaClient {
   }
 
   private authenticated(node: number, authenticator: Authenticator, nowMs: number): void {
-    if (this.states.state(node) === ConnectionState.Reauthenticating) this.successfulReauthenticationTotal++
+    const reauthentication = this.states.state(node) === ConnectionState.Reauthenticating
+    if (reauthentication) this.successfulReauthenticationTotal++
     this.states.ready(node)
+    if (authenticateChannel.hasSubscribers) {
+      authenticateChannel.publish({ ...this.where(node), mechanism: authenticator.mechanismName ?? null, outcome: 'success', reauthentication })
+    }
+    if (!reauthentication && readyChannel.hasSubscribers) this.publishReady(node, authenticator)
     this.handshakeSucceeded(node)
     this.lastActivityMs.set(node, nowMs)
     if (Number.isFinite(authenticator.reauthenticationTimeMs)) this.reauthTimes.set(node, authenticator.reauthenticationTimeMs)
@@ -689,8 +708,10 @@ export class NetworkClient implements KafkaClient {
    * NetworkClient.processDisconnection's AUTHENTICATION_FAILED branch).
    */
   private authenticationFailed(node: number, error: Error, nowMs: number): void {
+    // Read before the close forgets the channel: the authenticate channel names the mechanism that failed.
+    const mechanism = authenticateChannel.hasSubscribers ? (this.selector.authenticator(node)?.mechanismName ?? null) : null
     this.selector.close(node)
-    this.processDisconnection(node, error, nowMs, false)
+    this.processDisconnection(node, error, nowMs, false, false, mechanism)
   }
 
   private sendApiVersionsRequest(node: number, nowMs: number): void {
@@ -762,8 +783,27 @@ export class NetworkClient implements KafkaClient {
     }
   }
 
+  /** The fields every connection channel message starts with (diagnostics; only built for a subscriber). */
+  private where(node: number): { clientId: string; nodeId: number; host: string | undefined; port: number | undefined } {
+    const address = this.states.address(node)
+    return { clientId: this.opts.clientId, nodeId: node, host: address?.host, port: address?.port }
+  }
+
+  private publishReady(node: number, authenticator: Authenticator | undefined): void {
+    const ranges = this.apiVersions.get(node)
+    let apiVersions = 0
+    if (ranges !== undefined) {
+      for (const api of SUPPORTED_APIS) {
+        const range = ranges.get(api.apiKey)
+        if (range !== undefined && Math.min(api.maxVersion, range.max) >= Math.max(api.minVersion, range.min)) apiVersions++
+      }
+    }
+    readyChannel.publish({ ...this.where(node), apiVersions, mechanism: authenticator?.mechanismName ?? null })
+  }
+
   /** Closes a connection nothing is waiting on and forgets its state (not a failure: no backoff). */
   private closeUnused(node: number): void {
+    if (disconnectChannel.hasSubscribers) disconnectChannel.publish({ ...this.where(node), reason: 'idle', cause: null })
     this.connectionCloseTotal++
     this.selector.close(node)
     this.lastActivityMs.delete(node)
@@ -781,12 +821,25 @@ export class NetworkClient implements KafkaClient {
     this.processDisconnection(node, error, nowMs, false)
   }
 
-  private processDisconnection(node: number, error: Error, nowMs: number, timedOut: boolean, duringTlsHandshake = false): void {
+  private processDisconnection(node: number, error: Error, nowMs: number, timedOut: boolean, duringTlsHandshake = false, mechanism: string | null = null): void {
     if (this.lastActivityMs.has(node)) this.connectionCloseTotal++ // it had connected
     const state = duringTlsHandshake ? ConnectionState.TlsHandshake : this.states.state(node)
     const err = this.disconnectError(node, state, error)
     // The typed TLS/SASL error says more than the socket's; otherwise keep the socket's own errno.
     this.recordFailure(node, err instanceof KafkaAuthenticationError ? err : error, nowMs)
+    if (authenticateChannel.hasSubscribers && err instanceof KafkaAuthenticationError) {
+      authenticateChannel.publish({
+        ...this.where(node),
+        mechanism: mechanism ?? this.selector.authenticator(node)?.mechanismName ?? null,
+        outcome: 'failure',
+        reauthentication: state === ConnectionState.Reauthenticating,
+        error: err,
+      })
+    }
+    if (disconnectChannel.hasSubscribers) {
+      const reason = err instanceof KafkaAuthenticationError ? 'authentication' : timedOut ? 'timeout' : 'error'
+      disconnectChannel.publish({ ...this.where(node), reason, cause: err })
+    }
     if (err instanceof KafkaAuthenticationError) {
       this.failedAuthenticationTotal++
       this.states.authenticationFailed(node, nowMs, err)

@@ -114,6 +114,7 @@ export function wireProducer(c: ResolvedProducerConfig, seams: ProducerSeams = {
           retryBackoffMs: c.retryBackoffMs,
           finalizedFeatures: () => client?.finalizedFeatures?.() ?? NO_FINALIZED_FEATURES,
         })
+  if (transactionManager !== null) transactionManager.clientId = c.clientId
   const partitionerOptions = { random }
   const stats = new ProducerMetrics()
   // The codec's package was loaded by config resolution; for none this is a no-op codec the accumulator ignores.
@@ -188,5 +189,6 @@ export function createNetworkClient(p: ClientParts): NetworkClient {
     softwareName: SOFTWARE_NAME,
     softwareVersion: SOFTWARE_VERSION,
     random: p.random,
+    securityProtocol: p.transportFactory.securityProtocol,
   })
 }

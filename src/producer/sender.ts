@@ -578,7 +578,7 @@ export class Sender {
       this.accumulator.deallocate(b)
       this.metrics.batchSplitTotal++
       if (batchSplitChannel.hasSubscribers) {
-        batchSplitChannel.publish({ topic: b.topic, partition: b.partition, nodeId, records: b.recordCount, bytes: b.sizeInBytes, parts })
+        batchSplitChannel.publish({ clientId: this.opts.clientId ?? '', topic: b.topic, partition: b.partition, nodeId, records: b.recordCount, bytes: b.sizeInBytes, parts })
       }
       return
     }
@@ -603,7 +603,7 @@ export class Sender {
     if (this.canRetry(batch, error, errorCode, logStartOffset, nowMs)) {
       this.metrics.recordRetryTotal += batch.recordCount
       if (batchRetryChannel.hasSubscribers) {
-        batchRetryChannel.publish({ topic: batch.topic, partition: batch.partition, attempt: batch.attempts + 1, records: batch.recordCount, errorCode, error })
+        batchRetryChannel.publish({ clientId: this.opts.clientId ?? '', topic: batch.topic, partition: batch.partition, attempt: batch.attempts + 1, records: batch.recordCount, errorCode, error })
       }
       this.accumulator.reenqueue(batch, nowMs)
       return

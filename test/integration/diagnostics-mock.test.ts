@@ -168,3 +168,96 @@ describe('kafka-producer-ts:produce', () => {
     expect(records).toBe(6)
   }, 60_000)
 })
+
+describe('plain channels', () => {
+  it('connection:connect, connection:ready, metadata:refresh, and connection:disconnect for a bootstrap connection closed as idle and a broker going down', async () => {
+    const names = [CHANNEL_NAMES.connectionConnect, CHANNEL_NAMES.connectionReady, CHANNEL_NAMES.metadataRefresh, CHANNEL_NAMES.connectionDisconnect]
+    const subs = names.map((n) => listen(n))
+    const [connects, readies, refreshes, disconnects] = subs.map((s) => s.messages) as [any[], any[], any[], any[]]
+    const producer = new KafkaProducer({ bootstrapServers: mock.bootstrap, clientId: 'dc-conn', reconnectBackoffMs: 50, reconnectBackoffMaxMs: 100 })
+    try {
+      const md = await producer.send({ topic: 'traced', value: 'c', partition: 2 })
+      expect(connects.length).toBeGreaterThanOrEqual(2)
+      expect(connects[0]).toMatchObject({ clientId: 'dc-conn', host: '127.0.0.1', securityProtocol: 'PLAINTEXT' })
+      expect(connects[0].nodeId).toBeLessThan(0) // a bootstrap address first
+      expect(connects.some((c) => c.nodeId >= 1)).toBe(true)
+      expect(readies.length).toBeGreaterThanOrEqual(2)
+      expect(readies[0]).toMatchObject({ clientId: 'dc-conn', host: '127.0.0.1', mechanism: null })
+      expect(readies[0].apiVersions).toBeGreaterThanOrEqual(3)
+      expect(readies[0].port).toBeGreaterThan(0)
+      expect(refreshes.length).toBeGreaterThanOrEqual(1)
+      const answered = refreshes.find((r) => r.error === null && r.topics?.includes('traced'))
+      expect(answered).toMatchObject({ clientId: 'dc-conn', nodes: 3 })
+      expect(answered.durationMs).toBeGreaterThanOrEqual(0)
+      expect(typeof answered.nodeId).toBe('number')
+      // The bootstrap connection is closed as soon as real brokers are known and it is idle.
+      expect(disconnects.find((d) => d.nodeId < 0)).toMatchObject({ reason: 'idle', cause: null })
+      expect(md.partition).toBe(2)
+      // Every broker goes down: the open connections report their cause.
+      const brokerIds = [...new Set(readies.filter((r) => r.nodeId >= 1).map((r) => r.nodeId as number))]
+      for (const id of brokerIds) await mock.command(`broker_down ${id}`)
+      await waitFor(() => disconnects.some((d) => d.nodeId >= 1 && d.reason === 'error'))
+      const down = disconnects.find((d) => d.nodeId >= 1 && d.reason === 'error')
+      expect(down.cause).toBeInstanceOf(Error)
+      expect(down).toMatchObject({ clientId: 'dc-conn', host: '127.0.0.1' })
+      for (const id of brokerIds) await mock.command(`broker_up ${id}`)
+    } finally {
+      for (const s of subs) s.stop()
+      await producer.close({ timeoutMs: 2000 })
+    }
+  }, 60_000)
+
+  it('batch:retry for a retriable broker error, batch:split for MESSAGE_TOO_LARGE', async () => {
+    const retries = listen(CHANNEL_NAMES.batchRetry)
+    const splits = listen(CHANNEL_NAMES.batchSplit)
+    const producer = new KafkaProducer({ bootstrapServers: mock.bootstrap, clientId: 'dc-batch', lingerMs: 50, retryBackoffMs: 10 })
+    try {
+      await producer.send({ topic: 'retried', value: 'warm' })
+      await mock.command('push_errors Produce NOT_LEADER_OR_FOLLOWER')
+      await producer.send({ topic: 'retried', value: 'again' })
+      expect(retries.messages).toHaveLength(1)
+      expect(retries.messages[0]).toMatchObject({ clientId: 'dc-batch', topic: 'retried', partition: 0, attempt: 1, records: 1, errorCode: 6 })
+      expect(retries.messages[0].error).toBeInstanceOf(Error)
+      await producer.send({ topic: 'split', value: 'warm' })
+      await mock.command('push_errors Produce 10')
+      await Promise.all(Array.from({ length: 10 }, (_, i) => producer.send({ topic: 'split', value: `v${i}` })))
+      expect(splits.messages).toHaveLength(1)
+      expect(splits.messages[0]).toMatchObject({ clientId: 'dc-batch', topic: 'split', partition: 0, records: 10, parts: 2 })
+      expect(splits.messages[0].bytes).toBeGreaterThan(61)
+      expect(splits.messages[0].nodeId).toBeGreaterThanOrEqual(1)
+    } finally {
+      retries.stop()
+      splits.stop()
+      await mock.command('clear_errors')
+      await producer.close()
+    }
+  }, 60_000)
+
+  it('idempotence:epoch-bump after the broker refused a batch of an idempotent producer', async () => {
+    const bumps = listen(CHANNEL_NAMES.idempotenceEpochBump)
+    const producer = new KafkaProducer({ bootstrapServers: mock.bootstrap, clientId: 'dc-idem', enableIdempotence: true, deliveryTimeoutMs: 5000, requestTimeoutMs: 2000 })
+    try {
+      await producer.send({ topic: 'bumped', value: 'warm' })
+      await mock.command('push_errors Produce INVALID_RECORD')
+      await expect(producer.send({ topic: 'bumped', value: 'refused' })).rejects.toThrow()
+      await waitFor(() => bumps.messages.length > 0)
+      const m = bumps.messages[0]
+      expect(m).toMatchObject({ clientId: 'dc-idem', transactionalId: null, reason: 'idempotent' })
+      expect(typeof m.producerId).toBe('bigint')
+      expect(m.producerId).toBe(m.previousProducerId)
+      expect(m.epoch).toBe(m.previousEpoch + 1)
+    } finally {
+      bumps.stop()
+      await mock.command('clear_errors')
+      await producer.close({ timeoutMs: 3000 })
+    }
+  }, 60_000)
+})
+
+async function waitFor(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs
+  while (!cond()) {
+    if (Date.now() > until) throw new Error('waitFor: timed out')
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
