@@ -28,6 +28,7 @@ import { type FinalizedFeatures, type KafkaClient, NO_FINALIZED_FEATURES } from 
 import type { ProducerMetadata } from './metadata.js'
 import { DefaultMetadataUpdater, type MetadataUpdater } from './metadata-updater.js'
 import { authenticateChannel, connectChannel, disconnectChannel, readyChannel } from '../util/diagnostics.js'
+import { LogSink, stderrLogger } from '../util/logger.js'
 
 export interface NetworkClientOptions {
   readonly clientId: string
@@ -46,11 +47,11 @@ export interface NetworkClientOptions {
    */
   readonly random?: () => number
   /**
-   * Where warnings about connections go (an unresolvable name, a peer that
-   * is not Kafka), once each. Default: `process.emitWarning` with type
-   * 'KafkaConnectionWarning', as the producer's other runtime warnings.
+   * Where connection faults are logged: failures (once per broker and cause
+   * until it connects again) and configuration mistakes (an unresolvable
+   * name, a peer that is not Kafka; once each). Default: stderr.
    */
-  readonly warn?: (message: string) => void
+  readonly log?: LogSink
   /** security.protocol, for the connection:connect diagnostics channel. */
   readonly securityProtocol?: string
 }
@@ -130,6 +131,7 @@ export class NetworkClient implements KafkaClient {
   private readonly metadataUpdater: MetadataUpdater
   private closed = false
   private readonly random: () => number
+  private readonly log: LogSink
   /** Why connections fail, per broker: touched only when one fails or completes its handshake. */
   private readonly failures: ConnectionFailures
   /** Authenticator steps that finished (asynchronously) since the last poll. */
@@ -186,7 +188,10 @@ export class NetworkClient implements KafkaClient {
     )
     // Until the first metadata answer, the nodes are the bootstrap addresses.
     const bootstrap = this.metadataUpdater.fetchNodes().filter((n) => n.id < 0).map((n) => formatAddress(n.host, n.port))
-    this.failures = new ConnectionFailures(bootstrap, opts.warn ?? defaultWarning)
+    const log = (this.log = opts.log ?? new LogSink(stderrLogger(), opts.clientId))
+    this.failures = new ConnectionFailures(bootstrap, (message, f) =>
+      log.warn(`misconfigured:${f.key}`, message, { event: 'connection.misconfigured', nodeId: f.nodeId, broker: f.broker, cause: f.cause }),
+    )
   }
 
   /** True when a request can go to `node` now; otherwise starts connecting if allowed. */
@@ -414,7 +419,11 @@ export class NetworkClient implements KafkaClient {
           r.request.onComplete(r)
         } catch (err) {
           // One failing handler must not skip the others, nor run them twice later (Java does the same).
-          process.emitWarning(`kafka-producer-ts: a response handler threw: ${(err as Error).stack ?? err}`)
+          this.log.error(`handler:${(err as Error)?.message}`, `kafka-producer-ts: a ${r.request.api.name} response handler threw: ${(err as Error)?.message ?? err}`, {
+            event: 'handler.threw',
+            nodeId: r.request.destination,
+            ...(err instanceof Error ? { err } : {}),
+          })
         }
       }
     } finally {
@@ -904,6 +913,8 @@ export class NetworkClient implements KafkaClient {
   private handshakeSucceeded(node: number): void {
     const address = this.states.address(node)
     if (address !== undefined) this.failures.succeeded(address.host, address.port)
+    // Its failures have ended: a new one is logged again.
+    this.log.forget(`connection:${node}:`)
   }
 
   private recordFailure(node: number, error: Error, nowMs: number): void {
@@ -916,7 +927,21 @@ export class NetworkClient implements KafkaClient {
         : state === ConnectionState.CheckingApiVersions
           ? ConnectionPhase.Handshake
           : ConnectionPhase.Connecting
-    this.failures.record(node, address.host, address.port, classifyFailure(error, phase), nowMs)
+    const cause = classifyFailure(error, phase)
+    this.failures.record(node, address.host, address.port, cause, nowMs)
+    // Configuration mistakes (DNS, not Kafka) are logged by ConnectionFailures, once per address.
+    if (cause.kind !== 'DNS' && cause.kind !== 'NOT_KAFKA') {
+      const label = cause.label ?? cause.errno ?? cause.kind
+      const broker = formatAddress(address.host, address.port)
+      const who = node < 0 ? `bootstrap server ${broker}` : `broker ${node} at ${broker}`
+      this.log.warn(`connection:${node}:${label}`, `kafka-producer-ts: connection to ${who} ${phase === ConnectionPhase.Ready ? 'lost' : 'failed'} (${label}): ${error.message}`, {
+        event: 'connection.failed',
+        nodeId: node,
+        broker,
+        cause: label,
+        err: error,
+      })
+    }
   }
 
   connectionFailures(nodeId?: number): ConnectionFailureReport | null {
@@ -987,8 +1012,4 @@ export class NetworkClient implements KafkaClient {
     this.selector.closeAll()
     this.completeResponses()
   }
-}
-
-function defaultWarning(message: string): void {
-  process.emitWarning(message, { type: 'KafkaConnectionWarning' })
 }

@@ -220,7 +220,7 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
     })
     this.pipeline =
       (interceptors ?? []).length > 0 || (keySerializer ?? null) !== null || (valueSerializer ?? null) !== null
-        ? new SendPipeline(interceptors ?? null, keySerializer ?? null, valueSerializer ?? null, this.sendBytes, this.stats)
+        ? new SendPipeline(interceptors ?? null, keySerializer ?? null, valueSerializer ?? null, this.sendBytes, this.stats, parts.log)
         : null
     this.sender.start()
   }

@@ -12,6 +12,7 @@ import {
   KafkaTransactionAbortedError,
 } from '../errors.js'
 import type { AnyApi } from '../protocol/api.js'
+import { LogSink, stderrLogger } from '../util/logger.js'
 import { batchRetryChannel, batchSplitChannel, isTracing, produceChannel, publishAsyncOutcome } from '../util/diagnostics.js'
 import {
   InitProducerIdApi,
@@ -116,6 +117,8 @@ export class Sender {
     private readonly opts: SenderOptions,
     private readonly time: () => number,
     private readonly transactionManager: TransactionManager | null,
+    /** Where runtime faults are logged (the producer's `logger`). */
+    private readonly log: LogSink = new LogSink(stderrLogger(), opts.clientId ?? ''),
   ) {}
 
   start(): void {
@@ -160,14 +163,20 @@ export class Sender {
       timeout = this.runOnce(this.time())
     } catch (err) {
       // A bug in one pass must not stop the producer; look again shortly.
-      process.emitWarning(`kafka-producer-ts sender: ${(err as Error).stack ?? err}`)
+      this.log.error(`sender:${(err as Error)?.message}`, `kafka-producer-ts sender: a send pass threw (retrying in 100 ms): ${(err as Error)?.message ?? err}`, {
+        event: 'sender.threw',
+        ...(err instanceof Error ? { err } : {}),
+      })
       timeout = 100
     }
     try {
       await this.client.poll(timeout, this.time)
     } catch (err) {
       // Same for the network layer: an escaping error would reject the loop and crash the process.
-      process.emitWarning(`kafka-producer-ts network client: ${(err as Error).stack ?? err}`)
+      this.log.error(`poll:${(err as Error)?.message}`, `kafka-producer-ts network client: poll threw: ${(err as Error)?.message ?? err}`, {
+        event: 'network.threw',
+        ...(err instanceof Error ? { err } : {}),
+      })
     }
   }
 
@@ -602,6 +611,14 @@ export class Sender {
   private retryOrFail(batch: ProducerBatch, error: KafkaClientError, errorCode: number, logStartOffset: bigint, nowMs: number): void {
     if (this.canRetry(batch, error, errorCode, logStartOffset, nowMs)) {
       this.metrics.recordRetryTotal += batch.recordCount
+      this.log.debug(`kafka-producer-ts: retrying ${batch.recordCount} record(s) for ${batch.topic}-${batch.partition}: ${error.message}`, {
+        event: 'batch.retry',
+        topic: batch.topic,
+        partition: batch.partition,
+        errorCode,
+        attempt: batch.attempts + 1,
+        err: error,
+      })
       if (batchRetryChannel.hasSubscribers) {
         batchRetryChannel.publish({ clientId: this.opts.clientId ?? '', topic: batch.topic, partition: batch.partition, attempt: batch.attempts + 1, records: batch.recordCount, errorCode, error })
       }
@@ -631,6 +648,16 @@ export class Sender {
     if (!batch.isDone) this.transactionManager?.handleFailedBatch(batch, outcome, error, errorCode)
     if (batch.done(-1n, -1, error)) {
       this.metrics.recordErrorTotal += batch.recordCount
+      // Once per kind of failure, not per batch: the application gets each record's error anyway.
+      const kind = `${error.name}:${errorCode >= 0 ? errorCode : ((error as KafkaClientError).code ?? '')}`
+      this.log.warn(`batch-failed:${kind}`, `kafka-producer-ts: ${batch.recordCount} record(s) for ${batch.topic}-${batch.partition} failed: ${error.message}`, {
+        event: 'batch.failed',
+        topic: batch.topic,
+        partition: batch.partition,
+        ...(errorCode >= 0 ? { errorCode } : {}),
+        cause: error.name,
+        err: error,
+      })
       this.accumulator.deallocate(batch, reuseBuffer)
     }
   }
