@@ -139,6 +139,8 @@ function inputType(d, underKafkaName) {
       return 'CompressionCodec'
     case 'function':
       return 'CustomPartitioner | null'
+    case 'logger':
+      return 'Logger | null'
     default:
       throw new Error(`gen-config-table: no TypeScript type for value type '${d.type}' (${d.name})`)
   }
@@ -173,6 +175,8 @@ function resolvedType(d) {
       return 'CompressionCodec'
     case 'function':
       return 'CustomPartitioner | null'
+    case 'logger':
+      return 'Logger | null'
     default:
       throw new Error(`gen-config-table: no TypeScript type for value type '${d.type}' (${d.name})`)
   }

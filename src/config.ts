@@ -10,6 +10,7 @@ import { scramFactory } from './clients/sasl/scram.js'
 import { PLAINTEXT_SECURITY, makeResolvedTls, type ResolvedSecurity, type ResolvedTls, type SecurityProtocol } from './clients/security.js'
 import { KafkaAuthenticationError, KafkaConfigError } from './errors.js'
 import { COMPRESSION_CODECS, COMPRESSION_LEVELS, type CompressionCodec, ensureCodecAvailable } from './protocol/compression/index.js'
+import { isLogger, type Logger } from './util/logger.js'
 import { Secret } from './util/secret.js'
 
 export type { ResolvedSecurity, ResolvedTls, SecurityProtocol } from './clients/security.js'
@@ -145,6 +146,7 @@ export type ConfigValueType =
   | 'enum' // one of `allowed`
   | 'ssl' // camelCase-only: boolean | SslOptions
   | 'sasl' // camelCase-only: SaslOptions
+  | 'logger' // camelCase-only: Logger (pino, console, ...)
 
 /** One producer option. */
 export interface ConfigDefinition {
@@ -639,6 +641,15 @@ export const CONFIG_DEFINITIONS: readonly ConfigDefinition[] = frozenTable(
       doc: '(topic, key, value, cluster) => partition for records sent without a partition; replaces key hashing and sticky choice.',
       javaNote: "Replaces Java's partitioner.class.",
     },
+    {
+      name: 'logger',
+      kafkaName: null,
+      type: 'logger',
+      default: null,
+      defaultNote: 'warnings and errors to stderr, once per cause',
+      doc: 'Where runtime faults are logged: an object with warn and error (debug, info optional), called as logger.warn(fields, message): pino, bunyan or console.',
+      javaNote: "Java logs through SLF4J; see docs/observability.md.",
+    },
   ],
 )
 
@@ -1124,6 +1135,13 @@ export interface ProducerConfigOptions {
    * Replaces Java's partitioner.class.
    */
   partitioner?: CustomPartitioner | null
+  /**
+   * Where runtime faults are logged: an object with warn and error (debug, info optional), called as logger.warn(fields, message): pino, bunyan or console.
+   *
+   * Default: `null` (warnings and errors to stderr, once per cause).
+   * Java logs through SLF4J; see docs/observability.md.
+   */
+  logger?: Logger | null
 }
 
 /** The validated, normalized configuration. Generated from CONFIG_DEFINITIONS. */
@@ -1242,6 +1260,8 @@ export interface ResolvedProducerConfig {
   readonly saslLoginRetryBackoffMaxMs: number
   /** (topic, key, value, cluster) => partition for records sent without a partition; replaces key hashing and sticky choice. */
   readonly partitioner: CustomPartitioner | null
+  /** Where runtime faults are logged: an object with warn and error (debug, info optional), called as logger.warn(fields, message): pino, bunyan or console. */
+  readonly logger: Logger | null
   /** TLS and SASL as the connection layer uses them, resolved from the options above (not an option itself). */
   readonly security: ResolvedSecurity
 }
@@ -1391,6 +1411,9 @@ function parseValue(d: ConfigDefinition, key: string, value: unknown, fromKafkaN
       return parseCompression(key, value, fromKafkaName)
     case 'bootstrap':
       return parseBootstrapServers(key, value)
+    case 'logger':
+      if (value === null || isLogger(value)) return value
+      throw new KafkaConfigError(key, `expected a logger: an object with warn and error functions (pino, bunyan, console), or null for the default, got ${describeValue(value)}`)
     case 'function':
       if (value === null || typeof value === 'function') return value
       throw new KafkaConfigError(key, `expected a function (topic, key, value, cluster) => partition, or null for the built-in partitioner, got ${describeValue(value)}`)

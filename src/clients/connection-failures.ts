@@ -108,8 +108,8 @@ export class ConnectionFailures {
   constructor(
     /** The bootstrap addresses (host:port), to tell when none of them can resolve. */
     private readonly bootstrap: readonly string[],
-    /** Where warnings go: one call, so a logger can take the place of process.emitWarning. */
-    private readonly warn: (message: string) => void,
+    /** Where warnings go: the producer's logger; `key` is the cause (address and kind), logged once. */
+    private readonly warn: (message: string, fields: { nodeId: number; broker: string; cause: string; key: string }) => void,
   ) {}
 
   /** Records one failed connection to `host:port` (node `nodeId`; bootstrap nodes are negative). */
@@ -220,7 +220,7 @@ export class ConnectionFailures {
         'is this an SSL or SASL_SSL listener? (this client speaks PLAINTEXT; a broker at its connection limit, ' +
         'max.connections.per.ip, or shutting down does the same)'
     }
-    this.warn(message)
+    this.warn(message, { nodeId, broker: address, cause: entry.label, key })
   }
 }
 

@@ -59,6 +59,14 @@ export interface KafkaClient {
   send<Req, Res>(request: ClientRequest<Req, Res>, nowMs: number): void
 
   /**
+   * The correlation id and version the last `send` gave its request; -1 when
+   * it failed before getting them (its completion says why). Read only by
+   * the `kafka-producer-ts:produce` trace, when subscribed; optional.
+   */
+  readonly lastCorrelationId?: number
+  readonly lastApiVersion?: number
+
+  /**
    * Waits up to `timeoutMs` for network activity (less when a metadata
    * refresh, a connection setup or a request timeout is due sooner), then
    * handles it and runs the completions. Takes the clock rather than a

@@ -1,4 +1,5 @@
 import { MetadataApi } from '../protocol/apis/index.js'
+import { metadataRefreshChannel } from '../util/diagnostics.js'
 import type { Node } from './cluster.js'
 import type { ClientRequest, ClientResponse } from './in-flight-requests.js'
 import type { MetadataResponseView, ProducerMetadata } from './metadata.js'
@@ -81,6 +82,8 @@ export class DefaultMetadataUpdater implements MetadataUpdater {
     private readonly channel: MetadataRequestChannel,
     private readonly requestTimeoutMs: number,
     private readonly reconnectBackoffMs: number,
+    /** client.id, for the metadata:refresh diagnostics channel. */
+    private readonly clientId = '',
   ) {}
 
   fetchNodes(): readonly Node[] {
@@ -135,6 +138,17 @@ export class DefaultMetadataUpdater implements MetadataUpdater {
   private readonly onResponse = (response: ClientResponse<MetadataResponseView>): void => {
     this.inFlight = false
     const body = response.body
+    if (metadataRefreshChannel.hasSubscribers) {
+      const asked = (response.request.body as { topics: readonly string[] | null }).topics
+      metadataRefreshChannel.publish({
+        clientId: this.clientId,
+        nodeId: response.request.destination,
+        topics: asked === null ? null : asked.slice(),
+        nodes: body?.brokers.length ?? 0,
+        durationMs: response.receivedMs - response.request.createdMs,
+        error: body === null ? response.error : body.brokers.length === 0 ? new Error('The metadata answer listed no brokers') : null,
+      })
+    }
     if (body === null || body.brokers.length === 0) {
       this.metadata.failedUpdate(response.receivedMs)
       return

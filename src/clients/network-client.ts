@@ -30,6 +30,8 @@ import type { ConnectionInspection } from './inspection.js'
 import { type FinalizedFeatures, type KafkaClient, NO_FINALIZED_FEATURES } from './kafka-client.js'
 import type { ProducerMetadata } from './metadata.js'
 import { DefaultMetadataUpdater, type MetadataUpdater } from './metadata-updater.js'
+import { authenticateChannel, connectChannel, disconnectChannel, readyChannel } from '../util/diagnostics.js'
+import { LogSink, stderrLogger } from '../util/logger.js'
 
 export interface NetworkClientOptions {
   readonly clientId: string
@@ -48,11 +50,13 @@ export interface NetworkClientOptions {
    */
   readonly random?: () => number
   /**
-   * Where warnings about connections go (an unresolvable name, a peer that
-   * is not Kafka), once each. Default: `process.emitWarning` with type
-   * 'KafkaConnectionWarning', as the producer's other runtime warnings.
+   * Where connection faults are logged: failures (once per broker and cause
+   * until it connects again) and configuration mistakes (an unresolvable
+   * name, a peer that is not Kafka; once each). Default: stderr.
    */
-  readonly warn?: (message: string) => void
+  readonly log?: LogSink
+  /** security.protocol, for the connection:connect diagnostics channel. */
+  readonly securityProtocol?: string
 }
 
 /** The version range a broker accepts for one API. */
@@ -137,6 +141,7 @@ export class NetworkClient implements KafkaClient {
   private readonly metadataUpdater: MetadataUpdater
   private closed = false
   private readonly random: () => number
+  private readonly log: LogSink
   /** Why connections fail, per broker: touched only when one fails or completes its handshake. */
   private readonly failures: ConnectionFailures
   /** Authenticator steps that finished (asynchronously) since the last poll. */
@@ -158,6 +163,9 @@ export class NetworkClient implements KafkaClient {
   successfulReauthenticationTotal = 0
   /** Failed authentications (TLS or SASL) since start (Java's failed-authentication-total). */
   failedAuthenticationTotal = 0
+  /** What the last `send` gave its request (KafkaClient.lastCorrelationId); -1: it failed before. */
+  lastCorrelationId = -1
+  lastApiVersion = -1
   /** The finalized features of the newest features epoch any broker reported (Java's ApiVersions). */
   private features: FinalizedFeatures = NO_FINALIZED_FEATURES
   /** Frames, bytes, connections and authentications (Java's Selector metrics). */
@@ -189,10 +197,14 @@ export class NetworkClient implements KafkaClient {
       },
       opts.requestTimeoutMs,
       opts.reconnectBackoffMs,
+      opts.clientId,
     )
     // Until the first metadata answer, the nodes are the bootstrap addresses.
     const bootstrap = this.metadataUpdater.fetchNodes().filter((n) => n.id < 0).map((n) => formatAddress(n.host, n.port))
-    this.failures = new ConnectionFailures(bootstrap, opts.warn ?? defaultWarning)
+    const log = (this.log = opts.log ?? new LogSink(stderrLogger(), opts.clientId))
+    this.failures = new ConnectionFailures(bootstrap, (message, f) =>
+      log.warn(`misconfigured:${f.key}`, message, { event: 'connection.misconfigured', nodeId: f.nodeId, broker: f.broker, cause: f.cause }),
+    )
   }
 
   /** True when a request can go to `node` now; otherwise starts connecting if allowed. */
@@ -338,6 +350,15 @@ export class NetworkClient implements KafkaClient {
 
   private initiateConnect(node: Node, nowMs: number): void {
     this.states.startConnecting(node.id, nowMs, node.host, node.port)
+    if (connectChannel.hasSubscribers) {
+      connectChannel.publish({
+        clientId: this.opts.clientId,
+        nodeId: node.id,
+        host: node.host,
+        port: node.port,
+        securityProtocol: this.opts.securityProtocol ?? 'PLAINTEXT',
+      })
+    }
     try {
       this.selector.connect(node.id, node.host, node.port)
     } catch (err) {
@@ -354,6 +375,8 @@ export class NetworkClient implements KafkaClient {
    */
   send<Req, Res>(request: ClientRequest<Req, Res>, nowMs: number): void {
     if (this.closed) throw new KafkaNetworkError('The network client is closed')
+    this.lastCorrelationId = -1
+    this.lastApiVersion = -1
     const node = request.destination
     if (!this.canSendRequest(node, nowMs)) {
       throw new Error(`Attempt to send a request to node ${node}, which is not ready`)
@@ -391,6 +414,8 @@ export class NetworkClient implements KafkaClient {
     }
     this.inFlight.add(entry)
     this.lastActivityMs.set(request.destination, nowMs)
+    this.lastCorrelationId = correlationId
+    this.lastApiVersion = version
   }
 
   private nextCorrelationId(): number {
@@ -446,7 +471,11 @@ export class NetworkClient implements KafkaClient {
           r.request.onComplete(r)
         } catch (err) {
           // One failing handler must not skip the others, nor run them twice later (Java does the same).
-          process.emitWarning(`kafka-producer-ts: a response handler threw: ${(err as Error).stack ?? err}`)
+          this.log.error(`handler:${(err as Error)?.message}`, `kafka-producer-ts: a ${r.request.api.name} response handler threw: ${(err as Error)?.message ?? err}`, {
+            event: 'handler.threw',
+            nodeId: r.request.destination,
+            ...(err instanceof Error ? { err } : {}),
+          })
         }
       }
     } finally {
@@ -568,6 +597,7 @@ export class NetworkClient implements KafkaClient {
       this.states.ready(node) // PLAINTEXT, SSL: nothing more to do
       this.selectorMetrics.successfulAuthentication.record(1, nowMs) // Java counts these too
       this.handshakeSucceeded(node)
+      if (readyChannel.hasSubscribers) this.publishReady(node, authenticator)
       return
     }
     this.states.authenticating(node, ConnectionState.SaslHandshake)
@@ -682,9 +712,14 @@ export class NetworkClient implements KafkaClient {
   }
 
   private authenticated(node: number, authenticator: Authenticator, nowMs: number): void {
-    if (this.states.state(node) === ConnectionState.Reauthenticating) this.successfulReauthenticationTotal++
+    const reauthentication = this.states.state(node) === ConnectionState.Reauthenticating
+    if (reauthentication) this.successfulReauthenticationTotal++
     else this.selectorMetrics.successfulAuthentication.record(1, nowMs)
     this.states.ready(node)
+    if (authenticateChannel.hasSubscribers) {
+      authenticateChannel.publish({ ...this.where(node), mechanism: authenticator.mechanismName ?? null, outcome: 'success', reauthentication })
+    }
+    if (!reauthentication && readyChannel.hasSubscribers) this.publishReady(node, authenticator)
     this.handshakeSucceeded(node)
     this.lastActivityMs.set(node, nowMs)
     if (Number.isFinite(authenticator.reauthenticationTimeMs)) this.reauthTimes.set(node, authenticator.reauthenticationTimeMs)
@@ -743,8 +778,10 @@ export class NetworkClient implements KafkaClient {
    * NetworkClient.processDisconnection's AUTHENTICATION_FAILED branch).
    */
   private authenticationFailed(node: number, error: Error, nowMs: number): void {
+    // Read before the close forgets the channel: the authenticate channel names the mechanism that failed.
+    const mechanism = authenticateChannel.hasSubscribers ? (this.selector.authenticator(node)?.mechanismName ?? null) : null
     this.selector.close(node)
-    this.processDisconnection(node, error, nowMs, false)
+    this.processDisconnection(node, error, nowMs, false, false, mechanism)
   }
 
   private sendApiVersionsRequest(node: number, nowMs: number): void {
@@ -817,8 +854,27 @@ export class NetworkClient implements KafkaClient {
     }
   }
 
+  /** The fields every connection channel message starts with (diagnostics; only built for a subscriber). */
+  private where(node: number): { clientId: string; nodeId: number; host: string | undefined; port: number | undefined } {
+    const address = this.states.address(node)
+    return { clientId: this.opts.clientId, nodeId: node, host: address?.host, port: address?.port }
+  }
+
+  private publishReady(node: number, authenticator: Authenticator | undefined): void {
+    const ranges = this.apiVersions.get(node)
+    let apiVersions = 0
+    if (ranges !== undefined) {
+      for (const api of SUPPORTED_APIS) {
+        const range = ranges.get(api.apiKey)
+        if (range !== undefined && Math.min(api.maxVersion, range.max) >= Math.max(api.minVersion, range.min)) apiVersions++
+      }
+    }
+    readyChannel.publish({ ...this.where(node), apiVersions, mechanism: authenticator?.mechanismName ?? null })
+  }
+
   /** Closes a connection nothing is waiting on and forgets its state (not a failure: no backoff). */
   private closeUnused(node: number, nowMs: number): void {
+    if (disconnectChannel.hasSubscribers) disconnectChannel.publish({ ...this.where(node), reason: 'idle', cause: null })
     this.connectionCloseTotal++
     this.selectorMetrics.connectionClose.record(1, nowMs)
     this.selector.close(node)
@@ -837,7 +893,7 @@ export class NetworkClient implements KafkaClient {
     this.processDisconnection(node, error, nowMs, false)
   }
 
-  private processDisconnection(node: number, error: Error, nowMs: number, timedOut: boolean, duringTlsHandshake = false): void {
+  private processDisconnection(node: number, error: Error, nowMs: number, timedOut: boolean, duringTlsHandshake = false, mechanism: string | null = null): void {
     if (this.lastActivityMs.has(node)) {
       this.connectionCloseTotal++ // it had connected
       this.selectorMetrics.connectionClose.record(1, nowMs)
@@ -846,6 +902,19 @@ export class NetworkClient implements KafkaClient {
     const err = this.disconnectError(node, state, error)
     // The typed TLS/SASL error says more than the socket's; otherwise keep the socket's own errno.
     this.recordFailure(node, err instanceof KafkaAuthenticationError ? err : error, nowMs)
+    if (authenticateChannel.hasSubscribers && err instanceof KafkaAuthenticationError) {
+      authenticateChannel.publish({
+        ...this.where(node),
+        mechanism: mechanism ?? this.selector.authenticator(node)?.mechanismName ?? null,
+        outcome: 'failure',
+        reauthentication: state === ConnectionState.Reauthenticating,
+        error: err,
+      })
+    }
+    if (disconnectChannel.hasSubscribers) {
+      const reason = err instanceof KafkaAuthenticationError ? 'authentication' : timedOut ? 'timeout' : 'error'
+      disconnectChannel.publish({ ...this.where(node), reason, cause: err })
+    }
     if (err instanceof KafkaAuthenticationError) {
       this.failedAuthenticationTotal++
       this.selectorMetrics.failedAuthentication.record(1, nowMs)
@@ -911,6 +980,8 @@ export class NetworkClient implements KafkaClient {
   private handshakeSucceeded(node: number): void {
     const address = this.states.address(node)
     if (address !== undefined) this.failures.succeeded(address.host, address.port)
+    // Its failures have ended: a new one is logged again.
+    this.log.forget(`connection:${node}:`)
   }
 
   private recordFailure(node: number, error: Error, nowMs: number): void {
@@ -923,7 +994,21 @@ export class NetworkClient implements KafkaClient {
         : state === ConnectionState.CheckingApiVersions
           ? ConnectionPhase.Handshake
           : ConnectionPhase.Connecting
-    this.failures.record(node, address.host, address.port, classifyFailure(error, phase), nowMs)
+    const cause = classifyFailure(error, phase)
+    this.failures.record(node, address.host, address.port, cause, nowMs)
+    // Configuration mistakes (DNS, not Kafka) are logged by ConnectionFailures, once per address.
+    if (cause.kind !== 'DNS' && cause.kind !== 'NOT_KAFKA') {
+      const label = cause.label ?? cause.errno ?? cause.kind
+      const broker = formatAddress(address.host, address.port)
+      const who = node < 0 ? `bootstrap server ${broker}` : `broker ${node} at ${broker}`
+      this.log.warn(`connection:${node}:${label}`, `kafka-producer-ts: connection to ${who} ${phase === ConnectionPhase.Ready ? 'lost' : 'failed'} (${label}): ${error.message}`, {
+        event: 'connection.failed',
+        nodeId: node,
+        broker,
+        cause: label,
+        err: error,
+      })
+    }
   }
 
   connectionFailures(nodeId?: number): ConnectionFailureReport | null {
@@ -997,8 +1082,4 @@ export class NetworkClient implements KafkaClient {
     this.selector.closeAll()
     this.completeResponses()
   }
-}
-
-function defaultWarning(message: string): void {
-  process.emitWarning(message, { type: 'KafkaConnectionWarning' })
 }

@@ -127,6 +127,8 @@ export interface Authenticator {
   readonly reauthenticationTimeMs: number
   /** Successful authentications on this connection so far (the first and every re-authentication). */
   readonly successfulAuthentications: number
+  /** The SASL mechanism's name, for diagnostics (never a credential); absent without SASL. */
+  readonly mechanismName?: string
 }
 
 /** PLAINTEXT and SSL: nothing to authenticate beyond TLS. */

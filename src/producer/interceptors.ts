@@ -1,3 +1,4 @@
+import type { LogSink } from '../util/logger.js'
 import type { RecordCallback, RecordCompletion, RecordReject, RecordResolve } from './producer-batch.js'
 import type { Bytes, ProducerRecord, RecordMetadata } from './record.js'
 
@@ -19,8 +20,8 @@ import type { Bytes, ProducerRecord, RecordMetadata } from './record.js'
  *   completion path (Java: the I/O thread): keep it short.
  * - `close()` runs once, when the producer has closed.
  *
- * An interceptor that throws is reported as a process warning
- * ('KafkaInterceptorWarning') and skipped: the send goes on with the record
+ * An interceptor that throws is logged (the producer's `logger`, once per
+ * interceptor and hook; repeats at debug level) and skipped: the send goes on with the record
  * as the previous interceptor returned it, and the outcome still reaches the
  * application and the other interceptors.
  *
@@ -73,8 +74,25 @@ export const UNKNOWN_PARTITION_METADATA = -1
 export class ProducerInterceptors<K, V> {
   private readonly list: readonly ProducerInterceptor<K, V>[]
 
-  constructor(interceptors: readonly ProducerInterceptor<K, V>[]) {
+  constructor(
+    interceptors: readonly ProducerInterceptor<K, V>[],
+    private readonly log: LogSink | null = null,
+  ) {
     this.list = interceptors.slice()
+  }
+
+  private warn(index: number, hook: string, err: unknown): void {
+    const message = `kafka-producer-ts: interceptor ${index} threw in ${hook}, skipped: ${(err as Error)?.stack ?? String(err)}`
+    if (this.log === null) {
+      process.emitWarning(message, { type: 'KafkaInterceptorWarning' })
+      return
+    }
+    this.log.warn(`interceptor:${index}:${hook}`, message, {
+      event: 'interceptor.threw',
+      interceptor: index,
+      hook,
+      ...(err instanceof Error ? { err } : {}),
+    })
   }
 
   /** Java's ProducerInterceptors.onSend. */
@@ -86,12 +104,12 @@ export class ProducerInterceptors<K, V> {
       try {
         const next = ic.onSend(r)
         if (next === null || typeof next !== 'object') {
-          warn(i, 'onSend', new TypeError(`onSend returned ${next === null ? 'null' : typeof next}; it must return a record`))
+          this.warn(i, 'onSend', new TypeError(`onSend returned ${next === null ? 'null' : typeof next}; it must return a record`))
         } else {
           r = next
         }
       } catch (err) {
-        warn(i, 'onSend', err)
+        this.warn(i, 'onSend', err)
       }
     }
     return r
@@ -105,7 +123,7 @@ export class ProducerInterceptors<K, V> {
       try {
         ic.onAcknowledgement(metadata, error)
       } catch (err) {
-        warn(i, 'onAcknowledgement', err)
+        this.warn(i, 'onAcknowledgement', err)
       }
     }
   }
@@ -118,7 +136,7 @@ export class ProducerInterceptors<K, V> {
       try {
         ic.close()
       } catch (err) {
-        warn(i, 'close', err)
+        this.warn(i, 'close', err)
       }
     }
   }
@@ -138,10 +156,4 @@ export class ProducerInterceptors<K, V> {
       else (complete as RecordResolve)(metadata!)
     }
   }
-}
-
-function warn(index: number, hook: string, err: unknown): void {
-  process.emitWarning(`kafka-producer-ts: interceptor ${index} threw in ${hook}, skipped: ${(err as Error)?.stack ?? String(err)}`, {
-    type: 'KafkaInterceptorWarning',
-  })
 }

@@ -14,6 +14,7 @@ import {
   KafkaTransactionStateError,
 } from '../errors.js'
 import { isAbortSignal, raceAbort } from '../util/abort.js'
+import { isTracing, sendChannel, type Tracing } from '../util/diagnostics.js'
 import { RECORD_BATCH_OVERHEAD, sizeOfRecord } from '../protocol/record-batch.js'
 import type { BufferPool } from './buffer-pool.js'
 import type { InspectOptions, ProducerInspection, ProducerStatistics } from './inspection.js'
@@ -22,7 +23,7 @@ import { partitionForKey, partitionForStringKey } from './partitioner.js'
 import { completeWithError, type RecordCompletion, type RecordReject } from './producer-batch.js'
 import { APPEND_NEEDS_MEMORY, RecordAccumulator, UNKNOWN_PARTITION } from './record-accumulator.js'
 import type { ProducerInterceptor } from './interceptors.js'
-import { type Bytes, type HeaderPairs, type ProducerRecord, type RecordMetadata, type SendCallback, type SendOptions, validateRecord } from './record.js'
+import { type Bytes, type HeaderPairs, type ProducerRecord, type RecordHeaders, type RecordMetadata, type SendCallback, type SendOptions, validateRecord } from './record.js'
 import { type ProducerSeams, wireProducer } from './producer-wiring.js'
 import { ProducerWriteStream, type SendAllOptions, sendAll, type StreamProducer, type StreamRecord, type WriteStreamOptions } from './producer-stream.js'
 import { SendPipeline } from './send-pipeline.js'
@@ -291,7 +292,7 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
     })
     this.pipeline =
       (interceptors ?? []).length > 0 || (keySerializer ?? null) !== null || (valueSerializer ?? null) !== null
-        ? new SendPipeline(interceptors ?? null, keySerializer ?? null, valueSerializer ?? null, this.sendBytes, this.stats)
+        ? new SendPipeline(interceptors ?? null, keySerializer ?? null, valueSerializer ?? null, this.sendBytes, this.stats, parts.log)
         : null
     this.onStatistics = c.statisticsIntervalMs > 0 ? (onStatistics ?? null) : null
     this.sender.start()
@@ -357,6 +358,12 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
   /** Sends a record with options ({@link SendOptions}) and calls `callback` once with its outcome. */
   send(record: ProducerRecord<K, V>, options: SendOptions, callback: SendCallback): void
   send(record: ProducerRecord<K, V>, a?: SendCallback | SendOptions, b?: SendCallback): Promise<RecordMetadata> | void {
+    // One check per send; the traced path (and everything it allocates) exists only while someone subscribes.
+    if (sendChannel !== null && isTracing(sendChannel)) return this.tracedSend(sendChannel, record, a, b)
+    return this.sendUntraced(record, a, b)
+  }
+
+  private sendUntraced(record: ProducerRecord<K, V>, a?: SendCallback | SendOptions, b?: SendCallback): Promise<RecordMetadata> | void {
     if (a === undefined) {
       // The executor runs synchronously inside the constructor: the record is handed over in a field, so
       // no executor closure is allocated per send.
@@ -369,6 +376,29 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
       return
     }
     return this.sendWithOptions(record, a, b)
+  }
+
+  /**
+   * A send with a `kafka-producer-ts:send` subscriber: Node's
+   * tracePromise/traceCallback around the untraced send, on a context the
+   * `start` subscribers see before the record is intercepted, serialized or
+   * validated. Its `headers` are a copy of the record's (same form; an empty
+   * array when it had none) that a subscriber may add to, e.g. an
+   * OpenTelemetry `traceparent`; the record then goes out with them, and the
+   * caller's record object is left as it was.
+   */
+  private tracedSend(tc: Tracing, record: ProducerRecord<K, V>, a: SendCallback | SendOptions | undefined, b: SendCallback | undefined): Promise<RecordMetadata> | void {
+    const ctx = sendContext(this.config.clientId, record)
+    if (typeof a === 'function') {
+      tc.traceCallback((cb: SendCallback) => this.sendUntraced(withTraceHeaders(record, ctx), cb), 0, ctx, this, a)
+      return
+    }
+    if (a !== undefined && typeof b === 'function') {
+      tc.traceCallback((cb: SendCallback) => this.sendUntraced(withTraceHeaders(record, ctx), a, cb), 0, ctx, this, b)
+      return
+    }
+    // Promise forms, and argument mistakes (which throw or reject as without tracing, traced as errors).
+    return tc.tracePromise(() => this.sendUntraced(withTraceHeaders(record, ctx), a, b) as Promise<RecordMetadata>, ctx)
   }
 
   /** send(record, options[, callback]): checks the options, fails an already-aborted send at once. */
@@ -1091,4 +1121,37 @@ function maxByteLength(v: Bytes | null): number {
 
 function toBuffer(v: Bytes | null): Buffer | null {
   return v === null || Buffer.isBuffer(v) ? v : Buffer.from(v, 'utf8')
+}
+
+/** The `kafka-producer-ts:send` trace context (docs/observability.md); `result` or `error` are added on completion. */
+export interface SendTraceContext {
+  clientId: string
+  topic: string | undefined
+  partition: number | undefined
+  key: unknown
+  value: unknown
+  headers: RecordHeaders | [string, Bytes][]
+  timestamp: number | undefined
+  result?: RecordMetadata
+  error?: unknown
+}
+
+function sendContext(clientId: string, record: ProducerRecord<unknown, unknown>): SendTraceContext {
+  const r = record !== null && typeof record === 'object' ? record : undefined
+  const h = r?.headers
+  let headers: SendTraceContext['headers']
+  if (h === undefined || h === null) headers = []
+  else if (Array.isArray(h)) headers = h.slice()
+  else if (typeof h === 'object' && (Object.getPrototypeOf(h) === Object.prototype || Object.getPrototypeOf(h) === null)) headers = { ...(h as Record<string, Bytes>) }
+  else headers = h // not headers at all: validation rejects the record as given
+  return { clientId, topic: r?.topic, partition: r?.partition ?? undefined, key: r?.key, value: r?.value, headers, timestamp: r?.timestamp }
+}
+
+/** The record with the trace context's headers, when a subscriber added any; the caller's record object is not changed. */
+function withTraceHeaders<K, V>(record: ProducerRecord<K, V>, ctx: SendTraceContext): ProducerRecord<K, V> {
+  if (record === null || typeof record !== 'object') return record
+  const h = ctx.headers
+  if (h === record.headers) return record
+  if ((record.headers === undefined || record.headers === null) && Array.isArray(h) && h.length === 0) return record
+  return { ...record, headers: h as RecordHeaders }
 }

@@ -6,6 +6,7 @@ import { resolveCompression } from '../protocol/compression/index.js'
 import { Selector } from '../network/selector.js'
 import { PlaintextTransportFactory, TlsTransportFactory, type TransportFactory } from '../network/transport.js'
 import { saslAuthenticators } from '../clients/sasl/authenticator.js'
+import { LogSink, stderrLogger } from '../util/logger.js'
 import { SOFTWARE_NAME, SOFTWARE_VERSION } from '../version.js'
 import { BufferPool } from './buffer-pool.js'
 import { ProducerMetrics } from './metrics.js'
@@ -45,6 +46,8 @@ export interface ClientParts {
   readonly time: () => number
   readonly random: () => number
   readonly transportFactory: TransportFactory
+  /** Where runtime faults are logged (the `logger` option, or stderr). */
+  readonly log: LogSink
 }
 
 /** A producer's parts, connected to each other; the sender is not started yet. */
@@ -58,6 +61,7 @@ export interface ProducerParts {
   readonly client: KafkaClient
   readonly sender: Sender
   readonly stats: ProducerMetrics
+  readonly log: LogSink
 }
 
 /**
@@ -68,7 +72,7 @@ export interface ProducerParts {
  * the result; the sender and the accumulator stay as they are.
  *
  * With hostname verification turned off (ssl.endpoint.identification.algorithm
- * empty) this warns once, through `onWarning`: the chain is still checked,
+ * empty) this warns once, through `onWarning` (the producer's logger): the chain is still checked,
  * but any certificate the CA signed is accepted for any broker.
  */
 export function transportFactoryFor(
@@ -100,6 +104,7 @@ export function transportFactoryFor(
 export function wireProducer(c: ResolvedProducerConfig, seams: ProducerSeams = {}): ProducerParts {
   const time = seams.time ?? Date.now
   const random = seams.random ?? Math.random
+  const log = new LogSink(c.logger ?? stderrLogger(), c.clientId)
   const metadata = new ProducerMetadata(c.bootstrapServers, c.metadataMaxAgeMs, c.metadataMaxIdleMs, c.retryBackoffMs, c.retryBackoffMaxMs, random)
   const pool = new BufferPool(c.bufferMemory, c.batchSize)
   // The network client is built below; the manager reads its finalized features only once requests flow.
@@ -114,6 +119,7 @@ export function wireProducer(c: ResolvedProducerConfig, seams: ProducerSeams = {
           retryBackoffMs: c.retryBackoffMs,
           finalizedFeatures: () => client?.finalizedFeatures?.() ?? NO_FINALIZED_FEATURES,
         })
+  if (transactionManager !== null) transactionManager.clientId = c.clientId
   const partitionerOptions = { random }
   const stats = new ProducerMetrics(time)
   // The codec's package was loaded by config resolution; for none this is a no-op codec the accumulator ignores.
@@ -148,7 +154,9 @@ export function wireProducer(c: ResolvedProducerConfig, seams: ProducerSeams = {
     metadata,
     time,
     random,
-    transportFactory: seams.transportFactory ?? transportFactoryFor(c, undefined, random),
+    transportFactory:
+      seams.transportFactory ?? transportFactoryFor(c, (m) => log.warn(`security:${m}`, m, { event: 'security.verification-off' }), random),
+    log,
   }
   client = seams.createClient !== undefined ? seams.createClient(clientParts) : createNetworkClient(clientParts)
   sender = new Sender(
@@ -164,11 +172,13 @@ export function wireProducer(c: ResolvedProducerConfig, seams: ProducerSeams = {
       retries: c.retries,
       retryBackoffMs: c.retryBackoffMs,
       guaranteeMessageOrder: c.maxInFlightRequestsPerConnection === 1,
+      clientId: c.clientId,
     },
     time,
     transactionManager,
+    log,
   )
-  return { time, metadata, pool, transactionManager, accumulator, client: client, sender, stats }
+  return { time, metadata, pool, transactionManager, accumulator, client: client, sender, stats, log }
 }
 
 /** The real network client: a NetworkClient over a Selector on the configured transport. */
@@ -187,5 +197,7 @@ export function createNetworkClient(p: ClientParts): NetworkClient {
     softwareName: SOFTWARE_NAME,
     softwareVersion: SOFTWARE_VERSION,
     random: p.random,
+    securityProtocol: p.transportFactory.securityProtocol,
+    log: p.log,
   })
 }

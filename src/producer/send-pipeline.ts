@@ -1,3 +1,4 @@
+import type { LogSink } from '../util/logger.js'
 import { type ProducerInterceptor, ProducerInterceptors, UNKNOWN_PARTITION_METADATA } from './interceptors.js'
 import { completeWithError, type RecordCompletion, type RecordReject } from './producer-batch.js'
 import type { ProducerRecord } from './record.js'
@@ -34,8 +35,9 @@ export class SendPipeline<K, V> {
     valueSerializer: Serializer<V> | null,
     private readonly next: SendBytes,
     private readonly stats: Pick<ProducerMetrics, 'recordErrors'>,
+    log: LogSink | null = null,
   ) {
-    this.interceptors = interceptors !== null && interceptors.length > 0 ? new ProducerInterceptors(interceptors) : null
+    this.interceptors = interceptors !== null && interceptors.length > 0 ? new ProducerInterceptors(interceptors, log) : null
     this.serializer = keySerializer !== null || valueSerializer !== null ? new RecordSerializer(keySerializer, valueSerializer) : null
   }
 

@@ -12,6 +12,8 @@ import {
   KafkaTransactionAbortedError,
 } from '../errors.js'
 import type { AnyApi } from '../protocol/api.js'
+import { LogSink, stderrLogger } from '../util/logger.js'
+import { batchRetryChannel, batchSplitChannel, isTracing, produceChannel, publishAsyncOutcome } from '../util/diagnostics.js'
 import {
   InitProducerIdApi,
   type InitProducerIdRequest,
@@ -39,6 +41,22 @@ export interface SenderOptions {
   readonly retryBackoffMs: number
   /** max.in.flight.requests.per.connection = 1: keep at most one batch per partition in flight. */
   readonly guaranteeMessageOrder: boolean
+  /** client.id, for the diagnostics channels' contexts. */
+  readonly clientId?: string
+}
+
+/** The `kafka-producer-ts:produce` trace context (docs/observability.md); `result` or `error` are added on completion. */
+export interface ProduceTraceContext {
+  clientId: string
+  nodeId: number
+  correlationId: number
+  apiVersion: number
+  acks: number
+  batches: number
+  records: number
+  bytes: number
+  result?: { errors: { topic: string; partition: number; errorCode: number }[]; throttleTimeMs: number; latencyMs: number }
+  error?: Error
 }
 
 /**
@@ -99,6 +117,8 @@ export class Sender {
     private readonly opts: SenderOptions,
     private readonly time: () => number,
     private readonly transactionManager: TransactionManager | null,
+    /** Where runtime faults are logged (the producer's `logger`). */
+    private readonly log: LogSink = new LogSink(stderrLogger(), opts.clientId ?? ''),
   ) {}
 
   start(): void {
@@ -143,14 +163,20 @@ export class Sender {
       timeout = this.runOnce(this.time())
     } catch (err) {
       // A bug in one pass must not stop the producer; look again shortly.
-      process.emitWarning(`kafka-producer-ts sender: ${(err as Error).stack ?? err}`)
+      this.log.error(`sender:${(err as Error)?.message}`, `kafka-producer-ts sender: a send pass threw (retrying in 100 ms): ${(err as Error)?.message ?? err}`, {
+        event: 'sender.threw',
+        ...(err instanceof Error ? { err } : {}),
+      })
       timeout = 100
     }
     try {
       await this.client.poll(timeout, this.time)
     } catch (err) {
       // Same for the network layer: an escaping error would reject the loop and crash the process.
-      process.emitWarning(`kafka-producer-ts network client: ${(err as Error).stack ?? err}`)
+      this.log.error(`poll:${(err as Error)?.message}`, `kafka-producer-ts network client: poll threw: ${(err as Error)?.message ?? err}`, {
+        event: 'network.threw',
+        ...(err instanceof Error ? { err } : {}),
+      })
     }
   }
 
@@ -471,6 +497,8 @@ export class Sender {
     const acks = this.opts.acks
     const tm = this.transactionManager
     const transactionalId = tm !== null ? tm.transactionalId : null
+    // Built only with a subscriber; the completion closure below carries it either way (null).
+    const trace = produceChannel !== null && isTracing(produceChannel) ? this.produceContext(nodeId, batches, records) : null
     this.client.send<ProduceRequest, ProduceResponse>(
       {
         destination: nodeId,
@@ -479,13 +507,57 @@ export class Sender {
         expectResponse: acks !== 0,
         createdMs: nowMs,
         requestTimeoutMs: this.opts.requestTimeoutMs,
-        onComplete: (response) => this.handleProduceResponse(response, batches, positions),
+        onComplete: (response) => this.handleProduceResponse(response, batches, positions, trace),
       },
       nowMs,
     )
+    if (trace !== null) {
+      // Published once the request has its correlation id: start and end bracket the hand-over to the network.
+      trace.correlationId = this.client.lastCorrelationId ?? -1
+      trace.apiVersion = this.client.lastApiVersion ?? -1
+      produceChannel!.start.publish(trace)
+      produceChannel!.end.publish(trace)
+    }
   }
 
-  private handleProduceResponse(response: ClientResponse<ProduceResponse>, batches: ProducerBatch[], positions: readonly number[]): void {
+  private produceContext(nodeId: number, batches: ProducerBatch[], records: number): ProduceTraceContext {
+    let bytes = 0
+    for (const b of batches) bytes += b.sizeInBytes
+    return {
+      clientId: this.opts.clientId ?? '',
+      nodeId,
+      correlationId: -1,
+      apiVersion: -1,
+      acks: this.opts.acks,
+      batches: batches.length,
+      records,
+      bytes,
+    }
+  }
+
+  /** The produce trace's completion: per-partition errors, throttle and latency, or the request's failure. */
+  private endProduceTrace(trace: ProduceTraceContext, response: ClientResponse<ProduceResponse>): void {
+    const latencyMs = response.receivedMs - response.request.createdMs
+    const body = response.body
+    if (body === null && response.error !== null) {
+      trace.error = response.error
+    } else {
+      const errors: { topic: string; partition: number; errorCode: number }[] = []
+      if (body !== null) {
+        for (const t of body.topics) for (const p of t.partitions) if (p.errorCode !== ErrorCode.NONE) errors.push({ topic: t.name, partition: p.index, errorCode: p.errorCode })
+      }
+      trace.result = { errors, throttleTimeMs: body?.throttleTimeMs ?? 0, latencyMs }
+    }
+    publishAsyncOutcome(produceChannel!, trace)
+  }
+
+  private handleProduceResponse(
+    response: ClientResponse<ProduceResponse>,
+    batches: ProducerBatch[],
+    positions: readonly number[],
+    trace: ProduceTraceContext | null = null,
+  ): void {
+    if (trace !== null) this.endProduceTrace(trace, response)
     const nowMs = response.receivedMs
     const nodeId = response.request.destination
     for (const b of batches) {
@@ -538,9 +610,12 @@ export class Sender {
     const where = `producing to ${b.topic}-${b.partition} on node ${nodeId}`
     if (code === ErrorCode.MESSAGE_TOO_LARGE && b.recordCount > 1 && !b.isDone) {
       // Too big for the broker as one batch: split it and try again, as Java does.
-      this.accumulator.splitAndReenqueue(b)
+      const parts = this.accumulator.splitAndReenqueue(b)
       this.accumulator.deallocate(b)
       this.metrics.recordBatchSplit(nowMs)
+      if (batchSplitChannel.hasSubscribers) {
+        batchSplitChannel.publish({ clientId: this.opts.clientId ?? '', topic: b.topic, partition: b.partition, nodeId, records: b.recordCount, bytes: b.sizeInBytes, parts })
+      }
       return
     }
     const tm = this.transactionManager
@@ -563,6 +638,17 @@ export class Sender {
   private retryOrFail(batch: ProducerBatch, error: KafkaClientError, errorCode: number, logStartOffset: bigint, nowMs: number): void {
     if (this.canRetry(batch, error, errorCode, logStartOffset, nowMs)) {
       this.metrics.recordRetries(batch.recordCount, batch.topic, nowMs)
+      this.log.debug(`kafka-producer-ts: retrying ${batch.recordCount} record(s) for ${batch.topic}-${batch.partition}: ${error.message}`, {
+        event: 'batch.retry',
+        topic: batch.topic,
+        partition: batch.partition,
+        errorCode,
+        attempt: batch.attempts + 1,
+        err: error,
+      })
+      if (batchRetryChannel.hasSubscribers) {
+        batchRetryChannel.publish({ clientId: this.opts.clientId ?? '', topic: batch.topic, partition: batch.partition, attempt: batch.attempts + 1, records: batch.recordCount, errorCode, error })
+      }
       this.accumulator.reenqueue(batch, nowMs)
       return
     }
@@ -589,6 +675,16 @@ export class Sender {
     if (!batch.isDone) this.transactionManager?.handleFailedBatch(batch, outcome, error, errorCode)
     if (batch.done(-1n, -1, error)) {
       this.metrics.recordErrors(batch.recordCount, batch.topic)
+      // Once per kind of failure, not per batch: the application gets each record's error anyway.
+      const kind = `${error.name}:${errorCode >= 0 ? errorCode : ((error as KafkaClientError).code ?? '')}`
+      this.log.warn(`batch-failed:${kind}`, `kafka-producer-ts: ${batch.recordCount} record(s) for ${batch.topic}-${batch.partition} failed: ${error.message}`, {
+        event: 'batch.failed',
+        topic: batch.topic,
+        partition: batch.partition,
+        ...(errorCode >= 0 ? { errorCode } : {}),
+        cause: error.name,
+        err: error,
+      })
       this.accumulator.deallocate(batch, reuseBuffer)
     }
   }

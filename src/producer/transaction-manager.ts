@@ -1,3 +1,4 @@
+import { epochBumpChannel, transactionStateChannel } from '../util/diagnostics.js'
 import type { Node } from '../clients/cluster.js'
 import { type FinalizedFeatures, NO_FINALIZED_FEATURES } from '../clients/kafka-client.js'
 import {
@@ -301,6 +302,9 @@ export class TransactionManager implements ProducerStateHooks {
   /** The generation of the last transaction an abort was begun for. */
   private abortedGeneration = -1
 
+  /** client.id, for the diagnostics channels (set by the producer's wiring). */
+  clientId = ''
+
   constructor(options: TransactionalOptions | null = null) {
     this.transactionalId = options?.transactionalId ?? null
     this.transactionTimeoutMs = options?.transactionTimeoutMs ?? 60000
@@ -344,6 +348,7 @@ export class TransactionManager implements ProducerStateHooks {
   transitionToFatalError(err: KafkaFatalProducerError): void {
     if (this.fatal === null) this.fatal = err
     if (this.transactionalId === null) return
+    if (transactionStateChannel.hasSubscribers && this.stateValue !== 'FATAL_ERROR') this.publishState(this.stateValue, 'FATAL_ERROR', this.fatal)
     this.stateValue = 'FATAL_ERROR'
     this.lastErrorValue = this.fatal
     // Nothing queued can succeed any more: fail it now rather than when the sender would have pulled it.
@@ -563,7 +568,9 @@ export class TransactionManager implements ProducerStateHooks {
       this.producer = NO_PRODUCER
       return
     }
+    const previous = this.producer
     this.producer = { producerId: this.producer.producerId, epoch: this.producer.epoch + 1 }
+    if (epochBumpChannel.hasSubscribers) this.publishEpochBump(previous, 'idempotent')
     this.rewriteSequences()
   }
 
@@ -1032,7 +1039,25 @@ export class TransactionManager implements ProducerStateHooks {
       throw new KafkaTransactionStateError(this.stateValue, this.invalidTransitionHint(target) ?? message)
     }
     this.lastErrorValue = target === 'ABORTABLE_ERROR' || target === 'FATAL_ERROR' ? error : null
+    if (transactionStateChannel.hasSubscribers && this.stateValue !== target) this.publishState(this.stateValue, target, this.lastErrorValue)
     this.stateValue = target
+  }
+
+  private publishState(from: TransactionState, to: TransactionState, error: Error | null): void {
+    transactionStateChannel.publish({ clientId: this.clientId, transactionalId: this.transactionalId, from, to, error })
+  }
+
+  /** The epoch-bump diagnostics channel: the producer id and epoch changed from `previous` (a bump, not the first id). */
+  private publishEpochBump(previous: ProducerIdAndEpoch, reason: 'idempotent' | 'init-producer-id' | 'end-txn'): void {
+    epochBumpChannel.publish({
+      clientId: this.clientId,
+      transactionalId: this.transactionalId,
+      producerId: this.producer.producerId,
+      epoch: this.producer.epoch,
+      previousProducerId: previous.producerId,
+      previousEpoch: previous.epoch,
+      reason,
+    })
   }
 
   private invalidTransitionHint(target: TransactionState): string | null {
@@ -1230,7 +1255,9 @@ export class TransactionManager implements ProducerStateHooks {
       (h, body: InitProducerIdResponse, _version, nowMs) => {
         const code = body.errorCode
         if (code === ErrorCode.NONE) {
+          const previous = this.producer
           this.producer = { producerId: body.producerId, epoch: body.producerEpoch }
+          if (isEpochBump && epochBumpChannel.hasSubscribers) this.publishEpochBump(previous, 'init-producer-id')
           this.transitionTo('READY', null, true)
           this.lastErrorValue = null
           if (isEpochBump) this.resetSequenceNumbers()
@@ -1474,7 +1501,9 @@ export class TransactionManager implements ProducerStateHooks {
         if (code === ErrorCode.NONE) {
           // v5 (KIP-890 part 2): every commit and abort bumps the epoch (or, at its end, hands out a new producer id).
           if (body.producerId !== -1n) {
+            const previous = this.producer
             this.producer = { producerId: body.producerId, epoch: body.producerEpoch }
+            if (epochBumpChannel.hasSubscribers) this.publishEpochBump(previous, 'end-txn')
             this.resetSequenceNumbers()
           }
           this.completeTransaction()

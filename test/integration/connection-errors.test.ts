@@ -18,26 +18,32 @@ import path from 'node:path'
 import tls from 'node:tls'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { KafkaConnectionError, KafkaProducer, KafkaTimeoutError, KafkaTlsError, type ProducerConfig } from '../../src/index.js'
+import type { LogFields, Logger } from '../../src/util/logger.js'
 import { FaultProxy } from '../harness/fault-proxy.js'
 import { type MockCluster, startMockCluster } from '../harness/mock.js'
 
 const MAX_BLOCK_MS = 1200
-const FAST_RECONNECT = { reconnectBackoffMs: 50, reconnectBackoffMaxMs: 200, maxBlockMs: MAX_BLOCK_MS } satisfies Partial<ProducerConfig>
 
+/** Configuration mistakes the producer's logger was told about (event connection.misconfigured), and every warn line. */
 let warnings: { message: string; atMs: number }[] = []
-const onWarning = (w: Error): void => {
-  if (w.name === 'KafkaConnectionWarning') warnings.push({ message: w.message, atMs: Date.now() })
+let warnLines: { fields: LogFields; message: string }[] = []
+const logger: Logger = {
+  warn: (fields, message) => {
+    warnLines.push({ fields, message })
+    if (fields.event === 'connection.misconfigured') warnings.push({ message, atMs: Date.now() })
+  },
+  error: (fields, message) => void warnLines.push({ fields, message }),
 }
+const FAST_RECONNECT = { reconnectBackoffMs: 50, reconnectBackoffMaxMs: 200, maxBlockMs: MAX_BLOCK_MS, logger } satisfies Partial<ProducerConfig>
 const producers: KafkaProducer[] = []
 const servers: net.Server[] = []
 
 beforeEach(() => {
   warnings = []
-  process.on('warning', onWarning)
+  warnLines = []
 })
 
 afterEach(async () => {
-  process.off('warning', onWarning)
   await Promise.all(producers.splice(0).map((p) => p.close({ timeoutMs: 2000 })))
   await Promise.all(servers.splice(0).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
 })
@@ -102,6 +108,10 @@ describe('a metadata timeout names the connection failures behind it', () => {
     expect((c.cause as NodeJS.ErrnoException).code).toBe('ECONNREFUSED')
     expect((err.cause as AggregateError).message).toBe(c.message)
     expect(warnings).toEqual([])
+    // Logged once for all those attempts: the cause with the address, not one line per reconnect.
+    expect(warnLines.map((l) => l.fields)).toEqual([
+      expect.objectContaining({ event: 'connection.failed', nodeId: -1, broker: `127.0.0.1:${port}`, cause: 'ECONNREFUSED' }),
+    ])
   })
 
   it('unresolvable host: DNS, warned once at the first failure', async () => {

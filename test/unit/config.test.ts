@@ -118,6 +118,7 @@ describe('defaults', () => {
       compressionLz4Level: 9,
       compressionZstdLevel: 3,
       partitioner: null,
+      logger: null,
       enableIdempotence: true,
       securityProtocol: 'PLAINTEXT',
       ssl: null,

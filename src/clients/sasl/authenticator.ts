@@ -66,6 +66,10 @@ export class SaslClientAuthenticator implements Authenticator {
     private readonly random: () => number = Math.random,
   ) {}
 
+  get mechanismName(): string {
+    return this.factory.mechanism
+  }
+
   authenticate(_nowMs: number): Promise<AuthenticationRequest | null> {
     if (this.state !== SaslState.Initial) return Promise.reject(new Error('SaslClientAuthenticator: authenticate() called twice'))
     return Promise.resolve(this.beginExchange())
