@@ -526,14 +526,16 @@ export class NetworkClient implements KafkaClient {
     try {
       p = step()
     } catch (err) {
-      this.authenticationFailed(node, err as Error, nowMs)
+      this.authenticationFailed(node, authenticationStepError(node, err), nowMs)
       return
     }
     this.authStepsStartedMs.set(node, nowMs)
-    p.then(
-      (request) => this.authSteps.push({ node, authenticator, request, error: null }),
-      (err: unknown) => this.authSteps.push({ node, authenticator, request: null, error: err instanceof Error ? err : new Error(String(err)) }),
-    ).finally(() => this.selector.wakeup())
+    Promise.resolve(p)
+      .then(
+        (request) => this.authSteps.push({ node, authenticator, request, error: null }),
+        (err: unknown) => this.authSteps.push({ node, authenticator, request: null, error: authenticationStepError(node, err) }),
+      )
+      .finally(() => this.selector.wakeup())
   }
 
   private handleAuthenticationResponse(req: InFlightRequest, frame: Buffer, nowMs: number): void {
@@ -555,7 +557,7 @@ export class NetworkClient implements KafkaClient {
       p = authenticator.handleResponse(body, nowMs)
     } catch (err) {
       // The broker said no; it closes the connection next, and this error (not that close) is the cause.
-      this.authenticationFailed(node, err as Error, nowMs)
+      this.authenticationFailed(node, authenticationStepError(node, err), nowMs)
       return
     }
     this.runAuthenticationStep(node, authenticator, () => p, nowMs)
@@ -927,6 +929,19 @@ export class NetworkClient implements KafkaClient {
     this.selector.closeAll()
     this.completeResponses()
   }
+}
+
+/**
+ * What an authenticator step's failure means: the authenticator's typed
+ * error as it is; anything else (a custom authenticator or mechanism that
+ * threw a plain Error) is an authentication failure too, not retriable, as
+ * Java turns a SaslClient's SaslException into a SaslAuthenticationException,
+ * with the original as the cause.
+ */
+function authenticationStepError(node: number, err: unknown): KafkaClientError {
+  if (err instanceof KafkaClientError) return err
+  const message = err instanceof Error ? err.message : String(err)
+  return new KafkaAuthenticationError(`Authentication with node ${node} failed: ${message}`, { cause: err })
 }
 
 function defaultWarning(message: string): void {
