@@ -22,7 +22,14 @@ import type { Selector } from '../network/selector.js'
 import type { AuthenticationRequest, Authenticator } from '../network/transport.js'
 import type { Node } from './cluster.js'
 import { ClusterConnectionStates, ConnectionState } from './connection-states.js'
-import { classifyFailure, ConnectionFailures, type ConnectionFailureReport, ConnectionPhase, formatAddress } from './connection-failures.js'
+import {
+  classifyFailure,
+  ConnectionFailures,
+  type ConnectionFailureReport,
+  ConnectionPhase,
+  formatAddress,
+  TLS_HANDSHAKE_CLOSE_LABEL,
+} from './connection-failures.js'
 import { type ClientRequest, type ClientResponse, type InFlightRequest, InFlightRequests } from './in-flight-requests.js'
 import { type FinalizedFeatures, type KafkaClient, NO_FINALIZED_FEATURES } from './kafka-client.js'
 import type { ProducerMetadata } from './metadata.js'
@@ -779,9 +786,10 @@ export class NetworkClient implements KafkaClient {
   private processDisconnection(node: number, error: Error, nowMs: number, timedOut: boolean, duringTlsHandshake = false): void {
     if (this.lastActivityMs.has(node)) this.connectionCloseTotal++ // it had connected
     const state = duringTlsHandshake ? ConnectionState.TlsHandshake : this.states.state(node)
-    const err = this.disconnectError(node, state, error)
+    const err = disconnectError(node, state, error)
     // The typed TLS/SASL error says more than the socket's; otherwise keep the socket's own errno.
-    this.recordFailure(node, err instanceof KafkaAuthenticationError ? err : error, nowMs)
+    if (state === ConnectionState.TlsHandshake && isTlsHandshakeClose(error)) this.recordTlsHandshakeClose(node, err, nowMs)
+    else this.recordFailure(node, err instanceof KafkaAuthenticationError ? err : error, nowMs)
     if (err instanceof KafkaAuthenticationError) {
       this.failedAuthenticationTotal++
       this.states.authenticationFailed(node, nowMs, err)
@@ -810,42 +818,18 @@ export class NetworkClient implements KafkaClient {
     this.metadataUpdater.handleServerDisconnect(nowMs, node, err instanceof KafkaAuthenticationError ? err : undefined)
   }
 
-  /**
-   * What a disconnect means, given the step it ended: a TLS failure (Java's
-   * SslAuthenticationException: certificate checks, or the broker hanging up
-   * mid-handshake, as a plaintext listener does) or a SASL rejection is an
-   * authentication error; otherwise a network error, as before.
-   */
-  private disconnectError(node: number, state: ConnectionState, error: Error): KafkaClientError {
-    if (error instanceof KafkaClientError) return error
-    const code = (error as NodeJS.ErrnoException).code
-    if (typeof code === 'string' && TLS_ERROR_CODE.test(code)) {
-      return new KafkaTlsError(code, `TLS handshake with node ${node} failed (${code}): ${error.message}`, { cause: error })
-    }
-    if (state === ConnectionState.TlsHandshake) {
-      return new KafkaTlsError(
-        'HANDSHAKE_CLOSED',
-        `Connection to node ${node} closed during the TLS handshake (${error.message}): the listener may not be a TLS one (check security.protocol)`,
-        { cause: error },
-      )
-    }
-    if (state === ConnectionState.SaslHandshake || state === ConnectionState.SaslAuthenticate || state === ConnectionState.Reauthenticating) {
-      // Java's message for the same case (NetworkClient.processDisconnection).
-      return new KafkaNetworkError(
-        `Connection to node ${node} terminated during authentication (${error.message}). This may happen due to any of the following reasons: ` +
-          `(1) Firewall blocking Kafka TLS traffic (eg it may only allow HTTPS traffic), (2) Transient network issue.`,
-        node,
-        { cause: error },
-      )
-    }
-    return new KafkaNetworkError(`Connection to node ${node} failed: ${error.message}`, node, { cause: error })
-  }
-
   /** Keeps why the connection to `node` ended, for the timeouts it may cause (ConnectionFailures). */
   /** A broker that completed its handshake is no longer blamed in timeout messages. */
   private handshakeSucceeded(node: number): void {
     const address = this.states.address(node)
     if (address !== undefined) this.failures.succeeded(address.host, address.port)
+  }
+
+  /** A TLS handshake the peer closed without an alert: its own cause, so a timeout and the warning can name it. */
+  private recordTlsHandshakeClose(node: number, error: Error, nowMs: number): void {
+    const address = this.states.address(node)
+    if (address === undefined) return
+    this.failures.record(node, address.host, address.port, { kind: 'RESET', label: TLS_HANDSHAKE_CLOSE_LABEL, error }, nowMs)
   }
 
   private recordFailure(node: number, error: Error, nowMs: number): void {
@@ -929,6 +913,56 @@ export class NetworkClient implements KafkaClient {
     this.selector.closeAll()
     this.completeResponses()
   }
+}
+
+/**
+ * What a disconnect means, given the step it ended (Java's
+ * `NetworkClient.processDisconnection` with `SslTransportLayer`'s split): a
+ * TLS alert or certificate verdict is a {@link KafkaTlsError} (Java's
+ * SslAuthenticationException), not retriable; a TLS handshake the peer
+ * closed without an alert, and every other close, is a retriable
+ * {@link KafkaNetworkError}; typed errors (timeouts, SASL rejections) stay
+ * as they are.
+ */
+export function disconnectError(node: number, state: ConnectionState, error: Error): KafkaClientError {
+  if (state === ConnectionState.TlsHandshake && isTlsHandshakeClose(error)) {
+    // No alert, no certificate verdict: the peer just hung up (EOF, reset). Java's SslTransportLayer
+    // throws an EOFException here, an IOException the Selector treats as a plain disconnect, retried
+    // after the reconnect backoff; only an SSLHandshakeException (alert, certificate) is an
+    // SslAuthenticationException. A broker restarting or at its connection limit does the same, so
+    // this is retriable; a plaintext listener keeps doing it, and ConnectionFailures says so.
+    return new KafkaNetworkError(
+      `Connection to node ${node} closed during the TLS handshake (${error.message}): the listener may not be a TLS one (check security.protocol), or the broker is restarting`,
+      node,
+      { cause: error },
+    )
+  }
+  if (error instanceof KafkaClientError) return error
+  const code = (error as NodeJS.ErrnoException).code
+  if (typeof code === 'string' && TLS_ERROR_CODE.test(code)) {
+    return new KafkaTlsError(code, `TLS handshake with node ${node} failed (${code}): ${error.message}`, { cause: error })
+  }
+  if (state === ConnectionState.SaslHandshake || state === ConnectionState.SaslAuthenticate || state === ConnectionState.Reauthenticating) {
+    // Java's message for the same case (NetworkClient.processDisconnection).
+    return new KafkaNetworkError(
+      `Connection to node ${node} terminated during authentication (${error.message}). This may happen due to any of the following reasons: ` +
+        `(1) Firewall blocking Kafka TLS traffic (eg it may only allow HTTPS traffic), (2) Transient network issue.`,
+      node,
+      { cause: error },
+    )
+  }
+  return new KafkaNetworkError(`Connection to node ${node} failed: ${error.message}`, node, { cause: error })
+}
+
+/**
+ * A TLS handshake that ended because the peer hung up (EOF, reset), not
+ * because of a TLS alert or a certificate check, nor by our own setup
+ * timeout: Java's `SslTransportLayer` EOFException case.
+ */
+function isTlsHandshakeClose(error: Error): boolean {
+  if (error instanceof KafkaTimeoutError || error instanceof KafkaAuthenticationError) return false
+  const code = (error as NodeJS.ErrnoException).code
+  return !(typeof code === 'string' && TLS_ERROR_CODE.test(code))
 }
 
 /**

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
+import { ConnectionFailures, TLS_HANDSHAKE_CLOSE_LABEL } from '../../src/clients/connection-failures.js'
 import { ClusterConnectionStates, ConnectionState } from '../../src/clients/connection-states.js'
-import { KafkaAuthenticationError, KafkaTlsError } from '../../src/errors.js'
+import { disconnectError } from '../../src/clients/network-client.js'
+import { KafkaAuthenticationError, KafkaNetworkError, KafkaTimeoutError, KafkaTlsError } from '../../src/errors.js'
 import { NetworkReceive } from '../../src/network/framing.js'
 
 describe('connection setup states (one place, a name per state)', () => {
@@ -66,5 +68,41 @@ describe('a plaintext client on a TLS listener', () => {
     expect(err).toBeInstanceOf(KafkaTlsError)
     expect((err as KafkaTlsError).reason).toBe('PLAINTEXT_ON_TLS_LISTENER')
     expect((err as KafkaTlsError).code).toBe('TLS')
+  })
+})
+
+describe('a TLS handshake the peer closes (Java: EOF during the handshake is a connection failure, not SslAuthenticationException)', () => {
+  const reset = Object.assign(new Error('Client network socket disconnected before secure TLS connection was established'), { code: 'ECONNRESET' })
+  const badCert = Object.assign(new Error('certificate has expired'), { code: 'CERT_HAS_EXPIRED' })
+  const alert = Object.assign(new Error('tlsv13 alert certificate required'), { code: 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED' })
+
+  it('a close without an alert is a retriable KafkaNetworkError naming the likely cause', () => {
+    for (const e of [reset, new KafkaNetworkError('Connection to node 1 was closed by the broker', 1)]) {
+      const err = disconnectError(1, ConnectionState.TlsHandshake, e)
+      expect(err).toBeInstanceOf(KafkaNetworkError)
+      expect(err).not.toBeInstanceOf(KafkaAuthenticationError)
+      expect(err.retriable).toBe(true)
+      expect(err.message).toMatch(/closed during the TLS handshake .*may not be a TLS one/)
+      expect(err.cause).toBe(e)
+    }
+  })
+
+  it('a certificate verdict or a TLS alert stays a KafkaTlsError (not retriable); our own setup timeout stays a timeout', () => {
+    for (const e of [badCert, alert]) {
+      const err = disconnectError(1, ConnectionState.TlsHandshake, e)
+      expect(err).toBeInstanceOf(KafkaTlsError)
+      expect((err as KafkaTlsError).reason).toBe(e.code)
+    }
+    const timeout = new KafkaTimeoutError('setup timed out')
+    expect(disconnectError(1, ConnectionState.TlsHandshake, timeout)).toBe(timeout)
+  })
+
+  it('repeated TLS handshake closes at an address that never completed one are recorded under their own label and warned about once', () => {
+    const warnings: string[] = []
+    const f = new ConnectionFailures(['b1:9092'], (m) => warnings.push(m))
+    for (let i = 0; i < 3; i++) f.record(-1, 'b1', 9092, { kind: 'RESET', label: TLS_HANDSHAKE_CLOSE_LABEL, error: reset }, i)
+    expect(f.report(false)!.summary).toBe('b1:9092 closed during the TLS handshake (3 attempts)')
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toMatch(/closed the connection during the TLS handshake, without a TLS alert: is this a PLAINTEXT or SASL_PLAINTEXT listener/)
   })
 })
