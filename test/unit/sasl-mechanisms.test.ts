@@ -103,7 +103,7 @@ print('v=' + base64.b64encode(srv).decode())
     await expect(m2.evaluate(Buffer.from('e=invalid-proof'))).rejects.toThrow(/server error: invalid-proof/)
   })
 
-  it('rejects a nonce that does not extend ours, too few iterations, m= and garbage', async () => {
+  it('rejects a nonce that does not extend ours, too few or too many iterations, m= and garbage', async () => {
     const start = async () => {
       const m = new ScramMechanism('SCRAM-SHA-256', 'user', new Secret('pencil'), nonce)
       await m.start()
@@ -112,6 +112,11 @@ print('v=' + base64.b64encode(srv).decode())
     await expect((await start()).evaluate(Buffer.from('r=other%x,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096'))).rejects.toThrow(/nonce/)
     await expect((await start()).evaluate(Buffer.from(`r=${nonce},s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096`))).rejects.toThrow(/nonce/)
     await expect((await start()).evaluate(Buffer.from(`r=${nonce}x,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4095`))).rejects.toThrow(/less than the minimum 4096/)
+    // Java's ScramMechanism.maxIterations(): a peer asking for more is refused before any PBKDF2 work.
+    const tooMany = await (await start()).evaluate(Buffer.from(`r=${nonce}x,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=16385`)).catch((e: unknown) => e)
+    expect(tooMany).toBeInstanceOf(KafkaAuthenticationError)
+    expect((tooMany as Error).message).toMatch(/more than the maximum 16384/)
+    await expect((await start()).evaluate(Buffer.from(`r=${nonce}x,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=99999999999999999999`))).rejects.toThrow(/less than the minimum|more than the maximum/)
     await expect((await start()).evaluate(Buffer.from(`m=ext,r=${nonce}x,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096`))).rejects.toThrow(/m=/)
     await expect((await start()).evaluate(Buffer.from('garbage'))).rejects.toThrow(/invalid server-first/)
     await expect((await start()).evaluate(Buffer.from('e=unknown-user'))).rejects.toThrow(/unknown-user/)
