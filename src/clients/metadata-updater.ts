@@ -50,8 +50,10 @@ export interface MetadataRequestChannel {
   /**
    * A request may go to `nodeId` now (connection and handshake done, below
    * the in-flight cap). Not `ready()`, which says no while an update is due.
+   * A connection whose re-authentication is due begins it here and says no
+   * until it is done (KIP-368 re-authentication is driven by sends).
    */
-  canSendRequest(nodeId: number): boolean
+  canSendRequest(nodeId: number, nowMs: number): boolean
   send(request: ClientRequest<any, any>, nowMs: number): void
   /**
    * For a node that cannot take a request now: starts connecting if allowed.
@@ -103,7 +105,7 @@ export class DefaultMetadataUpdater implements MetadataUpdater {
       for (const n of this.metadata.cluster.nodes) wait = Math.min(wait, this.channel.connectionDelay(n.id, nowMs))
       return Number.isFinite(wait) ? Math.max(wait, 1) : this.reconnectBackoffMs
     }
-    if (!this.channel.canSendRequest(node.id)) return this.channel.connectForRequest(node, nowMs)
+    if (!this.channel.canSendRequest(node.id, nowMs)) return this.channel.connectForRequest(node, nowMs)
     this.inFlight = true
     this.metadata.attempted(nowMs)
     const topics = this.metadata.topicsForRequest(nowMs)

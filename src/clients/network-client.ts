@@ -176,7 +176,7 @@ export class NetworkClient implements KafkaClient {
       metadata,
       {
         leastLoadedNode: (nowMs) => this.leastLoadedNode(nowMs),
-        canSendRequest: (nodeId) => this.canSendRequest(nodeId),
+        canSendRequest: (nodeId, nowMs) => this.canSendRequestNow(nodeId, nowMs),
         send: (request, nowMs) => this.send(request, nowMs),
         connectForRequest: (node, nowMs) => this.connectForRequest(node, nowMs),
         connectionDelay: (nodeId, nowMs) => this.states.connectionDelay(nodeId, nowMs),
@@ -201,7 +201,23 @@ export class NetworkClient implements KafkaClient {
    * wait so the refresh is not starved (as Java does).
    */
   isReady(nodeId: number, nowMs: number): boolean {
-    return !this.metadataUpdater.isUpdateDue(nowMs) && this.canSendRequest(nodeId)
+    return !this.metadataUpdater.isUpdateDue(nowMs) && this.canSendRequestNow(nodeId, nowMs)
+  }
+
+  /**
+   * Whether a request may go to `nodeId` now; when the connection's
+   * re-authentication is due, begins it instead (false until it is done).
+   * Re-authentication is driven by sends, as Java's
+   * `KafkaChannel.maybeBeginClientReauthentication`, which its Selector
+   * calls only for a channel with a send to write: an idle connection is not
+   * re-authenticated, so connections.max.idle.ms still closes it.
+   */
+  private canSendRequestNow(nodeId: number, nowMs: number): boolean {
+    if (!this.canSendRequest(nodeId)) return false
+    const at = this.reauthTimes.get(nodeId)
+    if (at === undefined || nowMs < at) return true
+    this.beginReauthentication(nodeId, nowMs)
+    return false
   }
 
   private canSendRequest(nodeId: number): boolean {
@@ -368,7 +384,7 @@ export class NetworkClient implements KafkaClient {
       metadataTimeout,
       this.inFlight.timeUntilNextTimeout(now),
       this.states.timeUntilNextSetupTimeout(now),
-      this.timeUntilNextReauthentication(now),
+      this.timeUntilAuthenticationStepTimeout(now),
     )
     await this.selector.poll(Math.max(0, wait))
     now = nowFn()
@@ -377,7 +393,6 @@ export class NetworkClient implements KafkaClient {
     this.handleDisconnections(now)
     this.handleConnections(now)
     this.handleAuthenticationSteps(now)
-    this.maybeBeginReauthentication(now)
     this.handleTimedOutAuthenticationSteps(now)
     this.handleTimedOutConnections(now)
     this.handleTimedOutRequests(now)
@@ -640,11 +655,15 @@ export class NetworkClient implements KafkaClient {
     this.metadataUpdater.handleSuccessfulAuthentication?.(nowMs, node)
   }
 
-  /** Milliseconds until a re-authentication is due or a pending authenticator step times out. */
-  private timeUntilNextReauthentication(nowMs: number): number {
-    if (this.reauthTimes.size === 0 && this.authStepsStartedMs.size === 0) return Infinity
+  /**
+   * Milliseconds until a pending authenticator step times out. A due
+   * re-authentication is no reason to wake: it begins when a request wants
+   * the connection (`canSendRequestNow`), and one that cannot begin yet (a
+   * send half written) waits for that send's completion, never spinning.
+   */
+  private timeUntilAuthenticationStepTimeout(nowMs: number): number {
+    if (this.authStepsStartedMs.size === 0) return Infinity
     let min = Infinity
-    for (const at of this.reauthTimes.values()) if (at < min) min = at
     for (const started of this.authStepsStartedMs.values()) min = Math.min(min, started + this.opts.requestTimeoutMs)
     return Math.max(0, min - nowMs)
   }
@@ -665,24 +684,19 @@ export class NetworkClient implements KafkaClient {
   }
 
   /**
-   * KIP-368, as Java's `KafkaChannel.maybeBeginClientReauthentication`: once a
-   * connection's re-authentication time has come and no send is half
-   * written, stop giving it new requests (Reauthenticating is not Ready) and
-   * send SaslHandshake + SaslAuthenticate again with a fresh mechanism.
-   * Requests already in flight stay: Kafka answers in order, so their
-   * responses arrive before the handshake's and complete as usual.
+   * KIP-368, as Java's `KafkaChannel.maybeBeginClientReauthentication`: a
+   * request wants this Ready connection (no send half written) after its
+   * re-authentication time: stop giving it new requests (Reauthenticating is
+   * not Ready) and send SaslHandshake + SaslAuthenticate again with a fresh
+   * mechanism. Requests already in flight stay: Kafka answers in order, so
+   * their responses arrive before the handshake's and complete as usual.
    */
-  private maybeBeginReauthentication(nowMs: number): void {
-    if (this.reauthTimes.size === 0) return
-    for (const [node, at] of [...this.reauthTimes]) {
-      if (nowMs < at) continue
-      if (!this.states.isReady(node) || this.selector.hasSendInProgress(node)) continue
-      const authenticator = this.selector.authenticator(node)
-      this.reauthTimes.delete(node)
-      if (authenticator === undefined) continue
-      this.states.authenticating(node, ConnectionState.Reauthenticating)
-      this.runAuthenticationStep(node, authenticator, () => authenticator.reauthenticate(nowMs), nowMs)
-    }
+  private beginReauthentication(node: number, nowMs: number): void {
+    const authenticator = this.selector.authenticator(node)
+    this.reauthTimes.delete(node)
+    if (authenticator === undefined) return
+    this.states.authenticating(node, ConnectionState.Reauthenticating)
+    this.runAuthenticationStep(node, authenticator, () => authenticator.reauthenticate(nowMs), nowMs)
   }
 
   /**
