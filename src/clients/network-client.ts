@@ -385,6 +385,7 @@ export class NetworkClient implements KafkaClient {
       this.inFlight.timeUntilNextTimeout(now),
       this.states.timeUntilNextSetupTimeout(now),
       this.timeUntilAuthenticationStepTimeout(now),
+      this.timeUntilIdleExpiry(now),
     )
     await this.selector.poll(Math.max(0, wait))
     now = nowFn()
@@ -763,6 +764,19 @@ export class NetworkClient implements KafkaClient {
         true,
       )
     }
+  }
+
+  /**
+   * Milliseconds until the first connection with nothing in flight passes
+   * connections.max.idle.ms, so an idle producer still closes it on time
+   * (a connection with requests in flight is woken by their answers or
+   * timeouts instead).
+   */
+  private timeUntilIdleExpiry(nowMs: number): number {
+    if (this.lastActivityMs.size === 0 || !(this.opts.connectionsMaxIdleMs >= 0)) return Infinity
+    let min = Infinity
+    for (const [node, last] of this.lastActivityMs) if (last < min && this.inFlight.isEmpty(node)) min = last
+    return Math.max(0, min + this.opts.connectionsMaxIdleMs + 1 - nowMs)
   }
 
   private closeIdleConnections(nowMs: number): void {

@@ -182,6 +182,9 @@ describe('KIP-368 re-authentication is driven by sends (Java: KafkaChannel.maybe
     }
     expect(t.writes(SASL_HANDSHAKE)).toBe(1)
     expect(t.client.connectionStates()['1']).toBe('READY')
+    // An idle producer's poll waits exactly until the idle deadline (last activity at T0), not for ever.
+    await t.poll(Infinity)
+    expect(t.sel.pollTimeouts.at(-1)).toBe(20_001)
     t.setNow(T0 + 60_001)
     await t.poll()
     expect(t.sel.closed).toEqual([1])
