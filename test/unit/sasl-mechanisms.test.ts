@@ -224,9 +224,13 @@ describe('OIDC client-credentials provider (against the harness OIDC server)', (
     expect(p.refreshAtMs! - now).toBeLessThanOrEqual(Math.ceil(0.8 * lifetime) + 1000)
     now = p.refreshAtMs! - 1
     expect(await p.getToken()).toBe(first)
+    // Past the refresh time the refresh runs in the background: this authentication gets the
+    // still-valid token at once, without waiting for the endpoint.
     now = p.refreshAtMs!
-    const second = await p.getToken()
+    expect(await p.getToken()).toBe(first)
+    const second = await p.pendingRequest!
     expect(second).not.toBe(first)
+    expect(await p.getToken()).toBe(second)
     // With Java's defaults (min period 60 s, buffer 300 s) a 600 s token refreshes no later than 300 s before expiry.
     const q = provider({ random: () => 1 })
     const t = await q.getToken()
@@ -273,6 +277,17 @@ describe('OIDC client-credentials provider (against the harness OIDC server)', (
     expect(oidc.requests.length).toBe(before + 1)
     const shown = `${(err as Error).message} ${inspect(err)} ${JSON.stringify(err)} ${inspect(p, { depth: 5 })}`
     expect(shown).not.toContain('wrong-secret-value')
+  })
+
+  it('waits for the refresh only when the cached token is about to expire', async () => {
+    let now = Date.now()
+    const p = provider({ now: () => now })
+    const first = await p.getToken()
+    now = first.lifetimeMs - 5_000 // less than the margin left
+    const before = oidc.requests.length
+    const fresh = await p.getToken()
+    expect(fresh).not.toBe(first)
+    expect(oidc.requests.length).toBe(before + 1)
   })
 
   it('keeps using a still-valid token when a refresh fails', async () => {

@@ -35,6 +35,13 @@ export interface OidcClientCredentialsOptions {
   readonly sleep?: (ms: number) => Promise<void>
 }
 
+/**
+ * Past its refresh time, a cached token still serves authentications while
+ * it lives at least this much longer: room for an authentication's round
+ * trips before the broker sees it expire.
+ */
+const STILL_VALID_MARGIN_MS = 10_000
+
 interface Cached {
   token: OAuthBearerToken
   refreshAtMs: number
@@ -51,8 +58,11 @@ interface Cached {
  * Refresh follows Java's `ExpiringCredentialRefreshingLogin`: a token is
  * reused until `refreshWindowFactor` (+ up to `refreshWindowJitter`) of its
  * lifetime has passed, kept at least `refreshMinPeriodMs` and refreshed at
- * least `refreshBufferMs` before expiry when the lifetime allows both. If a
- * refresh fails while the cached token is still valid, that token is used.
+ * least `refreshBufferMs` before expiry when the lifetime allows both. The
+ * refresh runs in the background: until it completes, authentications get
+ * the cached token while it is still valid (with a margin), so none waits
+ * for the endpoint. If a refresh fails while the cached token is still
+ * valid, that token is used.
  * Failed requests (network errors, HTTP 5xx, 408, 429) are retried with
  * exponential backoff from `retryBackoffMs` for at most `retryBackoffMaxMs`
  * in total (Java's `Retry`); other HTTP errors fail at once.
@@ -98,7 +108,13 @@ export class OidcClientCredentialsProvider {
     return `${this.url.origin}${this.url.pathname}`
   }
 
-  /** A token that is valid now: the cached one until its refresh time, else a fresh one. */
+  /**
+   * A token that is valid now: the cached one until its refresh time; past
+   * it, the cached one still while it has more than
+   * {@link STILL_VALID_MARGIN_MS} to live, with the refresh running in the
+   * background (Java's refresh thread replaces the credential ahead of
+   * expiry; an authentication never waits for it); else a fresh one.
+   */
   readonly getToken = async (): Promise<OAuthBearerToken> => {
     const now = this.now()
     const c = this.cached
@@ -108,6 +124,11 @@ export class OidcClientCredentialsProvider {
         this.inflight = null
       })
     }
+    if (c !== null && c.token.lifetimeMs - now > STILL_VALID_MARGIN_MS) {
+      // Its failure is not this caller's: the next call past the margin sees it (or the cached token).
+      this.inflight.catch(() => {})
+      return c.token
+    }
     try {
       return await this.inflight
     } catch (e) {
@@ -115,6 +136,11 @@ export class OidcClientCredentialsProvider {
       if (c !== null && this.now() < c.token.lifetimeMs) return c.token
       throw e
     }
+  }
+
+  /** The token request under way (a background refresh included), or null. */
+  get pendingRequest(): Promise<OAuthBearerToken> | null {
+    return this.inflight
   }
 
   /** When the cached token will be refreshed (ms since the epoch), or null. */
