@@ -279,6 +279,31 @@ describe('OIDC client-credentials provider (against the harness OIDC server)', (
     expect(shown).not.toContain('wrong-secret-value')
   })
 
+  it('refreshes in the background at the refresh time while the token is in use, and stops when it is not', async () => {
+    let now = Date.now()
+    const timers: { fn: () => void; ms: number }[] = []
+    const p = provider({ now: () => now, random: () => 0, refreshMinPeriodMs: 0, refreshBufferMs: 0, timer: (fn, ms) => void timers.push({ fn, ms }) })
+    const first = await p.getToken()
+    expect(timers).toHaveLength(1)
+    expect(timers[0]!.ms).toBe(p.refreshAtMs! - now)
+    const before = oidc.requests.length
+    now = p.refreshAtMs!
+    timers[0]!.fn() // the refresh time comes: a request starts without any caller waiting
+    const second = await p.pendingRequest!
+    expect(second).not.toBe(first)
+    expect(oidc.requests.length).toBe(before + 1)
+    expect(await p.getToken()).toBe(second) // what a re-authentication then finds
+    // Nobody asked for a token since that refresh: the next timer does nothing (a closed producer stops).
+    expect(timers).toHaveLength(2)
+    now = p.refreshAtMs!
+    timers[1]!.fn()
+    expect(p.pendingRequest).not.toBeNull() // used since (the getToken above): refreshes
+    await p.pendingRequest
+    const idle = timers.at(-1)!
+    idle.fn()
+    expect(p.pendingRequest).toBeNull() // not used since the last refresh: no request
+  })
+
   it('waits for the refresh only when the cached token is about to expire', async () => {
     let now = Date.now()
     const p = provider({ now: () => now })

@@ -33,6 +33,8 @@ export interface OidcClientCredentialsOptions {
   readonly now?: () => number
   readonly random?: () => number
   readonly sleep?: (ms: number) => Promise<void>
+  /** For tests: runs `fn` once after `ms` (default: an unref'd setTimeout, which never keeps the process alive). */
+  readonly timer?: (fn: () => void, ms: number) => void
 }
 
 /**
@@ -81,6 +83,11 @@ export class OidcClientCredentialsProvider {
   private readonly now: () => number
   private readonly random: () => number
   private readonly sleep: (ms: number) => Promise<void>
+  private readonly timer: (fn: () => void, ms: number) => void
+  /** A token was asked for since the last scheduled refresh: the credential is in use. */
+  private usedSinceRefresh = false
+  /** Bumped per fetched token: a timer of an older token does nothing. */
+  private generation = 0
 
   constructor(options: OidcClientCredentialsOptions) {
     // Keep everything but the secret as given; the secret only inside a Secret.
@@ -101,6 +108,7 @@ export class OidcClientCredentialsProvider {
     this.now = options.now ?? Date.now
     this.random = options.random ?? Math.random
     this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)))
+    this.timer = options.timer ?? ((fn, ms) => void setTimeout(fn, Math.min(ms, 2147483647)).unref())
   }
 
   /** The endpoint without any user info, for messages. */
@@ -116,26 +124,48 @@ export class OidcClientCredentialsProvider {
    * expiry; an authentication never waits for it); else a fresh one.
    */
   readonly getToken = async (): Promise<OAuthBearerToken> => {
+    this.usedSinceRefresh = true
     const now = this.now()
     const c = this.cached
     if (c !== null && now < c.refreshAtMs) return c.token
-    if (this.inflight === null) {
-      this.inflight = this.fetchToken().finally(() => {
-        this.inflight = null
-      })
-    }
-    if (c !== null && c.token.lifetimeMs - now > STILL_VALID_MARGIN_MS) {
-      // Its failure is not this caller's: the next call past the margin sees it (or the cached token).
-      this.inflight.catch(() => {})
-      return c.token
-    }
+    const pending = this.startFetch()
+    if (c !== null && c.token.lifetimeMs - now > STILL_VALID_MARGIN_MS) return c.token
     try {
-      return await this.inflight
+      return await pending
     } catch (e) {
       // Java keeps the current credential when a refresh fails; so do we while it is valid.
       if (c !== null && this.now() < c.token.lifetimeMs) return c.token
       throw e
     }
+  }
+
+  /** Starts a token request unless one is under way; its failure reaches the callers that await it. */
+  private startFetch(): Promise<OAuthBearerToken> {
+    if (this.inflight === null) {
+      const p = this.fetchToken().finally(() => {
+        this.inflight = null
+      })
+      // A background refresh may have no caller waiting: its failure is then only the next caller's concern.
+      p.catch(() => {})
+      this.inflight = p
+    }
+    return this.inflight
+  }
+
+  /**
+   * Refreshes the token at its refresh time, in the background, as Java's
+   * `ExpiringCredentialRefreshingLogin` refresher thread: re-authentications
+   * near the old token's expiry then find the new one. Only while the
+   * credential is in use (a token was asked for since the last refresh), so
+   * a closed producer's provider stops after at most one more request.
+   */
+  private scheduleRefresh(refreshAtMs: number): void {
+    const generation = ++this.generation
+    this.timer(() => {
+      if (generation !== this.generation || !this.usedSinceRefresh) return
+      this.usedSinceRefresh = false
+      this.startFetch()
+    }, Math.max(0, refreshAtMs - this.now()))
   }
 
   /** The token request under way (a background refresh included), or null. */
@@ -159,7 +189,9 @@ export class OidcClientCredentialsProvider {
       attempt++
       try {
         const token = await this.request()
-        this.cached = { token, refreshAtMs: this.refreshTime(token) }
+        const refreshAtMs = this.refreshTime(token)
+        this.cached = { token, refreshAtMs }
+        this.scheduleRefresh(refreshAtMs)
         return token
       } catch (e) {
         if (e instanceof Unretryable) throw new KafkaAuthenticationError(e.message)
