@@ -207,3 +207,19 @@ describe('a custom mechanism that misbehaves fails the connection with a typed, 
     expect((err as Error).cause).toBe(boom)
   })
 })
+
+describe('re-authentication times are spread (KIP-368: 85–95 % of the session, at random per connection)', () => {
+  it('connections authenticated together with one token re-authenticate across the whole window, not at once', async () => {
+    const times: number[] = []
+    for (const r of [0, 0.25, 0.5, 0.75, 0.999]) {
+      // One token for all (expiring at 100 s), the broker's session bounded by it.
+      const a = new SaslClientAuthenticator(factory({ expiresAtMs: 100_000 }), ctx, () => r)
+      await a.authenticate(0)
+      await a.handleResponse(hsOk, 0)
+      await a.handleResponse(auth('c'), 0)
+      await a.handleResponse(auth('ok', 100_000), 0)
+      times.push(a.reauthenticationTimeMs)
+    }
+    expect(times).toEqual([85_000, 87_500, 90_000, 92_500, 94_990])
+  })
+})
