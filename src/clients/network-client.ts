@@ -149,6 +149,12 @@ export class NetworkClient implements KafkaClient {
   private readonly authStepsStartedMs = new Map<number, number>()
   /** Per authenticated node with a session lifetime, when to begin re-authenticating (KIP-368). */
   private readonly reauthTimes = new Map<number, number>()
+  /**
+   * Authenticated nodes that carried a request of the application's (not an
+   * authentication step) since their last (re-)authentication: in use, so
+   * renewed at their re-authentication time even before the next request.
+   */
+  private readonly usedSinceAuthentication = new Set<number>()
   /** SaslAuthenticate requests sent per node since start (re-authentication evidence, inspect()). */
   readonly saslAuthenticateRequests = new Map<number, number>()
   /** Successful re-authentications since start (Java's successful-reauthentication-total). */
@@ -210,7 +216,9 @@ export class NetworkClient implements KafkaClient {
    * Re-authentication is driven by sends, as Java's
    * `KafkaChannel.maybeBeginClientReauthentication`, which its Selector
    * calls only for a channel with a send to write: an idle connection is not
-   * re-authenticated, so connections.max.idle.ms still closes it.
+   * re-authenticated, so connections.max.idle.ms still closes it. (A
+   * connection in use is also renewed on time by `poll`, see
+   * `maybeBeginDueReauthentications`.)
    */
   private canSendRequestNow(nodeId: number, nowMs: number): boolean {
     if (!this.canSendRequest(nodeId)) return false
@@ -336,6 +344,7 @@ export class NetworkClient implements KafkaClient {
       this.pending.push(this.failed(request, nowMs, -1, err as Error, false))
       return
     }
+    if (this.reauthTimes.size > 0) this.usedSinceAuthentication.add(node)
     this.doSend(request, version, nowMs)
   }
 
@@ -384,7 +393,7 @@ export class NetworkClient implements KafkaClient {
       metadataTimeout,
       this.inFlight.timeUntilNextTimeout(now),
       this.states.timeUntilNextSetupTimeout(now),
-      this.timeUntilAuthenticationStepTimeout(now),
+      this.timeUntilAuthenticationEvent(now),
       this.timeUntilIdleExpiry(now),
     )
     await this.selector.poll(Math.max(0, wait))
@@ -394,6 +403,7 @@ export class NetworkClient implements KafkaClient {
     this.handleDisconnections(now)
     this.handleConnections(now)
     this.handleAuthenticationSteps(now)
+    this.maybeBeginDueReauthentications(now)
     this.handleTimedOutAuthenticationSteps(now)
     this.handleTimedOutConnections(now)
     this.handleTimedOutRequests(now)
@@ -657,16 +667,40 @@ export class NetworkClient implements KafkaClient {
   }
 
   /**
-   * Milliseconds until a pending authenticator step times out. A due
-   * re-authentication is no reason to wake: it begins when a request wants
-   * the connection (`canSendRequestNow`), and one that cannot begin yet (a
-   * send half written) waits for that send's completion, never spinning.
+   * Milliseconds until a pending authenticator step times out or a
+   * connection in use is due for re-authentication. An idle connection's
+   * due re-authentication is no reason to wake (it begins when a request
+   * wants the connection), and one that is due but cannot begin yet (a send
+   * half written, the in-flight cap reached) waits for that send's
+   * completion or those responses, which wake the poll: never a 0 wait.
    */
-  private timeUntilAuthenticationStepTimeout(nowMs: number): number {
-    if (this.authStepsStartedMs.size === 0) return Infinity
+  private timeUntilAuthenticationEvent(nowMs: number): number {
+    if (this.authStepsStartedMs.size === 0 && this.usedSinceAuthentication.size === 0) return Infinity
     let min = Infinity
     for (const started of this.authStepsStartedMs.values()) min = Math.min(min, started + this.opts.requestTimeoutMs)
+    for (const node of this.usedSinceAuthentication) {
+      const at = this.reauthTimes.get(node)
+      if (at !== undefined && at > nowMs && at < min) min = at
+    }
     return Math.max(0, min - nowMs)
+  }
+
+  /**
+   * Renews, at its re-authentication time, the session of every connection
+   * that carried a request since its last authentication, so a busy
+   * connection's next request never finds the session expired (the broker
+   * closes a connection whose session ended, KIP-368) while waiting for a
+   * later send to trigger it. Idle connections are left to the send-driven
+   * path (`canSendRequestNow`), as Java leaves them: connections.max.idle.ms
+   * then closes them, after at most one renewal.
+   */
+  private maybeBeginDueReauthentications(nowMs: number): void {
+    if (this.usedSinceAuthentication.size === 0) return
+    for (const node of [...this.usedSinceAuthentication]) {
+      const at = this.reauthTimes.get(node)
+      if (at === undefined || nowMs < at || !this.canSendRequest(node)) continue
+      this.beginReauthentication(node, nowMs)
+    }
   }
 
   private handleTimedOutAuthenticationSteps(nowMs: number): void {
@@ -695,6 +729,7 @@ export class NetworkClient implements KafkaClient {
   private beginReauthentication(node: number, nowMs: number): void {
     const authenticator = this.selector.authenticator(node)
     this.reauthTimes.delete(node)
+    this.usedSinceAuthentication.delete(node)
     if (authenticator === undefined) return
     this.states.authenticating(node, ConnectionState.Reauthenticating)
     this.runAuthenticationStep(node, authenticator, () => authenticator.reauthenticate(nowMs), nowMs)
@@ -802,6 +837,7 @@ export class NetworkClient implements KafkaClient {
     this.apiVersionsToTry.delete(node)
     this.handshakeVersions.delete(node)
     this.reauthTimes.delete(node)
+    this.usedSinceAuthentication.delete(node)
     this.authSendsWaiting.delete(node)
     this.authStepsStartedMs.delete(node)
   }
@@ -827,6 +863,7 @@ export class NetworkClient implements KafkaClient {
     this.apiVersions.delete(node)
     this.lastActivityMs.delete(node)
     this.reauthTimes.delete(node)
+    this.usedSinceAuthentication.delete(node)
     this.authSendsWaiting.delete(node)
     this.authStepsStartedMs.delete(node)
     // What was in flight (only during a re-authentication can that be more than the authenticator's
@@ -1009,3 +1046,4 @@ function authenticationStepError(node: number, err: unknown): KafkaClientError {
 function defaultWarning(message: string): void {
   process.emitWarning(message, { type: 'KafkaConnectionWarning' })
 }
+

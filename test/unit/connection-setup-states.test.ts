@@ -204,6 +204,28 @@ describe('KIP-368 re-authentication is driven by sends (Java: KafkaChannel.maybe
     expect(t.client.ready(node1, T0 + 9500)).toBe(true)
   })
 
+  it('a connection in use since its last authentication is renewed on time by the poll, without waiting for the next request', async () => {
+    const t = setup()
+    await t.establish()
+    t.setNow(T0 + 100)
+    t.sendRequest()
+    await t.poll()
+    t.sel.respond(1, API_VERSIONS, frames.apiVersions([[18, 0, 4]]))
+    await t.poll()
+    // The poll sleeps exactly until the re-authentication time (90 % of 10 s after T0).
+    await t.poll(Infinity)
+    expect(t.sel.pollTimeouts.at(-1)).toBe(8900)
+    t.setNow(T0 + 9000)
+    await t.poll(Infinity)
+    expect(t.client.connectionStates()['1']).toBe('REAUTHENTICATING')
+    await t.poll()
+    expect(t.writes(SASL_HANDSHAKE)).toBe(2)
+    await t.answerAuthentication()
+    // Renewed, and not used since: the next renewal waits for a request (an idle connection may close).
+    await t.poll(Infinity)
+    expect(t.sel.pollTimeouts.at(-1)).toBe(60_001) // the idle deadline (from the renewal), not the next renewal (T0 + 18 000)
+  })
+
   it('a due re-authentication held back by a send being written does not make the poll spin', async () => {
     const t = setup()
     await t.establish()
