@@ -61,12 +61,13 @@ export class KafkaAuthenticationError extends KafkaClientError {
  * The TLS handshake with a broker failed, or one side is not speaking TLS
  * (Java's `SslAuthenticationException`, an `AuthenticationException`): an
  * unknown CA, a certificate for another host, an expired certificate, a
- * rejected client certificate, a TLS client on a plaintext listener or the
- * reverse. Not retriable: the same settings meet the same certificate.
+ * rejected client certificate, a TLS alert, a plaintext client on a TLS
+ * listener. Not retriable: the same settings meet the same certificate.
  * `reason` is Node's / OpenSSL's code (e.g. `CERT_HAS_EXPIRED`,
- * `ERR_TLS_CERT_ALTNAME_INVALID`) or one of this library's:
- * `HANDSHAKE_CLOSED` (the broker hung up mid-handshake, typically a plaintext
- * listener) and `PLAINTEXT_ON_TLS_LISTENER`.
+ * `ERR_TLS_CERT_ALTNAME_INVALID`) or this library's
+ * `PLAINTEXT_ON_TLS_LISTENER`. A peer that closes the TLS handshake without
+ * an alert (a plaintext listener, a broker restarting) is not one of these:
+ * as Java's EOF during the handshake, that is a retriable network error.
  */
 export class KafkaTlsError extends KafkaAuthenticationError {
   /** Node's or OpenSSL's error code, or `HANDSHAKE_CLOSED` / `PLAINTEXT_ON_TLS_LISTENER`. */

@@ -195,7 +195,7 @@ export class ConnectionFailures {
 
   private maybeWarn(nodeId: number, address: string, entry: CauseEntry): void {
     const kind = entry.kind
-    const silentHandshakeClose = kind === 'RESET' && entry.label === HANDSHAKE_CLOSE_LABEL
+    const silentHandshakeClose = kind === 'RESET' && (entry.label === HANDSHAKE_CLOSE_LABEL || entry.label === TLS_HANDSHAKE_CLOSE_LABEL)
     if (kind !== 'DNS' && kind !== 'NOT_KAFKA' && !silentHandshakeClose) return
     // A broker shutting down or at max.connections.per.ip closes handshakes too: only an address that
     // never completed one, and did so HANDSHAKE_CLOSES_BEFORE_WARNING times in a row, looks like a TLS port.
@@ -214,6 +214,11 @@ export class ConnectionFailures {
       }
     } else if (kind === 'NOT_KAFKA') {
       message = `kafka-producer-ts: ${who} is ${entry.lastError.message}`
+    } else if (entry.label === TLS_HANDSHAKE_CLOSE_LABEL) {
+      message =
+        `kafka-producer-ts: ${who} closed the connection during the TLS handshake, without a TLS alert: ` +
+        'is this a PLAINTEXT or SASL_PLAINTEXT listener? (this client speaks TLS; a broker at its connection limit, ' +
+        'max.connections.per.ip, or shutting down does the same)'
     } else {
       message =
         `kafka-producer-ts: ${who} closed the connection without answering the ApiVersions request: ` +
@@ -238,6 +243,9 @@ export function timeoutSuffix(report: ConnectionFailureReport | null, leader = f
 
 /** The label of a peer that closed the connection during the handshake without a byte of answer. */
 export const HANDSHAKE_CLOSE_LABEL = 'closed during the ApiVersions handshake'
+
+/** The label of a peer that closed the connection during the TLS handshake without a TLS alert. */
+export const TLS_HANDSHAKE_CLOSE_LABEL = 'closed during the TLS handshake'
 
 /**
  * Classifies why a connection ended, from the error the selector or the

@@ -137,6 +137,13 @@ export interface KafkaClient {
    * null when none is. For the message and `cause` of a timeout: called on
    * failure paths only, never per send.
    */
+  /**
+   * The TLS or SASL error that ended the last connection attempt to
+   * `nodeId`, while that is how its last attempt ended (the node is in
+   * AUTHENTICATION_FAILED); null otherwise.
+   */
+  authenticationError?(nodeId: number): Error | null
+
   connectionFailures(nodeId?: number): ConnectionFailureReport | null
 
   /** Closes every connection; in-flight requests complete with a disconnect. Idempotent. */

@@ -51,6 +51,8 @@ export interface MetadataRequestChannel {
   /**
    * A request may go to `nodeId` now (connection and handshake done, below
    * the in-flight cap, not throttled). Not `ready()`, which says no while an update is due.
+   * A connection whose re-authentication is due begins it here and says no
+   * until it is done (KIP-368 re-authentication is driven by sends).
    */
   canSendRequest(nodeId: number, nowMs: number): boolean
   send(request: ClientRequest<any, any>, nowMs: number): void

@@ -24,7 +24,14 @@ import { SelectorMetrics } from '../network/selector-metrics.js'
 import type { AuthenticationRequest, Authenticator } from '../network/transport.js'
 import type { Node } from './cluster.js'
 import { ClusterConnectionStates, ConnectionState } from './connection-states.js'
-import { classifyFailure, ConnectionFailures, type ConnectionFailureReport, ConnectionPhase, formatAddress } from './connection-failures.js'
+import {
+  classifyFailure,
+  ConnectionFailures,
+  type ConnectionFailureReport,
+  ConnectionPhase,
+  formatAddress,
+  TLS_HANDSHAKE_CLOSE_LABEL,
+} from './connection-failures.js'
 import { type ClientRequest, type ClientResponse, type InFlightRequest, InFlightRequests } from './in-flight-requests.js'
 import type { ConnectionInspection } from './inspection.js'
 import { type FinalizedFeatures, type KafkaClient, NO_FINALIZED_FEATURES } from './kafka-client.js'
@@ -157,6 +164,12 @@ export class NetworkClient implements KafkaClient {
   private readonly authStepsStartedMs = new Map<number, number>()
   /** Per authenticated node with a session lifetime, when to begin re-authenticating (KIP-368). */
   private readonly reauthTimes = new Map<number, number>()
+  /**
+   * Authenticated nodes that carried a request of the application's (not an
+   * authentication step) since their last (re-)authentication: in use, so
+   * renewed at their re-authentication time even before the next request.
+   */
+  private readonly usedSinceAuthentication = new Set<number>()
   /** SaslAuthenticate requests sent per node since start (re-authentication evidence, inspect()). */
   readonly saslAuthenticateRequests = new Map<number, number>()
   /** Successful re-authentications since start (Java's successful-reauthentication-total). */
@@ -189,7 +202,7 @@ export class NetworkClient implements KafkaClient {
       metadata,
       {
         leastLoadedNode: (nowMs) => this.leastLoadedNode(nowMs),
-        canSendRequest: (nodeId, nowMs) => this.canSendRequest(nodeId, nowMs),
+        canSendRequest: (nodeId, nowMs) => this.canSendRequestNow(nodeId, nowMs),
         send: (request, nowMs) => this.send(request, nowMs),
         connectForRequest: (node, nowMs) => this.connectForRequest(node, nowMs),
         // With every node throttled or in backoff, the updater waits until the first may take a request again.
@@ -219,7 +232,25 @@ export class NetworkClient implements KafkaClient {
    * wait so the refresh is not starved (as Java does).
    */
   isReady(nodeId: number, nowMs: number): boolean {
-    return !this.metadataUpdater.isUpdateDue(nowMs) && this.canSendRequest(nodeId, nowMs)
+    return !this.metadataUpdater.isUpdateDue(nowMs) && this.canSendRequestNow(nodeId, nowMs)
+  }
+
+  /**
+   * Whether a request may go to `nodeId` now; when the connection's
+   * re-authentication is due, begins it instead (false until it is done).
+   * Re-authentication is driven by sends, as Java's
+   * `KafkaChannel.maybeBeginClientReauthentication`, which its Selector
+   * calls only for a channel with a send to write: an idle connection is not
+   * re-authenticated, so connections.max.idle.ms still closes it. (A
+   * connection in use is also renewed on time by `poll`, see
+   * `maybeBeginDueReauthentications`.)
+   */
+  private canSendRequestNow(nodeId: number, nowMs: number): boolean {
+    if (!this.canSendRequest(nodeId, nowMs)) return false
+    const at = this.reauthTimes.get(nodeId)
+    if (at === undefined || nowMs < at) return true
+    this.beginReauthentication(nodeId, nowMs)
+    return false
   }
 
   private canSendRequest(nodeId: number, nowMs: number): boolean {
@@ -388,6 +419,7 @@ export class NetworkClient implements KafkaClient {
       this.pending.push(this.failed(request, nowMs, -1, err as Error, false))
       return
     }
+    if (this.reauthTimes.size > 0) this.usedSinceAuthentication.add(node)
     this.doSend(request, version, nowMs)
   }
 
@@ -438,7 +470,8 @@ export class NetworkClient implements KafkaClient {
       metadataTimeout,
       this.inFlight.timeUntilNextTimeout(now),
       this.states.timeUntilNextSetupTimeout(now),
-      this.timeUntilNextReauthentication(now),
+      this.timeUntilAuthenticationEvent(now),
+      this.timeUntilIdleExpiry(now),
     )
     await this.selector.poll(Math.max(0, wait))
     now = nowFn()
@@ -447,7 +480,7 @@ export class NetworkClient implements KafkaClient {
     this.handleDisconnections(now)
     this.handleConnections(now)
     this.handleAuthenticationSteps(now)
-    this.maybeBeginReauthentication(now)
+    this.maybeBeginDueReauthentications(now)
     this.handleTimedOutAuthenticationSteps(now)
     this.handleTimedOutConnections(now)
     this.handleTimedOutRequests(now)
@@ -616,14 +649,16 @@ export class NetworkClient implements KafkaClient {
     try {
       p = step()
     } catch (err) {
-      this.authenticationFailed(node, err as Error, nowMs)
+      this.authenticationFailed(node, authenticationStepError(node, err), nowMs)
       return
     }
     this.authStepsStartedMs.set(node, nowMs)
-    p.then(
-      (request) => this.authSteps.push({ node, authenticator, request, error: null }),
-      (err: unknown) => this.authSteps.push({ node, authenticator, request: null, error: err instanceof Error ? err : new Error(String(err)) }),
-    ).finally(() => this.selector.wakeup())
+    Promise.resolve(p)
+      .then(
+        (request) => this.authSteps.push({ node, authenticator, request, error: null }),
+        (err: unknown) => this.authSteps.push({ node, authenticator, request: null, error: authenticationStepError(node, err) }),
+      )
+      .finally(() => this.selector.wakeup())
   }
 
   private handleAuthenticationResponse(req: InFlightRequest, frame: Buffer, nowMs: number): void {
@@ -645,7 +680,7 @@ export class NetworkClient implements KafkaClient {
       p = authenticator.handleResponse(body, nowMs)
     } catch (err) {
       // The broker said no; it closes the connection next, and this error (not that close) is the cause.
-      this.authenticationFailed(node, err as Error, nowMs)
+      this.authenticationFailed(node, authenticationStepError(node, err), nowMs)
       return
     }
     this.runAuthenticationStep(node, authenticator, () => p, nowMs)
@@ -727,13 +762,41 @@ export class NetworkClient implements KafkaClient {
     this.metadataUpdater.handleSuccessfulAuthentication?.(nowMs, node)
   }
 
-  /** Milliseconds until a re-authentication is due or a pending authenticator step times out. */
-  private timeUntilNextReauthentication(nowMs: number): number {
-    if (this.reauthTimes.size === 0 && this.authStepsStartedMs.size === 0) return Infinity
+  /**
+   * Milliseconds until a pending authenticator step times out or a
+   * connection in use is due for re-authentication. An idle connection's
+   * due re-authentication is no reason to wake (it begins when a request
+   * wants the connection), and one that is due but cannot begin yet (a send
+   * half written, the in-flight cap reached) waits for that send's
+   * completion or those responses, which wake the poll: never a 0 wait.
+   */
+  private timeUntilAuthenticationEvent(nowMs: number): number {
+    if (this.authStepsStartedMs.size === 0 && this.usedSinceAuthentication.size === 0) return Infinity
     let min = Infinity
-    for (const at of this.reauthTimes.values()) if (at < min) min = at
     for (const started of this.authStepsStartedMs.values()) min = Math.min(min, started + this.opts.requestTimeoutMs)
+    for (const node of this.usedSinceAuthentication) {
+      const at = this.reauthTimes.get(node)
+      if (at !== undefined && at > nowMs && at < min) min = at
+    }
     return Math.max(0, min - nowMs)
+  }
+
+  /**
+   * Renews, at its re-authentication time, the session of every connection
+   * that carried a request since its last authentication, so a busy
+   * connection's next request never finds the session expired (the broker
+   * closes a connection whose session ended, KIP-368) while waiting for a
+   * later send to trigger it. Idle connections are left to the send-driven
+   * path (`canSendRequestNow`), as Java leaves them: connections.max.idle.ms
+   * then closes them, after at most one renewal.
+   */
+  private maybeBeginDueReauthentications(nowMs: number): void {
+    if (this.usedSinceAuthentication.size === 0) return
+    for (const node of [...this.usedSinceAuthentication]) {
+      const at = this.reauthTimes.get(node)
+      if (at === undefined || nowMs < at || !this.canSendRequest(node, nowMs)) continue
+      this.beginReauthentication(node, nowMs)
+    }
   }
 
   private handleTimedOutAuthenticationSteps(nowMs: number): void {
@@ -752,24 +815,20 @@ export class NetworkClient implements KafkaClient {
   }
 
   /**
-   * KIP-368, as Java's `KafkaChannel.maybeBeginClientReauthentication`: once a
-   * connection's re-authentication time has come and no send is half
-   * written, stop giving it new requests (Reauthenticating is not Ready) and
-   * send SaslHandshake + SaslAuthenticate again with a fresh mechanism.
-   * Requests already in flight stay: Kafka answers in order, so their
-   * responses arrive before the handshake's and complete as usual.
+   * KIP-368, as Java's `KafkaChannel.maybeBeginClientReauthentication`: a
+   * request wants this Ready connection (no send half written) after its
+   * re-authentication time: stop giving it new requests (Reauthenticating is
+   * not Ready) and send SaslHandshake + SaslAuthenticate again with a fresh
+   * mechanism. Requests already in flight stay: Kafka answers in order, so
+   * their responses arrive before the handshake's and complete as usual.
    */
-  private maybeBeginReauthentication(nowMs: number): void {
-    if (this.reauthTimes.size === 0) return
-    for (const [node, at] of [...this.reauthTimes]) {
-      if (nowMs < at) continue
-      if (!this.states.isReady(node) || this.selector.hasSendInProgress(node)) continue
-      const authenticator = this.selector.authenticator(node)
-      this.reauthTimes.delete(node)
-      if (authenticator === undefined) continue
-      this.states.authenticating(node, ConnectionState.Reauthenticating)
-      this.runAuthenticationStep(node, authenticator, () => authenticator.reauthenticate(nowMs), nowMs)
-    }
+  private beginReauthentication(node: number, nowMs: number): void {
+    const authenticator = this.selector.authenticator(node)
+    this.reauthTimes.delete(node)
+    this.usedSinceAuthentication.delete(node)
+    if (authenticator === undefined) return
+    this.states.authenticating(node, ConnectionState.Reauthenticating)
+    this.runAuthenticationStep(node, authenticator, () => authenticator.reauthenticate(nowMs), nowMs)
   }
 
   /**
@@ -841,6 +900,19 @@ export class NetworkClient implements KafkaClient {
     }
   }
 
+  /**
+   * Milliseconds until the first connection with nothing in flight passes
+   * connections.max.idle.ms, so an idle producer still closes it on time
+   * (a connection with requests in flight is woken by their answers or
+   * timeouts instead).
+   */
+  private timeUntilIdleExpiry(nowMs: number): number {
+    if (this.lastActivityMs.size === 0 || !(this.opts.connectionsMaxIdleMs >= 0)) return Infinity
+    let min = Infinity
+    for (const [node, last] of this.lastActivityMs) if (last < min && this.inFlight.isEmpty(node)) min = last
+    return Math.max(0, min + this.opts.connectionsMaxIdleMs + 1 - nowMs)
+  }
+
   private closeIdleConnections(nowMs: number): void {
     const nodes = this.metadataUpdater.fetchNodes()
     const knowsBrokers = nodes.length > 0 && nodes[0]!.id >= 0
@@ -884,6 +956,7 @@ export class NetworkClient implements KafkaClient {
     this.apiVersionsToTry.delete(node)
     this.handshakeVersions.delete(node)
     this.reauthTimes.delete(node)
+    this.usedSinceAuthentication.delete(node)
     this.authSendsWaiting.delete(node)
     this.authStepsStartedMs.delete(node)
   }
@@ -899,9 +972,10 @@ export class NetworkClient implements KafkaClient {
       this.selectorMetrics.connectionClose.record(1, nowMs)
     }
     const state = duringTlsHandshake ? ConnectionState.TlsHandshake : this.states.state(node)
-    const err = this.disconnectError(node, state, error)
+    const err = disconnectError(node, state, error)
     // The typed TLS/SASL error says more than the socket's; otherwise keep the socket's own errno.
-    this.recordFailure(node, err instanceof KafkaAuthenticationError ? err : error, nowMs)
+    if (state === ConnectionState.TlsHandshake && isTlsHandshakeClose(error)) this.recordTlsHandshakeClose(node, err, nowMs)
+    else this.recordFailure(node, err instanceof KafkaAuthenticationError ? err : error, nowMs)
     if (authenticateChannel.hasSubscribers && err instanceof KafkaAuthenticationError) {
       authenticateChannel.publish({
         ...this.where(node),
@@ -925,6 +999,7 @@ export class NetworkClient implements KafkaClient {
     this.apiVersions.delete(node)
     this.lastActivityMs.delete(node)
     this.reauthTimes.delete(node)
+    this.usedSinceAuthentication.delete(node)
     this.authSendsWaiting.delete(node)
     this.authStepsStartedMs.delete(node)
     // What was in flight (only during a re-authentication can that be more than the authenticator's
@@ -944,37 +1019,6 @@ export class NetworkClient implements KafkaClient {
     this.metadataUpdater.handleServerDisconnect(nowMs, node, err instanceof KafkaAuthenticationError ? err : undefined)
   }
 
-  /**
-   * What a disconnect means, given the step it ended: a TLS failure (Java's
-   * SslAuthenticationException: certificate checks, or the broker hanging up
-   * mid-handshake, as a plaintext listener does) or a SASL rejection is an
-   * authentication error; otherwise a network error, as before.
-   */
-  private disconnectError(node: number, state: ConnectionState, error: Error): KafkaClientError {
-    if (error instanceof KafkaClientError) return error
-    const code = (error as NodeJS.ErrnoException).code
-    if (typeof code === 'string' && TLS_ERROR_CODE.test(code)) {
-      return new KafkaTlsError(code, `TLS handshake with node ${node} failed (${code}): ${error.message}`, { cause: error })
-    }
-    if (state === ConnectionState.TlsHandshake) {
-      return new KafkaTlsError(
-        'HANDSHAKE_CLOSED',
-        `Connection to node ${node} closed during the TLS handshake (${error.message}): the listener may not be a TLS one (check security.protocol)`,
-        { cause: error },
-      )
-    }
-    if (state === ConnectionState.SaslHandshake || state === ConnectionState.SaslAuthenticate || state === ConnectionState.Reauthenticating) {
-      // Java's message for the same case (NetworkClient.processDisconnection).
-      return new KafkaNetworkError(
-        `Connection to node ${node} terminated during authentication (${error.message}). This may happen due to any of the following reasons: ` +
-          `(1) Firewall blocking Kafka TLS traffic (eg it may only allow HTTPS traffic), (2) Transient network issue.`,
-        node,
-        { cause: error },
-      )
-    }
-    return new KafkaNetworkError(`Connection to node ${node} failed: ${error.message}`, node, { cause: error })
-  }
-
   /** Keeps why the connection to `node` ended, for the timeouts it may cause (ConnectionFailures). */
   /** A broker that completed its handshake is no longer blamed in timeout messages. */
   private handshakeSucceeded(node: number): void {
@@ -982,6 +1026,13 @@ export class NetworkClient implements KafkaClient {
     if (address !== undefined) this.failures.succeeded(address.host, address.port)
     // Its failures have ended: a new one is logged again.
     this.log.forget(`connection:${node}:`)
+  }
+
+  /** A TLS handshake the peer closed without an alert: its own cause, so a timeout and the warning can name it. */
+  private recordTlsHandshakeClose(node: number, error: Error, nowMs: number): void {
+    const address = this.states.address(node)
+    if (address === undefined) return
+    this.failures.record(node, address.host, address.port, { kind: 'RESET', label: TLS_HANDSHAKE_CLOSE_LABEL, error }, nowMs)
   }
 
   private recordFailure(node: number, error: Error, nowMs: number): void {
@@ -1083,3 +1134,67 @@ export class NetworkClient implements KafkaClient {
     this.completeResponses()
   }
 }
+
+/**
+ * What a disconnect means, given the step it ended (Java's
+ * `NetworkClient.processDisconnection` with `SslTransportLayer`'s split): a
+ * TLS alert or certificate verdict is a {@link KafkaTlsError} (Java's
+ * SslAuthenticationException), not retriable; a TLS handshake the peer
+ * closed without an alert, and every other close, is a retriable
+ * {@link KafkaNetworkError}; typed errors (timeouts, SASL rejections) stay
+ * as they are.
+ */
+export function disconnectError(node: number, state: ConnectionState, error: Error): KafkaClientError {
+  if (state === ConnectionState.TlsHandshake && isTlsHandshakeClose(error)) {
+    // No alert, no certificate verdict: the peer just hung up (EOF, reset). Java's SslTransportLayer
+    // throws an EOFException here, an IOException the Selector treats as a plain disconnect, retried
+    // after the reconnect backoff; only an SSLHandshakeException (alert, certificate) is an
+    // SslAuthenticationException. A broker restarting or at its connection limit does the same, so
+    // this is retriable; a plaintext listener keeps doing it, and ConnectionFailures says so.
+    return new KafkaNetworkError(
+      `Connection to node ${node} closed during the TLS handshake (${error.message}): the listener may not be a TLS one (check security.protocol), or the broker is restarting`,
+      node,
+      { cause: error },
+    )
+  }
+  if (error instanceof KafkaClientError) return error
+  const code = (error as NodeJS.ErrnoException).code
+  if (typeof code === 'string' && TLS_ERROR_CODE.test(code)) {
+    return new KafkaTlsError(code, `TLS handshake with node ${node} failed (${code}): ${error.message}`, { cause: error })
+  }
+  if (state === ConnectionState.SaslHandshake || state === ConnectionState.SaslAuthenticate || state === ConnectionState.Reauthenticating) {
+    // Java's message for the same case (NetworkClient.processDisconnection).
+    return new KafkaNetworkError(
+      `Connection to node ${node} terminated during authentication (${error.message}). This may happen due to any of the following reasons: ` +
+        `(1) Firewall blocking Kafka TLS traffic (eg it may only allow HTTPS traffic), (2) Transient network issue.`,
+      node,
+      { cause: error },
+    )
+  }
+  return new KafkaNetworkError(`Connection to node ${node} failed: ${error.message}`, node, { cause: error })
+}
+
+/**
+ * A TLS handshake that ended because the peer hung up (EOF, reset), not
+ * because of a TLS alert or a certificate check, nor by our own setup
+ * timeout: Java's `SslTransportLayer` EOFException case.
+ */
+function isTlsHandshakeClose(error: Error): boolean {
+  if (error instanceof KafkaTimeoutError || error instanceof KafkaAuthenticationError) return false
+  const code = (error as NodeJS.ErrnoException).code
+  return !(typeof code === 'string' && TLS_ERROR_CODE.test(code))
+}
+
+/**
+ * What an authenticator step's failure means: the authenticator's typed
+ * error as it is; anything else (a custom authenticator or mechanism that
+ * threw a plain Error) is an authentication failure too, not retriable, as
+ * Java turns a SaslClient's SaslException into a SaslAuthenticationException,
+ * with the original as the cause.
+ */
+function authenticationStepError(node: number, err: unknown): KafkaClientError {
+  if (err instanceof KafkaClientError) return err
+  const message = err instanceof Error ? err.message : String(err)
+  return new KafkaAuthenticationError(`Authentication with node ${node} failed: ${message}`, { cause: err })
+}
+

@@ -9,7 +9,7 @@ export type SecurityProtocol = 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SS
 /**
  * TLS settings after validation (files read, PEM checked, the key decrypted
  * once to prove the passphrase). Secrets stay wrapped until
- * {@link ResolvedTls.connectOptions} builds the options of one `tls.connect`.
+ * {@link ResolvedTls.createSecureContext} builds the producer's one context.
  */
 export interface ResolvedTls {
   /** Trusted CA certificates (PEM); undefined: Node's default (Mozilla) CA store. */
@@ -30,7 +30,19 @@ export interface ResolvedTls {
    * default); false when it was set to '' / 'none'. Phase-2 logs a warning once.
    */
   readonly verifyHostname: boolean
-  /** Options for `tls.connect` to one broker; reveals the secrets into the returned object only. */
+  /**
+   * The one `tls.SecureContext` of a producer (Java builds one SSLContext
+   * per channel builder, `SslFactory`): CA, client certificate and key are
+   * parsed once, the key and passphrase revealed only into it.
+   */
+  createSecureContext(): tls.SecureContext
+  /**
+   * Options for `tls.connect` to one broker over a context from
+   * {@link createSecureContext}: SNI, verification and the context, no key
+   * material (what every connection of a producer uses).
+   */
+  socketOptions(host: string, port: number, secureContext: tls.SecureContext): tls.ConnectionOptions
+  /** Options for a one-off `tls.connect` to one broker (tools, tests); reveals the secrets into the returned object only. */
   connectOptions(host: string, port: number): tls.ConnectionOptions
 }
 
@@ -44,25 +56,31 @@ export interface ResolvedSecurity {
   readonly sasl: SaslMechanismFactory | null
 }
 
-export function makeResolvedTls(settings: Omit<ResolvedTls, 'connectOptions'>): ResolvedTls {
+export function makeResolvedTls(settings: Omit<ResolvedTls, 'connectOptions' | 'socketOptions' | 'createSecureContext'>): ResolvedTls {
   const s = { ...settings }
+  const contextOptions = (): tls.SecureContextOptions => ({
+    ...(s.ca !== undefined ? { ca: [...s.ca] } : {}),
+    ...(s.cert !== undefined ? { cert: s.cert } : {}),
+    ...(s.key !== undefined ? { key: s.key.reveal() } : {}),
+    ...(s.passphrase !== undefined ? { passphrase: s.passphrase.revealString() } : {}),
+  })
+  const verification = (host: string, port: number): tls.ConnectionOptions => {
+    const servername = s.servername ?? (isIP(host) === 0 ? host : undefined)
+    return {
+      host,
+      port,
+      ...(servername !== undefined ? { servername } : {}),
+      rejectUnauthorized: s.rejectUnauthorized,
+      // Java's ssl.endpoint.identification.algorithm='' turns hostname checks off but keeps chain checks.
+      checkServerIdentity: s.verifyHostname ? tls.checkServerIdentity : () => undefined,
+    }
+  }
   return Object.freeze({
     ...s,
-    connectOptions(host: string, port: number): tls.ConnectionOptions {
-      const servername = s.servername ?? (isIP(host) === 0 ? host : undefined)
-      return {
-        host,
-        port,
-        ...(servername !== undefined ? { servername } : {}),
-        ...(s.ca !== undefined ? { ca: [...s.ca] } : {}),
-        ...(s.cert !== undefined ? { cert: s.cert } : {}),
-        ...(s.key !== undefined ? { key: s.key.reveal() } : {}),
-        ...(s.passphrase !== undefined ? { passphrase: s.passphrase.revealString() } : {}),
-        rejectUnauthorized: s.rejectUnauthorized,
-        // Java's ssl.endpoint.identification.algorithm='' turns hostname checks off but keeps chain checks.
-        checkServerIdentity: s.verifyHostname ? tls.checkServerIdentity : () => undefined,
-      }
-    },
+    // Without `ca`, a context trusts Node's default CA store, as tls.connect without one does.
+    createSecureContext: (): tls.SecureContext => tls.createSecureContext(contextOptions()),
+    socketOptions: (host: string, port: number, secureContext: tls.SecureContext): tls.ConnectionOptions => ({ ...verification(host, port), secureContext }),
+    connectOptions: (host: string, port: number): tls.ConnectionOptions => ({ ...verification(host, port), ...contextOptions() }),
   })
 }
 

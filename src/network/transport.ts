@@ -63,9 +63,11 @@ export class PlaintextTransportFactory implements TransportFactory {
 /**
  * TLS over TCP with `node:tls` (SSL, or SASL_SSL with an authenticator
  * factory), as Java's `SslTransportLayer`. `options(host, port)` gives the
- * `tls.connect` options of one connection (CA, client certificate, SNI,
- * hostname check); the factory adds nothing but the socket tuning, so which
- * certificates are trusted is decided in one place (clients/security.ts).
+ * `tls.connect` options of one connection (SNI, hostname check, and the
+ * producer's one `secureContext` holding CA, client certificate and key, so
+ * key material is parsed once, not per connection); the factory adds nothing
+ * but the socket tuning, so which certificates are trusted is decided in one
+ * place (clients/security.ts).
  *
  * Invariant: the transport is ready only after `secureConnect`, i.e. after
  * the broker's certificate chain (and, unless disabled, its name) verified;

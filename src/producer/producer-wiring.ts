@@ -1,7 +1,9 @@
+import type { SecureContext } from 'node:tls'
 import { type KafkaClient, NO_FINALIZED_FEATURES } from '../clients/kafka-client.js'
 import { ProducerMetadata } from '../clients/metadata.js'
 import { NetworkClient } from '../clients/network-client.js'
 import type { ResolvedProducerConfig } from '../config.js'
+import { KafkaConfigError } from '../errors.js'
 import { resolveCompression } from '../protocol/compression/index.js'
 import { Selector } from '../network/selector.js'
 import { PlaintextTransportFactory, TlsTransportFactory, type TransportFactory } from '../network/transport.js'
@@ -92,7 +94,16 @@ export function transportFactoryFor(
   if (!tls.rejectUnauthorized) {
     onWarning("kafka-producer-ts: TLS certificate verification is off (ssl.rejectUnauthorized: false): any broker certificate is accepted")
   }
-  return new TlsTransportFactory((host, port) => tls.connectOptions(host, port), authenticators, protocol)
+  // One context for every connection of this producer: the key is parsed once and kept out of
+  // per-socket options (Java: one SSLContext per SslFactory, shared by its channels).
+  let secureContext: SecureContext
+  try {
+    secureContext = tls.createSecureContext()
+  } catch (e) {
+    // Resolution already proved the key and passphrase; what is left is a certificate that does not match the key.
+    throw new KafkaConfigError('ssl', `the TLS client certificate and key cannot be used together: ${(e as Error).message}`)
+  }
+  return new TlsTransportFactory((host, port) => tls.socketOptions(host, port, secureContext), authenticators, protocol)
 }
 
 /**

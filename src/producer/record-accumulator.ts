@@ -1014,6 +1014,29 @@ export class RecordAccumulator {
     }
   }
 
+  /**
+   * Removes and returns the batches of the partitions led by `nodeId` that
+   * never left the accumulator (as `abortUndrainedBatches` chooses them), for
+   * the sender to fail when that broker rejected this client's credentials
+   * or certificate. Retried batches stay: they may have been written.
+   */
+  takeUndrainedBatchesFor(nodeId: number): ProducerBatch[] {
+    const withHooks = this.producerState !== null
+    const taken: ProducerBatch[] = []
+    for (const ts of this.topicList) {
+      for (const q of ts.queueList) {
+        if (q.leader !== nodeId || q.deque.size === 0) continue
+        const removed = q.deque.removeWhere((b) => (withHooks ? !b.hasSequence() : !b.isClosed))
+        this.queuedBatches -= removed.length
+        for (const batch of removed) {
+          batch.closeForAppends()
+          taken.push(batch)
+        }
+      }
+    }
+    return taken
+  }
+
   private batchFinished(batch: ProducerBatch): void {
     this.unfinishedBatches--
     const waiters = this.flushWaiters

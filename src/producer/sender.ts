@@ -248,6 +248,7 @@ export class Sender {
         readyNodes.delete(nodeId)
         // A connected node its broker throttles (KIP-219) says how long is left: wake then, not before (Java: pollDelayMs).
         notReadyTimeout = Math.min(notReadyTimeout, this.client.pollDelayMs(nodeId, nowMs))
+        this.failBatchesOfUnauthenticatedNode(nodeId)
       } else {
         this.accumulator.updateNodeLatencyStats(nodeId, nowMs, true)
       }
@@ -291,6 +292,22 @@ export class Sender {
       }
     }
     return Math.max(pollTimeout, 0)
+  }
+
+  /**
+   * The leader's last connection attempt ended in a TLS or SASL rejection:
+   * its queued batches, never sent, fail now with that non-retriable error
+   * rather than at delivery.timeout.ms (Java fails them with the
+   * AuthenticationException through the idempotent producer's fatal state,
+   * `Sender.maybeAbortBatches`; here only that leader's, so other brokers'
+   * partitions keep flowing). Nothing was written, so nothing is lost or
+   * duplicated; the node is tried again after the reconnect backoff, and
+   * while that attempt runs new batches wait for its outcome.
+   */
+  private failBatchesOfUnauthenticatedNode(nodeId: number): void {
+    const error = this.client.authenticationError?.(nodeId) ?? null
+    if (error === null) return
+    for (const batch of this.accumulator.takeUndrainedBatchesFor(nodeId)) this.failBatch(batch, error, FailedBatchOutcome.Rejected, true)
   }
 
   /** Fails batches past delivery.timeout.ms, queued or in flight (Java's expiredBatches + getExpiredInflightBatches). */

@@ -81,6 +81,8 @@ export class ScriptedClient implements KafkaClient {
   apiVersions: Record<string, Record<string, number>> = {}
   /** What `finalizedFeatures` reports (e.g. transaction.version for the transaction manager). */
   features: FinalizedFeatures = NO_FINALIZED_FEATURES
+  /** What `authenticationError` reports per node (a TLS or SASL rejection of its last attempt). */
+  readonly authErrors = new Map<number, Error>()
   /** Overrides `leastLoadedNode` when set (null: no node available). */
   leastLoaded: Node | null | undefined = undefined
 
@@ -99,6 +101,10 @@ export class ScriptedClient implements KafkaClient {
     private readonly time: () => number,
     readonly maxInFlightPerConnection = 5,
   ) {}
+
+  authenticationError(nodeId: number): Error | null {
+    return this.authErrors.get(nodeId) ?? null
+  }
 
   // ---- scripting ----
 

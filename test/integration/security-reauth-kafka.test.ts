@@ -139,4 +139,31 @@ describe('KIP-368 re-authentication during a steady-rate run (Kafka 4.4, connect
     },
     120_000,
   )
+
+  it('an idle connection is not re-authenticated (re-authentication is driven by sends, as Java): connections.max.idle.ms closes it, and the next send reconnects', async () => {
+    let client: NetworkClient | undefined
+    const producer = new KafkaProducer(
+      {
+        bootstrapServers: k.listeners.REAUTH,
+        ssl: { ca: k.certs.caPem },
+        sasl: { mechanism: 'SCRAM-SHA-256', username: k.alice.username, password: k.alice.password },
+        connectionsMaxIdleMs: 4000,
+        lingerMs: 0,
+      } as ProducerConfig,
+      { createClient: (p: ClientParts) => (client = createNetworkClient(p)) },
+    )
+    try {
+      await producer.send({ topic: 'reauth-scram', key: 'idle', value: 'before' })
+      const closedBefore = client!.connectionCloseTotal
+      // Idle for 2.5 sessions (5 s each): before the fix, re-authentication every ~4.5 s kept it open.
+      await new Promise((r) => setTimeout(r, 12_000))
+      console.log(`[reauth] idle: reauthentications=${client!.successfulReauthenticationTotal} closed=${client!.connectionCloseTotal - closedBefore} open=${client!.connectionCount()}`)
+      expect(client!.successfulReauthenticationTotal).toBe(0)
+      expect(client!.connectionCount()).toBe(0)
+      expect(client!.connectionCloseTotal).toBeGreaterThan(closedBefore)
+      await producer.send({ topic: 'reauth-scram', key: 'idle', value: 'after' })
+    } finally {
+      await producer.close()
+    }
+  }, 60_000)
 })

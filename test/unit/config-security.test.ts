@@ -2,10 +2,12 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { inspect } from 'node:util'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import tls from 'node:tls'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { JaasParseError, parseJaasConfig } from '../../src/clients/sasl/jaas.js'
 import { resolveProducerConfig, type ProducerConfig, type ResolvedProducerConfig } from '../../src/config.js'
 import { KafkaConfigError } from '../../src/errors.js'
+import { transportFactoryFor } from '../../src/producer/producer-wiring.js'
 import { Secret } from '../../src/util/secret.js'
 import { makeTestCertificates, type TestCertificates } from '../harness/certs.js'
 import { startOidcServer, type OidcServer } from '../harness/oidc.js'
@@ -97,6 +99,37 @@ describe('TLS settings', () => {
     // camelCase names too, and ssl: true with properties.
     const camel = resolve({ ssl: true, sslCaLocation: certs.caFile })
     expect(camel.security.tls!.ca).toHaveLength(1)
+  })
+
+  it('one SecureContext per producer: the key is parsed once, and no connection carries key material in its options', () => {
+    const c = resolve({ ssl: { ca: certs.caPem, cert: certs.client.certPem, key: certs.client.keyPem, passphrase: certs.client.keyPassword } })
+    const created = vi.spyOn(tls, 'createSecureContext')
+    const connects = vi.spyOn(tls, 'connect')
+    try {
+      const factory = transportFactoryFor(c, () => {})
+      expect(created).toHaveBeenCalledTimes(1)
+      const sockets = [factory.connect('127.0.0.1', 1), factory.connect('localhost', 1), factory.connect('127.0.0.1', 2)].map((t) => t.socket)
+      for (const s of sockets) {
+        s.on('error', () => {})
+        s.destroy()
+      }
+      expect(created).toHaveBeenCalledTimes(1)
+      expect(connects).toHaveBeenCalledTimes(3)
+      const contexts = new Set<unknown>()
+      for (const [options] of connects.mock.calls as unknown as [tls.ConnectionOptions][]) {
+        expect(options.secureContext).toBeDefined()
+        contexts.add(options.secureContext)
+        expect(options).not.toHaveProperty('key')
+        expect(options).not.toHaveProperty('passphrase')
+        expect(options).not.toHaveProperty('cert')
+        expect(options.rejectUnauthorized).toBe(true)
+      }
+      expect(contexts.size).toBe(1)
+      expect((connects.mock.calls[1]![0] as tls.ConnectionOptions).servername).toBe('localhost')
+    } finally {
+      created.mockRestore()
+      connects.mockRestore()
+    }
   })
 
   it('ssl.endpoint.identification.algorithm: https (default), empty or none', () => {

@@ -109,3 +109,117 @@ describe('SaslClientAuthenticator (the request sequence of one connection)', () 
     expect(a.state).toBe(SaslState.Failed)
   })
 })
+
+/** A custom mechanism whose `start` / `evaluate` are given by the test (a bad implementation). */
+function custom(start: () => unknown, evaluate: (c: Buffer) => unknown = () => null): SaslMechanismFactory {
+  return {
+    mechanism: 'CUSTOM',
+    create: () => ({ name: 'CUSTOM', complete: true, start, evaluate }) as unknown as SaslMechanism,
+  }
+}
+
+/** Runs an exchange up to the first SaslAuthenticate request (start()); returns its outcome. */
+async function firstRequest(f: SaslMechanismFactory): Promise<unknown> {
+  const a = new SaslClientAuthenticator(f, ctx)
+  await a.authenticate(0)
+  try {
+    return await a.handleResponse(hsOk, 0)
+  } catch (e) {
+    return e
+  }
+}
+
+describe('a custom mechanism that misbehaves fails the connection with a typed, non-retriable error (never hangs)', () => {
+  it.each([
+    ['a string', async () => 'hello', /start\(\) must resolve with a Buffer, got string/],
+    ['undefined', async () => undefined, /start\(\) must resolve with a Buffer, got undefined/],
+    ['null', async () => null, /start\(\) must resolve with a Buffer, got null/],
+    ['an object', async () => ({ bytes: 1 }), /start\(\) must resolve with a Buffer, got Object/],
+  ])('start() resolving with %s', async (_what, start, message) => {
+    const out = await firstRequest(custom(start))
+    expect(out).toBeInstanceOf(KafkaAuthenticationError)
+    expect((out as Error).message).toMatch(message)
+  })
+
+  it('a Uint8Array (or a Buffer returned without a Promise) is accepted as the bytes, without a copy', async () => {
+    const backing = new Uint8Array([0, 1, 2, 3, 4])
+    const view = backing.subarray(1, 4)
+    const r = (await firstRequest(custom(async () => view))) as { api: unknown; body: { authBytes: Buffer } }
+    expect(r.api).toBe(SaslAuthenticateApi)
+    expect(Buffer.isBuffer(r.body.authBytes)).toBe(true)
+    expect([...r.body.authBytes]).toEqual([1, 2, 3])
+    expect(r.body.authBytes.buffer).toBe(backing.buffer)
+    const sync = (await firstRequest(custom(() => Buffer.from('x')))) as { body: { authBytes: Buffer } }
+    expect(sync.body.authBytes.toString()).toBe('x')
+  })
+
+  it('evaluate() resolving with a string fails naming the contract', async () => {
+    const a = new SaslClientAuthenticator(custom(async () => Buffer.from('a'), async () => 'next'), ctx)
+    await a.authenticate(0)
+    await a.handleResponse(hsOk, 0)
+    await expect(a.handleResponse(auth('c'), 0)).rejects.toThrow(/evaluate\(\) must resolve with a Buffer \(or null when done\), got string/)
+    expect(a.state).toBe(SaslState.Failed)
+  })
+
+  it("a synchronous throw from start(), evaluate() or the factory is a KafkaAuthenticationError with the mechanism's message and the cause", async () => {
+    const boom = new TypeError('cannot read the keytab')
+    const fromStart = await firstRequest(
+      custom(() => {
+        throw boom
+      }),
+    )
+    expect(fromStart).toBeInstanceOf(KafkaAuthenticationError)
+    expect((fromStart as Error).message).toMatch(/CUSTOM start\(\) threw: cannot read the keytab/)
+    expect((fromStart as Error).cause).toBe(boom)
+
+    const a = new SaslClientAuthenticator(
+      custom(
+        async () => Buffer.from('a'),
+        () => {
+          throw boom
+        },
+      ),
+      ctx,
+    )
+    await a.authenticate(0)
+    await a.handleResponse(hsOk, 0)
+    const fromEvaluate = await a.handleResponse(auth('c'), 0).catch((e: unknown) => e)
+    expect(fromEvaluate).toBeInstanceOf(KafkaAuthenticationError)
+    expect((fromEvaluate as Error).cause).toBe(boom)
+
+    const rejected = await firstRequest(custom(() => Promise.reject(new Error('provider down'))))
+    expect(rejected).toBeInstanceOf(KafkaAuthenticationError)
+    expect((rejected as Error).message).toMatch(/CUSTOM start\(\) failed: provider down/)
+
+    const badFactory: SaslMechanismFactory = {
+      mechanism: 'CUSTOM',
+      create: () => {
+        throw boom
+      },
+    }
+    let err: unknown
+    try {
+      await new SaslClientAuthenticator(badFactory, ctx).authenticate(0)
+    } catch (e) {
+      err = e
+    }
+    expect(err).toBeInstanceOf(KafkaAuthenticationError)
+    expect((err as Error).cause).toBe(boom)
+  })
+})
+
+describe('re-authentication times are spread (KIP-368: 85–95 % of the session, at random per connection)', () => {
+  it('connections authenticated together with one token re-authenticate across the whole window, not at once', async () => {
+    const times: number[] = []
+    for (const r of [0, 0.25, 0.5, 0.75, 0.999]) {
+      // One token for all (expiring at 100 s), the broker's session bounded by it.
+      const a = new SaslClientAuthenticator(factory({ expiresAtMs: 100_000 }), ctx, () => r)
+      await a.authenticate(0)
+      await a.handleResponse(hsOk, 0)
+      await a.handleResponse(auth('c'), 0)
+      await a.handleResponse(auth('ok', 100_000), 0)
+      times.push(a.reauthenticationTimeMs)
+    }
+    expect(times).toEqual([85_000, 87_500, 90_000, 92_500, 94_990])
+  })
+})

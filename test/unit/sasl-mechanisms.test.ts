@@ -103,7 +103,7 @@ print('v=' + base64.b64encode(srv).decode())
     await expect(m2.evaluate(Buffer.from('e=invalid-proof'))).rejects.toThrow(/server error: invalid-proof/)
   })
 
-  it('rejects a nonce that does not extend ours, too few iterations, m= and garbage', async () => {
+  it('rejects a nonce that does not extend ours, too few or too many iterations, m= and garbage', async () => {
     const start = async () => {
       const m = new ScramMechanism('SCRAM-SHA-256', 'user', new Secret('pencil'), nonce)
       await m.start()
@@ -112,6 +112,11 @@ print('v=' + base64.b64encode(srv).decode())
     await expect((await start()).evaluate(Buffer.from('r=other%x,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096'))).rejects.toThrow(/nonce/)
     await expect((await start()).evaluate(Buffer.from(`r=${nonce},s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096`))).rejects.toThrow(/nonce/)
     await expect((await start()).evaluate(Buffer.from(`r=${nonce}x,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4095`))).rejects.toThrow(/less than the minimum 4096/)
+    // Java's ScramMechanism.maxIterations(): a peer asking for more is refused before any PBKDF2 work.
+    const tooMany = await (await start()).evaluate(Buffer.from(`r=${nonce}x,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=16385`)).catch((e: unknown) => e)
+    expect(tooMany).toBeInstanceOf(KafkaAuthenticationError)
+    expect((tooMany as Error).message).toMatch(/more than the maximum 16384/)
+    await expect((await start()).evaluate(Buffer.from(`r=${nonce}x,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=99999999999999999999`))).rejects.toThrow(/less than the minimum|more than the maximum/)
     await expect((await start()).evaluate(Buffer.from(`m=ext,r=${nonce}x,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096`))).rejects.toThrow(/m=/)
     await expect((await start()).evaluate(Buffer.from('garbage'))).rejects.toThrow(/invalid server-first/)
     await expect((await start()).evaluate(Buffer.from('e=unknown-user'))).rejects.toThrow(/unknown-user/)
@@ -219,9 +224,13 @@ describe('OIDC client-credentials provider (against the harness OIDC server)', (
     expect(p.refreshAtMs! - now).toBeLessThanOrEqual(Math.ceil(0.8 * lifetime) + 1000)
     now = p.refreshAtMs! - 1
     expect(await p.getToken()).toBe(first)
+    // Past the refresh time the refresh runs in the background: this authentication gets the
+    // still-valid token at once, without waiting for the endpoint.
     now = p.refreshAtMs!
-    const second = await p.getToken()
+    expect(await p.getToken()).toBe(first)
+    const second = await p.pendingRequest!
     expect(second).not.toBe(first)
+    expect(await p.getToken()).toBe(second)
     // With Java's defaults (min period 60 s, buffer 300 s) a 600 s token refreshes no later than 300 s before expiry.
     const q = provider({ random: () => 1 })
     const t = await q.getToken()
@@ -268,6 +277,42 @@ describe('OIDC client-credentials provider (against the harness OIDC server)', (
     expect(oidc.requests.length).toBe(before + 1)
     const shown = `${(err as Error).message} ${inspect(err)} ${JSON.stringify(err)} ${inspect(p, { depth: 5 })}`
     expect(shown).not.toContain('wrong-secret-value')
+  })
+
+  it('refreshes in the background at the refresh time while the token is in use, and stops when it is not', async () => {
+    let now = Date.now()
+    const timers: { fn: () => void; ms: number }[] = []
+    const p = provider({ now: () => now, random: () => 0, refreshMinPeriodMs: 0, refreshBufferMs: 0, timer: (fn, ms) => void timers.push({ fn, ms }) })
+    const first = await p.getToken()
+    expect(timers).toHaveLength(1)
+    expect(timers[0]!.ms).toBe(p.refreshAtMs! - now)
+    const before = oidc.requests.length
+    now = p.refreshAtMs!
+    timers[0]!.fn() // the refresh time comes: a request starts without any caller waiting
+    const second = await p.pendingRequest!
+    expect(second).not.toBe(first)
+    expect(oidc.requests.length).toBe(before + 1)
+    expect(await p.getToken()).toBe(second) // what a re-authentication then finds
+    // Nobody asked for a token since that refresh: the next timer does nothing (a closed producer stops).
+    expect(timers).toHaveLength(2)
+    now = p.refreshAtMs!
+    timers[1]!.fn()
+    expect(p.pendingRequest).not.toBeNull() // used since (the getToken above): refreshes
+    await p.pendingRequest
+    const idle = timers.at(-1)!
+    idle.fn()
+    expect(p.pendingRequest).toBeNull() // not used since the last refresh: no request
+  })
+
+  it('waits for the refresh only when the cached token is about to expire', async () => {
+    let now = Date.now()
+    const p = provider({ now: () => now })
+    const first = await p.getToken()
+    now = first.lifetimeMs - 5_000 // less than the margin left
+    const before = oidc.requests.length
+    const fresh = await p.getToken()
+    expect(fresh).not.toBe(first)
+    expect(oidc.requests.length).toBe(before + 1)
   })
 
   it('keeps using a still-valid token when a refresh fails', async () => {

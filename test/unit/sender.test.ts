@@ -7,7 +7,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest'
 import { type MetadataResponseView, ProducerMetadata } from '../../src/clients/metadata.js'
-import { KafkaBrokerError, KafkaCompressionError, KafkaFatalProducerError, KafkaNetworkError, KafkaTimeoutError } from '../../src/errors.js'
+import { KafkaAuthenticationError, KafkaBrokerError, KafkaCompressionError, KafkaFatalProducerError, KafkaNetworkError, KafkaTimeoutError } from '../../src/errors.js'
 import type { BatchCompression } from '../../src/protocol/compression/index.js'
 import type { InitProducerIdRequest, InitProducerIdResponse, ProduceRequest, ProduceResponse } from '../../src/protocol/apis/index.js'
 import { ErrorCode } from '../../src/protocol/error-codes.js'
@@ -847,5 +847,43 @@ describe('Sender: metrics recorded per batch and per request', () => {
     expect(split.stats.batchSplit.totalCount).toBe(1)
     expect(split.stats.batchSplitTotal).toBe(1)
     expect(split.stats.batchSplit.rate(now)).toBeGreaterThan(0)
+  })
+})
+
+describe('Sender: a leader that rejects authentication', () => {
+  it("fails that leader's queued batches at once with the TLS/SASL error, keeps other leaders' flowing, and sends again once it authenticates", () => {
+    const s = setup({ idempotent: true })
+    // The producer id first, from node 1, before node 1 starts rejecting us.
+    s.client.setReady(1, true)
+    s.client.setReady(2, true)
+    s.pass()
+    s.client.respond(s.client.sentOf('InitProducerId')[0]!, initProducerIdAnswer(0))
+    s.pass()
+    const authError = new KafkaAuthenticationError('SASL SCRAM-SHA-512 authentication with broker broker1:9092 (node 1) failed (SASL_AUTHENTICATION_FAILED)')
+    s.client.setReady(1, false, 800)
+    s.client.authErrors.set(1, authError)
+    const toNode1 = [s.append(0, 'a0'), s.append(0, 'a1')]
+    const toNode2 = s.append(1, 'b0')
+    s.pass()
+    for (const o of toNode1) expect(o).toMatchObject({ calls: 1, err: authError })
+    expect(s.accumulator.batchesFor(TOPIC, 0)).toHaveLength(0)
+    expect(s.client.sentOf('Produce').map((r) => r.destination)).toEqual([2])
+    s.client.respond(s.client.sentOf('Produce')[0]!, produceAnswer(s.client.sentOf('Produce')[0]!))
+    s.pass()
+    expect(toNode2).toMatchObject({ calls: 1, err: null })
+    // Reconnecting (the error no longer stands): new records wait for the outcome rather than failing.
+    s.client.authErrors.delete(1)
+    const later = s.append(0, 'later')
+    s.pass()
+    expect(later.calls).toBe(0)
+    s.client.setReady(1, true)
+    s.pass()
+    const again = s.client.sentOf('Produce').filter((r) => r.destination === 1)
+    expect(again).toHaveLength(1)
+    expect(valuesIn(again[0]!)).toEqual(['later'])
+    s.client.respond(again[0]!, produceAnswer(again[0]!))
+    s.pass()
+    expect(later).toMatchObject({ calls: 1, err: null })
+    expect(s.pool.availableMemory()).toBe(1 << 20) // the failed batches' memory came back too
   })
 })

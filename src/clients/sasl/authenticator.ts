@@ -84,9 +84,54 @@ export class SaslClientAuthenticator implements Authenticator {
   }
 
   private beginExchange(): AuthenticationRequest {
-    this.mechanism = this.factory.create(this.context)
+    let mechanism: SaslMechanism
+    try {
+      mechanism = this.factory.create(this.context)
+    } catch (err) {
+      this.fail(err, `the ${this.factory.mechanism} mechanism factory threw`)
+    }
+    if (mechanism === null || typeof mechanism !== 'object' || typeof mechanism.name !== 'string' || typeof mechanism.start !== 'function' || typeof mechanism.evaluate !== 'function') {
+      this.state = SaslState.Failed
+      throw new KafkaAuthenticationError(`SASL ${this.factory.mechanism}: the mechanism factory's create() must return a SaslMechanism ({ name, start(), evaluate(), complete })`)
+    }
+    this.mechanism = mechanism
     this.state = SaslState.ReceiveHandshake
-    return { api: SaslHandshakeApi, body: { mechanism: this.mechanism.name }, minVersion: 1 }
+    return { api: SaslHandshakeApi, body: { mechanism: mechanism.name }, minVersion: 1 }
+  }
+
+  /**
+   * Calls one method of a (possibly custom) mechanism. A synchronous throw
+   * or a rejection becomes a non-retriable KafkaAuthenticationError, as
+   * Java's `SaslClientAuthenticator` turns the SaslClient's SaslException
+   * into a SaslAuthenticationException; a method that returns a value
+   * rather than a Promise is accepted.
+   */
+  private call<T>(what: string, f: () => Promise<T> | T): Promise<T> {
+    try {
+      return Promise.resolve(f()).catch((err: unknown) => this.fail(err, `${what} failed`))
+    } catch (err) {
+      return Promise.reject(this.failure(err, `${what} threw`))
+    }
+  }
+
+  /**
+   * The request carrying a mechanism's message. Anything but bytes would
+   * leave the exchange with nothing to send (and the connection waiting for
+   * request.timeout.ms): a Uint8Array is wrapped without a copy; anything
+   * else fails now, naming what came back.
+   */
+  private authenticateRequest(mechanism: SaslMechanism, what: string, out: unknown): AuthenticationRequest {
+    let bytes: Buffer
+    if (Buffer.isBuffer(out)) bytes = out
+    else if (out instanceof Uint8Array) bytes = Buffer.from(out.buffer, out.byteOffset, out.byteLength)
+    else {
+      this.state = SaslState.Failed
+      const got = out === null ? 'null' : typeof out === 'object' ? (out.constructor?.name ?? 'an object') : typeof out
+      throw new KafkaAuthenticationError(
+        `SASL ${mechanism.name}: ${what} must resolve with a Buffer${what.endsWith('evaluate()') ? ' (or null when done)' : ''}, got ${got}`,
+      )
+    }
+    return { api: SaslAuthenticateApi, body: { authBytes: bytes } }
   }
 
   handleResponse(body: unknown, nowMs: number): Promise<AuthenticationRequest | null> {
@@ -106,9 +151,8 @@ export class SaslClientAuthenticator implements Authenticator {
           throw new KafkaAuthenticationError(`SaslHandshake with broker ${this.where()} failed: ${errorName(r.errorCode)}`)
         }
         this.state = SaslState.ReceiveAuthenticate
-        return mechanism.start().then(
-          (out) => ({ api: SaslAuthenticateApi, body: { authBytes: out } }),
-          (err) => this.fail(err),
+        return this.call(`${mechanism.name} start()`, () => mechanism.start()).then((out) =>
+          this.authenticateRequest(mechanism, 'start()', out),
         )
       }
       case SaslState.ReceiveAuthenticate: {
@@ -124,15 +168,15 @@ export class SaslClientAuthenticator implements Authenticator {
         }
         this.sessionLifetimeMs = r.sessionLifetimeMs
         // authBytes is a view of the response frame; mechanisms read it before this returns or copy it.
-        return mechanism.evaluate(r.authBytes).then(
-          (out) => {
-            if (out !== null) return { api: SaslAuthenticateApi, body: { authBytes: out } }
-            if (!mechanism.complete) throw new KafkaAuthenticationError(`SASL ${mechanism.name} with broker ${this.where()} ended before the client verified it`)
-            this.succeeded(mechanism, nowMs)
-            return null
-          },
-          (err) => this.fail(err),
-        )
+        return this.call(`${mechanism.name} evaluate()`, () => mechanism.evaluate(r.authBytes)).then((out) => {
+          if (out !== null) return this.authenticateRequest(mechanism, 'evaluate()', out)
+          if (!mechanism.complete) {
+            this.state = SaslState.Failed
+            throw new KafkaAuthenticationError(`SASL ${mechanism.name} with broker ${this.where()} ended before the client verified it`)
+          }
+          this.succeeded(mechanism, nowMs)
+          return null
+        })
       }
       default:
         throw new Error(`SaslClientAuthenticator: unexpected response in state ${this.state}`)
@@ -157,10 +201,16 @@ export class SaslClientAuthenticator implements Authenticator {
     }
   }
 
-  private fail(err: unknown): never {
+  private fail(err: unknown, what = 'the mechanism failed'): never {
+    throw this.failure(err, what)
+  }
+
+  /** The mechanism's own error, as is when it is typed, else wrapped with its message and the cause. */
+  private failure(err: unknown, what: string): KafkaAuthenticationError {
     this.state = SaslState.Failed
-    if (err instanceof KafkaAuthenticationError) throw err
-    throw new KafkaAuthenticationError(`SASL authentication with broker ${this.where()} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err })
+    if (err instanceof KafkaAuthenticationError) return err
+    const message = err instanceof Error ? err.message : String(err)
+    return new KafkaAuthenticationError(`SASL authentication with broker ${this.where()} failed: ${what}: ${message}`, { cause: err })
   }
 
   private where(): string {

@@ -33,7 +33,16 @@ export interface OidcClientCredentialsOptions {
   readonly now?: () => number
   readonly random?: () => number
   readonly sleep?: (ms: number) => Promise<void>
+  /** For tests: runs `fn` once after `ms` (default: an unref'd setTimeout, which never keeps the process alive). */
+  readonly timer?: (fn: () => void, ms: number) => void
 }
+
+/**
+ * Past its refresh time, a cached token still serves authentications while
+ * it lives at least this much longer: room for an authentication's round
+ * trips before the broker sees it expire.
+ */
+const STILL_VALID_MARGIN_MS = 10_000
 
 interface Cached {
   token: OAuthBearerToken
@@ -51,8 +60,11 @@ interface Cached {
  * Refresh follows Java's `ExpiringCredentialRefreshingLogin`: a token is
  * reused until `refreshWindowFactor` (+ up to `refreshWindowJitter`) of its
  * lifetime has passed, kept at least `refreshMinPeriodMs` and refreshed at
- * least `refreshBufferMs` before expiry when the lifetime allows both. If a
- * refresh fails while the cached token is still valid, that token is used.
+ * least `refreshBufferMs` before expiry when the lifetime allows both. The
+ * refresh runs in the background: until it completes, authentications get
+ * the cached token while it is still valid (with a margin), so none waits
+ * for the endpoint. If a refresh fails while the cached token is still
+ * valid, that token is used.
  * Failed requests (network errors, HTTP 5xx, 408, 429) are retried with
  * exponential backoff from `retryBackoffMs` for at most `retryBackoffMaxMs`
  * in total (Java's `Retry`); other HTTP errors fail at once.
@@ -71,6 +83,11 @@ export class OidcClientCredentialsProvider {
   private readonly now: () => number
   private readonly random: () => number
   private readonly sleep: (ms: number) => Promise<void>
+  private readonly timer: (fn: () => void, ms: number) => void
+  /** A token was asked for since the last scheduled refresh: the credential is in use. */
+  private usedSinceRefresh = false
+  /** Bumped per fetched token: a timer of an older token does nothing. */
+  private generation = 0
 
   constructor(options: OidcClientCredentialsOptions) {
     // Keep everything but the secret as given; the secret only inside a Secret.
@@ -91,6 +108,7 @@ export class OidcClientCredentialsProvider {
     this.now = options.now ?? Date.now
     this.random = options.random ?? Math.random
     this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)))
+    this.timer = options.timer ?? ((fn, ms) => void setTimeout(fn, Math.min(ms, 2147483647)).unref())
   }
 
   /** The endpoint without any user info, for messages. */
@@ -98,23 +116,61 @@ export class OidcClientCredentialsProvider {
     return `${this.url.origin}${this.url.pathname}`
   }
 
-  /** A token that is valid now: the cached one until its refresh time, else a fresh one. */
+  /**
+   * A token that is valid now: the cached one until its refresh time; past
+   * it, the cached one still while it has more than
+   * {@link STILL_VALID_MARGIN_MS} to live, with the refresh running in the
+   * background (Java's refresh thread replaces the credential ahead of
+   * expiry; an authentication never waits for it); else a fresh one.
+   */
   readonly getToken = async (): Promise<OAuthBearerToken> => {
+    this.usedSinceRefresh = true
     const now = this.now()
     const c = this.cached
     if (c !== null && now < c.refreshAtMs) return c.token
-    if (this.inflight === null) {
-      this.inflight = this.fetchToken().finally(() => {
-        this.inflight = null
-      })
-    }
+    const pending = this.startFetch()
+    if (c !== null && c.token.lifetimeMs - now > STILL_VALID_MARGIN_MS) return c.token
     try {
-      return await this.inflight
+      return await pending
     } catch (e) {
       // Java keeps the current credential when a refresh fails; so do we while it is valid.
       if (c !== null && this.now() < c.token.lifetimeMs) return c.token
       throw e
     }
+  }
+
+  /** Starts a token request unless one is under way; its failure reaches the callers that await it. */
+  private startFetch(): Promise<OAuthBearerToken> {
+    if (this.inflight === null) {
+      const p = this.fetchToken().finally(() => {
+        this.inflight = null
+      })
+      // A background refresh may have no caller waiting: its failure is then only the next caller's concern.
+      p.catch(() => {})
+      this.inflight = p
+    }
+    return this.inflight
+  }
+
+  /**
+   * Refreshes the token at its refresh time, in the background, as Java's
+   * `ExpiringCredentialRefreshingLogin` refresher thread: re-authentications
+   * near the old token's expiry then find the new one. Only while the
+   * credential is in use (a token was asked for since the last refresh), so
+   * a closed producer's provider stops after at most one more request.
+   */
+  private scheduleRefresh(refreshAtMs: number): void {
+    const generation = ++this.generation
+    this.timer(() => {
+      if (generation !== this.generation || !this.usedSinceRefresh) return
+      this.usedSinceRefresh = false
+      this.startFetch()
+    }, Math.max(0, refreshAtMs - this.now()))
+  }
+
+  /** The token request under way (a background refresh included), or null. */
+  get pendingRequest(): Promise<OAuthBearerToken> | null {
+    return this.inflight
   }
 
   /** When the cached token will be refreshed (ms since the epoch), or null. */
@@ -133,7 +189,9 @@ export class OidcClientCredentialsProvider {
       attempt++
       try {
         const token = await this.request()
-        this.cached = { token, refreshAtMs: this.refreshTime(token) }
+        const refreshAtMs = this.refreshTime(token)
+        this.cached = { token, refreshAtMs }
+        this.scheduleRefresh(refreshAtMs)
         return token
       } catch (e) {
         if (e instanceof Unretryable) throw new KafkaAuthenticationError(e.message)

@@ -5,10 +5,17 @@ import type { SaslMechanism, SaslMechanismFactory } from './mechanism.js'
 
 export type ScramMechanismName = 'SCRAM-SHA-256' | 'SCRAM-SHA-512'
 
-/** Hash, key length and Java's `ScramMechanism.minIterations()` (4096 for both, RFC 7677 §4). */
-const MECHANISMS: Record<ScramMechanismName, { hash: 'sha256' | 'sha512'; keyLength: number; minIterations: number }> = {
-  'SCRAM-SHA-256': { hash: 'sha256', keyLength: 32, minIterations: 4096 },
-  'SCRAM-SHA-512': { hash: 'sha512', keyLength: 64, minIterations: 4096 },
+/**
+ * Hash, key length and Java's `ScramMechanism.minIterations()` /
+ * `maxIterations()` (4096 and 16384 for both; RFC 7677 §4 asks for at least
+ * 4096). A Kafka broker refuses to store a credential outside that range
+ * (alterUserScramCredentials), so a server-first message asking for more is
+ * not a Kafka broker's: refusing it keeps a hostile peer from making the
+ * client burn CPU on PBKDF2 with an iteration count of its choosing.
+ */
+const MECHANISMS: Record<ScramMechanismName, { hash: 'sha256' | 'sha512'; keyLength: number; minIterations: number; maxIterations: number }> = {
+  'SCRAM-SHA-256': { hash: 'sha256', keyLength: 32, minIterations: 4096, maxIterations: 16384 },
+  'SCRAM-SHA-512': { hash: 'sha512', keyLength: 64, minIterations: 4096, maxIterations: 16384 },
 }
 
 export function isScramMechanism(name: string): name is ScramMechanismName {
@@ -60,7 +67,7 @@ type State = 'initial' | 'awaiting-server-first' | 'awaiting-server-final' | 'co
 /**
  * SCRAM-SHA-256 / SCRAM-SHA-512 client (RFC 5802, RFC 7677) as Java's
  * `ScramSaslClient`: client-first `n,,n=<saslname>,r=<nonce>`; server-first
- * must extend our nonce and ask for at least 4096 iterations; client-final
+ * must extend our nonce and ask for 4096 to 16384 iterations; client-final
  * `c=biws,r=<nonce>,p=<proof>`; server-final `v=<ServerSignature>` is checked
  * in constant time, so a broker that does not know the password cannot pass
  * for one that does; `e=<error>` is surfaced as the failure.
@@ -125,9 +132,12 @@ export class ScramMechanism implements SaslMechanism {
       throw this.fail('invalid server nonce: it does not extend the client nonce')
     }
     const iterations = Number(iterationsText)
-    const { minIterations } = MECHANISMS[this.name]
+    const { minIterations, maxIterations } = MECHANISMS[this.name]
     if (!Number.isSafeInteger(iterations) || iterations < minIterations) {
       throw this.fail(`requested iterations ${iterationsText} is less than the minimum ${minIterations} for ${this.name}`)
+    }
+    if (iterations > maxIterations) {
+      throw this.fail(`requested iterations ${iterationsText} is more than the maximum ${maxIterations} for ${this.name} (a Kafka broker stores no more)`)
     }
     const salt = Buffer.from(saltText, 'base64')
     if (salt.length === 0) throw this.fail('empty salt')
