@@ -309,6 +309,9 @@ async function main() {
       return [c.id, c.runtime ? { ...st, runtime: `${c.runtime.name} ${c.runtime.version}` } : st];
     }),
   );
+  for (const c of clients) {
+    if (!availability[c.id].available) log(`PEER MISSING: ${c.id} will not run: ${availability[c.id].reason}`);
+  }
   log(
     `run: ${opts.quick ? 'QUICK (10x fewer records)' : 'full'}; brokers ${brokers.join(', ')}; scenarios ${scenarios.map((s) => s.id).join(', ')}; ` +
       `clients ${clients.map((c) => c.id).join(', ')}; ${opts.repeats} repeats`,

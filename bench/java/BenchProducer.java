@@ -115,7 +115,7 @@ public class BenchProducer {
         }
         StringBuilder sb = new StringBuilder();
         sb.append("BENCH_RESULT {\"client\":\"java\",\"version\":\"")
-          .append(org.apache.kafka.common.utils.AppInfoParser.getVersion()).append("\",")
+          .append(kafkaClientsVersion()).append("\",")
           .append("\"sent\":").append(sent).append(",\"acked\":").append(acked.get())
           .append(",\"errors\":").append(errors.get()).append(",\"firstError\":");
         String fe = firstError.get();
@@ -137,5 +137,20 @@ public class BenchProducer {
 
     private static int rank(double p, int n) {
         return Math.max(0, Math.min(n - 1, (int) Math.ceil(p * n) - 1));
+    }
+
+    /**
+     * The kafka-clients version, read from the resource AppInfoParser reads: AppInfoParser itself
+     * moved (org.apache.kafka.common.utils.internals in 4.x), so it is not referenced.
+     */
+    static String kafkaClientsVersion() {
+        try (java.io.InputStream in = KafkaProducer.class.getResourceAsStream("/kafka/kafka-version.properties")) {
+            if (in == null) return "unknown";
+            java.util.Properties p = new java.util.Properties();
+            p.load(in);
+            return p.getProperty("version", "unknown");
+        } catch (java.io.IOException e) {
+            return "unknown";
+        }
     }
 }

@@ -336,6 +336,11 @@ export function markdown({ meta, rows, runs, probes, svgName, forDocs = false })
   } else {
     parts.push(`# Producer benchmark results${meta.quick ? ' (QUICK smoke run, 10x fewer records)' : ''}`, '');
   }
+  const missing = meta.clients.filter((c) => meta.availability?.[c.id]?.available === false)
+  if (missing.length) {
+    // A peer that could not be built or probed is said first, never dropped quietly.
+    parts.push(`**Peers missing from this run**: ${missing.map((c) => `${c.label} (${shorten(meta.availability[c.id].reason ?? 'unavailable', 160)})`).join('; ')}.`, '')
+  }
   parts.push(`- Command: \`${meta.command}\` (wall time ${(meta.wallSec / 60).toFixed(1)} min, started ${meta.started})`);
   parts.push(`- Machine: ${machineLine(meta.machine)}`);
   parts.push(`- msg/s and MB/s (10^6 bytes of values per second) over the time from the first send to the last acknowledgement; CPU s = user + system seconds of the whole client process (start-up included), peak RSS = its maximum resident set (both from GNU time); broker CPU s = the broker process's CPU during the run.`);
