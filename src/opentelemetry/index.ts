@@ -278,9 +278,9 @@ export function enableOpenTelemetry(options: OpenTelemetryOptions = {}): OpenTel
         span.setAttribute(ATTR_ERROR_TYPE, errorType(ctx.error))
         span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(ctx.error) })
       } else if (md !== undefined) {
-        span.setAttribute(ATTR_PARTITION, String(md.partition))
-        // An offset fits a double exactly up to 2^53; attributes have no bigint.
-        if (md.offset >= 0n) span.setAttribute(ATTR_OFFSET, Number(md.offset))
+        // One call (the SDK validates per call). An offset fits a double exactly up to 2^53; attributes have no bigint.
+        if (md.offset >= 0n) span.setAttributes({ [ATTR_PARTITION]: String(md.partition), [ATTR_OFFSET]: Number(md.offset) })
+        else span.setAttribute(ATTR_PARTITION, String(md.partition)) // acks=0: no offset
       }
       span.end()
     }
