@@ -1,7 +1,9 @@
 import { defineConfig } from 'tsup'
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  // The OpenTelemetry integration is a second entry (the `kafka-producer-ts/opentelemetry` subpath): its
+  // @opentelemetry/api import (a peer dependency, so external) stays out of the main entry.
+  entry: { index: 'src/index.ts', 'opentelemetry/index': 'src/opentelemetry/index.ts' },
   format: ['esm', 'cjs'],
   // stripInternal: declarations marked `@internal` (KafkaProducer's test-seam constructor overload)
   // stay out of the published typings, and with them the internal types they reference.

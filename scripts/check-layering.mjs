@@ -3,6 +3,7 @@
 //
 //   shared (src/util, src/errors.ts, src/version.ts)
 //     ← src/protocol ← src/network ← src/clients ← src/producer (+ src/config.ts) ← src/index.ts
+//   and, beside the entry, src/opentelemetry (the `kafka-producer-ts/opentelemetry` subpath)
 //
 // A module may import from its own layer or any layer to its left. Type-only
 // imports count too: a type that points upward is the same design error.
@@ -10,6 +11,9 @@
 // './x', './dir' → x.ts or dir/index.ts); one that resolves to no file is
 // reported too, so nothing slips past unchecked. It also fails on an error
 // class declared outside src/errors.ts, where every error class lives.
+// An optional integration (src/opentelemetry) is a second entry point above the
+// producer: nothing else in src/ may import it, nor its optional peer package
+// (@opentelemetry/*), so the main entry never loads what may not be installed.
 //
 //   node scripts/check-layering.mjs            # check src/
 //   node scripts/check-layering.mjs --root D   # check D/src/ (used by the test that proves it fails)
@@ -26,8 +30,13 @@ const LAYERS = [
   { name: 'clients', test: (p) => p.startsWith('clients/') },
   // config.ts is the producer's configuration: it sits with the producer.
   { name: 'producer', test: (p) => p.startsWith('producer/') || p === 'config.ts' },
+  // A subpath export: may import the producer's layers, is imported by nothing (see ISOLATED).
+  { name: 'opentelemetry', test: (p) => p.startsWith('opentelemetry/') },
   { name: 'entry', test: (p) => p === 'index.ts' },
 ];
+
+/** Layers only their own modules may import, with the packages only they may import (optional peers). */
+const ISOLATED = [{ layer: 'opentelemetry', packages: /^@opentelemetry\// }];
 
 function layerOf(rel) {
   const i = LAYERS.findIndex((l) => l.test(rel));
@@ -66,14 +75,20 @@ export function checkLayering(root) {
     const rel = path.relative(src, file).split(path.sep).join('/');
     const from = layerOf(rel);
     if (from < 0) {
-      problems.push(`${rel}: not in any layer; place it under util/, protocol/, network/, clients/ or producer/`);
+      problems.push(`${rel}: not in any layer; place it under util/, protocol/, network/, clients/, producer/ or opentelemetry/`);
       continue;
     }
     const text = fs.readFileSync(file, 'utf8');
     for (const m of text.matchAll(SPECIFIER)) {
       const spec = m[1];
-      if (!spec.startsWith('.')) continue; // packages and node: builtins
       const line = text.slice(0, m.index).split('\n').length;
+      if (!spec.startsWith('.')) {
+        // packages and node: builtins; an optional peer only from its own layer
+        for (const iso of ISOLATED) {
+          if (iso.packages.test(spec) && LAYERS[from].name !== iso.layer) problems.push(`${rel}:${line}: imports '${spec}', an optional peer dependency only src/${iso.layer}/ may import`);
+        }
+        continue;
+      }
       const target = resolveSpecifier(file, spec, src);
       if (target === null) {
         problems.push(`${rel}:${line}: imports '${spec}', which resolves to no .ts file`);
@@ -84,7 +99,9 @@ export function checkLayering(root) {
         continue;
       }
       const to = layerOf(target);
-      if (to > from) {
+      if (ISOLATED.some((iso) => iso.layer === LAYERS[to].name) && to !== from) {
+        problems.push(`${rel}:${line}: ${LAYERS[from].name} imports ${LAYERS[to].name} ('${spec}'), a subpath export nothing else in src/ may import`);
+      } else if (to > from) {
         problems.push(`${rel}:${line}: ${LAYERS[from].name} imports ${LAYERS[to].name} ('${spec}'); dependencies point ${LAYERS.map((l) => l.name).join(' ← ')}`);
       }
     }

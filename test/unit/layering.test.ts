@@ -26,6 +26,11 @@ describe('layering', () => {
     expect(checkLayering(ROOT)).toEqual([])
   })
 
+  it('lets the OpenTelemetry subpath import the producer and @opentelemetry/api', () => {
+    const dir = copyWith('opentelemetry/index.ts', "import type { Sender } from '../producer/sender.js'\nimport { context } from '@opentelemetry/api'")
+    expect(checkLayering(dir)).toEqual([])
+  })
+
   it('fails on an upward import, type-only ones included', () => {
     const cases: [string, string, RegExp][] = [
       ['clients/in-flight-requests.ts', "import { Sender } from '../producer/sender.js'", /clients imports producer/],
@@ -36,6 +41,10 @@ describe('layering', () => {
       ['clients/kafka-client.ts', "import type { ResolvedProducerConfig } from '../config'", /clients imports producer/],
       ['clients/kafka-client.ts', "import type { KafkaProducer } from '..'", /clients imports entry/],
       ['protocol/api.ts', "import { nothing } from './no-such-module.js'", /resolves to no \.ts file/],
+      // The OpenTelemetry subpath: above the producer, imported by nothing, the only importer of its optional peer.
+      ['index.ts', "export { enableOpenTelemetry } from './opentelemetry/index.js'", /entry imports opentelemetry .*subpath export nothing else/],
+      ['producer/sender.ts', "import { trace } from '@opentelemetry/api'", /'@opentelemetry\/api', an optional peer dependency only src\/opentelemetry\//],
+      ['opentelemetry/index.ts', "import { KafkaProducer } from '../index.js'", /opentelemetry imports entry/],
     ]
     for (const [file, line, expected] of cases) {
       const problems: string[] = checkLayering(copyWith(file, line))
