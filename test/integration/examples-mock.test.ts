@@ -16,6 +16,7 @@ beforeAll(async () => {
   await mock.createTopic('ex-orders', 4, 1)
   await mock.createTopic('ex-events', 8, 1)
   await mock.createTopic('ex-requests', 2, 1)
+  await mock.createTopic('ex-obs', 2, 1)
 }, 60_000)
 
 afterAll(async () => {
@@ -82,5 +83,27 @@ describe('examples', () => {
     // warm-up + what was delivered; 'never' and the withdrawn ones are absent.
     expect(got).toHaveLength(1 + Number(deadline[1]) + Number(abort[1]))
     expect(got.some((rec) => rec.value?.toString() === 'never')).toBe(false)
+  }, 120_000)
+
+  it('observability.ts: against a slow broker, the picture shows requests in flight, spans reach the console, traceparent reaches the records', async () => {
+    // Every broker answers 400 ms late: requests stay in flight long enough to be seen.
+    for (const b of [1, 2, 3]) await mock.command(`rtt ${b} 400`)
+    try {
+      const r = await runExample('examples/observability.ts', { TOPIC: 'ex-obs', RECORDS: '3000' })
+      expect(r.stderr).toBe('')
+      expect(r.code).toBe(0)
+      expect(r.stdout).toMatch(/broker \d+ ready: [1-5] in flight \[Produce#\d+ \d+ms \d+rec/)
+      expect(r.stdout).toMatch(/after flush:\n(  broker \d+ ready: 0 in flight\n)+/)
+      expect(r.stdout).toMatch(/name: 'send ex-obs'/)
+      expect(r.stdout).toMatch(/done: 3000 acknowledged, 0 failed, 3 span\(s\) printed/)
+    } finally {
+      for (const b of [1, 2, 3]) await mock.command(`rtt ${b} 0`)
+    }
+    const got = await consumeWithKcat(mock.bootstrap, 'ex-obs', { partitions: 2 })
+    expect(got).toHaveLength(3000)
+    for (const rec of got) {
+      const tp = rec.headers.find(([k]) => k === 'traceparent')
+      expect(tp?.[1]?.toString()).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/)
+    }
   }, 120_000)
 })
