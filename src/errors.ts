@@ -336,6 +336,7 @@ export function createAbortError(signal: AbortSignal): DOMException {
  * the codec's own error.
  */
 export class KafkaCompressionError extends KafkaClientError {
+  /** The `compression.type` whose codec failed. */
   readonly codec: string
   constructor(codec: string, message: string, options?: { cause?: unknown }) {
     super('COMPRESSION', message, options)

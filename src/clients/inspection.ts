@@ -35,6 +35,7 @@ export type ConnectionStateName =
 
 /** One request sent on a connection and not answered yet. */
 export interface InFlightRequestInspection {
+  /** The request's correlation id on this connection. */
   readonly correlationId: number
   /** The API's name, as Kafka's protocol names it (`Produce`, `Metadata`, …). */
   readonly api: string
@@ -60,6 +61,7 @@ export interface ConnectionInspection {
   readonly nodeId: number
   /** `host:port` of the last connection attempt (IPv6 hosts in brackets). */
   readonly address: string
+  /** Where the connection is in its setup, or that it is ready, backing off or disconnected. */
   readonly state: ConnectionStateName
   /** With `backing-off`: milliseconds before a reconnect is allowed. */
   readonly reconnectInMs?: number

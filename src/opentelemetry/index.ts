@@ -54,9 +54,18 @@ export const INSTRUMENTATION_NAME = 'kafka-producer-ts'
 
 /** The part of a `KafkaProducer` the observable gauges read (its `metrics()` snapshot). */
 export interface MetricsSource {
-  metrics(): { 'buffer-available-bytes': number; 'buffer-total-bytes': number; 'waiting-sends': number }
+  /** A snapshot with at least these keys of `ProducerMetricsSnapshot`; called only when the meter collects. */
+  metrics(): {
+    /** Memory the accumulator may still use, in bytes. */
+    'buffer-available-bytes': number
+    /** `buffer.memory`. */
+    'buffer-total-bytes': number
+    /** Sends waiting for memory or metadata. */
+    'waiting-sends': number
+  }
 }
 
+/** Options of {@link enableOpenTelemetry}; every one is optional (docs/observability.md). */
 export interface OpenTelemetryOptions {
   /** Where spans go; default the API's global tracer provider (`trace.getTracerProvider()`). */
   tracerProvider?: TracerProvider
@@ -95,6 +104,7 @@ export interface OpenTelemetryOptions {
   producer?: MetricsSource
 }
 
+/** What {@link enableOpenTelemetry} returns: the subscription, until `disable()`. */
 export interface OpenTelemetryHandle {
   /** Unsubscribes from the channels and removes the observable callback; idempotent. */
   disable(): void

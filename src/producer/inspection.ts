@@ -13,7 +13,9 @@ export type { ConnectionInspection, ConnectionStateName, InFlightRequestInspecti
 
 /** One partition with batches queued in the accumulator (or held back for ordering). */
 export interface PartitionInspection {
+  /** The partition's topic. */
   readonly topic: string
+  /** The partition's index in its topic. */
   readonly partition: number
   /** The leader's broker id in the current metadata; -1 when unknown. */
   readonly leader: number
@@ -21,6 +23,7 @@ export interface PartitionInspection {
   readonly batches: number
   /** Their bytes: exact for uncompressed and compressed batches, Java's estimate while a batch is still compressing. */
   readonly bytes: number
+  /** Records in those batches. */
   readonly records: number
   /** Age of the oldest queued batch, from its creation (its first record). */
   readonly oldestBatchAgeMs: number
@@ -39,8 +42,11 @@ export interface PartitionInspection {
 
 /** The record accumulator: totals, and the partitions with something queued. */
 export interface AccumulatorInspection {
+  /** Batches queued over every partition (not yet drained into a request). */
   readonly batches: number
+  /** Their bytes, over every partition (Java's estimate for a batch still compressing). */
   readonly bytes: number
+  /** Records in those batches, over every partition. */
   readonly records: number
   /**
    * Partitions with queued batches (or muted), in the order the accumulator
@@ -64,6 +70,7 @@ export interface InspectOptions {
 
 /** Sends waiting in the producer, for one reason or one topic. */
 export interface WaitingGroupInspection {
+  /** How many sends wait. */
   readonly sends: number
   /** Milliseconds since the oldest of them was sent (max.block.ms bounds it). */
   readonly oldestAgeMs: number
@@ -83,12 +90,17 @@ export interface WaitingTopicInspection extends WaitingGroupInspection {
  * in `waitOnMetadata` or `BufferPool.allocate`); they keep send() order.
  */
 export interface WaitingSendsInspection {
+  /** How many sends wait, for any reason. */
   readonly sends: number
+  /** Milliseconds since the oldest of them was sent (max.block.ms bounds it); 0 when none waits. */
   readonly oldestAgeMs: number
   /** What the first waiting send is waiting for; null when none waits. */
   readonly head: 'metadata' | 'memory' | null
+  /** Sends whose topic is not in the metadata yet. */
   readonly metadata: WaitingGroupInspection
+  /** Sends whose topic is known: they wait for buffer.memory, or in send() order behind one that waits. */
   readonly memory: WaitingGroupInspection
+  /** Per topic with waiting sends: how many, the oldest's age, and what they wait for. */
   readonly topics: Readonly<Record<string, WaitingTopicInspection>>
 }
 
@@ -116,8 +128,11 @@ export interface ProducerInspection {
   readonly ts: number
   /** Broker connections, with their requests in flight. */
   readonly brokers: readonly ConnectionInspection[]
+  /** The batches not sent yet: totals, and per partition. */
   readonly accumulator: AccumulatorInspection
+  /** Sends that could not be appended yet (waiting for metadata or memory). */
   readonly waitingSends: WaitingSendsInspection
+  /** How full buffer.memory is, and who waits for it. */
   readonly bufferPool: BufferPoolInspection
 }
 
@@ -130,6 +145,8 @@ export interface ProducerInspection {
 export interface ProducerStatistics {
   /** The producer clock's reading when it was taken. */
   readonly ts: number
+  /** What `producer.metrics()` returned at that moment. */
   readonly metrics: ProducerMetricsSnapshot
+  /** What `producer.inspect()` returned at that moment. */
   readonly inspection: ProducerInspection
 }

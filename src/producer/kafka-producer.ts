@@ -1125,14 +1125,27 @@ function toBuffer(v: Bytes | null): Buffer | null {
 
 /** The `kafka-producer-ts:send` trace context (docs/observability.md); `result` or `error` are added on completion. */
 export interface SendTraceContext {
+  /** The producer's client.id. */
   clientId: string
+  /** The record's topic, as given (undefined when the record is not an object). */
   topic: string | undefined
+  /** The requested partition, or undefined when the partitioner chooses. */
   partition: number | undefined
+  /** The key as given to `send()`, before the key serializer. */
   key: unknown
+  /** The value as given to `send()`, before the value serializer. */
   value: unknown
+  /**
+   * A copy of the record's headers in the form given, or an empty array; a
+   * `start` subscriber may add to it or replace it, and the record is sent
+   * with these headers (the caller's record is not changed).
+   */
   headers: RecordHeaders | [string, Bytes][]
+  /** The requested timestamp, or undefined. */
   timestamp: number | undefined
+  /** On success: the metadata the send resolves with. */
   result?: RecordMetadata
+  /** On failure: the error the send rejects with. */
   error?: unknown
 }
 

@@ -27,7 +27,7 @@ export interface ProducerMetricsSnapshot {
   'record-send-total': number
   /** Records whose send failed, since the producer started. */
   'record-error-total': number
-  /** Batches re-sent after a retriable error, since the producer started. */
+  /** Records re-sent after a retriable error, since the producer started. */
   'record-retry-total': number
   /** Batches split because the broker found them too large (MESSAGE_TOO_LARGE), since the producer started. */
   'batch-split-total': number
@@ -93,24 +93,31 @@ export interface ProducerMetricsSnapshot {
   'record-error-rate': number
   /** Records re-sent per second after a retriable error (windowed). */
   'record-retry-rate': number
-  /** Average and maximum, over batches sent, of the batch's largest record in bytes (windowed; Java's record-size-avg/max). */
+  /** Average, over batches sent, of the batch's largest record in bytes (windowed; Java's record-size-avg). */
   'record-size-avg': number
+  /** Largest record in bytes of the batches sent (windowed; Java's record-size-max). */
   'record-size-max': number
   /** Produce requests sent per second (windowed). */
   'request-rate': number
-  /** Bytes per request written to any broker, size prefix included (windowed). */
+  /** Average bytes per request of any API written to any broker, size prefix included (windowed). */
   'request-size-avg': number
+  /** Largest request of any API written to any broker, in bytes, size prefix included (windowed). */
   'request-size-max': number
-  /** Responses read per second from any broker (windowed) / since start. */
+  /** Responses read per second from any broker (windowed). */
   'response-rate': number
+  /** Responses read from any broker since the producer started. */
   'response-total': number
-  /** Bytes read from / written to all brokers per second (windowed) and since start. */
+  /** Bytes read from all brokers per second (windowed). */
   'incoming-byte-rate': number
+  /** Bytes read from all brokers since the producer started. */
   'incoming-byte-total': number
+  /** Bytes written to all brokers per second (windowed). */
   'outgoing-byte-rate': number
+  /** Bytes written to all brokers since the producer started. */
   'outgoing-byte-total': number
-  /** ms a broker throttled our Produce requests (throttle_time_ms), average and maximum over Produce responses (windowed). */
+  /** Average ms a broker asked us to hold off (throttle_time_ms, 0 when not throttled) over Produce responses (windowed). */
   'produce-throttle-time-avg': number
+  /** Largest throttle_time_ms of the Produce responses (windowed). */
   'produce-throttle-time-max': number
   /** Largest batch sent, in bytes (windowed). */
   'batch-size-max': number
@@ -118,8 +125,9 @@ export interface ProducerMetricsSnapshot {
   'batch-split-rate': number
   /** Longest ms a batch waited in the accumulator before being sent (windowed). */
   'record-queue-time-max': number
-  /** Sends failed per second because no buffer memory came within max.block.ms (windowed) / since start. */
+  /** Sends failed per second because no buffer memory came within max.block.ms (windowed). */
   'buffer-exhausted-rate': number
+  /** Sends failed because no buffer memory came within max.block.ms, since the producer started. */
   'buffer-exhausted-total': number
   /** Fraction of time sends spent waiting for buffer memory (windowed; Java's bufferpool-wait-ratio). */
   'bufferpool-wait-ratio': number
@@ -127,13 +135,17 @@ export interface ProducerMetricsSnapshot {
   'bufferpool-wait-time-ns-total': number
   /** Seconds since the last successful metadata update; NaN before the first. */
   'metadata-age': number
-  /** Connections established / closed per second (windowed). */
+  /** Connections established per second (windowed). */
   'connection-creation-rate': number
+  /** Connections closed, by either side, per second (windowed). */
   'connection-close-rate': number
-  /** Connections that completed / failed authentication (PLAINTEXT included, as Java), per second (windowed) and since start. */
+  /** Connections that completed authentication per second (PLAINTEXT and TLS-only included, as Java; windowed). */
   'successful-authentication-rate': number
+  /** Connections that completed authentication (PLAINTEXT and TLS-only included, as Java), since the producer started. */
   'successful-authentication-total': number
+  /** Connections whose TLS handshake or SASL authentication was rejected, per second (windowed). */
   'failed-authentication-rate': number
+  /** Connections whose TLS handshake or SASL authentication was rejected, since the producer started. */
   'failed-authentication-total': number
   /** Per node (by broker id). */
   nodes: Record<string, NodeMetricsSnapshot>
@@ -143,39 +155,55 @@ export interface ProducerMetricsSnapshot {
 
 /** One broker's metrics in {@link ProducerMetricsSnapshot}: Java's node-level sender and selector metrics. */
 export interface NodeMetricsSnapshot {
+  /** Requests sent to this node and not yet answered. */
   'requests-in-flight': number
-  /** ms from sending a Produce request to this node to its response (windowed). */
+  /** Average ms from sending a Produce request to this node to its response (windowed). */
   'request-latency-avg': number
+  /** Maximum ms from sending a Produce request to this node to its response (windowed). */
   'request-latency-max': number
-  /** Requests of any API written to this node: per second (windowed), since start, and their size in bytes. */
+  /** Requests of any API written to this node per second (windowed). */
   'request-rate': number
+  /** Requests of any API written to this node since the producer started. */
   'request-total': number
+  /** Average bytes per request written to this node, size prefix included (windowed). */
   'request-size-avg': number
+  /** Largest request written to this node, in bytes, size prefix included (windowed). */
   'request-size-max': number
-  /** Responses read from this node per second (windowed) / since start. */
+  /** Responses read from this node per second (windowed). */
   'response-rate': number
+  /** Responses read from this node since the producer started. */
   'response-total': number
+  /** Bytes read from this node per second (windowed). */
   'incoming-byte-rate': number
+  /** Bytes read from this node since the producer started. */
   'incoming-byte-total': number
+  /** Bytes written to this node per second (windowed). */
   'outgoing-byte-rate': number
+  /** Bytes written to this node since the producer started. */
   'outgoing-byte-total': number
-  /** Produce throttle time this broker asked for (windowed). */
+  /** Average ms this broker asked us to hold off (throttle_time_ms) over its Produce responses (windowed). */
   'produce-throttle-time-avg': number
+  /** Largest throttle_time_ms of this broker's Produce responses (windowed). */
   'produce-throttle-time-max': number
 }
 
 /** One topic's metrics in {@link ProducerMetricsSnapshot}. */
 export interface TopicMetricsSnapshot {
-  /** Records sent per second (windowed) / since start. */
+  /** Records of this topic sent per second (windowed). */
   'record-send-rate': number
+  /** Records of this topic sent since the producer started. */
   'record-send-total': number
-  /** Bytes of batches sent per second (windowed) / since start. */
+  /** Bytes of this topic's batches sent per second (windowed). */
   'byte-rate': number
+  /** Bytes of this topic's batches sent since the producer started. */
   'byte-total': number
-  /** Records failed / retried per second (windowed) and since start. */
+  /** Records of this topic failed per second (windowed). */
   'record-error-rate': number
+  /** Records of this topic failed since the producer started. */
   'record-error-total': number
+  /** Records of this topic re-sent per second after a retriable error (windowed). */
   'record-retry-rate': number
+  /** Records of this topic re-sent after a retriable error since the producer started. */
   'record-retry-total': number
   /** Average compressed / uncompressed records bytes of its batches sent (1 uncompressed; windowed). */
   'compression-rate': number

@@ -47,15 +47,39 @@ export interface SenderOptions {
 
 /** The `kafka-producer-ts:produce` trace context (docs/observability.md); `result` or `error` are added on completion. */
 export interface ProduceTraceContext {
+  /** The producer's client.id. */
   clientId: string
+  /** The broker the request goes to. */
   nodeId: number
+  /** The request's correlation id; -1 when it failed before it could be sent. */
   correlationId: number
+  /** The Produce version it went out with; -1 when it failed before it could be sent. */
   apiVersion: number
+  /** The request's acks (-1, 0 or 1). */
   acks: number
+  /** Record batches in the request. */
   batches: number
+  /** Records in those batches. */
   records: number
+  /** Bytes of those record batches. */
   bytes: number
-  result?: { errors: { topic: string; partition: number; errorCode: number }[]; throttleTimeMs: number; latencyMs: number }
+  /** On a response (or, with acks=0, once the request was written). */
+  result?: {
+    /** The partitions that failed, with Kafka's error code; empty when all succeeded. */
+    errors: {
+      /** The partition's topic. */
+      topic: string
+      /** The partition's index. */
+      partition: number
+      /** Kafka's error code for it. */
+      errorCode: number
+    }[]
+    /** The broker's throttle_time_ms (KIP-219); 0 when not throttled. */
+    throttleTimeMs: number
+    /** Ms from sending the request to its response. */
+    latencyMs: number
+  }
+  /** When the request failed (a disconnect, a request timeout, ...). */
   error?: Error
 }
 

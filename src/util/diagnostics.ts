@@ -27,14 +27,23 @@ export const CHANNEL_NAMES = Object.freeze({
   send: `${CHANNEL_PREFIX}send`,
   /** TracingChannel: one trace per Produce request, from its send to its response or failure. */
   produce: `${CHANNEL_PREFIX}produce`,
+  /** A connection attempt to a broker starts. */
   connectionConnect: `${CHANNEL_PREFIX}connection:connect`,
+  /** A connection finished its handshake (ApiVersions, then SASL when configured) and takes requests. */
   connectionReady: `${CHANNEL_PREFIX}connection:ready`,
+  /** A SASL authentication or re-authentication (KIP-368) ended, or TLS or SASL rejected a connection. */
   connectionAuthenticate: `${CHANNEL_PREFIX}connection:authenticate`,
+  /** A connection closed: failed, timed out, rejected, or closed as idle (not those `close()` ends). */
   connectionDisconnect: `${CHANNEL_PREFIX}connection:disconnect`,
+  /** A Metadata request was answered or failed. */
   metadataRefresh: `${CHANNEL_PREFIX}metadata:refresh`,
+  /** A batch goes back to its queue for another attempt. */
   batchRetry: `${CHANNEL_PREFIX}batch:retry`,
+  /** A batch the broker refused as too large (MESSAGE_TOO_LARGE) was split and queued again. */
   batchSplit: `${CHANNEL_PREFIX}batch:split`,
+  /** The producer epoch changed for an existing producer id (KIP-360 bump, InitProducerId, or KIP-890's EndTxn). */
   idempotenceEpochBump: `${CHANNEL_PREFIX}idempotence:epoch-bump`,
+  /** A transactional producer's state changed (Java's `TransactionManager.State`). */
   transactionState: `${CHANNEL_PREFIX}transaction:state`,
 })
 

@@ -4,11 +4,13 @@
  * request, the error. Never configuration values, never credentials.
  */
 export interface EventFields {
+  /** What happened, a stable key such as 'connection.failed' (docs/observability.md lists them). */
   readonly event: string
   /** Broker id; negative for a bootstrap address. */
   readonly nodeId?: number
   /** The broker's `host:port`. */
   readonly broker?: string
+  /** The request's correlation id on its connection, when the event concerns one request. */
   readonly correlationId?: number
   /** Kafka's error code, when a broker answered with one. */
   readonly errorCode?: number
@@ -23,6 +25,7 @@ export interface EventFields {
 
 /** What a logger receives: the event's fields and the producer's client.id. */
 export interface LogFields extends EventFields {
+  /** The producer's client.id, telling producers in one process apart. */
   readonly clientId: string
 }
 
@@ -37,9 +40,13 @@ export type LogMethod = (fields: LogFields, message: string) => void
  * `debug` and `info` are used when present.
  */
 export interface Logger {
+  /** Optional: repeats of a cause already logged (with `repeated`), and batch retries. */
   debug?: LogMethod
+  /** Optional; accepted as pino, bunyan and console have it (nothing is logged at info level yet). */
   info?: LogMethod
+  /** Runtime faults, once per cause: a failed connection, failed records, a throwing interceptor, a misconfiguration. */
   warn: LogMethod
+  /** Bugs: a send pass, the network poll or a response handler threw; the producer carries on. */
   error: LogMethod
 }
 
