@@ -238,7 +238,7 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
     })
     this.pipeline =
       (interceptors ?? []).length > 0 || (keySerializer ?? null) !== null || (valueSerializer ?? null) !== null
-        ? new SendPipeline(interceptors ?? null, keySerializer ?? null, valueSerializer ?? null, this.sendBytes, this.stats)
+        ? new SendPipeline(interceptors ?? null, keySerializer ?? null, valueSerializer ?? null, this.sendBytes, this.stats, txn !== null ? (err) => txn.recordNotAppended(txn.transactionGeneration, err) : null)
         : null
     this.onStatistics = c.statisticsIntervalMs > 0 ? (onStatistics ?? null) : null
     this.sender.start()
@@ -288,6 +288,8 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
     else if (signal !== null && signal.aborted) err = createAbortError(signal)
     if (err !== null) {
       // Not attempted: no interceptor sees it, nothing is counted; reported asynchronously as every send error.
+      // Still a record the application sent in its transaction, which must not commit without it.
+      if (this.txn !== null) this.txn.recordNotAppended(this.txn.transactionGeneration, err)
       if (callback === undefined) return Promise.reject(err)
       process.nextTick(callback, err, null)
       return
@@ -391,9 +393,21 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
       if (txn !== null) txn.maybeAddPartition(topic, r.partition)
       if (r.batchIsFull || r.newBatchCreated) this.sender.wakeup()
     } catch (err) {
-      this.stats.recordErrors(1)
-      completeWithError(complete, fail, err as Error)
+      this.failSend(complete, fail, err as Error)
     }
+  }
+
+  /**
+   * A send that failed before its record reached a batch. In a transaction,
+   * the transaction cannot commit without it: as Java's doSend, which hands
+   * such an error to TransactionManager.maybeTransitionToErrorState, it
+   * becomes abortable (unless the error is about the transaction itself).
+   */
+  private failSend(complete: RecordCompletion, fail: RecordReject | null, err: Error): void {
+    this.stats.recordErrors(1)
+    const txn = this.txn
+    if (txn !== null) txn.recordNotAppended(txn.transactionGeneration, err)
+    completeWithError(complete, fail, err)
   }
 
   /**

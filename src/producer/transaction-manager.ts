@@ -1,7 +1,7 @@
 import type { Node } from '../clients/cluster.js'
 import { type FinalizedFeatures, NO_FINALIZED_FEATURES } from '../clients/kafka-client.js'
 import {
-  type KafkaClientError,
+  KafkaClientError,
   KafkaFatalProducerError,
   KafkaProducerClosedError,
   KafkaTransactionAbortableError,
@@ -746,6 +746,29 @@ export class TransactionManager implements ProducerStateHooks {
       )
     }
     this.ensureSendAllowed()
+  }
+
+  /**
+   * A record sent in transaction `generation` failed before it reached a
+   * batch (it timed out waiting for metadata or buffer.memory, was too
+   * large, named a partition the topic lacks, could not be serialized, or
+   * its AbortSignal cancelled it while it waited). Java's KafkaProducer.doSend
+   * catches such an ApiException and calls
+   * TransactionManager.maybeTransitionToErrorState: the transaction becomes
+   * abortable, so commitTransaction() cannot commit it without the record.
+   * Errors that are about the transaction itself (a wrong state, an abort
+   * already under way) change nothing, nor does a record of a transaction
+   * that is no longer the open one.
+   */
+  recordNotAppended(generation: number, error: Error): void {
+    if (this.transactionalId === null || this.fatal !== null) return
+    if (generation !== this.transactionGenerationValue || this.stateValue !== 'IN_TRANSACTION') return
+    if (error instanceof KafkaTransactionStateError || error instanceof KafkaTransactionAbortedError) return
+    if (this.needToTriggerEpochBumpFromClient()) this.clientSideEpochBumpRequired = true
+    const code = error instanceof KafkaClientError ? error.code : error.name === 'AbortError' ? 'SEND_CANCELLED' : 'SEND_FAILED'
+    this.transitionToAbortableError(
+      new KafkaTransactionAbortableError(code, `A record sent in this transaction was not appended to a batch: ${error.message}`, { cause: error }),
+    )
   }
 
   /**

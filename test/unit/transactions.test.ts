@@ -853,6 +853,51 @@ describe('KafkaProducer transactional calls on a scripted client', () => {
     await abort
   })
 
+  it('a send that times out waiting for metadata makes the transaction abortable: commitTransaction() rejects and no EndTxn(commit) goes out (Java: doSend → maybeTransitionToErrorState)', async () => {
+    const { producer, client, init } = transactionalProducer(300)
+    await init()
+    const c = client()
+    producer.beginTransaction()
+    const sent = producer.send({ topic: TOPIC, partition: 0, value: 'written' })
+    c.respond(await nextOf(c, 'Produce', 1), produceAnswer(c.sentOf('Produce')[0]!))
+    await sent
+    // 'never' is never in the metadata: this send fails with KafkaTimeoutError after max.block.ms.
+    const lost = producer.send({ topic: 'never', partition: 0, value: 'lost' }).then(
+      () => null,
+      (e: Error) => e,
+    )
+    const commit = producer.commitTransaction()
+    expect(await lost).toBeInstanceOf(KafkaTimeoutError)
+    const err = await commit.then(
+      () => null,
+      (e: Error) => e,
+    )
+    expect(err).toBeInstanceOf(KafkaTransactionAbortableError)
+    expect((err as Error & { cause: Error }).cause.cause).toBeInstanceOf(KafkaTimeoutError)
+    expect(c.sentOf('EndTxn')).toEqual([])
+    const abort = producer.abortTransaction()
+    const end = await nextOf(c, 'EndTxn', 1)
+    expect((end.body as EndTxnRequest).committed).toBe(false)
+    c.respond(end, endTxnAnswer(0, 1000n, 1))
+    await abort
+  })
+
+  it('a send refused at once in a transaction (invalid partition, record too large) makes it abortable too', async () => {
+    const { producer, client, init } = transactionalProducer(5000)
+    await init()
+    const c = client()
+    for (const record of [
+      { topic: TOPIC, partition: 7, value: 'no such partition' },
+      { topic: TOPIC, partition: 0, value: 'x'.repeat(2 << 20) },
+    ]) {
+      producer.beginTransaction()
+      await expect(producer.send(record)).rejects.toThrow()
+      await expect(producer.commitTransaction()).rejects.toBeInstanceOf(KafkaTransactionAbortableError)
+      await producer.abortTransaction() // nothing joined the transaction: no EndTxn needed
+    }
+    expect(c.sentOf('EndTxn')).toEqual([])
+  })
+
   it('a send waiting for metadata when its transaction is aborted fails with KafkaTransactionAbortedError, and never joins the next transaction', async () => {
     const { producer, client, metadata, init } = transactionalProducer(5000)
     await init()
