@@ -241,7 +241,12 @@ export interface TransactionalOptions {
  *   first, if any).
  * - A record joins only the transaction open at its send(): a send that
  *   waited is checked against `transactionGeneration` before its append
- *   (ensureAppendAllowed).
+ *   (ensureAppendAllowed); one whose transaction was aborted fails with
+ *   KafkaTransactionAbortedError (aborted generations are kept while a
+ *   waiting send may carry them, `abortedGenerations`).
+ * - A record sent in the open transaction that never reaches a batch makes
+ *   the transaction abortable (recordNotAppended): a commit never leaves out
+ *   a record the application sent.
  */
 export class TransactionManager implements ProducerStateHooks {
   private producer: ProducerIdAndEpoch = NO_PRODUCER
@@ -292,8 +297,15 @@ export class TransactionManager implements ProducerStateHooks {
   private pendingTransition: { result: TransactionalResult; state: TransactionState; operation: string } | null = null
   /** Counts beginTransaction() calls: a send records the transaction it was made in (see ensureAppendAllowed). */
   private transactionGenerationValue = 0
-  /** The generation of the last transaction an abort was begun for. */
-  private abortedGeneration = -1
+  /**
+   * Generations an abort was begun for that a waiting send may still carry,
+   * ascending: recorded only while sends wait, and pruned below the oldest
+   * waiting send's generation at each abort, so it holds at most one entry
+   * per abort among the sends waiting (none once they have drained).
+   */
+  private readonly abortedGenerations: number[] = []
+  /** The generation of the oldest send waiting in the producer (WaitingSends), Infinity when none waits. */
+  private oldestWaitingGeneration: () => number = () => Infinity
 
   constructor(options: TransactionalOptions | null = null) {
     this.transactionalId = options?.transactionalId ?? null
@@ -669,11 +681,37 @@ export class TransactionManager implements ProducerStateHooks {
     return this.cachedResult('ABORTING_TRANSACTION', 'abortTransaction', () => {
       if (this.stateValue !== 'ABORTABLE_ERROR') this.maybeFailWithError()
       this.transitionTo('ABORTING_TRANSACTION')
-      this.abortedGeneration = this.transactionGenerationValue
+      this.recordAbortedGeneration()
       // Nothing more will be sent in this transaction: no partition needs adding.
       this.newPartitionsInTransaction.clear()
       return this.beginCompletingTransaction(false)
     })
+  }
+
+  /**
+   * The producer's waiting sends, so that an abort is remembered for as long
+   * as a send of the aborted transaction may still be waiting (see
+   * ensureAppendAllowed). Without it, nothing is remembered.
+   */
+  trackWaitingSends(oldestWaitingGeneration: () => number): void {
+    this.oldestWaitingGeneration = oldestWaitingGeneration
+  }
+
+  private recordAbortedGeneration(): void {
+    const a = this.abortedGenerations
+    const oldest = this.oldestWaitingGeneration()
+    let stale = 0
+    while (stale < a.length && a[stale]! < oldest) stale++
+    if (stale > 0) a.splice(0, stale)
+    const g = this.transactionGenerationValue
+    // Sends wait in send() order, so no waiting send carries a generation older than the oldest one's.
+    if (oldest <= g && a[a.length - 1] !== g) a.push(g)
+  }
+
+  private isAbortedGeneration(generation: number): boolean {
+    const a = this.abortedGenerations
+    for (let i = a.length - 1; i >= 0; i--) if (a[i] === generation) return true
+    return false
   }
 
   private beginCompletingTransaction(committed: boolean): TransactionalResult {
@@ -732,14 +770,16 @@ export class TransactionManager implements ProducerStateHooks {
    * here the transaction may have been aborted (and another begun) while the
    * record waited, and appending it now would put it in a transaction it was
    * not sent in. Such a record fails with KafkaTransactionAbortedError, as it
-   * would have in Java (its batch failed by the abort, abortUndrainedBatches).
+   * would have in Java (its batch failed by the abort, abortUndrainedBatches),
+   * whether or not another transaction was begun since: "its transaction was
+   * aborted" is checked before the state, which is READY after an abort.
    */
   ensureAppendAllowed(generation: number): void {
     if (this.fatal !== null) throw this.fatal
-    if (generation !== this.transactionGenerationValue || this.stateValue === 'ABORTING_TRANSACTION') {
-      if (generation === this.abortedGeneration) {
-        throw new KafkaTransactionAbortedError('The record was not sent: its transaction was aborted while the record waited for metadata or buffer memory')
-      }
+    if (this.isAbortedGeneration(generation)) {
+      throw new KafkaTransactionAbortedError('The record was not sent: its transaction was aborted while the record waited for metadata or buffer memory')
+    }
+    if (generation !== this.transactionGenerationValue) {
       throw new KafkaTransactionStateError(
         this.stateValue,
         'The record was not sent: the transaction it was sent in ended while the record waited for metadata or buffer memory',

@@ -898,6 +898,38 @@ describe('KafkaProducer transactional calls on a scripted client', () => {
     expect(c.sentOf('EndTxn')).toEqual([])
   })
 
+  it('a send waiting for metadata whose transaction was aborted fails with KafkaTransactionAbortedError when no transaction was begun since (state READY)', async () => {
+    const { producer, client, metadata, init } = transactionalProducer(5000)
+    await init()
+    const c = client()
+    producer.beginTransaction()
+    const waiting = producer.send({ topic: 'later', partition: 0, value: 'from the aborted transaction' }).then(
+      () => null,
+      (e: Error) => e,
+    )
+    await producer.abortTransaction()
+    expect((producer as unknown as { txn: TransactionManager }).txn.state).toBe('READY')
+    const view = clusterView()
+    metadata().add('later', Date.now())
+    metadata().update(
+      {
+        ...view,
+        topics: [
+          ...view.topics,
+          { errorCode: 0, name: 'later', partitions: [{ errorCode: 0, partitionIndex: 0, leaderId: 1, leaderEpoch: 0, replicaNodes: [1], isrNodes: [1] }] },
+        ],
+      },
+      Date.now(),
+    )
+    const err = await waiting
+    expect(err).toBeInstanceOf(KafkaTransactionAbortedError)
+    expect(c.sentOf('Produce')).toEqual([])
+    // Nothing is remembered once the waiting sends have drained: the next abort prunes the entry.
+    producer.beginTransaction()
+    await producer.abortTransaction()
+    expect((producer as unknown as { txn: { abortedGenerations: number[] } }).txn.abortedGenerations).toEqual([])
+  })
+
   it('a send waiting for metadata when its transaction is aborted fails with KafkaTransactionAbortedError, and never joins the next transaction', async () => {
     const { producer, client, metadata, init } = transactionalProducer(5000)
     await init()
