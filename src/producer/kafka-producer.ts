@@ -708,7 +708,7 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
     const start = process.hrtime.bigint()
     const result = txn.initializeTransactions()
     this.sender.wakeup()
-    await this.awaitTransactional(txn, result)
+    await this.awaitTransactional(txn, result, this.maxBlockTimer())
     this.stats.txnInitTimeNs += Number(process.hrtime.bigint() - start)
     // Java decides on transactions v2 here, from the features the coordinator's ApiVersions reported.
     txn.maybeUpdateTransactionV2Enabled(true)
@@ -750,7 +750,7 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
     if (offsets.length > 0) {
       const result = txn.sendOffsetsToTransaction(offsets, group)
       this.sender.wakeup()
-      await this.awaitTransactional(txn, result)
+      await this.awaitTransactional(txn, result, this.maxBlockTimer())
     }
     this.stats.txnSendOffsetsTimeNs += Number(process.hrtime.bigint() - start)
   }
@@ -767,14 +767,26 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
   async commitTransaction(): Promise<void> {
     const txn = this.requireTransactional('commitTransaction')
     const start = process.hrtime.bigint()
-    // Sends made before this call that still wait for metadata or memory belong to the transaction: let them in first.
-    if (txn.state === 'IN_TRANSACTION') {
+    // At once, as Java's synchronous beginCommit: from here a send(), sendOffsetsToTransaction() or
+    // abortTransaction() is refused, so nothing joins or ends the transaction while it is being committed.
+    txn.requestCommit()
+    // max.block.ms counts from this call, over the wait for earlier sends and the commit together.
+    const timer = this.maxBlockTimer()
+    if (txn.isCommitRequested) {
+      // Sends made before this call that still wait for metadata or memory belong to the transaction: let them in
+      // first. Not raced against the timer: each of them fails at its own max.block.ms deadline, counted from its
+      // send(), so this wait ends within this call's max.block.ms anyway, and a send that times out then has made
+      // the transaction abortable (which beginCommit reports) rather than losing a tie with this call's timer.
       const earlier = this.waiting.whenEarlierSendsSettle()
       if (earlier !== null) await earlier
+      if (this.closed) {
+        timer.cancel()
+        throw new KafkaProducerClosedError('The producer was closed while commitTransaction() waited for the records sent before it; the transaction is aborted')
+      }
     }
     const result = txn.beginCommit()
     this.sender.wakeup()
-    await this.awaitTransactional(txn, result)
+    await this.awaitTransactional(txn, result, timer)
     this.stats.txnCommitTimeNs += Number(process.hrtime.bigint() - start)
   }
 
@@ -789,7 +801,7 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
     const start = process.hrtime.bigint()
     const result = txn.beginAbort()
     this.sender.wakeup()
-    await this.awaitTransactional(txn, result)
+    await this.awaitTransactional(txn, result, this.maxBlockTimer())
     this.stats.txnAbortTimeNs += Number(process.hrtime.bigint() - start)
   }
 
@@ -839,28 +851,43 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
    * manager keeps its result until then); an outcome, success or failure,
    * acknowledges the result, as Java's await marks it acked.
    */
-  private async awaitTransactional(txn: TransactionManager, result: TransactionalResult): Promise<void> {
-    const maxBlockMs = this.config.maxBlockMs
-    let timer: NodeJS.Timeout | null = null
-    let timeoutError: KafkaTimeoutError | null = null
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        timeoutError = new KafkaTimeoutError(
-          `Timeout expired after ${maxBlockMs} ms (max.block.ms) while awaiting ${result.operation}; it is still in progress: call the same method again to keep waiting`,
-        )
-        reject(timeoutError)
-      }, Math.min(maxBlockMs, 2147483647))
-    })
+  private async awaitTransactional(txn: TransactionManager, result: TransactionalResult, timer: MaxBlockTimer): Promise<void> {
+    timer.operation = result.operation
     try {
-      await Promise.race([result.promise, timeout])
+      await Promise.race([result.promise, timer.expired])
     } catch (err) {
       // Not on a timeout: the application was told to call again, and that call must find this result.
-      if (err !== timeoutError) txn.acknowledge(result)
+      if (!(err instanceof KafkaTimeoutError && err === timer.error)) txn.acknowledge(result)
+      else txn.markTimedOut(result)
       throw err
     } finally {
-      if (timer !== null) clearTimeout(timer)
+      timer.cancel()
     }
     txn.acknowledge(result)
+  }
+
+  /** max.block.ms from now, for one transactional call: `expired` rejects with a KafkaTimeoutError then. */
+  private maxBlockTimer(): MaxBlockTimer {
+    const maxBlockMs = this.config.maxBlockMs
+    let handle: NodeJS.Timeout | null = null
+    const t: MaxBlockTimer = {
+      operation: 'the operation',
+      error: null,
+      expired: new Promise<never>((_, reject) => {
+        handle = setTimeout(() => {
+          t.error = new KafkaTimeoutError(
+            `Timeout expired after ${maxBlockMs} ms (max.block.ms) while awaiting ${t.operation}; it is still in progress: call the same method again to keep waiting`,
+          )
+          reject(t.error)
+        }, Math.min(maxBlockMs, 2147483647))
+      }),
+      cancel: () => {
+        if (handle !== null) clearTimeout(handle)
+        handle = null
+      },
+    }
+    t.expired.catch(() => {}) // raced, or cancelled before it fires: never an unhandled rejection
+    return t
   }
 
   /**
@@ -899,6 +926,16 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
     if (timer !== null) clearTimeout(timer)
     this.pipeline?.close()
   }
+}
+
+/** One transactional call's max.block.ms (KafkaProducer.maxBlockTimer). */
+interface MaxBlockTimer {
+  /** What the call awaits when it runs out, for the message. */
+  operation: string
+  /** The KafkaTimeoutError `expired` rejected with; null before. */
+  error: KafkaTimeoutError | null
+  readonly expired: Promise<never>
+  cancel(): void
 }
 
 /** The typed options are functions and an array: checked here, as resolveProducerConfig checks the rest. */

@@ -295,6 +295,15 @@ export class TransactionManager implements ProducerStateHooks {
    * repeated after a max.block.ms timeout waits on the same operation.
    */
   private pendingTransition: { result: TransactionalResult; state: TransactionState; operation: string } | null = null
+  /**
+   * commitTransaction() was called and has not begun the commit yet: it
+   * waits for the sends made before it that still wait in the producer.
+   * Java's beginCommit is synchronous; here the call is marked at once, so
+   * that a send, sendOffsetsToTransaction() or abortTransaction() made
+   * meanwhile is refused rather than joining (or ending) the transaction
+   * being committed. Cleared by beginCommit (and at close).
+   */
+  private commitRequested = false
   /** Counts beginTransaction() calls: a send records the transaction it was made in (see ensureAppendAllowed). */
   private transactionGenerationValue = 0
   /**
@@ -669,7 +678,24 @@ export class TransactionManager implements ProducerStateHooks {
     return this.transactionGenerationValue
   }
 
+  /**
+   * The synchronous part of commitTransaction(), before it waits for the
+   * sends made before it (see `commitRequested`); beginCommit() follows.
+   * Outside a transaction it changes nothing: beginCommit() then reports why
+   * there is nothing to commit, or returns the commit a timed-out call left.
+   */
+  requestCommit(): void {
+    this.ensureTransactional('commitTransaction')
+    if (this.stateValue === 'IN_TRANSACTION' && this.fatal === null) this.commitRequested = true
+  }
+
+  /** commitTransaction() was called in this transaction and still waits for earlier sends before beginCommit(). */
+  get isCommitRequested(): boolean {
+    return this.commitRequested
+  }
+
   beginCommit(): TransactionalResult {
+    this.commitRequested = false
     return this.cachedResult('COMMITTING_TRANSACTION', 'commitTransaction', () => {
       this.maybeFailWithError()
       this.transitionTo('COMMITTING_TRANSACTION')
@@ -680,6 +706,8 @@ export class TransactionManager implements ProducerStateHooks {
   beginAbort(): TransactionalResult {
     return this.cachedResult('ABORTING_TRANSACTION', 'abortTransaction', () => {
       if (this.stateValue !== 'ABORTABLE_ERROR') this.maybeFailWithError()
+      // Java's beginCommit has moved to COMMITTING_TRANSACTION by now, where an abort is not a valid transition.
+      this.throwIfCommitRequested('abortTransaction()')
       this.transitionTo('ABORTING_TRANSACTION')
       this.recordAbortedGeneration()
       // Nothing more will be sent in this transaction: no partition needs adding.
@@ -730,6 +758,7 @@ export class TransactionManager implements ProducerStateHooks {
     this.ensureTransactional('sendOffsetsToTransaction')
     this.throwIfPendingState('sendOffsetsToTransaction')
     this.maybeFailWithError()
+    this.throwIfCommitRequested('send offsets')
     if (this.stateValue !== 'IN_TRANSACTION') {
       throw new KafkaTransactionStateError(this.stateValue, 'Cannot send offsets when no transaction is in progress; call beginTransaction() first')
     }
@@ -751,6 +780,12 @@ export class TransactionManager implements ProducerStateHooks {
    * the abortable error, or KafkaTransactionStateError outside a transaction.
    */
   ensureSendAllowed(): void {
+    this.checkSendState()
+    this.throwIfCommitRequested('send')
+  }
+
+  /** ensureSendAllowed without the commit check: a send that waited was made before commitTransaction() was called. */
+  private checkSendState(): void {
     this.maybeFailWithError()
     this.throwIfPendingState('send')
     if (!this.hasProducerId()) {
@@ -785,7 +820,8 @@ export class TransactionManager implements ProducerStateHooks {
         'The record was not sent: the transaction it was sent in ended while the record waited for metadata or buffer memory',
       )
     }
-    this.ensureSendAllowed()
+    // Sent before any commitTransaction() call (later sends are refused): it belongs to the transaction being committed.
+    this.checkSendState()
   }
 
   /**
@@ -839,6 +875,11 @@ export class TransactionManager implements ProducerStateHooks {
     result.acked = true
   }
 
+  /** The application's call stopped waiting for `result` after max.block.ms; the operation goes on. */
+  markTimedOut(result: TransactionalResult): void {
+    result.timedOut = true
+  }
+
   /**
    * The abort Java's Sender begins at close (a transaction still open). The
    * application can no longer repeat a call, so a completed result it never
@@ -846,6 +887,8 @@ export class TransactionManager implements ProducerStateHooks {
    */
   beginAbortOnClose(): TransactionalResult {
     if (this.pendingTransition?.result.isCompleted === true) this.pendingTransition = null
+    // A commitTransaction() that had not begun the commit finds the producer closed (KafkaProducer checks).
+    this.commitRequested = false
     return this.beginAbort()
   }
 
@@ -1046,7 +1089,18 @@ export class TransactionManager implements ProducerStateHooks {
     throw new KafkaTransactionStateError(this.stateValue, this.pendingMessage(operation, p.operation, p.result))
   }
 
+  private throwIfCommitRequested(operation: string): void {
+    if (!this.commitRequested) return
+    throw new KafkaTransactionStateError(
+      this.stateValue,
+      `Cannot ${operation} because commitTransaction() is in progress (it waits for the records sent before it); ` +
+        'await its outcome first (if it timed out, call commitTransaction() again)',
+    )
+  }
+
   private pendingMessage(operation: string, pending: string, result: TransactionalResult): string {
+    // Still awaited by the call that started it: nothing timed out, the application only has to wait for it.
+    if (!result.timedOut) return `Cannot ${operation} because ${pending}() is in progress; await its outcome first`
     const status = result.isCompleted ? 'has completed since' : 'is still in progress'
     return `Cannot ${operation} because the previous call to ${pending}() timed out and ${status}; call ${pending}() again to get its outcome`
   }
@@ -1139,6 +1193,7 @@ export class TransactionManager implements ProducerStateHooks {
     this.transitionTo(this.clientSideEpochBumpRequired ? 'INITIALIZING' : 'READY', null, true)
     this.lastErrorValue = null
     this.clientSideEpochBumpRequired = false
+    this.commitRequested = false
     this.transactionStarted = false
     this.newPartitionsInTransaction.clear()
     this.pendingPartitionsInTransaction.clear()
