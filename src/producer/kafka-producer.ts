@@ -808,7 +808,12 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
   /**
    * Runs `fn` in a transaction: begins, commits when `fn` resolves and
    * aborts when it throws, rethrowing its error. A commit that fails with an
-   * abortable error is aborted too, and its error rethrown.
+   * abortable error is aborted too, and its error rethrown. When that abort
+   * fails as well (a KafkaTimeoutError after max.block.ms, a fatal error),
+   * the rethrown error carries the abort's error as `abortError`, and as
+   * `cause` when it has no cause of its own: after a timeout the abort is
+   * still under way, and `abortTransaction()` must be called again before
+   * the next transaction.
    */
   async transaction<T>(fn: () => Promise<T> | T): Promise<T> {
     this.beginTransaction()
@@ -816,25 +821,33 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
     try {
       value = await fn()
     } catch (err) {
-      await this.abortAfterFailure()
-      throw err
+      throw await this.abortAfterFailure(err)
     }
     try {
       await this.commitTransaction()
     } catch (err) {
-      if (err instanceof KafkaTransactionAbortableError) await this.abortAfterFailure()
+      if (err instanceof KafkaTransactionAbortableError) throw await this.abortAfterFailure(err)
       throw err
     }
     return value
   }
 
-  /** Aborts after `fn` or the commit failed; the original error is what the caller gets, so this one's is not. */
-  private async abortAfterFailure(): Promise<void> {
+  /**
+   * Aborts after `fn` or the commit failed, and returns `err`, the error the
+   * caller gets. An abort that fails is not swallowed: its error is attached
+   * to `err` (see `transaction`), since an abort that timed out leaves the
+   * producer waiting for abortTransaction() to be called again.
+   */
+  private async abortAfterFailure(err: unknown): Promise<unknown> {
     try {
       await this.abortTransaction()
-    } catch {
-      // Fatal (fenced) or closed: nothing more to do here, and the caller learns it on the next call.
+    } catch (abortError) {
+      if (err !== null && typeof err === 'object' && Object.isExtensible(err)) {
+        Object.defineProperty(err, 'abortError', { value: abortError, configurable: true, writable: true })
+        if ((err as { cause?: unknown }).cause === undefined) Object.defineProperty(err, 'cause', { value: abortError, configurable: true, writable: true })
+      }
     }
+    return err
   }
 
   private requireTransactional(operation: string): TransactionManager {

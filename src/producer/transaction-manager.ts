@@ -233,8 +233,9 @@ export interface TransactionalOptions {
  * - In ABORTABLE_ERROR only abortTransaction() gets the producer going again;
  *   in FATAL_ERROR nothing does, and every pending operation has failed.
  *   An abort cannot end in ABORTABLE_ERROR: an abortable answer to
- *   EndTxn(abort) is fatal (Java would stay in ABORTING_TRANSACTION, where no
- *   call is valid).
+ *   EndTxn(abort) is fatal (TRANSACTION_ABORTABLE as in Java since
+ *   KAFKA-19250; UNKNOWN_PRODUCER_ID, with which Java would stay in
+ *   ABORTING_TRANSACTION where no call is valid, too).
  * - The result of init/commit/abort stays `pendingTransition` until the
  *   application acknowledged its outcome (Java's isAcked), completed or not:
  *   the same call then returns it, a different one throws (the fatal error
@@ -1547,8 +1548,9 @@ export class TransactionManager implements ProducerStateHooks {
               code === ErrorCode.ILLEGAL_GENERATION ||
               // KIP-848 (consumer groups): STALE_MEMBER_EPOCH is ILLEGAL_GENERATION for a member epoch, and
               // GROUP_ID_NOT_FOUND answers a generation or member id for a group that is gone. Both say the
-              // consumer's group metadata is out of date, as Java's CommitFailedException does: abort and
-              // rejoin, not fatal (Java's handler has no case for them and would end the producer).
+              // consumer's group metadata is out of date: abortable, as Java's TxnOffsetCommitHandler treats
+              // them since KAFKA-20444 (KIP-1319), with ILLEGAL_GENERATION and UNKNOWN_MEMBER_ID, as a
+              // CommitFailedException (before it, Java had no case for them and ended the producer).
               code === ErrorCode.STALE_MEMBER_EPOCH ||
               code === ErrorCode.GROUP_ID_NOT_FOUND
             ) {
@@ -1596,10 +1598,12 @@ export class TransactionManager implements ProducerStateHooks {
         } else if (isRetriable(code) || code === ErrorCode.CONCURRENT_TRANSACTIONS) {
           this.retry(h, nowMs)
         } else if (!committed && (code === ErrorCode.UNKNOWN_PRODUCER_ID || code === ErrorCode.TRANSACTION_ABORTABLE)) {
-          // Java fails the abort with the abortable error and, already ABORTING, skips the transition
-          // (transitionToAbortableError): the producer is left where no call is valid (another abort
-          // is not a valid transition) and nothing will end the transaction. Abortable means "abort
-          // it", which is what failed: say so once, fatally, so the application closes the producer.
+          // An abortable answer to an abort: abortable means "abort it", which is what failed. Java's
+          // EndTxnHandler makes TRANSACTION_ABORTABLE on abort fatal since KAFKA-19250 (an abortable
+          // error there had the application retry the abort in a loop). For UNKNOWN_PRODUCER_ID Java
+          // still uses abortableErrorIfPossible, which, already ABORTING, skips the transition and leaves
+          // the producer where no call is valid; here it is fatal too, a deliberate difference
+          // (docs/transactions.md), so the application is told once to close the producer.
           this.fatalRequestError(
             h,
             new KafkaFatalProducerError(

@@ -972,6 +972,33 @@ describe('KafkaProducer transactional calls on a scripted client', () => {
     expect(c.sentOf('EndTxn').map((r) => (r.body as EndTxnRequest).committed)).toEqual([true])
   })
 
+  it('transaction(): an abort that times out after fn threw is not swallowed: its error is the rethrown error\'s cause, and abortTransaction() again finishes it', async () => {
+    const { producer, client, init } = transactionalProducer(200)
+    await init()
+    const c = client()
+    const failure = new Error('fn failed')
+    const thrown = await producer
+      .transaction(async () => {
+        const sent = producer.send({ topic: TOPIC, partition: 0, value: 'v' })
+        const produce = await nextOf(c, 'Produce', 1)
+        c.respond(produce, produceAnswer(produce))
+        await sent
+        throw failure
+      })
+      .then(
+        () => null,
+        (e: unknown) => e,
+      )
+    expect(thrown).toBe(failure)
+    expect(failure.cause).toBeInstanceOf(KafkaTimeoutError) // EndTxn(abort) was never answered
+    expect((failure as Error & { abortError?: unknown }).abortError).toBe(failure.cause)
+    expect(() => producer.beginTransaction()).toThrow(/abortTransaction\(\) timed out/)
+    const abort = producer.abortTransaction()
+    c.respond(await nextOf(c, 'EndTxn', 1), endTxnAnswer(0, 1000n, 1))
+    await abort
+    producer.beginTransaction()
+  })
+
   it('a send waiting for metadata whose transaction was aborted fails with KafkaTransactionAbortedError when no transaction was begun since (state READY)', async () => {
     const { producer, client, metadata, init } = transactionalProducer(5000)
     await init()
