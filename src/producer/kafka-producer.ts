@@ -761,8 +761,12 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
    * sent with it are committed. Rejects with
    * {@link KafkaTransactionAbortableError} when something in the transaction
    * failed (abort it; the producer can go on), {@link KafkaFatalProducerError}
-   * when fenced, {@link KafkaTimeoutError} after max.block.ms (the commit goes
-   * on: call again to keep waiting).
+   * when fenced, {@link KafkaTimeoutError} after max.block.ms, counted from
+   * this call (the commit goes on: call again to keep waiting). It takes
+   * effect at the call: until it settles, `send()`,
+   * `sendOffsetsToTransaction()` and `abortTransaction()` fail with
+   * {@link KafkaTransactionStateError}, while records sent before it that
+   * still wait in the producer are let into the transaction first.
    */
   async commitTransaction(): Promise<void> {
     const txn = this.requireTransactional('commitTransaction')

@@ -159,7 +159,10 @@ export interface WaitingSendsContext {
  * - Transactions: a waiting send is appended only into the transaction it
  *   was sent in (checked just before the append, after each wait); if that
  *   transaction was aborted or ended meanwhile, it fails (typed) instead of
- *   joining a later one, which Java's synchronous append never could.
+ *   joining a later one, which Java's synchronous append never could. A
+ *   send that fails here for any other reason (timeout, cancellation, ...)
+ *   tells the transaction manager before its callback runs
+ *   (`recordNotAppended`), so its transaction cannot commit without it.
  * - Only a send that must wait awaits: while the topic is known and the pool
  *   has room, the worker drains the queue synchronously (an await per record,
  *   a promise and a microtask each, would be most of the cost when an
