@@ -776,19 +776,24 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
     txn.requestCommit()
     // max.block.ms counts from this call, over the wait for earlier sends and the commit together.
     const timer = this.maxBlockTimer()
-    if (txn.isCommitRequested) {
-      // Sends made before this call that still wait for metadata or memory belong to the transaction: let them in
-      // first. Not raced against the timer: each of them fails at its own max.block.ms deadline, counted from its
-      // send(), so this wait ends within this call's max.block.ms anyway, and a send that times out then has made
-      // the transaction abortable (which beginCommit reports) rather than losing a tie with this call's timer.
-      const earlier = this.waiting.whenEarlierSendsSettle()
-      if (earlier !== null) await earlier
-      if (this.closed) {
-        timer.cancel()
-        throw new KafkaProducerClosedError('The producer was closed while commitTransaction() waited for the records sent before it; the transaction is aborted')
+    let result: TransactionalResult
+    try {
+      if (txn.isCommitRequested) {
+        // Sends made before this call that still wait for metadata or memory belong to the transaction: let them in
+        // first. Not raced against the timer: each of them fails at its own max.block.ms deadline, counted from its
+        // send(), so this wait ends within this call's max.block.ms anyway, and a send that times out then has made
+        // the transaction abortable (which beginCommit reports) rather than losing a tie with this call's timer.
+        const earlier = this.waiting.whenEarlierSendsSettle()
+        if (earlier !== null) await earlier
+        if (this.closed) {
+          throw new KafkaProducerClosedError('The producer was closed while commitTransaction() waited for the records sent before it; the transaction is aborted')
+        }
       }
+      result = txn.beginCommit()
+    } catch (err) {
+      timer.cancel()
+      throw err
     }
-    const result = txn.beginCommit()
     this.sender.wakeup()
     await this.awaitTransactional(txn, result, timer)
     this.stats.txnCommitTimeNs += Number(process.hrtime.bigint() - start)

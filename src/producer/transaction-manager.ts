@@ -309,9 +309,11 @@ export class TransactionManager implements ProducerStateHooks {
   private transactionGenerationValue = 0
   /**
    * Generations an abort was begun for that a waiting send may still carry,
-   * ascending: recorded only while sends wait, and pruned below the oldest
-   * waiting send's generation at each abort, so it holds at most one entry
-   * per abort among the sends waiting (none once they have drained).
+   * ascending: an abort is recorded only while some send waits, and each
+   * abort first drops the entries older than the oldest waiting send's
+   * generation. So it never holds more than one entry per abort made while
+   * sends waited, and nothing older than the sends that were waiting at the
+   * last abort.
    */
   private readonly abortedGenerations: number[] = []
   /** The generation of the oldest send waiting in the producer (WaitingSends), Infinity when none waits. */
