@@ -290,9 +290,10 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
       isClosed: () => this.closed,
       connectionFailures: () => this.client.connectionFailures(),
     })
+    if (txn !== null) txn.trackWaitingSends(() => this.waiting.oldestTransactionGeneration())
     this.pipeline =
       (interceptors ?? []).length > 0 || (keySerializer ?? null) !== null || (valueSerializer ?? null) !== null
-        ? new SendPipeline(interceptors ?? null, keySerializer ?? null, valueSerializer ?? null, this.sendBytes, this.stats, parts.log)
+        ? new SendPipeline(interceptors ?? null, keySerializer ?? null, valueSerializer ?? null, this.sendBytes, this.stats, parts.log, txn !== null ? (err) => txn.recordNotAppended(txn.transactionGeneration, err) : null)
         : null
     this.onStatistics = c.statisticsIntervalMs > 0 ? (onStatistics ?? null) : null
     this.sender.start()
@@ -413,6 +414,8 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
     else if (signal !== null && signal.aborted) err = createAbortError(signal)
     if (err !== null) {
       // Not attempted: no interceptor sees it, nothing is counted; reported asynchronously as every send error.
+      // Still a record the application sent in its transaction, which must not commit without it.
+      if (this.txn !== null) this.txn.recordNotAppended(this.txn.transactionGeneration, err)
       if (callback === undefined) return Promise.reject(err)
       process.nextTick(callback, err, null)
       return
@@ -541,9 +544,21 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
       if (txn !== null) txn.maybeAddPartition(topic, r.partition)
       if (r.batchIsFull || r.newBatchCreated) this.sender.wakeup()
     } catch (err) {
-      this.stats.recordErrors(1)
-      completeWithError(complete, fail, err as Error)
+      this.failSend(complete, fail, err as Error)
     }
+  }
+
+  /**
+   * A send that failed before its record reached a batch. In a transaction,
+   * the transaction cannot commit without it: as Java's doSend, which hands
+   * such an error to TransactionManager.maybeTransitionToErrorState, it
+   * becomes abortable (unless the error is about the transaction itself).
+   */
+  private failSend(complete: RecordCompletion, fail: RecordReject | null, err: Error): void {
+    this.stats.recordErrors(1)
+    const txn = this.txn
+    if (txn !== null) txn.recordNotAppended(txn.transactionGeneration, err)
+    completeWithError(complete, fail, err)
   }
 
   /**
@@ -861,7 +876,7 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
     const start = process.hrtime.bigint()
     const result = txn.initializeTransactions()
     this.sender.wakeup()
-    await this.awaitTransactional(txn, result)
+    await this.awaitTransactional(txn, result, this.maxBlockTimer())
     this.stats.txnInitTimeNs += Number(process.hrtime.bigint() - start)
     // Java decides on transactions v2 here, from the features the coordinator's ApiVersions reported.
     txn.maybeUpdateTransactionV2Enabled(true)
@@ -925,7 +940,7 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
     if (offsets.length > 0) {
       const result = txn.sendOffsetsToTransaction(offsets, group)
       this.sender.wakeup()
-      await this.awaitTransactional(txn, result)
+      await this.awaitTransactional(txn, result, this.maxBlockTimer())
     }
     this.stats.txnSendOffsetsTimeNs += Number(process.hrtime.bigint() - start)
   }
@@ -936,20 +951,41 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
    * sent with it are committed. Rejects with
    * {@link KafkaTransactionAbortableError} when something in the transaction
    * failed (abort it; the producer can go on), {@link KafkaFatalProducerError}
-   * when fenced, {@link KafkaTimeoutError} after max.block.ms (the commit goes
-   * on: call again to keep waiting).
+   * when fenced, {@link KafkaTimeoutError} after max.block.ms, counted from
+   * this call (the commit goes on: call again to keep waiting). It takes
+   * effect at the call: until it settles, `send()`,
+   * `sendOffsetsToTransaction()` and `abortTransaction()` fail with
+   * {@link KafkaTransactionStateError}, while records sent before it that
+   * still wait in the producer are let into the transaction first.
    */
   async commitTransaction(): Promise<void> {
     const txn = this.requireTransactional('commitTransaction')
     const start = process.hrtime.bigint()
-    // Sends made before this call that still wait for metadata or memory belong to the transaction: let them in first.
-    if (txn.state === 'IN_TRANSACTION') {
-      const earlier = this.waiting.whenEarlierSendsSettle()
-      if (earlier !== null) await earlier
+    // At once, as Java's synchronous beginCommit: from here a send(), sendOffsetsToTransaction() or
+    // abortTransaction() is refused, so nothing joins or ends the transaction while it is being committed.
+    txn.requestCommit()
+    // max.block.ms counts from this call, over the wait for earlier sends and the commit together.
+    const timer = this.maxBlockTimer()
+    let result: TransactionalResult
+    try {
+      if (txn.isCommitRequested) {
+        // Sends made before this call that still wait for metadata or memory belong to the transaction: let them in
+        // first. Not raced against the timer: each of them fails at its own max.block.ms deadline, counted from its
+        // send(), so this wait ends within this call's max.block.ms anyway, and a send that times out then has made
+        // the transaction abortable (which beginCommit reports) rather than losing a tie with this call's timer.
+        const earlier = this.waiting.whenEarlierSendsSettle()
+        if (earlier !== null) await earlier
+        if (this.closed) {
+          throw new KafkaProducerClosedError('The producer was closed while commitTransaction() waited for the records sent before it; the transaction is aborted')
+        }
+      }
+      result = txn.beginCommit()
+    } catch (err) {
+      timer.cancel()
+      throw err
     }
-    const result = txn.beginCommit()
     this.sender.wakeup()
-    await this.awaitTransactional(txn, result)
+    await this.awaitTransactional(txn, result, timer)
     this.stats.txnCommitTimeNs += Number(process.hrtime.bigint() - start)
   }
 
@@ -964,14 +1000,19 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
     const start = process.hrtime.bigint()
     const result = txn.beginAbort()
     this.sender.wakeup()
-    await this.awaitTransactional(txn, result)
+    await this.awaitTransactional(txn, result, this.maxBlockTimer())
     this.stats.txnAbortTimeNs += Number(process.hrtime.bigint() - start)
   }
 
   /**
    * Runs `fn` in a transaction: begins, commits when `fn` resolves and
    * aborts when it throws, rethrowing its error. A commit that fails with an
-   * abortable error is aborted too, and its error rethrown.
+   * abortable error is aborted too, and its error rethrown. When that abort
+   * fails as well (a KafkaTimeoutError after max.block.ms, a fatal error),
+   * the rethrown error carries the abort's error as `abortError`, and as
+   * `cause` when it has no cause of its own: after a timeout the abort is
+   * still under way, and `abortTransaction()` must be called again before
+   * the next transaction.
    *
    * @returns what `fn` returned, once the transaction is committed.
    *
@@ -989,25 +1030,33 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
     try {
       value = await fn()
     } catch (err) {
-      await this.abortAfterFailure()
-      throw err
+      throw await this.abortAfterFailure(err)
     }
     try {
       await this.commitTransaction()
     } catch (err) {
-      if (err instanceof KafkaTransactionAbortableError) await this.abortAfterFailure()
+      if (err instanceof KafkaTransactionAbortableError) throw await this.abortAfterFailure(err)
       throw err
     }
     return value
   }
 
-  /** Aborts after `fn` or the commit failed; the original error is what the caller gets, so this one's is not. */
-  private async abortAfterFailure(): Promise<void> {
+  /**
+   * Aborts after `fn` or the commit failed, and returns `err`, the error the
+   * caller gets. An abort that fails is not swallowed: its error is attached
+   * to `err` (see `transaction`), since an abort that timed out leaves the
+   * producer waiting for abortTransaction() to be called again.
+   */
+  private async abortAfterFailure(err: unknown): Promise<unknown> {
     try {
       await this.abortTransaction()
-    } catch {
-      // Fatal (fenced) or closed: nothing more to do here, and the caller learns it on the next call.
+    } catch (abortError) {
+      if (err !== null && typeof err === 'object' && Object.isExtensible(err)) {
+        Object.defineProperty(err, 'abortError', { value: abortError, configurable: true, writable: true })
+        if ((err as { cause?: unknown }).cause === undefined) Object.defineProperty(err, 'cause', { value: abortError, configurable: true, writable: true })
+      }
     }
+    return err
   }
 
   private requireTransactional(operation: string): TransactionManager {
@@ -1024,28 +1073,43 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
    * manager keeps its result until then); an outcome, success or failure,
    * acknowledges the result, as Java's await marks it acked.
    */
-  private async awaitTransactional(txn: TransactionManager, result: TransactionalResult): Promise<void> {
-    const maxBlockMs = this.config.maxBlockMs
-    let timer: NodeJS.Timeout | null = null
-    let timeoutError: KafkaTimeoutError | null = null
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        timeoutError = new KafkaTimeoutError(
-          `Timeout expired after ${maxBlockMs} ms (max.block.ms) while awaiting ${result.operation}; it is still in progress: call the same method again to keep waiting`,
-        )
-        reject(timeoutError)
-      }, Math.min(maxBlockMs, 2147483647))
-    })
+  private async awaitTransactional(txn: TransactionManager, result: TransactionalResult, timer: MaxBlockTimer): Promise<void> {
+    timer.operation = result.operation
     try {
-      await Promise.race([result.promise, timeout])
+      await Promise.race([result.promise, timer.expired])
     } catch (err) {
       // Not on a timeout: the application was told to call again, and that call must find this result.
-      if (err !== timeoutError) txn.acknowledge(result)
+      if (!(err instanceof KafkaTimeoutError && err === timer.error)) txn.acknowledge(result)
+      else txn.markTimedOut(result)
       throw err
     } finally {
-      if (timer !== null) clearTimeout(timer)
+      timer.cancel()
     }
     txn.acknowledge(result)
+  }
+
+  /** max.block.ms from now, for one transactional call: `expired` rejects with a KafkaTimeoutError then. */
+  private maxBlockTimer(): MaxBlockTimer {
+    const maxBlockMs = this.config.maxBlockMs
+    let handle: NodeJS.Timeout | null = null
+    const t: MaxBlockTimer = {
+      operation: 'the operation',
+      error: null,
+      expired: new Promise<never>((_, reject) => {
+        handle = setTimeout(() => {
+          t.error = new KafkaTimeoutError(
+            `Timeout expired after ${maxBlockMs} ms (max.block.ms) while awaiting ${t.operation}; it is still in progress: call the same method again to keep waiting`,
+          )
+          reject(t.error)
+        }, Math.min(maxBlockMs, 2147483647))
+      }),
+      cancel: () => {
+        if (handle !== null) clearTimeout(handle)
+        handle = null
+      },
+    }
+    t.expired.catch(() => {}) // raced, or cancelled before it fires: never an unhandled rejection
+    return t
   }
 
   /**
@@ -1092,6 +1156,16 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
     if (timer !== null) clearTimeout(timer)
     this.pipeline?.close()
   }
+}
+
+/** One transactional call's max.block.ms (KafkaProducer.maxBlockTimer). */
+interface MaxBlockTimer {
+  /** What the call awaits when it runs out, for the message. */
+  operation: string
+  /** The KafkaTimeoutError `expired` rejected with; null before. */
+  error: KafkaTimeoutError | null
+  readonly expired: Promise<never>
+  cancel(): void
 }
 
 /** The typed options are functions and an array: checked here, as resolveProducerConfig checks the rest. */

@@ -23,7 +23,8 @@ export type SendBytes = (record: ProducerRecord, complete: RecordCompletion, fai
  *   included.
  * - A serializer failure fails that send only (KafkaSerializationError,
  *   asynchronously, through its own completion, counted in
- *   record-error-total); nothing was buffered for it.
+ *   record-error-total); nothing was buffered for it. `onNotSent` hears of
+ *   it first (a transaction open then becomes abortable).
  */
 export class SendPipeline<K, V> {
   private readonly interceptors: ProducerInterceptors<K, V> | null
@@ -36,6 +37,8 @@ export class SendPipeline<K, V> {
     private readonly next: SendBytes,
     private readonly stats: Pick<ProducerMetrics, 'recordErrors'>,
     log: LogSink | null = null,
+    /** Told of a send that failed here (the producer's transaction must not commit without it); null: nobody. */
+    private readonly onNotSent: ((err: Error) => void) | null = null,
   ) {
     this.interceptors = interceptors !== null && interceptors.length > 0 ? new ProducerInterceptors(interceptors, log) : null
     this.serializer = keySerializer !== null || valueSerializer !== null ? new RecordSerializer(keySerializer, valueSerializer) : null
@@ -56,6 +59,7 @@ export class SendPipeline<K, V> {
         bytes = this.serializer.serialize(r)
       } catch (err) {
         this.stats.recordErrors(1)
+        this.onNotSent?.(err as Error)
         completeWithError(complete, fail, err as Error)
         return
       }

@@ -2,7 +2,7 @@ import { epochBumpChannel, transactionStateChannel } from '../util/diagnostics.j
 import type { Node } from '../clients/cluster.js'
 import { type FinalizedFeatures, NO_FINALIZED_FEATURES } from '../clients/kafka-client.js'
 import {
-  type KafkaClientError,
+  KafkaClientError,
   KafkaFatalProducerError,
   KafkaProducerClosedError,
   KafkaTransactionAbortableError,
@@ -240,15 +240,21 @@ export interface TransactionalOptions {
  * - In ABORTABLE_ERROR only abortTransaction() gets the producer going again;
  *   in FATAL_ERROR nothing does, and every pending operation has failed.
  *   An abort cannot end in ABORTABLE_ERROR: an abortable answer to
- *   EndTxn(abort) is fatal (Java would stay in ABORTING_TRANSACTION, where no
- *   call is valid).
+ *   EndTxn(abort) is fatal (TRANSACTION_ABORTABLE as in Java since
+ *   KAFKA-19250; UNKNOWN_PRODUCER_ID, with which Java would stay in
+ *   ABORTING_TRANSACTION where no call is valid, too).
  * - The result of init/commit/abort stays `pendingTransition` until the
  *   application acknowledged its outcome (Java's isAcked), completed or not:
  *   the same call then returns it, a different one throws (the fatal error
  *   first, if any).
  * - A record joins only the transaction open at its send(): a send that
  *   waited is checked against `transactionGeneration` before its append
- *   (ensureAppendAllowed).
+ *   (ensureAppendAllowed); one whose transaction was aborted fails with
+ *   KafkaTransactionAbortedError (aborted generations are kept while a
+ *   waiting send may carry them, `abortedGenerations`).
+ * - A record sent in the open transaction that never reaches a batch makes
+ *   the transaction abortable (recordNotAppended): a commit never leaves out
+ *   a record the application sent.
  */
 export class TransactionManager implements ProducerStateHooks {
   private producer: ProducerIdAndEpoch = NO_PRODUCER
@@ -297,10 +303,28 @@ export class TransactionManager implements ProducerStateHooks {
    * repeated after a max.block.ms timeout waits on the same operation.
    */
   private pendingTransition: { result: TransactionalResult; state: TransactionState; operation: string } | null = null
+  /**
+   * commitTransaction() was called and has not begun the commit yet: it
+   * waits for the sends made before it that still wait in the producer.
+   * Java's beginCommit is synchronous; here the call is marked at once, so
+   * that a send, sendOffsetsToTransaction() or abortTransaction() made
+   * meanwhile is refused rather than joining (or ending) the transaction
+   * being committed. Cleared by beginCommit (and at close).
+   */
+  private commitRequested = false
   /** Counts beginTransaction() calls: a send records the transaction it was made in (see ensureAppendAllowed). */
   private transactionGenerationValue = 0
-  /** The generation of the last transaction an abort was begun for. */
-  private abortedGeneration = -1
+  /**
+   * Generations an abort was begun for that a waiting send may still carry,
+   * ascending: an abort is recorded only while some send waits, and each
+   * abort first drops the entries older than the oldest waiting send's
+   * generation. So it never holds more than one entry per abort made while
+   * sends waited, and nothing older than the sends that were waiting at the
+   * last abort.
+   */
+  private readonly abortedGenerations: number[] = []
+  /** The generation of the oldest send waiting in the producer (WaitingSends), Infinity when none waits. */
+  private oldestWaitingGeneration: () => number = () => Infinity
 
   /** client.id, for the diagnostics channels (set by the producer's wiring). */
   clientId = ''
@@ -670,7 +694,24 @@ export class TransactionManager implements ProducerStateHooks {
     return this.transactionGenerationValue
   }
 
+  /**
+   * The synchronous part of commitTransaction(), before it waits for the
+   * sends made before it (see `commitRequested`); beginCommit() follows.
+   * Outside a transaction it changes nothing: beginCommit() then reports why
+   * there is nothing to commit, or returns the commit a timed-out call left.
+   */
+  requestCommit(): void {
+    this.ensureTransactional('commitTransaction')
+    if (this.stateValue === 'IN_TRANSACTION' && this.fatal === null) this.commitRequested = true
+  }
+
+  /** commitTransaction() was called in this transaction and still waits for earlier sends before beginCommit(). */
+  get isCommitRequested(): boolean {
+    return this.commitRequested
+  }
+
   beginCommit(): TransactionalResult {
+    this.commitRequested = false
     return this.cachedResult('COMMITTING_TRANSACTION', 'commitTransaction', () => {
       this.maybeFailWithError()
       this.transitionTo('COMMITTING_TRANSACTION')
@@ -681,12 +722,40 @@ export class TransactionManager implements ProducerStateHooks {
   beginAbort(): TransactionalResult {
     return this.cachedResult('ABORTING_TRANSACTION', 'abortTransaction', () => {
       if (this.stateValue !== 'ABORTABLE_ERROR') this.maybeFailWithError()
+      // Java's beginCommit has moved to COMMITTING_TRANSACTION by now, where an abort is not a valid transition.
+      this.throwIfCommitRequested('abortTransaction()')
       this.transitionTo('ABORTING_TRANSACTION')
-      this.abortedGeneration = this.transactionGenerationValue
+      this.recordAbortedGeneration()
       // Nothing more will be sent in this transaction: no partition needs adding.
       this.newPartitionsInTransaction.clear()
       return this.beginCompletingTransaction(false)
     })
+  }
+
+  /**
+   * The producer's waiting sends, so that an abort is remembered for as long
+   * as a send of the aborted transaction may still be waiting (see
+   * ensureAppendAllowed). Without it, nothing is remembered.
+   */
+  trackWaitingSends(oldestWaitingGeneration: () => number): void {
+    this.oldestWaitingGeneration = oldestWaitingGeneration
+  }
+
+  private recordAbortedGeneration(): void {
+    const a = this.abortedGenerations
+    const oldest = this.oldestWaitingGeneration()
+    let stale = 0
+    while (stale < a.length && a[stale]! < oldest) stale++
+    if (stale > 0) a.splice(0, stale)
+    const g = this.transactionGenerationValue
+    // Sends wait in send() order, so no waiting send carries a generation older than the oldest one's.
+    if (oldest <= g && a[a.length - 1] !== g) a.push(g)
+  }
+
+  private isAbortedGeneration(generation: number): boolean {
+    const a = this.abortedGenerations
+    for (let i = a.length - 1; i >= 0; i--) if (a[i] === generation) return true
+    return false
   }
 
   private beginCompletingTransaction(committed: boolean): TransactionalResult {
@@ -705,6 +774,7 @@ export class TransactionManager implements ProducerStateHooks {
     this.ensureTransactional('sendOffsetsToTransaction')
     this.throwIfPendingState('sendOffsetsToTransaction')
     this.maybeFailWithError()
+    this.throwIfCommitRequested('send offsets')
     if (this.stateValue !== 'IN_TRANSACTION') {
       throw new KafkaTransactionStateError(this.stateValue, 'Cannot send offsets when no transaction is in progress; call beginTransaction() first')
     }
@@ -726,6 +796,12 @@ export class TransactionManager implements ProducerStateHooks {
    * the abortable error, or KafkaTransactionStateError outside a transaction.
    */
   ensureSendAllowed(): void {
+    this.checkSendState()
+    this.throwIfCommitRequested('send')
+  }
+
+  /** ensureSendAllowed without the commit check: a send that waited was made before commitTransaction() was called. */
+  private checkSendState(): void {
     this.maybeFailWithError()
     this.throwIfPendingState('send')
     if (!this.hasProducerId()) {
@@ -745,20 +821,46 @@ export class TransactionManager implements ProducerStateHooks {
    * here the transaction may have been aborted (and another begun) while the
    * record waited, and appending it now would put it in a transaction it was
    * not sent in. Such a record fails with KafkaTransactionAbortedError, as it
-   * would have in Java (its batch failed by the abort, abortUndrainedBatches).
+   * would have in Java (its batch failed by the abort, abortUndrainedBatches),
+   * whether or not another transaction was begun since: "its transaction was
+   * aborted" is checked before the state, which is READY after an abort.
    */
   ensureAppendAllowed(generation: number): void {
     if (this.fatal !== null) throw this.fatal
-    if (generation !== this.transactionGenerationValue || this.stateValue === 'ABORTING_TRANSACTION') {
-      if (generation === this.abortedGeneration) {
-        throw new KafkaTransactionAbortedError('The record was not sent: its transaction was aborted while the record waited for metadata or buffer memory')
-      }
+    if (this.isAbortedGeneration(generation)) {
+      throw new KafkaTransactionAbortedError('The record was not sent: its transaction was aborted while the record waited for metadata or buffer memory')
+    }
+    if (generation !== this.transactionGenerationValue) {
       throw new KafkaTransactionStateError(
         this.stateValue,
         'The record was not sent: the transaction it was sent in ended while the record waited for metadata or buffer memory',
       )
     }
-    this.ensureSendAllowed()
+    // Sent before any commitTransaction() call (later sends are refused): it belongs to the transaction being committed.
+    this.checkSendState()
+  }
+
+  /**
+   * A record sent in transaction `generation` failed before it reached a
+   * batch (it timed out waiting for metadata or buffer.memory, was too
+   * large, named a partition the topic lacks, could not be serialized, or
+   * its AbortSignal cancelled it while it waited). Java's KafkaProducer.doSend
+   * catches such an ApiException and calls
+   * TransactionManager.maybeTransitionToErrorState: the transaction becomes
+   * abortable, so commitTransaction() cannot commit it without the record.
+   * Errors that are about the transaction itself (a wrong state, an abort
+   * already under way) change nothing, nor does a record of a transaction
+   * that is no longer the open one.
+   */
+  recordNotAppended(generation: number, error: Error): void {
+    if (this.transactionalId === null || this.fatal !== null) return
+    if (generation !== this.transactionGenerationValue || this.stateValue !== 'IN_TRANSACTION') return
+    if (error instanceof KafkaTransactionStateError || error instanceof KafkaTransactionAbortedError) return
+    if (this.needToTriggerEpochBumpFromClient()) this.clientSideEpochBumpRequired = true
+    const code = error instanceof KafkaClientError ? error.code : error.name === 'AbortError' ? 'SEND_CANCELLED' : 'SEND_FAILED'
+    this.transitionToAbortableError(
+      new KafkaTransactionAbortableError(code, `A record sent in this transaction was not appended to a batch: ${error.message}`, { cause: error }),
+    )
   }
 
   /**
@@ -789,6 +891,11 @@ export class TransactionManager implements ProducerStateHooks {
     result.acked = true
   }
 
+  /** The application's call stopped waiting for `result` after max.block.ms; the operation goes on. */
+  markTimedOut(result: TransactionalResult): void {
+    result.timedOut = true
+  }
+
   /**
    * The abort Java's Sender begins at close (a transaction still open). The
    * application can no longer repeat a call, so a completed result it never
@@ -796,6 +903,8 @@ export class TransactionManager implements ProducerStateHooks {
    */
   beginAbortOnClose(): TransactionalResult {
     if (this.pendingTransition?.result.isCompleted === true) this.pendingTransition = null
+    // A commitTransaction() that had not begun the commit finds the producer closed (KafkaProducer checks).
+    this.commitRequested = false
     return this.beginAbort()
   }
 
@@ -996,7 +1105,18 @@ export class TransactionManager implements ProducerStateHooks {
     throw new KafkaTransactionStateError(this.stateValue, this.pendingMessage(operation, p.operation, p.result))
   }
 
+  private throwIfCommitRequested(operation: string): void {
+    if (!this.commitRequested) return
+    throw new KafkaTransactionStateError(
+      this.stateValue,
+      `Cannot ${operation} because commitTransaction() is in progress (it waits for the records sent before it); ` +
+        'await its outcome first (if it timed out, call commitTransaction() again)',
+    )
+  }
+
   private pendingMessage(operation: string, pending: string, result: TransactionalResult): string {
+    // Still awaited by the call that started it: nothing timed out, the application only has to wait for it.
+    if (!result.timedOut) return `Cannot ${operation} because ${pending}() is in progress; await its outcome first`
     const status = result.isCompleted ? 'has completed since' : 'is still in progress'
     return `Cannot ${operation} because the previous call to ${pending}() timed out and ${status}; call ${pending}() again to get its outcome`
   }
@@ -1107,6 +1227,7 @@ export class TransactionManager implements ProducerStateHooks {
     this.transitionTo(this.clientSideEpochBumpRequired ? 'INITIALIZING' : 'READY', null, true)
     this.lastErrorValue = null
     this.clientSideEpochBumpRequired = false
+    this.commitRequested = false
     this.transactionStarted = false
     this.newPartitionsInTransaction.clear()
     this.pendingPartitionsInTransaction.clear()
@@ -1462,8 +1583,9 @@ export class TransactionManager implements ProducerStateHooks {
               code === ErrorCode.ILLEGAL_GENERATION ||
               // KIP-848 (consumer groups): STALE_MEMBER_EPOCH is ILLEGAL_GENERATION for a member epoch, and
               // GROUP_ID_NOT_FOUND answers a generation or member id for a group that is gone. Both say the
-              // consumer's group metadata is out of date, as Java's CommitFailedException does: abort and
-              // rejoin, not fatal (Java's handler has no case for them and would end the producer).
+              // consumer's group metadata is out of date: abortable, as Java's TxnOffsetCommitHandler treats
+              // them since KAFKA-20444 (KIP-1319), with ILLEGAL_GENERATION and UNKNOWN_MEMBER_ID, as a
+              // CommitFailedException (before it, Java had no case for them and ended the producer).
               code === ErrorCode.STALE_MEMBER_EPOCH ||
               code === ErrorCode.GROUP_ID_NOT_FOUND
             ) {
@@ -1513,10 +1635,12 @@ export class TransactionManager implements ProducerStateHooks {
         } else if (isRetriable(code) || code === ErrorCode.CONCURRENT_TRANSACTIONS) {
           this.retry(h, nowMs)
         } else if (!committed && (code === ErrorCode.UNKNOWN_PRODUCER_ID || code === ErrorCode.TRANSACTION_ABORTABLE)) {
-          // Java fails the abort with the abortable error and, already ABORTING, skips the transition
-          // (transitionToAbortableError): the producer is left where no call is valid (another abort
-          // is not a valid transition) and nothing will end the transaction. Abortable means "abort
-          // it", which is what failed: say so once, fatally, so the application closes the producer.
+          // An abortable answer to an abort: abortable means "abort it", which is what failed. Java's
+          // EndTxnHandler makes TRANSACTION_ABORTABLE on abort fatal since KAFKA-19250 (an abortable
+          // error there had the application retry the abort in a loop). For UNKNOWN_PRODUCER_ID Java
+          // still uses abortableErrorIfPossible, which, already ABORTING, skips the transition and leaves
+          // the producer where no call is valid; here it is fatal too, a deliberate difference
+          // (docs/transactions.md), so the application is told once to close the producer.
           this.fatalRequestError(
             h,
             new KafkaFatalProducerError(

@@ -86,6 +86,8 @@ export interface WaitingSendsContext {
   readonly transaction?: {
     ensureAppendAllowed(generation: number): void
     maybeAddPartition(topic: string, partition: number): void
+    /** A send of transaction `generation` failed here, never appended: its transaction must not commit without it. */
+    recordNotAppended(generation: number, error: Error): void
   } | null
   /** max.block.ms: how long a send may wait here, from its `send()`. */
   readonly maxBlockMs: number
@@ -157,7 +159,10 @@ export interface WaitingSendsContext {
  * - Transactions: a waiting send is appended only into the transaction it
  *   was sent in (checked just before the append, after each wait); if that
  *   transaction was aborted or ended meanwhile, it fails (typed) instead of
- *   joining a later one, which Java's synchronous append never could.
+ *   joining a later one, which Java's synchronous append never could. A
+ *   send that fails here for any other reason (timeout, cancellation, ...)
+ *   tells the transaction manager before its callback runs
+ *   (`recordNotAppended`), so its transaction cannot commit without it.
  * - Only a send that must wait awaits: while the topic is known and the pool
  *   has room, the worker drains the queue synchronously (an await per record,
  *   a promise and a microtask each, would be most of the cost when an
@@ -173,6 +178,16 @@ export class WaitingSends {
   private readonly signals = new Map<AbortSignal, SignalWatch>()
 
   constructor(private readonly ctx: WaitingSendsContext) {}
+
+  /**
+   * The transaction generation of the oldest waiting send (sends wait in
+   * send() order, so no waiting send has an older one); Infinity when none
+   * waits. The transaction manager remembers an abort only this far back.
+   */
+  oldestTransactionGeneration(): number {
+    const front = this.queue.peekFront()
+    return front === undefined ? Infinity : front.txnGeneration
+  }
 
   /** Sends waiting; while above 0, every new send must be queued behind them. */
   get size(): number {
@@ -254,8 +269,7 @@ export class WaitingSends {
     if (signal !== null) {
       // Checked by the producer just before; kept for callers (tests) that enqueue directly.
       if (signal.aborted) {
-        this.ctx.stats.recordErrors(1)
-        completeWithError(complete, fail, createAbortError(signal))
+        this.failNotAppended(complete, fail, createAbortError(signal), txnGeneration)
         return
       }
       let watch = this.signals.get(signal)
@@ -296,13 +310,23 @@ export class WaitingSends {
    */
   private abortAll(signal: AbortSignal): void {
     this.signals.delete(signal)
-    const ctx = this.ctx
     this.queue.forEach((w) => {
       if (w.signal !== signal || w.state !== QUEUED) return
       w.state = CANCELLED
-      ctx.stats.recordErrors(1)
-      completeWithError(w.complete, w.fail, createAbortError(signal))
+      this.failNotAppended(w.complete, w.fail, createAbortError(signal), w.txnGeneration)
     })
+  }
+
+  /**
+   * Fails a send that never reached a batch. In a transaction this makes the
+   * transaction abortable first (Java's doSend → maybeTransitionToErrorState),
+   * so that it cannot be committed without the record, before the
+   * application's callback can run and call commitTransaction().
+   */
+  private failNotAppended(complete: RecordCompletion, fail: RecordReject | null, err: Error, txnGeneration: number): void {
+    this.ctx.stats.recordErrors(1)
+    this.ctx.transaction?.recordNotAppended(txnGeneration, err)
+    completeWithError(complete, fail, err)
   }
 
   /** A send the worker took is done: its signal's listener goes once no waiting send carries the signal. */
@@ -377,8 +401,7 @@ export class WaitingSends {
           if (txn !== null) txn.maybeAddPartition(topic, r.partition)
           if (r.batchIsFull || r.newBatchCreated) ctx.sender.wakeup()
         } catch (err) {
-          ctx.stats.recordErrors(1)
-          completeWithError(w.complete, w.fail, err as Error)
+          this.failNotAppended(w.complete, w.fail, err as Error, w.txnGeneration)
         }
         if (w.signal !== null) this.releaseSignal(w.signal)
       }

@@ -214,6 +214,24 @@ describe('SendPipeline', () => {
     expect(stats.recordErrorTotal).toBe(1)
   })
 
+  it('a serializer failure is reported to onNotSent (the open transaction) before the send fails', async () => {
+    const events: string[] = []
+    const p = new SendPipeline<string, string>(
+      null,
+      null,
+      () => {
+        throw new Error('bad value')
+      },
+      () => events.push('forwarded'),
+      new ProducerMetrics(),
+      null,
+      (err) => events.push(`notSent ${err.name}`),
+    )
+    p.send({ topic: 't', value: 'v' }, ((err: Error | null) => events.push(`callback ${err?.name}`)) as SendCallback, null, null)
+    await new Promise((r) => process.nextTick(r))
+    expect(events).toEqual(['notSent KafkaSerializationError', 'callback KafkaSerializationError'])
+  })
+
   it('without interceptors, passes the completion slots through untouched', () => {
     const { p, forwarded } = pipeline<string, string>(null, null, (v) => v.toUpperCase())
     const complete = (() => {}) as RecordCompletion

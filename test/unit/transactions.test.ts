@@ -671,6 +671,7 @@ describe('a call repeated after a max.block.ms timeout (Java: pendingTransition)
     s.client.respond(produce, produceAnswer(produce))
     // KafkaProducer.commitTransaction, whose wait then times out: the result is not acknowledged.
     const commit = s.tm.beginCommit()
+    s.tm.markTimedOut(commit)
     s.pass()
     s.pass()
     s.client.respond(s.only('EndTxn'), endTxnAnswer(code, version === 2 && code === 0 ? 1000n : -1n, version === 2 && code === 0 ? 1 : -1))
@@ -692,6 +693,18 @@ describe('a call repeated after a max.block.ms timeout (Java: pendingTransition)
     await outcome(s.tm, again)
     s.tm.beginTransaction()
     expect(s.tm.state).toBe('IN_TRANSACTION')
+  })
+
+  it('while the call that began the commit still awaits it, other calls are told it is in progress, not that it timed out', async () => {
+    const s = setup(2)
+    await s.init()
+    s.tm.beginTransaction()
+    s.send(0)
+    const commit = s.tm.beginCommit()
+    expect(() => s.tm.ensureSendAllowed()).toThrow(/Cannot send because commitTransaction\(\) is in progress; await its outcome first/)
+    expect(() => s.tm.beginAbort()).toThrow(/commitTransaction\(\) is in progress/)
+    s.tm.markTimedOut(commit)
+    expect(() => s.tm.ensureSendAllowed()).toThrow(/previous call to commitTransaction\(\) timed out and is still in progress/)
   })
 
   it('initTransactions() again gets the same result once InitProducerId completed meanwhile', async () => {
@@ -881,6 +894,171 @@ describe('KafkaProducer transactional calls on a scripted client', () => {
     const abort = producer.abortTransaction()
     c.respond(await nextOf(c, 'EndTxn', 2), endTxnAnswer(0, 1000n, 1))
     await abort
+  })
+
+  it('a send that times out waiting for metadata makes the transaction abortable: commitTransaction() rejects and no EndTxn(commit) goes out (Java: doSend → maybeTransitionToErrorState)', async () => {
+    const { producer, client, init } = transactionalProducer(300)
+    await init()
+    const c = client()
+    producer.beginTransaction()
+    const sent = producer.send({ topic: TOPIC, partition: 0, value: 'written' })
+    c.respond(await nextOf(c, 'Produce', 1), produceAnswer(c.sentOf('Produce')[0]!))
+    await sent
+    // 'never' is never in the metadata: this send fails with KafkaTimeoutError after max.block.ms.
+    const lost = producer.send({ topic: 'never', partition: 0, value: 'lost' }).then(
+      () => null,
+      (e: Error) => e,
+    )
+    const commit = producer.commitTransaction()
+    expect(await lost).toBeInstanceOf(KafkaTimeoutError)
+    const err = await commit.then(
+      () => null,
+      (e: Error) => e,
+    )
+    expect(err).toBeInstanceOf(KafkaTransactionAbortableError)
+    expect((err as Error & { cause: Error }).cause.cause).toBeInstanceOf(KafkaTimeoutError)
+    expect(c.sentOf('EndTxn')).toEqual([])
+    const abort = producer.abortTransaction()
+    const end = await nextOf(c, 'EndTxn', 1)
+    expect((end.body as EndTxnRequest).committed).toBe(false)
+    c.respond(end, endTxnAnswer(0, 1000n, 1))
+    await abort
+  })
+
+  it('a send refused at once in a transaction (invalid partition, record too large) makes it abortable too', async () => {
+    const { producer, client, init } = transactionalProducer(5000)
+    await init()
+    const c = client()
+    for (const record of [
+      { topic: TOPIC, partition: 7, value: 'no such partition' },
+      { topic: TOPIC, partition: 0, value: 'x'.repeat(2 << 20) },
+    ]) {
+      producer.beginTransaction()
+      await expect(producer.send(record)).rejects.toThrow()
+      await expect(producer.commitTransaction()).rejects.toBeInstanceOf(KafkaTransactionAbortableError)
+      await producer.abortTransaction() // nothing joined the transaction: no EndTxn needed
+    }
+    expect(c.sentOf('EndTxn')).toEqual([])
+  })
+
+  /** Metadata learns topic 'later' (one partition, leader 1). */
+  function publishLater(metadata: ProducerMetadata): void {
+    const view = clusterView()
+    metadata.add('later', Date.now())
+    metadata.update(
+      {
+        ...view,
+        topics: [
+          ...view.topics,
+          { errorCode: 0, name: 'later', partitions: [{ errorCode: 0, partitionIndex: 0, leaderId: 1, leaderEpoch: 0, replicaNodes: [1], isrNodes: [1] }] },
+        ],
+      },
+      Date.now(),
+    )
+  }
+
+  function producedValues(req: ScriptedRequest): string[] {
+    const body = req.body as ProduceRequest
+    return body.topics.flatMap((t) => t.partitions.flatMap((p) => decodeRecordBatches(p.records).flatMap((b) => b.records.map((r) => String(r.value)))))
+  }
+
+  it('while commitTransaction() waits for earlier sends, a later send() and sendOffsetsToTransaction() are refused, not committed (Java: beginCommit is synchronous)', async () => {
+    const { producer, client, metadata, init } = transactionalProducer(5000)
+    await init()
+    const c = client()
+    producer.beginTransaction()
+    const early = producer.send({ topic: 'later', partition: 0, value: 'early' }) // waits for metadata
+    const commit = producer.commitTransaction()
+    const late = producer.send({ topic: TOPIC, partition: 0, value: 'late' })
+    await expect(late).rejects.toBeInstanceOf(KafkaTransactionStateError)
+    await expect(late).rejects.toThrow(/commitTransaction\(\) is in progress/)
+    await expect(producer.sendOffsetsToTransaction([{ topic: 'in', partition: 0, offset: 1n }], 'g')).rejects.toBeInstanceOf(KafkaTransactionStateError)
+    publishLater(metadata())
+    const produce = await nextOf(c, 'Produce', 1)
+    expect(producedValues(produce)).toEqual(['early'])
+    c.respond(produce, produceAnswer(produce))
+    await early
+    const end = await nextOf(c, 'EndTxn', 1)
+    expect((end.body as EndTxnRequest).committed).toBe(true)
+    c.respond(end, endTxnAnswer(0, 1000n, 1))
+    await commit
+    expect(c.sentOf('Produce')).toHaveLength(1)
+  })
+
+  it('abortTransaction() while commitTransaction() waits for earlier sends is refused; the commit goes on and reports its own outcome', async () => {
+    const { producer, client, metadata, init } = transactionalProducer(5000)
+    await init()
+    const c = client()
+    producer.beginTransaction()
+    const early = producer.send({ topic: 'later', partition: 0, value: 'early' })
+    const commit = producer.commitTransaction()
+    await expect(producer.abortTransaction()).rejects.toThrow(/Cannot abortTransaction\(\) because commitTransaction\(\) is in progress/)
+    publishLater(metadata())
+    const produce = await nextOf(c, 'Produce', 1)
+    c.respond(produce, produceAnswer(produce))
+    await early
+    c.respond(await nextOf(c, 'EndTxn', 1), endTxnAnswer(0, 1000n, 1))
+    await commit
+    expect(c.sentOf('EndTxn').map((r) => (r.body as EndTxnRequest).committed)).toEqual([true])
+  })
+
+  it('transaction(): an abort that times out after fn threw is not swallowed: its error is the rethrown error\'s cause, and abortTransaction() again finishes it', async () => {
+    const { producer, client, init } = transactionalProducer(200)
+    await init()
+    const c = client()
+    const failure = new Error('fn failed')
+    const thrown = await producer
+      .transaction(async () => {
+        const sent = producer.send({ topic: TOPIC, partition: 0, value: 'v' })
+        const produce = await nextOf(c, 'Produce', 1)
+        c.respond(produce, produceAnswer(produce))
+        await sent
+        throw failure
+      })
+      .then(
+        () => null,
+        (e: unknown) => e,
+      )
+    expect(thrown).toBe(failure)
+    expect(failure.cause).toBeInstanceOf(KafkaTimeoutError) // EndTxn(abort) was never answered
+    expect((failure as Error & { abortError?: unknown }).abortError).toBe(failure.cause)
+    expect(() => producer.beginTransaction()).toThrow(/abortTransaction\(\) timed out/)
+    const abort = producer.abortTransaction()
+    c.respond(await nextOf(c, 'EndTxn', 1), endTxnAnswer(0, 1000n, 1))
+    await abort
+    producer.beginTransaction()
+  })
+
+  it('a send waiting for metadata whose transaction was aborted fails with KafkaTransactionAbortedError when no transaction was begun since (state READY)', async () => {
+    const { producer, client, metadata, init } = transactionalProducer(5000)
+    await init()
+    const c = client()
+    producer.beginTransaction()
+    const waiting = producer.send({ topic: 'later', partition: 0, value: 'from the aborted transaction' }).then(
+      () => null,
+      (e: Error) => e,
+    )
+    await producer.abortTransaction()
+    expect((producer as unknown as { txn: TransactionManager }).txn.state).toBe('READY')
+    const view = clusterView()
+    metadata().add('later', Date.now())
+    metadata().update(
+      {
+        ...view,
+        topics: [
+          ...view.topics,
+          { errorCode: 0, name: 'later', partitions: [{ errorCode: 0, partitionIndex: 0, leaderId: 1, leaderEpoch: 0, replicaNodes: [1], isrNodes: [1] }] },
+        ],
+      },
+      Date.now(),
+    )
+    const err = await waiting
+    expect(err).toBeInstanceOf(KafkaTransactionAbortedError)
+    expect(c.sentOf('Produce')).toEqual([])
+    // Nothing is remembered once the waiting sends have drained: the next abort prunes the entry.
+    producer.beginTransaction()
+    await producer.abortTransaction()
+    expect((producer as unknown as { txn: { abortedGenerations: number[] } }).txn.abortedGenerations).toEqual([])
   })
 
   it('a send waiting for metadata when its transaction is aborted fails with KafkaTransactionAbortedError, and never joins the next transaction', async () => {

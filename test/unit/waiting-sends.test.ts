@@ -330,11 +330,17 @@ describe('WaitingSends in a transaction', () => {
     const t = {
       current: 1,
       added: [] as string[],
+      /** recordNotAppended calls: the generation, the error's name, and how many outcomes had been delivered then. */
+      notAppended: [] as [number, string, number][],
+      outcomesSeen: (): number => 0,
       ensureAppendAllowed(generation: number): void {
         if (generation !== t.current) throw new KafkaTransactionAbortedError()
       },
       maybeAddPartition(topic: string, partition: number): void {
         t.added.push(`${topic}-${partition}`)
+      },
+      recordNotAppended(generation: number, error: Error): void {
+        t.notAppended.push([generation, error.name, t.outcomesSeen()])
       },
     }
     return t
@@ -359,6 +365,27 @@ describe('WaitingSends in a transaction', () => {
     expect(h.appended).toEqual(['a'])
     expect(txn.added).toEqual(['t-0'])
     expect(h.outcomes.map((o) => [o.value, o.error?.constructor])).toEqual([['b', KafkaTransactionAbortedError]])
+  })
+
+  it('a send that fails here (timeout, cancelled) tells the transaction before its callback runs, so the transaction cannot commit without it', async () => {
+    const txn = fakeTransaction()
+    const h = setup({ ctx: { transaction: txn } })
+    txn.outcomesSeen = () => h.outcomes.length
+    const controller = new AbortController()
+    enqueueIn(h, 1, 'times-out', 'missing')
+    h.waiting.enqueue({ topic: 'missing', value: 'c'.padEnd(100, '.') }, 0, null, null, 0, Date.now(), (err: Error | null) => h.outcomes.push({ value: 'cancelled', error: err }), null, controller.signal, 1)
+    await vi.advanceTimersByTimeAsync(1)
+    controller.abort() // 'cancelled' is still QUEUED behind 'times-out'
+    expect(txn.notAppended).toEqual([[1, 'AbortError', 0]])
+    await vi.advanceTimersByTimeAsync(MAX_BLOCK_MS)
+    expect(h.outcomes.map((o) => [o.value, o.error?.name])).toEqual([
+      ['cancelled', 'AbortError'],
+      ['times-out', 'KafkaTimeoutError'],
+    ])
+    expect(txn.notAppended).toEqual([
+      [1, 'AbortError', 0],
+      [1, 'KafkaTimeoutError', 1],
+    ])
   })
 
   it('a send that waited for buffer.memory is checked again once memory is free: never appended to a later transaction', async () => {

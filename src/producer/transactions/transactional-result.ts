@@ -17,6 +17,8 @@ export class TransactionalResult {
   private outcome: 'pending' | 'done' | 'failed' = 'pending'
   private errorValue: Error | null = null
   acked = false
+  /** The application's call gave up waiting (max.block.ms) before the outcome: it must be repeated to see it. */
+  timedOut = false
 
   constructor(readonly operation: string) {
     this.promise = new Promise<void>((resolve, reject) => {
