@@ -304,6 +304,9 @@ async function perf(o: PerfOptions, argv: readonly string[], io: PerfIo): Promis
       else if (i % YIELD_EVERY === YIELD_EVERY - 1) await io.yieldToEventLoop()
     }
     if (transactional && txnOpen) await producer.commitTransaction()
+    // Java's close() runs after every send() has returned, so nothing still waits for metadata or memory;
+    // here sends may still wait, and close() would fail them: flush first.
+    await producer.flush()
     if (!o.printMetrics) {
       await producer.close()
       stopView()
@@ -311,7 +314,6 @@ async function perf(o: PerfOptions, argv: readonly string[], io: PerfIo): Promis
       summary = stats.totalLine(io.nowMs())
       io.stdout.write(`${summary}\n`)
     } else {
-      await producer.flush()
       stopView()
       line?.clear()
       summary = stats.totalLine(io.nowMs())

@@ -1,6 +1,7 @@
 /**
  * The published artefact works: `npm pack` yields a tarball that installs into
- * an empty project and produces to a broker from both `import` and `require`.
+ * an empty project and produces to a broker from both `import` and `require`,
+ * and its `kafka-producer-perf` bin runs from node_modules/.bin.
  */
 import { execFileSync, spawnSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
@@ -72,5 +73,13 @@ describe('npm pack', () => {
     expect(files).toMatch(/package\/dist\/index\.d\.cts/)
     expect(files).toMatch(/package\/dist\/index\.cjs/)
     expect(files).toMatch(/package\/dist\/index\.js/)
+  })
+
+  it('installs the kafka-producer-perf bin, which produces and prints Java\'s summary line', () => {
+    const bin = path.join(dir, 'app', 'node_modules', '.bin', 'kafka-producer-perf')
+    const r = spawnSync(bin, ['--bootstrap-server', mock.bootstrap, '--topic', 'pkg', '--num-records', '100', '--record-size', '10', '--throughput', '-1'], { encoding: 'utf8', timeout: 60_000 })
+    expect(r.stderr).toBe('')
+    expect(r.stdout).toMatch(/^100 records sent, [\d.]+ records\/sec \([\d.]+ MB\/sec\), [\d.]+ ms avg latency, [\d.]+ ms max latency, \d+ ms 50th, \d+ ms 95th, \d+ ms 99th, \d+ ms 99\.9th\.$/m)
+    expect(r.status).toBe(0)
   })
 })
