@@ -201,6 +201,15 @@ async function perf(o: PerfOptions, argv: readonly string[], io: PerfIo): Promis
     io.stdout.write(`${s}\n`)
   }
 
+  // As Java: the clock of the run (rates, the throttler) starts after initTransactions().
+  if (transactional) {
+    try {
+      await producer.initTransactions()
+    } catch (e) {
+      await producer.close({ timeoutMs: 5_000 }).catch(() => {})
+      throw e
+    }
+  }
   const startMs = io.nowMs()
   const stats = new PerfStats(o.numRecords, REPORTING_INTERVAL_MS, startMs, tty ? null : say)
   const throttler = new ThroughputThrottler(o.throughput, startMs, { nowNs: io.nowNs, sleep: io.sleep })
@@ -281,7 +290,6 @@ async function perf(o: PerfOptions, argv: readonly string[], io: PerfIo): Promis
   let sent = 0
   let summary = ''
   try {
-    if (transactional) await producer.initTransactions()
     for (let i = 0; i < o.numRecords && !interrupted; i++) {
       const payload = o.payloadFile !== null ? payloads[Math.floor(Math.random() * payloads.length)]! : o.recordSize !== null ? payloads[i % payloads.length]! : Buffer.from(String(i), 'utf8')
       if (transactional && !txnOpen) {

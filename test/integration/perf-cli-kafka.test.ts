@@ -23,6 +23,7 @@ beforeAll(async () => {
   ensureBuiltCli()
   kafka = await startKafka({ brokers: 1 })
   await kafka.createTopic('perf', 3, 1)
+  await kafka.createTopic('perf-txn', 2, 1)
 }, 300_000)
 
 afterAll(async () => {
@@ -62,4 +63,17 @@ describe('kafka-producer-perf (real Kafka)', () => {
     const counts = Object.fromEntries(Object.entries(REPORT_COLORS).map(([name, hex]) => [name, countColor(img, hex)]))
     for (const [name, n] of Object.entries(counts)) expect(n, `${name} pixels in ${png}: ${JSON.stringify(counts)}`).toBeGreaterThan(150)
   }, 300_000)
+
+  it('--transaction-duration-ms: a transaction per interval, every record committed', async () => {
+    const r = await runCli(['--bootstrap-server', kafka.bootstrap, '--topic', 'perf-txn', '--num-records', '3000', '--record-size', '50', '--throughput', '1500', '--transaction-duration-ms', '400'])
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    expect(Number(SUMMARY.exec(r.stdout)![1])).toBe(3000)
+    // Each commit appends a control marker to both partitions: about 2 s in transactions of 400 ms
+    // makes about 5 commits, 10 markers; at least 3 commits (6 markers) however slow the machine.
+    const hwm = await kafka.highWatermarks('perf-txn')
+    const markers = [...hwm.values()].reduce((a, b) => a + b, 0n) - 3000n
+    expect(markers).toBeGreaterThanOrEqual(6n)
+    expect(markers % 2n).toBe(0n)
+  }, 120_000)
 })

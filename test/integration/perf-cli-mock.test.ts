@@ -2,15 +2,17 @@
  * The built `kafka-producer-perf` against librdkafka's mock cluster: Java's
  * command line, Java's output, and a summary count that equals what the
  * topic holds (read back with kcat). Off a terminal (a pipe here) the tool
- * prints Java's window lines, never the progress bar.
+ * prints Java's window lines, never the progress bar; on one (a pseudo-terminal
+ * from util-linux `script`) it redraws one progress line.
  */
+import { execFile } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { consumeWithKcat } from '../harness/consume.js'
 import { type MockCluster, startMockCluster } from '../harness/mock.js'
-import { SUMMARY, ensureBuiltCli, runCli } from './perf-cli.js'
+import { CLI, SUMMARY, ensureBuiltCli, runCli } from './perf-cli.js'
 
 let mock: MockCluster
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'perf-cli-'))
@@ -20,6 +22,8 @@ beforeAll(async () => {
   mock = await startMockCluster({ brokers: 3 })
   await mock.createTopic('perf', 4, 1)
   await mock.createTopic('perf-file', 2, 1)
+  await mock.createTopic('perf-tty', 2, 1)
+  await mock.createTopic('perf-txn', 2, 1)
 }, 300_000)
 
 afterAll(async () => {
@@ -87,5 +91,28 @@ describe('kafka-producer-perf (mock cluster)', () => {
     const config = await runCli(['--topic', 'perf', '--num-records', '10', '--record-size', '10', '--throughput', '-1', '--bootstrap-server', mock.bootstrap, '--producer-props', 'lingerr.ms=5'])
     expect(config.code).toBe(1)
     expect(config.stderr).toMatch(/Invalid producer config 'lingerr\.ms': unknown option; did you mean 'linger\.ms'\?/)
+  }, 60_000)
+
+  it('on a terminal: one progress line redrawn in place, then the summary', async () => {
+    const cmd = `stty cols 160; '${process.execPath}' '${CLI}' --bootstrap-server ${mock.bootstrap} --topic perf-tty --num-records 6000 --record-size 200 --throughput 3000`
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile('script', ['-qec', cmd, '/dev/null'], { timeout: 60_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
+    )
+    const frames = out.split('\r').filter((f) => f.startsWith('['))
+    expect(frames.length).toBeGreaterThan(4) // 2 s at 4 redraws a second
+    for (const f of frames) expect(f).toMatch(/^\[[#.]{30}\] +\d+% [\d.k]+\/6000 \| \d+ rec\/s [\d.]+ MB\/s \| lat avg [\d.-]+ max [\d-]+ ms \| in flight \d+ req \d+ rec \| buffer \d+% \| \d+ s\x1b\[K$/)
+    expect(out).not.toMatch(/records sent, [\d.]+ records\/sec \([\d.]+ MB\/sec\), [\d.]+ ms avg latency, [\d.]+ ms max latency\.\s/) // no window lines
+    // The line is erased (\r, ESC [K) before the summary is printed.
+    expect(Number(SUMMARY.exec(out.replace(/\r\x1b\[K/g, '\n'))![1])).toBe(6000)
+  }, 60_000)
+
+  it('--transactional-id and --transaction-duration-ms: committed transactions hold every record', async () => {
+    const r = await runCli(['--bootstrap-server', mock.bootstrap, '--topic', 'perf-txn', '--num-records', '3000', '--record-size', '50', '--throughput', '1500', '--transactional-id', 'perf-txn-1', '--transaction-duration-ms', '400'])
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    expect(Number(SUMMARY.exec(r.stdout)![1])).toBe(3000)
+    const got = await consumeWithKcat(mock.bootstrap, 'perf-txn', { partitions: 2, isolationLevel: 'read_committed' })
+    expect(got).toHaveLength(3000)
+    // The mock writes no transaction markers; perf-cli-kafka.test.ts counts the commits by them.
   }, 60_000)
 })
