@@ -12,7 +12,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { consumeWithKcat } from '../harness/consume.js'
 import { type MockCluster, startMockCluster } from '../harness/mock.js'
-import { CLI, SUMMARY, ensureBuiltCli, runCli } from './perf-cli.js'
+import { CLI, NODE, SUMMARY, ensureBuiltCli, runCli } from './perf-cli.js'
 
 let mock: MockCluster
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'perf-cli-'))
@@ -94,7 +94,7 @@ describe('kafka-producer-perf (mock cluster)', () => {
   }, 60_000)
 
   it('on a terminal: one progress line redrawn in place, then the summary', async () => {
-    const cmd = `stty cols 160; '${process.execPath}' '${CLI}' --bootstrap-server ${mock.bootstrap} --topic perf-tty --num-records 6000 --record-size 200 --throughput 3000`
+    const cmd = `stty cols 160; '${NODE}' '${CLI}' --bootstrap-server ${mock.bootstrap} --topic perf-tty --num-records 6000 --record-size 200 --throughput 3000`
     const out = await new Promise<string>((resolve, reject) =>
       execFile('script', ['-qec', cmd, '/dev/null'], { timeout: 60_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
     )

@@ -6,6 +6,8 @@ import path from 'node:path'
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..')
 export const CLI = path.join(ROOT, 'dist', 'kafka-producer-perf.js')
+/** The Node that runs the CLI: this one, or `node` from PATH when the tests run under Bun or Deno (the bin's shebang names node). */
+export const NODE = process.versions.bun !== undefined || 'Deno' in globalThis ? 'node' : process.execPath
 
 function newestMtime(dir: string): number {
   let t = 0
@@ -24,7 +26,7 @@ export function ensureBuiltCli(): void {
 
 export function runCli(args: string[], timeoutMs = 120_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(NODE, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
