@@ -307,8 +307,9 @@ async function perf(o: PerfOptions, argv: readonly string[], io: PerfIo): Promis
         await producer.commitTransaction()
         txnOpen = false
       }
+      // Where Java's next send() would block for buffer.memory, wait for acknowledgements; then throttle.
+      if (outstandingBytes > bufferMemory) await new Promise<void>((resolve) => (roomWaiter = resolve))
       if (throttler.shouldThrottle(i, sendStartMs)) await throttler.throttle()
-      else if (outstandingBytes > bufferMemory) await new Promise<void>((resolve) => (roomWaiter = resolve))
       else if (i % YIELD_EVERY === YIELD_EVERY - 1) await io.yieldToEventLoop()
     }
     if (transactional && txnOpen) await producer.commitTransaction()

@@ -24,6 +24,7 @@ beforeAll(async () => {
   await mock.createTopic('perf-file', 2, 1)
   await mock.createTopic('perf-tty', 2, 1)
   await mock.createTopic('perf-txn', 2, 1)
+  await mock.createTopic('perf-small-buffer', 3, 1)
 }, 300_000)
 
 afterAll(async () => {
@@ -115,4 +116,13 @@ describe('kafka-producer-perf (mock cluster)', () => {
     expect(got).toHaveLength(3000)
     // The mock writes no transaction markers; perf-cli-kafka.test.ts counts the commits by them.
   }, 60_000)
+
+  it('waits for acknowledgements where Java\'s send() would block: 3 MB through a 256 KiB buffer.memory, nothing lost', async () => {
+    const r = await runCli(['--bootstrap-server', mock.bootstrap, '--topic', 'perf-small-buffer', '--num-records', '30000', '--record-size', '100', '--throughput', '-1', '--producer-props', 'buffer.memory=262144', 'batch.size=16384', '--print-metrics'])
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    expect(Number(SUMMARY.exec(r.stdout)![1])).toBe(30_000)
+    expect(r.stdout).toMatch(/^producer-metrics:buffer-total-bytes:\{client-id=perf-producer-client\} +: 262144\.000$/m)
+    expect(await consumeWithKcat(mock.bootstrap, 'perf-small-buffer', { partitions: 3 })).toHaveLength(30_000)
+  }, 120_000)
 })
