@@ -69,11 +69,11 @@ describe('kafka-producer-perf (real Kafka)', () => {
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
     expect(Number(SUMMARY.exec(r.stdout)![1])).toBe(3000)
-    // Each commit appends a control marker to both partitions: about 2 s in transactions of 400 ms
-    // makes about 5 commits, 10 markers; at least 3 commits (6 markers) however slow the machine.
+    // Each commit appends a control marker to every partition its transaction wrote to (one or both,
+    // the sticky partitioner decides): about 2 s in transactions of 400 ms makes about 5 commits, so
+    // at least 3 markers however slow the machine; one transaction for the whole run would make 1 or 2.
     const hwm = await kafka.highWatermarks('perf-txn')
     const markers = [...hwm.values()].reduce((a, b) => a + b, 0n) - 3000n
-    expect(markers).toBeGreaterThanOrEqual(6n)
-    expect(markers % 2n).toBe(0n)
+    expect(markers).toBeGreaterThanOrEqual(3n)
   }, 120_000)
 })
