@@ -3,7 +3,7 @@
 // own tree.  Plain Node ESM, builtins only.
 //
 //   node scripts/ensure-deps.mjs --for test   # npm deps, apt (librdkafka-dev, kcat,
-//                                             # pkg-config), mock cluster binary,
+//                                             # pkg-config, chromium), mock cluster binary,
 //                                             # Node 22/24, Bun and Deno for the test matrix,
 //                                             # Kafka jars, Java helpers
 //   node scripts/ensure-deps.mjs --for demo   # npm deps, Kafka jars, Java helpers
@@ -40,7 +40,8 @@ const JAVA_SRC_DIR = path.join(ROOT, 'test', 'harness', 'java');
 const JAVA_OUT = path.join(CACHE, 'javahelpers');
 const JAVA_MARKER = path.join(JAVA_OUT, '.complete');
 
-const APT_TEST_PACKAGES = ['librdkafka-dev', 'kcat', 'pkg-config'];
+// chromium: renders kafka-producer-perf's --report page headless for a screenshot test.
+const APT_TEST_PACKAGES = ['librdkafka-dev', 'kcat', 'pkg-config', 'chromium'];
 // Commands the tests and generators run, with the Debian package that brings
 // each: installed only when the command is missing (python3 may come from
 // elsewhere, e.g. pyenv). unzip: gen-protocol reads the schemas out of the

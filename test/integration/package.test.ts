@@ -1,6 +1,7 @@
 /**
  * The published artefact works: `npm pack` yields a tarball that installs into
- * an empty project and produces to a broker from both `import` and `require`.
+ * an empty project and produces to a broker from both `import` and `require`,
+ * and its `kafka-producer-perf` bin runs from node_modules/.bin.
  * Its `kafka-producer-ts/opentelemetry` subpath fails with the missing peer's
  * name until `@opentelemetry/api` is installed, then traces sends; the main
  * entry never loads `@opentelemetry/api`, installed or not.
@@ -140,5 +141,13 @@ describe('npm pack: the opentelemetry subpath', () => {
       )
       expect(cjs.out).toMatch(/^LOADED \[\]$/m)
     })
+  })
+
+  it('installs the kafka-producer-perf bin, which produces and prints Java\'s summary line', () => {
+    const bin = path.join(dir, 'app', 'node_modules', '.bin', 'kafka-producer-perf')
+    const r = spawnSync(bin, ['--bootstrap-server', mock.bootstrap, '--topic', 'pkg', '--num-records', '100', '--record-size', '10', '--throughput', '-1'], { encoding: 'utf8', timeout: 60_000 })
+    expect(r.stderr).toBe('')
+    expect(r.stdout).toMatch(/^100 records sent, [\d.]+ records\/sec \([\d.]+ MB\/sec\), [\d.]+ ms avg latency, [\d.]+ ms max latency, \d+ ms 50th, \d+ ms 95th, \d+ ms 99th, \d+ ms 99\.9th\.$/m)
+    expect(r.status).toBe(0)
   })
 })
