@@ -171,8 +171,11 @@ async function runOne({ broker, scenario, client, repeat, opts, probe = false })
     status: 'failed',
     reason: null,
   };
+  const tc = Date.now();
   try {
     await broker.createTopic(topic, partitions);
+    // Thousands of partitions (S6) take a real broker a while; the JSON keeps how long.
+    rec.topicCreateSec = round((Date.now() - tc) / 1000, 2);
   } catch (e) {
     rec.reason = `topic creation failed: ${e.message.split('\n')[0]}`;
     return rec;
@@ -401,6 +404,10 @@ async function main() {
             }
             if (s.clients && !s.clients.includes(c.id)) {
               runs.push({ broker: bname, scenario: s.id, client: c.id, repeat: r + 1, status: 'failed', reason: `not run: ${c.id} is not wired for scenario ${s.id} yet` });
+              continue;
+            }
+            if (s.notOn?.[bname]) {
+              runs.push({ broker: bname, scenario: s.id, client: c.id, repeat: r + 1, status: 'failed', reason: `not run on ${bname}: ${s.notOn[bname]}` });
               continue;
             }
             if (probeFailed[c.id]) {

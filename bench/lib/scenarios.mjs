@@ -115,6 +115,9 @@ export const SCENARIOS = [
     batchSize: 16384,
     timeoutSec: 300,
     clients: ['ours-cb', 'c', 'node-rdkafka', 'java'],
+    // Measured 2026-12-02: creating a 4,096-partition topic on the single-node Kafka broker did not finish within
+    // the harness's 60 s wait for partition leaders (2 cores, shared), twice in a row. 1,024 partitions work.
+    ...(partitions > 1024 ? { notOn: { kafka: `a ${partitions.toLocaleString('en-US')}-partition topic on the single-node Kafka broker is not created within the harness's 60 s wait for leaders` } } : {}),
   })),
 ];
 
