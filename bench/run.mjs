@@ -228,6 +228,8 @@ async function runOne({ broker, scenario, client, repeat, opts, probe = false })
     rec.mbPerSec = round((scenario.records * scenario.valueBytes) / (r.elapsedMs / 1000) / 1e6, 2);
     if (r.latency) rec.latency = r.latency;
     if (r.eventLoopDelayP99Ms !== undefined) rec.eventLoopDelayP99Ms = round(r.eventLoopDelayP99Ms, 2);
+    if (r.retries !== undefined) rec.retries = r.retries;
+    if (r.connectionCloses !== undefined) rec.connectionCloses = r.connectionCloses;
     if (r.compressedBytes !== undefined) {
       rec.compressionRatio = round(r.compressedBytes / r.uncompressedBytes, 3);
       rec.compressedMbPerSec = round(r.compressedBytes / (r.elapsedMs / 1000) / 1e6, 2);
@@ -276,6 +278,7 @@ function describe(rec) {
   else parts.push(`${rec.msgsPerSec.toLocaleString('en-US')} msg/s, ${rec.mbPerSec} MB/s`);
   if (rec.compressionRatio != null) parts.push(`ratio ${rec.compressionRatio}, compressed ${rec.compressedMbPerSec} MB/s`);
   if (rec.eventLoopDelayP99Ms != null) parts.push(`event-loop delay p99 ${rec.eventLoopDelayP99Ms} ms`);
+  if (rec.retries) parts.push(`${rec.retries} batches retried, ${rec.connectionCloses} connections closed`);
   parts.push(`CPU ${rec.cpuSec} s`, `RSS ${Math.round(rec.peakRssMB)} MB`, `broker CPU ${rec.brokerCpuSec} s`);
   if (rec.otherCpuSec > NOISE_MIN_SEC) parts.push(`other CPU ${rec.otherCpuSec} s`);
   if (rec.status === 'discarded') parts.push('DISCARDED (noisy)');

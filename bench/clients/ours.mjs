@@ -45,6 +45,9 @@ function extras() {
   const c = cfg.compression ? m.compression[cfg.compression] : undefined;
   return {
     eventLoopDelayP99Ms: eld.percentile(99) / 1e6,
+    // Batches re-sent and connections closed: with idempotence off a retry can write a batch twice (delivery check).
+    retries: m['record-retry-total'],
+    connectionCloses: m['connection-close-total'],
     ...(c ? { uncompressedBytes: c['bytes-in-total'], compressedBytes: c['bytes-out-total'] } : {}),
   };
 }
