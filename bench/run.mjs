@@ -20,7 +20,8 @@ import { CLIENTS, parseResult } from './lib/clients.mjs';
 import { BENCH, RESULTS, ROOT, STATUS_FILE } from './lib/paths.mjs';
 import { busyCores, cpuSecondsOf, hwmMbOf, machineCpu, rssMbOf, runMeasured } from './lib/proc.mjs';
 import { writeReports } from './lib/report.mjs';
-import { PARTITIONS, SCENARIOS, scaled } from './lib/scenarios.mjs';
+import { expectedPlacement } from './lib/keys.mjs';
+import { SCENARIOS, partitionsOf, scaled } from './lib/scenarios.mjs';
 
 const log = (m) => console.log(`[bench] ${m}`);
 
@@ -29,11 +30,13 @@ const USAGE = `usage: node bench/run.mjs [options]
   --broker B              mock, kfake, kafka, a list such as mock,kfake, both (= mock,kafka)
                           or all (= mock,kfake,kafka; the default)
   --mock-nagle            run the mock cluster stock, with Nagle on (default: with TCP_NODELAY, as a real broker)
+  --mock-brokers N        brokers in the mock cluster (default 1); topic partitions' leaders spread over them
   --clients a,b           ${CLIENTS.map((c) => c.id).join(', ')} (default all but the -bun/-deno ones; "ours" = both of ours)
   --runtime bun,deno      also run the selected forms of ours under Bun / Deno (clients ours-cb-bun, ours-promise-deno, ...;
                           binaries from scripts/ensure-deps.mjs --for test)
   --scenarios 1,2         1 (1a acks=1, 1b acks=all), 2 (2a, 2b), 3, 4, 5 (compression: 5-gzip, 5-snappy,
-                          5-lz4, 5-zstd), or ids like 1a (default all)
+                          5-lz4, 5-zstd), 6 (keyed, many partitions: 6-4, 6-1024, 6-4096), or ids like 1a
+                          (default all)
   --repeats N             runs per scenario and client (default 3; medians need >= 3)
   --quiet-wait S          wait up to S seconds before a run while other processes keep the CPUs busy (default 15; 600 s in all)
   --noise-retries N       redo a passing run up to N times (default 2; 40 in all) when other processes used
@@ -44,7 +47,7 @@ const USAGE = `usage: node bench/run.mjs [options]
                           (NAME results: also the measured part of docs/performance.md)`;
 
 function parseArgs(argv) {
-  const o = { quick: false, broker: 'all', mockNagle: false, clients: null, runtimes: [], scenarios: null, repeats: 3, ensure: true, quietWait: 15, noiseRetries: 2, out: null };
+  const o = { quick: false, broker: 'all', mockNagle: false, mockBrokers: 1, clients: null, runtimes: [], scenarios: null, repeats: 3, ensure: true, quietWait: 15, noiseRetries: 2, out: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -63,6 +66,7 @@ function parseArgs(argv) {
     else if (key === '--noise-retries') o.noiseRetries = Number(val());
     else if (key === '--no-ensure') o.ensure = false;
     else if (key === '--mock-nagle') o.mockNagle = true;
+    else if (key === '--mock-brokers') o.mockBrokers = Number(val());
     else if (key === '--out') o.out = val();
     else if (key === '-h' || key === '--help') {
       console.log(USAGE);
@@ -74,6 +78,7 @@ function parseArgs(argv) {
   // Always in the same order: the light brokers first.
   o.brokers = BROKERS.filter((b) => o.brokers.includes(b));
   if (!Number.isInteger(o.repeats) || o.repeats < 1) throw new Error('--repeats must be a positive integer');
+  if (!Number.isInteger(o.mockBrokers) || o.mockBrokers < 1) throw new Error('--mock-brokers must be a positive integer');
   const ids = new Set(CLIENTS.map((c) => c.id));
   if (o.clients) {
     o.clients = o.clients.flatMap((c) => (c === 'ours' ? ['ours-cb', 'ours-promise'] : [c]));
@@ -94,7 +99,7 @@ function parseArgs(argv) {
 
 const BROKERS = ['mock', 'kfake', 'kafka'];
 const BROKER_SETS = { all: BROKERS, both: ['mock', 'kafka'] };
-const STARTERS = { mock: (opts) => startMock({ nagle: opts.mockNagle }), kfake: () => startKfake(), kafka: () => startKafka() };
+const STARTERS = { mock: (opts) => startMock({ nagle: opts.mockNagle, brokers: opts.mockBrokers }), kfake: () => startKfake(), kafka: () => startKafka() };
 
 function machineInfo() {
   const cpuinfo = fs.readFileSync('/proc/cpuinfo', 'utf8');
@@ -151,6 +156,7 @@ function topicName(brokerName, scenarioId, clientId) {
 
 async function runOne({ broker, scenario, client, repeat, opts, probe = false }) {
   const topic = topicName(broker.name, probe ? 'probe' : scenario.id, client.id);
+  const partitions = partitionsOf(scenario);
   const rec = {
     broker: broker.name,
     scenario: scenario.id,
@@ -161,11 +167,15 @@ async function runOne({ broker, scenario, client, repeat, opts, probe = false })
     records: scenario.records,
     warmupRecords: scenario.warmupRecords ?? 0,
     valueBytes: scenario.valueBytes,
+    partitions,
     status: 'failed',
     reason: null,
   };
+  const tc = Date.now();
   try {
-    await broker.createTopic(topic, PARTITIONS);
+    await broker.createTopic(topic, partitions);
+    // Thousands of partitions (S6) take a real broker a while; the JSON keeps how long.
+    rec.topicCreateSec = round((Date.now() - tc) / 1000, 2);
   } catch (e) {
     rec.reason = `topic creation failed: ${e.message.split('\n')[0]}`;
     return rec;
@@ -218,6 +228,8 @@ async function runOne({ broker, scenario, client, repeat, opts, probe = false })
     rec.mbPerSec = round((scenario.records * scenario.valueBytes) / (r.elapsedMs / 1000) / 1e6, 2);
     if (r.latency) rec.latency = r.latency;
     if (r.eventLoopDelayP99Ms !== undefined) rec.eventLoopDelayP99Ms = round(r.eventLoopDelayP99Ms, 2);
+    if (r.retries !== undefined) rec.retries = r.retries;
+    if (r.connectionCloses !== undefined) rec.connectionCloses = r.connectionCloses;
     if (r.compressedBytes !== undefined) {
       rec.compressionRatio = round(r.compressedBytes / r.uncompressedBytes, 3);
       rec.compressedMbPerSec = round(r.compressedBytes / (r.elapsedMs / 1000) / 1e6, 2);
@@ -227,7 +239,7 @@ async function runOne({ broker, scenario, client, repeat, opts, probe = false })
   const expected = scenario.records + (scenario.warmupRecords ?? 0);
   rec.expected = expected;
   try {
-    const hw = highWatermarkSum(broker.bootstrap, topic, PARTITIONS);
+    const hw = highWatermarkSum(broker.bootstrap, topic, partitions);
     rec.hwmSum = hw.sum;
     rec.hwmPerPartition = hw.perPartition;
   } catch (e) {
@@ -237,7 +249,13 @@ async function runOne({ broker, scenario, client, repeat, opts, probe = false })
     if (r.errors > 0) rec.reason = `${r.errors} send errors, first: ${r.firstError}`;
     else if (r.sent !== expected || r.acked !== expected) rec.reason = `sent ${r.sent}, acked ${r.acked}, expected ${expected}`;
     else if (rec.hwmSum !== expected) rec.reason = `delivery check: broker has ${rec.hwmSum} records, ${expected} were sent`;
-    else rec.status = 'ok';
+    else if (scenario.keys) {
+      // Keyed: every partition holds exactly the records Java's murmur2 placement gives it.
+      const want = expectedPlacement(expected, scenario.keys, partitions);
+      const p = want.findIndex((n, i) => rec.hwmPerPartition[i] !== n);
+      if (p >= 0) rec.reason = `placement check: partition ${p} has ${rec.hwmPerPartition[p]} records, murmur2 placement gives ${want[p]}`;
+      else rec.status = 'ok';
+    } else rec.status = 'ok';
   }
   try {
     await broker.deleteTopic(topic);
@@ -260,6 +278,7 @@ function describe(rec) {
   else parts.push(`${rec.msgsPerSec.toLocaleString('en-US')} msg/s, ${rec.mbPerSec} MB/s`);
   if (rec.compressionRatio != null) parts.push(`ratio ${rec.compressionRatio}, compressed ${rec.compressedMbPerSec} MB/s`);
   if (rec.eventLoopDelayP99Ms != null) parts.push(`event-loop delay p99 ${rec.eventLoopDelayP99Ms} ms`);
+  if (rec.retries) parts.push(`${rec.retries} batches retried, ${rec.connectionCloses} connections closed`);
   parts.push(`CPU ${rec.cpuSec} s`, `RSS ${Math.round(rec.peakRssMB)} MB`, `broker CPU ${rec.brokerCpuSec} s`);
   if (rec.otherCpuSec > NOISE_MIN_SEC) parts.push(`other CPU ${rec.otherCpuSec} s`);
   if (rec.status === 'discarded') parts.push('DISCARDED (noisy)');
@@ -296,7 +315,7 @@ async function main() {
     scaled(s, opts.quick),
   );
   const brokers = opts.brokers;
-  const full = !opts.quick && !opts.clients && !opts.scenarios && !opts.mockNagle && brokers.length === BROKERS.length && opts.repeats >= 3;
+  const full = !opts.quick && !opts.clients && !opts.scenarios && !opts.mockNagle && opts.mockBrokers === 1 && brokers.length === BROKERS.length && opts.repeats >= 3;
   const outName = opts.out ?? (opts.quick ? 'quick' : full ? 'results' : 'custom');
   const machine = machineInfo();
   const needsOf = { dist: 'dist', kafkajs: 'kafkajs', '@platformatic/kafka': 'platformatic', 'node-rdkafka': 'node-rdkafka', java: 'java', c: 'c' };
@@ -390,6 +409,10 @@ async function main() {
               runs.push({ broker: bname, scenario: s.id, client: c.id, repeat: r + 1, status: 'failed', reason: `not run: ${c.id} is not wired for scenario ${s.id} yet` });
               continue;
             }
+            if (s.notOn?.[bname]) {
+              runs.push({ broker: bname, scenario: s.id, client: c.id, repeat: r + 1, status: 'failed', reason: `not run on ${bname}: ${s.notOn[bname]}` });
+              continue;
+            }
             if (probeFailed[c.id]) {
               runs.push({ broker: bname, scenario: s.id, client: c.id, repeat: r + 1, status: 'failed', reason: `not run, probe failed: ${probeFailed[c.id]}` });
               continue;
@@ -426,6 +449,7 @@ async function main() {
     quick: opts.quick,
     full,
     mockNagle: opts.mockNagle,
+    mockBrokers: opts.mockBrokers,
     repeats: opts.repeats,
     noiseRetries: opts.noiseRetries,
     machine,

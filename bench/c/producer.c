@@ -5,7 +5,7 @@
  *            --acks 1|all --idempotence off|default
  *            --mode throughput|bounded|latency
  *            [--max-outstanding 1000] [--warmup N] [--rate 5000]
- *            [--linger 5] [-X key=value ...]
+ *            [--linger 5] [--keys N --partitions P] [-X key=value ...]
  *
  * Prints one line "BENCH_RESULT {json}" on stdout (the same fields as the
  * Node runners in bench/clients/).  Settings: linger.ms=5 (0 for latency),
@@ -13,6 +13,12 @@
  * queue.buffering.max.messages=1000000, socket.nagle.disable=true; values are
  * one static buffer passed without RD_KAFKA_MSG_F_COPY (librdkafka's zero-copy
  * path, valid because the buffer outlives every message).
+ *
+ * --keys N (scenario 6): record i carries the key "key-<i mod N>", placed by the
+ * partitioner (the bench sets -X partitioner=murmur2_random, Java's placement);
+ * librdkafka always copies keys.  --partitions P: the topic's partition count;
+ * after the run the producer's metadata must show P partitions, or the run
+ * counts an error.
  *
  * Pacing in the latency mode is the same as the Node runners': every ~1 ms
  * tick sends the records due at --rate per second; latency is measured from
@@ -87,7 +93,7 @@ static void json_escape(const char *s, char *out, size_t n) {
 
 int main(int argc, char **argv) {
         const char *bootstrap = NULL, *topic = NULL, *acks = "1", *idem = "off", *mode = "throughput";
-        long long records = 0, max_out = 1000, rate = 5000;
+        long long records = 0, max_out = 1000, rate = 5000, nkeys = 0, partitions = 0;
         int value_bytes = 100, linger = 5;
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
         char errstr[512], buf[32];
@@ -110,6 +116,8 @@ int main(int argc, char **argv) {
                 else if (!strcmp(a, "--warmup")) warmup = atoll(v);
                 else if (!strcmp(a, "--rate")) rate = atoll(v);
                 else if (!strcmp(a, "--linger")) linger = atoi(v);
+                else if (!strcmp(a, "--keys")) nkeys = atoll(v);
+                else if (!strcmp(a, "--partitions")) partitions = atoll(v);
                 else if (!strcmp(a, "-X")) {
                         /* applied after the defaults below, so they can override them */
                         if (n_overrides == 64)
@@ -152,6 +160,16 @@ int main(int argc, char **argv) {
         char *value = malloc((size_t)value_bytes);
         memset(value, 'x', (size_t)value_bytes);
         long long total = records + warmup;
+        /* --keys: "key-<k>" for k < nkeys, built before the clock starts, KEY_STRIDE bytes apart. */
+#define KEY_STRIDE 24
+        char *keys = NULL;
+        int *key_len = NULL;
+        if (nkeys > 0) {
+                keys = malloc((size_t)nkeys * KEY_STRIDE);
+                key_len = malloc((size_t)nkeys * sizeof(int));
+                for (long long k = 0; k < nkeys; k++)
+                        key_len[k] = snprintf(keys + k * KEY_STRIDE, KEY_STRIDE, "key-%lld", k);
+        }
         int is_latency = !strcmp(mode, "latency");
         if (is_latency) {
                 starts = calloc((size_t)total, sizeof(double));
@@ -165,10 +183,12 @@ int main(int argc, char **argv) {
                         if (bounded)
                                 while (sent_cnt - acked_cnt - err_cnt >= max_out)
                                         rd_kafka_poll(rk, 1);
+                        const char *key = keys ? keys + (i % nkeys) * KEY_STRIDE : NULL;
+                        size_t klen = keys ? (size_t)key_len[i % nkeys] : 0;
                         for (;;) {
                                 rd_kafka_resp_err_t err = rd_kafka_producev(
-                                    rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_VALUE(value, (size_t)value_bytes),
-                                    RD_KAFKA_V_END);
+                                    rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, klen),
+                                    RD_KAFKA_V_VALUE(value, (size_t)value_bytes), RD_KAFKA_V_END);
                                 if (!err)
                                         break;
                                 if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -221,12 +241,31 @@ int main(int argc, char **argv) {
         double t_end = now_ms();
         double elapsed = is_latency && warmup > 0 ? t_end - starts[warmup] : t_end - t0;
 
+        /* --partitions: the topic's partition count as this producer's metadata has it (after the clock). */
+        int seen_partitions = -1;
+        if (partitions > 0) {
+                rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+                const struct rd_kafka_metadata *md = NULL;
+                if (rkt && rd_kafka_metadata(rk, 0, rkt, &md, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1)
+                        seen_partitions = md->topics[0].partition_cnt;
+                if (md)
+                        rd_kafka_metadata_destroy(md);
+                if (rkt)
+                        rd_kafka_topic_destroy(rkt);
+                if (seen_partitions != partitions) {
+                        err_cnt++;
+                        if (!first_error[0])
+                                snprintf(first_error, sizeof(first_error), "metadata shows %d partitions, expected %lld",
+                                         seen_partitions, partitions);
+                }
+        }
+
         char esc[600];
         json_escape(first_error, esc, sizeof(esc));
         printf("BENCH_RESULT {\"client\":\"librdkafka C\",\"version\":\"%s\",\"sent\":%lld,\"acked\":%lld,"
-               "\"errors\":%lld,\"firstError\":%s%s%s,\"elapsedMs\":%.3f,\"latency\":",
+               "\"errors\":%lld,\"firstError\":%s%s%s,\"elapsedMs\":%.3f,\"partitions\":%d,\"latency\":",
                rd_kafka_version_str(), sent_cnt, acked_cnt, err_cnt, first_error[0] ? "\"" : "",
-               first_error[0] ? esc : "null", first_error[0] ? "\"" : "", elapsed);
+               first_error[0] ? esc : "null", first_error[0] ? "\"" : "", elapsed, seen_partitions);
         if (is_latency && records > 0) {
                 qsort(lat, (size_t)records, sizeof(double), cmp_double);
                 double sum = 0;
@@ -240,5 +279,7 @@ int main(int argc, char **argv) {
         fflush(stdout);
         rd_kafka_destroy(rk);
         free(value);
+        free(keys);
+        free(key_len);
         return 0;
 }

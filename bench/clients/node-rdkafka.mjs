@@ -2,7 +2,7 @@
 // Delivery reports (dr_cb) count acknowledgements; poll() runs every 1 ms
 // (setPollInterval(1), the finest timer) and after every 10,000 produce() calls.
 import { createRequire } from 'node:module';
-import { Run, drive, errorText, now, readConfig, sendBounded, sendPaced } from '../lib/runner.mjs';
+import { Run, drive, errorText, keyBuffers, now, readConfig, sendBounded, sendPaced } from '../lib/runner.mjs';
 
 const require = createRequire(import.meta.url);
 const Kafka = require('node-rdkafka');
@@ -28,6 +28,8 @@ const conf = {
 };
 const producer = new Kafka.Producer(conf, {});
 const topic = cfg.topic;
+// S6: record i carries keys[i % keys.length]; cfg.rdkafka sets partitioner murmur2_random (Java's placement).
+const keys = keyBuffers(cfg);
 let onReport = (err) => o.done(err);
 producer.on('delivery-report', (err, report) => onReport(err, report));
 producer.on('event.error', (e) => {
@@ -46,10 +48,10 @@ const connect = () =>
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** produce(); false when the local queue is full (QUEUE_FULL). */
+/** produce() of the next record; false when the local queue is full (QUEUE_FULL). */
 function tryProduce() {
   try {
-    producer.produce(topic, null, value, null, null);
+    producer.produce(topic, null, value, keys === null ? null : keys[(o.sent - 1) % keys.length], null);
     return true;
   } catch (e) {
     if (e?.code !== QUEUE_FULL) throw e;

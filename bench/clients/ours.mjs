@@ -4,7 +4,7 @@
 //                    `maxOutstanding` unsettled promises
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { KafkaProducer, VERSION } from '../../dist/index.js';
-import { Run, drive, readConfig, sendPaced } from '../lib/runner.mjs';
+import { Run, drive, keyBuffers, readConfig, sendPaced } from '../lib/runner.mjs';
 
 const run = new Run(readConfig());
 const { cfg, o, total, value } = run;
@@ -26,12 +26,16 @@ const topic = cfg.topic;
 const onDone = (err) => o.done(err);
 const onOk = () => o.done(null);
 const onErr = (e) => o.done(e ?? new Error('rejected'));
+// S6: record i carries keys[i % keys.length], placed by the default partitioner (Java's murmur2).
+const keys = keyBuffers(cfg);
 
 function sendOne() {
   const v = run.values === null ? value : run.valueAt(o.sent);
+  // Unkeyed scenarios keep the record shape they always had ({ topic, value }).
+  const record = keys === null ? { topic, value: v } : { topic, key: keys[o.sent % keys.length], value: v };
   o.sent++;
-  if (form === 'callback') producer.send({ topic, value: v }, onDone);
-  else producer.send({ topic, value: v }).then(onOk, onErr);
+  if (form === 'callback') producer.send(record, onDone);
+  else producer.send(record).then(onOk, onErr);
 }
 
 /** S5's extra result fields: compressed bytes and the event-loop delay. */
@@ -41,6 +45,9 @@ function extras() {
   const c = cfg.compression ? m.compression[cfg.compression] : undefined;
   return {
     eventLoopDelayP99Ms: eld.percentile(99) / 1e6,
+    // Batches re-sent and connections closed: with idempotence off a retry can write a batch twice (delivery check).
+    retries: m['record-retry-total'],
+    connectionCloses: m['connection-close-total'],
     ...(c ? { uncompressedBytes: c['bytes-in-total'], compressedBytes: c['bytes-out-total'] } : {}),
   };
 }

@@ -19,6 +19,11 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  *   java BenchProducer --bootstrap H:P --topic T --records N --value-bytes B
  *        --acks 1|all --idempotence off|default --mode bounded|latency|throughput
  *        [--max-outstanding 1000] [--warmup N] [--rate 5000] [--linger 5] [--batch-size 65536]
+ *        [--keys N --partitions P]
+ *
+ * --keys N (scenario 6, mode bounded): record i carries the key "key-<i mod N>" (UTF-8
+ * bytes), placed by the default partitioner (murmur2).  --partitions P: the topic's
+ * partition count; after the run partitionsFor(topic) must list P, or the run counts an error.
  *
  * Prints one line "BENCH_RESULT {json}" like the Node runners.
  */
@@ -26,6 +31,7 @@ public class BenchProducer {
     public static void main(String[] args) throws Exception {
         String bootstrap = null, topic = null, acks = "1", idem = "off", mode = "bounded";
         long records = 0, maxOut = 1000, warmup = 0, rate = 5000;
+        int nkeys = 0, partitions = 0;
         int valueBytes = 100, linger = 5, batchSize = 65536;
         for (int i = 0; i + 1 < args.length; i += 2) {
             String a = args[i], v = args[i + 1];
@@ -42,6 +48,8 @@ public class BenchProducer {
                 case "--rate": rate = Long.parseLong(v); break;
                 case "--linger": linger = Integer.parseInt(v); break;
                 case "--batch-size": batchSize = Integer.parseInt(v); break;
+                case "--keys": nkeys = Integer.parseInt(v); break;
+                case "--partitions": partitions = Integer.parseInt(v); break;
                 default: throw new IllegalArgumentException("unknown argument " + a);
             }
         }
@@ -59,10 +67,13 @@ public class BenchProducer {
         final byte[] value = new byte[valueBytes];
         Arrays.fill(value, (byte) 'x');
         final long total = records + warmup;
+        final byte[][] keys = new byte[nkeys][];
+        for (int k = 0; k < nkeys; k++) keys[k] = ("key-" + k).getBytes(java.nio.charset.StandardCharsets.UTF_8);
         final AtomicLong acked = new AtomicLong(), errors = new AtomicLong();
         final AtomicReference<String> firstError = new AtomicReference<>();
         final double[] lat = new double[(int) Math.max(0, records)];
         long sent = 0;
+        int seenPartitions = -1;
         long t0;
         long tEnd;
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p)) {
@@ -74,7 +85,8 @@ public class BenchProducer {
                 for (long i = 0; i < total; i++) {
                     sem.acquire();
                     sent++;
-                    producer.send(new ProducerRecord<>(topicF, value), (md, e) -> {
+                    byte[] key = keys.length == 0 ? null : keys[(int) (i % keys.length)];
+                    producer.send(new ProducerRecord<>(topicF, key, value), (md, e) -> {
                         if (e != null) {
                             errors.incrementAndGet();
                             firstError.compareAndSet(null, e.toString());
@@ -112,6 +124,13 @@ public class BenchProducer {
                 producer.flush();
             } else throw new IllegalArgumentException("unknown mode " + mode);
             tEnd = System.nanoTime();
+            if (partitions > 0) {
+                seenPartitions = producer.partitionsFor(topicF).size();
+                if (seenPartitions != partitions) {
+                    errors.incrementAndGet();
+                    firstError.compareAndSet(null, "metadata shows " + seenPartitions + " partitions, expected " + partitions);
+                }
+            }
         }
         StringBuilder sb = new StringBuilder();
         sb.append("BENCH_RESULT {\"client\":\"java\",\"version\":\"")
@@ -120,7 +139,8 @@ public class BenchProducer {
           .append(",\"errors\":").append(errors.get()).append(",\"firstError\":");
         String fe = firstError.get();
         sb.append(fe == null ? "null" : "\"" + fe.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", " ") + "\"");
-        sb.append(",\"elapsedMs\":").append(String.format(java.util.Locale.ROOT, "%.3f", (tEnd - t0) / 1e6)).append(",\"latency\":");
+        sb.append(",\"elapsedMs\":").append(String.format(java.util.Locale.ROOT, "%.3f", (tEnd - t0) / 1e6))
+          .append(",\"partitions\":").append(seenPartitions).append(",\"latency\":");
         if (mode.equals("latency") && records > 0) {
             double[] a = lat.clone();
             Arrays.sort(a);

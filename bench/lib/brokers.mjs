@@ -1,5 +1,5 @@
 // The three brokers of the benchmark, all on 127.0.0.1 with random ports:
-//  - librdkafka's mock cluster (1 broker), driven through the test harness's
+//  - librdkafka's mock cluster (1 broker, or --mock-brokers N), driven through the test harness's
 //    mockcluster binary (.cache/mockcluster/mockcluster, a line protocol on
 //    stdin), with TCP_NODELAY preloaded (bench/c/mock-nodelay.c);
 //  - franz-go's kfake (1 broker, in memory), bench/kfake/, the same line protocol;
@@ -95,20 +95,21 @@ async function startLineBroker(what, bin, args, env = process.env) {
 }
 
 /**
- * librdkafka 2.0.2's mock cluster, 1 broker.  By default it runs with
+ * librdkafka 2.0.2's mock cluster, `brokers` brokers (1 by default; a topic's
+ * partition leaders are spread over them).  By default it runs with
  * bench/c/mock-nodelay.c preloaded, which sets TCP_NODELAY on every socket it
  * accepts, as a real Kafka broker does (SocketServer setTcpNoDelay(true)); the
  * stock mock leaves Nagle's algorithm on, which delays small responses written
  * while the previous one is unacknowledged.  `nagle: true` runs it stock.
  */
-export async function startMock({ nagle = false } = {}) {
+export async function startMock({ nagle = false, brokers = 1 } = {}) {
   if (!fs.existsSync(MOCKCLUSTER_BIN)) throw new Error(`mock cluster binary missing: ${MOCKCLUSTER_BIN} (node scripts/ensure-deps.mjs --for test builds it)`);
   let env = process.env;
   if (!nagle) {
     if (!fs.existsSync(MOCK_NODELAY_SO)) throw new Error(`TCP_NODELAY shim missing: ${MOCK_NODELAY_SO} (bench/ensure.mjs builds it from bench/c/mock-nodelay.c); --mock-nagle runs the mock without it`);
     env = { ...process.env, LD_PRELOAD: [MOCK_NODELAY_SO, process.env.LD_PRELOAD].filter(Boolean).join(' ') };
   }
-  const b = await startLineBroker('mockcluster', MOCKCLUSTER_BIN, ['1'], env);
+  const b = await startLineBroker('mockcluster', MOCKCLUSTER_BIN, [String(brokers)], env);
   if (!nagle) {
     // The shim only works if the dynamic loader mapped it.
     let maps = '';
@@ -125,8 +126,8 @@ export async function startMock({ nagle = false } = {}) {
   return {
     name: 'mock',
     label: nagle
-      ? 'librdkafka 2.0.2 mock cluster (1 broker), stock: Nagle on (--mock-nagle)'
-      : 'librdkafka 2.0.2 mock cluster (1 broker), with TCP_NODELAY, as a real broker sets it',
+      ? `librdkafka 2.0.2 mock cluster (${brokers} broker${brokers > 1 ? 's' : ''}), stock: Nagle on (--mock-nagle)`
+      : `librdkafka 2.0.2 mock cluster (${brokers} broker${brokers > 1 ? 's' : ''}), with TCP_NODELAY, as a real broker sets it`,
     nodelay: !nagle,
     bootstrap: b.bootstrap,
     pid: b.pid,
@@ -214,7 +215,8 @@ export async function startKafka() {
 export function highWatermarkSum(bootstrap, topic, partitions) {
   const args = ['-Q', '-J', '-b', bootstrap];
   for (let p = 0; p < partitions; p++) args.push('-t', `${topic}:${p}:-1`);
-  const r = spawnSync('kcat', args, { encoding: 'utf8', timeout: 30_000 });
+  // 30 s, plus time for topics of thousands of partitions (S6) on a loaded machine.
+  const r = spawnSync('kcat', args, { encoding: 'utf8', timeout: 30_000 + 30 * partitions, maxBuffer: 64 * 1024 * 1024 });
   if (r.error) throw new Error(`kcat -Q: ${r.error.message}`);
   if (r.status !== 0) throw new Error(`kcat -Q exited ${r.status}: ${r.stderr.trim()}`);
   const j = JSON.parse(r.stdout);

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { RUNTIMES, runtimeArgv, runtimeEnv } from '../../scripts/lib/runtimes.mjs';
 import { BENCH, C_PRODUCER, JAVA_CLASSES, KAFKA_DIR, TOOLS_LOG4J2 } from './paths.mjs';
+import { partitionsOf } from './scenarios.mjs';
 
 /** kafka-tools jars: the marker written by scripts/ensure-deps.mjs says where (see test/harness/util.ts kafkaToolsClasspath()). */
 export function kafkaTools() {
@@ -58,6 +59,19 @@ export const OURS_CALLBACK_MAX_OUTSTANDING = 200_000; // as in examples/high-thr
  */
 export const OURS_PROMISE_MAX_OUTSTANDING = Number(process.env.BENCH_PROMISE_MAX_OUTSTANDING ?? 10_000);
 
+/**
+ * S6 (keyed, many partitions): every client with its defaults for batching and memory, not a sweep's best.
+ * Ours and the Java producer: batch.size 16 KiB (the scenario's `batchSize`), buffer.memory 32 MiB (default).
+ * librdkafka (C, node-rdkafka): batch.size 16 KiB as well, queue.buffering.max.kbytes 32768 (the same
+ * 32 MiB budget; librdkafka charges it only the messages' key + value bytes, about 11 MB at 100,000
+ * outstanding records of 100 B, so it never binds here, whereas Java's design takes a whole batch.size
+ * buffer per partition that has a batch open), and the murmur2_random partitioner, which places keyed
+ * messages as Java's default partitioner (librdkafka's default, consistent_random, is CRC32-based).
+ * queue.buffering.max.messages stays 1,000,000 and batch.num.messages 10,000 (librdkafka's default);
+ * neither binds with at most 100,000 records outstanding.
+ */
+export const KEYED_RDKAFKA = (s) => ({ 'batch.size': s.batchSize, 'queue.buffering.max.kbytes': 32768, partitioner: 'murmur2_random' });
+
 function nodeConfig(run, extra = {}) {
   const s = run.scenario;
   return {
@@ -72,6 +86,8 @@ function nodeConfig(run, extra = {}) {
     mode: s.mode,
     maxOutstanding: s.maxOutstanding,
     lingerMs: s.lingerMs,
+    partitions: partitionsOf(s),
+    ...(s.keys ? { keys: s.keys } : {}),
     ...(s.compression ? { compression: s.compression, valueKind: s.valueKind } : {}),
     ...extra,
   };
@@ -85,7 +101,8 @@ const node = (script) => path.join(BENCH, 'clients', script);
  */
 function oursCommand(form, throughputMaxOutstanding, rt = null) {
   return (run) => {
-    const extra = { form, batchSize: run.scenario.mode === 'bounded' ? BOUNDED_BATCH_SIZE.ours : BATCH_SIZE };
+    const s = run.scenario;
+    const extra = { form, batchSize: s.batchSize ?? (s.mode === 'bounded' ? BOUNDED_BATCH_SIZE.ours : BATCH_SIZE) };
     if (run.scenario.mode === 'throughput') extra.maxOutstanding = throughputMaxOutstanding;
     const config = JSON.stringify(nodeConfig(run, extra));
     return rt ? runtimeArgv(rt, node('ours.mjs'), [config]) : ['node', node('ours.mjs'), config];
@@ -102,7 +119,7 @@ export const CLIENTS = [
     command: oursCommand('callback', OURS_CALLBACK_MAX_OUTSTANDING),
     settings:
       `lingerMs 5 (0 in S4), batchSize ${BATCH_SIZE} (S3: ${BOUNDED_BATCH_SIZE.ours}), bufferMemory` + ' default 32 MiB, maxInFlightRequestsPerConnection default 5; ' +
-      `send(record, callback); S1/S2: the app holds ≤${OURS_CALLBACK_MAX_OUTSTANDING.toLocaleString('en-US')} unacknowledged records and yields to the event loop every 10,000 sends (examples/high-throughput.ts)`,
+      `send(record, callback); S6: batchSize 16384, bufferMemory 32 MiB (defaults), Buffer keys; S1/S2: the app holds ≤${OURS_CALLBACK_MAX_OUTSTANDING.toLocaleString('en-US')} unacknowledged records and yields to the event loop every 10,000 sends (examples/high-throughput.ts)`,
     idempotence: 'on (default; acks=all)',
   },
   {
@@ -155,11 +172,12 @@ export const CLIENTS = [
     color: '#2ca02c',
     needs: 'node-rdkafka',
     command(run) {
-      const extra = run.scenario.mode === 'bounded' ? { rdkafka: { 'batch.size': BOUNDED_BATCH_SIZE.rdkafka } } : {};
+      const s = run.scenario;
+      const extra = s.keys ? { rdkafka: KEYED_RDKAFKA(s) } : s.mode === 'bounded' ? { rdkafka: { 'batch.size': BOUNDED_BATCH_SIZE.rdkafka } } : {};
       return ['node', node('node-rdkafka.mjs'), JSON.stringify(nodeConfig(run, extra))];
     },
     settings:
-      'linger.ms 5 (0 in S4), batch.size 1000000 (S3: ' + BOUNDED_BATCH_SIZE.rdkafka + '), batch.num.messages 10000, queue.buffering.max.messages 1000000, queue.buffering.max.kbytes 1048576, socket.nagle.disable true, dr_cb true, setPollInterval(1) + poll() every 10,000 produce() calls',
+      'S6: batch.size 16384, queue.buffering.max.kbytes 32768, partitioner murmur2_random, Buffer keys; otherwise linger.ms 5 (0 in S4), batch.size 1000000 (S3: ' + BOUNDED_BATCH_SIZE.rdkafka + '), batch.num.messages 10000, queue.buffering.max.messages 1000000, queue.buffering.max.kbytes 1048576, socket.nagle.disable true, dr_cb true, setPollInterval(1) + poll() every 10,000 produce() calls',
     idempotence: 'off (librdkafka default)',
   },
   {
@@ -205,7 +223,7 @@ export const CLIENTS = [
       ];
     },
     settings:
-      'S1/S2: org.apache.kafka.tools.ProducerPerformance --throughput -1 with linger.ms 5, batch.size ' + BATCH_SIZE + ' (buffer.memory default 32 MiB); S3/S4: bench/java/BenchProducer.java (same client jar) with a Semaphore of 1,000 / paced sends, linger.ms 5 / 0, batch.size ' + BOUNDED_BATCH_SIZE.java + ' in S3 and ' + BATCH_SIZE + ' in S4; JVM flags of kafka-producer-perf-test.sh (-Xmx512M, G1)',
+      'S6: bench/java/BenchProducer.java with a Semaphore of 100,000, byte[] keys, batch.size 16384, buffer.memory default 32 MiB; S1/S2: org.apache.kafka.tools.ProducerPerformance --throughput -1 with linger.ms 5, batch.size ' + BATCH_SIZE + ' (buffer.memory default 32 MiB); S3/S4: bench/java/BenchProducer.java (same client jar) with a Semaphore of 1,000 / paced sends, linger.ms 5 / 0, batch.size ' + BOUNDED_BATCH_SIZE.java + ' in S3 and ' + BATCH_SIZE + ' in S4; JVM flags of kafka-producer-perf-test.sh (-Xmx512M, G1)',
     idempotence: 'on (default; acks=all)',
     // Checked with DEBUG logging: the 2.0.2 mock offers Metadata v0-v2; Kafka 4.x clients
     // dropped Metadata < v4 (KIP-896), find no usable node and re-bootstrap until max.block.ms.
@@ -221,7 +239,7 @@ export const CLIENTS = [
       return [C_PRODUCER, ...cArgs(run)];
     },
     settings:
-      'bench/c/producer.c: linger.ms 5 (0 in S4), batch.size 1000000 (S3: ' + BOUNDED_BATCH_SIZE.rdkafka + '), batch.num.messages 10000, queue.buffering.max.messages 1000000, queue.buffering.max.kbytes 1048576, socket.nagle.disable true, dr_msg_cb, zero-copy values (no RD_KAFKA_MSG_F_COPY)',
+      'bench/c/producer.c: S6: batch.size 16384, queue.buffering.max.kbytes 32768, partitioner murmur2_random (keys copied by librdkafka, as always); otherwise linger.ms 5 (0 in S4), batch.size 1000000 (S3: ' + BOUNDED_BATCH_SIZE.rdkafka + '), batch.num.messages 10000, queue.buffering.max.messages 1000000, queue.buffering.max.kbytes 1048576, socket.nagle.disable true, dr_msg_cb, zero-copy values (no RD_KAFKA_MSG_F_COPY)',
     idempotence: 'off (librdkafka default)',
   },
 ];
@@ -276,10 +294,18 @@ function commonArgs(run) {
   if (s.maxOutstanding) a.push('--max-outstanding', String(s.maxOutstanding));
   if (s.warmupRecords) a.push('--warmup', String(s.warmupRecords));
   if (s.rate) a.push('--rate', String(s.rate));
+  if (s.keys) a.push('--keys', String(s.keys), '--partitions', String(partitionsOf(s)));
   return a;
 }
-const cArgs = (run) => [...commonArgs(run), ...(run.scenario.mode === 'bounded' ? ['-X', `batch.size=${BOUNDED_BATCH_SIZE.rdkafka}`] : [])];
-const javaArgs = (run) => [...commonArgs(run), '--batch-size', String(run.scenario.mode === 'bounded' ? BOUNDED_BATCH_SIZE.java : BATCH_SIZE)];
+function cArgs(run) {
+  const s = run.scenario;
+  if (s.keys) return [...commonArgs(run), ...Object.entries(KEYED_RDKAFKA(s)).flatMap(([k, v]) => ['-X', `${k}=${v}`])];
+  return [...commonArgs(run), ...(s.mode === 'bounded' ? ['-X', `batch.size=${BOUNDED_BATCH_SIZE.rdkafka}`] : [])];
+}
+const javaArgs = (run) => {
+  const s = run.scenario;
+  return [...commonArgs(run), '--batch-size', String(s.batchSize ?? (s.mode === 'bounded' ? BOUNDED_BATCH_SIZE.java : BATCH_SIZE))];
+};
 
 /**
  * Parse a finished client's stdout/stderr into the runner result object

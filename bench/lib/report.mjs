@@ -124,6 +124,30 @@ function latencyTable(rows, broker, clientIds) {
   return out.join('\n');
 }
 
+/** S6 (keyed, many partitions): one row per partition count and client. */
+function keyedTable(rows, broker, scenarioIds, clientIds) {
+  const out = [
+    '| partitions | client | msg/s | CPU s | CPU µs per record | peak RSS MB | broker CPU s | runs ok |',
+    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | :---: |',
+  ];
+  for (const sid of scenarioIds) {
+    const parts = SCENARIOS.find((x) => x.id === sid)?.partitions;
+    for (const cid of clientIds) {
+      const row = find(rows, broker, sid, cid);
+      if (!row) continue;
+      const label = clientById[cid]?.label ?? cid;
+      if (row.ok === 0) {
+        out.push(`| ${fmtInt(parts)} | ${label} | ${failedCell(row)} | | | | | ${okCell(row)} |`);
+        continue;
+      }
+      out.push(
+        `| ${fmtInt(parts)} | ${label} | ${fmtInt(row.msgsPerSec)} | ${fmt(row.cpuSec)} | ${fmt(row.cpuPerMillion, 2)} | ${fmtInt(row.peakRssMB)} | ${fmt(row.brokerCpuSec)} | ${okCell(row)} |`,
+      );
+    }
+  }
+  return out.join('\n');
+}
+
 // ------------------------------------------------------------------ targets
 export function targets(rows) {
   const v = (b, s, c, f) => {
@@ -323,13 +347,14 @@ export const DOCS_END = '<!-- bench-report:end -->';
 export function markdown({ meta, rows, runs, probes, svgName, forDocs = false }) {
   const clientIds = CLIENTS.map((c) => c.id).filter((c) => rows.some((r) => r.client === c));
   const tput = ['1a', '1b', '2a', '2b', '3'].filter((s) => rows.some((r) => r.scenario === s));
+  const keyed = SCENARIOS.filter((s) => s.keys && rows.some((r) => r.scenario === s.id)).map((s) => s.id);
   const h = '##';
   const parts = [];
   if (forDocs) {
     parts.push('## Method', '');
     parts.push(
       'Side by side with other Kafka producers, each in its own process, against the same broker in one run; runs alternate between clients, each scenario is repeated ' +
-        `${meta.repeats} times and the median is shown. Every run produces to a fresh 4-partition topic and counts only if the broker then holds exactly the records sent (the sum of the partitions' high-water marks). ` +
+        `${meta.repeats} times and the median is shown. Every run produces to a fresh 4-partition topic${keyed.length ? ' (S6: 4, 1,024 or 4,096 partitions)' : ''} and counts only if the broker then holds exactly the records sent (the sum of the partitions' high-water marks). ` +
         'Details, definitions and raw numbers: [bench/README.md](../bench/README.md), [bench/results/](../bench/results/).',
       '',
     );
@@ -352,13 +377,20 @@ export function markdown({ meta, rows, runs, probes, svgName, forDocs = false })
     if (meta.brokers[b]?.startError) parts.push(`**The broker failed to start**: ${meta.brokers[b].startError}`, '');
     if (tput.length) parts.push(throughputTable(rows, b, tput, clientIds), '');
     if (rows.some((r) => r.broker === b && r.scenario === '4')) parts.push(`Latency (S4), send() to acknowledgement:`, '', latencyTable(rows, b, clientIds), '');
+    if (keyed.some((sid) => rows.some((r) => r.broker === b && r.scenario === sid))) {
+      // CPU µs per record = CPU s per 1,000,000 records (the scenario's records, start-up included).
+      parts.push('Keyed, many partitions (S6):', '', keyedTable(rows, b, keyed, clientIds), '');
+    }
   }
   parts.push(`![messages/s and CPU per client](${forDocs ? '../bench/results/' : ''}${svgName})`, '');
   if (!forDocs) parts.push(`${h} Targets`, '', "Medians of this run. The light brokers are the reference: the mock cluster first; where a figure is missing there (@platformatic/kafka and the Java producer cannot run on it), kfake's; only where neither has it, real Kafka's.", '', targetsTable(targets(rows)), '');
   parts.push(`${h} Broker CPU`, '', brokerCpuText(rows, meta), '');
   parts.push(`${h} Settings per client`, '', settingsTable(meta), '');
   parts.push(
-    'Idempotence: at acks=1 it is off for every client (it needs acks=all). At acks=all each client keeps its default: on for kafka-producer-ts and the Java producer, off for librdkafka/node-rdkafka, kafkajs and @platformatic/kafka. No compression anywhere. Keys are null; values are one reused buffer of the scenario size.',
+    'Idempotence: at acks=1 it is off for every client (it needs acks=all). At acks=all each client keeps its default: on for kafka-producer-ts and the Java producer, off for librdkafka/node-rdkafka, kafkajs and @platformatic/kafka. No compression anywhere. Keys are null; values are one reused buffer of the scenario size.' +
+      (keyed.length
+        ? ' Except in S6: record i has the key `key-<i mod 100,000>`, placed by murmur2 (Java\'s default partitioner; librdkafka\'s murmur2_random), and a run there also fails unless every partition holds exactly the records that placement gives it.'
+        : ''),
     '',
   );
   const failedRuns = runs.filter((r) => r.status === 'failed' && !r.probe);

@@ -9,8 +9,10 @@
 // Config fields (see bench/README.md):
 //   bootstrap, topic, records, valueBytes, acks ('1' | 'all'),
 //   idempotence ('off' | 'default'), mode ('throughput' | 'bounded' | 'latency'),
-//   maxOutstanding (bounded), warmupRecords + rate (latency), lingerMs, form (ours: 'callback' | 'promise')
+//   maxOutstanding (bounded), warmupRecords + rate (latency), lingerMs, form (ours: 'callback' | 'promise'),
+//   keys + partitions (S6: record i's key is `key-<i mod keys>`, on a topic of `partitions` partitions)
 import { performance } from 'node:perf_hooks';
+import { keyOf } from './keys.mjs';
 
 export function readConfig() {
   const raw = process.argv[2] ?? process.env.BENCH_CONFIG;
@@ -27,6 +29,12 @@ export function readConfig() {
   cfg.warmupRecords ??= 0;
   cfg.rate ??= 5000;
   return cfg;
+}
+
+/** S6: the `cfg.keys` distinct keys as Buffers, built before the clock starts (null without keys). */
+export function keyBuffers(cfg) {
+  if (!cfg.keys) return null;
+  return Array.from({ length: cfg.keys }, (_, i) => Buffer.from(keyOf(i, cfg.keys)));
 }
 
 /** The one result line the orchestrator parses. */

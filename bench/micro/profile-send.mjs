@@ -12,6 +12,10 @@
 // Environment: RECORDS (1000000), VALUE_BYTES (100), BROKERS (3), PARTITIONS (4),
 // MOCK_NODELAY=1 (TCP_NODELAY on the mock's side, as a real broker),
 // LINGER_MS / BATCH_SIZE (producer defaults when unset), MAX_OUTSTANDING (200000),
+// COUNT_PASSES=1 (throughput variants): also count the sender's accumulator passes, read through the
+// producer's private `accumulator` field (a diagnostic, not API): ready() and drain() calls, batches drained,
+// and appends that went through the wait for buffer.memory (appendAsync).
+// KEYS (0: null keys; N: record i has the key `key-<i mod N>` as a Buffer, as bench scenario 6),
 // WARMUP_S (1, latency: seconds of sends not measured), YIELD_EVERY (10000), FORM (callback: one shared callback; closure: a new
 // closure per send; promise: send().then), RATE (5000, latency), DURATION (5 s, latency), JSON=1 for one JSON line.
 //
@@ -92,8 +96,11 @@ async function throughput(sdk, bootstrap, topic, variant) {
   if (env.BATCH_SIZE) config.batchSize = Number(env.BATCH_SIZE)
   const producer = new sdk.KafkaProducer(config)
   await producer.send({ topic, value: 'warm-up' })
+  const passes = env.COUNT_PASSES === '1' ? countPasses(producer) : null
 
   const value = Buffer.alloc(valueBytes, 'x')
+  const nKeys = num('KEYS', 0)
+  const keys = Array.from({ length: nKeys }, (_, i) => Buffer.from(`key-${i}`))
   let completed = 0
   let failed = 0
   let firstError = null
@@ -120,7 +127,8 @@ async function throughput(sdk, bootstrap, topic, variant) {
   const form = env.FORM ?? 'callback'
   const onOk = () => onDone(null)
   for (; sent < total; ) {
-    if (form === 'callback') producer.send({ topic, value }, onDone)
+    if (nKeys > 0) producer.send({ topic, key: keys[sent % nKeys], value }, onDone)
+    else if (form === 'callback') producer.send({ topic, value }, onDone)
     else if (form === 'closure') producer.send({ topic, value }, (err) => onDone(err)) // a new closure per send
     else producer.send({ topic, value }).then(onOk, onDone)
     sent++
@@ -162,7 +170,26 @@ async function throughput(sdk, bootstrap, topic, variant) {
     requests: m['request-total'],
     recordsPerRequest: round(m['records-per-request-avg'], 1),
     batchSizeAvg: Math.round(m['batch-size-avg']),
+    ...(passes ? { passes } : {}),
   }
+}
+
+/** COUNT_PASSES: wraps the accumulator's ready/drain/appendAsync (private fields, reached at run time) with counters. */
+function countPasses(producer) {
+  const acc = producer.accumulator
+  const c = { ready: 0, drain: 0, drainedBatches: 0, appendAsync: 0 }
+  const ready = acc.ready.bind(acc)
+  const drain = acc.drain.bind(acc)
+  const appendAsync = acc.appendAsync.bind(acc)
+  acc.ready = (...a) => (c.ready++, ready(...a))
+  acc.drain = (...a) => {
+    c.drain++
+    const out = drain(...a)
+    for (const l of out.values()) c.drainedBatches += l.length
+    return out
+  }
+  acc.appendAsync = (...a) => (c.appendAsync++, appendAsync(...a))
+  return c
 }
 
 async function latency(sdk, bootstrap, topic) {
