@@ -65,10 +65,15 @@ function render(rows) {
   lines.push(` * default message, used when the broker sends none.`);
   lines.push(` */`);
   lines.push(`export interface ErrorCodeInfo {`);
+  lines.push(`  /** The numeric code, as on the wire. */`);
   lines.push(`  readonly code: number`);
+  lines.push(`  /** Kafka's name for it, e.g. 'NOT_LEADER_OR_FOLLOWER'. */`);
   lines.push(`  readonly name: string`);
+  lines.push(`  /** Whether sending again may succeed (Java: extends RetriableException). */`);
   lines.push(`  readonly retriable: boolean`);
+  lines.push(`  /** Whether the client's metadata is stale (Java: extends InvalidMetadataException). */`);
   lines.push(`  readonly invalidMetadata: boolean`);
+  lines.push(`  /** The default message, used when the broker sends none. */`);
   lines.push(`  readonly message: string`);
   lines.push(`}`);
   lines.push('');
