@@ -62,7 +62,8 @@ async function expectSendAfterCloseRejected(producer: KafkaProducer, topic: stri
     (e: Error) => e,
   )
   expect(err).toBeInstanceOf(KafkaProducerClosedError)
-  expect(Date.now() - t0).toBeLessThan(50)
+  // At once, not after max.block.ms (60 s): the bound is loose so a loaded machine does not fail it.
+  expect(Date.now() - t0).toBeLessThan(2000)
   const viaCallback = await new Promise<Error | null>((resolve) => producer.send({ topic, value: 'late' }, (e) => resolve(e)))
   expect(viaCallback).toBeInstanceOf(KafkaProducerClosedError)
 }
