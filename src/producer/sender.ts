@@ -371,7 +371,8 @@ export class Sender {
     const node = this.client.leastLoadedNode(nowMs)
     if (node === null) return this.opts.retryBackoffMs
     if (!this.client.ready(node, nowMs)) {
-      const delay = this.client.connectionDelay(node.id, nowMs)
+      // A connected node its broker throttles (KIP-219) gives the throttle time left (Java: pollDelayMs).
+      const delay = this.client.pollDelayMs(node.id, nowMs)
       return Number.isFinite(delay) && delay > 0 ? delay : this.opts.retryBackoffMs
     }
     tm.initProducerIdSent()
@@ -460,6 +461,16 @@ export class Sender {
       }
     }
     if (!this.client.ready(node, nowMs)) {
+      // Java's awaitNodeReady polls with pollDelayMs: for a connected node its broker throttles (KIP-219)
+      // that is the throttle time left, and it differs from connectionDelay only then.
+      const delay = this.client.pollDelayMs(node.id, nowMs)
+      if (delay !== this.client.connectionDelay(node.id, nowMs)) {
+        // The node is up and answering, only throttled: that is no reason to look the coordinator up
+        // again, so the wait below restarts once the throttle is over. Wake when it is.
+        h.waitingForNodeSinceMs = -1
+        tm.requeue(h)
+        return Math.max(delay, 0)
+      }
       // Java's awaitNodeReady waits up to request.timeout.ms, then looks the coordinator up again.
       if (h.waitingForNodeSinceMs < 0) h.waitingForNodeSinceMs = nowMs
       if (nowMs - h.waitingForNodeSinceMs >= this.opts.requestTimeoutMs) {
@@ -469,9 +480,10 @@ export class Sender {
         return 0
       }
       tm.requeue(h)
-      const delay = this.client.connectionDelay(node.id, nowMs)
-      // Connecting (Infinity): its outcome wakes the loop; the cap keeps the request-timeout check above alive.
-      // Connected but busy (0: in-flight cap, a metadata refresh going first): look again after a backoff.
+      // Connecting, or connected but busy (in-flight cap, a metadata refresh going first): connectionDelay
+      // is Infinity and the connection's outcome or a response wakes the loop; the cap keeps the
+      // request-timeout check above alive. In reconnect backoff: the backoff left. 0 (a connection
+      // could start but did not): look again after a backoff.
       if (delay === 0) return this.opts.retryBackoffMs
       return Math.min(Number.isFinite(delay) ? delay : this.opts.requestTimeoutMs, this.opts.requestTimeoutMs)
     }
@@ -611,7 +623,8 @@ export class Sender {
         for (const b of batches) this.completeBatch(b, -1n, -1)
         return
       }
-      this.metrics.recordLatency(nodeId, nowMs - response.request.createdMs, nowMs)
+      // No response, no latency: as Java's Sender.handleProduceResponse, a disconnect or a request timeout
+      // is not counted in request-latency-avg/max (a timeout would record request.timeout.ms).
       const error =
         response.error instanceof KafkaClientError
           ? response.error
