@@ -308,6 +308,7 @@ export class NetworkClient implements KafkaClient {
         inFlight: this.inFlight.inspect(s.nodeId, nowMs),
       }
       if (s.state === 'backing-off') c.reconnectInMs = s.reconnectInMs
+      if (s.throttledForMs > 0) c.throttledForMs = s.throttledForMs
       if (s.authenticationError !== null) c.authenticationError = s.authenticationError.message
       out.push(c)
     }

@@ -151,6 +151,17 @@ describe('connection states', () => {
     expect(two).toMatchObject({ nodeId: 2, host: '::1', port: 9092, state: 'backing-off', reconnectInMs: 90 })
     expect(two!.authenticationError?.message).toBe('bad credentials')
   })
+
+  it('shows the throttle time left for a node its broker throttles (KIP-219), and 0 once it is over', () => {
+    const s = new ClusterConnectionStates(100, 1000, 10_000, 30_000, () => 0.5)
+    s.startConnecting(1, 0, 'b1', 9092)
+    s.checkingApiVersions(1)
+    s.ready(1)
+    expect(s.inspect(0)[0]!.throttledForMs).toBe(0)
+    s.throttle(1, 500)
+    expect(s.inspect(200)[0]).toMatchObject({ state: 'ready', throttledForMs: 300 })
+    expect(s.inspect(500)[0]!.throttledForMs).toBe(0)
+  })
 })
 
 describe('accumulator', () => {
