@@ -605,6 +605,10 @@ export class NetworkClient implements KafkaClient {
       this.closeWithError(node, err as Error, nowMs)
       return
     }
+    // KIP-219 holds for the handshake's ApiVersions too (v2+): Java's handleCompletedReceives calls
+    // maybeThrottle on every response before handing an ApiVersions one to handleApiVersionsResponse.
+    const throttleMs = clientThrottleTimeMs(ApiVersionsApi.apiKey, req.apiVersion, res)
+    if (throttleMs > 0) this.states.throttle(node, nowMs + throttleMs)
     // The broker is older than our newest ApiVersions: retry with what it says it speaks.
     const next = apiVersionsRetryVersion(res, req.apiVersion)
     if (next !== null) {
