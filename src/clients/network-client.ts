@@ -38,7 +38,7 @@ import { type FinalizedFeatures, type KafkaClient, NO_FINALIZED_FEATURES } from 
 import type { ProducerMetadata } from './metadata.js'
 import { DefaultMetadataUpdater, type MetadataUpdater } from './metadata-updater.js'
 import { authenticateChannel, connectChannel, disconnectChannel, readyChannel } from '../util/diagnostics.js'
-import { LogSink, stderrLogger } from '../util/logger.js'
+import { errorKind, LogSink, stderrLogger } from '../util/logger.js'
 
 export interface NetworkClientOptions {
   readonly clientId: string
@@ -505,7 +505,7 @@ export class NetworkClient implements KafkaClient {
           r.request.onComplete(r)
         } catch (err) {
           // One failing handler must not skip the others, nor run them twice later (Java does the same).
-          this.log.error(`handler:${(err as Error)?.message}`, `kafka-producer-ts: a ${r.request.api.name} response handler threw: ${(err as Error)?.message ?? err}`, {
+          this.log.error(`handler:${r.request.api.name}:${errorKind(err)}`, `kafka-producer-ts: a ${r.request.api.name} response handler threw: ${(err as Error)?.message ?? err}`, {
             event: 'handler.threw',
             nodeId: r.request.destination,
             ...(err instanceof Error ? { err } : {}),

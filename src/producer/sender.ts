@@ -12,7 +12,7 @@ import {
   KafkaTransactionAbortedError,
 } from '../errors.js'
 import type { AnyApi } from '../protocol/api.js'
-import { LogSink, stderrLogger } from '../util/logger.js'
+import { errorKind, LogSink, stderrLogger } from '../util/logger.js'
 import { batchRetryChannel, batchSplitChannel, isTracing, produceChannel, publishAsyncOutcome } from '../util/diagnostics.js'
 import {
   InitProducerIdApi,
@@ -142,7 +142,7 @@ export class Sender {
     private readonly time: () => number,
     private readonly transactionManager: TransactionManager | null,
     /** Where runtime faults are logged (the producer's `logger`). */
-    private readonly log: LogSink = new LogSink(stderrLogger(), opts.clientId ?? ''),
+    private readonly log: LogSink = new LogSink(stderrLogger(), opts.clientId ?? '', time),
   ) {}
 
   start(): void {
@@ -187,7 +187,7 @@ export class Sender {
       timeout = this.runOnce(this.time())
     } catch (err) {
       // A bug in one pass must not stop the producer; look again shortly.
-      this.log.error(`sender:${(err as Error)?.message}`, `kafka-producer-ts sender: a send pass threw (retrying in 100 ms): ${(err as Error)?.message ?? err}`, {
+      this.log.error(`sender:${errorKind(err)}`, `kafka-producer-ts sender: a send pass threw (retrying in 100 ms): ${(err as Error)?.message ?? err}`, {
         event: 'sender.threw',
         ...(err instanceof Error ? { err } : {}),
       })
@@ -197,7 +197,7 @@ export class Sender {
       await this.client.poll(timeout, this.time)
     } catch (err) {
       // Same for the network layer: an escaping error would reject the loop and crash the process.
-      this.log.error(`poll:${(err as Error)?.message}`, `kafka-producer-ts network client: poll threw: ${(err as Error)?.message ?? err}`, {
+      this.log.error(`poll:${errorKind(err)}`, `kafka-producer-ts network client: poll threw: ${(err as Error)?.message ?? err}`, {
         event: 'network.threw',
         ...(err instanceof Error ? { err } : {}),
       })
@@ -692,14 +692,16 @@ export class Sender {
   private retryOrFail(batch: ProducerBatch, error: KafkaClientError, errorCode: number, logStartOffset: bigint, nowMs: number): void {
     if (this.canRetry(batch, error, errorCode, logStartOffset, nowMs)) {
       this.metrics.recordRetries(batch.recordCount, batch.topic, nowMs)
-      this.log.debug(`kafka-producer-ts: retrying ${batch.recordCount} record(s) for ${batch.topic}-${batch.partition}: ${error.message}`, {
-        event: 'batch.retry',
-        topic: batch.topic,
-        partition: batch.partition,
-        errorCode,
-        attempt: batch.attempts + 1,
-        err: error,
-      })
+      if (this.log.debugEnabled) {
+        this.log.debug(`kafka-producer-ts: retrying ${batch.recordCount} record(s) for ${batch.topic}-${batch.partition}: ${error.message}`, {
+          event: 'batch.retry',
+          topic: batch.topic,
+          partition: batch.partition,
+          errorCode,
+          attempt: batch.attempts + 1,
+          err: error,
+        })
+      }
       if (batchRetryChannel.hasSubscribers) {
         batchRetryChannel.publish({ clientId: this.opts.clientId ?? '', topic: batch.topic, partition: batch.partition, attempt: batch.attempts + 1, records: batch.recordCount, errorCode, error })
       }
