@@ -3,6 +3,7 @@
  * fake clock (exact fields), then the whole producer on a scripted client.
  * The real-broker side is test/integration/inspect-mock.test.ts.
  */
+import diagnostics_channel from 'node:diagnostics_channel'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Cluster, type PartitionInfo } from '../../src/clients/cluster.js'
 import { ClusterConnectionStates, ConnectionState } from '../../src/clients/connection-states.js'
@@ -401,5 +402,41 @@ describe('statistics.interval.ms', () => {
     expect(calls).toEqual([])
     expect((producer as unknown as { statisticsTimer: unknown }).statisticsTimer).toBeNull()
     expect((other as unknown as { statisticsTimer: unknown }).statisticsTimer).toBeNull()
+  })
+})
+
+describe('traced sends (the send TracingChannel)', () => {
+  it('send the caller\'s record object as it is when the start subscriber changed no header, and a copy when it added one', async () => {
+    const seen: unknown[] = []
+    const { producer, client: c } = scriptedProducer({ lingerMs: 0, interceptors: [{ onSend: (r: unknown) => (seen.push(r), r) }] })
+    let add = false
+    const start = (ctx: any): void => {
+      if (add) ctx.headers.push(['traceparent', '00-abc'])
+    }
+    const channel = diagnostics_channel.tracingChannel('kafka-producer-ts:send')
+    channel.start.subscribe(start)
+    try {
+      const observed = { topic: 't', partition: 0, value: 'a', headers: [['h', 'v']] as [string, string][] }
+      const bare = { topic: 't', partition: 0, value: 'b' }
+      add = true
+      const injected = { topic: 't', partition: 0, value: 'c', headers: [['h', 'v']] as [string, string][] }
+      add = false
+      void producer.send(observed).catch(() => {})
+      void producer.send(bare).catch(() => {})
+      add = true
+      void producer.send(injected).catch(() => {})
+      add = false
+      const objectHeaders = { topic: 't', partition: 0, value: 'd', headers: { h: 'v' } }
+      void producer.send(objectHeaders).catch(() => {})
+      expect(seen[3]).toBe(objectHeaders)
+      expect(seen[0]).toBe(observed)
+      expect(seen[1]).toBe(bare)
+      expect(seen[2]).not.toBe(injected)
+      expect((seen[2] as typeof injected).headers).toEqual([['h', 'v'], ['traceparent', '00-abc']])
+      expect(injected.headers).toEqual([['h', 'v']]) // the caller's record is not changed
+      expect(c()).toBeDefined()
+    } finally {
+      channel.start.unsubscribe(start)
+    }
   })
 })
