@@ -239,7 +239,15 @@ export class ClusterConnectionStates {
    * Every known node with its address and state as inspect() names it
    * (see {@link ConnectionStateName}); built on demand, nothing kept for it.
    */
-  inspect(nowMs: number): { nodeId: number; host: string; port: number; state: ConnectionStateName; reconnectInMs: number; authenticationError: Error | null }[] {
+  inspect(nowMs: number): {
+    nodeId: number
+    host: string
+    port: number
+    state: ConnectionStateName
+    reconnectInMs: number
+    throttledForMs: number
+    authenticationError: Error | null
+  }[] {
     const out = []
     for (const [id, s] of this.nodes) {
       const delay = isDisconnectedState(s.state) ? Math.max(s.lastConnectAttemptMs + s.reconnectBackoffMs - nowMs, 0) : 0
@@ -249,6 +257,7 @@ export class ClusterConnectionStates {
         port: s.port,
         state: delay > 0 ? ('backing-off' as const) : INSPECTION_STATE_NAMES[s.state]!,
         reconnectInMs: delay,
+        throttledForMs: s.throttleUntilMs > nowMs ? s.throttleUntilMs - nowMs : 0,
         authenticationError: s.state === ConnectionState.AuthenticationFailed ? s.authenticationError : null,
       })
     }

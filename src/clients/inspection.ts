@@ -65,6 +65,12 @@ export interface ConnectionInspection {
   readonly state: ConnectionStateName
   /** With `backing-off`: milliseconds before a reconnect is allowed. */
   readonly reconnectInMs?: number
+  /**
+   * Set while the broker throttles this client (KIP-219: a response carried a
+   * `throttle_time_ms`, e.g. for a produce quota): milliseconds before
+   * anything more is sent on this connection. Absent when not throttled.
+   */
+  readonly throttledForMs?: number
   /** Set when the last attempt ended because TLS or SASL rejected it: the error's message. */
   readonly authenticationError?: string
   /** For a connection past its ApiVersions handshake: the version each API would go out with. */

@@ -38,7 +38,7 @@ import { type FinalizedFeatures, type KafkaClient, NO_FINALIZED_FEATURES } from 
 import type { ProducerMetadata } from './metadata.js'
 import { DefaultMetadataUpdater, type MetadataUpdater } from './metadata-updater.js'
 import { authenticateChannel, connectChannel, disconnectChannel, readyChannel } from '../util/diagnostics.js'
-import { LogSink, stderrLogger } from '../util/logger.js'
+import { errorKind, LogSink, stderrLogger } from '../util/logger.js'
 
 export interface NetworkClientOptions {
   readonly clientId: string
@@ -308,6 +308,7 @@ export class NetworkClient implements KafkaClient {
         inFlight: this.inFlight.inspect(s.nodeId, nowMs),
       }
       if (s.state === 'backing-off') c.reconnectInMs = s.reconnectInMs
+      if (s.throttledForMs > 0) c.throttledForMs = s.throttledForMs
       if (s.authenticationError !== null) c.authenticationError = s.authenticationError.message
       out.push(c)
     }
@@ -504,7 +505,7 @@ export class NetworkClient implements KafkaClient {
           r.request.onComplete(r)
         } catch (err) {
           // One failing handler must not skip the others, nor run them twice later (Java does the same).
-          this.log.error(`handler:${(err as Error)?.message}`, `kafka-producer-ts: a ${r.request.api.name} response handler threw: ${(err as Error)?.message ?? err}`, {
+          this.log.error(`handler:${r.request.api.name}:${errorKind(err)}`, `kafka-producer-ts: a ${r.request.api.name} response handler threw: ${(err as Error)?.message ?? err}`, {
             event: 'handler.threw',
             nodeId: r.request.destination,
             ...(err instanceof Error ? { err } : {}),
@@ -604,6 +605,10 @@ export class NetworkClient implements KafkaClient {
       this.closeWithError(node, err as Error, nowMs)
       return
     }
+    // KIP-219 holds for the handshake's ApiVersions too (v2+): Java's handleCompletedReceives calls
+    // maybeThrottle on every response before handing an ApiVersions one to handleApiVersionsResponse.
+    const throttleMs = clientThrottleTimeMs(ApiVersionsApi.apiKey, req.apiVersion, res)
+    if (throttleMs > 0) this.states.throttle(node, nowMs + throttleMs)
     // The broker is older than our newest ApiVersions: retry with what it says it speaks.
     const next = apiVersionsRetryVersion(res, req.apiVersion)
     if (next !== null) {

@@ -198,7 +198,7 @@ export function enableOpenTelemetry(options: OpenTelemetryOptions = {}): OpenTel
       advice: { explicitBucketBoundaries: DURATION_BUCKETS },
     })
     requestSize = meter.createHistogram('kafka.producer.request.size', {
-      description: 'Record batch bytes per Produce request.',
+      description: 'Record-batch bytes per Produce request (the batches it carries, not the request on the wire).',
       unit: 'By',
       advice: { explicitBucketBoundaries: SIZE_BUCKETS },
     })

@@ -1234,11 +1234,31 @@ function sendContext(clientId: string, record: ProducerRecord<unknown, unknown>)
   return { clientId, topic: r?.topic, partition: r?.partition ?? undefined, key: r?.key, value: r?.value, headers, timestamp: r?.timestamp }
 }
 
-/** The record with the trace context's headers, when a subscriber added any; the caller's record object is not changed. */
+/**
+ * The record with the trace context's headers, when a subscriber changed
+ * them; the caller's record object is not changed. The context holds a
+ * shallow copy of the record's headers, so "unchanged" is the same entries
+ * (or keys and values) in the same order: the record is then sent as it is,
+ * with no copy for a subscriber that only observes.
+ */
 function withTraceHeaders<K, V>(record: ProducerRecord<K, V>, ctx: SendTraceContext): ProducerRecord<K, V> {
   if (record === null || typeof record !== 'object') return record
-  const h = ctx.headers
-  if (h === record.headers) return record
-  if ((record.headers === undefined || record.headers === null) && Array.isArray(h) && h.length === 0) return record
-  return { ...record, headers: h as RecordHeaders }
+  if (sameHeaders(ctx.headers, record.headers)) return record
+  return { ...record, headers: ctx.headers as RecordHeaders }
+}
+
+function sameHeaders(h: SendTraceContext['headers'], original: unknown): boolean {
+  if (h === original) return true
+  if (original === undefined || original === null) return Array.isArray(h) ? h.length === 0 : Object.keys(h).length === 0
+  if (Array.isArray(h)) {
+    if (!Array.isArray(original) || original.length !== h.length) return false
+    for (let i = 0; i < h.length; i++) if (h[i] !== original[i]) return false
+    return true
+  }
+  if (typeof original !== 'object' || Array.isArray(original)) return false
+  const copy = h as Record<string, unknown>
+  const keys = Object.keys(copy)
+  if (keys.length !== Object.keys(original).length) return false
+  for (const k of keys) if (copy[k] !== (original as Record<string, unknown>)[k] || !Object.hasOwn(original, k)) return false
+  return true
 }

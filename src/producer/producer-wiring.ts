@@ -115,7 +115,7 @@ export function transportFactoryFor(
 export function wireProducer(c: ResolvedProducerConfig, seams: ProducerSeams = {}): ProducerParts {
   const time = seams.time ?? Date.now
   const random = seams.random ?? Math.random
-  const log = new LogSink(c.logger ?? stderrLogger(), c.clientId)
+  const log = new LogSink(c.logger ?? stderrLogger(), c.clientId, time)
   const metadata = new ProducerMetadata(c.bootstrapServers, c.metadataMaxAgeMs, c.metadataMaxIdleMs, c.retryBackoffMs, c.retryBackoffMaxMs, random)
   const pool = new BufferPool(c.bufferMemory, c.batchSize)
   // The network client is built below; the manager reads its finalized features only once requests flow.

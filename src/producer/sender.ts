@@ -12,7 +12,7 @@ import {
   KafkaTransactionAbortedError,
 } from '../errors.js'
 import type { AnyApi } from '../protocol/api.js'
-import { LogSink, stderrLogger } from '../util/logger.js'
+import { errorKind, LogSink, stderrLogger } from '../util/logger.js'
 import { batchRetryChannel, batchSplitChannel, isTracing, produceChannel, publishAsyncOutcome } from '../util/diagnostics.js'
 import {
   InitProducerIdApi,
@@ -142,7 +142,7 @@ export class Sender {
     private readonly time: () => number,
     private readonly transactionManager: TransactionManager | null,
     /** Where runtime faults are logged (the producer's `logger`). */
-    private readonly log: LogSink = new LogSink(stderrLogger(), opts.clientId ?? ''),
+    private readonly log: LogSink = new LogSink(stderrLogger(), opts.clientId ?? '', time),
   ) {}
 
   start(): void {
@@ -187,7 +187,7 @@ export class Sender {
       timeout = this.runOnce(this.time())
     } catch (err) {
       // A bug in one pass must not stop the producer; look again shortly.
-      this.log.error(`sender:${(err as Error)?.message}`, `kafka-producer-ts sender: a send pass threw (retrying in 100 ms): ${(err as Error)?.message ?? err}`, {
+      this.log.error(`sender:${errorKind(err)}`, `kafka-producer-ts sender: a send pass threw (retrying in 100 ms): ${(err as Error)?.message ?? err}`, {
         event: 'sender.threw',
         ...(err instanceof Error ? { err } : {}),
       })
@@ -197,7 +197,7 @@ export class Sender {
       await this.client.poll(timeout, this.time)
     } catch (err) {
       // Same for the network layer: an escaping error would reject the loop and crash the process.
-      this.log.error(`poll:${(err as Error)?.message}`, `kafka-producer-ts network client: poll threw: ${(err as Error)?.message ?? err}`, {
+      this.log.error(`poll:${errorKind(err)}`, `kafka-producer-ts network client: poll threw: ${(err as Error)?.message ?? err}`, {
         event: 'network.threw',
         ...(err instanceof Error ? { err } : {}),
       })
@@ -371,7 +371,8 @@ export class Sender {
     const node = this.client.leastLoadedNode(nowMs)
     if (node === null) return this.opts.retryBackoffMs
     if (!this.client.ready(node, nowMs)) {
-      const delay = this.client.connectionDelay(node.id, nowMs)
+      // A connected node its broker throttles (KIP-219) gives the throttle time left (Java: pollDelayMs).
+      const delay = this.client.pollDelayMs(node.id, nowMs)
       return Number.isFinite(delay) && delay > 0 ? delay : this.opts.retryBackoffMs
     }
     tm.initProducerIdSent()
@@ -460,6 +461,16 @@ export class Sender {
       }
     }
     if (!this.client.ready(node, nowMs)) {
+      // Java's awaitNodeReady polls with pollDelayMs: for a connected node its broker throttles (KIP-219)
+      // that is the throttle time left, and it differs from connectionDelay only then.
+      const delay = this.client.pollDelayMs(node.id, nowMs)
+      if (delay !== this.client.connectionDelay(node.id, nowMs)) {
+        // The node is up and answering, only throttled: that is no reason to look the coordinator up
+        // again, so the wait below restarts once the throttle is over. Wake when it is.
+        h.waitingForNodeSinceMs = -1
+        tm.requeue(h)
+        return Math.max(delay, 0)
+      }
       // Java's awaitNodeReady waits up to request.timeout.ms, then looks the coordinator up again.
       if (h.waitingForNodeSinceMs < 0) h.waitingForNodeSinceMs = nowMs
       if (nowMs - h.waitingForNodeSinceMs >= this.opts.requestTimeoutMs) {
@@ -469,9 +480,10 @@ export class Sender {
         return 0
       }
       tm.requeue(h)
-      const delay = this.client.connectionDelay(node.id, nowMs)
-      // Connecting (Infinity): its outcome wakes the loop; the cap keeps the request-timeout check above alive.
-      // Connected but busy (0: in-flight cap, a metadata refresh going first): look again after a backoff.
+      // Connecting, or connected but busy (in-flight cap, a metadata refresh going first): connectionDelay
+      // is Infinity and the connection's outcome or a response wakes the loop; the cap keeps the
+      // request-timeout check above alive. In reconnect backoff: the backoff left. 0 (a connection
+      // could start but did not): look again after a backoff.
       if (delay === 0) return this.opts.retryBackoffMs
       return Math.min(Number.isFinite(delay) ? delay : this.opts.requestTimeoutMs, this.opts.requestTimeoutMs)
     }
@@ -611,7 +623,8 @@ export class Sender {
         for (const b of batches) this.completeBatch(b, -1n, -1)
         return
       }
-      this.metrics.recordLatency(nodeId, nowMs - response.request.createdMs, nowMs)
+      // No response, no latency: as Java's Sender.handleProduceResponse, a disconnect or a request timeout
+      // is not counted in request-latency-avg/max (a timeout would record request.timeout.ms).
       const error =
         response.error instanceof KafkaClientError
           ? response.error
@@ -679,14 +692,16 @@ export class Sender {
   private retryOrFail(batch: ProducerBatch, error: KafkaClientError, errorCode: number, logStartOffset: bigint, nowMs: number): void {
     if (this.canRetry(batch, error, errorCode, logStartOffset, nowMs)) {
       this.metrics.recordRetries(batch.recordCount, batch.topic, nowMs)
-      this.log.debug(`kafka-producer-ts: retrying ${batch.recordCount} record(s) for ${batch.topic}-${batch.partition}: ${error.message}`, {
-        event: 'batch.retry',
-        topic: batch.topic,
-        partition: batch.partition,
-        errorCode,
-        attempt: batch.attempts + 1,
-        err: error,
-      })
+      if (this.log.debugEnabled) {
+        this.log.debug(`kafka-producer-ts: retrying ${batch.recordCount} record(s) for ${batch.topic}-${batch.partition}: ${error.message}`, {
+          event: 'batch.retry',
+          topic: batch.topic,
+          partition: batch.partition,
+          errorCode,
+          attempt: batch.attempts + 1,
+          err: error,
+        })
+      }
       if (batchRetryChannel.hasSubscribers) {
         batchRetryChannel.publish({ clientId: this.opts.clientId ?? '', topic: batch.topic, partition: batch.partition, attempt: batch.attempts + 1, records: batch.recordCount, errorCode, error })
       }

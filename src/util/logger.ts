@@ -18,7 +18,7 @@ export interface EventFields {
   readonly cause?: string
   /** The error itself (pino's `err` serializer prints its stack). */
   readonly err?: Error
-  /** How many times this cause occurred before, when it is logged again at debug level. */
+  /** How many times this cause occurred before, when it is logged again (at debug level, or at its level after a quiet period). */
   readonly repeated?: number
   readonly [field: string]: unknown
 }
@@ -54,6 +54,22 @@ export interface Logger {
 const MAX_CAUSES = 1024
 
 /**
+ * A cause logged this long ago is logged at its level again (with
+ * `repeated`): a later incident of the same kind is not hidden at debug
+ * level, and a cause that never ends is still seen every few minutes.
+ */
+export const RELOG_AFTER_MS = 5 * 60_000
+
+/**
+ * The part of a cause key that names what was thrown: the error's class
+ * name, never its message (messages carry ids and offsets, and a key per
+ * message would defeat once-per-cause).
+ */
+export function errorKind(err: unknown): string {
+  return err instanceof Error ? err.name : typeof err
+}
+
+/**
  * The producer's logging seam: every runtime fault goes through one of these
  * (one per producer), to the configured logger or to the default one, which
  * writes warnings and errors to stderr.
@@ -62,17 +78,31 @@ const MAX_CAUSES = 1024
  * - `warn` and `error` log once per cause key, not once per record or per
  *   reconnect attempt: a repeat goes to `debug` (when the logger has one)
  *   with `repeated`, until `forget` ends the cause (a broker that connects
- *   again), after which a new occurrence is logged again.
+ *   again), after which a new occurrence is logged again, or until
+ *   RELOG_AFTER_MS have passed since the key was last logged at its level,
+ *   after which the next occurrence is logged at that level with `repeated`.
  * - At most MAX_CAUSES keys are remembered.
  * - A logger that throws does not break the producer: the line is lost.
  */
 export class LogSink {
-  private readonly seen = new Map<string, number>()
+  /** Per cause key: occurrences so far, and when it was last logged at its level. */
+  private readonly seen = new Map<string, { count: number; loggedMs: number }>()
 
   constructor(
     private readonly logger: Logger,
     readonly clientId: string,
+    /** The producer's clock, for RELOG_AFTER_MS. */
+    private readonly time: () => number = Date.now,
   ) {}
+
+  /**
+   * Whether `debug` goes anywhere: a caller checks this before building a
+   * debug line's message and fields, so nothing is allocated for a logger
+   * without `debug` (the default one).
+   */
+  get debugEnabled(): boolean {
+    return this.logger.debug !== undefined
+  }
 
   warn(cause: string, message: string, fields: EventFields): void {
     this.once('warn', cause, message, fields)
@@ -95,15 +125,24 @@ export class LogSink {
   }
 
   private once(level: 'warn' | 'error', cause: string, message: string, fields: EventFields): void {
-    const count = this.seen.get(cause)
-    if (count !== undefined) {
-      this.seen.set(cause, count + 1)
-      const fn = this.logger.debug
-      if (fn !== undefined) this.call(fn, { clientId: this.clientId, ...fields, repeated: count }, message)
+    const nowMs = this.time()
+    const s = this.seen.get(cause)
+    if (s !== undefined) {
+      const repeated = s.count++
+      if (nowMs - s.loggedMs < RELOG_AFTER_MS) {
+        const fn = this.logger.debug
+        if (fn !== undefined) this.call(fn, { clientId: this.clientId, ...fields, repeated }, message)
+        return
+      }
+      // Quiet for long enough at this level: log it there again, newest last in the eviction order.
+      s.loggedMs = nowMs
+      this.seen.delete(cause)
+      this.seen.set(cause, s)
+      this.call(this.logger[level], { clientId: this.clientId, ...fields, repeated }, message)
       return
     }
     if (this.seen.size >= MAX_CAUSES) this.seen.delete(this.seen.keys().next().value!)
-    this.seen.set(cause, 1)
+    this.seen.set(cause, { count: 1, loggedMs: nowMs })
     this.call(this.logger[level], { clientId: this.clientId, ...fields }, message)
   }
 

@@ -128,11 +128,11 @@ export class FakeSelector {
 
 /** Response bodies (after the correlation id) of the APIs a connection's setup uses, hand-encoded. */
 export const frames = {
-  /** ApiVersions v3+ (flexible): error 0 and the given ranges. */
-  apiVersions(ranges: readonly (readonly [apiKey: number, min: number, max: number])[]): Buffer {
+  /** ApiVersions v3+ (flexible): error 0, the given ranges and throttle time. */
+  apiVersions(ranges: readonly (readonly [apiKey: number, min: number, max: number])[], throttleTimeMs = 0): Buffer {
     const parts: Buffer[] = [int16(0), Buffer.from([ranges.length + 1])]
     for (const [k, min, max] of ranges) parts.push(int16(k), int16(min), int16(max), Buffer.from([0]))
-    parts.push(int32(0), Buffer.from([0])) // throttle_time_ms, no tagged fields
+    parts.push(int32(throttleTimeMs), Buffer.from([0])) // throttle_time_ms, no tagged fields
     return Buffer.concat(parts)
   },
   /** SaslHandshake v1. */

@@ -299,6 +299,7 @@ export class ScriptedClient implements KafkaClient {
    * id is its index, its version the scripted `apiVersions` entry (-1 if
    * none), its bytes 0 (nothing is encoded); batches, records and
    * partitions are read from its body as the real client reads them.
+   * `throttledForMs` while a node is throttled, as the real client shows it.
    */
   inspectConnections(nowMs: number): ConnectionInspection[] {
     const ids = new Set<number>([...this.nodes.keys(), ...this.inFlight.keys()])
@@ -312,6 +313,7 @@ export class ScriptedClient implements KafkaClient {
         address: node === undefined ? '' : `${node.host}:${node.port}`,
         state,
         ...(state === 'backing-off' ? { reconnectInMs: script!.delayMs } : {}),
+        ...((this.throttledUntil.get(id) ?? 0) > nowMs ? { throttledForMs: this.throttledUntil.get(id)! - nowMs } : {}),
         apiVersions: this.apiVersions[String(id)] ?? {},
         inFlight: (this.inFlight.get(id) ?? [])
           .filter((r) => !r.answered)

@@ -3,6 +3,7 @@
  * fake clock (exact fields), then the whole producer on a scripted client.
  * The real-broker side is test/integration/inspect-mock.test.ts.
  */
+import diagnostics_channel from 'node:diagnostics_channel'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Cluster, type PartitionInfo } from '../../src/clients/cluster.js'
 import { ClusterConnectionStates, ConnectionState } from '../../src/clients/connection-states.js'
@@ -150,6 +151,17 @@ describe('connection states', () => {
     const [, two] = s.inspect(2010)
     expect(two).toMatchObject({ nodeId: 2, host: '::1', port: 9092, state: 'backing-off', reconnectInMs: 90 })
     expect(two!.authenticationError?.message).toBe('bad credentials')
+  })
+
+  it('shows the throttle time left for a node its broker throttles (KIP-219), and 0 once it is over', () => {
+    const s = new ClusterConnectionStates(100, 1000, 10_000, 30_000, () => 0.5)
+    s.startConnecting(1, 0, 'b1', 9092)
+    s.checkingApiVersions(1)
+    s.ready(1)
+    expect(s.inspect(0)[0]!.throttledForMs).toBe(0)
+    s.throttle(1, 500)
+    expect(s.inspect(200)[0]).toMatchObject({ state: 'ready', throttledForMs: 300 })
+    expect(s.inspect(500)[0]!.throttledForMs).toBe(0)
   })
 })
 
@@ -390,5 +402,41 @@ describe('statistics.interval.ms', () => {
     expect(calls).toEqual([])
     expect((producer as unknown as { statisticsTimer: unknown }).statisticsTimer).toBeNull()
     expect((other as unknown as { statisticsTimer: unknown }).statisticsTimer).toBeNull()
+  })
+})
+
+describe('traced sends (the send TracingChannel)', () => {
+  it('send the caller\'s record object as it is when the start subscriber changed no header, and a copy when it added one', async () => {
+    const seen: unknown[] = []
+    const { producer, client: c } = scriptedProducer({ lingerMs: 0, interceptors: [{ onSend: (r: unknown) => (seen.push(r), r) }] })
+    let add = false
+    const start = (ctx: any): void => {
+      if (add) ctx.headers.push(['traceparent', '00-abc'])
+    }
+    const channel = diagnostics_channel.tracingChannel('kafka-producer-ts:send')
+    channel.start.subscribe(start)
+    try {
+      const observed = { topic: 't', partition: 0, value: 'a', headers: [['h', 'v']] as [string, string][] }
+      const bare = { topic: 't', partition: 0, value: 'b' }
+      add = true
+      const injected = { topic: 't', partition: 0, value: 'c', headers: [['h', 'v']] as [string, string][] }
+      add = false
+      void producer.send(observed).catch(() => {})
+      void producer.send(bare).catch(() => {})
+      add = true
+      void producer.send(injected).catch(() => {})
+      add = false
+      const objectHeaders = { topic: 't', partition: 0, value: 'd', headers: { h: 'v' } }
+      void producer.send(objectHeaders).catch(() => {})
+      expect(seen[3]).toBe(objectHeaders)
+      expect(seen[0]).toBe(observed)
+      expect(seen[1]).toBe(bare)
+      expect(seen[2]).not.toBe(injected)
+      expect((seen[2] as typeof injected).headers).toEqual([['h', 'v'], ['traceparent', '00-abc']])
+      expect(injected.headers).toEqual([['h', 'v']]) // the caller's record is not changed
+      expect(c()).toBeDefined()
+    } finally {
+      channel.start.unsubscribe(start)
+    }
   })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest'
-import { isLogger, LogSink, type LogFields, stderrLogger } from '../../src/util/logger.js'
+import { errorKind, isLogger, LogSink, type LogFields, RELOG_AFTER_MS, stderrLogger } from '../../src/util/logger.js'
 import { isTracing } from '../../src/util/diagnostics.js'
 import { KafkaConfigError, KafkaProducer } from '../../src/index.js'
 
@@ -29,6 +29,35 @@ describe('LogSink', () => {
     log.forget('connection:2:')
     log.warn('connection:2:ECONNREFUSED', 'refused', { event: 'connection.failed', nodeId: 2 })
     expect(calls.at(-1)!.level).toBe('warn')
+  })
+
+  it('logs a cause at its level again, with repeated, once 5 minutes passed since it was last logged there (injected clock)', () => {
+    const { logger, calls } = recorder()
+    let now = 1_000_000
+    const log = new LogSink(logger, 'c', () => now)
+    log.warn('batch-failed:timeout', 'm', { event: 'batch.failed' })
+    now += RELOG_AFTER_MS - 1
+    log.warn('batch-failed:timeout', 'm', { event: 'batch.failed' })
+    now += 1
+    log.warn('batch-failed:timeout', 'm', { event: 'batch.failed' }) // a later incident of the same kind
+    log.warn('batch-failed:timeout', 'm', { event: 'batch.failed' })
+    expect(calls.map((c) => [c.level, c.fields.repeated])).toEqual([
+      ['warn', undefined],
+      ['debug', 1],
+      ['warn', 2],
+      ['debug', 3],
+    ])
+  })
+
+  it('debugEnabled says whether debug lines go anywhere; errorKind keys a cause on the error class, not its message', () => {
+    expect(new LogSink(recorder(true).logger, 'c').debugEnabled).toBe(true)
+    expect(new LogSink(recorder(false).logger, 'c').debugEnabled).toBe(false)
+    class KafkaThing extends Error {
+      override name = 'KafkaThing'
+    }
+    expect(errorKind(new KafkaThing('id 123'))).toBe(errorKind(new KafkaThing('id 456')))
+    expect(errorKind(new TypeError('x'))).toBe('TypeError')
+    expect(errorKind('a string')).toBe('string')
   })
 
   it('without debug, repeats are dropped; a throwing logger loses the line only; causes are bounded', () => {

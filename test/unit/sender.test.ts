@@ -307,6 +307,31 @@ describe('Sender: retries', () => {
     expect([o.calls, o.offset]).toEqual([1, 3n])
   })
 
+  it('counts request latency only for requests that were answered, not for disconnects or timeouts (Java: hasResponse)', () => {
+    const s = setup()
+    s.append(0)
+    s.pass()
+    now += 50
+    s.client.disconnect(1)
+    s.client.deliver()
+    expect(s.stats.requestLatency.totalCount).toBe(0)
+    now += 100
+    s.pass()
+    now += 30_000 // request.timeout.ms
+    s.client.deliver() // the request times out
+    expect(s.client.sentOf('Produce')).toHaveLength(2)
+    expect(s.stats.requestLatency.totalCount).toBe(0)
+    expect(s.stats.nodeLatency.get(1)?.totalCount ?? 0).toBe(0)
+    now += 1000 // past the retry backoff, which grows with each attempt
+    s.pass()
+    const third = s.client.sentOf('Produce')[2]!
+    now += 7
+    s.client.respond(third, produceAnswer(third))
+    s.client.deliver()
+    expect(s.stats.requestLatency.totalCount).toBe(1)
+    expect(s.stats.requestLatency.max(now)).toBe(7)
+  })
+
   it('a non-retriable error fails the batch at once with a typed KafkaBrokerError', () => {
     const s = setup()
     const recs = [s.append(0), s.append(0)]

@@ -7,6 +7,10 @@
  */
 import { describe, expect, it } from 'vitest'
 import { ClusterConnectionStates } from '../../src/clients/connection-states.js'
+import { ProducerMetadata } from '../../src/clients/metadata.js'
+import { NetworkClient } from '../../src/clients/network-client.js'
+import { LogSink } from '../../src/util/logger.js'
+import { FakeSelector, frames } from '../harness/fake-selector.js'
 import { SelectorMetrics } from '../../src/network/selector-metrics.js'
 import { clientThrottleTimeMs } from '../../src/protocol/throttle.js'
 
@@ -51,6 +55,43 @@ describe('ClusterConnectionStates throttling', () => {
     s.throttle(1, 10_000)
     s.disconnected(1, 100)
     expect(s.pollDelayMs(1, 100)).toBe(50)
+  })
+})
+
+describe('NetworkClient throttling', () => {
+  it("applies the throttle time of the connection's ApiVersions handshake (v2+), as Java's maybeThrottle does for every response", async () => {
+    let now = 1_000_000
+    const sel = new FakeSelector()
+    const md = new ProducerMetadata([{ host: 'b1', port: 9092 }], 3_600_000, 3_600_000, 100, 1000, () => 0.5)
+    md.update({ brokers: [{ nodeId: 1, host: 'b1', port: 9092, rack: null }], clusterId: 'c', controllerId: 1, topics: [] }, now)
+    const client = new NetworkClient(sel.asSelector(), md, {
+      clientId: 'test',
+      maxInFlightRequestsPerConnection: 5,
+      requestTimeoutMs: 30_000,
+      reconnectBackoffMs: 50,
+      reconnectBackoffMaxMs: 1000,
+      socketConnectionSetupTimeoutMs: 10_000,
+      socketConnectionSetupTimeoutMaxMs: 30_000,
+      connectionsMaxIdleMs: 600_000,
+      softwareName: 'test',
+      softwareVersion: '0',
+      random: () => 0.5,
+      log: new LogSink({ warn: () => {}, error: () => {} }, 'test'),
+    })
+    const node = { id: 1, host: 'b1', port: 9092, rack: null }
+    expect(client.ready(node, now)).toBe(false)
+    sel.connectNow(1)
+    await client.poll(0, () => now)
+    expect(sel.written.map((w) => w.apiKey)).toEqual([18])
+    sel.respond(1, 18, frames.apiVersions([[18, 0, 4], [0, 0, 12]], 400))
+    await client.poll(0, () => now)
+    expect(client.connectionStates()['1']).toBe('READY')
+    expect(client.ready(node, now)).toBe(false) // throttled
+    expect(client.pollDelayMs(1, now)).toBe(400)
+    expect(client.inspectConnections(now)[0]).toMatchObject({ state: 'ready', throttledForMs: 400 })
+    now += 400
+    expect(client.ready(node, now)).toBe(true)
+    expect(client.inspectConnections(now)[0]!.throttledForMs).toBeUndefined()
   })
 })
 

@@ -457,6 +457,32 @@ describe('transactions v1 (AddPartitionsToTxn)', () => {
   )
 })
 
+describe('a coordinator its broker throttles (KIP-219)', () => {
+  it('sends the next transactional request when the throttle is over, and does not look the coordinator up again', async () => {
+    const s = setup(1)
+    const result = s.tm.initializeTransactions()
+    s.pass()
+    s.client.respond(s.only('FindCoordinator'), findCoordinatorAnswer(1))
+    s.pass()
+    // InitProducerId v6 (throttled by the client from v1) answered with 45 s of throttling: longer than request.timeout.ms.
+    s.client.respond(s.only('InitProducerId'), { ...initAnswer(0, 1000n, 0), throttleTimeMs: 45_000 })
+    s.pass()
+    await outcome(s.tm, result)
+    s.tm.beginTransaction()
+    s.send(0)
+    // The pass sleeps exactly for the throttle time left (Java: pollDelayMs), not a backoff or request.timeout.ms.
+    expect(s.pass()).toBe(45_000)
+    expect(s.newRequests()).toEqual([])
+    now += 30_000 // request.timeout.ms of throttling: no reason to find the coordinator again
+    expect(s.pass()).toBe(15_000)
+    expect(s.newRequests()).toEqual([])
+    now += 15_000
+    s.pass()
+    const add = s.only('AddPartitionsToTxn')
+    expect(add.destination).toBe(1)
+  })
+})
+
 describe('transactions v2 (KIP-890 part 2)', () => {
   it('adds partitions through Produce v12 and bumps the epoch with every EndTxn', async () => {
     const s = setup(2)
