@@ -721,6 +721,8 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
     if (this.closed || onStatistics === null) return
     const interval = this.config.statisticsIntervalMs
     const now = this.time()
+    // Timers run on a monotonic clock and may fire a millisecond before the wall clock reaches the due time.
+    if (now < this.statisticsDueMs) return this.scheduleStatistics(this.statisticsDueMs)
     let next = this.statisticsDueMs + interval
     if (next <= now) next = now + interval
     // Re-armed before the callback runs, so a callback that throws does not stop later statistics.
