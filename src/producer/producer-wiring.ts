@@ -8,6 +8,7 @@ import { resolveCompression } from '../protocol/compression/index.js'
 import { Selector } from '../network/selector.js'
 import { PlaintextTransportFactory, TlsTransportFactory, type TransportFactory } from '../network/transport.js'
 import { saslAuthenticators } from '../clients/sasl/authenticator.js'
+import { saslFactoryLifecycle } from '../clients/sasl/mechanism.js'
 import { LogSink, stderrLogger } from '../util/logger.js'
 import { SOFTWARE_NAME, SOFTWARE_VERSION } from '../version.js'
 import { BufferPool } from './buffer-pool.js'
@@ -116,6 +117,10 @@ export function wireProducer(c: ResolvedProducerConfig, seams: ProducerSeams = {
   const time = seams.time ?? Date.now
   const random = seams.random ?? Math.random
   const log = new LogSink(c.logger ?? stderrLogger(), c.clientId)
+  // A built-in OIDC token provider reports failed background refreshes here (the message names no secret).
+  saslFactoryLifecycle(c.security.sasl)?.setLogger((message, err) =>
+    log.warn('security:oidc-refresh', message, { event: 'sasl.token-refresh-failed', cause: err.name, err }),
+  )
   const metadata = new ProducerMetadata(c.bootstrapServers, c.metadataMaxAgeMs, c.metadataMaxIdleMs, c.retryBackoffMs, c.retryBackoffMaxMs, random)
   const pool = new BufferPool(c.bufferMemory, c.batchSize)
   // The network client is built below; the manager reads its finalized features only once requests flow.

@@ -7,10 +7,12 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { JaasParseError, parseJaasConfig } from '../../src/clients/sasl/jaas.js'
 import { resolveProducerConfig, type ProducerConfig, type ResolvedProducerConfig } from '../../src/config.js'
 import { KafkaConfigError } from '../../src/errors.js'
+import { KafkaProducer } from '../../src/producer/kafka-producer.js'
 import { transportFactoryFor } from '../../src/producer/producer-wiring.js'
 import { Secret } from '../../src/util/secret.js'
 import { makeTestCertificates, type TestCertificates } from '../harness/certs.js'
 import { startOidcServer, type OidcServer } from '../harness/oidc.js'
+import { ScriptedClient } from '../harness/scripted-client.js'
 
 const BASE = { bootstrapServers: 'localhost:9092' }
 const resolve = (extra: Record<string, unknown>): ResolvedProducerConfig => resolveProducerConfig({ ...BASE, ...extra } as ProducerConfig, { onWarning: () => {} })
@@ -243,6 +245,24 @@ describe('SASL settings', () => {
       const typed = resolve({ ssl: true, sasl: { mechanism: 'OAUTHBEARER', oidc: { tokenEndpointUrl: oidc.tokenUrl, clientId: 'app', clientSecret: 'oidc-secret-1' } } })
       expect(await startText(typed)).toMatch(/^n,,\x01auth=Bearer /)
       for (const c of [lib, java, typed]) expect(inspect(c, { depth: Infinity }) + JSON.stringify(c)).not.toContain('oidc-secret-1')
+    } finally {
+      await oidc.stop()
+    }
+  })
+
+  it("closing the producer closes its OIDC token provider: no more token requests", async () => {
+    const oidc: OidcServer = await startOidcServer({ clients: [{ id: 'app', secret: 'oidc-secret-1' }] })
+    try {
+      const producer = new KafkaProducer(
+        { ...BASE, sasl: { mechanism: 'OAUTHBEARER', oidc: { tokenEndpointUrl: oidc.tokenUrl, clientId: 'app', clientSecret: 'oidc-secret-1' } } },
+        { createClient: (parts) => new ScriptedClient(parts.metadata, parts.time) },
+      )
+      const factory = (producer as unknown as { config: ResolvedProducerConfig }).config.security.sasl!
+      expect((await factory.create(ctx).start()).toString('utf8')).toMatch(/^n,,\x01auth=Bearer /)
+      const before = oidc.requests.length
+      await producer.close({ timeoutMs: 0 })
+      await expect(factory.create(ctx).start()).rejects.toThrow(/token provider is closed/)
+      expect(oidc.requests.length).toBe(before)
     } finally {
       await oidc.stop()
     }
