@@ -103,6 +103,35 @@ describe('TLS settings', () => {
     expect(camel.security.tls!.ca).toHaveLength(1)
   })
 
+  it('a TLS context that cannot be built is blamed on the inputs given, never showing the key or passphrase', () => {
+    const contextError = (ssl: Record<string, unknown>, fail = false): KafkaConfigError => {
+      const c = resolve({ ssl })
+      // Node accepts unparsable CA text silently; a context failure with only a CA is forced here.
+      const t = c.security.tls!
+      const failing = { ...t, createSecureContext: () => { throw new Error('forced failure') } }
+      try {
+        transportFactoryFor(fail ? { ...c, security: { ...c.security, tls: failing } } : c, () => {})
+      } catch (e) {
+        expect(e).toBeInstanceOf(KafkaConfigError)
+        return e as KafkaConfigError
+      }
+      throw new Error('expected a KafkaConfigError')
+    }
+    const onlyCa = contextError({ ca: certs.caPem }, true)
+    expect(onlyCa.message).toMatch(/CA certificates \(ssl.ca\) cannot be loaded: forced failure/)
+    expect(onlyCa.message).not.toMatch(/key/)
+    // A certificate that is not the key's: the pair is blamed, with its passphrase named but not shown.
+    const mismatch = contextError({ ca: certs.caPem, cert: certs.expired.certPem, key: certs.client.keyPem, passphrase: certs.client.keyPassword })
+    expect(mismatch.message).toMatch(/client certificate and key \(with its passphrase\) cannot be used together/)
+    const unencrypted = contextError({ cert: certs.client.certPem, key: certs.untrustedClient.keyPem })
+    expect(unencrypted.message).toMatch(/the TLS client certificate and key cannot be used together/)
+    for (const e of [onlyCa, mismatch, unencrypted]) {
+      const shown = `${e.message} ${inspect(e)}`
+      expect(shown).not.toContain(certs.client.keyPassword)
+      expect(shown).not.toContain('PRIVATE KEY')
+    }
+  })
+
   it('one SecureContext per producer: the key is parsed once, and no connection carries key material in its options', () => {
     const c = resolve({ ssl: { ca: certs.caPem, cert: certs.client.certPem, key: certs.client.keyPem, passphrase: certs.client.keyPassword } })
     const created = vi.spyOn(tls, 'createSecureContext')
