@@ -2078,7 +2078,8 @@ function resolveSasl(v: ResolvedProducerConfig, label: (n: keyof ResolvedProduce
       if (e instanceof KafkaAuthenticationError) throw new KafkaConfigError(key, e.message.replace(/^OIDC: /, ''))
       throw e
     }
-    return oauthBearerFactory(provider.getToken)
+    const p = provider
+    return oauthBearerFactory(p.getToken, {}, { setLogger: (warn) => p.setRefreshFailureListener(warn), close: () => p.close() })
   }
 
   const o = v.sasl

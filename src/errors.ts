@@ -70,7 +70,7 @@ export class KafkaAuthenticationError extends KafkaClientError {
  * as Java's EOF during the handshake, that is a retriable network error.
  */
 export class KafkaTlsError extends KafkaAuthenticationError {
-  /** Node's or OpenSSL's error code, or `HANDSHAKE_CLOSED` / `PLAINTEXT_ON_TLS_LISTENER`. */
+  /** Node's or OpenSSL's error code (`EPROTO` included), or `PLAINTEXT_ON_TLS_LISTENER`. */
   readonly reason: string
   constructor(reason: string, message: string, options?: { cause?: unknown }) {
     super(message, { ...(options?.cause !== undefined ? { cause: options.cause } : {}), code: 'TLS' })

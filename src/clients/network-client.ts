@@ -84,6 +84,16 @@ interface AuthenticationStep {
 /** Node's and OpenSSL's TLS failure codes: certificate checks, protocol mismatch, handshake alerts. */
 const TLS_ERROR_CODE = /^(CERT_|ERR_TLS_|ERR_SSL_|ERR_OSSL_|UNABLE_TO_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED|HOSTNAME_MISMATCH|INVALID_CA|INVALID_PURPOSE|CERT_UNTRUSTED)/
 
+/** Socket errors that mean the peer hung up (Java: an EOF or reset, an IOException). */
+const PEER_CLOSE_CODE = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED'])
+
+/**
+ * Node's messages, without a code, for a socket the peer closed before the
+ * TLS handshake finished ("Client network socket disconnected before secure
+ * TLS connection was established"), and an EOF.
+ */
+const PEER_CLOSE_MESSAGE = /socket disconnected before secure TLS connection was established|Client network socket disconnected|\bEOF\b/i
+
 /**
  * Drives the selector for the producer, as Java's `NetworkClient`: connection
  * lifecycle, the ApiVersions handshake on every new connection, SASL
@@ -1164,7 +1174,9 @@ export function disconnectError(node: number, state: ConnectionState, error: Err
   }
   if (error instanceof KafkaClientError) return error
   const code = (error as NodeJS.ErrnoException).code
-  if (typeof code === 'string' && TLS_ERROR_CODE.test(code)) {
+  // EPROTO is OpenSSL's protocol failure as a socket error (a bad record, an unexpected message):
+  // during the handshake that is the TLS negotiation failing, an SSLHandshakeException in Java.
+  if (typeof code === 'string' && (TLS_ERROR_CODE.test(code) || (code === 'EPROTO' && state === ConnectionState.TlsHandshake))) {
     return new KafkaTlsError(code, `TLS handshake with node ${node} failed (${code}): ${error.message}`, { cause: error })
   }
   if (state === ConnectionState.SaslHandshake || state === ConnectionState.SaslAuthenticate || state === ConnectionState.Reauthenticating) {
@@ -1182,12 +1194,18 @@ export function disconnectError(node: number, state: ConnectionState, error: Err
 /**
  * A TLS handshake that ended because the peer hung up (EOF, reset), not
  * because of a TLS alert or a certificate check, nor by our own setup
- * timeout: Java's `SslTransportLayer` EOFException case.
+ * timeout: Java's `SslTransportLayer` EOFException case. Matched
+ * positively: the selector's own "closed by the broker" (a close with no
+ * error), a reset / broken pipe / abort, or Node's codeless "socket
+ * disconnected" message. Anything else (EPROTO, an OpenSSL code, an error
+ * code not known here) is not taken for a plain close.
  */
 function isTlsHandshakeClose(error: Error): boolean {
   if (error instanceof KafkaTimeoutError || error instanceof KafkaAuthenticationError) return false
+  if (error instanceof KafkaNetworkError) return true
   const code = (error as NodeJS.ErrnoException).code
-  return !(typeof code === 'string' && TLS_ERROR_CODE.test(code))
+  if (typeof code === 'string') return PEER_CLOSE_CODE.has(code)
+  return PEER_CLOSE_MESSAGE.test(error.message)
 }
 
 /**

@@ -2,6 +2,7 @@
 import { Buffer } from 'node:buffer'
 import type { KafkaClient } from '../clients/kafka-client.js'
 import type { ProducerMetadata } from '../clients/metadata.js'
+import { saslFactoryLifecycle } from '../clients/sasl/mechanism.js'
 import type { Cluster } from '../clients/cluster.js'
 import { type ProducerConfig, resolveProducerConfig, type ResolvedProducerConfig } from '../config.js'
 import {
@@ -1157,6 +1158,9 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
     }
     if (timer !== null) clearTimeout(timer)
     this.pipeline?.close()
+    // Last, once no connection can authenticate again: the built-in OIDC provider stops refreshing,
+    // aborts its request and makes no more (Java's SaslChannelBuilder.close releases its LoginManager).
+    saslFactoryLifecycle(this.config.security.sasl)?.close()
   }
 }
 

@@ -1,4 +1,4 @@
-import type { SecureContext } from 'node:tls'
+import { createSecureContext, type SecureContext } from 'node:tls'
 import { type KafkaClient, NO_FINALIZED_FEATURES } from '../clients/kafka-client.js'
 import { ProducerMetadata } from '../clients/metadata.js'
 import { NetworkClient } from '../clients/network-client.js'
@@ -8,6 +8,7 @@ import { resolveCompression } from '../protocol/compression/index.js'
 import { Selector } from '../network/selector.js'
 import { PlaintextTransportFactory, TlsTransportFactory, type TransportFactory } from '../network/transport.js'
 import { saslAuthenticators } from '../clients/sasl/authenticator.js'
+import { saslFactoryLifecycle } from '../clients/sasl/mechanism.js'
 import { LogSink, stderrLogger } from '../util/logger.js'
 import { SOFTWARE_NAME, SOFTWARE_VERSION } from '../version.js'
 import { BufferPool } from './buffer-pool.js'
@@ -100,10 +101,33 @@ export function transportFactoryFor(
   try {
     secureContext = tls.createSecureContext()
   } catch (e) {
-    // Resolution already proved the key and passphrase; what is left is a certificate that does not match the key.
-    throw new KafkaConfigError('ssl', `the TLS client certificate and key cannot be used together: ${(e as Error).message}`)
+    throw new KafkaConfigError('ssl', `${secureContextFailure(tls)}: ${(e as Error).message}`)
   }
   return new TlsTransportFactory((host, port) => tls.socketOptions(host, port, secureContext), authenticators, protocol)
+}
+
+/**
+ * What a failed TLS context is about, named by the inputs that were given
+ * (never their contents): the CA certificates when they fail on their own,
+ * else the client certificate and key (resolution already proved the key
+ * and its passphrase, so what is left is a certificate that does not match it).
+ */
+function secureContextFailure(tls: NonNullable<ResolvedProducerConfig['security']['tls']>): string {
+  const caFails = (): boolean => {
+    try {
+      createSecureContext({ ca: [...tls.ca!] })
+      return false
+    } catch {
+      return true
+    }
+  }
+  const clientCert = tls.cert !== undefined || tls.key !== undefined
+  if (tls.ca !== undefined && (!clientCert || caFails())) return 'the TLS CA certificates (ssl.ca) cannot be loaded'
+  if (clientCert) {
+    const what = tls.cert !== undefined && tls.key !== undefined ? 'client certificate and key' : tls.cert !== undefined ? 'client certificate (without a key)' : 'client key (without a certificate)'
+    return `the TLS ${what}${tls.passphrase !== undefined ? ' (with its passphrase)' : ''} cannot be used${tls.cert !== undefined && tls.key !== undefined ? ' together' : ''}`
+  }
+  return 'the TLS context cannot be built'
 }
 
 /**
@@ -116,6 +140,10 @@ export function wireProducer(c: ResolvedProducerConfig, seams: ProducerSeams = {
   const time = seams.time ?? Date.now
   const random = seams.random ?? Math.random
   const log = new LogSink(c.logger ?? stderrLogger(), c.clientId, time)
+  // A built-in OIDC token provider reports failed background refreshes here (the message names no secret).
+  saslFactoryLifecycle(c.security.sasl)?.setLogger((message, err) =>
+    log.warn('security:oidc-refresh', message, { event: 'sasl.token-refresh-failed', cause: err.name, err }),
+  )
   const metadata = new ProducerMetadata(c.bootstrapServers, c.metadataMaxAgeMs, c.metadataMaxIdleMs, c.retryBackoffMs, c.retryBackoffMaxMs, random)
   const pool = new BufferPool(c.bufferMemory, c.batchSize)
   // The network client is built below; the manager reads its finalized features only once requests flow.

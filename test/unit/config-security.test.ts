@@ -7,10 +7,12 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { JaasParseError, parseJaasConfig } from '../../src/clients/sasl/jaas.js'
 import { resolveProducerConfig, type ProducerConfig, type ResolvedProducerConfig } from '../../src/config.js'
 import { KafkaConfigError } from '../../src/errors.js'
+import { KafkaProducer } from '../../src/producer/kafka-producer.js'
 import { transportFactoryFor } from '../../src/producer/producer-wiring.js'
 import { Secret } from '../../src/util/secret.js'
 import { makeTestCertificates, type TestCertificates } from '../harness/certs.js'
 import { startOidcServer, type OidcServer } from '../harness/oidc.js'
+import { ScriptedClient } from '../harness/scripted-client.js'
 
 const BASE = { bootstrapServers: 'localhost:9092' }
 const resolve = (extra: Record<string, unknown>): ResolvedProducerConfig => resolveProducerConfig({ ...BASE, ...extra } as ProducerConfig, { onWarning: () => {} })
@@ -99,6 +101,35 @@ describe('TLS settings', () => {
     // camelCase names too, and ssl: true with properties.
     const camel = resolve({ ssl: true, sslCaLocation: certs.caFile })
     expect(camel.security.tls!.ca).toHaveLength(1)
+  })
+
+  it('a TLS context that cannot be built is blamed on the inputs given, never showing the key or passphrase', () => {
+    const contextError = (ssl: Record<string, unknown>, fail = false): KafkaConfigError => {
+      const c = resolve({ ssl })
+      // Node accepts unparsable CA text silently; a context failure with only a CA is forced here.
+      const t = c.security.tls!
+      const failing = { ...t, createSecureContext: () => { throw new Error('forced failure') } }
+      try {
+        transportFactoryFor(fail ? { ...c, security: { ...c.security, tls: failing } } : c, () => {})
+      } catch (e) {
+        expect(e).toBeInstanceOf(KafkaConfigError)
+        return e as KafkaConfigError
+      }
+      throw new Error('expected a KafkaConfigError')
+    }
+    const onlyCa = contextError({ ca: certs.caPem }, true)
+    expect(onlyCa.message).toMatch(/CA certificates \(ssl.ca\) cannot be loaded: forced failure/)
+    expect(onlyCa.message).not.toMatch(/key/)
+    // A certificate that is not the key's: the pair is blamed, with its passphrase named but not shown.
+    const mismatch = contextError({ ca: certs.caPem, cert: certs.expired.certPem, key: certs.client.keyPem, passphrase: certs.client.keyPassword })
+    expect(mismatch.message).toMatch(/client certificate and key \(with its passphrase\) cannot be used together/)
+    const unencrypted = contextError({ cert: certs.client.certPem, key: certs.untrustedClient.keyPem })
+    expect(unencrypted.message).toMatch(/the TLS client certificate and key cannot be used together/)
+    for (const e of [onlyCa, mismatch, unencrypted]) {
+      const shown = `${e.message} ${inspect(e)}`
+      expect(shown).not.toContain(certs.client.keyPassword)
+      expect(shown).not.toContain('PRIVATE KEY')
+    }
   })
 
   it('one SecureContext per producer: the key is parsed once, and no connection carries key material in its options', () => {
@@ -243,6 +274,24 @@ describe('SASL settings', () => {
       const typed = resolve({ ssl: true, sasl: { mechanism: 'OAUTHBEARER', oidc: { tokenEndpointUrl: oidc.tokenUrl, clientId: 'app', clientSecret: 'oidc-secret-1' } } })
       expect(await startText(typed)).toMatch(/^n,,\x01auth=Bearer /)
       for (const c of [lib, java, typed]) expect(inspect(c, { depth: Infinity }) + JSON.stringify(c)).not.toContain('oidc-secret-1')
+    } finally {
+      await oidc.stop()
+    }
+  })
+
+  it("closing the producer closes its OIDC token provider: no more token requests", async () => {
+    const oidc: OidcServer = await startOidcServer({ clients: [{ id: 'app', secret: 'oidc-secret-1' }] })
+    try {
+      const producer = new KafkaProducer(
+        { ...BASE, sasl: { mechanism: 'OAUTHBEARER', oidc: { tokenEndpointUrl: oidc.tokenUrl, clientId: 'app', clientSecret: 'oidc-secret-1' } } },
+        { createClient: (parts) => new ScriptedClient(parts.metadata, parts.time) },
+      )
+      const factory = (producer as unknown as { config: ResolvedProducerConfig }).config.security.sasl!
+      expect((await factory.create(ctx).start()).toString('utf8')).toMatch(/^n,,\x01auth=Bearer /)
+      const before = oidc.requests.length
+      await producer.close({ timeoutMs: 0 })
+      await expect(factory.create(ctx).start()).rejects.toThrow(/token provider is closed/)
+      expect(oidc.requests.length).toBe(before)
     } finally {
       await oidc.stop()
     }

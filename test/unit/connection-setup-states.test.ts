@@ -104,6 +104,32 @@ describe('a TLS handshake the peer closes (Java: EOF during the handshake is a c
     expect(disconnectError(1, ConnectionState.TlsHandshake, timeout)).toBe(timeout)
   })
 
+  it('matches closes positively: reset, broken pipe, abort, codeless disconnects and EOF; EPROTO is a TLS error; other codes are plain failures', () => {
+    const closes = [
+      Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }),
+      Object.assign(new Error('read ECONNABORTED'), { code: 'ECONNABORTED' }),
+      new Error('Client network socket disconnected before secure TLS connection was established'),
+      new Error('socket hang up: unexpected EOF'),
+    ]
+    for (const e of closes) {
+      const err = disconnectError(1, ConnectionState.TlsHandshake, e)
+      expect(err, e.message).toBeInstanceOf(KafkaNetworkError)
+      expect(err.message).toMatch(/closed during the TLS handshake/)
+    }
+    const eproto = Object.assign(new Error('write EPROTO 140:error:0A00010B:SSL routines:ssl3_get_record:wrong version number'), { code: 'EPROTO' })
+    const tlsErr = disconnectError(1, ConnectionState.TlsHandshake, eproto)
+    expect(tlsErr).toBeInstanceOf(KafkaTlsError)
+    expect((tlsErr as KafkaTlsError).reason).toBe('EPROTO')
+    expect(tlsErr.retriable).toBe(false)
+    // An unrecognised code is neither a handshake close nor a TLS verdict: a plain, retriable connection failure.
+    for (const e of [Object.assign(new Error('connect ETIMEDOUT'), { code: 'ETIMEDOUT' }), Object.assign(new Error('odd'), { code: 'ESOMETHING' }), new Error('unexplained')]) {
+      const err = disconnectError(1, ConnectionState.TlsHandshake, e)
+      expect(err).toBeInstanceOf(KafkaNetworkError)
+      expect(err.message).not.toMatch(/closed during the TLS handshake/)
+      expect(err.retriable).toBe(true)
+    }
+  })
+
   it('repeated TLS handshake closes at an address that never completed one are recorded under their own label and warned about once', () => {
     const warnings: string[] = []
     const f = new ConnectionFailures(['b1:9092'], (m) => warnings.push(m))

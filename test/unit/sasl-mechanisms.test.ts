@@ -112,10 +112,13 @@ print('v=' + base64.b64encode(srv).decode())
     await expect((await start()).evaluate(Buffer.from('r=other%x,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096'))).rejects.toThrow(/nonce/)
     await expect((await start()).evaluate(Buffer.from(`r=${nonce},s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096`))).rejects.toThrow(/nonce/)
     await expect((await start()).evaluate(Buffer.from(`r=${nonce}x,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4095`))).rejects.toThrow(/less than the minimum 4096/)
-    // Java's ScramMechanism.maxIterations(): a peer asking for more is refused before any PBKDF2 work.
-    const tooMany = await (await start()).evaluate(Buffer.from(`r=${nonce}x,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=16385`)).catch((e: unknown) => e)
+    // A sanity bound against a hostile server: refused before any PBKDF2 work.
+    const tooMany = await (await start()).evaluate(Buffer.from(`r=${nonce}x,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=1000001`)).catch((e: unknown) => e)
     expect(tooMany).toBeInstanceOf(KafkaAuthenticationError)
-    expect((tooMany as Error).message).toMatch(/more than the maximum 16384/)
+    expect((tooMany as Error).message).toMatch(/more than the maximum 1000000/)
+    // More than Java's AlterUserScramCredentials maximum (16384), as credentials stored through ZooKeeper may have: accepted.
+    const final = await (await start()).evaluate(Buffer.from(`r=${nonce}x,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=20000`))
+    expect(final?.toString('utf8')).toMatch(/^c=biws,r=.*,p=/)
     await expect((await start()).evaluate(Buffer.from(`r=${nonce}x,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=99999999999999999999`))).rejects.toThrow(/less than the minimum|more than the maximum/)
     await expect((await start()).evaluate(Buffer.from(`m=ext,r=${nonce}x,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096`))).rejects.toThrow(/m=/)
     await expect((await start()).evaluate(Buffer.from('garbage'))).rejects.toThrow(/invalid server-first/)
@@ -326,6 +329,113 @@ describe('OIDC client-credentials provider (against the harness OIDC server)', (
     } finally {
       oidc.failNext(0)
     }
+  })
+
+  it('does not count a throw after a successful fetch as a failed request (no re-fetch)', async () => {
+    let requests = 0
+    let calls = 0
+    const p = provider({
+      fetch: ((...args: Parameters<typeof fetch>) => {
+        requests++
+        return fetch(...args)
+      }) as typeof fetch,
+      timer: () => {
+        calls++
+        throw new Error('timer broke')
+      },
+    })
+    await expect(p.getToken()).rejects.toThrow(/timer broke/)
+    expect(calls).toBe(1)
+    expect(requests).toBe(1)
+  })
+
+  it('uses a web-style timer that returns a number (no unref) without failing', async () => {
+    // A fetch without sockets, so that only the provider's own timers meet the web-style setTimeout.
+    const body = JSON.stringify({ access_token: 'opaque-token', expires_in: 600 })
+    const p = provider({ fetch: (async () => new Response(body, { status: 200 })) as typeof fetch })
+    const realSetTimeout = globalThis.setTimeout
+    const realClearTimeout = globalThis.clearTimeout
+    let numbers = 0
+    globalThis.setTimeout = (() => ++numbers) as unknown as typeof setTimeout
+    globalThis.clearTimeout = (() => {}) as typeof clearTimeout
+    try {
+      expect((await p.getToken()).token).toBe('opaque-token')
+      expect(numbers).toBeGreaterThanOrEqual(2) // the request timeout and the refresh timer
+      p.close()
+    } finally {
+      globalThis.setTimeout = realSetTimeout
+      globalThis.clearTimeout = realClearTimeout
+    }
+  })
+
+  it('close() cancels the refresh timer, aborts the request in flight and refuses later tokens', async () => {
+    const cancelled: number[] = []
+    const timers: { fn: () => void; ms: number }[] = []
+    let now = Date.now()
+    const p = provider({
+      now: () => now,
+      timer: (fn, ms) => {
+        const i = timers.push({ fn, ms }) - 1
+        return () => void cancelled.push(i)
+      },
+    })
+    await p.getToken()
+    p.close()
+    expect(cancelled).toEqual([0])
+    const before = oidc.requests.length
+    now = p.refreshAtMs! + 1
+    timers[0]!.fn() // a timer that fires anyway does nothing
+    expect(p.pendingRequest).toBeNull()
+    await expect(p.getToken()).rejects.toThrow(/closed/)
+    expect(oidc.requests.length).toBe(before)
+
+    // A request in flight is aborted, and its retries stop.
+    let seenSignal: AbortSignal | undefined
+    const hanging = provider({
+      fetch: ((_url: unknown, init: RequestInit) => {
+        seenSignal = init.signal ?? undefined
+        return new Promise((_resolve, reject) => init.signal!.addEventListener('abort', () => reject(new Error('aborted'))))
+      }) as typeof fetch,
+    })
+    const pending = hanging.getToken()
+    await new Promise((r) => setImmediate(r))
+    hanging.close()
+    expect(seenSignal?.aborted).toBe(true)
+    await expect(pending).rejects.toThrow(/closed/)
+  })
+
+  it('retries a failed background refresh after 10 s and reports it without the secret', async () => {
+    let now = Date.now()
+    const timers: { fn: () => void; ms: number }[] = []
+    const reports: string[] = []
+    const p = provider({
+      now: () => now,
+      retryBackoffMs: 1,
+      retryBackoffMaxMs: 1,
+      sleep: async (ms) => void (now += ms),
+      timer: (fn, ms) => void timers.push({ fn, ms }),
+      onRefreshFailure: (message) => reports.push(message),
+    })
+    const first = await p.getToken()
+    now = p.refreshAtMs!
+    oidc.failNext(10, 503)
+    try {
+      timers[0]!.fn()
+      await p.pendingRequest!.catch(() => {})
+      await new Promise((r) => setImmediate(r))
+    } finally {
+      oidc.failNext(0)
+    }
+    expect(reports).toHaveLength(1)
+    expect(reports[0]).toMatch(/background token refresh failed; retrying in 10 s: .*HTTP 503/)
+    expect(reports[0]).not.toContain(secret)
+    expect(timers).toHaveLength(2)
+    expect(timers[1]!.ms).toBe(10_000)
+    expect(await p.getToken()).toBe(first) // still valid meanwhile
+    timers[1]!.fn() // the retry runs even with no new caller
+    const second = await p.pendingRequest!
+    expect(second).not.toBe(first)
+    expect(await p.getToken()).toBe(second)
   })
 
   it('rejects bad endpoint URLs and extension names up front', () => {

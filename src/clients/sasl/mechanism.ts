@@ -74,3 +74,26 @@ export function isSaslMechanismFactory(value: unknown): value is SaslMechanismFa
     typeof (value as SaslMechanismFactory).create === 'function'
   )
 }
+
+/**
+ * What a built-in factory owns beyond its mechanisms (the OIDC provider's
+ * refresh timer and HTTP requests), keyed by a symbol so that it stays off
+ * the public {@link SaslMechanismFactory} shape: the producer that resolved
+ * the factory from its configuration ends it on close, as Java's
+ * `SaslChannelBuilder.close` releases its `LoginManager`. A factory the user
+ * gave is the user's and is left alone.
+ */
+export const SASL_FACTORY_LIFECYCLE: unique symbol = Symbol('kafka-producer-ts.saslFactoryLifecycle')
+
+export interface SaslFactoryLifecycle {
+  /** Where background failures (a failed token refresh) are reported; called once the producer's logger exists. */
+  setLogger(warn: (message: string, error: Error) => void): void
+  /** Stops background work; called once, when the producer has closed. */
+  close(): void
+}
+
+/** The lifecycle of a built-in factory, or null for any other. */
+export function saslFactoryLifecycle(factory: SaslMechanismFactory | null | undefined): SaslFactoryLifecycle | null {
+  const l = (factory as { [SASL_FACTORY_LIFECYCLE]?: SaslFactoryLifecycle } | null | undefined)?.[SASL_FACTORY_LIFECYCLE]
+  return l ?? null
+}

@@ -1,5 +1,5 @@
 import { KafkaAuthenticationError } from '../../errors.js'
-import type { SaslMechanism, SaslMechanismFactory } from './mechanism.js'
+import { SASL_FACTORY_LIFECYCLE, type SaslFactoryLifecycle, type SaslMechanism, type SaslMechanismFactory } from './mechanism.js'
 
 /**
  * An OAuth 2 bearer token for SASL/OAUTHBEARER, as Java's `OAuthBearerToken`.
@@ -146,11 +146,17 @@ export class OAuthBearerMechanism implements SaslMechanism {
   }
 }
 
-export function oauthBearerFactory(provider: OAuthBearerTokenProvider, extensions: Readonly<Record<string, string>> = {}): SaslMechanismFactory {
+/** `lifecycle`: for a provider this library built (OIDC), how the producer ends it on close. */
+export function oauthBearerFactory(
+  provider: OAuthBearerTokenProvider,
+  extensions: Readonly<Record<string, string>> = {},
+  lifecycle?: SaslFactoryLifecycle,
+): SaslMechanismFactory {
   validateSaslExtensions(extensions)
   return Object.freeze({
     mechanism: 'OAUTHBEARER',
     create: () => new OAuthBearerMechanism(provider, extensions),
     toString: () => 'OAUTHBEARER',
+    ...(lifecycle !== undefined ? { [SASL_FACTORY_LIFECYCLE]: lifecycle } : {}),
   })
 }

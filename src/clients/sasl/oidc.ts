@@ -33,8 +33,13 @@ export interface OidcClientCredentialsOptions {
   readonly now?: () => number
   readonly random?: () => number
   readonly sleep?: (ms: number) => Promise<void>
-  /** For tests: runs `fn` once after `ms` (default: an unref'd setTimeout, which never keeps the process alive). */
-  readonly timer?: (fn: () => void, ms: number) => void
+  /**
+   * For tests: runs `fn` once after `ms` and may return a function that cancels it (default: an
+   * unref'd setTimeout, which never keeps the process alive).
+   */
+  readonly timer?: (fn: () => void, ms: number) => (() => void) | void
+  /** Told, without the secret, when a background refresh failed (it is retried after {@link REFRESH_RETRY_MS}). */
+  readonly onRefreshFailure?: (message: string, error: Error) => void
 }
 
 /**
@@ -43,6 +48,24 @@ export interface OidcClientCredentialsOptions {
  * trips before the broker sees it expire.
  */
 const STILL_VALID_MARGIN_MS = 10_000
+
+/**
+ * After a failed background refresh, the next attempt comes this much later,
+ * as Java's `ExpiringCredentialRefreshingLogin.Refresher`
+ * (DELAY_SECONDS_BEFORE_NEXT_RETRY_WHEN_RELOGIN_FAILS).
+ */
+export const REFRESH_RETRY_MS = 10_000
+
+function closedError(): KafkaAuthenticationError {
+  return new KafkaAuthenticationError('OIDC: the token provider is closed (its producer was closed)')
+}
+
+/** A setTimeout that never keeps the process alive; web-style runtimes (Deno) return a number without unref. */
+function unrefTimer(fn: () => void, ms: number): () => void {
+  const handle = setTimeout(fn, Math.min(Math.max(0, ms), 2147483647)) as { unref?: () => unknown }
+  handle.unref?.()
+  return () => clearTimeout(handle as Parameters<typeof clearTimeout>[0])
+}
 
 interface Cached {
   token: OAuthBearerToken
@@ -69,9 +92,15 @@ interface Cached {
  * exponential backoff from `retryBackoffMs` for at most `retryBackoffMaxMs`
  * in total (Java's `Retry`); other HTTP errors fail at once.
  *
+ * A failed background refresh is reported through `onRefreshFailure` and
+ * retried after {@link REFRESH_RETRY_MS} (Java's refresher thread does the
+ * same), while the cached token keeps serving authentications it is valid for.
+ *
  * Invariants: at most one request is in flight (concurrent callers share
  * it); the client secret is revealed only into the Authorization header and
- * never appears in an error message.
+ * never appears in an error message; after {@link close} no request starts,
+ * the one in flight is aborted and no timer or sleep of this provider keeps
+ * the process alive.
  */
 export class OidcClientCredentialsProvider {
   private readonly options: Omit<OidcClientCredentialsOptions, 'clientSecret'>
@@ -83,7 +112,12 @@ export class OidcClientCredentialsProvider {
   private readonly now: () => number
   private readonly random: () => number
   private readonly sleep: (ms: number) => Promise<void>
-  private readonly timer: (fn: () => void, ms: number) => void
+  private readonly timer: (fn: () => void, ms: number) => (() => void) | void
+  /** Cancels the pending refresh (or refresh retry) timer, if the timer gave a way to. */
+  private cancelTimer: (() => void) | null = null
+  private onRefreshFailure: ((message: string, error: Error) => void) | undefined
+  /** Aborted by close(): ends the request in flight. */
+  private readonly closing = new AbortController()
   /** A token was asked for since the last scheduled refresh: the credential is in use. */
   private usedSinceRefresh = false
   /** Bumped per fetched token: a timer of an older token does nothing. */
@@ -107,8 +141,33 @@ export class OidcClientCredentialsProvider {
     this.fetchImpl = options.fetch ?? fetch
     this.now = options.now ?? Date.now
     this.random = options.random ?? Math.random
-    this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)))
-    this.timer = options.timer ?? ((fn, ms) => void setTimeout(fn, Math.min(ms, 2147483647)).unref())
+    // Unref'd: a retry wait of a closed (or forgotten) producer does not keep the process alive.
+    this.sleep = options.sleep ?? ((ms) => new Promise((r) => void unrefTimer(r, ms)))
+    this.timer = options.timer ?? unrefTimer
+    this.onRefreshFailure = options.onRefreshFailure
+  }
+
+  /** Where failed background refreshes are reported (the producer's logger, once it exists). */
+  setRefreshFailureListener(listener: (message: string, error: Error) => void): void {
+    this.onRefreshFailure = listener
+  }
+
+  /** True once {@link close} was called. */
+  get closed(): boolean {
+    return this.closing.signal.aborted
+  }
+
+  /**
+   * Stops the provider when its producer closes (Java's `LoginManager`
+   * logout): cancels the scheduled refresh, aborts the request in flight and
+   * its retries; later calls of getToken reject. Idempotent.
+   */
+  close(): void {
+    if (this.closed) return
+    this.closing.abort()
+    this.generation++
+    this.cancelTimer?.()
+    this.cancelTimer = null
   }
 
   /** The endpoint without any user info, for messages. */
@@ -124,6 +183,7 @@ export class OidcClientCredentialsProvider {
    * expiry; an authentication never waits for it); else a fresh one.
    */
   readonly getToken = async (): Promise<OAuthBearerToken> => {
+    if (this.closed) throw closedError()
     this.usedSinceRefresh = true
     const now = this.now()
     const c = this.cached
@@ -161,11 +221,34 @@ export class OidcClientCredentialsProvider {
    */
   private scheduleRefresh(refreshAtMs: number): void {
     const generation = ++this.generation
-    this.timer(() => {
-      if (generation !== this.generation || !this.usedSinceRefresh) return
-      this.usedSinceRefresh = false
-      this.startFetch()
-    }, Math.max(0, refreshAtMs - this.now()))
+    this.arm(generation, Math.max(0, refreshAtMs - this.now()), true)
+  }
+
+  /**
+   * Runs a background refresh after `ms` unless a newer token (or close)
+   * came first. `onlyIfUsed`: only when a token was asked for since the last
+   * refresh; a retry after a failure does not ask again (the credential was
+   * in use when the failed refresh started).
+   */
+  private arm(generation: number, ms: number, onlyIfUsed: boolean): void {
+    this.cancelTimer?.()
+    this.cancelTimer =
+      this.timer(() => {
+        this.cancelTimer = null
+        if (generation !== this.generation || this.closed || (onlyIfUsed && !this.usedSinceRefresh)) return
+        this.usedSinceRefresh = false
+        this.startFetch().catch((e: unknown) => {
+          // A success in between (a caller's fetch) bumped the generation: nothing to retry.
+          if (generation !== this.generation || this.closed) return
+          const error = e instanceof Error ? e : new Error(String(e))
+          try {
+            this.onRefreshFailure?.(`OIDC: a background token refresh failed; retrying in ${REFRESH_RETRY_MS / 1000} s: ${error.message}`, error)
+          } catch {
+            // A throwing observer does not stop the retries.
+          }
+          this.arm(generation, REFRESH_RETRY_MS, false)
+        })
+      }, ms) ?? null
   }
 
   /** The token request under way (a background refresh included), or null. */
@@ -186,16 +269,22 @@ export class OidcClientCredentialsProvider {
     let lastError: unknown
     // Java's Retry.execute: attempts until the budget is spent, doubling the wait.
     for (;;) {
+      if (this.closed) throw closedError()
       attempt++
+      let token: OAuthBearerToken | null = null
       try {
-        const token = await this.request()
+        token = await this.request()
+      } catch (e) {
+        if (e instanceof Unretryable) throw new KafkaAuthenticationError(e.message)
+        lastError = e
+      }
+      if (this.closed) throw closedError()
+      if (token !== null) {
+        // Outside the try: only the request's own failure counts as a failed attempt.
         const refreshAtMs = this.refreshTime(token)
         this.cached = { token, refreshAtMs }
         this.scheduleRefresh(refreshAtMs)
         return token
-      } catch (e) {
-        if (e instanceof Unretryable) throw new KafkaAuthenticationError(e.message)
-        lastError = e
       }
       const remaining = endMs - this.now()
       const wait = Math.min(initial * 2 ** (attempt - 1), remaining)
@@ -212,6 +301,21 @@ export class OidcClientCredentialsProvider {
     const body = new URLSearchParams({ grant_type: 'client_credentials' })
     if (this.options.scope) body.set('scope', this.options.scope)
     const sentAt = this.now()
+    // Ends the request (body included) at its timeout or when the provider closes.
+    const abort = new AbortController()
+    const onClose = () => abort.abort()
+    this.closing.signal.addEventListener('abort', onClose, { once: true })
+    const timeoutMs = this.options.requestTimeoutMs ?? 10_000
+    const cancelTimeout = unrefTimer(() => abort.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs)
+    try {
+      return await this.exchange(basic, body, sentAt, abort.signal)
+    } finally {
+      cancelTimeout()
+      this.closing.signal.removeEventListener('abort', onClose)
+    }
+  }
+
+  private async exchange(basic: string, body: URLSearchParams, sentAt: number, signal: AbortSignal): Promise<OAuthBearerToken> {
     let res: Response
     try {
       res = await this.fetchImpl(this.url, {
@@ -223,7 +327,7 @@ export class OidcClientCredentialsProvider {
           'content-type': 'application/x-www-form-urlencoded',
         },
         body: body.toString(),
-        signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 10_000),
+        signal,
       })
     } catch (e) {
       throw new Error(`request to ${this.where} failed: ${(e as Error)?.message ?? String(e)}`)

@@ -6,16 +6,20 @@ import type { SaslMechanism, SaslMechanismFactory } from './mechanism.js'
 export type ScramMechanismName = 'SCRAM-SHA-256' | 'SCRAM-SHA-512'
 
 /**
- * Hash, key length and Java's `ScramMechanism.minIterations()` /
- * `maxIterations()` (4096 and 16384 for both; RFC 7677 §4 asks for at least
- * 4096). A Kafka broker refuses to store a credential outside that range
- * (alterUserScramCredentials), so a server-first message asking for more is
- * not a Kafka broker's: refusing it keeps a hostile peer from making the
- * client burn CPU on PBKDF2 with an iteration count of its choosing.
+ * Hash, key length and iteration bounds. The minimum is Java's
+ * `ScramMechanism.minIterations()` (4096, RFC 7677 §4), which Java's
+ * `ScramSaslClient` enforces. Java's client checks no maximum: its
+ * `maxIterations()` (16384) bounds only what AlterUserScramCredentials
+ * accepts, and credentials stored through ZooKeeper before (and migrated to
+ * KRaft) may carry more, so a Kafka broker can legitimately ask for more.
+ * The cap here is only a sanity bound against a hostile server choosing the
+ * count: 1,000,000 iterations of PBKDF2-SHA-512 take on the order of a second of one
+ * libuv thread-pool thread (pbkdf2 runs there, not on the event loop), while
+ * an unbounded count could occupy that pool for ever.
  */
 const MECHANISMS: Record<ScramMechanismName, { hash: 'sha256' | 'sha512'; keyLength: number; minIterations: number; maxIterations: number }> = {
-  'SCRAM-SHA-256': { hash: 'sha256', keyLength: 32, minIterations: 4096, maxIterations: 16384 },
-  'SCRAM-SHA-512': { hash: 'sha512', keyLength: 64, minIterations: 4096, maxIterations: 16384 },
+  'SCRAM-SHA-256': { hash: 'sha256', keyLength: 32, minIterations: 4096, maxIterations: 1_000_000 },
+  'SCRAM-SHA-512': { hash: 'sha512', keyLength: 64, minIterations: 4096, maxIterations: 1_000_000 },
 }
 
 export function isScramMechanism(name: string): name is ScramMechanismName {
@@ -137,7 +141,7 @@ export class ScramMechanism implements SaslMechanism {
       throw this.fail(`requested iterations ${iterationsText} is less than the minimum ${minIterations} for ${this.name}`)
     }
     if (iterations > maxIterations) {
-      throw this.fail(`requested iterations ${iterationsText} is more than the maximum ${maxIterations} for ${this.name} (a Kafka broker stores no more)`)
+      throw this.fail(`requested iterations ${iterationsText} is more than the maximum ${maxIterations} for ${this.name} this client accepts from a server`)
     }
     const salt = Buffer.from(saltText, 'base64')
     if (salt.length === 0) throw this.fail('empty salt')
