@@ -23,9 +23,11 @@ afterAll(async () => {
   await mock?.stop()
 })
 
-function runExample(file: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+const NODE = process.versions.bun !== undefined || 'Deno' in globalThis ? 'node' : process.execPath
+
+function runExample(file: string, env: Record<string, string>, runtime = process.execPath): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', file], { env: { ...process.env, KAFKA_BROKERS: mock.bootstrap, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(runtime, ['--import', 'tsx', file], { env: { ...process.env, KAFKA_BROKERS: mock.bootstrap, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
@@ -89,7 +91,9 @@ describe('examples', () => {
     // Every broker answers 400 ms late: requests stay in flight long enough to be seen.
     for (const b of [1, 2, 3]) await mock.command(`rtt ${b} 400`)
     try {
-      const r = await runExample('examples/observability.ts', { TOPIC: 'ex-obs', RECORDS: '3000' })
+      // On Node, whatever runtime runs the suite: on Bun and Deno this example printed no span (their tracing channels and
+      // the OpenTelemetry SDK's context are not verified there; docs/runtimes.md).
+      const r = await runExample('examples/observability.ts', { TOPIC: 'ex-obs', RECORDS: '3000' }, NODE)
       expect(r.stderr).toBe('')
       expect(r.code).toBe(0)
       expect(r.stdout).toMatch(/broker \d+ ready: [1-5] in flight \[Produce#\d+ \d+ms \d+rec/)

@@ -103,7 +103,9 @@ describe('TLS settings', () => {
     expect(camel.security.tls!.ca).toHaveLength(1)
   })
 
-  it('a TLS context that cannot be built is blamed on the inputs given, never showing the key or passphrase', () => {
+  // Deno's node:tls builds a context from a key that does not match its certificate without complaint (it
+  // fails later, at the handshake), so the construction-time error is Node's and Bun's.
+  it.skipIf('Deno' in globalThis)('a TLS context that cannot be built is blamed on the inputs given, never showing the key or passphrase', () => {
     const contextError = (ssl: Record<string, unknown>, fail = false): KafkaConfigError => {
       const c = resolve({ ssl })
       // Node accepts unparsable CA text silently; a context failure with only a CA is forced here.
