@@ -3,9 +3,10 @@
  *
  *   producer --bootstrap H:P --topic T --records N --value-bytes B
  *            --acks 1|all --idempotence off|default
- *            --mode throughput|bounded|latency
+ *            --mode throughput|bounded|latency|transactional
  *            [--max-outstanding 1000] [--warmup N] [--rate 5000]
  *            [--linger 5] [--keys N --partitions P] [-X key=value ...]
+ *            [--transaction-records N --transactional-id ID]
  *
  * Prints one line "BENCH_RESULT {json}" on stdout (the same fields as the
  * Node runners in bench/clients/).  Settings: linger.ms=5 (0 for latency),
@@ -19,6 +20,12 @@
  * librdkafka always copies keys.  --partitions P: the topic's partition count;
  * after the run the producer's metadata must show P partitions, or the run
  * counts an error.
+ *
+ * --mode transactional (scenario 7): transactional.id ID (librdkafka then turns
+ * idempotence on), rd_kafka_init_transactions() before the clock starts, then
+ * rd_kafka_begin_transaction(), N produce calls, rd_kafka_commit_transaction()
+ * (which flushes and waits for the commit), repeated.  A failed call counts an
+ * error and ends the run.
  *
  * Pacing in the latency mode is the same as the Node runners': every ~1 ms
  * tick sends the records due at --rate per second; latency is measured from
@@ -91,9 +98,21 @@ static void json_escape(const char *s, char *out, size_t n) {
         out[j] = 0;
 }
 
+/* A failed transactional call: count it, keep the first message, and free the error. */
+static int txn_failed(const char *what, rd_kafka_error_t *error) {
+        if (!error)
+                return 0;
+        err_cnt++;
+        if (!first_error[0])
+                snprintf(first_error, sizeof(first_error), "%s: %s", what, rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+        return 1;
+}
+
 int main(int argc, char **argv) {
         const char *bootstrap = NULL, *topic = NULL, *acks = "1", *idem = "off", *mode = "throughput";
-        long long records = 0, max_out = 1000, rate = 5000, nkeys = 0, partitions = 0;
+        long long records = 0, max_out = 1000, rate = 5000, nkeys = 0, partitions = 0, txn_records = 0;
+        const char *txn_id = NULL;
         int value_bytes = 100, linger = 5;
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
         char errstr[512], buf[32];
@@ -118,6 +137,8 @@ int main(int argc, char **argv) {
                 else if (!strcmp(a, "--linger")) linger = atoi(v);
                 else if (!strcmp(a, "--keys")) nkeys = atoll(v);
                 else if (!strcmp(a, "--partitions")) partitions = atoll(v);
+                else if (!strcmp(a, "--transaction-records")) txn_records = atoll(v);
+                else if (!strcmp(a, "--transactional-id")) txn_id = v;
                 else if (!strcmp(a, "-X")) {
                         /* applied after the defaults below, so they can override them */
                         if (n_overrides == 64)
@@ -141,7 +162,12 @@ int main(int argc, char **argv) {
         set(conf, "compression.codec", "none");
         set(conf, "socket.nagle.disable", "true");
         set(conf, "acks", !strcmp(acks, "all") ? "-1" : acks);
-        if (!strcmp(idem, "off"))
+        int is_txn = !strcmp(mode, "transactional");
+        if (is_txn) {
+                if (!txn_id || txn_records <= 0)
+                        die("%s", "--mode transactional needs --transactional-id and --transaction-records");
+                set(conf, "transactional.id", txn_id);
+        } else if (!strcmp(idem, "off"))
                 set(conf, "enable.idempotence", "false");
         for (int k = 0; k < n_overrides; k++) {
                 char *kv = strdup(overrides[k]), *eq = strchr(kv, '=');
@@ -176,8 +202,41 @@ int main(int argc, char **argv) {
                 lat = calloc((size_t)records, sizeof(double));
         }
 
+        if (is_txn && txn_failed("init_transactions", rd_kafka_init_transactions(rk, 60000)))
+                txn_records = 0; /* nothing is sent */
         double t0 = now_ms();
-        if (!strcmp(mode, "throughput") || !strcmp(mode, "bounded")) {
+        if (is_txn) {
+                for (long long i = 0; i < total && txn_records > 0;) {
+                        if (txn_failed("begin_transaction", rd_kafka_begin_transaction(rk)))
+                                break;
+                        long long end = i + txn_records < total ? i + txn_records : total;
+                        for (; i < end; i++) {
+                                for (;;) {
+                                        rd_kafka_resp_err_t err = rd_kafka_producev(
+                                            rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_VALUE(value, (size_t)value_bytes), RD_KAFKA_V_END);
+                                        if (!err)
+                                                break;
+                                        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                                                err_cnt++;
+                                                if (!first_error[0])
+                                                        snprintf(first_error, sizeof(first_error), "produce: %s", rd_kafka_err2str(err));
+                                                break;
+                                        }
+                                        rd_kafka_poll(rk, 1);
+                                }
+                                sent_cnt++;
+                                if ((i & 1023) == 1023)
+                                        rd_kafka_poll(rk, 0);
+                        }
+                        /* Flushes the transaction's messages (serving delivery reports) and waits for EndTxn(commit). */
+                        if (txn_failed("commit_transaction", rd_kafka_commit_transaction(rk, -1))) {
+                                /* Fail what is still queued or in flight (delivery reports with errors), so the
+                                 * wait below does not last until message.timeout.ms. */
+                                rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+                                break;
+                        }
+                }
+        } else if (!strcmp(mode, "throughput") || !strcmp(mode, "bounded")) {
                 int bounded = !strcmp(mode, "bounded");
                 for (long long i = 0; i < total; i++) {
                         if (bounded)

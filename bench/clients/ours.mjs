@@ -18,6 +18,8 @@ const options = {
 };
 if (cfg.idempotence === 'off') options.enableIdempotence = false;
 if (cfg.compression) options.compressionType = cfg.compression;
+// S7: a transactional producer (idempotence stays on, as a transactional id needs it).
+if (cfg.transactionalId) options.transactionalId = cfg.transactionalId;
 const producer = new KafkaProducer(options);
 // The application's event-loop delay while it sends (p99, ms): compression must not block it.
 const eld = monitorEventLoopDelay({ resolution: 10 });
@@ -70,12 +72,31 @@ async function sendLoop() {
   await o.below(1);
 }
 
+/**
+ * transactional (S7): initTransactions() once before the clock starts, then beginTransaction, cfg.transactionRecords
+ * sends, commitTransaction, repeated. commitTransaction() sends everything of the transaction and waits for the
+ * commit; every record's callback has run by then, so nothing is outstanding between transactions.
+ */
+async function transactionalLoop() {
+  const per = cfg.transactionRecords;
+  await producer.initTransactions();
+  run.start();
+  for (let i = 0; i < total; ) {
+    producer.beginTransaction();
+    const end = Math.min(total, i + per);
+    for (; i < end; i++) sendOne();
+    await producer.commitTransaction();
+  }
+  await o.below(1);
+}
+
 await drive(run, {
   // Which runtime ran it: bench/lib/clients.mjs also starts this script under Bun and Deno.
   result: { client: 'kafka-producer-ts', version: VERSION, form, runtime: process.versions.bun ? `bun ${process.versions.bun}` : globalThis.Deno ? `deno ${globalThis.Deno.version.deno}` : `node ${process.versions.node}` },
   extras,
   throughput: sendLoop,
   bounded: sendLoop,
+  transactional: transactionalLoop,
   latency: () =>
     form === 'callback'
       ? sendPaced(run, (cb) => producer.send({ topic, value }, cb), { completion: 'callback', flush: () => producer.flush() })

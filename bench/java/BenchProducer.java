@@ -19,11 +19,15 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  *   java BenchProducer --bootstrap H:P --topic T --records N --value-bytes B
  *        --acks 1|all --idempotence off|default --mode bounded|latency|throughput
  *        [--max-outstanding 1000] [--warmup N] [--rate 5000] [--linger 5] [--batch-size 65536]
- *        [--keys N --partitions P]
+ *        [--keys N --partitions P] [--transaction-records N --transactional-id ID]
  *
  * --keys N (scenario 6, mode bounded): record i carries the key "key-<i mod N>" (UTF-8
  * bytes), placed by the default partitioner (murmur2).  --partitions P: the topic's
  * partition count; after the run partitionsFor(topic) must list P, or the run counts an error.
+ *
+ * Mode "transactional" (scenario 7): transactional.id ID (idempotence stays on, as it must),
+ * initTransactions() before the clock starts, then beginTransaction(), N sends,
+ * commitTransaction() (which flushes and waits for the commit), repeated.
  *
  * Prints one line "BENCH_RESULT {json}" like the Node runners.
  */
@@ -32,6 +36,8 @@ public class BenchProducer {
         String bootstrap = null, topic = null, acks = "1", idem = "off", mode = "bounded";
         long records = 0, maxOut = 1000, warmup = 0, rate = 5000;
         int nkeys = 0, partitions = 0;
+        long txnRecords = 0;
+        String txnId = null;
         int valueBytes = 100, linger = 5, batchSize = 65536;
         for (int i = 0; i + 1 < args.length; i += 2) {
             String a = args[i], v = args[i + 1];
@@ -50,6 +56,8 @@ public class BenchProducer {
                 case "--batch-size": batchSize = Integer.parseInt(v); break;
                 case "--keys": nkeys = Integer.parseInt(v); break;
                 case "--partitions": partitions = Integer.parseInt(v); break;
+                case "--transaction-records": txnRecords = Long.parseLong(v); break;
+                case "--transactional-id": txnId = v; break;
                 default: throw new IllegalArgumentException("unknown argument " + a);
             }
         }
@@ -61,6 +69,10 @@ public class BenchProducer {
         p.put(ProducerConfig.BATCH_SIZE_CONFIG, Integer.toString(batchSize));
         p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "none");
         if (idem.equals("off")) p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "false");
+        if (mode.equals("transactional")) {
+            if (txnId == null || txnRecords <= 0) throw new IllegalArgumentException("mode transactional needs --transactional-id and --transaction-records");
+            p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, txnId);
+        }
         p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
 
@@ -95,6 +107,24 @@ public class BenchProducer {
                     });
                 }
                 producer.flush();
+            } else if (mode.equals("transactional")) {
+                producer.initTransactions();
+                t0 = System.nanoTime();
+                for (long i = 0; i < total; ) {
+                    producer.beginTransaction();
+                    long end = Math.min(total, i + txnRecords);
+                    for (; i < end; i++) {
+                        sent++;
+                        producer.send(new ProducerRecord<>(topicF, value), (md, e) -> {
+                            if (e != null) {
+                                errors.incrementAndGet();
+                                firstError.compareAndSet(null, e.toString());
+                            } else acked.incrementAndGet();
+                        });
+                    }
+                    // Flushes the transaction's records and waits for EndTxn(commit); throws if the commit fails.
+                    producer.commitTransaction();
+                }
             } else if (mode.equals("latency")) {
                 long start = System.nanoTime();
                 t0 = start;

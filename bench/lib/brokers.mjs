@@ -230,3 +230,27 @@ export function highWatermarkSum(bootstrap, topic, partitions) {
   }
   return { sum: perPartition.reduce((a, b) => a + b, 0), perPartition };
 }
+
+/**
+ * Records of partitions 0..n-1 that a read_committed consumer sees, per partition: `kcat -C` from the
+ * beginning to the end of each partition with isolation.level=read_committed, one line per record
+ * (its partition, '%p'), counted here.  For transactional runs (S7), where the end offsets also count
+ * the commit markers (one per partition a transaction wrote to) and would count aborted records.
+ * With every transaction completed the last stable offset equals the high-water mark, so `-e`
+ * (exit at each partition's end) stops after the last committed record.
+ */
+export function committedCount(bootstrap, topic, partitions) {
+  const args = ['-C', '-b', bootstrap, '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%p\\n', '-X', 'isolation.level=read_committed'];
+  const r = spawnSync('kcat', args, { encoding: 'utf8', timeout: 180_000, maxBuffer: 256 * 1024 * 1024 });
+  if (r.error) throw new Error(`kcat -C read_committed: ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`kcat -C read_committed exited ${r.status}: ${r.stderr.trim().slice(0, 300)}`);
+  const perPartition = new Array(partitions).fill(0);
+  let start = 0;
+  const out = r.stdout;
+  for (let nl = out.indexOf('\n'); nl >= 0; start = nl + 1, nl = out.indexOf('\n', start)) {
+    const p = Number(out.slice(start, nl));
+    if (!Number.isInteger(p) || p < 0 || p >= partitions) throw new Error(`kcat -C read_committed: unexpected line ${JSON.stringify(out.slice(start, nl))}`);
+    perPartition[p]++;
+  }
+  return { sum: perPartition.reduce((a, b) => a + b, 0), perPartition };
+}

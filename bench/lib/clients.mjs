@@ -72,6 +72,9 @@ export const OURS_PROMISE_MAX_OUTSTANDING = Number(process.env.BENCH_PROMISE_MAX
  */
 export const KEYED_RDKAFKA = (s) => ({ 'batch.size': s.batchSize, 'queue.buffering.max.kbytes': 32768, partitioner: 'murmur2_random' });
 
+/** S7: one transactional.id per run, from the run's topic (fresh per run), so no run fences or resumes another. */
+export const transactionalId = (run) => `txn-${run.topic}`;
+
 function nodeConfig(run, extra = {}) {
   const s = run.scenario;
   return {
@@ -88,6 +91,7 @@ function nodeConfig(run, extra = {}) {
     lingerMs: s.lingerMs,
     partitions: partitionsOf(s),
     ...(s.keys ? { keys: s.keys } : {}),
+    ...(s.transactionRecords ? { transactionRecords: s.transactionRecords, transactionalId: transactionalId(run) } : {}),
     ...(s.compression ? { compression: s.compression, valueKind: s.valueKind } : {}),
     ...extra,
   };
@@ -119,7 +123,7 @@ export const CLIENTS = [
     command: oursCommand('callback', OURS_CALLBACK_MAX_OUTSTANDING),
     settings:
       `lingerMs 5 (0 in S4), batchSize ${BATCH_SIZE} (S3: ${BOUNDED_BATCH_SIZE.ours}), bufferMemory` + ' default 32 MiB, maxInFlightRequestsPerConnection default 5; ' +
-      `send(record, callback); S6: batchSize 16384, bufferMemory 32 MiB (defaults), Buffer keys; S1/S2: the app holds ≤${OURS_CALLBACK_MAX_OUTSTANDING.toLocaleString('en-US')} unacknowledged records and yields to the event loop every 10,000 sends (examples/high-throughput.ts)`,
+      `send(record, callback); S6: batchSize 16384, bufferMemory 32 MiB (defaults), Buffer keys; S7: transactionalId per run, initTransactions() before the clock, beginTransaction / 10,000 sends / await commitTransaction(); S1/S2: the app holds ≤${OURS_CALLBACK_MAX_OUTSTANDING.toLocaleString('en-US')} unacknowledged records and yields to the event loop every 10,000 sends (examples/high-throughput.ts)`,
     idempotence: 'on (default; acks=all)',
   },
   {
@@ -223,7 +227,7 @@ export const CLIENTS = [
       ];
     },
     settings:
-      'S6: bench/java/BenchProducer.java with a Semaphore of 100,000, byte[] keys, batch.size 16384, buffer.memory default 32 MiB; S1/S2: org.apache.kafka.tools.ProducerPerformance --throughput -1 with linger.ms 5, batch.size ' + BATCH_SIZE + ' (buffer.memory default 32 MiB); S3/S4: bench/java/BenchProducer.java (same client jar) with a Semaphore of 1,000 / paced sends, linger.ms 5 / 0, batch.size ' + BOUNDED_BATCH_SIZE.java + ' in S3 and ' + BATCH_SIZE + ' in S4; JVM flags of kafka-producer-perf-test.sh (-Xmx512M, G1)',
+      'S7: bench/java/BenchProducer.java, transactional.id per run, initTransactions() before the clock, beginTransaction / 10,000 send() / commitTransaction(), linger.ms 5, batch.size ' + BATCH_SIZE + '; S6: bench/java/BenchProducer.java with a Semaphore of 100,000, byte[] keys, batch.size 16384, buffer.memory default 32 MiB; S1/S2: org.apache.kafka.tools.ProducerPerformance --throughput -1 with linger.ms 5, batch.size ' + BATCH_SIZE + ' (buffer.memory default 32 MiB); S3/S4: bench/java/BenchProducer.java (same client jar) with a Semaphore of 1,000 / paced sends, linger.ms 5 / 0, batch.size ' + BOUNDED_BATCH_SIZE.java + ' in S3 and ' + BATCH_SIZE + ' in S4; JVM flags of kafka-producer-perf-test.sh (-Xmx512M, G1)',
     idempotence: 'on (default; acks=all)',
     // Checked with DEBUG logging: the 2.0.2 mock offers Metadata v0-v2; Kafka 4.x clients
     // dropped Metadata < v4 (KIP-896), find no usable node and re-bootstrap until max.block.ms.
@@ -239,7 +243,7 @@ export const CLIENTS = [
       return [C_PRODUCER, ...cArgs(run)];
     },
     settings:
-      'bench/c/producer.c: S6: batch.size 16384, queue.buffering.max.kbytes 32768, partitioner murmur2_random (keys copied by librdkafka, as always); otherwise linger.ms 5 (0 in S4), batch.size 1000000 (S3: ' + BOUNDED_BATCH_SIZE.rdkafka + '), batch.num.messages 10000, queue.buffering.max.messages 1000000, queue.buffering.max.kbytes 1048576, socket.nagle.disable true, dr_msg_cb, zero-copy values (no RD_KAFKA_MSG_F_COPY)',
+      'bench/c/producer.c: S7: transactional.id per run (idempotence on), rd_kafka_init_transactions() before the clock, begin / 10,000 produce / rd_kafka_commit_transaction(), the throughput settings below; S6: batch.size 16384, queue.buffering.max.kbytes 32768, partitioner murmur2_random (keys copied by librdkafka, as always); otherwise linger.ms 5 (0 in S4), batch.size 1000000 (S3: ' + BOUNDED_BATCH_SIZE.rdkafka + '), batch.num.messages 10000, queue.buffering.max.messages 1000000, queue.buffering.max.kbytes 1048576, socket.nagle.disable true, dr_msg_cb, zero-copy values (no RD_KAFKA_MSG_F_COPY)',
     idempotence: 'off (librdkafka default)',
   },
 ];
@@ -295,6 +299,7 @@ function commonArgs(run) {
   if (s.warmupRecords) a.push('--warmup', String(s.warmupRecords));
   if (s.rate) a.push('--rate', String(s.rate));
   if (s.keys) a.push('--keys', String(s.keys), '--partitions', String(partitionsOf(s)));
+  if (s.transactionRecords) a.push('--transaction-records', String(s.transactionRecords), '--transactional-id', transactionalId(run));
   return a;
 }
 function cArgs(run) {

@@ -8,9 +8,10 @@
 // without linger), sendBounded (S3) and sendPaced (S4).
 // Config fields (see bench/README.md):
 //   bootstrap, topic, records, valueBytes, acks ('1' | 'all'),
-//   idempotence ('off' | 'default'), mode ('throughput' | 'bounded' | 'latency'),
+//   idempotence ('off' | 'default'), mode ('throughput' | 'bounded' | 'latency' | 'transactional'),
 //   maxOutstanding (bounded), warmupRecords + rate (latency), lingerMs, form (ours: 'callback' | 'promise'),
-//   keys + partitions (S6: record i's key is `key-<i mod keys>`, on a topic of `partitions` partitions)
+//   keys + partitions (S6: record i's key is `key-<i mod keys>`, on a topic of `partitions` partitions),
+//   transactionalId + transactionRecords (S7: a commit every `transactionRecords` records)
 import { performance } from 'node:perf_hooks';
 import { keyOf } from './keys.mjs';
 
@@ -169,7 +170,7 @@ export class Run {
   }
 }
 
-const MODES = ['throughput', 'bounded', 'latency'];
+const MODES = ['throughput', 'bounded', 'latency', 'transactional'];
 
 /**
  * `n` distinct JSON documents of exactly `bytes` bytes each, as an application
@@ -201,7 +202,7 @@ export function jsonValues(n, bytes) {
  * count an error that ends it, then print the result line, close and exit.
  *   result       the fields that lead the result line ({ client, version, ... })
  *   connect      optional; before the clock starts
- *   throughput, bounded, latency   the loop of each mode (see below)
+ *   throughput, bounded, latency, transactional   the loop of each mode (see below)
  *   onError(e)   optional; after an error that ended the run is counted
  *   close        the producer's close, bounded by finish()
  */
