@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { EnsureError, ensure } from './ensure.mjs';
-import { committedCount, highWatermarkSum, startKafka, startKfake, startMock } from './lib/brokers.mjs';
+import { KAFKA_SECURE_KINDS, committedCount, highWatermarkSum, startKafka, startKfake, startMock } from './lib/brokers.mjs';
 import { CLIENTS, parseResult } from './lib/clients.mjs';
 import { BENCH, RESULTS, ROOT, STATUS_FILE } from './lib/paths.mjs';
 import { busyCores, cpuSecondsOf, hwmMbOf, machineCpu, rssMbOf, runMeasured } from './lib/proc.mjs';
@@ -28,8 +28,10 @@ const log = (m) => console.log(`[bench] ${m}`);
 
 const USAGE = `usage: node bench/run.mjs [options]
   --quick                 10x fewer records (a smoke run)
-  --broker B              mock, kfake, kafka, a list such as mock,kfake, both (= mock,kafka)
-                          or all (= mock,kfake,kafka; the default)
+  --broker B              mock, kfake, kafka, kafka-ssl, kafka-sasl-ssl, a list such as mock,kfake,
+                          both (= mock,kafka) or all (= mock,kfake,kafka; the default). kafka-ssl and
+                          kafka-sasl-ssl are the SSL and SASL_SSL (SCRAM-SHA-512) listeners of the same
+                          Kafka node as kafka (the TLS cost); only ours, c and java (S1/S2) are wired for them
   --mock-nagle            run the mock cluster stock, with Nagle on (default: with TCP_NODELAY, as a real broker)
   --mock-brokers N        brokers in the mock cluster (default 1); topic partitions' leaders spread over them
   --clients a,b           ${CLIENTS.map((c) => c.id).join(', ')} (default all but the -bun/-deno ones; "ours" = both of ours)
@@ -99,9 +101,29 @@ function parseArgs(argv) {
   return o;
 }
 
-const BROKERS = ['mock', 'kfake', 'kafka'];
-const BROKER_SETS = { all: BROKERS, both: ['mock', 'kafka'] };
-const STARTERS = { mock: (opts) => startMock({ nagle: opts.mockNagle, brokers: opts.mockBrokers }), kfake: () => startKfake(), kafka: () => startKafka() };
+const BROKERS = ['mock', 'kfake', 'kafka', ...Object.keys(KAFKA_SECURE_KINDS)];
+const BROKER_SETS = { all: ['mock', 'kfake', 'kafka'], both: ['mock', 'kafka'] };
+const KAFKA_KINDS = ['kafka', ...Object.keys(KAFKA_SECURE_KINDS)];
+
+/**
+ * The Kafka kinds share one node (started once, with the secured listeners if
+ * any secured kind was asked for), so PLAINTEXT and TLS runs hit the same broker;
+ * it is stopped after the last Kafka kind of the run.
+ */
+let kafkaNode = null;
+function kafkaKind(kind, opts) {
+  const kinds = opts.brokers.filter((b) => KAFKA_KINDS.includes(b));
+  kafkaNode ??= startKafka({ secure: kinds.some((b) => b in KAFKA_SECURE_KINDS) });
+  return kafkaNode.then((node) => {
+    const view = node.views[kind];
+    return { ...view, stop: () => (kind === kinds[kinds.length - 1] ? node.stop() : Promise.resolve()) };
+  });
+}
+const STARTERS = {
+  mock: (opts) => startMock({ nagle: opts.mockNagle, brokers: opts.mockBrokers }),
+  kfake: () => startKfake(),
+  ...Object.fromEntries(KAFKA_KINDS.map((k) => [k, (opts) => kafkaKind(k, opts)])),
+};
 
 function machineInfo() {
   const cpuinfo = fs.readFileSync('/proc/cpuinfo', 'utf8');
@@ -186,7 +208,7 @@ async function runOne({ broker, scenario, client, repeat, opts, probe = false })
   const b0 = brokerCpu(broker);
   const m0 = machineCpu();
   const self0 = process.cpuUsage();
-  const run = { bootstrap: broker.bootstrap, topic, scenario };
+  const run = { bootstrap: broker.bootstrap, topic, scenario, security: broker.security ?? null };
   const argv = client.command(run);
   const timeoutMs = (probe ? 45 : scenario.timeoutSec) * 1000;
   const res = await runMeasured(argv, { timeoutMs, cwd: BENCH, env: client.env?.() });
@@ -241,7 +263,7 @@ async function runOne({ broker, scenario, client, repeat, opts, probe = false })
   const expected = scenario.records + (scenario.warmupRecords ?? 0);
   rec.expected = expected;
   try {
-    const hw = highWatermarkSum(broker.bootstrap, topic, partitions);
+    const hw = highWatermarkSum(broker.adminBootstrap ?? broker.bootstrap, topic, partitions);
     rec.hwmSum = hw.sum;
     rec.hwmPerPartition = hw.perPartition;
   } catch (e) {
@@ -337,7 +359,7 @@ async function main() {
     scaled(s, opts.quick),
   );
   const brokers = opts.brokers;
-  const full = !opts.quick && !opts.clients && !opts.scenarios && !opts.mockNagle && opts.mockBrokers === 1 && brokers.length === BROKERS.length && opts.repeats >= 3;
+  const full = !opts.quick && !opts.clients && !opts.scenarios && !opts.mockNagle && opts.mockBrokers === 1 && brokers.join() === BROKER_SETS.all.join() && opts.repeats >= 3;
   const outName = opts.out ?? (opts.quick ? 'quick' : full ? 'results' : 'custom');
   const machine = machineInfo();
   const needsOf = { dist: 'dist', kafkajs: 'kafkajs', '@platformatic/kafka': 'platformatic', 'node-rdkafka': 'node-rdkafka', java: 'java', c: 'c' };
@@ -380,6 +402,8 @@ async function main() {
     const cpuStart = brokerCpu(broker);
     brokerInfo[bname] = { label: broker.label, bootstrap: broker.bootstrap, pid: broker.pid, startSec: (Date.now() - tb) / 1000 };
     if (broker.nodelay !== undefined) brokerInfo[bname].nodelay = broker.nodelay;
+    // The protocol only: the security map also holds the SCRAM password.
+    if (broker.security) brokerInfo[bname].securityProtocol = broker.security['security.protocol'].toUpperCase();
     if (broker.version) brokerInfo[bname].version = broker.version;
     log(`${broker.label} at ${broker.bootstrap} (pid ${broker.pid}), started in ${((Date.now() - tb) / 1000).toFixed(1)} s`);
     try {
@@ -399,8 +423,10 @@ async function main() {
       // Probe: can this client talk to this broker at all?  One small run; a
       // client that fails it is reported as failed for every run on this broker.
       const probeFailed = {};
+      // A secured listener: only the clients the bench passes security settings to.
+      const notWired = (c, s) => broker.security && !(typeof c.security === 'function' ? c.security(s) : c.security);
       for (const c of clients) {
-        if (!availability[c.id].available) continue;
+        if (!availability[c.id].available || notWired(c, SCENARIOS[0])) continue;
         const p = await runOne({
           broker,
           scenario: { ...SCENARIOS[0], id: 'probe', records: 10_000 },
@@ -429,6 +455,10 @@ async function main() {
             }
             if (s.clients && !s.clients.includes(c.id)) {
               runs.push({ broker: bname, scenario: s.id, client: c.id, repeat: r + 1, status: 'failed', reason: `not run: ${c.id} is not wired for scenario ${s.id} yet` });
+              continue;
+            }
+            if (notWired(c, s)) {
+              runs.push({ broker: bname, scenario: s.id, client: c.id, repeat: r + 1, status: 'failed', reason: `not run: the bench passes no ${bname} security settings to ${c.id} in scenario ${s.id}` });
               continue;
             }
             if (s.notOn?.[bname]) {

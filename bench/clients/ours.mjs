@@ -20,6 +20,8 @@ if (cfg.idempotence === 'off') options.enableIdempotence = false;
 if (cfg.compression) options.compressionType = cfg.compression;
 // S7: a transactional producer (idempotence stays on, as a transactional id needs it).
 if (cfg.transactionalId) options.transactionalId = cfg.transactionalId;
+// A secured listener: security.protocol, ssl.ca.location, sasl.* under librdkafka's names, which the config accepts.
+if (cfg.security) Object.assign(options, cfg.security);
 const producer = new KafkaProducer(options);
 // The application's event-loop delay while it sends (p99, ms): compression must not block it.
 const eld = monitorEventLoopDelay({ resolution: 10 });

@@ -4,11 +4,15 @@
 //    stdin), with TCP_NODELAY preloaded (bench/c/mock-nodelay.c);
 //  - franz-go's kfake (1 broker, in memory), bench/kfake/, the same line protocol;
 //  - a single-node Apache Kafka 4.4.0 (KRaft) from test/harness/kafka.ts,
-//    imported through tsx.
+//    imported through tsx; with --broker kafka-ssl / kafka-sasl-ssl the same
+//    node also has SSL and SASL_SSL (SCRAM-SHA-512) listeners, certificates
+//    made per run by test/harness/certs.ts.
 // Each exposes: name, bootstrap, pid (the process whose CPU is the broker's),
 // createTopic(name, partitions), deleteTopic(name), stop().
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { KFAKE_BIN, MOCK_NODELAY_SO, ROOT } from './paths.mjs';
@@ -184,28 +188,103 @@ function kafkaPids(dir) {
   return pids;
 }
 
-export async function startKafka() {
+/** The broker kinds that are a secured listener of the same Kafka node, and the listener each uses. */
+export const KAFKA_SECURE_KINDS = { 'kafka-ssl': 'SSL', 'kafka-sasl-ssl': 'SASL_SSL' };
+const KAFKA_KIND_LABEL = {
+  kafka: 'Apache Kafka 4.4.0, 1 node (KRaft)',
+  'kafka-ssl': 'Apache Kafka 4.4.0, 1 node (KRaft), SSL listener (TLS, server certificate verified, no client certificate)',
+  'kafka-sasl-ssl': 'Apache Kafka 4.4.0, 1 node (KRaft), SASL_SSL listener (TLS + SCRAM-SHA-512)',
+};
+
+/**
+ * A single-node Kafka 4.4.0.  `secure`: the node also gets an SSL listener
+ * (server certificate only, ssl.client.auth=none) and a SASL_SSL listener with
+ * SCRAM-SHA-512, with a CA and broker certificate made for this run by the test
+ * harness's certs.ts (openssl) and one SCRAM user with a random password.  The
+ * result holds one broker view per kind (`kafka`, and with `secure` also
+ * `kafka-ssl`, `kafka-sasl-ssl`): same process, same topics, different listener,
+ * so the TLS cost is measured against the same broker.  Each view's `security`
+ * is the client side in librdkafka's property names; topic admin and the
+ * delivery check (kcat) always use PLAINTEXT (`adminBootstrap`).
+ */
+export async function startKafka({ secure = false } = {}) {
   process.env.KAFKA_HARNESS_JVM_OPTS = KAFKA_BROKER_JVM_OPTS.join(' ');
   const { tsImport } = await import('tsx/esm/api');
   const harness = await tsImport(path.join(ROOT, 'test', 'harness', 'kafka.ts'), import.meta.url);
-  const cluster = await harness.startKafka({ brokers: 1, startTimeoutMs: 120_000 });
+  const extra = {};
+  let certDir = null;
+  let certs = null;
+  let scram = null;
+  if (secure) {
+    const { makeTestCertificates } = await tsImport(path.join(ROOT, 'test', 'harness', 'certs.ts'), import.meta.url);
+    certDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-kafka-certs-'));
+    certs = makeTestCertificates(certDir);
+    // Hex: no character that needs escaping in SCRAM's saslname, JAAS or librdkafka config.
+    scram = { username: 'bench', password: randomBytes(16).toString('hex') };
+    const serverProperties = {};
+    for (const l of ['ssl', 'sasl_ssl']) {
+      serverProperties[`listener.name.${l}.ssl.keystore.type`] = 'PEM';
+      serverProperties[`listener.name.${l}.ssl.keystore.location`] = certs.broker.keystoreFile;
+      serverProperties[`listener.name.${l}.ssl.key.password`] = certs.broker.keyPassword;
+      serverProperties[`listener.name.${l}.ssl.client.auth`] = 'none';
+    }
+    serverProperties['listener.name.sasl_ssl.sasl.enabled.mechanisms'] = 'SCRAM-SHA-512';
+    serverProperties['listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config'] = 'org.apache.kafka.common.security.scram.ScramLoginModule required;';
+    Object.assign(extra, {
+      extraListeners: [
+        { name: 'SSL', securityProtocol: 'SSL' },
+        { name: 'SASL_SSL', securityProtocol: 'SASL_SSL' },
+      ],
+      serverProperties,
+      formatArgs: ['--add-scram', `SCRAM-SHA-512=[name=${scram.username},password=${scram.password}]`],
+    });
+  }
+  let cluster;
+  try {
+    cluster = await harness.startKafka({ brokers: 1, startTimeoutMs: 120_000, ...extra });
+  } catch (e) {
+    if (certDir) fs.rmSync(certDir, { recursive: true, force: true });
+    throw e;
+  }
   const pids = kafkaPids(cluster.dir);
-  return {
-    name: 'kafka',
-    label: 'Apache Kafka 4.4.0, 1 node (KRaft)',
-    bootstrap: cluster.bootstrap,
-    pid: pids[0],
-    pids: () => kafkaPids(cluster.dir),
-    async createTopic(name, partitions) {
-      await cluster.createTopic(name, partitions, 1);
-    },
-    async deleteTopic(name) {
-      await cluster.deleteTopic(name);
-    },
-    async stop() {
-      await cluster.stop();
+  const securityOf = {
+    kafka: null,
+    'kafka-ssl': certs && { 'security.protocol': 'ssl', 'ssl.ca.location': certs.caFile },
+    'kafka-sasl-ssl': certs && {
+      'security.protocol': 'sasl_ssl',
+      'ssl.ca.location': certs.caFile,
+      'sasl.mechanisms': 'SCRAM-SHA-512',
+      'sasl.username': scram.username,
+      'sasl.password': scram.password,
     },
   };
+  const listenerOf = { kafka: 'PLAINTEXT', ...KAFKA_SECURE_KINDS };
+  let stopped = null;
+  const stop = () =>
+    (stopped ??= (async () => {
+      await cluster.stop();
+      if (certDir) fs.rmSync(certDir, { recursive: true, force: true });
+    })());
+  const views = {};
+  for (const kind of secure ? ['kafka', ...Object.keys(KAFKA_SECURE_KINDS)] : ['kafka']) {
+    views[kind] = {
+      name: kind,
+      label: KAFKA_KIND_LABEL[kind],
+      bootstrap: cluster.listeners[listenerOf[kind]],
+      adminBootstrap: cluster.bootstrap,
+      security: securityOf[kind],
+      pid: pids[0],
+      pids: () => kafkaPids(cluster.dir),
+      async createTopic(name, partitions) {
+        await cluster.createTopic(name, partitions, 1);
+      },
+      async deleteTopic(name) {
+        await cluster.deleteTopic(name);
+      },
+      stop,
+    };
+  }
+  return { views, stop };
 }
 
 /**

@@ -93,8 +93,27 @@ function nodeConfig(run, extra = {}) {
     ...(s.keys ? { keys: s.keys } : {}),
     ...(s.transactionRecords ? { transactionRecords: s.transactionRecords, transactionalId: transactionalId(run) } : {}),
     ...(s.compression ? { compression: s.compression, valueKind: s.valueKind } : {}),
+    // A secured listener (--broker kafka-ssl / kafka-sasl-ssl): librdkafka's property names, which ours accepts as they are.
+    ...(run.security ? { security: run.security } : {}),
     ...extra,
   };
+}
+
+/**
+ * The same security settings as Java client properties: the CA as a PEM trust
+ * store (KIP-651), SCRAM through ScramLoginModule's JAAS line.
+ */
+export function javaSecurityProps(sec) {
+  if (!sec) return [];
+  const props = [`security.protocol=${sec['security.protocol'].toUpperCase()}`];
+  if (sec['ssl.ca.location']) props.push('ssl.truststore.type=PEM', `ssl.truststore.location=${sec['ssl.ca.location']}`);
+  if (sec['sasl.mechanisms']) {
+    props.push(
+      `sasl.mechanism=${sec['sasl.mechanisms']}`,
+      `sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="${sec['sasl.username']}" password="${sec['sasl.password']}";`,
+    );
+  }
+  return props;
 }
 
 const node = (script) => path.join(BENCH, 'clients', script);
@@ -121,6 +140,7 @@ export const CLIENTS = [
     color: '#d62728',
     needs: 'dist',
     command: oursCommand('callback', OURS_CALLBACK_MAX_OUTSTANDING),
+    security: true,
     settings:
       `lingerMs 5 (0 in S4), batchSize ${BATCH_SIZE} (S3: ${BOUNDED_BATCH_SIZE.ours}), bufferMemory` + ' default 32 MiB, maxInFlightRequestsPerConnection default 5; ' +
       `send(record, callback); S6: batchSize 16384, bufferMemory 32 MiB (defaults), Buffer keys; S7: transactionalId per run, initTransactions() before the clock, beginTransaction / 10,000 sends / await commitTransaction(); S1/S2: the app holds ≤${OURS_CALLBACK_MAX_OUTSTANDING.toLocaleString('en-US')} unacknowledged records and yields to the event loop every 10,000 sends (examples/high-throughput.ts)`,
@@ -133,6 +153,7 @@ export const CLIENTS = [
     color: '#ff7f0e',
     needs: 'dist',
     command: oursCommand('promise', OURS_PROMISE_MAX_OUTSTANDING),
+    security: true,
     settings: `as the callback form, with send(record).then(...); S1/S2: ≤${OURS_PROMISE_MAX_OUTSTANDING.toLocaleString('en-US')} unsettled promises`,
     idempotence: 'on (default; acks=all)',
   },
@@ -195,7 +216,7 @@ export const CLIENTS = [
       const tools = kafkaTools();
       const jvm = [...JAVA_CLIENT_FLAGS, `-Dlog4j2.configurationFile=${TOOLS_LOG4J2}`];
       if (s.mode === 'throughput') {
-        const props = [`acks=${s.acks}`, 'linger.ms=5', `batch.size=${BATCH_SIZE}`, `compression.type=${s.compression ?? 'none'}`, 'client.id=bench-java'];
+        const props = [`acks=${s.acks}`, 'linger.ms=5', `batch.size=${BATCH_SIZE}`, `compression.type=${s.compression ?? 'none'}`, 'client.id=bench-java', ...javaSecurityProps(run.security)];
         if (s.idempotence === 'off') props.push('enable.idempotence=false');
         return [
           'java',
@@ -229,6 +250,8 @@ export const CLIENTS = [
     settings:
       'S7: bench/java/BenchProducer.java, transactional.id per run, initTransactions() before the clock, beginTransaction / 10,000 send() / commitTransaction(), linger.ms 5, batch.size ' + BATCH_SIZE + '; S6: bench/java/BenchProducer.java with a Semaphore of 100,000, byte[] keys, batch.size 16384, buffer.memory default 32 MiB; S1/S2: org.apache.kafka.tools.ProducerPerformance --throughput -1 with linger.ms 5, batch.size ' + BATCH_SIZE + ' (buffer.memory default 32 MiB); S3/S4: bench/java/BenchProducer.java (same client jar) with a Semaphore of 1,000 / paced sends, linger.ms 5 / 0, batch.size ' + BOUNDED_BATCH_SIZE.java + ' in S3 and ' + BATCH_SIZE + ' in S4; JVM flags of kafka-producer-perf-test.sh (-Xmx512M, G1)',
     idempotence: 'on (default; acks=all)',
+    // Secured listeners: ProducerPerformance (S1/S2) takes the properties; BenchProducer (S3, S4, S6) has no flag for them yet.
+    security: (s) => s.mode === 'throughput' && !s.keys,
     // Checked with DEBUG logging: the 2.0.2 mock offers Metadata v0-v2; Kafka 4.x clients
     // dropped Metadata < v4 (KIP-896), find no usable node and re-bootstrap until max.block.ms.
     brokerNotes: { mock: 'Kafka 4.x clients need Metadata >= v4 (KIP-896); the 2.0.2 mock has Metadata <= v2, so the client never gets metadata and blocks' },
@@ -240,8 +263,9 @@ export const CLIENTS = [
     color: '#7f7f7f',
     needs: 'c',
     command(run) {
-      return [C_PRODUCER, ...cArgs(run)];
+      return [C_PRODUCER, ...cArgs(run), ...Object.entries(run.security ?? {}).flatMap(([k, v]) => ['-X', `${k}=${v}`])];
     },
+    security: true,
     settings:
       'bench/c/producer.c: S7: transactional.id per run (idempotence on), rd_kafka_init_transactions() before the clock, begin / 10,000 produce / rd_kafka_commit_transaction(), the throughput settings below; S6: batch.size 16384, queue.buffering.max.kbytes 32768, partitioner murmur2_random (keys copied by librdkafka, as always); otherwise linger.ms 5 (0 in S4), batch.size 1000000 (S3: ' + BOUNDED_BATCH_SIZE.rdkafka + '), batch.num.messages 10000, queue.buffering.max.messages 1000000, queue.buffering.max.kbytes 1048576, socket.nagle.disable true, dr_msg_cb, zero-copy values (no RD_KAFKA_MSG_F_COPY)',
     idempotence: 'off (librdkafka default)',

@@ -17,7 +17,17 @@ export function median(xs) {
 const clientById = Object.fromEntries(CLIENTS.map((c) => [c.id, c]));
 /** The brokers in report order: the two light ones, then real Kafka. */
 const BROKERS = ['mock', 'kfake', 'kafka'];
-const BROKER_TITLE = { mock: 'librdkafka mock cluster', kfake: 'franz-go kfake (in-memory, 1 broker)', kafka: 'Apache Kafka 4.4.0 (1 node)' };
+/** The secured listeners of the same Kafka node (--broker kafka-ssl, kafka-sasl-ssl): sections of their own, and the TLS cost table. */
+const SECURE_KINDS = ['kafka-ssl', 'kafka-sasl-ssl'];
+const SECTION_BROKERS = [...BROKERS, ...SECURE_KINDS];
+const BROKER_TITLE = {
+  mock: 'librdkafka mock cluster',
+  kfake: 'franz-go kfake (in-memory, 1 broker)',
+  kafka: 'Apache Kafka 4.4.0 (1 node)',
+  'kafka-ssl': 'Apache Kafka 4.4.0 (1 node), SSL listener',
+  'kafka-sasl-ssl': 'Apache Kafka 4.4.0 (1 node), SASL_SSL listener (SCRAM-SHA-512)',
+};
+const SECURE_SHORT = { 'kafka-ssl': 'SSL', 'kafka-sasl-ssl': 'SASL_SSL' };
 const BROKER_SHORT = { mock: 'the mock', kfake: 'kfake', kafka: 'Kafka' };
 /** The section title of a broker: the label the run recorded (version, TCP_NODELAY), else a generic one. */
 const brokerTitle = (meta, b) => meta?.brokers?.[b]?.label ?? BROKER_TITLE[b];
@@ -170,6 +180,33 @@ function transactionalTable(rows, broker, clientIds) {
   return out.join('\n');
 }
 
+/**
+ * The cost of TLS (and SASL) on the send path, a figure and not a target: each
+ * client's medians on a secured listener next to its PLAINTEXT medians on the
+ * same Kafka node, with the ratios (msg/s secured ÷ plaintext, CPU s secured ÷ plaintext).
+ */
+function tlsCostTable(rows, scenarioIds, clientIds) {
+  const kinds = SECURE_KINDS.filter((k) => rows.some((r) => r.broker === k));
+  const out = [
+    '| scenario | client | listener | PLAINTEXT msg/s | secured msg/s | msg/s ratio | PLAINTEXT CPU s | secured CPU s | CPU ratio | broker CPU s (PLAINTEXT / secured) | runs ok |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |',
+  ];
+  for (const sid of scenarioIds) {
+    for (const cid of clientIds) {
+      const plain = find(rows, 'kafka', sid, cid);
+      for (const k of kinds) {
+        const sec = find(rows, k, sid, cid);
+        if (!plain || !sec || plain.ok === 0 || sec.ok === 0) continue;
+        out.push(
+          `| ${sid} | ${clientById[cid]?.label ?? cid} | ${SECURE_SHORT[k]} | ${fmtInt(plain.msgsPerSec)} | ${fmtInt(sec.msgsPerSec)} | ${(sec.msgsPerSec / plain.msgsPerSec).toFixed(2)}× | ` +
+            `${fmt(plain.cpuSec)} | ${fmt(sec.cpuSec)} | ${(sec.cpuSec / plain.cpuSec).toFixed(2)}× | ${fmt(plain.brokerCpuSec)} / ${fmt(sec.brokerCpuSec)} | ${plain.ok}/${plain.runs} · ${sec.ok}/${sec.runs} |`,
+        );
+      }
+    }
+  }
+  return out.length > 2 ? out.join('\n') : null;
+}
+
 // ------------------------------------------------------------------ targets
 export function targets(rows) {
   const v = (b, s, c, f) => {
@@ -257,7 +294,7 @@ const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 
 export function svgChart(rows, meta) {
   const scen = ['1a', '1b', '2a', '2b', '3'].filter((s) => rows.some((r) => r.scenario === s));
-  const brokers = BROKERS.filter((b) => rows.some((r) => r.broker === b && scen.includes(r.scenario)));
+  const brokers = SECTION_BROKERS.filter((b) => rows.some((r) => r.broker === b && scen.includes(r.scenario)));
   const clientIds = CLIENTS.map((c) => c.id).filter((c) => rows.some((r) => r.client === c));
   const W = 1100;
   const labelW = 190;
@@ -344,7 +381,7 @@ function settingsTable(meta) {
 
 function brokerCpuText(rows, meta) {
   const lines = [];
-  for (const b of BROKERS) {
+  for (const b of SECTION_BROKERS) {
     const rs = rows.filter((r) => r.broker === b && r.ok > 0 && r.scenario !== '4');
     if (!rs.length) continue;
     // broker CPU relative to the run's elapsed time: cores the broker kept busy
@@ -406,7 +443,7 @@ export function markdown({ meta, rows, runs, probes, svgName, forDocs = false })
   parts.push(`- msg/s and MB/s (10^6 bytes of values per second) over the time from the first send to the last acknowledgement; CPU s = user + system seconds of the whole client process (start-up included), peak RSS = its maximum resident set (both from GNU time); broker CPU s = the broker process's CPU during the run.`);
   parts.push('');
   parts.push(`${h} Scenarios`, '', scenarioList(meta), '');
-  for (const b of BROKERS) {
+  for (const b of SECTION_BROKERS) {
     if (!rows.some((r) => r.broker === b)) continue;
     parts.push(`${h} ${brokerTitle(meta, b)}`, '');
     if (meta.brokers[b]?.startError) parts.push(`**The broker failed to start**: ${meta.brokers[b].startError}`, '');
@@ -424,6 +461,17 @@ export function markdown({ meta, rows, runs, probes, svgName, forDocs = false })
         '',
       );
     }
+  }
+  const tls = tput.length ? tlsCostTable(rows, tput, clientIds) : null;
+  if (tls) {
+    parts.push(
+      `${h} TLS cost`,
+      '',
+      'The same Kafka node over its PLAINTEXT listener and its secured listener(s) (certificates made for the run with openssl; SSL verifies the server certificate, no client certificate; SASL_SSL adds SCRAM-SHA-512). A ratio is secured ÷ PLAINTEXT; a figure, not a target.',
+      '',
+      tls,
+      '',
+    );
   }
   parts.push(`![messages/s and CPU per client](${forDocs ? '../bench/results/' : ''}${svgName})`, '');
   if (!forDocs) parts.push(`${h} Targets`, '', "Medians of this run. The light brokers are the reference: the mock cluster first; where a figure is missing there (@platformatic/kafka and the Java producer cannot run on it), kfake's; only where neither has it, real Kafka's.", '', targetsTable(targets(rows)), '');
