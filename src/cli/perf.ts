@@ -25,7 +25,7 @@
  * timers, the producer) comes in through `PerfIo`, so tests can drive it.
  */
 import { randomUUID } from 'node:crypto'
-import { KafkaConfigError, KafkaProducer, VERSION, resolveProducerConfig, type ProducerMetricsSnapshot, type RecordMetadata } from '../index.js'
+import { CONFIG_DEFINITIONS, KafkaConfigError, KafkaProducer, VERSION, resolveProducerConfig, type ProducerMetricsSnapshot, type RecordMetadata } from '../index.js'
 import { PROGRAM, helpText, parsePerfArgs, usageLine, type PerfOptions } from './args.js'
 import { TtyLine, type ProgressView } from './progress.js'
 import { parseProperties } from './properties.js'
@@ -63,22 +63,39 @@ const PAYLOAD_POOL_BYTES = 16 * 1024 * 1024
 const TTY_REFRESH_MS = 250
 const DEFAULT_TRANSACTION_ID_PREFIX = 'performance-producer-'
 const DEFAULT_TRANSACTION_DURATION_MS = 3_000
-/** Producer property names whose values never reach output or the report. */
-const SECRET_KEY = /password|secret|jaas|token|key\.pem|key\.location|credentials/i
+/**
+ * Producer property names whose values never reach output or the report:
+ * every `password` setting of the configuration table, in each of its
+ * spellings, so a new secret setting is hidden without touching this tool.
+ */
+const SECRET_PROPERTIES: ReadonlySet<string> = new Set(
+  CONFIG_DEFINITIONS.filter((d) => d.type === 'password').flatMap((d) => [d.name, ...(d.kafkaName === null ? [] : [d.kafkaName]), ...(d.aliases ?? [])]),
+)
 
-export function redactProperty(key: string, value: string): string {
-  return SECRET_KEY.test(key) ? '[hidden]' : value
+function redactProperty(key: string, value: string): string {
+  return SECRET_PROPERTIES.has(key) ? '[hidden]' : value
 }
 
-/** argv with secret-bearing k=v values hidden, for the report. */
-export function redactArgv(argv: readonly string[]): string {
-  return argv
-    .map((a) => {
-      const eq = a.indexOf('=')
-      if (eq > 0 && !a.startsWith('--')) return `${a.slice(0, eq)}=${redactProperty(a.slice(0, eq), a.slice(eq + 1))}`
-      return /\s/.test(a) ? JSON.stringify(a) : a
-    })
-    .join(' ')
+/**
+ * The command line for the report, rendered from the parsed options (not
+ * re-parsed from argv, whose `--flag=value`, prefix and list spellings are
+ * many), with secret property values hidden.
+ */
+export function reportCommand(o: PerfOptions): string {
+  const arg = (a: string): string => (/[\s"'\\]/.test(a) || a === '' ? JSON.stringify(a) : a)
+  const parts: string[] = [PROGRAM, '--topic', o.topic, '--num-records', String(o.numRecords)]
+  if (o.recordSize !== null) parts.push('--record-size', String(o.recordSize))
+  if (o.payloadFile !== null) parts.push('--payload-file', o.payloadFile, '--payload-delimiter', o.payloadDelimiter)
+  if (o.payloadMonotonic) parts.push('--payload-monotonic')
+  parts.push('--throughput', String(o.throughput))
+  if (o.bootstrapServer !== null) parts.push('--bootstrap-server', o.bootstrapServer)
+  if (o.producerProps.length > 0) parts.push('--producer-props', ...o.producerProps.map(([k, v]) => `${k}=${redactProperty(k, v)}`))
+  if (o.producerConfigFile !== null) parts.push('--producer.config', o.producerConfigFile)
+  if (o.printMetrics) parts.push('--print-metrics')
+  if (o.transactionalId !== null) parts.push('--transactional-id', o.transactionalId)
+  if (o.transactionDurationMs !== null) parts.push('--transaction-duration-ms', String(o.transactionDurationMs))
+  if (o.reportFile !== null) parts.push('--report', o.reportFile)
+  return parts.map(arg).join(' ')
 }
 
 /** The producer properties, as Java's `readProps` builds them: file, then --producer-props, then --bootstrap-server. */
@@ -151,7 +168,7 @@ export async function runPerf(argv: readonly string[], io: PerfIo): Promise<numb
     return EXIT_USAGE
   }
   try {
-    return await perf(parsed.options, argv, io)
+    return await perf(parsed.options, io)
   } catch (e) {
     io.stderr.write(`${PROGRAM}: ${e instanceof Error ? e.message : String(e)}\n`)
     return EXIT_FAILURE
@@ -166,7 +183,7 @@ function readOrFail(io: PerfIo, path: string, flag: string): Buffer {
   }
 }
 
-async function perf(o: PerfOptions, argv: readonly string[], io: PerfIo): Promise<number> {
+async function perf(o: PerfOptions, io: PerfIo): Promise<number> {
   const props = producerProperties(o, (p) => readOrFail(io, p, '--producer.config'))
   let payloads: Buffer[]
   if (o.payloadFile !== null) {
@@ -350,7 +367,7 @@ async function perf(o: PerfOptions, argv: readonly string[], io: PerfIo): Promis
       o.reportFile,
       renderReport({
         title: `${PROGRAM}: ${o.topic}`,
-        command: `${PROGRAM} ${redactArgv(argv)}`,
+        command: reportCommand(o),
         settings: [...props].map(([k, v]) => [k, redactProperty(k, v)] as const),
         summaryLine: summary,
         startedAt: new Date(startMs).toISOString(),

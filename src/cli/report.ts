@@ -20,7 +20,7 @@ export const REPORT_COLORS = {
 
 export interface ReportData {
   readonly title: string
-  /** The command line as run, secrets redacted. */
+  /** The command line, rendered from the parsed options (a canonical spelling), secrets redacted. */
   readonly command: string
   /** Producer settings as given (Java names), secrets redacted. */
   readonly settings: readonly (readonly [string, string])[]

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { parsePerfArgs, type PerfOptions } from '../../src/cli/args.js'
-import { EXIT_USAGE, formatMetrics, letterPayloads, producerProperties, redactArgv, runPerf, splitPayloads, type PerfIo } from '../../src/cli/perf.js'
+import { EXIT_USAGE, formatMetrics, letterPayloads, producerProperties, reportCommand, runPerf, splitPayloads, type PerfIo } from '../../src/cli/perf.js'
 import { progressLine } from '../../src/cli/progress.js'
 import { parseProperties } from '../../src/cli/properties.js'
 import { REPORT_COLORS, niceTicks, renderReport } from '../../src/cli/report.js'
@@ -263,8 +263,21 @@ describe('payloads, metrics and redaction', () => {
     expect(text.split('\n')).toEqual(['', `${'Metric Name'.padEnd(w)}   Value`, `${names[0]!.padEnd(w)} : 5.000`, `${names[1]!.padEnd(w)} : NaN`, `${names[2]} : 0.000`])
   })
 
-  it('hides secrets in the command line shown in the report', () => {
-    expect(redactArgv(['--producer-props', 'sasl.jaas.config=x password="s3cret"', 'acks=1', 'ssl.key.password=k'])).toBe('--producer-props sasl.jaas.config=[hidden] acks=1 ssl.key.password=[hidden]')
+  it('hides secrets in the command line shown in the report, however the props were spelled', () => {
+    const secret = 's3cret-Value'
+    const spellings = [
+      ['--producer-props', `sasl.jaas.config=x password="${secret}"`, 'acks=1', `ssl.key.password=${secret}`],
+      [`--producer-props=sasl.jaas.config=x password="${secret}"`, 'acks=1', `ssl.key.password=${secret}`],
+      ['--command-property', `sasl.jaas.config=x password="${secret}"`, 'acks=1', `--command-property=ssl.key.password=${secret}`],
+      [`--producer-p=sasl.jaas.config=${secret}`, `sasl.password=${secret}`, `sasl.oauthbearer.client.secret=${secret}`, 'acks=1', `ssl.key.pem=${secret}`],
+    ]
+    for (const props of spellings) {
+      const command = reportCommand(options(['--topic', 't', '--num-records', '3', '--throughput', '-1', '--record-size', '10', ...props]))
+      expect(command).not.toContain(secret)
+      expect(command).toMatch(/^kafka-producer-perf --topic t --num-records 3 --record-size 10 --throughput -1 --producer-props /)
+      expect(command).toContain(' acks=1')
+      expect(command).toMatch(/(sasl\.jaas\.config|ssl\.key\.password)=\[hidden\]/)
+    }
   })
 })
 
