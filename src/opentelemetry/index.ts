@@ -1,4 +1,3 @@
-import * as dc from 'node:diagnostics_channel'
 import { performance } from 'node:perf_hooks'
 import {
   context,
@@ -22,7 +21,7 @@ import {
 } from '@opentelemetry/api'
 import type { SendTraceContext } from '../producer/kafka-producer.js'
 import type { ProduceTraceContext } from '../producer/sender.js'
-import { CHANNEL_NAMES } from '../util/diagnostics.js'
+import { produceChannel, sendChannel } from '../util/diagnostics.js'
 
 /**
  * OpenTelemetry for kafka-producer-ts, as the optional subpath
@@ -358,8 +357,9 @@ export function enableOpenTelemetry(options: OpenTelemetryOptions = {}): OpenTel
     produceTc?.asyncEnd.unsubscribe(onProduceAsyncEnd)
   }
 
-  const sendTc = withTraces || withMetrics ? dc.tracingChannel(CHANNEL_NAMES.send) : null
-  const produceTc = withMetrics ? dc.tracingChannel(CHANNEL_NAMES.produce) : null
+  // The guarded channels: null where the runtime has no TracingChannel, and then nothing is recorded.
+  const sendTc = withTraces || withMetrics ? sendChannel : null
+  const produceTc = withMetrics ? produceChannel : null
   // Only the events used: start, the end of a synchronous throw, and asyncEnd.
   sendTc?.start.subscribe(onSendStart)
   sendTc?.end.subscribe(onSendEnd)

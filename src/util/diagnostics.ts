@@ -14,12 +14,12 @@ import * as dc from 'node:diagnostics_channel'
  * - Names are `kafka-producer-ts:` + the table's suffix; they are a public
  *   contract and change only with the changelog.
  * - A runtime without `diagnostics_channel.tracingChannel` (an older Bun or
- *   Deno) gets inert tracing channels: nothing is published there, nothing
- *   throws.
+ *   Deno) gets null for the tracing channels: nothing is traced there,
+ *   nothing throws. Plain channels exist on every supported runtime.
  */
 
 /** The channel names' common prefix. */
-export const CHANNEL_PREFIX = 'kafka-producer-ts:'
+const CHANNEL_PREFIX = 'kafka-producer-ts:'
 
 /** The published names, as a table (documented in docs/observability.md). */
 export const CHANNEL_NAMES = Object.freeze({
@@ -47,24 +47,16 @@ export const CHANNEL_NAMES = Object.freeze({
   transactionState: `${CHANNEL_PREFIX}transaction:state`,
 })
 
-/** The part of a plain channel a publisher uses. */
-export interface PublishChannel {
-  readonly hasSubscribers: boolean
-  publish(message: unknown): void
-}
-
-/** The part of Node's TracingChannel a publisher uses (the five sub-channels and the trace helpers). */
+/** The part of Node's TracingChannel used here (the five sub-channels and the trace helpers). */
 export interface Tracing {
-  readonly start: PublishChannel
-  readonly end: PublishChannel
-  readonly asyncStart: PublishChannel
-  readonly asyncEnd: PublishChannel
-  readonly error: PublishChannel
+  readonly start: dc.Channel
+  readonly end: dc.Channel
+  readonly asyncStart: dc.Channel
+  readonly asyncEnd: dc.Channel
+  readonly error: dc.Channel
   tracePromise<T>(fn: () => Promise<T>, context: object): Promise<T>
   traceCallback(fn: (...args: any[]) => unknown, position: number, context: object, thisArg: unknown, ...args: unknown[]): unknown
 }
-
-const INERT: PublishChannel = Object.freeze({ hasSubscribers: false, publish: () => {} })
 
 function tracing(name: string): Tracing | null {
   const make = (dc as { tracingChannel?: (name: string) => unknown }).tracingChannel
@@ -79,12 +71,8 @@ function tracing(name: string): Tracing | null {
   }
 }
 
-function plain(name: string): PublishChannel {
-  try {
-    return dc.channel(name) as PublishChannel
-  } catch {
-    return INERT
-  }
+function plain(name: string): dc.Channel {
+  return dc.channel(name)
 }
 
 /** True when any of a tracing channel's five sub-channels has a subscriber (TracingChannel.hasSubscribers, Node 22, by hand). */
