@@ -9,7 +9,6 @@ import {
   type Attributes,
   type BatchObservableResult,
   type Context,
-  type Counter,
   type Histogram,
   type MeterProvider,
   type Span,
@@ -17,7 +16,6 @@ import {
   type TextMapSetter,
   type Tracer,
   type TracerProvider,
-  type UpDownCounter,
 } from '@opentelemetry/api'
 import type { SendTraceContext } from '../producer/kafka-producer.js'
 import type { ProduceTraceContext } from '../producer/sender.js'
@@ -174,59 +172,40 @@ export function enableOpenTelemetry(options: OpenTelemetryOptions = {}): OpenTel
   // Per-handle keys for the state kept on the channels' context objects.
   const SPAN = Symbol('otel.span')
   const STARTED = Symbol('otel.started')
+  const NODE_ATTRS = Symbol('otel.node')
 
-  let sendDuration: Histogram | null = null
-  let sentMessages: Counter | null = null
-  let requestDuration: Histogram | null = null
-  let requestSize: Histogram | null = null
-  let throttleTime: Histogram | null = null
-  let inFlight: UpDownCounter | null = null
-  if (meter !== null) {
-    sendDuration = meter.createHistogram('messaging.client.operation.duration', {
-      description: 'Duration of send(): from the call to the acknowledgement or failure.',
-      unit: 's',
-      advice: { explicitBucketBoundaries: DURATION_BUCKETS },
-    })
-    sentMessages = meter.createCounter('messaging.client.sent.messages', {
-      description: 'Records the producer attempted to send, counted at their completion; failures carry error.type.',
-      unit: '{message}',
-    })
-    requestDuration = meter.createHistogram('kafka.producer.request.duration', {
-      description: 'Produce request latency: from the request to its response (or failure).',
-      unit: 's',
-      advice: { explicitBucketBoundaries: DURATION_BUCKETS },
-    })
-    requestSize = meter.createHistogram('kafka.producer.request.size', {
-      description: 'Record-batch bytes per Produce request (the batches it carries, not the request on the wire).',
-      unit: 'By',
-      advice: { explicitBucketBoundaries: SIZE_BUCKETS },
-    })
-    throttleTime = meter.createHistogram('kafka.producer.request.throttle_time', {
-      description: 'Throttle time the broker asked for in a Produce response (KIP-219).',
-      unit: 's',
-      advice: { explicitBucketBoundaries: DURATION_BUCKETS },
-    })
-    inFlight = meter.createUpDownCounter('kafka.producer.requests.in_flight', {
-      description: 'Produce requests sent and not yet answered.',
-      unit: '{request}',
-    })
+  const histogram = (name: string, description: string, unit: string, buckets: number[]): Histogram =>
+    meter!.createHistogram(name, { description, unit, advice: { explicitBucketBoundaries: buckets } })
+  const instruments =
+    meter === null
+      ? null
+      : {
+          sendDuration: histogram('messaging.client.operation.duration', 'Duration of send(): from the call to the acknowledgement or failure.', 's', DURATION_BUCKETS),
+          sentMessages: meter.createCounter('messaging.client.sent.messages', {
+            description: 'Records the producer attempted to send, counted at their completion; failures carry error.type.',
+            unit: '{message}',
+          }),
+          requestDuration: histogram('kafka.producer.request.duration', 'Produce request latency: from the request to its response (or failure).', 's', DURATION_BUCKETS),
+          requestSize: histogram('kafka.producer.request.size', 'Record-batch bytes per Produce request (the batches it carries, not the request on the wire).', 'By', SIZE_BUCKETS),
+          throttleTime: histogram('kafka.producer.request.throttle_time', 'Throttle time the broker asked for in a Produce response (KIP-219).', 's', DURATION_BUCKETS),
+          inFlight: meter.createUpDownCounter('kafka.producer.requests.in_flight', { description: 'Produce requests sent and not yet answered.', unit: '{request}' }),
+        }
+
+  /** The send attributes every send span and send measurement starts from; topic and partition when known. */
+  function sendAttributes(clientId: string, topic: unknown, partition: unknown): Attributes {
+    const a: Attributes = { [ATTR_SYSTEM]: 'kafka', [ATTR_OPERATION_NAME]: 'send', [ATTR_OPERATION_TYPE]: 'send', [ATTR_CLIENT_ID]: clientId }
+    if (typeof topic === 'string') a[ATTR_DESTINATION] = topic
+    if (typeof partition === 'number') a[ATTR_PARTITION] = String(partition)
+    return a
   }
-
-  // Attribute sets for the send metrics, one per client, topic and partition: no object per record.
+  // The success measurements' attribute sets, one per client, topic and partition: no object per record.
   const sendAttrs = new Map<string, Map<string, Attributes[]>>()
-  function sendAttributes(clientId: string, topic: string, partition: number): Attributes {
+  function cachedSendAttributes(clientId: string, topic: string, partition: number): Attributes {
     let byTopic = sendAttrs.get(clientId)
     if (byTopic === undefined) sendAttrs.set(clientId, (byTopic = new Map()))
     let byPartition = byTopic.get(topic)
     if (byPartition === undefined) byTopic.set(topic, (byPartition = []))
-    return (byPartition[partition] ??= {
-      [ATTR_SYSTEM]: 'kafka',
-      [ATTR_OPERATION_NAME]: 'send',
-      [ATTR_OPERATION_TYPE]: 'send',
-      [ATTR_DESTINATION]: topic,
-      [ATTR_PARTITION]: String(partition),
-      [ATTR_CLIENT_ID]: clientId,
-    })
+    return (byPartition[partition] ??= sendAttributes(clientId, topic, partition))
   }
   const nodeAttrs = new Map<string, Attributes>()
   function nodeAttributes(clientId: string, nodeId: number): Attributes {
@@ -248,21 +227,14 @@ export function enableOpenTelemetry(options: OpenTelemetryOptions = {}): OpenTel
     const ctx = message as SendState
     if (onlyClientId !== undefined && ctx.clientId !== onlyClientId) return
     pending++
-    if (meter !== null) ctx[STARTED] = performance.now()
+    if (instruments !== null) ctx[STARTED] = performance.now()
     if (tracer === null) {
       ctx[SPAN] = null
       return
     }
     const topic = typeof ctx.topic === 'string' ? ctx.topic : undefined
-    const attributes: Attributes = {
-      [ATTR_SYSTEM]: 'kafka',
-      [ATTR_OPERATION_NAME]: 'send',
-      [ATTR_OPERATION_TYPE]: 'send',
-      [ATTR_CLIENT_ID]: ctx.clientId,
-    }
     // Known at creation, for samplers (the conventions ask for these at span start).
-    if (topic !== undefined) attributes[ATTR_DESTINATION] = topic
-    if (typeof ctx.partition === 'number') attributes[ATTR_PARTITION] = String(ctx.partition)
+    const attributes = sendAttributes(ctx.clientId, topic, ctx.partition)
     const key = keyAttribute(ctx.key)
     if (key !== undefined) attributes[ATTR_KEY] = key
     if (ctx.value === null) attributes[ATTR_TOMBSTONE] = true
@@ -294,18 +266,17 @@ export function enableOpenTelemetry(options: OpenTelemetryOptions = {}): OpenTel
       span.end()
     }
     const t0 = ctx[STARTED]
-    if (t0 === undefined || sendDuration === null) return
+    if (t0 === undefined || instruments === null) return
     const seconds = (performance.now() - t0) / 1000
     let attrs: Attributes
     if (failed || md === undefined) {
-      attrs = { [ATTR_SYSTEM]: 'kafka', [ATTR_OPERATION_NAME]: 'send', [ATTR_OPERATION_TYPE]: 'send', [ATTR_CLIENT_ID]: ctx.clientId, [ATTR_ERROR_TYPE]: errorType(ctx.error) }
-      if (typeof ctx.topic === 'string') attrs[ATTR_DESTINATION] = ctx.topic
-      if (typeof ctx.partition === 'number') attrs[ATTR_PARTITION] = String(ctx.partition)
+      attrs = sendAttributes(ctx.clientId, ctx.topic, ctx.partition)
+      attrs[ATTR_ERROR_TYPE] = errorType(ctx.error)
     } else {
-      attrs = sendAttributes(ctx.clientId, md.topic, md.partition)
+      attrs = cachedSendAttributes(ctx.clientId, md.topic, md.partition)
     }
-    sendDuration.record(seconds, attrs)
-    sentMessages!.add(1, attrs)
+    instruments.sendDuration.record(seconds, attrs)
+    instruments.sentMessages.add(1, attrs)
   }
 
   const onSendEnd = (message: unknown): void => {
@@ -315,29 +286,30 @@ export function enableOpenTelemetry(options: OpenTelemetryOptions = {}): OpenTel
   }
   const onSendAsyncEnd = (message: unknown): void => finishSend(message as SendState)
 
-  type ProduceState = ProduceTraceContext & { [STARTED]?: number }
+  // Produce traces are subscribed only with metrics on, so `instruments` is set in these two.
+  type ProduceState = ProduceTraceContext & { [NODE_ATTRS]?: Attributes }
   const onProduceStart = (message: unknown): void => {
     const ctx = message as ProduceState
     if (onlyClientId !== undefined && ctx.clientId !== onlyClientId) return
     pending++
-    ctx[STARTED] = performance.now()
-    const attrs = nodeAttributes(ctx.clientId, ctx.nodeId)
-    inFlight!.add(1, attrs)
-    requestSize!.record(ctx.bytes, attrs)
+    const attrs = (ctx[NODE_ATTRS] = nodeAttributes(ctx.clientId, ctx.nodeId))
+    instruments!.inFlight.add(1, attrs)
+    instruments!.requestSize.record(ctx.bytes, attrs)
   }
   const onProduceAsyncEnd = (message: unknown): void => {
     const ctx = message as ProduceState
-    const t0 = ctx[STARTED]
-    if (t0 === undefined) return
-    ctx[STARTED] = undefined
+    const attrs = ctx[NODE_ATTRS]
+    if (attrs === undefined) return // not ours, or begun before this handle existed
+    ctx[NODE_ATTRS] = undefined
     settled()
-    const attrs = nodeAttributes(ctx.clientId, ctx.nodeId)
-    inFlight!.add(-1, attrs)
+    instruments!.inFlight.add(-1, attrs)
+    // The sender's latency, on its clock, for both outcomes.
+    const seconds = (ctx.latencyMs ?? 0) / 1000
     if (ctx.result !== undefined) {
-      requestDuration!.record(ctx.result.latencyMs / 1000, attrs)
-      throttleTime!.record(ctx.result.throttleTimeMs / 1000, attrs)
+      instruments!.requestDuration.record(seconds, attrs)
+      instruments!.throttleTime.record(ctx.result.throttleTimeMs / 1000, attrs)
     } else {
-      requestDuration!.record((performance.now() - t0) / 1000, { ...attrs, [ATTR_ERROR_TYPE]: errorType(ctx.error) })
+      instruments!.requestDuration.record(seconds, { ...attrs, [ATTR_ERROR_TYPE]: errorType(ctx.error) })
     }
   }
 

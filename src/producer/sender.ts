@@ -76,11 +76,11 @@ export interface ProduceTraceContext {
     }[]
     /** The broker's throttle_time_ms (KIP-219); 0 when not throttled. */
     throttleTimeMs: number
-    /** Ms from sending the request to its response. */
-    latencyMs: number
   }
   /** When the request failed (a disconnect, a request timeout, ...). */
   error?: Error
+  /** At completion, either outcome: ms from sending the request to its response or failure. */
+  latencyMs?: number
 }
 
 /**
@@ -590,7 +590,7 @@ export class Sender {
 
   /** The produce trace's completion: per-partition errors, throttle and latency, or the request's failure. */
   private endProduceTrace(trace: ProduceTraceContext, response: ClientResponse<ProduceResponse>): void {
-    const latencyMs = response.receivedMs - response.request.createdMs
+    trace.latencyMs = response.receivedMs - response.request.createdMs
     const body = response.body
     if (body === null && response.error !== null) {
       trace.error = response.error
@@ -599,7 +599,7 @@ export class Sender {
       if (body !== null) {
         for (const t of body.topics) for (const p of t.partitions) if (p.errorCode !== ErrorCode.NONE) errors.push({ topic: t.name, partition: p.index, errorCode: p.errorCode })
       }
-      trace.result = { errors, throttleTimeMs: body?.throttleTimeMs ?? 0, latencyMs }
+      trace.result = { errors, throttleTimeMs: body?.throttleTimeMs ?? 0 }
     }
     publishAsyncOutcome(produceChannel!, trace)
   }
