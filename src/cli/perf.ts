@@ -25,7 +25,7 @@
  * timers, the producer) comes in through `PerfIo`, so tests can drive it.
  */
 import { randomUUID } from 'node:crypto'
-import { CONFIG_DEFINITIONS, KafkaConfigError, KafkaProducer, VERSION, resolveProducerConfig, type ProducerMetricsSnapshot, type RecordMetadata } from '../index.js'
+import { CONFIG_DEFINITIONS, KafkaConfigError, KafkaProducer, VERSION, type ProducerMetricsSnapshot, type RecordMetadata } from '../index.js'
 import { PROGRAM, helpText, parsePerfArgs, usageLine, type PerfOptions } from './args.js'
 import { TtyLine, type ProgressView } from './progress.js'
 import { parseProperties } from './properties.js'
@@ -61,6 +61,9 @@ const REPORTING_INTERVAL_MS = 5_000
 const YIELD_EVERY = 1_000
 const PAYLOAD_POOL_BYTES = 16 * 1024 * 1024
 const TTY_REFRESH_MS = 250
+/** Java's printTotal percentiles. */
+const PERCENTILES = [0.5, 0.95, 0.99, 0.999]
+const PERCENTILE_LABELS = ['50th', '95th', '99th', '99.9th']
 const DEFAULT_TRANSACTION_ID_PREFIX = 'performance-producer-'
 const DEFAULT_TRANSACTION_DURATION_MS = 3_000
 /**
@@ -202,14 +205,14 @@ async function perf(o: PerfOptions, io: PerfIo): Promise<number> {
   const transactionDurationMs = o.transactionDurationMs ?? DEFAULT_TRANSACTION_DURATION_MS
 
   const config = Object.fromEntries(props) as unknown as ConstructorParameters<typeof KafkaProducer>[0]
-  let bufferMemory: number
+  let producer: KafkaProducer<unknown, unknown>
   try {
-    bufferMemory = resolveProducerConfig(config, { onWarning: () => {} }).bufferMemory
+    producer = new KafkaProducer(config)
   } catch (e) {
     if (e instanceof KafkaConfigError) throw new Error(`${e.message} (from ${o.producerConfigFile !== null ? '--producer.config / ' : ''}--producer-props)`)
     throw e
   }
-  const producer = new KafkaProducer(config)
+  const bufferMemory = producer.metrics()['buffer-total-bytes']
   const clientId = props.get('client.id')!
   const tty = io.stdout.isTTY === true
   const line = tty ? new TtyLine(io.stdout) : null
@@ -306,6 +309,7 @@ async function perf(o: PerfOptions, io: PerfIo): Promise<number> {
   let txnStart = 0
   let sent = 0
   let summary = ''
+  let percentiles: number[] = []
   try {
     for (let i = 0; i < o.numRecords && !interrupted; i++) {
       const payload = o.payloadFile !== null ? payloads[Math.floor(Math.random() * payloads.length)]! : o.recordSize !== null ? payloads[i % payloads.length]! : Buffer.from(String(i), 'utf8')
@@ -333,17 +337,14 @@ async function perf(o: PerfOptions, io: PerfIo): Promise<number> {
     // Java's close() runs after every send() has returned, so nothing still waits for metadata or memory;
     // here sends may still wait, and close() would fail them: flush first.
     await producer.flush()
-    if (!o.printMetrics) {
-      await producer.close()
-      stopView()
-      line?.clear()
-      summary = stats.totalLine(io.nowMs())
-      io.stdout.write(`${summary}\n`)
-    } else {
-      stopView()
-      line?.clear()
-      summary = stats.totalLine(io.nowMs())
-      io.stdout.write(`${summary}\n`)
+    // Java's order: without --print-metrics close() comes before the summary; with it, after the metrics.
+    if (!o.printMetrics) await producer.close()
+    stopView()
+    line?.clear()
+    percentiles = stats.percentiles(...PERCENTILES)
+    summary = stats.totalLine(io.nowMs(), percentiles)
+    io.stdout.write(`${summary}\n`)
+    if (o.printMetrics) {
       io.stdout.write(`${formatMetrics(producer.metrics(), clientId)}\n`)
       await producer.close()
     }
@@ -362,7 +363,6 @@ async function perf(o: PerfOptions, io: PerfIo): Promise<number> {
     for (const [message, n] of errors) io.stderr.write(`  ${n} × ${message}\n`)
   }
   if (o.reportFile !== null) {
-    const [p50, p95, p99, p999] = stats.percentiles(0.5, 0.95, 0.99, 0.999)
     io.writeFile(
       o.reportFile,
       renderReport({
@@ -377,12 +377,7 @@ async function perf(o: PerfOptions, io: PerfIo): Promise<number> {
         secLatencySum: stats.secLatencySum,
         secLatencyMax: stats.secLatencyMax,
         histogram: stats.latencyHistogram(),
-        percentiles: [
-          { label: '50th', ms: p50! },
-          { label: '95th', ms: p95! },
-          { label: '99th', ms: p99! },
-          { label: '99.9th', ms: p999! },
-        ],
+        percentiles: PERCENTILE_LABELS.map((label, i) => ({ label, ms: percentiles[i]! })),
         failed,
       }),
     )

@@ -38,7 +38,7 @@ export interface ReportData {
   readonly failed: number
 }
 
-export function esc(s: string): string {
+function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
 }
 
@@ -116,7 +116,7 @@ function svg(parts: string[], legend: readonly { label: string; color: string }[
 }
 
 /** A line chart over seconds 0 … n-1, one or two y axes. */
-export function timeChart(series: readonly Series[], leftLabel: string, rightLabel: string | null): string {
+function timeChart(series: readonly Series[], leftLabel: string, rightLabel: string | null): string {
   const parts: string[] = []
   const n = Math.max(1, ...series.map((s) => s.values.length))
   const xMax = Math.max(1, n)
@@ -143,7 +143,7 @@ export function timeChart(series: readonly Series[], leftLabel: string, rightLab
 }
 
 /** Bars of records per latency bin, with the percentiles marked. Bins of whole ms, merged to at most ~80 bars. */
-export function histogramChart(histogram: ArrayLike<number>, percentiles: readonly { label: string; ms: number }[]): string {
+function histogramChart(histogram: ArrayLike<number>, percentiles: readonly { label: string; ms: number }[]): string {
   const parts: string[] = []
   const top = histogram.length // latencies 0 … top-1 ms
   const binMs = Math.max(1, Math.ceil(top / 80))

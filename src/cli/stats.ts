@@ -19,7 +19,6 @@ export class PerfStats {
   bytes = 0
   totalLatency = 0
   maxLatency = 0
-  private iteration = 0
   private readonly sampling: number
   private readonly latencies: Int32Array
   private index = 0
@@ -59,8 +58,8 @@ export class PerfStats {
     this.windowBytes += bytes
     this.windowTotalLatency += latency
     if (latency > this.windowMaxLatency) this.windowMaxLatency = latency
-    if (this.iteration % this.sampling === 0 && this.index < this.latencies.length) this.latencies[this.index++] = latency
-    this.iteration++
+    // Java samples by the record's index; here by its completion's (count - 1), the same set of sizes.
+    if ((this.count - 1) % this.sampling === 0 && this.index < this.latencies.length) this.latencies[this.index++] = latency
     this.recordSecond(latency, bytes, nowMs)
     this.recordHistogram(latency)
     if (this.onWindow !== null && nowMs - this.windowStart >= this.reportingIntervalMs) {
@@ -125,12 +124,12 @@ export class PerfStats {
     return ps.map((p) => sorted[Math.min(Math.floor(p * size), sorted.length - 1)]!)
   }
 
-  /** Java's printTotal line. */
-  totalLine(nowMs: number): string {
+  /** Java's printTotal line; `p` are the 50th, 95th, 99th and 99.9th percentiles when already computed. */
+  totalLine(nowMs: number, p: readonly number[] = this.percentiles(0.5, 0.95, 0.99, 0.999)): string {
     const elapsed = nowMs - this.startMs
     const recsPerSec = (1000 * this.count) / elapsed
     const mbPerSec = (1000 * this.bytes) / elapsed / (1024 * 1024)
-    const [p50, p95, p99, p999] = this.percentiles(0.5, 0.95, 0.99, 0.999)
+    const [p50, p95, p99, p999] = p
     return (
       `${this.count} records sent, ${fixed(recsPerSec, 1)} records/sec (${fixed(mbPerSec, 2)} MB/sec), ` +
       `${fixed(this.totalLatency / this.count, 2)} ms avg latency, ${fixed(this.maxLatency, 2)} ms max latency, ` +
