@@ -372,6 +372,7 @@ async function perf(o: PerfOptions, io: PerfIo): Promise<number> {
         summaryLine: summary,
         startedAt: new Date(startMs).toISOString(),
         toolVersion: VERSION,
+        elapsedMs: stats.lastMs - startMs,
         secCount: stats.secCount,
         secBytes: stats.secBytes,
         secLatencySum: stats.secLatencySum,

@@ -27,6 +27,8 @@ export interface ReportData {
   readonly summaryLine: string
   readonly startedAt: string
   readonly toolVersion: string
+  /** Ms from the start to the last acknowledgement: the last second is partial, and its rates are scaled by this. */
+  readonly elapsedMs: number
   /** Per second since the start. */
   readonly secCount: readonly number[]
   readonly secBytes: readonly number[]
@@ -105,21 +107,23 @@ function axes(parts: string[], f: Frame, xTicks: number[], xMax: number, xLabel:
   parts.push(`<text transform="translate(18,${f.y0 + f.h / 2}) rotate(-90)" text-anchor="middle">${esc(yLabel)}</text>`)
 }
 
+/** About the width of a character at the charts' 11 px font. */
+const CHAR_WIDTH = 6.5
+
 function svg(parts: string[], legend: readonly { label: string; color: string }[]): string {
   let lx = FRAME.x0
   for (const l of legend) {
     parts.push(`<rect x="${lx}" y="${H - 16}" width="12" height="12" fill="${l.color}"/>`)
     parts.push(`<text x="${lx + 16}" y="${H - 6}">${esc(l.label)}</text>`)
-    lx += 40 + l.label.length * 6.5
+    lx += 40 + l.label.length * CHAR_WIDTH
   }
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="11">\n<rect width="100%" height="100%" fill="#fff"/>\n${parts.join('\n')}\n</svg>`
 }
 
-/** A line chart over seconds 0 … n-1, one or two y axes. */
-function timeChart(series: readonly Series[], leftLabel: string, rightLabel: string | null): string {
+/** A line chart over `seconds` seconds (a series may end earlier), one or two y axes. */
+function timeChart(series: readonly Series[], leftLabel: string, rightLabel: string | null, seconds: number): string {
   const parts: string[] = []
-  const n = Math.max(1, ...series.map((s) => s.values.length))
-  const xMax = Math.max(1, n)
+  const xMax = Math.max(1, seconds)
   const xTicks = niceTicks(xMax, 8).filter((t) => t <= xMax && Number.isInteger(t))
   const leftTicks = niceTicks(Math.max(0, ...series.filter((s) => !s.right).flatMap((s) => s.values)))
   const rightSeries = series.filter((s) => s.right)
@@ -163,23 +167,36 @@ function histogramChart(histogram: ArrayLike<number>, percentiles: readonly { la
   })
   percentiles.forEach((p, i) => {
     const x = f.x0 + ((p.ms + 0.5) / xMax) * f.w
+    const text = `${p.label} ${p.ms} ms`
+    // Right of its line, or left of it where it would leave the frame; outlined in white so a bar behind it does not hide it.
+    const right = x + 3 + text.length * CHAR_WIDTH <= f.x0 + f.w
     parts.push(`<line x1="${x.toFixed(1)}" y1="${f.y0}" x2="${x.toFixed(1)}" y2="${f.y0 + f.h}" stroke="#555" stroke-dasharray="3 3"/>`)
-    parts.push(`<text x="${(x + 3).toFixed(1)}" y="${f.y0 + 12 + i * 13}" fill="#333">${esc(`${p.label} ${p.ms} ms`)}</text>`)
+    parts.push(
+      `<text x="${(right ? x + 3 : x - 3).toFixed(1)}" y="${f.y0 + 12 + i * 13}" text-anchor="${right ? 'start' : 'end'}" fill="#333" stroke="#fff" stroke-width="3" paint-order="stroke">${esc(text)}</text>`,
+    )
   })
   return svg(parts, [{ label: `records per ${binMs} ms latency bin`, color: REPORT_COLORS.histogram }])
 }
 
+const MIN_PARTIAL_SECOND_MS = 250
+
 export function renderReport(d: ReportData): string {
   const seconds = d.secCount.length
+  // Rates per second over each second's real length: the last one is partial. A last part shorter than
+  // MIN_PARTIAL_SECOND_MS is left out of the rate chart rather than drawn as a spike or a drop.
+  const lastMs = d.elapsedMs - 1000 * (seconds - 1)
+  const rateSeconds = seconds > 1 && lastMs < MIN_PARTIAL_SECOND_MS ? seconds - 1 : seconds
+  const perSecond = (v: number, i: number): number => (i === seconds - 1 && lastMs > 0 && lastMs < 1000 ? (v * 1000) / lastMs : v)
   const mb = d.secBytes.map((b) => b / (1024 * 1024))
   const avg = d.secCount.map((c, i) => (c === 0 ? 0 : d.secLatencySum[i]! / c))
   const throughput = timeChart(
     [
-      { label: 'records/s', color: REPORT_COLORS.records, values: d.secCount, area: true },
-      { label: 'MB/s (right axis)', color: REPORT_COLORS.megabytes, values: mb, right: true, dashed: true },
+      { label: 'records/s', color: REPORT_COLORS.records, values: d.secCount.slice(0, rateSeconds).map(perSecond), area: true },
+      { label: 'MB/s (right axis)', color: REPORT_COLORS.megabytes, values: mb.slice(0, rateSeconds).map(perSecond), right: true, dashed: true },
     ],
     'records/s',
     'MB/s',
+    seconds,
   )
   const latency = timeChart(
     [
@@ -188,6 +205,7 @@ export function renderReport(d: ReportData): string {
     ],
     'latency, ms',
     null,
+    seconds,
   )
   const hist = histogramChart(d.histogram, d.percentiles)
   const settings = d.settings.map(([k, v]) => `<tr><td>${esc(k)}</td><td>${esc(v)}</td></tr>`).join('\n')

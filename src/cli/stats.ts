@@ -19,6 +19,8 @@ export class PerfStats {
   bytes = 0
   totalLatency = 0
   maxLatency = 0
+  /** When the last acknowledgement came (the start until one has). */
+  lastMs: number
   private readonly sampling: number
   private readonly latencies: Int32Array
   private index = 0
@@ -46,11 +48,13 @@ export class PerfStats {
     this.sampling = Math.max(1, Math.floor(numRecords / Math.min(numRecords, 500_000)))
     this.latencies = new Int32Array(Math.floor(numRecords / this.sampling) + 1)
     this.windowStart = startMs
+    this.lastMs = startMs
   }
 
   /** One acknowledged record (Java's PerfCallback.onCompletion without an exception). */
   record(latency: number, bytes: number, nowMs: number): void {
     this.count++
+    this.lastMs = nowMs
     this.bytes += bytes
     this.totalLatency += latency
     if (latency > this.maxLatency) this.maxLatency = latency

@@ -300,6 +300,7 @@ describe('progress line and report markup', () => {
       summaryLine: '3 records sent',
       startedAt: '2025-01-01T00:00:00.000Z',
       toolVersion: '0.1.0',
+      elapsedMs: 1_500,
       secCount: [1, 2],
       secBytes: [10, 20],
       secLatencySum: [5, 8],
@@ -313,6 +314,26 @@ describe('progress line and report markup', () => {
     for (const c of Object.values(REPORT_COLORS)) expect(html).toContain(c)
     expect(html).toContain('perf &lt;t&gt;')
     expect(html).not.toContain('<t>')
+  })
+
+  it('draws the last, partial second at its rate, leaves out a last sliver, and keeps percentile labels inside the chart', () => {
+    const base = { title: 't', command: 'c', settings: [], summaryLine: 's', startedAt: 'x', toolVersion: '0', secBytes: [100, 100, 25], secLatencySum: [1, 1, 1], secLatencyMax: [1, 1, 1], failed: 0 }
+    const recordsLine = (html: string): number[] => {
+      const svg = html.slice(html.indexOf('<figure id="throughput">'), html.indexOf('<figure id="latency">'))
+      const line = svg.match(new RegExp(`<polyline points="([^"]+)" fill="none" stroke="${REPORT_COLORS.records}"`))![1]!
+      return line.split(' ').map((p) => Number(p.split(',')[1]))
+    }
+    // 1,000 records/s throughout; the last second lasted 250 ms and holds 250: the same height as the others.
+    const quarter = recordsLine(renderReport({ ...base, elapsedMs: 2_250, secCount: [1_000, 1_000, 250], histogram: [1], percentiles: [] }))
+    expect(quarter).toHaveLength(3)
+    expect(quarter[2]).toBeCloseTo(quarter[0]!, 1)
+    // A last part of 50 ms is not drawn.
+    expect(recordsLine(renderReport({ ...base, elapsedMs: 2_050, secCount: [1_000, 1_000, 50], histogram: [1], percentiles: [] }))).toHaveLength(2)
+    // The 99.9th at the right edge: its label ends at its line instead of running out of the frame.
+    const hist = renderReport({ ...base, elapsedMs: 3_000, secCount: [1, 1, 1], histogram: [5, 9, 1, 0, 0, 0, 0, 0, 0, 1], percentiles: [{ label: '50th', ms: 1 }, { label: '99.9th', ms: 9 }] })
+    expect(hist).toMatch(/text-anchor="start"[^>]*>50th 1 ms</)
+    expect(hist).toMatch(/text-anchor="end"[^>]*>99\.9th 9 ms</)
+    expect(hist).toMatch(/paint-order="stroke">50th/)
   })
 
   it('picks round axis ticks', () => {
