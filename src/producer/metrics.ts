@@ -226,20 +226,18 @@ export class TopicMetrics {
  * The producer's sensors. Recording happens per batch or per request, never
  * per record, except for one counter increment. Windowed values use the
  * clock given at construction (the producer's injected clock) when the
- * caller has no reading of it at hand (errors, which are rare).
+ * caller has no reading of it at hand (errors, which are rare). Every
+ * `*-total` is a stat's own total (`totalSum` or `totalCount`, Java's
+ * CumulativeSum / CumulativeCount beside the Rate of the same sensor), never
+ * a counter kept beside it.
  */
 export class ProducerMetrics {
-  recordSendTotal = 0
-  recordErrorTotal = 0
   /** Transactional call times, ns (Java's KafkaProducerMetrics txn-*-time-ns-total). */
   txnInitTimeNs = 0
   txnBeginTimeNs = 0
   txnSendOffsetsTimeNs = 0
   txnCommitTimeNs = 0
   txnAbortTimeNs = 0
-  recordRetryTotal = 0
-  batchSplitTotal = 0
-  requestTotal = 0
   readonly recordSend = new SampledStat()
   readonly recordsPerRequest = new SampledStat()
   readonly batchSize = new SampledStat()
@@ -308,7 +306,6 @@ export class ProducerMetrics {
     maxRecordSize = 0,
     compressionRatio = 1,
   ): void {
-    this.recordSendTotal += records
     this.recordSend.record(records, nowMs)
     this.batchSize.record(bytes, nowMs)
     this.queueTime.record(queueTimeMs, nowMs)
@@ -321,7 +318,6 @@ export class ProducerMetrics {
   }
 
   recordRequest(records: number, nowMs: number): void {
-    this.requestTotal++
     this.recordsPerRequest.record(records, nowMs)
   }
 
@@ -342,20 +338,17 @@ export class ProducerMetrics {
 
   /** `count` records failed; `topic` when they had reached a batch (Java's SenderMetrics.recordErrors), else null. */
   recordErrors(count: number, topic: string | null = null, nowMs = this.time()): void {
-    this.recordErrorTotal += count
     this.errors.record(count, nowMs)
     if (topic !== null) this.topics.get(topic)?.errors.record(count, nowMs)
   }
 
   /** `count` records of `topic` go out again (Java's SenderMetrics.recordRetries). */
   recordRetries(count: number, topic: string, nowMs: number): void {
-    this.recordRetryTotal += count
     this.retries.record(count, nowMs)
     this.topics.get(topic)?.retries.record(count, nowMs)
   }
 
   recordBatchSplit(nowMs: number): void {
-    this.batchSplitTotal++
     this.batchSplit.record(1, nowMs)
   }
 

@@ -93,12 +93,12 @@ describe('ProducerMetrics', () => {
     m.recordLatency(1, 20, 200)
     m.recordLatency(1, 40, 210)
     m.recordLatency(2, 7, 220)
-    m.recordErrorTotal += 3
-    m.recordRetryTotal += 2
-    expect(m.recordSendTotal).toBe(40)
-    expect(m.requestTotal).toBe(1)
-    expect(m.recordErrorTotal).toBe(3)
-    expect(m.recordRetryTotal).toBe(2)
+    m.recordErrors(3, null, 230)
+    m.recordRetries(2, 'a', 230)
+    expect(m.recordSend.totalSum).toBe(40)
+    expect(m.recordsPerRequest.totalCount).toBe(1)
+    expect(m.errors.totalSum).toBe(3)
+    expect(m.retries.totalSum).toBe(2)
     expect(m.batchSize.avg(300)).toBe(2000)
     expect(m.queueTime.avg(300)).toBe(10)
     expect(m.recordsPerRequest.avg(300)).toBe(40)
@@ -114,7 +114,7 @@ describe('ProducerMetrics', () => {
     // Sixty seconds later everything windowed has expired; totals have not.
     expect(m.recordRate(60_000)).toBe(0)
     expect(m.batchSize.avg(60_000)).toBeNaN()
-    expect(m.recordSendTotal).toBe(40)
+    expect(m.recordSend.totalSum).toBe(40)
   })
 })
 
@@ -144,12 +144,11 @@ describe('ProducerMetrics: errors, topics, buffer pool, throttle', () => {
     m.recordErrors(3, 'a')
     m.recordErrors(2, 'unseen') // no sensors for a topic never sent: global only, nothing made
     expect(m.topics.has('unseen')).toBe(false)
-    expect(m.recordErrorTotal).toBe(6)
     expect(m.errors.totalSum).toBe(6)
     expect(t.errors.totalSum).toBe(3)
     expect(m.errors.rate(1000)).toBeCloseTo(6 / 31, 9) // over 1 s, padded by one 30 s window
     m.recordRetries(4, 'a', 1000)
-    expect(m.recordRetryTotal).toBe(4)
+    expect(m.retries.totalSum).toBe(4)
     expect(t.retries.totalSum).toBe(4)
   })
 
