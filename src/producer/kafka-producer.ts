@@ -758,11 +758,12 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
     const io = this.client.selectorMetrics
     const nodes: ProducerMetricsSnapshot['nodes'] = {}
     const inFlight = this.client.inFlightPerNode()
-    const ids = new Set<number>([...inFlight.keys(), ...s.nodeLatency.keys(), ...(io !== undefined ? io.nodes.keys() : [])])
+    const ids = new Set<number>([...inFlight.keys(), ...s.nodes.keys(), ...(io !== undefined ? io.nodes.keys() : [])])
     for (const id of ids) {
       if (id < 0) continue
-      const lat = s.nodeLatency.get(id)
-      const thr = s.nodeThrottleTime.get(id)
+      const sn = s.nodes.get(id)
+      const lat = sn?.latency
+      const thr = sn?.throttleTime
       const n = io?.nodes.get(id)
       nodes[String(id)] = {
         'requests-in-flight': inFlight.get(id) ?? 0,

@@ -1,7 +1,5 @@
 import { SampledStat } from '../util/sampled-stat.js'
 
-export { SampledStat }
-
 /**
  * A point-in-time view of the producer's metrics, using the Java producer's
  * metric names (`producer-metrics` and `producer-node-metrics`), as returned
@@ -222,6 +220,14 @@ export class TopicMetrics {
   readonly errors = new SampledStat()
 }
 
+/** One broker's Sender sensors (Java's per-node request-latency and produce-throttle-time), made on its first response. */
+export class NodeMetrics {
+  /** Per Produce response: ms from the request's creation to its response. */
+  readonly latency = new SampledStat()
+  /** Per Produce response: its throttle_time_ms (0 included). */
+  readonly throttleTime = new SampledStat()
+}
+
 /**
  * The producer's sensors. Recording happens per batch or per request, never
  * per record, except for one counter increment. Windowed values use the
@@ -243,7 +249,8 @@ export class ProducerMetrics {
   readonly batchSize = new SampledStat()
   readonly queueTime = new SampledStat()
   readonly requestLatency = new SampledStat()
-  readonly nodeLatency = new Map<number, SampledStat>()
+  /** Per node (broker id): its latency and throttle sensors. */
+  readonly nodes = new Map<number, NodeMetrics>()
   /** Records failed / retried (values: record counts). */
   readonly errors = new SampledStat()
   readonly retries = new SampledStat()
@@ -251,9 +258,8 @@ export class ProducerMetrics {
   readonly recordSize = new SampledStat()
   /** One value (1) per batch split. */
   readonly batchSplit = new SampledStat()
-  /** Per Produce response: its throttle_time_ms; globally and per node. */
+  /** Per Produce response: its throttle_time_ms (per node: `nodes`). */
   readonly produceThrottleTime = new SampledStat()
-  readonly nodeThrottleTime = new Map<number, SampledStat>()
   /** Per send that waited for buffer memory: ms waited. */
   readonly bufferPoolWait = new SampledStat()
   /** One value per send that found no memory within max.block.ms. */
@@ -292,48 +298,45 @@ export class ProducerMetrics {
     return t
   }
 
-  /**
-   * One batch went into a Produce request (Java's updateProduceRequestMetrics).
-   * `topic`, with the batch's largest record and compression ratio, feeds the
-   * record-size and per-topic metrics; callers without them (tests) omit it.
-   */
+  /** One batch of `topic` (its sensors, from `topic()`) went into a Produce request (Java's updateProduceRequestMetrics). */
   recordBatchSent(
     records: number,
     bytes: number,
     queueTimeMs: number,
     nowMs: number,
-    topic: TopicMetrics | null = null,
-    maxRecordSize = 0,
-    compressionRatio = 1,
+    topic: TopicMetrics,
+    maxRecordSize: number,
+    compressionRatio: number,
   ): void {
     this.recordSend.record(records, nowMs)
     this.batchSize.record(bytes, nowMs)
     this.queueTime.record(queueTimeMs, nowMs)
-    if (topic !== null) {
-      this.recordSize.record(maxRecordSize, nowMs)
-      topic.records.record(records, nowMs)
-      topic.bytes.record(bytes, nowMs)
-      topic.compression.record(compressionRatio, nowMs)
-    }
+    this.recordSize.record(maxRecordSize, nowMs)
+    topic.records.record(records, nowMs)
+    topic.bytes.record(bytes, nowMs)
+    topic.compression.record(compressionRatio, nowMs)
   }
 
   recordRequest(records: number, nowMs: number): void {
     this.recordsPerRequest.record(records, nowMs)
   }
 
+  /** The node's sensors, made on first use. */
+  node(nodeId: number): NodeMetrics {
+    let n = this.nodes.get(nodeId)
+    if (n === undefined) this.nodes.set(nodeId, (n = new NodeMetrics()))
+    return n
+  }
+
   recordLatency(nodeId: number, latencyMs: number, nowMs: number): void {
     this.requestLatency.record(latencyMs, nowMs)
-    let s = this.nodeLatency.get(nodeId)
-    if (s === undefined) this.nodeLatency.set(nodeId, (s = new SampledStat()))
-    s.record(latencyMs, nowMs)
+    this.node(nodeId).latency.record(latencyMs, nowMs)
   }
 
   /** A Produce response's throttle_time_ms (0 included, so the average is per response). */
   recordThrottleTime(nodeId: number, throttleMs: number, nowMs: number): void {
     this.produceThrottleTime.record(throttleMs, nowMs)
-    let s = this.nodeThrottleTime.get(nodeId)
-    if (s === undefined) this.nodeThrottleTime.set(nodeId, (s = new SampledStat()))
-    s.record(throttleMs, nowMs)
+    this.node(nodeId).throttleTime.record(throttleMs, nowMs)
   }
 
   /** `count` records failed; `topic` when they had reached a batch (Java's SenderMetrics.recordErrors), else null. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { ProducerMetrics, SampledStat } from '../../src/producer/metrics.js'
+import { ProducerMetrics } from '../../src/producer/metrics.js'
+import { SampledStat } from '../../src/util/sampled-stat.js'
 
 // Two windows of 1000 ms: values live for [window start, window start + 2000).
 function stat(): SampledStat {
@@ -87,8 +88,9 @@ describe('ProducerMetrics', () => {
   it('totals and windowed stats from batches, requests and latencies', () => {
     const m = new ProducerMetrics()
     expect(m.recordRate(0)).toBe(0)
-    m.recordBatchSent(10, 1000, 5, 0)
-    m.recordBatchSent(30, 3000, 15, 100)
+    const t = m.topic('a')
+    m.recordBatchSent(10, 1000, 5, 0, t, 100, 1)
+    m.recordBatchSent(30, 3000, 15, 100, t, 100, 1)
     m.recordRequest(40, 100)
     m.recordLatency(1, 20, 200)
     m.recordLatency(1, 40, 210)
@@ -104,10 +106,10 @@ describe('ProducerMetrics', () => {
     expect(m.recordsPerRequest.avg(300)).toBe(40)
     expect(m.requestLatency.avg(300)).toBeCloseTo(67 / 3, 9)
     expect(m.requestLatency.max(300)).toBe(40)
-    expect(m.nodeLatency.get(1)!.avg(300)).toBe(30)
-    expect(m.nodeLatency.get(1)!.max(300)).toBe(40)
-    expect(m.nodeLatency.get(2)!.avg(300)).toBe(7)
-    expect([...m.nodeLatency.keys()]).toEqual([1, 2])
+    expect(m.nodes.get(1)!.latency.avg(300)).toBe(30)
+    expect(m.nodes.get(1)!.latency.max(300)).toBe(40)
+    expect(m.nodes.get(2)!.latency.avg(300)).toBe(7)
+    expect([...m.nodes.keys()]).toEqual([1, 2])
     // 40 records within the first (padded) 30 s window.
     expect(m.recordRate(300)).toBeCloseTo(40_000 / 30_300, 9)
     expect(m.recordRate(30_000)).toBeCloseTo(40 / 30, 9)
@@ -176,6 +178,6 @@ describe('ProducerMetrics: errors, topics, buffer pool, throttle', () => {
     m.recordThrottleTime(1, 300, 30)
     m.recordThrottleTime(2, 0, 30)
     expect(m.produceThrottleTime.avg(40)).toBe(150)
-    expect(m.nodeThrottleTime.get(1)!.max(40)).toBe(300)
+    expect(m.nodes.get(1)!.throttleTime.max(40)).toBe(300)
   })
 })

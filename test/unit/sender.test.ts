@@ -321,7 +321,7 @@ describe('Sender: retries', () => {
     s.client.deliver() // the request times out
     expect(s.client.sentOf('Produce')).toHaveLength(2)
     expect(s.stats.requestLatency.totalCount).toBe(0)
-    expect(s.stats.nodeLatency.get(1)?.totalCount ?? 0).toBe(0)
+    expect(s.stats.nodes.get(1)?.latency.totalCount ?? 0).toBe(0)
     now += 1000 // past the retry backoff, which grows with each attempt
     s.pass()
     const third = s.client.sentOf('Produce')[2]!
@@ -798,8 +798,8 @@ describe('Sender: broker throttling (KIP-219)', () => {
     // produce-throttle-time-avg/max: over the Produce responses (one throttled, one not), and per node.
     expect(s.stats.produceThrottleTime.max(now)).toBe(300)
     expect(s.stats.produceThrottleTime.avg(now)).toBe(150)
-    expect(s.stats.nodeThrottleTime.get(1)!.max(now)).toBe(300)
-    expect(s.stats.nodeThrottleTime.get(2)!.max(now)).toBe(0)
+    expect(s.stats.nodes.get(1)!.throttleTime.max(now)).toBe(300)
+    expect(s.stats.nodes.get(2)!.throttleTime.max(now)).toBe(0)
   })
 
   it('does not hold back a node whose Produce version predates KIP-219 (v5: the broker delayed the answer itself)', () => {
