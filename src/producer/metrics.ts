@@ -185,6 +185,33 @@ export interface NodeMetricsSnapshot {
   'produce-throttle-time-max': number
 }
 
+/** The snapshot keys that come from frames written and read (Java's Selector metrics), globally and per node. */
+type IoMetricsSnapshot = Pick<
+  NodeMetricsSnapshot,
+  | 'request-size-avg'
+  | 'request-size-max'
+  | 'response-rate'
+  | 'response-total'
+  | 'incoming-byte-rate'
+  | 'incoming-byte-total'
+  | 'outgoing-byte-rate'
+  | 'outgoing-byte-total'
+>
+
+/** The frame keys of a snapshot, from all connections' stats (`SelectorMetrics`) or one node's (`NodeIoMetrics`). */
+export function ioSnapshot({ sent, received }: { readonly sent: SampledStat; readonly received: SampledStat }, nowMs: number): IoMetricsSnapshot {
+  return {
+    'request-size-avg': sent.avg(nowMs),
+    'request-size-max': sent.max(nowMs),
+    'response-rate': received.countRate(nowMs),
+    'response-total': received.totalCount,
+    'incoming-byte-rate': received.rate(nowMs),
+    'incoming-byte-total': received.totalSum,
+    'outgoing-byte-rate': sent.rate(nowMs),
+    'outgoing-byte-total': sent.totalSum,
+  }
+}
+
 /** One topic's metrics in {@link ProducerMetricsSnapshot}. */
 export interface TopicMetricsSnapshot {
   /** Records of this topic sent per second (windowed). */
