@@ -16,9 +16,7 @@ import { SampledStat } from '../util/sampled-stat.js'
  * }, 10_000).unref()
  * ```
  */
-export interface ProducerMetricsSnapshot {
-  /** Requests sent and not yet answered, over all nodes. */
-  'requests-in-flight': number
+export interface ProducerMetricsSnapshot extends RequestMetricsSnapshot {
   /** Records sent per second (windowed). */
   'record-send-rate': number
   /** Records sent since the producer started. */
@@ -35,10 +33,6 @@ export interface ProducerMetricsSnapshot {
   'batch-size-avg': number
   /** Average ms a batch waited in the accumulator before being sent (windowed). */
   'record-queue-time-avg': number
-  /** Average ms from sending a Produce request to its response (windowed). */
-  'request-latency-avg': number
-  /** Maximum ms from sending a Produce request to its response (windowed). */
-  'request-latency-max': number
   /** Produce requests sent since the producer started. */
   'request-total': number
   /** Memory the accumulator may still use, in bytes. */
@@ -97,26 +91,6 @@ export interface ProducerMetricsSnapshot {
   'record-size-max': number
   /** Produce requests sent per second (windowed). */
   'request-rate': number
-  /** Average bytes per request of any API written to any broker, size prefix included (windowed). */
-  'request-size-avg': number
-  /** Largest request of any API written to any broker, in bytes, size prefix included (windowed). */
-  'request-size-max': number
-  /** Responses read per second from any broker (windowed). */
-  'response-rate': number
-  /** Responses read from any broker since the producer started. */
-  'response-total': number
-  /** Bytes read from all brokers per second (windowed). */
-  'incoming-byte-rate': number
-  /** Bytes read from all brokers since the producer started. */
-  'incoming-byte-total': number
-  /** Bytes written to all brokers per second (windowed). */
-  'outgoing-byte-rate': number
-  /** Bytes written to all brokers since the producer started. */
-  'outgoing-byte-total': number
-  /** Average ms a broker asked us to hold off (throttle_time_ms, 0 when not throttled) over Produce responses (windowed). */
-  'produce-throttle-time-avg': number
-  /** Largest throttle_time_ms of the Produce responses (windowed). */
-  'produce-throttle-time-max': number
   /** Largest batch sent, in bytes (windowed). */
   'batch-size-max': number
   /** Batches split per second (windowed). */
@@ -151,43 +125,53 @@ export interface ProducerMetricsSnapshot {
   topics: Record<string, TopicMetricsSnapshot>
 }
 
-/** One broker's metrics in {@link ProducerMetricsSnapshot}: Java's node-level sender and selector metrics. */
-export interface NodeMetricsSnapshot {
-  /** Requests sent to this node and not yet answered. */
+/**
+ * The keys {@link ProducerMetricsSnapshot} and {@link NodeMetricsSnapshot}
+ * share, with one meaning: at the top level a value covers every broker, in
+ * `nodes[id]` that broker only. Request sizes, responses and bytes count
+ * frames of any API (size prefix included, Java's Selector metrics); latency
+ * and throttle time, Produce requests (Java's Sender metrics).
+ */
+export interface RequestMetricsSnapshot {
+  /** Requests of any API sent and not yet answered. */
   'requests-in-flight': number
-  /** Average ms from sending a Produce request to this node to its response (windowed). */
+  /** Average ms from sending a Produce request to its response (windowed). */
   'request-latency-avg': number
-  /** Maximum ms from sending a Produce request to this node to its response (windowed). */
+  /** Maximum ms from sending a Produce request to its response (windowed). */
   'request-latency-max': number
+  /** Average bytes per request written, size prefix included (windowed). */
+  'request-size-avg': number
+  /** Largest request written, in bytes, size prefix included (windowed). */
+  'request-size-max': number
+  /** Responses read per second (windowed). */
+  'response-rate': number
+  /** Responses read since the producer started. */
+  'response-total': number
+  /** Bytes read per second (windowed). */
+  'incoming-byte-rate': number
+  /** Bytes read since the producer started. */
+  'incoming-byte-total': number
+  /** Bytes written per second (windowed). */
+  'outgoing-byte-rate': number
+  /** Bytes written since the producer started. */
+  'outgoing-byte-total': number
+  /** Average ms the broker asked us to hold off (throttle_time_ms, 0 when not throttled) over Produce responses (windowed). */
+  'produce-throttle-time-avg': number
+  /** Largest throttle_time_ms of the Produce responses (windowed). */
+  'produce-throttle-time-max': number
+}
+
+/** One broker's metrics in {@link ProducerMetricsSnapshot}: Java's node-level sender and selector metrics. */
+export interface NodeMetricsSnapshot extends RequestMetricsSnapshot {
   /** Requests of any API written to this node per second (windowed). */
   'request-rate': number
   /** Requests of any API written to this node since the producer started. */
   'request-total': number
-  /** Average bytes per request written to this node, size prefix included (windowed). */
-  'request-size-avg': number
-  /** Largest request written to this node, in bytes, size prefix included (windowed). */
-  'request-size-max': number
-  /** Responses read from this node per second (windowed). */
-  'response-rate': number
-  /** Responses read from this node since the producer started. */
-  'response-total': number
-  /** Bytes read from this node per second (windowed). */
-  'incoming-byte-rate': number
-  /** Bytes read from this node since the producer started. */
-  'incoming-byte-total': number
-  /** Bytes written to this node per second (windowed). */
-  'outgoing-byte-rate': number
-  /** Bytes written to this node since the producer started. */
-  'outgoing-byte-total': number
-  /** Average ms this broker asked us to hold off (throttle_time_ms) over its Produce responses (windowed). */
-  'produce-throttle-time-avg': number
-  /** Largest throttle_time_ms of this broker's Produce responses (windowed). */
-  'produce-throttle-time-max': number
 }
 
-/** The snapshot keys that come from frames written and read (Java's Selector metrics), globally and per node. */
+/** The {@link RequestMetricsSnapshot} keys that come from frames written and read (Java's Selector metrics). */
 type IoMetricsSnapshot = Pick<
-  NodeMetricsSnapshot,
+  RequestMetricsSnapshot,
   | 'request-size-avg'
   | 'request-size-max'
   | 'response-rate'
