@@ -794,7 +794,7 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
         'record-error-total': t.errors.totalSum,
         'record-retry-rate': t.retries.rate(now),
         'record-retry-total': t.retries.totalSum,
-        'compression-rate': t.compression.avg(now),
+        'compression-rate': s.topicCompressionRate(t, now),
       }
     }
     const lastUpdate = this.metadata.lastSuccessfulUpdateMs

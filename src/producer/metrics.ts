@@ -226,6 +226,7 @@ export interface TopicMetricsSnapshot {
 export class TopicMetrics {
   readonly records = new SampledStat()
   readonly bytes = new SampledStat()
+  /** Per compressed batch: its ratio; nothing without compression (see `ProducerMetrics.topicCompressionRate`). */
   readonly compression = new SampledStat()
   readonly retries = new SampledStat()
   readonly errors = new SampledStat()
@@ -297,6 +298,17 @@ export class ProducerMetrics {
     return this.compressionRate.avg(nowMs)
   }
 
+  /**
+   * A topic's `compression-rate`: Java records 1.0 per uncompressed batch
+   * (MemoryRecordsBuilder's actualCompressionRatio with NONE); that value is
+   * reported, not recorded, as for compression-rate-avg. `t.bytes` has a
+   * value per batch sent at the same instants, so the two are NaN alike.
+   */
+  topicCompressionRate(t: TopicMetrics, nowMs: number): number {
+    if (this.compressionCodec === 'none') return Number.isNaN(t.bytes.avg(nowMs)) ? NaN : 1
+    return t.compression.avg(nowMs)
+  }
+
   compressionSnapshot(): ProducerMetricsSnapshot['compression'] {
     if (this.compressionCodec === 'none') return {}
     return { [this.compressionCodec]: { 'bytes-in-total': this.compressionBytesIn, 'bytes-out-total': this.compressionBytesOut } }
@@ -325,7 +337,7 @@ export class ProducerMetrics {
     this.recordSize.record(maxRecordSize, nowMs)
     topic.records.record(records, nowMs)
     topic.bytes.record(bytes, nowMs)
-    topic.compression.record(compressionRatio, nowMs)
+    if (this.compressionCodec !== 'none') topic.compression.record(compressionRatio, nowMs)
   }
 
   recordRequest(records: number, nowMs: number): void {

@@ -166,12 +166,14 @@ describe('ProducerMetrics: errors, topics, buffer pool, throttle', () => {
 
   it('batch sends feed the per-topic sensors and record-size', () => {
     const m = new ProducerMetrics()
+    m.compressionCodec = 'gzip'
     const t = m.topic('a')
     m.recordBatchSent(10, 1000, 5, 0, t, 120, 0.5)
     m.recordBatchSent(5, 500, 7, 10, t, 80, 1)
     expect(t.records.totalSum).toBe(15)
     expect(t.bytes.totalSum).toBe(1500)
     expect(t.compression.avg(20)).toBe(0.75)
+    expect(m.topicCompressionRate(t, 20)).toBe(0.75)
     expect(m.recordSize.max(20)).toBe(120)
     expect(m.recordSize.avg(20)).toBe(100)
     expect(m.queueTime.max(20)).toBe(7)
@@ -179,5 +181,15 @@ describe('ProducerMetrics: errors, topics, buffer pool, throttle', () => {
     m.recordThrottleTime(2, 0, 30)
     expect(m.produceThrottleTime.avg(40)).toBe(150)
     expect(m.nodes.get(1)!.throttleTime.max(40)).toBe(300)
+  })
+
+  it('without compression, a topic\'s compression-rate is 1 while it has batches in the window, recorded nowhere', () => {
+    const m = new ProducerMetrics()
+    const t = m.topic('a')
+    expect(m.topicCompressionRate(t, 0)).toBeNaN()
+    m.recordBatchSent(10, 1000, 5, 0, t, 120, 1)
+    expect(t.compression.totalCount).toBe(0)
+    expect(m.topicCompressionRate(t, 10)).toBe(1)
+    expect(m.topicCompressionRate(t, 60_000)).toBeNaN() // both 30 s windows expired, as Java's Avg with no sample
   })
 })

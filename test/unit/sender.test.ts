@@ -831,7 +831,8 @@ describe('Sender: metrics recorded per batch and per request', () => {
     expect(t.bytes.totalSum).toBe(m.batchSize.totalSum)
     expect(m.batchSize.max(now)).toBeGreaterThan(100)
     expect(batchBytes.records).toHaveLength(2)
-    expect(t.compression.avg(now)).toBe(1) // uncompressed
+    expect(m.topicCompressionRate(t, now)).toBe(1) // uncompressed: reported, not recorded per batch
+    expect(t.compression.totalCount).toBe(0)
     // The 100-byte value's record: length varint + attributes, deltas, key/value lengths, value, header count.
     expect(m.recordSize.max(now)).toBeGreaterThan(100)
     expect(m.recordSize.max(now)).toBeLessThan(110)
