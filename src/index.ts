@@ -25,7 +25,7 @@ export type { Serializer } from './producer/serializers.js'
 export type { ProducerInterceptor } from './producer/interceptors.js'
 export { ProducerWriteStream } from './producer/producer-stream.js'
 export type { WriteStreamOptions, SendAllOptions, StreamRecord } from './producer/producer-stream.js'
-export type { NodeMetricsSnapshot, ProducerMetricsSnapshot, TopicMetricsSnapshot } from './producer/metrics.js'
+export type { NodeMetricsSnapshot, ProducerMetricsSnapshot, RequestMetricsSnapshot, TopicMetricsSnapshot } from './producer/metrics.js'
 export type {
   AccumulatorInspection,
   BufferPoolInspection,

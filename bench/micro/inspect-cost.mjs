@@ -16,8 +16,6 @@ const sdk = await loadSdk()
 
 /** A KafkaClient with one broker that is never ready: sends queue in the accumulator. */
 class StubClient {
-  connectionCreationTotal = 0
-  connectionCloseTotal = 0
   #wake = null
   ready() { return false }
   connectionDelay() { return Infinity }

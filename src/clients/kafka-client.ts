@@ -113,10 +113,11 @@ export interface KafkaClient {
 
   /**
    * Frames and bytes written and read, per node, and connection and
-   * authentication events (Java's Selector metrics); absent in a client
-   * without a network (a scripted one), whose metrics then read 0.
+   * authentication events (Java's Selector metrics): connection-creation-total
+   * and connection-close-total are its stats' totals. A client without a
+   * network (a scripted one) has one that stays empty.
    */
-  readonly selectorMetrics?: SelectorMetrics
+  readonly selectorMetrics: SelectorMetrics
 
   /**
    * Optional. Each known connection with its state, negotiated versions and
@@ -124,12 +125,6 @@ export interface KafkaClient {
    * without connections to show (a scripted one) may leave it out.
    */
   inspectConnections?(nowMs: number): ConnectionInspection[]
-
-  /** Connections established since start (Java's connection-creation-total). */
-  readonly connectionCreationTotal: number
-
-  /** Connections closed since start (Java's connection-close-total). */
-  readonly connectionCloseTotal: number
 
   /**
    * Why connections are failing: the brokers (all, or node `nodeId` only)

@@ -151,9 +151,6 @@ export class NetworkClient implements KafkaClient {
   private pending: ClientResponse<any>[] = []
   private completing: ClientResponse<any>[] = []
   private correlation = 0
-  /** Connections established / closed since start (Java's connection-creation-total, connection-close-total). */
-  connectionCreationTotal = 0
-  connectionCloseTotal = 0
   /** Everything this client does with metadata goes through it (Java's MetadataUpdater). */
   private readonly metadataUpdater: MetadataUpdater
   private closed = false
@@ -184,8 +181,6 @@ export class NetworkClient implements KafkaClient {
   readonly saslAuthenticateRequests = new Map<number, number>()
   /** Successful re-authentications since start (Java's successful-reauthentication-total). */
   successfulReauthenticationTotal = 0
-  /** Failed authentications (TLS or SASL) since start (Java's failed-authentication-total). */
-  failedAuthenticationTotal = 0
   /** What the last `send` gave its request (KafkaClient.lastCorrelationId); -1: it failed before. */
   lastCorrelationId = -1
   lastApiVersion = -1
@@ -879,7 +874,6 @@ export class NetworkClient implements KafkaClient {
   private handleConnections(nowMs: number): void {
     for (const node of this.selector.tlsHandshaking) this.states.tlsHandshake(node)
     for (const node of this.selector.connected) {
-      this.connectionCreationTotal++
       this.selectorMetrics.connectionCreation.record(1, nowMs)
       this.states.checkingApiVersions(node)
       this.lastActivityMs.set(node, nowMs)
@@ -962,7 +956,6 @@ export class NetworkClient implements KafkaClient {
   /** Closes a connection nothing is waiting on and forgets its state (not a failure: no backoff). */
   private closeUnused(node: number, nowMs: number): void {
     if (disconnectChannel.hasSubscribers) disconnectChannel.publish({ ...this.where(node), reason: 'idle', cause: null })
-    this.connectionCloseTotal++
     this.selectorMetrics.connectionClose.record(1, nowMs)
     this.selector.close(node)
     this.lastActivityMs.delete(node)
@@ -982,10 +975,7 @@ export class NetworkClient implements KafkaClient {
   }
 
   private processDisconnection(node: number, error: Error, nowMs: number, timedOut: boolean, duringTlsHandshake = false, mechanism: string | null = null): void {
-    if (this.lastActivityMs.has(node)) {
-      this.connectionCloseTotal++ // it had connected
-      this.selectorMetrics.connectionClose.record(1, nowMs)
-    }
+    if (this.lastActivityMs.has(node)) this.selectorMetrics.connectionClose.record(1, nowMs) // it had connected
     const state = duringTlsHandshake ? ConnectionState.TlsHandshake : this.states.state(node)
     const err = disconnectError(node, state, error)
     // The typed TLS/SASL error says more than the socket's; otherwise keep the socket's own errno.
@@ -1005,7 +995,6 @@ export class NetworkClient implements KafkaClient {
       disconnectChannel.publish({ ...this.where(node), reason, cause: err })
     }
     if (err instanceof KafkaAuthenticationError) {
-      this.failedAuthenticationTotal++
       this.selectorMetrics.failedAuthentication.record(1, nowMs)
       this.states.authenticationFailed(node, nowMs, err)
     } else {

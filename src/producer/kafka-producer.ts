@@ -1,6 +1,7 @@
 // Imported, not the global: Node's global `Buffer` is a lazy getter that runs on every use (bench/micro/FINDINGS.md).
 import { Buffer } from 'node:buffer'
 import type { KafkaClient } from '../clients/kafka-client.js'
+import { NodeIoMetrics } from '../network/selector-metrics.js'
 import type { ProducerMetadata } from '../clients/metadata.js'
 import { saslFactoryLifecycle } from '../clients/sasl/mechanism.js'
 import type { Cluster } from '../clients/cluster.js'
@@ -19,7 +20,7 @@ import { isTracing, sendChannel, type Tracing } from '../util/diagnostics.js'
 import { RECORD_BATCH_OVERHEAD, sizeOfRecord } from '../protocol/record-batch.js'
 import type { BufferPool } from './buffer-pool.js'
 import type { InspectOptions, ProducerInspection, ProducerStatistics } from './inspection.js'
-import type { ProducerMetrics, ProducerMetricsSnapshot } from './metrics.js'
+import { ioSnapshot, NodeMetrics, type ProducerMetrics, type ProducerMetricsSnapshot } from './metrics.js'
 import { partitionForKey, partitionForStringKey } from './partitioner.js'
 import { completeWithError, type RecordCompletion, type RecordReject } from './producer-batch.js'
 import { APPEND_NEEDS_MEMORY, RecordAccumulator, UNKNOWN_PARTITION } from './record-accumulator.js'
@@ -50,6 +51,14 @@ const RECORD_DELTA_SLACK = 5 + 10
  * offset deltas 1 each, key and value length varints 5 each, header count 1.
  */
 const RECORD_FIXED_MAX = 5 + 1 + 1 + 1 + 5 + 5 + 1
+
+/**
+ * What metrics() reads for a node it knows of (a request in flight) before
+ * any frame or response of it was counted: NaN averages and maxima, 0 rates
+ * and totals, as Java's sensors with no sample. Read, never recorded into.
+ */
+const NO_NODE_METRICS = new NodeMetrics()
+const NO_NODE_IO = new NodeIoMetrics()
 
 export type { ConsumerGroupMetadata, TransactionOffset } from './transaction-manager.js'
 
@@ -758,28 +767,20 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
     const io = this.client.selectorMetrics
     const nodes: ProducerMetricsSnapshot['nodes'] = {}
     const inFlight = this.client.inFlightPerNode()
-    const ids = new Set<number>([...inFlight.keys(), ...s.nodeLatency.keys(), ...(io !== undefined ? io.nodes.keys() : [])])
+    const ids = new Set<number>([...inFlight.keys(), ...s.nodes.keys(), ...io.nodes.keys()])
     for (const id of ids) {
       if (id < 0) continue
-      const lat = s.nodeLatency.get(id)
-      const thr = s.nodeThrottleTime.get(id)
-      const n = io?.nodes.get(id)
+      const sn = s.nodes.get(id) ?? NO_NODE_METRICS
+      const n = io.nodes.get(id) ?? NO_NODE_IO
       nodes[String(id)] = {
         'requests-in-flight': inFlight.get(id) ?? 0,
-        'request-latency-avg': lat ? lat.avg(now) : NaN,
-        'request-latency-max': lat ? lat.max(now) : NaN,
-        'request-rate': n ? n.sent.countRate(now) : 0,
-        'request-total': n ? n.sent.totalCount : 0,
-        'request-size-avg': n ? n.sent.avg(now) : NaN,
-        'request-size-max': n ? n.sent.max(now) : NaN,
-        'response-rate': n ? n.received.countRate(now) : 0,
-        'response-total': n ? n.received.totalCount : 0,
-        'incoming-byte-rate': n ? n.received.rate(now) : 0,
-        'incoming-byte-total': n ? n.received.totalSum : 0,
-        'outgoing-byte-rate': n ? n.sent.rate(now) : 0,
-        'outgoing-byte-total': n ? n.sent.totalSum : 0,
-        'produce-throttle-time-avg': thr ? thr.avg(now) : NaN,
-        'produce-throttle-time-max': thr ? thr.max(now) : NaN,
+        'request-latency-avg': sn.latency.avg(now),
+        'request-latency-max': sn.latency.max(now),
+        'request-rate': n.sent.countRate(now),
+        'request-total': n.sent.totalCount,
+        ...ioSnapshot(n, now),
+        'produce-throttle-time-avg': sn.throttleTime.avg(now),
+        'produce-throttle-time-max': sn.throttleTime.max(now),
       }
     }
     const topics: ProducerMetricsSnapshot['topics'] = {}
@@ -793,22 +794,22 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
         'record-error-total': t.errors.totalSum,
         'record-retry-rate': t.retries.rate(now),
         'record-retry-total': t.retries.totalSum,
-        'compression-rate': t.compression.avg(now),
+        'compression-rate': s.topicCompressionRate(t, now),
       }
     }
     const lastUpdate = this.metadata.lastSuccessfulUpdateMs
     return {
       'requests-in-flight': this.client.inFlightRequestCount(),
       'record-send-rate': s.recordRate(now),
-      'record-send-total': s.recordSendTotal,
+      'record-send-total': s.recordSend.totalSum,
       'record-error-rate': s.errors.rate(now),
-      'record-error-total': s.recordErrorTotal,
+      'record-error-total': s.errors.totalSum,
       'record-retry-rate': s.retries.rate(now),
-      'record-retry-total': s.recordRetryTotal,
+      'record-retry-total': s.retries.totalSum,
       'record-size-avg': s.recordSize.avg(now),
       'record-size-max': s.recordSize.max(now),
       'batch-split-rate': s.batchSplit.rate(now),
-      'batch-split-total': s.batchSplitTotal,
+      'batch-split-total': s.batchSplit.totalCount,
       'records-per-request-avg': s.recordsPerRequest.avg(now),
       'batch-size-avg': s.batchSize.avg(now),
       'batch-size-max': s.batchSize.max(now),
@@ -817,15 +818,8 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
       'request-latency-avg': s.requestLatency.avg(now),
       'request-latency-max': s.requestLatency.max(now),
       'request-rate': s.recordsPerRequest.countRate(now),
-      'request-total': s.requestTotal,
-      'request-size-avg': io ? io.sent.avg(now) : NaN,
-      'request-size-max': io ? io.sent.max(now) : NaN,
-      'response-rate': io ? io.received.countRate(now) : 0,
-      'response-total': io ? io.received.totalCount : 0,
-      'incoming-byte-rate': io ? io.received.rate(now) : 0,
-      'incoming-byte-total': io ? io.received.totalSum : 0,
-      'outgoing-byte-rate': io ? io.sent.rate(now) : 0,
-      'outgoing-byte-total': io ? io.sent.totalSum : 0,
+      'request-total': s.recordsPerRequest.totalCount,
+      ...ioSnapshot(io, now),
       'produce-throttle-time-avg': s.produceThrottleTime.avg(now),
       'produce-throttle-time-max': s.produceThrottleTime.max(now),
       'buffer-available-bytes': this.pool.availableMemory(),
@@ -837,14 +831,14 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
       'bufferpool-wait-time-ns-total': s.bufferPoolWait.totalSum * 1e6,
       'metadata-age': Number.isNaN(lastUpdate) ? NaN : (now - lastUpdate) / 1000,
       'connection-count': this.client.connectionCount(),
-      'connection-creation-rate': io ? io.connectionCreation.countRate(now) : 0,
-      'connection-creation-total': this.client.connectionCreationTotal,
-      'connection-close-rate': io ? io.connectionClose.countRate(now) : 0,
-      'connection-close-total': this.client.connectionCloseTotal,
-      'successful-authentication-rate': io ? io.successfulAuthentication.countRate(now) : 0,
-      'successful-authentication-total': io ? io.successfulAuthentication.totalCount : 0,
-      'failed-authentication-rate': io ? io.failedAuthentication.countRate(now) : 0,
-      'failed-authentication-total': io ? io.failedAuthentication.totalCount : 0,
+      'connection-creation-rate': io.connectionCreation.countRate(now),
+      'connection-creation-total': io.connectionCreation.totalCount,
+      'connection-close-rate': io.connectionClose.countRate(now),
+      'connection-close-total': io.connectionClose.totalCount,
+      'successful-authentication-rate': io.successfulAuthentication.countRate(now),
+      'successful-authentication-total': io.successfulAuthentication.totalCount,
+      'failed-authentication-rate': io.failedAuthentication.countRate(now),
+      'failed-authentication-total': io.failedAuthentication.totalCount,
       'compression-rate-avg': s.compressionRateAvg(now),
       compression: s.compressionSnapshot(),
       'waiting-sends': this.waiting.size,

@@ -1,7 +1,5 @@
 import { SampledStat } from '../util/sampled-stat.js'
 
-export { SampledStat }
-
 /**
  * A point-in-time view of the producer's metrics, using the Java producer's
  * metric names (`producer-metrics` and `producer-node-metrics`), as returned
@@ -18,9 +16,7 @@ export { SampledStat }
  * }, 10_000).unref()
  * ```
  */
-export interface ProducerMetricsSnapshot {
-  /** Requests sent and not yet answered, over all nodes. */
-  'requests-in-flight': number
+export interface ProducerMetricsSnapshot extends RequestMetricsSnapshot {
   /** Records sent per second (windowed). */
   'record-send-rate': number
   /** Records sent since the producer started. */
@@ -37,10 +33,6 @@ export interface ProducerMetricsSnapshot {
   'batch-size-avg': number
   /** Average ms a batch waited in the accumulator before being sent (windowed). */
   'record-queue-time-avg': number
-  /** Average ms from sending a Produce request to its response (windowed). */
-  'request-latency-avg': number
-  /** Maximum ms from sending a Produce request to its response (windowed). */
-  'request-latency-max': number
   /** Produce requests sent since the producer started. */
   'request-total': number
   /** Memory the accumulator may still use, in bytes. */
@@ -99,26 +91,6 @@ export interface ProducerMetricsSnapshot {
   'record-size-max': number
   /** Produce requests sent per second (windowed). */
   'request-rate': number
-  /** Average bytes per request of any API written to any broker, size prefix included (windowed). */
-  'request-size-avg': number
-  /** Largest request of any API written to any broker, in bytes, size prefix included (windowed). */
-  'request-size-max': number
-  /** Responses read per second from any broker (windowed). */
-  'response-rate': number
-  /** Responses read from any broker since the producer started. */
-  'response-total': number
-  /** Bytes read from all brokers per second (windowed). */
-  'incoming-byte-rate': number
-  /** Bytes read from all brokers since the producer started. */
-  'incoming-byte-total': number
-  /** Bytes written to all brokers per second (windowed). */
-  'outgoing-byte-rate': number
-  /** Bytes written to all brokers since the producer started. */
-  'outgoing-byte-total': number
-  /** Average ms a broker asked us to hold off (throttle_time_ms, 0 when not throttled) over Produce responses (windowed). */
-  'produce-throttle-time-avg': number
-  /** Largest throttle_time_ms of the Produce responses (windowed). */
-  'produce-throttle-time-max': number
   /** Largest batch sent, in bytes (windowed). */
   'batch-size-max': number
   /** Batches split per second (windowed). */
@@ -153,38 +125,75 @@ export interface ProducerMetricsSnapshot {
   topics: Record<string, TopicMetricsSnapshot>
 }
 
-/** One broker's metrics in {@link ProducerMetricsSnapshot}: Java's node-level sender and selector metrics. */
-export interface NodeMetricsSnapshot {
-  /** Requests sent to this node and not yet answered. */
+/**
+ * The keys {@link ProducerMetricsSnapshot} and {@link NodeMetricsSnapshot}
+ * share, with one meaning: at the top level a value covers every broker, in
+ * `nodes[id]` that broker only. Request sizes, responses and bytes count
+ * frames of any API (size prefix included, Java's Selector metrics); latency
+ * and throttle time, Produce requests (Java's Sender metrics).
+ */
+export interface RequestMetricsSnapshot {
+  /** Requests of any API sent and not yet answered. */
   'requests-in-flight': number
-  /** Average ms from sending a Produce request to this node to its response (windowed). */
+  /** Average ms from sending a Produce request to its response (windowed). */
   'request-latency-avg': number
-  /** Maximum ms from sending a Produce request to this node to its response (windowed). */
+  /** Maximum ms from sending a Produce request to its response (windowed). */
   'request-latency-max': number
+  /** Average bytes per request written, size prefix included (windowed). */
+  'request-size-avg': number
+  /** Largest request written, in bytes, size prefix included (windowed). */
+  'request-size-max': number
+  /** Responses read per second (windowed). */
+  'response-rate': number
+  /** Responses read since the producer started. */
+  'response-total': number
+  /** Bytes read per second (windowed). */
+  'incoming-byte-rate': number
+  /** Bytes read since the producer started. */
+  'incoming-byte-total': number
+  /** Bytes written per second (windowed). */
+  'outgoing-byte-rate': number
+  /** Bytes written since the producer started. */
+  'outgoing-byte-total': number
+  /** Average ms the broker asked us to hold off (throttle_time_ms, 0 when not throttled) over Produce responses (windowed). */
+  'produce-throttle-time-avg': number
+  /** Largest throttle_time_ms of the Produce responses (windowed). */
+  'produce-throttle-time-max': number
+}
+
+/** One broker's metrics in {@link ProducerMetricsSnapshot}: Java's node-level sender and selector metrics. */
+export interface NodeMetricsSnapshot extends RequestMetricsSnapshot {
   /** Requests of any API written to this node per second (windowed). */
   'request-rate': number
   /** Requests of any API written to this node since the producer started. */
   'request-total': number
-  /** Average bytes per request written to this node, size prefix included (windowed). */
-  'request-size-avg': number
-  /** Largest request written to this node, in bytes, size prefix included (windowed). */
-  'request-size-max': number
-  /** Responses read from this node per second (windowed). */
-  'response-rate': number
-  /** Responses read from this node since the producer started. */
-  'response-total': number
-  /** Bytes read from this node per second (windowed). */
-  'incoming-byte-rate': number
-  /** Bytes read from this node since the producer started. */
-  'incoming-byte-total': number
-  /** Bytes written to this node per second (windowed). */
-  'outgoing-byte-rate': number
-  /** Bytes written to this node since the producer started. */
-  'outgoing-byte-total': number
-  /** Average ms this broker asked us to hold off (throttle_time_ms) over its Produce responses (windowed). */
-  'produce-throttle-time-avg': number
-  /** Largest throttle_time_ms of this broker's Produce responses (windowed). */
-  'produce-throttle-time-max': number
+}
+
+/** The {@link RequestMetricsSnapshot} keys that come from frames written and read (Java's Selector metrics). */
+type IoMetricsSnapshot = Pick<
+  RequestMetricsSnapshot,
+  | 'request-size-avg'
+  | 'request-size-max'
+  | 'response-rate'
+  | 'response-total'
+  | 'incoming-byte-rate'
+  | 'incoming-byte-total'
+  | 'outgoing-byte-rate'
+  | 'outgoing-byte-total'
+>
+
+/** The frame keys of a snapshot, from all connections' stats (`SelectorMetrics`) or one node's (`NodeIoMetrics`). */
+export function ioSnapshot({ sent, received }: { readonly sent: SampledStat; readonly received: SampledStat }, nowMs: number): IoMetricsSnapshot {
+  return {
+    'request-size-avg': sent.avg(nowMs),
+    'request-size-max': sent.max(nowMs),
+    'response-rate': received.countRate(nowMs),
+    'response-total': received.totalCount,
+    'incoming-byte-rate': received.rate(nowMs),
+    'incoming-byte-total': received.totalSum,
+    'outgoing-byte-rate': sent.rate(nowMs),
+    'outgoing-byte-total': sent.totalSum,
+  }
 }
 
 /** One topic's metrics in {@link ProducerMetricsSnapshot}. */
@@ -217,35 +226,43 @@ export interface TopicMetricsSnapshot {
 export class TopicMetrics {
   readonly records = new SampledStat()
   readonly bytes = new SampledStat()
+  /** Per compressed batch: its ratio; nothing without compression (see `ProducerMetrics.topicCompressionRate`). */
   readonly compression = new SampledStat()
   readonly retries = new SampledStat()
   readonly errors = new SampledStat()
+}
+
+/** One broker's Sender sensors (Java's per-node request-latency and produce-throttle-time), made on its first response. */
+export class NodeMetrics {
+  /** Per Produce response: ms from the request's creation to its response. */
+  readonly latency = new SampledStat()
+  /** Per Produce response: its throttle_time_ms (0 included). */
+  readonly throttleTime = new SampledStat()
 }
 
 /**
  * The producer's sensors. Recording happens per batch or per request, never
  * per record, except for one counter increment. Windowed values use the
  * clock given at construction (the producer's injected clock) when the
- * caller has no reading of it at hand (errors, which are rare).
+ * caller has no reading of it at hand (errors, which are rare). Every
+ * `*-total` is a stat's own total (`totalSum` or `totalCount`, Java's
+ * CumulativeSum / CumulativeCount beside the Rate of the same sensor), never
+ * a counter kept beside it.
  */
 export class ProducerMetrics {
-  recordSendTotal = 0
-  recordErrorTotal = 0
   /** Transactional call times, ns (Java's KafkaProducerMetrics txn-*-time-ns-total). */
   txnInitTimeNs = 0
   txnBeginTimeNs = 0
   txnSendOffsetsTimeNs = 0
   txnCommitTimeNs = 0
   txnAbortTimeNs = 0
-  recordRetryTotal = 0
-  batchSplitTotal = 0
-  requestTotal = 0
   readonly recordSend = new SampledStat()
   readonly recordsPerRequest = new SampledStat()
   readonly batchSize = new SampledStat()
   readonly queueTime = new SampledStat()
   readonly requestLatency = new SampledStat()
-  readonly nodeLatency = new Map<number, SampledStat>()
+  /** Per node (broker id): its latency and throttle sensors. */
+  readonly nodes = new Map<number, NodeMetrics>()
   /** Records failed / retried (values: record counts). */
   readonly errors = new SampledStat()
   readonly retries = new SampledStat()
@@ -253,9 +270,8 @@ export class ProducerMetrics {
   readonly recordSize = new SampledStat()
   /** One value (1) per batch split. */
   readonly batchSplit = new SampledStat()
-  /** Per Produce response: its throttle_time_ms; globally and per node. */
+  /** Per Produce response: its throttle_time_ms (per node: `nodes`). */
   readonly produceThrottleTime = new SampledStat()
-  readonly nodeThrottleTime = new Map<number, SampledStat>()
   /** Per send that waited for buffer memory: ms waited. */
   readonly bufferPoolWait = new SampledStat()
   /** One value per send that found no memory within max.block.ms. */
@@ -282,6 +298,17 @@ export class ProducerMetrics {
     return this.compressionRate.avg(nowMs)
   }
 
+  /**
+   * A topic's `compression-rate`: Java records 1.0 per uncompressed batch
+   * (MemoryRecordsBuilder's actualCompressionRatio with NONE); that value is
+   * reported, not recorded, as for compression-rate-avg. `t.bytes` has a
+   * value per batch sent at the same instants, so the two are NaN alike.
+   */
+  topicCompressionRate(t: TopicMetrics, nowMs: number): number {
+    if (this.compressionCodec === 'none') return Number.isNaN(t.bytes.avg(nowMs)) ? NaN : 1
+    return t.compression.avg(nowMs)
+  }
+
   compressionSnapshot(): ProducerMetricsSnapshot['compression'] {
     if (this.compressionCodec === 'none') return {}
     return { [this.compressionCodec]: { 'bytes-in-total': this.compressionBytesIn, 'bytes-out-total': this.compressionBytesOut } }
@@ -294,68 +321,60 @@ export class ProducerMetrics {
     return t
   }
 
-  /**
-   * One batch went into a Produce request (Java's updateProduceRequestMetrics).
-   * `topic`, with the batch's largest record and compression ratio, feeds the
-   * record-size and per-topic metrics; callers without them (tests) omit it.
-   */
+  /** One batch of `topic` (its sensors, from `topic()`) went into a Produce request (Java's updateProduceRequestMetrics). */
   recordBatchSent(
     records: number,
     bytes: number,
     queueTimeMs: number,
     nowMs: number,
-    topic: TopicMetrics | null = null,
-    maxRecordSize = 0,
-    compressionRatio = 1,
+    topic: TopicMetrics,
+    maxRecordSize: number,
+    compressionRatio: number,
   ): void {
-    this.recordSendTotal += records
     this.recordSend.record(records, nowMs)
     this.batchSize.record(bytes, nowMs)
     this.queueTime.record(queueTimeMs, nowMs)
-    if (topic !== null) {
-      this.recordSize.record(maxRecordSize, nowMs)
-      topic.records.record(records, nowMs)
-      topic.bytes.record(bytes, nowMs)
-      topic.compression.record(compressionRatio, nowMs)
-    }
+    this.recordSize.record(maxRecordSize, nowMs)
+    topic.records.record(records, nowMs)
+    topic.bytes.record(bytes, nowMs)
+    if (this.compressionCodec !== 'none') topic.compression.record(compressionRatio, nowMs)
   }
 
   recordRequest(records: number, nowMs: number): void {
-    this.requestTotal++
     this.recordsPerRequest.record(records, nowMs)
+  }
+
+  /** The node's sensors, made on first use. */
+  node(nodeId: number): NodeMetrics {
+    let n = this.nodes.get(nodeId)
+    if (n === undefined) this.nodes.set(nodeId, (n = new NodeMetrics()))
+    return n
   }
 
   recordLatency(nodeId: number, latencyMs: number, nowMs: number): void {
     this.requestLatency.record(latencyMs, nowMs)
-    let s = this.nodeLatency.get(nodeId)
-    if (s === undefined) this.nodeLatency.set(nodeId, (s = new SampledStat()))
-    s.record(latencyMs, nowMs)
+    this.node(nodeId).latency.record(latencyMs, nowMs)
   }
 
   /** A Produce response's throttle_time_ms (0 included, so the average is per response). */
   recordThrottleTime(nodeId: number, throttleMs: number, nowMs: number): void {
     this.produceThrottleTime.record(throttleMs, nowMs)
-    let s = this.nodeThrottleTime.get(nodeId)
-    if (s === undefined) this.nodeThrottleTime.set(nodeId, (s = new SampledStat()))
-    s.record(throttleMs, nowMs)
+    this.node(nodeId).throttleTime.record(throttleMs, nowMs)
   }
 
   /** `count` records failed; `topic` when they had reached a batch (Java's SenderMetrics.recordErrors), else null. */
   recordErrors(count: number, topic: string | null = null, nowMs = this.time()): void {
-    this.recordErrorTotal += count
     this.errors.record(count, nowMs)
     if (topic !== null) this.topics.get(topic)?.errors.record(count, nowMs)
   }
 
   /** `count` records of `topic` go out again (Java's SenderMetrics.recordRetries). */
   recordRetries(count: number, topic: string, nowMs: number): void {
-    this.recordRetryTotal += count
     this.retries.record(count, nowMs)
     this.topics.get(topic)?.retries.record(count, nowMs)
   }
 
   recordBatchSplit(nowMs: number): void {
-    this.batchSplitTotal++
     this.batchSplit.record(1, nowMs)
   }
 

@@ -24,7 +24,7 @@ import {
   type ProduceResponse,
 } from '../protocol/apis/index.js'
 import { brokerError, ErrorCode, errorName, isInvalidMetadata, isRetriable } from '../protocol/error-codes.js'
-import type { ProducerMetrics } from './metrics.js'
+import type { ProducerMetrics, TopicMetrics } from './metrics.js'
 import type { ProducerBatch } from './producer-batch.js'
 import type { RecordAccumulator } from './record-accumulator.js'
 import { FailedBatchOutcome, type TransactionManager, type TxnRequest } from './transaction-manager.js'
@@ -523,6 +523,8 @@ export class Sender {
     const topics: ProduceRequest['topics'] = []
     /** For the k-th partition entry of the request, in request order: the index of its batch in `batches`. */
     const groups: number[][] = []
+    /** Per topic group, its sensors: one Map lookup per topic, not per batch. */
+    const topicMetrics: TopicMetrics[] = []
     let records = 0
     for (let i = 0; i < batches.length; i++) {
       const batch = batches[i]!
@@ -531,6 +533,7 @@ export class Sender {
       if (g === topics.length) {
         topics.push({ name: batch.topic, partitions: [] })
         groups.push([])
+        topicMetrics.push(this.metrics.topic(batch.topic))
       }
       topics[g]!.partitions.push({ index: batch.partition, records: batch.records() })
       groups[g]!.push(i)
@@ -540,7 +543,7 @@ export class Sender {
         batch.sizeInBytes,
         nowMs - batch.createdMs,
         nowMs,
-        this.metrics.topic(batch.topic),
+        topicMetrics[g]!,
         batch.maxRecordSize,
         batch.compressionRatio,
       )

@@ -6,6 +6,7 @@ import { type FinalizedFeatures, type KafkaClient, NO_FINALIZED_FEATURES } from 
 import type { ProducerMetadata } from '../../src/clients/metadata.js'
 import { KafkaNetworkError, KafkaTimeoutError } from '../../src/errors.js'
 import { clientThrottleTimeMs } from '../../src/protocol/throttle.js'
+import { SelectorMetrics } from '../../src/network/selector-metrics.js'
 
 /** One request the client was handed, with what became of it. */
 export class ScriptedRequest<Req = any, Res = any> {
@@ -75,8 +76,8 @@ export class ScriptedClient implements KafkaClient {
   readonly maxInFlightSeen = new Map<number, number>()
   wakeups = 0
   closed = false
-  connectionCreationTotal = 0
-  connectionCloseTotal = 0
+  /** Never recorded into: a scripted client has no frames or connections to count. */
+  readonly selectorMetrics = new SelectorMetrics()
   /** What `negotiatedApiVersions` reports. */
   apiVersions: Record<string, Record<string, number>> = {}
   /** What `finalizedFeatures` reports (e.g. transaction.version for the transaction manager). */

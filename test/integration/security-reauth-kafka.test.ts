@@ -53,7 +53,7 @@ async function steadyRun(topic: string, config: ProducerConfig): Promise<RunResu
   try {
     // Warm up: connected and authenticated before the clock starts.
     await producer.send({ topic, key: 'warmup', value: 'warmup' })
-    const connectionsAtStart = client!.connectionCreationTotal
+    const connectionsAtStart = client!.selectorMetrics.connectionCreation.totalCount
     const acks: Promise<unknown>[] = []
     let failed = 0
     const start = Date.now()
@@ -64,7 +64,7 @@ async function steadyRun(topic: string, config: ProducerConfig): Promise<RunResu
       await new Promise((r) => setTimeout(r, INTERVAL_MS))
     }
     await Promise.all(acks)
-    return { client: client!, sent: i, failed, connectionsAtStart, connectionsAtEnd: client!.connectionCreationTotal }
+    return { client: client!, sent: i, failed, connectionsAtStart, connectionsAtEnd: client!.selectorMetrics.connectionCreation.totalCount }
   } finally {
     await producer.close()
   }
@@ -154,13 +154,13 @@ describe('KIP-368 re-authentication during a steady-rate run (Kafka 4.4, connect
     )
     try {
       await producer.send({ topic: 'reauth-scram', key: 'idle', value: 'before' })
-      const closedBefore = client!.connectionCloseTotal
+      const closedBefore = client!.selectorMetrics.connectionClose.totalCount
       // Idle for 2.5 sessions (5 s each): before the fix, re-authentication every ~4.5 s kept it open.
       await new Promise((r) => setTimeout(r, 12_000))
-      console.log(`[reauth] idle: reauthentications=${client!.successfulReauthenticationTotal} closed=${client!.connectionCloseTotal - closedBefore} open=${client!.connectionCount()}`)
+      console.log(`[reauth] idle: reauthentications=${client!.successfulReauthenticationTotal} closed=${client!.selectorMetrics.connectionClose.totalCount - closedBefore} open=${client!.connectionCount()}`)
       expect(client!.successfulReauthenticationTotal).toBe(0)
       expect(client!.connectionCount()).toBe(0)
-      expect(client!.connectionCloseTotal).toBeGreaterThan(closedBefore)
+      expect(client!.selectorMetrics.connectionClose.totalCount).toBeGreaterThan(closedBefore)
       await producer.send({ topic: 'reauth-scram', key: 'idle', value: 'after' })
     } finally {
       await producer.close()

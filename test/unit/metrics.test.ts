@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { ProducerMetrics, SampledStat } from '../../src/producer/metrics.js'
+import { ProducerMetrics } from '../../src/producer/metrics.js'
+import { SampledStat } from '../../src/util/sampled-stat.js'
 
 // Two windows of 1000 ms: values live for [window start, window start + 2000).
 function stat(): SampledStat {
@@ -87,34 +88,35 @@ describe('ProducerMetrics', () => {
   it('totals and windowed stats from batches, requests and latencies', () => {
     const m = new ProducerMetrics()
     expect(m.recordRate(0)).toBe(0)
-    m.recordBatchSent(10, 1000, 5, 0)
-    m.recordBatchSent(30, 3000, 15, 100)
+    const t = m.topic('a')
+    m.recordBatchSent(10, 1000, 5, 0, t, 100, 1)
+    m.recordBatchSent(30, 3000, 15, 100, t, 100, 1)
     m.recordRequest(40, 100)
     m.recordLatency(1, 20, 200)
     m.recordLatency(1, 40, 210)
     m.recordLatency(2, 7, 220)
-    m.recordErrorTotal += 3
-    m.recordRetryTotal += 2
-    expect(m.recordSendTotal).toBe(40)
-    expect(m.requestTotal).toBe(1)
-    expect(m.recordErrorTotal).toBe(3)
-    expect(m.recordRetryTotal).toBe(2)
+    m.recordErrors(3, null, 230)
+    m.recordRetries(2, 'a', 230)
+    expect(m.recordSend.totalSum).toBe(40)
+    expect(m.recordsPerRequest.totalCount).toBe(1)
+    expect(m.errors.totalSum).toBe(3)
+    expect(m.retries.totalSum).toBe(2)
     expect(m.batchSize.avg(300)).toBe(2000)
     expect(m.queueTime.avg(300)).toBe(10)
     expect(m.recordsPerRequest.avg(300)).toBe(40)
     expect(m.requestLatency.avg(300)).toBeCloseTo(67 / 3, 9)
     expect(m.requestLatency.max(300)).toBe(40)
-    expect(m.nodeLatency.get(1)!.avg(300)).toBe(30)
-    expect(m.nodeLatency.get(1)!.max(300)).toBe(40)
-    expect(m.nodeLatency.get(2)!.avg(300)).toBe(7)
-    expect([...m.nodeLatency.keys()]).toEqual([1, 2])
+    expect(m.nodes.get(1)!.latency.avg(300)).toBe(30)
+    expect(m.nodes.get(1)!.latency.max(300)).toBe(40)
+    expect(m.nodes.get(2)!.latency.avg(300)).toBe(7)
+    expect([...m.nodes.keys()]).toEqual([1, 2])
     // 40 records within the first (padded) 30 s window.
     expect(m.recordRate(300)).toBeCloseTo(40_000 / 30_300, 9)
     expect(m.recordRate(30_000)).toBeCloseTo(40 / 30, 9)
     // Sixty seconds later everything windowed has expired; totals have not.
     expect(m.recordRate(60_000)).toBe(0)
     expect(m.batchSize.avg(60_000)).toBeNaN()
-    expect(m.recordSendTotal).toBe(40)
+    expect(m.recordSend.totalSum).toBe(40)
   })
 })
 
@@ -144,12 +146,11 @@ describe('ProducerMetrics: errors, topics, buffer pool, throttle', () => {
     m.recordErrors(3, 'a')
     m.recordErrors(2, 'unseen') // no sensors for a topic never sent: global only, nothing made
     expect(m.topics.has('unseen')).toBe(false)
-    expect(m.recordErrorTotal).toBe(6)
     expect(m.errors.totalSum).toBe(6)
     expect(t.errors.totalSum).toBe(3)
     expect(m.errors.rate(1000)).toBeCloseTo(6 / 31, 9) // over 1 s, padded by one 30 s window
     m.recordRetries(4, 'a', 1000)
-    expect(m.recordRetryTotal).toBe(4)
+    expect(m.retries.totalSum).toBe(4)
     expect(t.retries.totalSum).toBe(4)
   })
 
@@ -165,18 +166,30 @@ describe('ProducerMetrics: errors, topics, buffer pool, throttle', () => {
 
   it('batch sends feed the per-topic sensors and record-size', () => {
     const m = new ProducerMetrics()
+    m.compressionCodec = 'gzip'
     const t = m.topic('a')
     m.recordBatchSent(10, 1000, 5, 0, t, 120, 0.5)
     m.recordBatchSent(5, 500, 7, 10, t, 80, 1)
     expect(t.records.totalSum).toBe(15)
     expect(t.bytes.totalSum).toBe(1500)
     expect(t.compression.avg(20)).toBe(0.75)
+    expect(m.topicCompressionRate(t, 20)).toBe(0.75)
     expect(m.recordSize.max(20)).toBe(120)
     expect(m.recordSize.avg(20)).toBe(100)
     expect(m.queueTime.max(20)).toBe(7)
     m.recordThrottleTime(1, 300, 30)
     m.recordThrottleTime(2, 0, 30)
     expect(m.produceThrottleTime.avg(40)).toBe(150)
-    expect(m.nodeThrottleTime.get(1)!.max(40)).toBe(300)
+    expect(m.nodes.get(1)!.throttleTime.max(40)).toBe(300)
+  })
+
+  it('without compression, a topic\'s compression-rate is 1 while it has batches in the window, recorded nowhere', () => {
+    const m = new ProducerMetrics()
+    const t = m.topic('a')
+    expect(m.topicCompressionRate(t, 0)).toBeNaN()
+    m.recordBatchSent(10, 1000, 5, 0, t, 120, 1)
+    expect(t.compression.totalCount).toBe(0)
+    expect(m.topicCompressionRate(t, 10)).toBe(1)
+    expect(m.topicCompressionRate(t, 60_000)).toBeNaN() // both 30 s windows expired, as Java's Avg with no sample
   })
 })

@@ -211,7 +211,7 @@ describe('SendPipeline', () => {
     await new Promise((r) => process.nextTick(r))
     expect(results).toEqual(['rejected KafkaSerializationError'])
     expect(acks).toEqual(['t KafkaSerializationError'])
-    expect(stats.recordErrorTotal).toBe(1)
+    expect(stats.errors.totalSum).toBe(1)
   })
 
   it('a serializer failure is reported to onNotSent (the open transaction) before the send fails', async () => {

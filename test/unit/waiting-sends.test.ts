@@ -242,7 +242,7 @@ describe('WaitingSends deadlines', () => {
     expect(h.outcomes).toHaveLength(1)
     await vi.advanceTimersByTimeAsync(1)
     expect(h.outcomes.map((o) => o.value)).toEqual(['a', 'b'])
-    expect(h.stats.recordErrorTotal).toBe(2)
+    expect(h.stats.errors.totalSum).toBe(2)
     expect(h.waiting.size).toBe(0)
     expect(vi.getTimerCount()).toBe(0)
   })
@@ -262,7 +262,7 @@ describe('WaitingSends deadlines', () => {
     // Java's BufferPool sensors: the whole max.block.ms waited, and one send exhausted; the error counted too.
     expect(h.stats.bufferPoolWait.totalSum).toBe(MAX_BLOCK_MS)
     expect(h.stats.bufferExhausted.totalCount).toBe(1)
-    expect(h.stats.recordErrorTotal).toBe(1)
+    expect(h.stats.errors.totalSum).toBe(1)
     expect(h.stats.errors.rate(Date.now())).toBeGreaterThan(0)
   })
 
@@ -550,7 +550,7 @@ describe('WaitingSends cancellation', () => {
     expect(h.outcomes.map((o) => o.value)).toEqual(['b', 'c'])
     expect(h.outcomes.every((o) => isAbort(o.error))).toBe(true)
     expect((h.outcomes[0]!.error as Error).cause).toBe(reason)
-    expect(h.stats.recordErrorTotal).toBe(2)
+    expect(h.stats.errors.totalSum).toBe(2)
     // Still in the queue (skipped later), so a send made now still queues behind 'a'.
     expect(h.waiting.size).toBe(4)
     h.metadata.publish(cluster({ t: 1 }))
