@@ -242,7 +242,7 @@ export class NodeMetrics {
 
 /**
  * The producer's sensors. Recording happens per batch or per request, never
- * per record, except for one counter increment. Windowed values use the
+ * per record. Windowed values use the
  * clock given at construction (the producer's injected clock) when the
  * caller has no reading of it at hand (errors, which are rare). Every
  * `*-total` is a stat's own total (`totalSum` or `totalCount`, Java's
