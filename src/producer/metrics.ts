@@ -67,6 +67,8 @@ export interface ProducerMetricsSnapshot extends RequestMetricsSnapshot {
       'bytes-out-total': number
     }
   >
+  /** Total nanoseconds spent in `flush()`, from the call until it resolved or rejected (Java's KafkaProducerMetrics flush-time-ns-total). */
+  'flush-time-ns-total': number
   /**
    * Total nanoseconds spent in `initTransactions()` (Java's names, counted
    * as Java counts them: from the call until it returned or resolved); 0 for
@@ -250,7 +252,8 @@ export class NodeMetrics {
  * a counter kept beside it.
  */
 export class ProducerMetrics {
-  /** Transactional call times, ns (Java's KafkaProducerMetrics txn-*-time-ns-total). */
+  /** Call times in ns, as Java's KafkaProducerMetrics flush-time-ns-total and txn-*-time-ns-total. */
+  flushTimeNs = 0
   txnInitTimeNs = 0
   txnBeginTimeNs = 0
   txnSendOffsetsTimeNs = 0

@@ -51,7 +51,9 @@ describe('metrics after a run on the mock cluster', () => {
     const N = 4000
     const value = Buffer.alloc(1000, 'm')
     try {
-      await Promise.all(Array.from({ length: N }, (_, i) => producer.send({ topic: i % 2 === 0 ? 'metrics-a' : 'metrics-b', value })))
+      const sent = Array.from({ length: N }, (_, i) => producer.send({ topic: i % 2 === 0 ? 'metrics-a' : 'metrics-b', value }))
+      await producer.flush() // waits for at least one 20 ms round trip
+      await Promise.all(sent)
       const m = producer.metrics() as unknown as Record<string, unknown> & {
         nodes: Record<string, Record<string, number>>
         topics: Record<string, Record<string, number>>
@@ -91,6 +93,7 @@ describe('metrics after a run on the mock cluster', () => {
       expect(g['record-size-max']).toBeGreaterThan(1000)
       expect(g['record-size-max']).toBeLessThan(1100)
       expect(g['bufferpool-wait-time-ns-total']).toBeGreaterThan(0)
+      expect(g['flush-time-ns-total']).toBeGreaterThan(15e6)
       expect(g['connection-creation-total']).toBeGreaterThanOrEqual(3)
       expect(g['successful-authentication-total']).toBeGreaterThanOrEqual(3)
       expect(g['metadata-age']).toBeLessThan(60)
