@@ -132,18 +132,18 @@ export interface KafkaClient {
   readonly connectionCloseTotal: number
 
   /**
-   * Why connections are failing: the brokers (all, or node `nodeId` only)
-   * whose last connection attempt failed, each with its causes and counts;
-   * null when none is. For the message and `cause` of a timeout: called on
-   * failure paths only, never per send.
-   */
-  /**
    * The TLS or SASL error that ended the last connection attempt to
    * `nodeId`, while that is how its last attempt ended (the node is in
    * AUTHENTICATION_FAILED); null otherwise.
    */
   authenticationError?(nodeId: number): Error | null
 
+  /**
+   * Why connections are failing: the brokers (all, or node `nodeId` only)
+   * whose last connection attempt failed, each with its causes and counts;
+   * null when none is. For the message and `cause` of a timeout: called on
+   * failure paths only, never per send.
+   */
   connectionFailures(nodeId?: number): ConnectionFailureReport | null
 
   /** Closes every connection; in-flight requests complete with a disconnect. Idempotent. */

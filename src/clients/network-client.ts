@@ -1034,7 +1034,6 @@ export class NetworkClient implements KafkaClient {
     this.metadataUpdater.handleServerDisconnect(nowMs, node, err instanceof KafkaAuthenticationError ? err : undefined)
   }
 
-  /** Keeps why the connection to `node` ended, for the timeouts it may cause (ConnectionFailures). */
   /** A broker that completed its handshake is no longer blamed in timeout messages. */
   private handshakeSucceeded(node: number): void {
     const address = this.states.address(node)
@@ -1050,6 +1049,7 @@ export class NetworkClient implements KafkaClient {
     this.failures.record(node, address.host, address.port, { kind: 'RESET', label: TLS_HANDSHAKE_CLOSE_LABEL, error }, nowMs)
   }
 
+  /** Keeps why the connection to `node` ended, for the timeouts it may cause (ConnectionFailures), and warns once per cause. */
   private recordFailure(node: number, error: Error, nowMs: number): void {
     const address = this.states.address(node)
     if (address === undefined) return
