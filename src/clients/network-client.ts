@@ -591,9 +591,7 @@ export class NetworkClient implements KafkaClient {
         this.closeWithError(source, err as Error, nowMs)
         continue
       }
-      // KIP-219: the broker answered at once and expects us to hold off (Java's maybeThrottle).
-      const throttleMs = clientThrottleTimeMs(req.request.api.apiKey, req.apiVersion, body)
-      if (throttleMs > 0) this.states.throttle(source, nowMs + throttleMs)
+      this.maybeThrottle(source, req.request.api, req.apiVersion, body, nowMs)
       this.pending.push({
         request: req.request,
         receivedMs: nowMs,
@@ -606,6 +604,12 @@ export class NetworkClient implements KafkaClient {
     }
   }
 
+  /** KIP-219: the broker answered at once and expects us to hold off (Java's `maybeThrottle`). */
+  private maybeThrottle(node: number, api: AnyApi, version: number, body: unknown, nowMs: number): void {
+    const throttleMs = clientThrottleTimeMs(api, version, body)
+    if (throttleMs > 0) this.states.throttle(node, nowMs + throttleMs)
+  }
+
   private handleApiVersionsResponse(req: InFlightRequest, frame: Buffer, nowMs: number): void {
     const node = req.request.destination
     let res: ReturnType<typeof decodeApiVersionsResponse>
@@ -615,10 +619,8 @@ export class NetworkClient implements KafkaClient {
       this.closeWithError(node, err as Error, nowMs)
       return
     }
-    // KIP-219 holds for the handshake's ApiVersions too (v2+): Java's handleCompletedReceives calls
-    // maybeThrottle on every response before handing an ApiVersions one to handleApiVersionsResponse.
-    const throttleMs = clientThrottleTimeMs(ApiVersionsApi.apiKey, req.apiVersion, res)
-    if (throttleMs > 0) this.states.throttle(node, nowMs + throttleMs)
+    // Java's handleCompletedReceives calls maybeThrottle on every response, the handshake's ApiVersions included.
+    this.maybeThrottle(node, ApiVersionsApi, req.apiVersion, res, nowMs)
     // The broker is older than our newest ApiVersions: retry with what it says it speaks.
     const next = apiVersionsRetryVersion(res, req.apiVersion)
     if (next !== null) {

@@ -167,7 +167,7 @@ export class ScriptedClient implements KafkaClient {
       if (response.body !== null) {
         const api = req.request.api
         const version = this.apiVersions[String(req.destination)]?.[api.name] ?? api.maxVersion
-        const t = clientThrottleTimeMs(api.apiKey, version, response.body)
+        const t = clientThrottleTimeMs(api, version, response.body)
         if (t > 0) this.throttledUntil.set(req.destination, Math.max(this.throttledUntil.get(req.destination) ?? 0, response.receivedMs + t))
       }
       req.request.onComplete(response)
