@@ -104,14 +104,6 @@ export interface KafkaClient {
   connectionCount(): number
 
   /**
-   * Each known node's connection state by name (`CONNECTING`, `TLS_HANDSHAKE`,
-   * `CHECKING_API_VERSIONS`, `SASL_HANDSHAKE`, `SASL_AUTHENTICATE`, `READY`,
-   * `REAUTHENTICATING`, `AUTHENTICATION_FAILED`, `DISCONNECTED`), for inspect().
-   * Optional: a scripted client may have no connections to describe.
-   */
-  connectionStates?(): Record<string, string>
-
-  /**
    * Frames and bytes written and read, per node, and connection and
    * authentication events (Java's Selector metrics); absent in a client
    * without a network (a scripted one), whose metrics then read 0.

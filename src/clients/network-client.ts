@@ -296,11 +296,6 @@ export class NetworkClient implements KafkaClient {
     return this.states.isBlackedOut(nodeId, nowMs)
   }
 
-  /** Each known node's connection state by name, e.g. `{ '-1': 'READY', '1': 'SASL_AUTHENTICATE' }` (inspect()). */
-  connectionStates(): Record<string, string> {
-    return this.states.describe()
-  }
-
   /**
    * For inspect(): every node the connection states know, with its state,
    * the versions negotiated on its connection and its requests in flight.

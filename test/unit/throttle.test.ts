@@ -105,7 +105,6 @@ describe('NetworkClient throttling', () => {
     expect(sel.written.map((w) => w.apiKey)).toEqual([18])
     sel.respond(1, 18, frames.apiVersions([[18, 0, 4], [0, 0, 12]], 400))
     await client.poll(0, () => now)
-    expect(client.connectionStates()['1']).toBe('READY')
     expect(client.ready(node, now)).toBe(false) // throttled
     expect(client.pollDelayMs(1, now)).toBe(400)
     expect(client.inspectConnections(now)[0]).toMatchObject({ state: 'ready', throttledForMs: 400 })
