@@ -282,11 +282,6 @@ export class NetworkClient implements KafkaClient {
     return this.states.pollDelayMs(nodeId, nowMs)
   }
 
-  /** Milliseconds until `nodeId` may be sent to again after a broker throttle; 0 when it is not throttled. */
-  throttleDelayMs(nodeId: number, nowMs: number): number {
-    return this.states.throttleDelayMs(nodeId, nowMs)
-  }
-
   finalizedFeatures(): FinalizedFeatures {
     return this.features
   }
