@@ -55,16 +55,13 @@ export interface KafkaClient {
   /**
    * Queues `request` for its destination; precondition: `ready(node)` was true.
    * The protocol version is chosen here, per connection.
+   *
+   * @returns the correlation id and version the request went out with, for
+   *   the `kafka-producer-ts:produce` trace; null when it failed before
+   *   getting them (its completion says why), or from a client without
+   *   correlation ids (a scripted one).
    */
-  send<Req, Res>(request: ClientRequest<Req, Res>, nowMs: number): void
-
-  /**
-   * The correlation id and version the last `send` gave its request; -1 when
-   * it failed before getting them (its completion says why). Read only by
-   * the `kafka-producer-ts:produce` trace, when subscribed; optional.
-   */
-  readonly lastCorrelationId?: number
-  readonly lastApiVersion?: number
+  send<Req, Res>(request: ClientRequest<Req, Res>, nowMs: number): SentRequest | null
 
   /**
    * Waits up to `timeoutMs` for network activity (less when a metadata
@@ -148,6 +145,12 @@ export interface KafkaClient {
    * any. The transaction manager reads `transaction.version` here (KIP-890).
    */
   finalizedFeatures?(): FinalizedFeatures
+}
+
+/** What `send` gave a request on the wire (NetworkClient returns its in-flight entry: nothing is allocated for it). */
+export interface SentRequest {
+  readonly correlationId: number
+  readonly apiVersion: number
 }
 
 /** Finalized feature levels (ApiVersions v3+), as of one features epoch. */

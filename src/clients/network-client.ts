@@ -34,7 +34,7 @@ import {
 } from './connection-failures.js'
 import { type ClientRequest, type ClientResponse, type InFlightRequest, InFlightRequests } from './in-flight-requests.js'
 import type { ConnectionInspection } from './inspection.js'
-import { type FinalizedFeatures, type KafkaClient, NO_FINALIZED_FEATURES } from './kafka-client.js'
+import { type FinalizedFeatures, type KafkaClient, NO_FINALIZED_FEATURES, type SentRequest } from './kafka-client.js'
 import type { ProducerMetadata } from './metadata.js'
 import { DefaultMetadataUpdater, type MetadataUpdater } from './metadata-updater.js'
 import { authenticateChannel, connectChannel, disconnectChannel, readyChannel } from '../util/diagnostics.js'
@@ -186,9 +186,6 @@ export class NetworkClient implements KafkaClient {
   successfulReauthenticationTotal = 0
   /** Failed authentications (TLS or SASL) since start (Java's failed-authentication-total). */
   failedAuthenticationTotal = 0
-  /** What the last `send` gave its request (KafkaClient.lastCorrelationId); -1: it failed before. */
-  lastCorrelationId = -1
-  lastApiVersion = -1
   /** The finalized features of the newest features epoch any broker reported (Java's ApiVersions). */
   private features: FinalizedFeatures = NO_FINALIZED_FEATURES
   /** Frames, bytes, connections and authentications (Java's Selector metrics). */
@@ -350,8 +347,8 @@ export class NetworkClient implements KafkaClient {
     if (range === undefined) {
       throw new UnsupportedVersionError(`Node ${nodeId} does not support ${api.name} (API key ${api.apiKey})`)
     }
-    const v = Math.min(api.maxVersion, maxAllowed, range.max)
-    if (v < Math.max(api.minVersion, range.min)) {
+    const v = commonVersion(api, range, maxAllowed)
+    if (v < 0) {
       throw new UnsupportedVersionError(
         `Node ${nodeId} supports ${api.name} v${range.min}..v${range.max}; this client implements v${api.minVersion}..v${api.maxVersion}`,
       )
@@ -366,13 +363,7 @@ export class NetworkClient implements KafkaClient {
   negotiatedApiVersions(): Record<string, Record<string, number>> {
     const out: Record<string, Record<string, number>> = {}
     for (const [node, ranges] of this.apiVersions) {
-      const versions: Record<string, number> = {}
-      for (const api of SUPPORTED_APIS) {
-        const range = ranges.get(api.apiKey)
-        if (range === undefined) continue
-        const v = Math.min(api.maxVersion, range.max)
-        if (v >= Math.max(api.minVersion, range.min)) versions[api.name] = v
-      }
+      const versions = supportedVersions(ranges)
       const handshake = this.handshakeVersions.get(node)
       if (handshake !== undefined) versions[ApiVersionsApi.name] = handshake
       out[String(node)] = versions
@@ -405,10 +396,8 @@ export class NetworkClient implements KafkaClient {
    * negotiated here, per connection, so the same request body can go to brokers
    * of different ages.
    */
-  send<Req, Res>(request: ClientRequest<Req, Res>, nowMs: number): void {
+  send<Req, Res>(request: ClientRequest<Req, Res>, nowMs: number): SentRequest | null {
     if (this.closed) throw new KafkaNetworkError('The network client is closed')
-    this.lastCorrelationId = -1
-    this.lastApiVersion = -1
     const node = request.destination
     if (!this.canSendRequest(node, nowMs)) {
       throw new Error(`Attempt to send a request to node ${node}, which is not ready`)
@@ -418,13 +407,14 @@ export class NetworkClient implements KafkaClient {
       version = this.negotiatedVersion(node, request.api, request.maxVersion)
     } catch (err) {
       this.pending.push(this.failed(request, nowMs, -1, err as Error, false))
-      return
+      return null
     }
     if (this.reauthTimes.size > 0) this.usedSinceAuthentication.add(node)
-    this.doSend(request, version, nowMs)
+    return this.doSend(request, version, nowMs)
   }
 
-  private doSend(request: ClientRequest<any, any>, version: number, nowMs: number): void {
+  /** Encodes and hands `request` to the selector; its in-flight entry, or null when it failed (at the next poll). */
+  private doSend(request: ClientRequest<any, any>, version: number, nowMs: number): InFlightRequest | null {
     const correlationId = this.nextCorrelationId()
     let segments: Buffer[]
     try {
@@ -435,7 +425,7 @@ export class NetworkClient implements KafkaClient {
       // only, at the next poll, never synchronously out of send().
       const e = new UnsupportedVersionError(`Cannot send ${request.api.name} v${version} to node ${request.destination}: ${(err as Error).message}`)
       this.pending.push(this.failed(request, nowMs, version, e, false))
-      return
+      return null
     }
     const send = new NetworkSend(request.destination, segments)
     const entry: InFlightRequest = { request, correlationId, apiVersion: version, send, sendTimeMs: nowMs, sendCompleted: false }
@@ -443,12 +433,11 @@ export class NetworkClient implements KafkaClient {
       this.selector.send(send)
     } catch (err) {
       this.pending.push(this.failed(request, nowMs, version, new KafkaNetworkError(`Send to node ${request.destination} failed: ${(err as Error).message}`, request.destination, { cause: err }), true))
-      return
+      return null
     }
     this.inFlight.add(entry)
     this.lastActivityMs.set(request.destination, nowMs)
-    this.lastCorrelationId = correlationId
-    this.lastApiVersion = version
+    return entry
   }
 
   private nextCorrelationId(): number {
@@ -799,7 +788,9 @@ export class NetworkClient implements KafkaClient {
    */
   private maybeBeginDueReauthentications(nowMs: number): void {
     if (this.usedSinceAuthentication.size === 0) return
-    for (const node of [...this.usedSinceAuthentication]) {
+    // No copy: beginReauthentication deletes only the node at hand (and a failure it causes only that
+    // node's entries), which a Set's live iteration allows without skipping any other.
+    for (const node of this.usedSinceAuthentication) {
       const at = this.reauthTimes.get(node)
       if (at === undefined || nowMs < at || !this.canSendRequest(node, nowMs)) continue
       this.beginReauthentication(node, nowMs)
@@ -941,13 +932,7 @@ export class NetworkClient implements KafkaClient {
 
   private publishReady(node: number, authenticator: Authenticator | undefined): void {
     const ranges = this.apiVersions.get(node)
-    let apiVersions = 0
-    if (ranges !== undefined) {
-      for (const api of SUPPORTED_APIS) {
-        const range = ranges.get(api.apiKey)
-        if (range !== undefined && Math.min(api.maxVersion, range.max) >= Math.max(api.minVersion, range.min)) apiVersions++
-      }
-    }
+    const apiVersions = ranges === undefined ? 0 : Object.keys(supportedVersions(ranges)).length
     readyChannel.publish({ ...this.where(node), apiVersions, mechanism: authenticator?.mechanismName ?? null })
   }
 
@@ -1140,6 +1125,24 @@ export class NetworkClient implements KafkaClient {
     this.selector.closeAll()
     this.completeResponses()
   }
+}
+
+/** The newest version of `api` both sides speak, at most `maxAllowed`; -1 when there is none. */
+function commonVersion(api: AnyApi, range: VersionRange, maxAllowed = api.maxVersion): number {
+  const v = Math.min(api.maxVersion, maxAllowed, range.max)
+  return v >= Math.max(api.minVersion, range.min) ? v : -1
+}
+
+/** Per API this client implements and the broker (its `ranges`) speaks too, the version it goes out with. */
+function supportedVersions(ranges: ReadonlyMap<number, VersionRange>): Record<string, number> {
+  const versions: Record<string, number> = {}
+  for (const api of SUPPORTED_APIS) {
+    const range = ranges.get(api.apiKey)
+    if (range === undefined) continue
+    const v = commonVersion(api, range)
+    if (v >= 0) versions[api.name] = v
+  }
+  return versions
 }
 
 /**
