@@ -29,6 +29,7 @@ import {
   ConnectionFailures,
   type ConnectionFailureReport,
   ConnectionPhase,
+  type FailureCause,
   formatAddress,
   TLS_HANDSHAKE_CLOSE_LABEL,
 } from './connection-failures.js'
@@ -964,10 +965,8 @@ export class NetworkClient implements KafkaClient {
       this.selectorMetrics.connectionClose.record(1, nowMs)
     }
     const state = duringTlsHandshake ? ConnectionState.TlsHandshake : this.states.state(node)
-    const err = disconnectError(node, state, error)
-    // The typed TLS/SASL error says more than the socket's; otherwise keep the socket's own errno.
-    if (state === ConnectionState.TlsHandshake && isTlsHandshakeClose(error)) this.recordTlsHandshakeClose(node, err, nowMs)
-    else this.recordFailure(node, err instanceof KafkaAuthenticationError ? err : error, nowMs)
+    const { error: err, cause } = classifyDisconnect(node, state, error)
+    this.recordFailure(node, state, cause, nowMs)
     if (authenticateChannel.hasSubscribers && err instanceof KafkaAuthenticationError) {
       authenticateChannel.publish({
         ...this.where(node),
@@ -1019,32 +1018,19 @@ export class NetworkClient implements KafkaClient {
     this.log.forget(`connection:${node}:`)
   }
 
-  /** A TLS handshake the peer closed without an alert: its own cause, so a timeout and the warning can name it. */
-  private recordTlsHandshakeClose(node: number, error: Error, nowMs: number): void {
-    const address = this.states.address(node)
-    if (address === undefined) return
-    this.failures.record(node, address.host, address.port, { kind: 'RESET', label: TLS_HANDSHAKE_CLOSE_LABEL, error }, nowMs)
-  }
-
   /** Keeps why the connection to `node` ended, for the timeouts it may cause (ConnectionFailures), and warns once per cause. */
-  private recordFailure(node: number, error: Error, nowMs: number): void {
+  private recordFailure(node: number, state: ConnectionState, cause: FailureCause, nowMs: number): void {
     const address = this.states.address(node)
     if (address === undefined) return
-    const state = this.states.state(node)
-    const phase =
-      state === ConnectionState.Ready
-        ? ConnectionPhase.Ready
-        : state === ConnectionState.CheckingApiVersions
-          ? ConnectionPhase.Handshake
-          : ConnectionPhase.Connecting
-    const cause = classifyFailure(error, phase)
     this.failures.record(node, address.host, address.port, cause, nowMs)
-    // Configuration mistakes (DNS, not Kafka) are logged by ConnectionFailures, once per address.
-    if (cause.kind !== 'DNS' && cause.kind !== 'NOT_KAFKA') {
+    // Configuration mistakes (DNS, not Kafka, a TLS handshake closed without an alert) are logged by
+    // ConnectionFailures, once per address.
+    if (cause.kind !== 'DNS' && cause.kind !== 'NOT_KAFKA' && cause.label !== TLS_HANDSHAKE_CLOSE_LABEL) {
+      const error = cause.error
       const label = cause.label ?? cause.errno ?? cause.kind
       const broker = formatAddress(address.host, address.port)
       const who = node < 0 ? `bootstrap server ${broker}` : `broker ${node} at ${broker}`
-      this.log.warn(`connection:${node}:${label}`, `kafka-producer-ts: connection to ${who} ${phase === ConnectionPhase.Ready ? 'lost' : 'failed'} (${label}): ${error.message}`, {
+      this.log.warn(`connection:${node}:${label}`, `kafka-producer-ts: connection to ${who} ${state === ConnectionState.Ready ? 'lost' : 'failed'} (${label}): ${error.message}`, {
         event: 'connection.failed',
         nodeId: node,
         broker,
@@ -1146,6 +1132,25 @@ function supportedVersions(ranges: ReadonlyMap<number, VersionRange>): Record<st
 }
 
 /**
+ * What a disconnect means, given the step it ended, decided once for both
+ * its uses: the error requests and waiting sends fail with
+ * ({@link disconnectError}), and the cause ConnectionFailures files it under.
+ * The cause is classified from the typed TLS or SASL error, which says more
+ * than the socket's, and otherwise from the socket's own error (its errno).
+ */
+function classifyDisconnect(node: number, state: ConnectionState, error: Error): { error: KafkaClientError; cause: FailureCause } {
+  if (state === ConnectionState.TlsHandshake && isTlsHandshakeClose(error)) {
+    const err = tlsHandshakeCloseError(node, error)
+    // Its own label, so a timeout and the plaintext-listener warning can name it.
+    return { error: err, cause: { kind: 'RESET', label: TLS_HANDSHAKE_CLOSE_LABEL, error: err } }
+  }
+  const err = otherDisconnectError(node, state, error)
+  const phase =
+    state === ConnectionState.Ready ? ConnectionPhase.Ready : state === ConnectionState.CheckingApiVersions ? ConnectionPhase.Handshake : ConnectionPhase.Connecting
+  return { error: err, cause: classifyFailure(err instanceof KafkaAuthenticationError ? err : error, phase) }
+}
+
+/**
  * What a disconnect means, given the step it ended (Java's
  * `NetworkClient.processDisconnection` with `SslTransportLayer`'s split): a
  * TLS alert or certificate verdict is a {@link KafkaTlsError} (Java's
@@ -1155,18 +1160,28 @@ function supportedVersions(ranges: ReadonlyMap<number, VersionRange>): Record<st
  * as they are.
  */
 export function disconnectError(node: number, state: ConnectionState, error: Error): KafkaClientError {
-  if (state === ConnectionState.TlsHandshake && isTlsHandshakeClose(error)) {
-    // No alert, no certificate verdict: the peer just hung up (EOF, reset). Java's SslTransportLayer
-    // throws an EOFException here, an IOException the Selector treats as a plain disconnect, retried
-    // after the reconnect backoff; only an SSLHandshakeException (alert, certificate) is an
-    // SslAuthenticationException. A broker restarting or at its connection limit does the same, so
-    // this is retriable; a plaintext listener keeps doing it, and ConnectionFailures says so.
-    return new KafkaNetworkError(
-      `Connection to node ${node} closed during the TLS handshake (${error.message}): the listener may not be a TLS one (check security.protocol), or the broker is restarting`,
-      node,
-      { cause: error },
-    )
-  }
+  return classifyDisconnect(node, state, error).error
+}
+
+/**
+ * A TLS handshake the peer closed: no alert, no certificate verdict, it just
+ * hung up (EOF, reset). Java's SslTransportLayer throws an EOFException
+ * here, an IOException the Selector treats as a plain disconnect, retried
+ * after the reconnect backoff; only an SSLHandshakeException (alert,
+ * certificate) is an SslAuthenticationException. A broker restarting or at
+ * its connection limit does the same, so this is retriable; a plaintext
+ * listener keeps doing it, and ConnectionFailures says so.
+ */
+function tlsHandshakeCloseError(node: number, error: Error): KafkaNetworkError {
+  return new KafkaNetworkError(
+    `Connection to node ${node} closed during the TLS handshake (${error.message}): the listener may not be a TLS one (check security.protocol), or the broker is restarting`,
+    node,
+    { cause: error },
+  )
+}
+
+/** disconnectError for every disconnect but a TLS handshake the peer closed. */
+function otherDisconnectError(node: number, state: ConnectionState, error: Error): KafkaClientError {
   if (error instanceof KafkaClientError) return error
   const code = (error as NodeJS.ErrnoException).code
   // EPROTO is OpenSSL's protocol failure as a socket error (a bad record, an unexpected message):

@@ -144,6 +144,38 @@ describe('a TLS handshake the peer closes (Java: EOF during the handshake is a c
     }
   })
 
+  it('the NetworkClient files a TLS handshake close under that label, warned as a possible plaintext listener only, never as a failed connection', async () => {
+    let now = 1_000_000
+    const sel = new FakeSelector()
+    const md = new ProducerMetadata([{ host: 'b1', port: 9093 }], 3_600_000, 3_600_000, 100, 1000, () => 0.5)
+    const warned: { event: unknown; message: string }[] = []
+    const client = new NetworkClient(sel.asSelector(), md, {
+      clientId: 'test',
+      maxInFlightRequestsPerConnection: 5,
+      requestTimeoutMs: 30_000,
+      reconnectBackoffMs: 50,
+      reconnectBackoffMaxMs: 50,
+      socketConnectionSetupTimeoutMs: 10_000,
+      socketConnectionSetupTimeoutMaxMs: 30_000,
+      connectionsMaxIdleMs: 600_000,
+      softwareName: 'test',
+      softwareVersion: '0',
+      random: () => 0.5,
+      log: new LogSink({ warn: (f, m) => warned.push({ event: f.event, message: m }), error: () => {} }, 'test', () => now),
+    })
+    const bootstrap: Node = { id: -1, host: 'b1', port: 9093, rack: null }
+    for (let i = 0; i < 3; i++) {
+      expect(client.ready(bootstrap, now)).toBe(false) // connects
+      sel.disconnectNow(-1, reset, true)
+      await client.poll(0, () => now)
+      now += 100 // past the reconnect backoff
+    }
+    expect(client.connectionFailures()!.summary).toBe('b1:9093 closed during the TLS handshake (3 attempts)')
+    expect(client.connectionFailures()!.error.errors[0]!.cause).toBeInstanceOf(KafkaNetworkError)
+    expect(warned.map((w) => w.event)).toEqual(['connection.misconfigured'])
+    expect(warned[0]!.message).toMatch(/closed the connection during the TLS handshake, without a TLS alert/)
+  })
+
   it('repeated TLS handshake closes at an address that never completed one are recorded under their own label and warned about once', () => {
     const warnings: string[] = []
     const f = new ConnectionFailures(['b1:9092'], (m) => warnings.push(m))
