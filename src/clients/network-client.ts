@@ -672,15 +672,9 @@ export class NetworkClient implements KafkaClient {
       this.closeWithError(node, new KafkaProtocolError(`Node ${node} answered a ${req.request.api.name} request that no authentication is waiting for`), nowMs)
       return
     }
-    let p: Promise<AuthenticationRequest | null>
-    try {
-      p = authenticator.handleResponse(body, nowMs)
-    } catch (err) {
-      // The broker said no; it closes the connection next, and this error (not that close) is the cause.
-      this.authenticationFailed(node, authenticationStepError(node, err), nowMs)
-      return
-    }
-    this.runAuthenticationStep(node, authenticator, () => p, nowMs)
+    // A broker's no throws at once, failing the connection now: the broker closes it next, and this
+    // error (not that close) must be the cause.
+    this.runAuthenticationStep(node, authenticator, () => authenticator.handleResponse(body, nowMs), nowMs)
   }
 
   private handleAuthenticationSteps(nowMs: number): void {

@@ -244,6 +244,26 @@ describe('KIP-368 re-authentication is driven by sends (Java: KafkaChannel.maybe
     return { sel, client, poll, writes, establish, answerAuthentication, sendRequest, setNow: (t: number) => (now = t), stateOf: () => stateOf(client, now) }
   }
 
+  it("a broker's SASL rejection fails the connection at once with the authenticator's error, not the close that follows", async () => {
+    const t = setup()
+    expect(t.client.ready(node1, T0)).toBe(false)
+    t.sel.connectNow(1)
+    await t.poll()
+    t.sel.respond(1, API_VERSIONS, frames.apiVersions([[18, 0, 4], [17, 0, 1], [36, 0, 1]]))
+    await t.poll()
+    await t.poll()
+    t.sel.respond(1, SASL_HANDSHAKE, frames.saslHandshake(0, ['PLAIN']))
+    await t.poll()
+    await t.poll()
+    t.sel.respond(1, SASL_AUTHENTICATE, frames.saslAuthenticate(58, Buffer.alloc(0), 0)) // SASL_AUTHENTICATION_FAILED
+    await t.poll()
+    const err = t.client.authenticationError(1)
+    expect(err).toBeInstanceOf(KafkaAuthenticationError)
+    expect(err!.message).toBe('SASL PLAIN authentication with broker b1:9093 (node 1) failed (SASL_AUTHENTICATION_FAILED)')
+    expect(t.sel.closed).toEqual([1])
+    expect(t.client.failedAuthenticationTotal).toBe(1)
+  })
+
   it('an idle connection is not re-authenticated, so connections.max.idle.ms closes it', async () => {
     const t = setup()
     await t.establish()
