@@ -123,6 +123,15 @@ class Model {
     this.request = this.buildStruct(req.json.name, req.json.fields, req.json.commonStructs ?? [], this.range, 'request');
     this.response = this.buildStruct(res.json.name, res.json.fields, res.json.commonStructs ?? [], this.range, 'response');
     for (const k of this.used) if (!this.seen.has(k)) throw new Error(`${cfg.name}: config names ${k}, which no implemented field matches`);
+    this.clientThrottleFrom = cfg.clientThrottleFrom ?? null;
+    if (this.clientThrottleFrom !== null) {
+      // The client reads `throttleTimeMs` off the decoded body: every throttling version must carry it under that name.
+      const t = this.response.fields.find((f) => f.schemaName === 'ThrottleTimeMs');
+      const from = Math.max(this.clientThrottleFrom, this.range[0]);
+      if (t === undefined || t.name !== 'throttleTimeMs' || t.omit || t.versions[0] > from || t.versions[1] < this.range[1]) {
+        throw new Error(`${cfg.name}: clientThrottleFrom ${this.clientThrottleFrom} needs a throttleTimeMs response field in v${from}..v${this.range[1]}`);
+      }
+    }
   }
 
   tsTypeName(schemaName) {
@@ -778,6 +787,13 @@ function render(model) {
   lines.push(`  minVersion: ${min},`);
   lines.push(`  maxVersion: ${max},`);
   lines.push(`  flexibleFrom: ${flexibleExpr},`);
+  if (model.clientThrottleFrom !== null) {
+    lines.push(`  // KIP-219, as Java's ${model.name}Response.shouldClientThrottle: from here on the client holds off for throttle_time_ms.`);
+    lines.push(`  clientThrottleFrom: ${model.clientThrottleFrom},`);
+  } else {
+    lines.push(`  // Never throttled by the client (Java: AbstractResponse.shouldClientThrottle's default).`);
+    lines.push('  clientThrottleFrom: Infinity,');
+  }
   if (cfg.responseHeaderVersion !== undefined) {
     lines.push(`  // KIP-511: the header must be readable before the client knows which versions the broker speaks.`);
     lines.push(`  responseHeaderVersion: () => ${cfg.responseHeaderVersion},`);

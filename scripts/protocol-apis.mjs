@@ -23,6 +23,10 @@
 //   version that cannot carry them (the broker's own default then applies).
 // - zeroUuidIsNull: response uuid fields where the zero id reads as null.
 // - responseHeaderVersion: a fixed response header version (ApiVersions: 0).
+// - clientThrottleFrom: the first version whose response the client throttles
+//   itself on (KIP-219: the broker answers at once with throttle_time_ms and
+//   expects the client to hold off), as Java's `XxxResponse.shouldClientThrottle`;
+//   absent: never (`AbstractResponse`'s default, e.g. the SASL and telemetry APIs).
 // - includeUnstable: implement a request version the schema marks
 //   `latestVersionUnstable` (otherwise the generator refuses to).
 
@@ -31,6 +35,7 @@ export const KAFKA_VERSION = '4.4.0';
 export const APIS = [
   {
     name: 'Produce',
+    clientThrottleFrom: 6,
     versions: [3, 12],
     why: [
       'Why 3..12: v3 is the first version that carries RecordBatch v2 (message',
@@ -67,6 +72,7 @@ export const APIS = [
   },
   {
     name: 'Metadata',
+    clientThrottleFrom: 6,
     versions: [1, 13],
     why: [
       'Why 1..13: v0 encodes "all topics" as an empty array, so it cannot ask for',
@@ -107,6 +113,7 @@ export const APIS = [
   },
   {
     name: 'ApiVersions',
+    clientThrottleFrom: 2,
     versions: [0, 5],
     why: [
       'All of 0..5. The response header is always v0 (no tagged fields), even for',
@@ -134,6 +141,7 @@ export const APIS = [
   },
   {
     name: 'InitProducerId',
+    clientThrottleFrom: 1,
     versions: [0, 6],
     includeUnstable: true,
     why: [
@@ -168,6 +176,7 @@ export const APIS = [
   },
   {
     name: 'FindCoordinator',
+    clientThrottleFrom: 2,
     versions: [0, 6],
     why: [
       'All of 0..6. Below v4 a request names one key (`key`) and the response one',
@@ -179,6 +188,7 @@ export const APIS = [
   },
   {
     name: 'AddPartitionsToTxn',
+    clientThrottleFrom: 1,
     versions: [0, 5],
     why: [
       'All of 0..5. Clients use 0..3 (the `v3AndBelow*` fields); 4+ batch several',
@@ -189,12 +199,14 @@ export const APIS = [
   },
   {
     name: 'AddOffsetsToTxn',
+    clientThrottleFrom: 1,
     versions: [0, 4],
     why: ['All of 0..4.'],
     invariants: [],
   },
   {
     name: 'EndTxn',
+    clientThrottleFrom: 1,
     versions: [0, 5],
     why: [
       'All of 0..5. v5 (KIP-890 part 2) bumps the epoch on every transaction: the',
@@ -204,6 +216,7 @@ export const APIS = [
   },
   {
     name: 'TxnOffsetCommit',
+    clientThrottleFrom: 1,
     versions: [0, 6],
     why: [
       'All of 0..6. v6 (KIP-1319) names topics by id only: `name` is dropped there',

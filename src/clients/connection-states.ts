@@ -29,19 +29,6 @@ export const enum ConnectionState {
   AuthenticationFailed = 8,
 }
 
-/** A name per state, for inspect() and errors. */
-export const CONNECTION_STATE_NAMES: readonly string[] = [
-  'DISCONNECTED',
-  'CONNECTING',
-  'TLS_HANDSHAKE',
-  'CHECKING_API_VERSIONS',
-  'SASL_HANDSHAKE',
-  'SASL_AUTHENTICATE',
-  'READY',
-  'REAUTHENTICATING',
-  'AUTHENTICATION_FAILED',
-]
-
 /** The state names inspect() shows, per ConnectionState (a disconnected node in backoff shows as 'backing-off'). */
 const INSPECTION_STATE_NAMES: readonly ConnectionStateName[] = [
   'disconnected',
@@ -87,8 +74,8 @@ interface NodeConnectionState {
  * Invariants: a node in backoff is not reconnected before
  * `lastConnectAttemptMs + reconnectBackoffMs`; both the backoff and the setup
  * timeout grow exponentially with consecutive failures and reset on success.
- * Every connection's setup step lives here and only here (`state`, named by
- * {@link CONNECTION_STATE_NAMES}); `connecting` holds exactly the nodes in
+ * Every connection's setup step lives here and only here (`state`, named for
+ * inspect() by INSPECTION_STATE_NAMES); `connecting` holds exactly the nodes in
  * Connecting or TlsHandshake.
  */
 export class ClusterConnectionStates {
@@ -228,13 +215,6 @@ export class ClusterConnectionStates {
     return s !== undefined && s.state === ConnectionState.AuthenticationFailed ? s.authenticationError : null
   }
 
-  /** Each known node's state by name (inspect()). */
-  describe(): Record<string, string> {
-    const out: Record<string, string> = {}
-    for (const [id, s] of this.nodes) out[String(id)] = CONNECTION_STATE_NAMES[s.state]!
-    return out
-  }
-
   /**
    * Every known node with its address and state as inspect() names it
    * (see {@link ConnectionStateName}); built on demand, nothing kept for it.
@@ -250,15 +230,17 @@ export class ClusterConnectionStates {
   }[] {
     const out = []
     for (const [id, s] of this.nodes) {
-      const delay = isDisconnectedState(s.state) ? Math.max(s.lastConnectAttemptMs + s.reconnectBackoffMs - nowMs, 0) : 0
+      // Infinity: connecting or connected, so not backing off.
+      const delay = this.connectionDelay(id, nowMs)
+      const backingOff = delay > 0 && delay !== Infinity
       out.push({
         nodeId: id,
         host: s.host,
         port: s.port,
-        state: delay > 0 ? ('backing-off' as const) : INSPECTION_STATE_NAMES[s.state]!,
-        reconnectInMs: delay,
-        throttledForMs: s.throttleUntilMs > nowMs ? s.throttleUntilMs - nowMs : 0,
-        authenticationError: s.state === ConnectionState.AuthenticationFailed ? s.authenticationError : null,
+        state: backingOff ? ('backing-off' as const) : INSPECTION_STATE_NAMES[s.state]!,
+        reconnectInMs: backingOff ? delay : 0,
+        throttledForMs: this.throttleDelayMs(id, nowMs),
+        authenticationError: this.authenticationError(id),
       })
     }
     return out

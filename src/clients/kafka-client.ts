@@ -55,16 +55,13 @@ export interface KafkaClient {
   /**
    * Queues `request` for its destination; precondition: `ready(node)` was true.
    * The protocol version is chosen here, per connection.
+   *
+   * @returns the correlation id and version the request went out with, for
+   *   the `kafka-producer-ts:produce` trace; null when it failed before
+   *   getting them (its completion says why), or from a client without
+   *   correlation ids (a scripted one).
    */
-  send<Req, Res>(request: ClientRequest<Req, Res>, nowMs: number): void
-
-  /**
-   * The correlation id and version the last `send` gave its request; -1 when
-   * it failed before getting them (its completion says why). Read only by
-   * the `kafka-producer-ts:produce` trace, when subscribed; optional.
-   */
-  readonly lastCorrelationId?: number
-  readonly lastApiVersion?: number
+  send<Req, Res>(request: ClientRequest<Req, Res>, nowMs: number): SentRequest | null
 
   /**
    * Waits up to `timeoutMs` for network activity (less when a metadata
@@ -104,14 +101,6 @@ export interface KafkaClient {
   connectionCount(): number
 
   /**
-   * Each known node's connection state by name (`CONNECTING`, `TLS_HANDSHAKE`,
-   * `CHECKING_API_VERSIONS`, `SASL_HANDSHAKE`, `SASL_AUTHENTICATE`, `READY`,
-   * `REAUTHENTICATING`, `AUTHENTICATION_FAILED`, `DISCONNECTED`), for inspect().
-   * Optional: a scripted client may have no connections to describe.
-   */
-  connectionStates?(): Record<string, string>
-
-  /**
    * Frames and bytes written and read, per node, and connection and
    * authentication events (Java's Selector metrics): connection-creation-total
    * and connection-close-total are its stats' totals. A client without a
@@ -127,18 +116,18 @@ export interface KafkaClient {
   inspectConnections?(nowMs: number): ConnectionInspection[]
 
   /**
-   * Why connections are failing: the brokers (all, or node `nodeId` only)
-   * whose last connection attempt failed, each with its causes and counts;
-   * null when none is. For the message and `cause` of a timeout: called on
-   * failure paths only, never per send.
-   */
-  /**
    * The TLS or SASL error that ended the last connection attempt to
    * `nodeId`, while that is how its last attempt ended (the node is in
    * AUTHENTICATION_FAILED); null otherwise.
    */
   authenticationError?(nodeId: number): Error | null
 
+  /**
+   * Why connections are failing: the brokers (all, or node `nodeId` only)
+   * whose last connection attempt failed, each with its causes and counts;
+   * null when none is. For the message and `cause` of a timeout: called on
+   * failure paths only, never per send.
+   */
   connectionFailures(nodeId?: number): ConnectionFailureReport | null
 
   /** Closes every connection; in-flight requests complete with a disconnect. Idempotent. */
@@ -151,6 +140,12 @@ export interface KafkaClient {
    * any. The transaction manager reads `transaction.version` here (KIP-890).
    */
   finalizedFeatures?(): FinalizedFeatures
+}
+
+/** What `send` gave a request on the wire (NetworkClient returns its in-flight entry: nothing is allocated for it). */
+export interface SentRequest {
+  readonly correlationId: number
+  readonly apiVersion: number
 }
 
 /** Finalized feature levels (ApiVersions v3+), as of one features epoch. */

@@ -29,12 +29,13 @@ import {
   ConnectionFailures,
   type ConnectionFailureReport,
   ConnectionPhase,
+  type FailureCause,
   formatAddress,
   TLS_HANDSHAKE_CLOSE_LABEL,
 } from './connection-failures.js'
 import { type ClientRequest, type ClientResponse, type InFlightRequest, InFlightRequests } from './in-flight-requests.js'
 import type { ConnectionInspection } from './inspection.js'
-import { type FinalizedFeatures, type KafkaClient, NO_FINALIZED_FEATURES } from './kafka-client.js'
+import { type FinalizedFeatures, type KafkaClient, NO_FINALIZED_FEATURES, type SentRequest } from './kafka-client.js'
 import type { ProducerMetadata } from './metadata.js'
 import { DefaultMetadataUpdater, type MetadataUpdater } from './metadata-updater.js'
 import { authenticateChannel, connectChannel, disconnectChannel, readyChannel } from '../util/diagnostics.js'
@@ -181,9 +182,6 @@ export class NetworkClient implements KafkaClient {
   readonly saslAuthenticateRequests = new Map<number, number>()
   /** Successful re-authentications since start (Java's successful-reauthentication-total). */
   successfulReauthenticationTotal = 0
-  /** What the last `send` gave its request (KafkaClient.lastCorrelationId); -1: it failed before. */
-  lastCorrelationId = -1
-  lastApiVersion = -1
   /** The finalized features of the newest features epoch any broker reported (Java's ApiVersions). */
   private features: FinalizedFeatures = NO_FINALIZED_FEATURES
   /** Frames, bytes, connections and authentications (Java's Selector metrics). */
@@ -277,11 +275,6 @@ export class NetworkClient implements KafkaClient {
     return this.states.pollDelayMs(nodeId, nowMs)
   }
 
-  /** Milliseconds until `nodeId` may be sent to again after a broker throttle; 0 when it is not throttled. */
-  throttleDelayMs(nodeId: number, nowMs: number): number {
-    return this.states.throttleDelayMs(nodeId, nowMs)
-  }
-
   finalizedFeatures(): FinalizedFeatures {
     return this.features
   }
@@ -289,11 +282,6 @@ export class NetworkClient implements KafkaClient {
   /** Whether the last connection attempt failed and the node is in reconnect backoff. */
   connectionFailed(nodeId: number, nowMs: number): boolean {
     return this.states.isBlackedOut(nodeId, nowMs)
-  }
-
-  /** Each known node's connection state by name, e.g. `{ '-1': 'READY', '1': 'SASL_AUTHENTICATE' }` (inspect()). */
-  connectionStates(): Record<string, string> {
-    return this.states.describe()
   }
 
   /**
@@ -355,8 +343,8 @@ export class NetworkClient implements KafkaClient {
     if (range === undefined) {
       throw new UnsupportedVersionError(`Node ${nodeId} does not support ${api.name} (API key ${api.apiKey})`)
     }
-    const v = Math.min(api.maxVersion, maxAllowed, range.max)
-    if (v < Math.max(api.minVersion, range.min)) {
+    const v = commonVersion(api, range, maxAllowed)
+    if (v < 0) {
       throw new UnsupportedVersionError(
         `Node ${nodeId} supports ${api.name} v${range.min}..v${range.max}; this client implements v${api.minVersion}..v${api.maxVersion}`,
       )
@@ -371,13 +359,7 @@ export class NetworkClient implements KafkaClient {
   negotiatedApiVersions(): Record<string, Record<string, number>> {
     const out: Record<string, Record<string, number>> = {}
     for (const [node, ranges] of this.apiVersions) {
-      const versions: Record<string, number> = {}
-      for (const api of SUPPORTED_APIS) {
-        const range = ranges.get(api.apiKey)
-        if (range === undefined) continue
-        const v = Math.min(api.maxVersion, range.max)
-        if (v >= Math.max(api.minVersion, range.min)) versions[api.name] = v
-      }
+      const versions = supportedVersions(ranges)
       const handshake = this.handshakeVersions.get(node)
       if (handshake !== undefined) versions[ApiVersionsApi.name] = handshake
       out[String(node)] = versions
@@ -410,10 +392,8 @@ export class NetworkClient implements KafkaClient {
    * negotiated here, per connection, so the same request body can go to brokers
    * of different ages.
    */
-  send<Req, Res>(request: ClientRequest<Req, Res>, nowMs: number): void {
+  send<Req, Res>(request: ClientRequest<Req, Res>, nowMs: number): SentRequest | null {
     if (this.closed) throw new KafkaNetworkError('The network client is closed')
-    this.lastCorrelationId = -1
-    this.lastApiVersion = -1
     const node = request.destination
     if (!this.canSendRequest(node, nowMs)) {
       throw new Error(`Attempt to send a request to node ${node}, which is not ready`)
@@ -423,13 +403,14 @@ export class NetworkClient implements KafkaClient {
       version = this.negotiatedVersion(node, request.api, request.maxVersion)
     } catch (err) {
       this.pending.push(this.failed(request, nowMs, -1, err as Error, false))
-      return
+      return null
     }
     if (this.reauthTimes.size > 0) this.usedSinceAuthentication.add(node)
-    this.doSend(request, version, nowMs)
+    return this.doSend(request, version, nowMs)
   }
 
-  private doSend(request: ClientRequest<any, any>, version: number, nowMs: number): void {
+  /** Encodes and hands `request` to the selector; its in-flight entry, or null when it failed (at the next poll). */
+  private doSend(request: ClientRequest<any, any>, version: number, nowMs: number): InFlightRequest | null {
     const correlationId = this.nextCorrelationId()
     let segments: Buffer[]
     try {
@@ -440,7 +421,7 @@ export class NetworkClient implements KafkaClient {
       // only, at the next poll, never synchronously out of send().
       const e = new UnsupportedVersionError(`Cannot send ${request.api.name} v${version} to node ${request.destination}: ${(err as Error).message}`)
       this.pending.push(this.failed(request, nowMs, version, e, false))
-      return
+      return null
     }
     const send = new NetworkSend(request.destination, segments)
     const entry: InFlightRequest = { request, correlationId, apiVersion: version, send, sendTimeMs: nowMs, sendCompleted: false }
@@ -448,12 +429,11 @@ export class NetworkClient implements KafkaClient {
       this.selector.send(send)
     } catch (err) {
       this.pending.push(this.failed(request, nowMs, version, new KafkaNetworkError(`Send to node ${request.destination} failed: ${(err as Error).message}`, request.destination, { cause: err }), true))
-      return
+      return null
     }
     this.inFlight.add(entry)
     this.lastActivityMs.set(request.destination, nowMs)
-    this.lastCorrelationId = correlationId
-    this.lastApiVersion = version
+    return entry
   }
 
   private nextCorrelationId(): number {
@@ -586,9 +566,7 @@ export class NetworkClient implements KafkaClient {
         this.closeWithError(source, err as Error, nowMs)
         continue
       }
-      // KIP-219: the broker answered at once and expects us to hold off (Java's maybeThrottle).
-      const throttleMs = clientThrottleTimeMs(req.request.api.apiKey, req.apiVersion, body)
-      if (throttleMs > 0) this.states.throttle(source, nowMs + throttleMs)
+      this.maybeThrottle(source, req.request.api, req.apiVersion, body, nowMs)
       this.pending.push({
         request: req.request,
         receivedMs: nowMs,
@@ -601,6 +579,12 @@ export class NetworkClient implements KafkaClient {
     }
   }
 
+  /** KIP-219: the broker answered at once and expects us to hold off (Java's `maybeThrottle`). */
+  private maybeThrottle(node: number, api: AnyApi, version: number, body: unknown, nowMs: number): void {
+    const throttleMs = clientThrottleTimeMs(api, version, body)
+    if (throttleMs > 0) this.states.throttle(node, nowMs + throttleMs)
+  }
+
   private handleApiVersionsResponse(req: InFlightRequest, frame: Buffer, nowMs: number): void {
     const node = req.request.destination
     let res: ReturnType<typeof decodeApiVersionsResponse>
@@ -610,10 +594,8 @@ export class NetworkClient implements KafkaClient {
       this.closeWithError(node, err as Error, nowMs)
       return
     }
-    // KIP-219 holds for the handshake's ApiVersions too (v2+): Java's handleCompletedReceives calls
-    // maybeThrottle on every response before handing an ApiVersions one to handleApiVersionsResponse.
-    const throttleMs = clientThrottleTimeMs(ApiVersionsApi.apiKey, req.apiVersion, res)
-    if (throttleMs > 0) this.states.throttle(node, nowMs + throttleMs)
+    // Java's handleCompletedReceives calls maybeThrottle on every response, the handshake's ApiVersions included.
+    this.maybeThrottle(node, ApiVersionsApi, req.apiVersion, res, nowMs)
     // The broker is older than our newest ApiVersions: retry with what it says it speaks.
     const next = apiVersionsRetryVersion(res, req.apiVersion)
     if (next !== null) {
@@ -685,15 +667,9 @@ export class NetworkClient implements KafkaClient {
       this.closeWithError(node, new KafkaProtocolError(`Node ${node} answered a ${req.request.api.name} request that no authentication is waiting for`), nowMs)
       return
     }
-    let p: Promise<AuthenticationRequest | null>
-    try {
-      p = authenticator.handleResponse(body, nowMs)
-    } catch (err) {
-      // The broker said no; it closes the connection next, and this error (not that close) is the cause.
-      this.authenticationFailed(node, authenticationStepError(node, err), nowMs)
-      return
-    }
-    this.runAuthenticationStep(node, authenticator, () => p, nowMs)
+    // A broker's no throws at once, failing the connection now: the broker closes it next, and this
+    // error (not that close) must be the cause.
+    this.runAuthenticationStep(node, authenticator, () => authenticator.handleResponse(body, nowMs), nowMs)
   }
 
   private handleAuthenticationSteps(nowMs: number): void {
@@ -802,7 +778,9 @@ export class NetworkClient implements KafkaClient {
    */
   private maybeBeginDueReauthentications(nowMs: number): void {
     if (this.usedSinceAuthentication.size === 0) return
-    for (const node of [...this.usedSinceAuthentication]) {
+    // No copy: beginReauthentication deletes only the node at hand (and a failure it causes only that
+    // node's entries), which a Set's live iteration allows without skipping any other.
+    for (const node of this.usedSinceAuthentication) {
       const at = this.reauthTimes.get(node)
       if (at === undefined || nowMs < at || !this.canSendRequest(node, nowMs)) continue
       this.beginReauthentication(node, nowMs)
@@ -943,13 +921,7 @@ export class NetworkClient implements KafkaClient {
 
   private publishReady(node: number, authenticator: Authenticator | undefined): void {
     const ranges = this.apiVersions.get(node)
-    let apiVersions = 0
-    if (ranges !== undefined) {
-      for (const api of SUPPORTED_APIS) {
-        const range = ranges.get(api.apiKey)
-        if (range !== undefined && Math.min(api.maxVersion, range.max) >= Math.max(api.minVersion, range.min)) apiVersions++
-      }
-    }
+    const apiVersions = ranges === undefined ? 0 : Object.keys(supportedVersions(ranges)).length
     readyChannel.publish({ ...this.where(node), apiVersions, mechanism: authenticator?.mechanismName ?? null })
   }
 
@@ -977,10 +949,8 @@ export class NetworkClient implements KafkaClient {
   private processDisconnection(node: number, error: Error, nowMs: number, timedOut: boolean, duringTlsHandshake = false, mechanism: string | null = null): void {
     if (this.lastActivityMs.has(node)) this.selectorMetrics.connectionClose.record(1, nowMs) // it had connected
     const state = duringTlsHandshake ? ConnectionState.TlsHandshake : this.states.state(node)
-    const err = disconnectError(node, state, error)
-    // The typed TLS/SASL error says more than the socket's; otherwise keep the socket's own errno.
-    if (state === ConnectionState.TlsHandshake && isTlsHandshakeClose(error)) this.recordTlsHandshakeClose(node, err, nowMs)
-    else this.recordFailure(node, err instanceof KafkaAuthenticationError ? err : error, nowMs)
+    const { error: err, cause } = classifyDisconnect(node, state, error)
+    this.recordFailure(node, state, cause, nowMs)
     if (authenticateChannel.hasSubscribers && err instanceof KafkaAuthenticationError) {
       authenticateChannel.publish({
         ...this.where(node),
@@ -1023,7 +993,6 @@ export class NetworkClient implements KafkaClient {
     this.metadataUpdater.handleServerDisconnect(nowMs, node, err instanceof KafkaAuthenticationError ? err : undefined)
   }
 
-  /** Keeps why the connection to `node` ended, for the timeouts it may cause (ConnectionFailures). */
   /** A broker that completed its handshake is no longer blamed in timeout messages. */
   private handshakeSucceeded(node: number): void {
     const address = this.states.address(node)
@@ -1032,31 +1001,19 @@ export class NetworkClient implements KafkaClient {
     this.log.forget(`connection:${node}:`)
   }
 
-  /** A TLS handshake the peer closed without an alert: its own cause, so a timeout and the warning can name it. */
-  private recordTlsHandshakeClose(node: number, error: Error, nowMs: number): void {
+  /** Keeps why the connection to `node` ended, for the timeouts it may cause (ConnectionFailures), and warns once per cause. */
+  private recordFailure(node: number, state: ConnectionState, cause: FailureCause, nowMs: number): void {
     const address = this.states.address(node)
     if (address === undefined) return
-    this.failures.record(node, address.host, address.port, { kind: 'RESET', label: TLS_HANDSHAKE_CLOSE_LABEL, error }, nowMs)
-  }
-
-  private recordFailure(node: number, error: Error, nowMs: number): void {
-    const address = this.states.address(node)
-    if (address === undefined) return
-    const state = this.states.state(node)
-    const phase =
-      state === ConnectionState.Ready
-        ? ConnectionPhase.Ready
-        : state === ConnectionState.CheckingApiVersions
-          ? ConnectionPhase.Handshake
-          : ConnectionPhase.Connecting
-    const cause = classifyFailure(error, phase)
     this.failures.record(node, address.host, address.port, cause, nowMs)
-    // Configuration mistakes (DNS, not Kafka) are logged by ConnectionFailures, once per address.
-    if (cause.kind !== 'DNS' && cause.kind !== 'NOT_KAFKA') {
+    // Configuration mistakes (DNS, not Kafka, a TLS handshake closed without an alert) are logged by
+    // ConnectionFailures, once per address.
+    if (cause.kind !== 'DNS' && cause.kind !== 'NOT_KAFKA' && cause.label !== TLS_HANDSHAKE_CLOSE_LABEL) {
+      const error = cause.error
       const label = cause.label ?? cause.errno ?? cause.kind
       const broker = formatAddress(address.host, address.port)
       const who = node < 0 ? `bootstrap server ${broker}` : `broker ${node} at ${broker}`
-      this.log.warn(`connection:${node}:${label}`, `kafka-producer-ts: connection to ${who} ${phase === ConnectionPhase.Ready ? 'lost' : 'failed'} (${label}): ${error.message}`, {
+      this.log.warn(`connection:${node}:${label}`, `kafka-producer-ts: connection to ${who} ${state === ConnectionState.Ready ? 'lost' : 'failed'} (${label}): ${error.message}`, {
         event: 'connection.failed',
         nodeId: node,
         broker,
@@ -1139,6 +1096,43 @@ export class NetworkClient implements KafkaClient {
   }
 }
 
+/** The newest version of `api` both sides speak, at most `maxAllowed`; -1 when there is none. */
+function commonVersion(api: AnyApi, range: VersionRange, maxAllowed = api.maxVersion): number {
+  const v = Math.min(api.maxVersion, maxAllowed, range.max)
+  return v >= Math.max(api.minVersion, range.min) ? v : -1
+}
+
+/** Per API this client implements and the broker (its `ranges`) speaks too, the version it goes out with. */
+function supportedVersions(ranges: ReadonlyMap<number, VersionRange>): Record<string, number> {
+  const versions: Record<string, number> = {}
+  for (const api of SUPPORTED_APIS) {
+    const range = ranges.get(api.apiKey)
+    if (range === undefined) continue
+    const v = commonVersion(api, range)
+    if (v >= 0) versions[api.name] = v
+  }
+  return versions
+}
+
+/**
+ * What a disconnect means, given the step it ended, decided once for both
+ * its uses: the error requests and waiting sends fail with
+ * ({@link disconnectError}), and the cause ConnectionFailures files it under.
+ * The cause is classified from the typed TLS or SASL error, which says more
+ * than the socket's, and otherwise from the socket's own error (its errno).
+ */
+function classifyDisconnect(node: number, state: ConnectionState, error: Error): { error: KafkaClientError; cause: FailureCause } {
+  if (state === ConnectionState.TlsHandshake && isTlsHandshakeClose(error)) {
+    const err = tlsHandshakeCloseError(node, error)
+    // Its own label, so a timeout and the plaintext-listener warning can name it.
+    return { error: err, cause: { kind: 'RESET', label: TLS_HANDSHAKE_CLOSE_LABEL, error: err } }
+  }
+  const err = otherDisconnectError(node, state, error)
+  const phase =
+    state === ConnectionState.Ready ? ConnectionPhase.Ready : state === ConnectionState.CheckingApiVersions ? ConnectionPhase.Handshake : ConnectionPhase.Connecting
+  return { error: err, cause: classifyFailure(err instanceof KafkaAuthenticationError ? err : error, phase) }
+}
+
 /**
  * What a disconnect means, given the step it ended (Java's
  * `NetworkClient.processDisconnection` with `SslTransportLayer`'s split): a
@@ -1149,18 +1143,28 @@ export class NetworkClient implements KafkaClient {
  * as they are.
  */
 export function disconnectError(node: number, state: ConnectionState, error: Error): KafkaClientError {
-  if (state === ConnectionState.TlsHandshake && isTlsHandshakeClose(error)) {
-    // No alert, no certificate verdict: the peer just hung up (EOF, reset). Java's SslTransportLayer
-    // throws an EOFException here, an IOException the Selector treats as a plain disconnect, retried
-    // after the reconnect backoff; only an SSLHandshakeException (alert, certificate) is an
-    // SslAuthenticationException. A broker restarting or at its connection limit does the same, so
-    // this is retriable; a plaintext listener keeps doing it, and ConnectionFailures says so.
-    return new KafkaNetworkError(
-      `Connection to node ${node} closed during the TLS handshake (${error.message}): the listener may not be a TLS one (check security.protocol), or the broker is restarting`,
-      node,
-      { cause: error },
-    )
-  }
+  return classifyDisconnect(node, state, error).error
+}
+
+/**
+ * A TLS handshake the peer closed: no alert, no certificate verdict, it just
+ * hung up (EOF, reset). Java's SslTransportLayer throws an EOFException
+ * here, an IOException the Selector treats as a plain disconnect, retried
+ * after the reconnect backoff; only an SSLHandshakeException (alert,
+ * certificate) is an SslAuthenticationException. A broker restarting or at
+ * its connection limit does the same, so this is retriable; a plaintext
+ * listener keeps doing it, and ConnectionFailures says so.
+ */
+function tlsHandshakeCloseError(node: number, error: Error): KafkaNetworkError {
+  return new KafkaNetworkError(
+    `Connection to node ${node} closed during the TLS handshake (${error.message}): the listener may not be a TLS one (check security.protocol), or the broker is restarting`,
+    node,
+    { cause: error },
+  )
+}
+
+/** disconnectError for every disconnect but a TLS handshake the peer closed. */
+function otherDisconnectError(node: number, state: ConnectionState, error: Error): KafkaClientError {
   if (error instanceof KafkaClientError) return error
   const code = (error as NodeJS.ErrnoException).code
   // EPROTO is OpenSSL's protocol failure as a socket error (a bad record, an unexpected message):

@@ -555,7 +555,7 @@ export class Sender {
     const transactionalId = tm !== null ? tm.transactionalId : null
     // Built only with a subscriber; the completion closure below carries it either way (null).
     const trace = produceChannel !== null && isTracing(produceChannel) ? this.produceContext(nodeId, batches, records) : null
-    this.client.send<ProduceRequest, ProduceResponse>(
+    const sent = this.client.send<ProduceRequest, ProduceResponse>(
       {
         destination: nodeId,
         api: transactionalId !== null && !tm!.isTransactionV2Enabled ? PRODUCE_WITHOUT_IMPLICIT_ADD : ProduceApi,
@@ -569,8 +569,8 @@ export class Sender {
     )
     if (trace !== null) {
       // Published once the request has its correlation id: start and end bracket the hand-over to the network.
-      trace.correlationId = this.client.lastCorrelationId ?? -1
-      trace.apiVersion = this.client.lastApiVersion ?? -1
+      trace.correlationId = sent?.correlationId ?? -1
+      trace.apiVersion = sent?.apiVersion ?? -1
       produceChannel!.start.publish(trace)
       produceChannel!.end.publish(trace)
     }

@@ -16,6 +16,12 @@ export interface ApiSpec<Req, Res> {
   readonly maxVersion: number
   /** The first version that uses flexible (KIP-482) encodings. */
   readonly flexibleFrom: number
+  /**
+   * The first version whose response's `throttleTimeMs` the client must honour
+   * itself (KIP-219; Java's `XxxResponse.shouldClientThrottle`); Infinity when
+   * the client never throttles on this API.
+   */
+  readonly clientThrottleFrom: number
   writeRequest(w: ProtocolWriter, req: Req, version: number): void
   readResponse(r: Reader, version: number): Res
   /** Response header version override; ApiVersions always answers with header v0. */

@@ -36,6 +36,7 @@ export class FakeSelector {
   private nextSends: NetworkSend[] = []
   private nextReceives: CompletedReceive[] = []
   private nextConnected: number[] = []
+  private nextDisconnected: Disconnect[] = []
 
   constructor(private readonly authenticators: (nodeId: number) => Authenticator = () => NO_AUTHENTICATION) {}
 
@@ -54,6 +55,13 @@ export class FakeSelector {
   connectNow(id: number): void {
     this.channels.get(id)!.ready = true
     this.nextConnected.push(id)
+  }
+
+  /** The peer closed `id` (reported at the next poll, the channel gone), e.g. mid TLS handshake. */
+  disconnectNow(id: number, error: Error, duringTlsHandshake = false): void {
+    const c = this.channels.get(id)
+    this.channels.delete(id)
+    this.nextDisconnected.push({ nodeId: id, error, wasReady: c?.ready === true, duringTlsHandshake })
   }
 
   send(send: NetworkSend): void {
@@ -92,7 +100,8 @@ export class FakeSelector {
     this.connected = this.nextConnected
     this.nextConnected = []
     this.tlsHandshaking = []
-    this.disconnected = []
+    this.disconnected = this.nextDisconnected
+    this.nextDisconnected = []
     return Promise.resolve()
   }
 

@@ -168,7 +168,7 @@ export class ScriptedClient implements KafkaClient {
       if (response.body !== null) {
         const api = req.request.api
         const version = this.apiVersions[String(req.destination)]?.[api.name] ?? api.maxVersion
-        const t = clientThrottleTimeMs(api.apiKey, version, response.body)
+        const t = clientThrottleTimeMs(api, version, response.body)
         if (t > 0) this.throttledUntil.set(req.destination, Math.max(this.throttledUntil.get(req.destination) ?? 0, response.receivedMs + t))
       }
       req.request.onComplete(response)
@@ -213,7 +213,8 @@ export class ScriptedClient implements KafkaClient {
     return script === undefined || script.ready ? 0 : script.delayMs
   }
 
-  send<Req, Res>(request: ClientRequest<Req, Res>, nowMs: number): void {
+  /** Null: scripted requests have no correlation id or version (a produce trace shows -1). */
+  send<Req, Res>(request: ClientRequest<Req, Res>, nowMs: number): null {
     const node = request.destination
     if (!this.canSend(node, nowMs)) throw new Error(`Attempt to send a request to node ${node}, which is not ready`)
     const req = new ScriptedRequest(request, nowMs, this.requests.length)
@@ -224,6 +225,7 @@ export class ScriptedClient implements KafkaClient {
     this.maxInFlightSeen.set(node, Math.max(this.maxInFlightSeen.get(node) ?? 0, list.length))
     // acks=0: complete as soon as the send is, i.e. at the next poll.
     if (!request.expectResponse) this.queue(req, { disconnected: false, timedOut: false, body: null, error: null })
+    return null
   }
 
   /**

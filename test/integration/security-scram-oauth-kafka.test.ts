@@ -41,7 +41,7 @@ async function roundTrip(topic: string, config: ProducerConfig, listener: Secure
       jvmSystemProperties: mechanism === 'OAUTHBEARER' ? k.javaSystemProperties : {},
     })
     expect(compareReadBack(sent, read)).toEqual({ missing: 0, extra: 0, different: 0 })
-    expect(Object.values(client!.connectionStates())).toContain('READY')
+    expect(client!.inspectConnections(Date.now()).map((c) => c.state)).toContain('ready')
     expect(client!.saslAuthenticateRequests.size).toBeGreaterThan(0)
     return client!
   } catch (err) {

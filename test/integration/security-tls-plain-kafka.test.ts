@@ -48,9 +48,9 @@ async function roundTrip(topic: string, config: ProducerConfig, kcat: Record<str
     // Read back over the secured listener too, with the same settings as librdkafka writes them.
     const readSecure = await consumeWithKcat(k.listeners[kcat.__listener as 'SSL'], topic, { partitions: 3, config: withoutMarker(kcat) })
     expect(compareReadBack(sent, readSecure)).toEqual({ missing: 0, extra: 0, different: 0 })
-    const states = client().connectionStates()
-    capture.add(JSON.stringify(states))
-    expect(Object.values(states)).toContain('READY')
+    const connections = client().inspectConnections(Date.now())
+    capture.add(JSON.stringify(connections.map((c) => ({ nodeId: c.nodeId, state: c.state }))))
+    expect(connections.map((c) => c.state)).toContain('ready')
     return client()
   } catch (err) {
     capture.add(describeError(err))

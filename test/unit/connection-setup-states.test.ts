@@ -12,11 +12,14 @@ import { FakeSelector, frames } from '../harness/fake-selector.js'
 import { KafkaAuthenticationError, KafkaNetworkError, KafkaTimeoutError, KafkaTlsError } from '../../src/errors.js'
 import { NetworkReceive } from '../../src/network/framing.js'
 
+/** Node 1's state as inspect() names it. */
+const stateOf = (client: NetworkClient, nowMs: number) => client.inspectConnections(nowMs).find((c) => c.nodeId === 1)?.state
+
 describe('connection setup states (one place, a name per state)', () => {
   it('walks CONNECTING → TLS_HANDSHAKE → CHECKING_API_VERSIONS → SASL_HANDSHAKE → SASL_AUTHENTICATE → READY → REAUTHENTICATING → READY', () => {
     const s = new ClusterConnectionStates(50, 1000, 10_000, 30_000, () => 0.5)
-    const seen: string[] = []
-    const look = () => seen.push(s.describe()['1']!)
+    const seen: ConnectionState[] = []
+    const look = () => seen.push(s.state(1))
     s.startConnecting(1, 0, 'b1', 9093)
     look()
     s.tlsHandshake(1)
@@ -38,7 +41,17 @@ describe('connection setup states (one place, a name per state)', () => {
     expect(s.isDisconnected(1)).toBe(false)
     s.ready(1)
     look()
-    expect(seen).toEqual(['CONNECTING', 'TLS_HANDSHAKE', 'CHECKING_API_VERSIONS', 'SASL_HANDSHAKE', 'SASL_AUTHENTICATE', 'READY', 'REAUTHENTICATING', 'READY'])
+    expect(seen).toEqual([
+      ConnectionState.Connecting,
+      ConnectionState.TlsHandshake,
+      ConnectionState.CheckingApiVersions,
+      ConnectionState.SaslHandshake,
+      ConnectionState.SaslAuthenticate,
+      ConnectionState.Ready,
+      ConnectionState.Reauthenticating,
+      ConnectionState.Ready,
+    ])
+    expect(s.inspect(0)[0]!.state).toBe('ready')
   })
 
   it('AUTHENTICATION_FAILED is a disconnected state in reconnect backoff that keeps its error until a later success', () => {
@@ -48,7 +61,8 @@ describe('connection setup states (one place, a name per state)', () => {
     s.authenticating(1, ConnectionState.SaslAuthenticate)
     const err = new KafkaAuthenticationError('no')
     s.authenticationFailed(1, 1000, err)
-    expect(s.describe()['1']).toBe('AUTHENTICATION_FAILED')
+    expect(s.state(1)).toBe(ConnectionState.AuthenticationFailed)
+    expect(s.inspect(1001)[0]).toMatchObject({ state: 'backing-off', authenticationError: err })
     expect(s.isDisconnected(1)).toBe(true)
     expect(s.authenticationError(1)).toBe(err)
     expect(s.canConnect(1, 1001)).toBe(false) // backoff
@@ -130,6 +144,38 @@ describe('a TLS handshake the peer closes (Java: EOF during the handshake is a c
     }
   })
 
+  it('the NetworkClient files a TLS handshake close under that label, warned as a possible plaintext listener only, never as a failed connection', async () => {
+    let now = 1_000_000
+    const sel = new FakeSelector()
+    const md = new ProducerMetadata([{ host: 'b1', port: 9093 }], 3_600_000, 3_600_000, 100, 1000, () => 0.5)
+    const warned: { event: unknown; message: string }[] = []
+    const client = new NetworkClient(sel.asSelector(), md, {
+      clientId: 'test',
+      maxInFlightRequestsPerConnection: 5,
+      requestTimeoutMs: 30_000,
+      reconnectBackoffMs: 50,
+      reconnectBackoffMaxMs: 50,
+      socketConnectionSetupTimeoutMs: 10_000,
+      socketConnectionSetupTimeoutMaxMs: 30_000,
+      connectionsMaxIdleMs: 600_000,
+      softwareName: 'test',
+      softwareVersion: '0',
+      random: () => 0.5,
+      log: new LogSink({ warn: (f, m) => warned.push({ event: f.event, message: m }), error: () => {} }, 'test', () => now),
+    })
+    const bootstrap: Node = { id: -1, host: 'b1', port: 9093, rack: null }
+    for (let i = 0; i < 3; i++) {
+      expect(client.ready(bootstrap, now)).toBe(false) // connects
+      sel.disconnectNow(-1, reset, true)
+      await client.poll(0, () => now)
+      now += 100 // past the reconnect backoff
+    }
+    expect(client.connectionFailures()!.summary).toBe('b1:9093 closed during the TLS handshake (3 attempts)')
+    expect(client.connectionFailures()!.error.errors[0]!.cause).toBeInstanceOf(KafkaNetworkError)
+    expect(warned.map((w) => w.event)).toEqual(['connection.misconfigured'])
+    expect(warned[0]!.message).toMatch(/closed the connection during the TLS handshake, without a TLS alert/)
+  })
+
   it('repeated TLS handshake closes at an address that never completed one are recorded under their own label and warned about once', () => {
     const warnings: string[] = []
     const f = new ConnectionFailures(['b1:9092'], (m) => warnings.push(m))
@@ -190,13 +236,33 @@ describe('KIP-368 re-authentication is driven by sends (Java: KafkaChannel.maybe
       await poll()
       await poll()
       await answerAuthentication()
-      expect(client.connectionStates()['1']).toBe('READY')
+      expect(stateOf(client, now)).toBe('ready')
     }
     /** An ordinary request (an ApiVersions, as data) on the ready connection. */
     const sendRequest = () =>
       client.send({ destination: 1, api: ApiVersionsApi, body: { clientSoftwareName: 't', clientSoftwareVersion: '0' }, expectResponse: true, createdMs: now, requestTimeoutMs: 30_000, onComplete: () => {} }, now)
-    return { sel, client, poll, writes, establish, answerAuthentication, sendRequest, setNow: (t: number) => (now = t) }
+    return { sel, client, poll, writes, establish, answerAuthentication, sendRequest, setNow: (t: number) => (now = t), stateOf: () => stateOf(client, now) }
   }
+
+  it("a broker's SASL rejection fails the connection at once with the authenticator's error, not the close that follows", async () => {
+    const t = setup()
+    expect(t.client.ready(node1, T0)).toBe(false)
+    t.sel.connectNow(1)
+    await t.poll()
+    t.sel.respond(1, API_VERSIONS, frames.apiVersions([[18, 0, 4], [17, 0, 1], [36, 0, 1]]))
+    await t.poll()
+    await t.poll()
+    t.sel.respond(1, SASL_HANDSHAKE, frames.saslHandshake(0, ['PLAIN']))
+    await t.poll()
+    await t.poll()
+    t.sel.respond(1, SASL_AUTHENTICATE, frames.saslAuthenticate(58, Buffer.alloc(0), 0)) // SASL_AUTHENTICATION_FAILED
+    await t.poll()
+    const err = t.client.authenticationError(1)
+    expect(err).toBeInstanceOf(KafkaAuthenticationError)
+    expect(err!.message).toBe('SASL PLAIN authentication with broker b1:9093 (node 1) failed (SASL_AUTHENTICATION_FAILED)')
+    expect(t.sel.closed).toEqual([1])
+    expect(t.client.selectorMetrics.failedAuthentication.totalCount).toBe(1)
+  })
 
   it('an idle connection is not re-authenticated, so connections.max.idle.ms closes it', async () => {
     const t = setup()
@@ -208,7 +274,7 @@ describe('KIP-368 re-authentication is driven by sends (Java: KafkaChannel.maybe
       await t.poll()
     }
     expect(t.writes(SASL_HANDSHAKE)).toBe(1)
-    expect(t.client.connectionStates()['1']).toBe('READY')
+    expect(t.stateOf()).toBe('ready')
     // An idle producer's poll waits exactly until the idle deadline (last activity at T0), not for ever.
     await t.poll(Infinity)
     expect(t.sel.pollTimeouts.at(-1)).toBe(20_001)
@@ -222,7 +288,7 @@ describe('KIP-368 re-authentication is driven by sends (Java: KafkaChannel.maybe
     await t.establish()
     t.setNow(T0 + 9500)
     expect(t.client.ready(node1, T0 + 9500)).toBe(false)
-    expect(t.client.connectionStates()['1']).toBe('REAUTHENTICATING')
+    expect(t.stateOf()).toBe('reauthenticating')
     await t.poll()
     expect(t.writes(SASL_HANDSHAKE)).toBe(2) // a fresh SaslHandshake, no ApiVersions
     expect(t.writes(API_VERSIONS)).toBe(1)
@@ -244,7 +310,7 @@ describe('KIP-368 re-authentication is driven by sends (Java: KafkaChannel.maybe
     expect(t.sel.pollTimeouts.at(-1)).toBe(8900)
     t.setNow(T0 + 9000)
     await t.poll(Infinity)
-    expect(t.client.connectionStates()['1']).toBe('REAUTHENTICATING')
+    expect(t.stateOf()).toBe('reauthenticating')
     await t.poll()
     expect(t.writes(SASL_HANDSHAKE)).toBe(2)
     await t.answerAuthentication()
@@ -268,6 +334,6 @@ describe('KIP-368 re-authentication is driven by sends (Java: KafkaChannel.maybe
     t.sel.finishSend(1)
     await t.poll()
     expect(t.client.ready(node1, T0 + 9500)).toBe(false)
-    expect(t.client.connectionStates()['1']).toBe('REAUTHENTICATING')
+    expect(t.stateOf()).toBe('reauthenticating')
   })
 })

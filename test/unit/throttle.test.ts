@@ -13,17 +13,37 @@ import { LogSink } from '../../src/util/logger.js'
 import { FakeSelector, frames } from '../harness/fake-selector.js'
 import { SelectorMetrics } from '../../src/network/selector-metrics.js'
 import { clientThrottleTimeMs } from '../../src/protocol/throttle.js'
+import { ApiVersionsApi, InitProducerIdApi, MetadataApi, ProduceApi, SaslAuthenticateApi, SUPPORTED_APIS } from '../../src/protocol/apis/index.js'
 
 describe('clientThrottleTimeMs', () => {
   it('throttles from the KIP-219 version of each API, and only for a positive throttle time', () => {
-    expect(clientThrottleTimeMs(0, 6, { throttleTimeMs: 300 })).toBe(300) // Produce v6+
-    expect(clientThrottleTimeMs(0, 5, { throttleTimeMs: 300 })).toBe(0) // the broker delayed v5 answers itself
-    expect(clientThrottleTimeMs(3, 6, { throttleTimeMs: 10 })).toBe(10) // Metadata v6+
-    expect(clientThrottleTimeMs(18, 1, { throttleTimeMs: 10 })).toBe(0) // ApiVersions from v2
-    expect(clientThrottleTimeMs(22, 1, { throttleTimeMs: 10 })).toBe(10) // InitProducerId from v1
-    expect(clientThrottleTimeMs(36, 2, { throttleTimeMs: 10 })).toBe(0) // SaslAuthenticate: never
-    expect(clientThrottleTimeMs(0, 12, { throttleTimeMs: 0 })).toBe(0)
-    expect(clientThrottleTimeMs(0, 12, null)).toBe(0)
+    expect(clientThrottleTimeMs(ProduceApi, 6, { throttleTimeMs: 300 })).toBe(300) // Produce v6+
+    expect(clientThrottleTimeMs(ProduceApi, 5, { throttleTimeMs: 300 })).toBe(0) // the broker delayed v5 answers itself
+    expect(clientThrottleTimeMs(MetadataApi, 6, { throttleTimeMs: 10 })).toBe(10) // Metadata v6+
+    expect(clientThrottleTimeMs(ApiVersionsApi, 1, { throttleTimeMs: 10 })).toBe(0) // ApiVersions from v2
+    expect(clientThrottleTimeMs(InitProducerIdApi, 1, { throttleTimeMs: 10 })).toBe(10) // InitProducerId from v1
+    expect(clientThrottleTimeMs(SaslAuthenticateApi, 2, { throttleTimeMs: 10 })).toBe(0) // SaslAuthenticate: never
+    expect(clientThrottleTimeMs(ProduceApi, 12, { throttleTimeMs: 0 })).toBe(0)
+    expect(clientThrottleTimeMs(ProduceApi, 12, null)).toBe(0)
+  })
+
+  it("matches each Java response's shouldClientThrottle", () => {
+    const from = Object.fromEntries(SUPPORTED_APIS.map((a) => [a.name, a.clientThrottleFrom]))
+    expect(from).toEqual({
+      Produce: 6,
+      Metadata: 6,
+      ApiVersions: 2,
+      InitProducerId: 1,
+      SaslHandshake: Infinity,
+      SaslAuthenticate: Infinity,
+      FindCoordinator: 2,
+      AddPartitionsToTxn: 1,
+      AddOffsetsToTxn: 1,
+      EndTxn: 1,
+      TxnOffsetCommit: 1,
+      GetTelemetrySubscriptions: Infinity,
+      PushTelemetry: Infinity,
+    })
   })
 })
 
@@ -85,7 +105,6 @@ describe('NetworkClient throttling', () => {
     expect(sel.written.map((w) => w.apiKey)).toEqual([18])
     sel.respond(1, 18, frames.apiVersions([[18, 0, 4], [0, 0, 12]], 400))
     await client.poll(0, () => now)
-    expect(client.connectionStates()['1']).toBe('READY')
     expect(client.ready(node, now)).toBe(false) // throttled
     expect(client.pollDelayMs(1, now)).toBe(400)
     expect(client.inspectConnections(now)[0]).toMatchObject({ state: 'ready', throttledForMs: 400 })

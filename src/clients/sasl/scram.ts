@@ -71,8 +71,9 @@ type State = 'initial' | 'awaiting-server-first' | 'awaiting-server-final' | 'co
 /**
  * SCRAM-SHA-256 / SCRAM-SHA-512 client (RFC 5802, RFC 7677) as Java's
  * `ScramSaslClient`: client-first `n,,n=<saslname>,r=<nonce>`; server-first
- * must extend our nonce and ask for 4096 to 16384 iterations; client-final
- * `c=biws,r=<nonce>,p=<proof>`; server-final `v=<ServerSignature>` is checked
+ * must extend our nonce and ask for 4096 to 1,000,000 iterations (see
+ * MECHANISMS); client-final `c=biws,r=<nonce>,p=<proof>`; server-final
+ * `v=<ServerSignature>` is checked
  * in constant time, so a broker that does not know the password cannot pass
  * for one that does; `e=<error>` is surfaced as the failure.
  *

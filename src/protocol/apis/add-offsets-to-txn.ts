@@ -65,6 +65,8 @@ export const AddOffsetsToTxnApi: ApiSpec<AddOffsetsToTxnRequest, AddOffsetsToTxn
   minVersion: 0,
   maxVersion: 4,
   flexibleFrom: V.flexible,
+  // KIP-219, as Java's AddOffsetsToTxnResponse.shouldClientThrottle: from here on the client holds off for throttle_time_ms.
+  clientThrottleFrom: 1,
 
   writeRequest(w: ProtocolWriter, req: AddOffsetsToTxnRequest, _version: number): void {
     w.string(req.transactionalId)

@@ -167,6 +167,8 @@ export const AddPartitionsToTxnApi: ApiSpec<AddPartitionsToTxnRequest, AddPartit
   minVersion: 0,
   maxVersion: 5,
   flexibleFrom: V.flexible,
+  // KIP-219, as Java's AddPartitionsToTxnResponse.shouldClientThrottle: from here on the client holds off for throttle_time_ms.
+  clientThrottleFrom: 1,
 
   writeRequest(w: ProtocolWriter, req: AddPartitionsToTxnRequest, version: number): void {
     if (version >= V.transactions) {

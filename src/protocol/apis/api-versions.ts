@@ -180,6 +180,8 @@ export const ApiVersionsApi: ApiSpec<ApiVersionsRequest, ApiVersionsResponse> = 
   minVersion: 0,
   maxVersion: 5,
   flexibleFrom: V.flexible,
+  // KIP-219, as Java's ApiVersionsResponse.shouldClientThrottle: from here on the client holds off for throttle_time_ms.
+  clientThrottleFrom: 2,
   // KIP-511: the header must be readable before the client knows which versions the broker speaks.
   responseHeaderVersion: () => 0,
 

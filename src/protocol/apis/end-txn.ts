@@ -74,6 +74,8 @@ export const EndTxnApi: ApiSpec<EndTxnRequest, EndTxnResponse> = {
   minVersion: 0,
   maxVersion: 5,
   flexibleFrom: V.flexible,
+  // KIP-219, as Java's EndTxnResponse.shouldClientThrottle: from here on the client holds off for throttle_time_ms.
+  clientThrottleFrom: 1,
 
   writeRequest(w: ProtocolWriter, req: EndTxnRequest, _version: number): void {
     w.string(req.transactionalId)

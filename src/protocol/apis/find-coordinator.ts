@@ -125,6 +125,8 @@ export const FindCoordinatorApi: ApiSpec<FindCoordinatorRequest, FindCoordinator
   minVersion: 0,
   maxVersion: 6,
   flexibleFrom: V.flexible,
+  // KIP-219, as Java's FindCoordinatorResponse.shouldClientThrottle: from here on the client holds off for throttle_time_ms.
+  clientThrottleFrom: 2,
 
   writeRequest(w: ProtocolWriter, req: FindCoordinatorRequest, version: number): void {
     if (version <= V.keyLast) {

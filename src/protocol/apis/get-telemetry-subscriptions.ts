@@ -79,6 +79,8 @@ export const GetTelemetrySubscriptionsApi: ApiSpec<GetTelemetrySubscriptionsRequ
   minVersion: 0,
   maxVersion: 0,
   flexibleFrom: 0,
+  // Never throttled by the client (Java: AbstractResponse.shouldClientThrottle's default).
+  clientThrottleFrom: Infinity,
 
   writeRequest(w: ProtocolWriter, req: GetTelemetrySubscriptionsRequest, _version: number): void {
     w.uuid(req.clientInstanceId)

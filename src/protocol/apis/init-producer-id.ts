@@ -96,6 +96,8 @@ export const InitProducerIdApi: ApiSpec<InitProducerIdRequest, InitProducerIdRes
   minVersion: 0,
   maxVersion: 6,
   flexibleFrom: V.flexible,
+  // KIP-219, as Java's InitProducerIdResponse.shouldClientThrottle: from here on the client holds off for throttle_time_ms.
+  clientThrottleFrom: 1,
 
   writeRequest(w: ProtocolWriter, req: InitProducerIdRequest, version: number): void {
     w.nullableString(req.transactionalId)

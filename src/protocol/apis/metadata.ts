@@ -207,6 +207,8 @@ export const MetadataApi: ApiSpec<MetadataRequest, MetadataResponse> = {
   minVersion: 1,
   maxVersion: 13,
   flexibleFrom: V.flexible,
+  // KIP-219, as Java's MetadataResponse.shouldClientThrottle: from here on the client holds off for throttle_time_ms.
+  clientThrottleFrom: 6,
 
   writeRequest(w: ProtocolWriter, req: MetadataRequest, version: number): void {
     const topics = req.topics

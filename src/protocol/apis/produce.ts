@@ -258,6 +258,8 @@ export const ProduceApi: ApiSpec<ProduceRequest, ProduceResponse> = {
   minVersion: 3,
   maxVersion: 12,
   flexibleFrom: V.flexible,
+  // KIP-219, as Java's ProduceResponse.shouldClientThrottle: from here on the client holds off for throttle_time_ms.
+  clientThrottleFrom: 6,
 
   writeRequest(w: ProtocolWriter, req: ProduceRequest, _version: number): void {
     w.nullableString(req.transactionalId)

@@ -52,6 +52,8 @@ export const PushTelemetryApi: ApiSpec<PushTelemetryRequest, PushTelemetryRespon
   minVersion: 0,
   maxVersion: 0,
   flexibleFrom: 0,
+  // Never throttled by the client (Java: AbstractResponse.shouldClientThrottle's default).
+  clientThrottleFrom: Infinity,
 
   writeRequest(w: ProtocolWriter, req: PushTelemetryRequest, _version: number): void {
     w.uuid(req.clientInstanceId)

@@ -63,6 +63,8 @@ export const SaslAuthenticateApi: ApiSpec<SaslAuthenticateRequest, SaslAuthentic
   minVersion: 0,
   maxVersion: 2,
   flexibleFrom: V.flexible,
+  // Never throttled by the client (Java: AbstractResponse.shouldClientThrottle's default).
+  clientThrottleFrom: Infinity,
 
   writeRequest(w: ProtocolWriter, req: SaslAuthenticateRequest, _version: number): void {
     w.bytes(req.authBytes)

@@ -64,6 +64,8 @@ export const SaslHandshakeApi: ApiSpec<SaslHandshakeRequest, SaslHandshakeRespon
   minVersion: 0,
   maxVersion: 1,
   flexibleFrom: Infinity,
+  // Never throttled by the client (Java: AbstractResponse.shouldClientThrottle's default).
+  clientThrottleFrom: Infinity,
 
   writeRequest(w: ProtocolWriter, req: SaslHandshakeRequest, _version: number): void {
     w.string(req.mechanism)

@@ -176,6 +176,8 @@ export const TxnOffsetCommitApi: ApiSpec<TxnOffsetCommitRequest, TxnOffsetCommit
   minVersion: 0,
   maxVersion: 6,
   flexibleFrom: V.flexible,
+  // KIP-219, as Java's TxnOffsetCommitResponse.shouldClientThrottle: from here on the client holds off for throttle_time_ms.
+  clientThrottleFrom: 1,
 
   writeRequest(w: ProtocolWriter, req: TxnOffsetCommitRequest, version: number): void {
     w.string(req.transactionalId)
