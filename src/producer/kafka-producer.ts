@@ -291,7 +291,6 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
       isClosed: () => this.closed,
       connectionFailures: () => this.client.connectionFailures(),
     })
-    if (txn !== null) txn.trackWaitingSends(() => this.waiting.oldestTransactionGeneration())
     this.pipeline =
       (interceptors ?? []).length > 0 || (keySerializer ?? null) !== null || (valueSerializer ?? null) !== null
         ? new SendPipeline(interceptors ?? null, keySerializer ?? null, valueSerializer ?? null, this.sendBytes, this.stats, parts.log, txn !== null ? (err) => txn.recordNotAppended(txn.transactionGeneration, err) : null)

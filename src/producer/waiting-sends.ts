@@ -179,16 +179,6 @@ export class WaitingSends {
 
   constructor(private readonly ctx: WaitingSendsContext) {}
 
-  /**
-   * The transaction generation of the oldest waiting send (sends wait in
-   * send() order, so no waiting send has an older one); Infinity when none
-   * waits. The transaction manager remembers an abort only this far back.
-   */
-  oldestTransactionGeneration(): number {
-    const front = this.queue.peekFront()
-    return front === undefined ? Infinity : front.txnGeneration
-  }
-
   /** Sends waiting; while above 0, every new send must be queued behind them. */
   get size(): number {
     return this.queue.size

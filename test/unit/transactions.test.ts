@@ -1081,10 +1081,6 @@ describe('KafkaProducer transactional calls on a scripted client', () => {
     const err = await waiting
     expect(err).toBeInstanceOf(KafkaTransactionAbortedError)
     expect(c.sentOf('Produce')).toEqual([])
-    // Nothing is remembered once the waiting sends have drained: the next abort prunes the entry.
-    producer.beginTransaction()
-    await producer.abortTransaction()
-    expect((producer as unknown as { txn: { abortedGenerations: number[] } }).txn.abortedGenerations).toEqual([])
   })
 
   it('a send waiting for metadata when its transaction is aborted fails with KafkaTransactionAbortedError, and never joins the next transaction', async () => {
@@ -1118,6 +1114,29 @@ describe('KafkaProducer transactional calls on a scripted client', () => {
     expect(c.sentOf('Produce')).toEqual([])
     expect(await outcomeOf).toBeInstanceOf(KafkaTransactionAbortedError)
     // The transaction begun after the abort holds nothing: committing it sends no EndTxn.
+    await producer.commitTransaction()
+    expect(c.sentOf('EndTxn')).toEqual([])
+  })
+
+  it('a send waiting for metadata through several aborted transactions fails with KafkaTransactionAbortedError, not in the one open when it is appended', async () => {
+    const { producer, client, metadata, init } = transactionalProducer(5000)
+    await init()
+    const c = client()
+    producer.beginTransaction()
+    const outcomeOf = producer.send({ topic: 'later', partition: 0, value: 'from the first transaction' }).then(
+      () => null,
+      (e: Error) => e,
+    )
+    await producer.abortTransaction()
+    producer.beginTransaction()
+    await producer.abortTransaction()
+    producer.beginTransaction()
+    publishLater(metadata())
+    let settled: Error | null | undefined
+    void outcomeOf.then((e) => (settled = e))
+    await until(() => settled !== undefined || c.sentOf('Produce').length > 0, 'the waiting send to settle or be sent')
+    expect(c.sentOf('Produce')).toEqual([])
+    expect(settled).toBeInstanceOf(KafkaTransactionAbortedError)
     await producer.commitTransaction()
     expect(c.sentOf('EndTxn')).toEqual([])
   })
