@@ -16,6 +16,7 @@ import {
 } from '../errors.js'
 import { isAbortSignal, raceAbort } from '../util/abort.js'
 import { isTracing, sendChannel, type Tracing } from '../util/diagnostics.js'
+import { rethrowOnNextTick } from '../util/rethrow.js'
 import { RECORD_BATCH_OVERHEAD, sizeOfRecord } from '../protocol/record-batch.js'
 import type { BufferPool } from './buffer-pool.js'
 import type { InspectOptions, ProducerInspection, ProducerStatistics } from './inspection.js'
@@ -732,10 +733,8 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
     try {
       onStatistics(statistics)
     } catch (err) {
-      // Node's convention for a throwing callback (as the send callbacks'): surface it, on the next tick.
-      process.nextTick(() => {
-        throw err
-      })
+      // As the send callbacks': surfaced on the next tick.
+      rethrowOnNextTick(err)
     }
   }
 

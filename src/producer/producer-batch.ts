@@ -24,6 +24,7 @@ import {
   writeMeasuredRecordWithHeaderBytes,
 } from '../protocol/record-batch.js'
 import { sizeOfVarint } from '../protocol/varint.js'
+import { rethrowOnNextTick } from '../util/rethrow.js'
 import { COMPRESSION_RATE_ESTIMATION_FACTOR } from './compression-ratio-estimator.js'
 import type { RecordMetadata, SendCallback } from './record.js'
 
@@ -880,7 +881,7 @@ export class ProducerBatch {
 
   private callbackThrew(e: unknown): void {
     if (this.hooks !== null) this.hooks.onCallbackError(e, this)
-    else rethrowAsync(e)
+    else rethrowOnNextTick(e)
   }
 }
 
@@ -894,10 +895,4 @@ function sizeOfViewRecord(offsetDelta: number, timestampDelta: number, v: Record
     v.headers.length,
   )
   return sizeOfVarint(body) + body
-}
-
-function rethrowAsync(e: unknown): void {
-  process.nextTick(() => {
-    throw e
-  })
 }
