@@ -326,10 +326,11 @@ export class TransactionManager implements ProducerStateHooks {
    */
   private lastAbortedGeneration = -1
 
-  /** client.id, for the diagnostics channels (set by the producer's wiring). */
-  clientId = ''
-
-  constructor(options: TransactionalOptions | null = null) {
+  constructor(
+    options: TransactionalOptions | null = null,
+    /** client.id, for the diagnostics channels. */
+    readonly clientId = '',
+  ) {
     this.transactionalId = options?.transactionalId ?? null
     this.transactionTimeoutMs = options?.transactionTimeoutMs ?? 60000
     this.txnRetryBackoffMs = options?.retryBackoffMs ?? 100
