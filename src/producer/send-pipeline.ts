@@ -36,7 +36,8 @@ export class SendPipeline<K, V> {
     valueSerializer: Serializer<V> | null,
     private readonly next: SendBytes,
     private readonly stats: Pick<ProducerMetrics, 'recordErrors'>,
-    log: LogSink | null = null,
+    /** Where a throwing interceptor is reported. */
+    log: LogSink,
     /** Told of a send that failed here (the producer's transaction must not commit without it); null: nobody. */
     private readonly onNotSent: ((err: Error) => void) | null = null,
   ) {
