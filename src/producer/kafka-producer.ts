@@ -498,12 +498,7 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
       if (fatal) throw fatal
       const txn = this.txn
       // A transactional producer only sends inside a transaction (Java: maybeAddPartition's checks).
-      let generation = -1
-      if (txn !== null) {
-        txn.ensureSendAllowed()
-        // The transaction this record belongs to, should it have to wait (see WaitingSends).
-        generation = txn.transactionGeneration
-      }
+      if (txn !== null) txn.ensureSendAllowed()
       const headers = validateRecord(record)
       const now = this.sendClock()
       const key = record.key ?? null
@@ -512,7 +507,7 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
       if (this.waiting.size > 0) {
         // Still a use of the topic (metadata.max.idle.ms), though the record queues behind earlier ones.
         this.metadata.add(record.topic, now)
-        this.waiting.enqueue(record, PARTITION_NOT_CHOSEN, key, headers, timestamp, now, complete, fail, this.sendSignal, generation)
+        this.waiting.enqueue(record, PARTITION_NOT_CHOSEN, key, headers, timestamp, now, complete, fail, this.sendSignal)
         return
       }
       const topic = record.topic
@@ -530,7 +525,7 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
         }
       }
       if (count === undefined) {
-        this.waiting.enqueue(record, PARTITION_NOT_CHOSEN, key, headers, timestamp, now, complete, fail, this.sendSignal, generation)
+        this.waiting.enqueue(record, PARTITION_NOT_CHOSEN, key, headers, timestamp, now, complete, fail, this.sendSignal)
         this.sender.wakeup()
         return
       }
@@ -539,7 +534,7 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
       const partition = this.partitionFor(topic, record.partition, key, record.value, count, cluster)
       const r = this.accumulator.append(topic, partition, timestamp, key, record.value, headers, complete, fail, now, cluster)
       if (r === APPEND_NEEDS_MEMORY) {
-        this.waiting.enqueue(record, partition, key, headers, timestamp, now, complete, fail, this.sendSignal, generation)
+        this.waiting.enqueue(record, partition, key, headers, timestamp, now, complete, fail, this.sendSignal)
         return
       }
       if (txn !== null) txn.maybeAddPartition(topic, r.partition)

@@ -84,6 +84,8 @@ export interface WaitingSendsContext {
    * transaction it was sent in; an appended record's partition joins it.
    */
   readonly transaction?: {
+    /** The open transaction, which a send queued now belongs to (a new number with each beginTransaction()). */
+    readonly transactionGeneration: number
     ensureAppendAllowed(generation: number): void
     maybeAddPartition(topic: string, partition: number): void
     /** A send of transaction `generation` failed here, never appended: its transaction must not commit without it. */
@@ -224,7 +226,11 @@ export class WaitingSends {
    * Queues a send that cannot be appended now. `partition` is the one chosen
    * at send() (metadata was known, memory was not), or PARTITION_NOT_CHOSEN;
    * `key` and `headers` are those validateRecord returned for `record`, `now`
-   * the send's clock reading (its deadline is `now + max.block.ms`).
+   * the send's clock reading (its deadline is `now + max.block.ms`). In a
+   * transaction, the send belongs to the one open now: send() queues it in
+   * the same synchronous run as its state check, and only
+   * beginTransaction() changes the generation, which cannot succeed within
+   * that run (ending the open transaction takes the coordinator's answer).
    *
    * Positional parameters, as `RecordAccumulator.append`: an options object
    * would be one more allocation per send under backpressure.
@@ -239,8 +245,9 @@ export class WaitingSends {
     complete: RecordCompletion,
     fail: RecordReject | null,
     signal: AbortSignal | null = null,
-    txnGeneration = -1,
   ): void {
+    const txn = this.ctx.transaction ?? null
+    const txnGeneration = txn === null ? -1 : txn.transactionGeneration
     const w = new WaitingSend(
       record.topic,
       record.partition ?? null,
