@@ -22,7 +22,7 @@ import type { BufferPool } from './buffer-pool.js'
 import type { InspectOptions, ProducerInspection, ProducerStatistics } from './inspection.js'
 import type { ProducerMetrics, ProducerMetricsSnapshot } from './metrics.js'
 import { partitionForKey, partitionForStringKey } from './partitioner.js'
-import { completeWithError, type RecordCompletion, type RecordReject } from './producer-batch.js'
+import { failNotAppended, type RecordCompletion, type RecordReject } from './producer-batch.js'
 import { APPEND_NEEDS_MEMORY, RecordAccumulator, UNKNOWN_PARTITION } from './record-accumulator.js'
 import type { ProducerInterceptor } from './interceptors.js'
 import { type Bytes, type HeaderPairs, type ProducerRecord, type RecordHeaders, type RecordMetadata, type SendCallback, type SendOptions, validateRecord } from './record.js'
@@ -294,7 +294,7 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
     })
     this.pipeline =
       (interceptors ?? []).length > 0 || (keySerializer ?? null) !== null || (valueSerializer ?? null) !== null
-        ? new SendPipeline(interceptors ?? null, keySerializer ?? null, valueSerializer ?? null, this.sendBytes, this.stats, parts.log, txn !== null ? (err) => txn.recordNotAppended(txn.transactionGeneration, err) : null)
+        ? new SendPipeline(interceptors ?? null, keySerializer ?? null, valueSerializer ?? null, this.sendBytes, this.stats, parts.log, txn)
         : null
     this.onStatistics = c.statisticsIntervalMs > 0 ? (onStatistics ?? null) : null
     this.sender.start()
@@ -540,21 +540,9 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
       if (txn !== null) txn.maybeAddPartition(topic, r.partition)
       if (r.batchIsFull || r.newBatchCreated) this.sender.wakeup()
     } catch (err) {
-      this.failSend(complete, fail, err as Error)
+      const txn = this.txn
+      failNotAppended(complete, fail, err as Error, this.stats, txn, txn === null ? -1 : txn.transactionGeneration)
     }
-  }
-
-  /**
-   * A send that failed before its record reached a batch. In a transaction,
-   * the transaction cannot commit without it: as Java's doSend, which hands
-   * such an error to TransactionManager.maybeTransitionToErrorState, it
-   * becomes abortable (unless the error is about the transaction itself).
-   */
-  private failSend(complete: RecordCompletion, fail: RecordReject | null, err: Error): void {
-    this.stats.recordErrors(1)
-    const txn = this.txn
-    if (txn !== null) txn.recordNotAppended(txn.transactionGeneration, err)
-    completeWithError(complete, fail, err)
   }
 
   /**

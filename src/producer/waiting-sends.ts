@@ -4,7 +4,7 @@ import type { ProducerMetadata } from '../clients/metadata.js'
 import { createAbortError, KafkaInvalidRecordError, KafkaProducerClosedError, KafkaTimeoutError } from '../errors.js'
 import { ErrorCode, errorName, isRetriable } from '../protocol/error-codes.js'
 import { Deque } from '../util/deque.js'
-import { completeWithError, type RecordCompletion, type RecordReject } from './producer-batch.js'
+import { failNotAppended, type RecordCompletion, type RecordReject, type SendTransaction } from './producer-batch.js'
 import type { WaitingSendsInspection, WaitingTopicInspection } from './inspection.js'
 import { APPEND_NEEDS_MEMORY, type AppendResult, type RecordAccumulator } from './record-accumulator.js'
 import type { Bytes, HeaderPairs, ProducerRecord } from './record.js'
@@ -83,14 +83,12 @@ export interface WaitingSendsContext {
    * just before each waiting send is appended, so a record joins only the
    * transaction it was sent in; an appended record's partition joins it.
    */
-  readonly transaction?: {
-    /** The open transaction, which a send queued now belongs to (a new number with each beginTransaction()). */
-    readonly transactionGeneration: number
-    ensureAppendAllowed(generation: number): void
-    maybeAddPartition(topic: string, partition: number): void
-    /** A send of transaction `generation` failed here, never appended: its transaction must not commit without it. */
-    recordNotAppended(generation: number, error: Error): void
-  } | null
+  readonly transaction?:
+    | (SendTransaction & {
+        ensureAppendAllowed(generation: number): void
+        maybeAddPartition(topic: string, partition: number): void
+      })
+    | null
   /** max.block.ms: how long a send may wait here, from its `send()`. */
   readonly maxBlockMs: number
   /** buffer.memory, for the timeout's message. */
@@ -266,7 +264,7 @@ export class WaitingSends {
     if (signal !== null) {
       // Checked by the producer just before; kept for callers (tests) that enqueue directly.
       if (signal.aborted) {
-        this.failNotAppended(complete, fail, createAbortError(signal), txnGeneration)
+        this.settleFailed(complete, fail, createAbortError(signal), txnGeneration)
         return
       }
       let watch = this.signals.get(signal)
@@ -310,20 +308,13 @@ export class WaitingSends {
     this.queue.forEach((w) => {
       if (w.signal !== signal || w.state !== QUEUED) return
       w.state = CANCELLED
-      this.failNotAppended(w.complete, w.fail, createAbortError(signal), w.txnGeneration)
+      this.settleFailed(w.complete, w.fail, createAbortError(signal), w.txnGeneration)
     })
   }
 
-  /**
-   * Fails a send that never reached a batch. In a transaction this makes the
-   * transaction abortable first (Java's doSend → maybeTransitionToErrorState),
-   * so that it cannot be committed without the record, before the
-   * application's callback can run and call commitTransaction().
-   */
-  private failNotAppended(complete: RecordCompletion, fail: RecordReject | null, err: Error, txnGeneration: number): void {
-    this.ctx.stats.recordErrors(1)
-    this.ctx.transaction?.recordNotAppended(txnGeneration, err)
-    completeWithError(complete, fail, err)
+  /** See failNotAppended: the transaction the send was made in must not commit without it. */
+  private settleFailed(complete: RecordCompletion, fail: RecordReject | null, err: Error, txnGeneration: number): void {
+    failNotAppended(complete, fail, err, this.ctx.stats, this.ctx.transaction ?? null, txnGeneration)
   }
 
   /** A send the worker took is done: its signal's listener goes once no waiting send carries the signal. */
@@ -398,7 +389,7 @@ export class WaitingSends {
           if (txn !== null) txn.maybeAddPartition(topic, r.partition)
           if (r.batchIsFull || r.newBatchCreated) ctx.sender.wakeup()
         } catch (err) {
-          this.failNotAppended(w.complete, w.fail, err as Error, w.txnGeneration)
+          this.settleFailed(w.complete, w.fail, err as Error, w.txnGeneration)
         }
         if (w.signal !== null) this.releaseSignal(w.signal)
       }

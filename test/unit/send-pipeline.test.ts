@@ -215,7 +215,7 @@ describe('SendPipeline', () => {
     expect(stats.recordErrorTotal).toBe(1)
   })
 
-  it('a serializer failure is reported to onNotSent (the open transaction) before the send fails', async () => {
+  it('a serializer failure is reported to the open transaction before the send fails', async () => {
     const events: string[] = []
     const p = new SendPipeline<string, string>(
       null,
@@ -226,11 +226,11 @@ describe('SendPipeline', () => {
       () => events.push('forwarded'),
       new ProducerMetrics(),
       capturedLog().log,
-      (err) => events.push(`notSent ${err.name}`),
+      { transactionGeneration: 3, recordNotAppended: (generation, err) => events.push(`notSent ${generation} ${err.name}`) },
     )
     p.send({ topic: 't', value: 'v' }, ((err: Error | null) => events.push(`callback ${err?.name}`)) as SendCallback, null, null)
     await new Promise((r) => process.nextTick(r))
-    expect(events).toEqual(['notSent KafkaSerializationError', 'callback KafkaSerializationError'])
+    expect(events).toEqual(['notSent 3 KafkaSerializationError', 'callback KafkaSerializationError'])
   })
 
   it('without interceptors, passes the completion slots through untouched', () => {
