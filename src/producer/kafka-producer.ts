@@ -165,7 +165,7 @@ export type KafkaProducerOptions<K = Bytes, V = Bytes> = ProducerConfig & Produc
  *   timestamp is the time of its send() or of one at most 15 sends earlier in
  *   the same run. An injected clock (tests) is read on every send.
  * - Statistics: at most one timer of its own (statistics.interval.ms with
- *   onStatistics; none otherwise), unref'd, re-armed from the clock after
+ *   onStatistics; none otherwise), unref'd, re-armed for one interval at
  *   each emission, cleared when close() begins; inspect() and metrics() read
  *   the parts and change nothing.
  */
@@ -239,8 +239,6 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
   private readonly txn: TransactionManager | null
   /** The statistics timer (statistics.interval.ms with onStatistics); null when off or closed. */
   private statisticsTimer: NodeJS.Timeout | null = null
-  /** When the next statistics are due, in the producer's clock. */
-  private statisticsDueMs = 0
   private readonly onStatistics: ((statistics: ProducerStatistics) => void) | null
 
   /**
@@ -298,7 +296,7 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
         : null
     this.onStatistics = c.statisticsIntervalMs > 0 ? (onStatistics ?? null) : null
     this.sender.start()
-    if (this.onStatistics !== null) this.scheduleStatistics(this.time() + c.statisticsIntervalMs)
+    if (this.onStatistics !== null) this.scheduleStatistics()
   }
 
   /**
@@ -686,35 +684,25 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
 
   /**
    * One timer for statistics.interval.ms, unref'd (it never keeps the
-   * process alive) and re-armed from the producer's clock after each
-   * emission rather than by setInterval: `dueMs` advances by the interval,
-   * and if the process fell behind by more than an interval (a blocked event
-   * loop), the missed ones are skipped, not emitted in a burst.
+   * process alive), armed for one interval at a time rather than by
+   * setInterval: an event loop blocked past several intervals yields one
+   * emission, not a burst. Timers run on the monotonic clock, so a wall
+   * clock step changes nothing. Only armed with an onStatistics, and
+   * cleared by close(): an emission always has a callback to call.
    */
-  private scheduleStatistics(dueMs: number): void {
-    this.statisticsDueMs = dueMs
-    const delay = Math.max(0, dueMs - this.time())
-    const timer = setTimeout(this.emitStatistics, Math.min(delay, 2147483647))
+  private scheduleStatistics(): void {
+    const timer = setTimeout(this.emitStatistics, this.config.statisticsIntervalMs)
     timer.unref?.()
     this.statisticsTimer = timer
   }
 
   private readonly emitStatistics = (): void => {
-    this.statisticsTimer = null
-    const onStatistics = this.onStatistics
-    if (this.closed || onStatistics === null) return
-    const interval = this.config.statisticsIntervalMs
-    const now = this.time()
-    // Timers run on a monotonic clock and may fire a millisecond before the wall clock reaches the due time.
-    if (now < this.statisticsDueMs) return this.scheduleStatistics(this.statisticsDueMs)
-    let next = this.statisticsDueMs + interval
-    if (next <= now) next = now + interval
-    // Re-armed before the callback runs, so a callback that throws does not stop later statistics.
-    this.scheduleStatistics(next)
+    // Re-armed before the callback runs: one that throws does not stop later statistics, one that closes the producer clears the new timer.
+    this.scheduleStatistics()
     const inspection = this.inspect()
     const statistics: ProducerStatistics = { ts: inspection.ts, metrics: this.metrics(), inspection }
     try {
-      onStatistics(statistics)
+      this.onStatistics!(statistics)
     } catch (err) {
       // As the send callbacks': surfaced on the next tick.
       rethrowOnNextTick(err)
