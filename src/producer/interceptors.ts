@@ -76,17 +76,13 @@ export class ProducerInterceptors<K, V> {
 
   constructor(
     interceptors: readonly ProducerInterceptor<K, V>[],
-    private readonly log: LogSink | null = null,
+    private readonly log: LogSink,
   ) {
     this.list = interceptors.slice()
   }
 
   private warn(index: number, hook: string, err: unknown): void {
     const message = `kafka-producer-ts: interceptor ${index} threw in ${hook}, skipped: ${(err as Error)?.stack ?? String(err)}`
-    if (this.log === null) {
-      process.emitWarning(message, { type: 'KafkaInterceptorWarning' })
-      return
-    }
     this.log.warn(`interceptor:${index}:${hook}`, message, {
       event: 'interceptor.threw',
       interceptor: index,

@@ -17,12 +17,13 @@ import {
 } from '../errors.js'
 import { isAbortSignal, raceAbort } from '../util/abort.js'
 import { isTracing, sendChannel, type Tracing } from '../util/diagnostics.js'
+import { rethrowOnNextTick } from '../util/rethrow.js'
 import { RECORD_BATCH_OVERHEAD, sizeOfRecord } from '../protocol/record-batch.js'
 import type { BufferPool } from './buffer-pool.js'
 import type { InspectOptions, ProducerInspection, ProducerStatistics } from './inspection.js'
 import { ioSnapshot, NodeMetrics, type ProducerMetrics, type ProducerMetricsSnapshot } from './metrics.js'
 import { partitionForKey, partitionForStringKey } from './partitioner.js'
-import { completeWithError, type RecordCompletion, type RecordReject } from './producer-batch.js'
+import { failNotAppended, type RecordCompletion, type RecordReject } from './producer-batch.js'
 import { APPEND_NEEDS_MEMORY, RecordAccumulator, UNKNOWN_PARTITION } from './record-accumulator.js'
 import type { ProducerInterceptor } from './interceptors.js'
 import { type Bytes, type HeaderPairs, type ProducerRecord, type RecordHeaders, type RecordMetadata, type SendCallback, type SendOptions, validateRecord } from './record.js'
@@ -173,7 +174,7 @@ export type KafkaProducerOptions<K = Bytes, V = Bytes> = ProducerConfig & Produc
  *   timestamp is the time of its send() or of one at most 15 sends earlier in
  *   the same run. An injected clock (tests) is read on every send.
  * - Statistics: at most one timer of its own (statistics.interval.ms with
- *   onStatistics; none otherwise), unref'd, re-armed from the clock after
+ *   onStatistics; none otherwise), unref'd, re-armed for one interval at
  *   each emission, cleared when close() begins; inspect() and metrics() read
  *   the parts and change nothing.
  */
@@ -247,8 +248,6 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
   private readonly txn: TransactionManager | null
   /** The statistics timer (statistics.interval.ms with onStatistics); null when off or closed. */
   private statisticsTimer: NodeJS.Timeout | null = null
-  /** When the next statistics are due, in the producer's clock. */
-  private statisticsDueMs = 0
   private readonly onStatistics: ((statistics: ProducerStatistics) => void) | null
 
   /**
@@ -300,14 +299,13 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
       isClosed: () => this.closed,
       connectionFailures: () => this.client.connectionFailures(),
     })
-    if (txn !== null) txn.trackWaitingSends(() => this.waiting.oldestTransactionGeneration())
     this.pipeline =
       (interceptors ?? []).length > 0 || (keySerializer ?? null) !== null || (valueSerializer ?? null) !== null
-        ? new SendPipeline(interceptors ?? null, keySerializer ?? null, valueSerializer ?? null, this.sendBytes, this.stats, parts.log, txn !== null ? (err) => txn.recordNotAppended(txn.transactionGeneration, err) : null)
+        ? new SendPipeline(interceptors ?? null, keySerializer ?? null, valueSerializer ?? null, this.sendBytes, this.stats, parts.log, txn)
         : null
     this.onStatistics = c.statisticsIntervalMs > 0 ? (onStatistics ?? null) : null
     this.sender.start()
-    if (this.onStatistics !== null) this.scheduleStatistics(this.time() + c.statisticsIntervalMs)
+    if (this.onStatistics !== null) this.scheduleStatistics()
   }
 
   /**
@@ -507,12 +505,7 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
       if (fatal) throw fatal
       const txn = this.txn
       // A transactional producer only sends inside a transaction (Java: maybeAddPartition's checks).
-      let generation = -1
-      if (txn !== null) {
-        txn.ensureSendAllowed()
-        // The transaction this record belongs to, should it have to wait (see WaitingSends).
-        generation = txn.transactionGeneration
-      }
+      if (txn !== null) txn.ensureSendAllowed()
       const headers = validateRecord(record)
       const now = this.sendClock()
       const key = record.key ?? null
@@ -521,7 +514,7 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
       if (this.waiting.size > 0) {
         // Still a use of the topic (metadata.max.idle.ms), though the record queues behind earlier ones.
         this.metadata.add(record.topic, now)
-        this.waiting.enqueue(record, PARTITION_NOT_CHOSEN, key, headers, timestamp, now, complete, fail, this.sendSignal, generation)
+        this.waiting.enqueue(record, PARTITION_NOT_CHOSEN, key, headers, timestamp, now, complete, fail, this.sendSignal)
         return
       }
       const topic = record.topic
@@ -539,7 +532,7 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
         }
       }
       if (count === undefined) {
-        this.waiting.enqueue(record, PARTITION_NOT_CHOSEN, key, headers, timestamp, now, complete, fail, this.sendSignal, generation)
+        this.waiting.enqueue(record, PARTITION_NOT_CHOSEN, key, headers, timestamp, now, complete, fail, this.sendSignal)
         this.sender.wakeup()
         return
       }
@@ -548,27 +541,15 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
       const partition = this.partitionFor(topic, record.partition, key, record.value, count, cluster)
       const r = this.accumulator.append(topic, partition, timestamp, key, record.value, headers, complete, fail, now, cluster)
       if (r === APPEND_NEEDS_MEMORY) {
-        this.waiting.enqueue(record, partition, key, headers, timestamp, now, complete, fail, this.sendSignal, generation)
+        this.waiting.enqueue(record, partition, key, headers, timestamp, now, complete, fail, this.sendSignal)
         return
       }
       if (txn !== null) txn.maybeAddPartition(topic, r.partition)
       if (r.batchIsFull || r.newBatchCreated) this.sender.wakeup()
     } catch (err) {
-      this.failSend(complete, fail, err as Error)
+      const txn = this.txn
+      failNotAppended(complete, fail, err as Error, this.stats, txn, txn === null ? -1 : txn.transactionGeneration)
     }
-  }
-
-  /**
-   * A send that failed before its record reached a batch. In a transaction,
-   * the transaction cannot commit without it: as Java's doSend, which hands
-   * such an error to TransactionManager.maybeTransitionToErrorState, it
-   * becomes abortable (unless the error is about the transaction itself).
-   */
-  private failSend(complete: RecordCompletion, fail: RecordReject | null, err: Error): void {
-    this.stats.recordErrors(1)
-    const txn = this.txn
-    if (txn !== null) txn.recordNotAppended(txn.transactionGeneration, err)
-    completeWithError(complete, fail, err)
   }
 
   /**
@@ -718,40 +699,28 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
 
   /**
    * One timer for statistics.interval.ms, unref'd (it never keeps the
-   * process alive) and re-armed from the producer's clock after each
-   * emission rather than by setInterval: `dueMs` advances by the interval,
-   * and if the process fell behind by more than an interval (a blocked event
-   * loop), the missed ones are skipped, not emitted in a burst.
+   * process alive), armed for one interval at a time rather than by
+   * setInterval: an event loop blocked past several intervals yields one
+   * emission, not a burst. Timers run on the monotonic clock, so a wall
+   * clock step changes nothing. Only armed with an onStatistics, and
+   * cleared by close(): an emission always has a callback to call.
    */
-  private scheduleStatistics(dueMs: number): void {
-    this.statisticsDueMs = dueMs
-    const delay = Math.max(0, dueMs - this.time())
-    const timer = setTimeout(this.emitStatistics, Math.min(delay, 2147483647))
+  private scheduleStatistics(): void {
+    const timer = setTimeout(this.emitStatistics, this.config.statisticsIntervalMs)
     timer.unref?.()
     this.statisticsTimer = timer
   }
 
   private readonly emitStatistics = (): void => {
-    this.statisticsTimer = null
-    const onStatistics = this.onStatistics
-    if (this.closed || onStatistics === null) return
-    const interval = this.config.statisticsIntervalMs
-    const now = this.time()
-    // Timers run on a monotonic clock and may fire a millisecond before the wall clock reaches the due time.
-    if (now < this.statisticsDueMs) return this.scheduleStatistics(this.statisticsDueMs)
-    let next = this.statisticsDueMs + interval
-    if (next <= now) next = now + interval
-    // Re-armed before the callback runs, so a callback that throws does not stop later statistics.
-    this.scheduleStatistics(next)
+    // Re-armed before the callback runs: one that throws does not stop later statistics, one that closes the producer clears the new timer.
+    this.scheduleStatistics()
     const inspection = this.inspect()
     const statistics: ProducerStatistics = { ts: inspection.ts, metrics: this.metrics(), inspection }
     try {
-      onStatistics(statistics)
+      this.onStatistics!(statistics)
     } catch (err) {
-      // Node's convention for a throwing callback (as the send callbacks'): surface it, on the next tick.
-      process.nextTick(() => {
-        throw err
-      })
+      // As the send callbacks': surfaced on the next tick.
+      rethrowOnNextTick(err)
     }
   }
 

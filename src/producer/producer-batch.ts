@@ -24,6 +24,7 @@ import {
   writeMeasuredRecordWithHeaderBytes,
 } from '../protocol/record-batch.js'
 import { sizeOfVarint } from '../protocol/varint.js'
+import { rethrowOnNextTick } from '../util/rethrow.js'
 import { COMPRESSION_RATE_ESTIMATION_FACTOR } from './compression-ratio-estimator.js'
 import type { RecordMetadata, SendCallback } from './record.js'
 
@@ -44,12 +45,34 @@ export type RecordReject = (err: Error) => void
  */
 export type RecordCompletion = RecordCallback | RecordResolve
 
+/** The transactional producer's manager, as a send that failed before its append sees it (TransactionManager). */
+export interface SendTransaction {
+  /** The open transaction (a new number with each beginTransaction()). */
+  readonly transactionGeneration: number
+  /** A send of transaction `generation` never reached a batch: its transaction must not commit without it. */
+  recordNotAppended(generation: number, error: Error): void
+}
+
 /**
  * Fails a record that never reached a batch (rejected at send(), or failed
- * while it waited in the producer), through the same slots a batch would use.
- * Never calls back before send() has returned: completions are always asynchronous.
+ * while it waited in the producer), through the same slots a batch would use,
+ * and counts it in record-error-total. In a transaction (`txn`, the send's
+ * transaction `generation`) the transaction is told first, as Java's doSend
+ * hands the error to TransactionManager.maybeTransitionToErrorState: it
+ * becomes abortable before the application's callback can run and call
+ * commitTransaction(). Never calls back before send() has returned:
+ * completions are always asynchronous.
  */
-export function completeWithError(complete: RecordCompletion, fail: RecordReject | null, err: Error): void {
+export function failNotAppended(
+  complete: RecordCompletion,
+  fail: RecordReject | null,
+  err: Error,
+  stats: { recordErrors(count: number): void },
+  txn: SendTransaction | null,
+  generation: number,
+): void {
+  stats.recordErrors(1)
+  if (txn !== null) txn.recordNotAppended(generation, err)
   process.nextTick(() => {
     if (fail !== null) fail(err)
     else (complete as RecordCallback)(err, null)
@@ -880,7 +903,7 @@ export class ProducerBatch {
 
   private callbackThrew(e: unknown): void {
     if (this.hooks !== null) this.hooks.onCallbackError(e, this)
-    else rethrowAsync(e)
+    else rethrowOnNextTick(e)
   }
 }
 
@@ -894,10 +917,4 @@ function sizeOfViewRecord(offsetDelta: number, timestampDelta: number, v: Record
     v.headers.length,
   )
   return sizeOfVarint(body) + body
-}
-
-function rethrowAsync(e: unknown): void {
-  process.nextTick(() => {
-    throw e
-  })
 }

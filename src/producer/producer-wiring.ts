@@ -151,14 +151,16 @@ export function wireProducer(c: ResolvedProducerConfig, seams: ProducerSeams = {
   const transactionManager = !c.enableIdempotence
     ? null
     : c.transactionalId === null
-      ? new TransactionManager()
-      : new TransactionManager({
-          transactionalId: c.transactionalId,
-          transactionTimeoutMs: c.transactionTimeoutMs,
-          retryBackoffMs: c.retryBackoffMs,
-          finalizedFeatures: () => client?.finalizedFeatures?.() ?? NO_FINALIZED_FEATURES,
-        })
-  if (transactionManager !== null) transactionManager.clientId = c.clientId
+      ? new TransactionManager(null, c.clientId)
+      : new TransactionManager(
+          {
+            transactionalId: c.transactionalId,
+            transactionTimeoutMs: c.transactionTimeoutMs,
+            retryBackoffMs: c.retryBackoffMs,
+            finalizedFeatures: () => client?.finalizedFeatures?.() ?? NO_FINALIZED_FEATURES,
+          },
+          c.clientId,
+        )
   const partitionerOptions = { random }
   const stats = new ProducerMetrics(time)
   // The codec's package was loaded by config resolution; for none this is a no-op codec the accumulator ignores.

@@ -6,6 +6,7 @@ import type { BufferPool } from './buffer-pool.js'
 import { CompressionRatioEstimator, uncompressedWriteLimit } from './compression-ratio-estimator.js'
 import { ExponentialBackoff } from '../util/backoff.js'
 import { Deque } from '../util/deque.js'
+import { rethrowOnNextTick } from '../util/rethrow.js'
 import type { AccumulatorInspection, PartitionInspection } from './inspection.js'
 import { PartitionLoadStats, type PartitionLoadStatsSink } from './partition-load-stats.js'
 import { ProducerBatch, type ProducerBatchHooks, type RecordCompletion, type RecordReject } from './producer-batch.js'
@@ -1216,10 +1217,4 @@ function insertInSequenceOrder(deque: Deque<ProducerBatch>, batch: ProducerBatch
   while ((f = deque.peekFront()) !== undefined && f.hasSequence() && seqOf(f) < seq) lower.push(deque.popFront()!)
   deque.pushFront(batch)
   for (let i = lower.length - 1; i >= 0; i--) deque.pushFront(lower[i]!)
-}
-
-function rethrowOnNextTick(err: unknown): void {
-  process.nextTick(() => {
-    throw err
-  })
 }

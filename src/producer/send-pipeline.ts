@@ -1,6 +1,6 @@
 import type { LogSink } from '../util/logger.js'
 import { type ProducerInterceptor, ProducerInterceptors, UNKNOWN_PARTITION_METADATA } from './interceptors.js'
-import { completeWithError, type RecordCompletion, type RecordReject } from './producer-batch.js'
+import { failNotAppended, type RecordCompletion, type RecordReject, type SendTransaction } from './producer-batch.js'
 import type { ProducerRecord } from './record.js'
 import { RecordSerializer, type Serializer } from './serializers.js'
 import type { ProducerMetrics } from './metrics.js'
@@ -23,8 +23,8 @@ export type SendBytes = (record: ProducerRecord, complete: RecordCompletion, fai
  *   included.
  * - A serializer failure fails that send only (KafkaSerializationError,
  *   asynchronously, through its own completion, counted in
- *   record-error-total); nothing was buffered for it. `onNotSent` hears of
- *   it first (a transaction open then becomes abortable).
+ *   record-error-total); nothing was buffered for it. The open transaction,
+ *   if any, hears of it first and becomes abortable (failNotAppended).
  */
 export class SendPipeline<K, V> {
   private readonly interceptors: ProducerInterceptors<K, V> | null
@@ -36,9 +36,10 @@ export class SendPipeline<K, V> {
     valueSerializer: Serializer<V> | null,
     private readonly next: SendBytes,
     private readonly stats: Pick<ProducerMetrics, 'recordErrors'>,
-    log: LogSink | null = null,
-    /** Told of a send that failed here (the producer's transaction must not commit without it); null: nobody. */
-    private readonly onNotSent: ((err: Error) => void) | null = null,
+    /** Where a throwing interceptor is reported. */
+    log: LogSink,
+    /** A transactional producer's manager, told of a send that failed here; null otherwise. */
+    private readonly transaction: SendTransaction | null = null,
   ) {
     this.interceptors = interceptors !== null && interceptors.length > 0 ? new ProducerInterceptors(interceptors, log) : null
     this.serializer = keySerializer !== null || valueSerializer !== null ? new RecordSerializer(keySerializer, valueSerializer) : null
@@ -58,9 +59,8 @@ export class SendPipeline<K, V> {
       try {
         bytes = this.serializer.serialize(r)
       } catch (err) {
-        this.stats.recordErrors(1)
-        this.onNotSent?.(err as Error)
-        completeWithError(complete, fail, err as Error)
+        const txn = this.transaction
+        failNotAppended(complete, fail, err as Error, this.stats, txn, txn === null ? -1 : txn.transactionGeneration)
         return
       }
     } else {

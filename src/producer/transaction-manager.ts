@@ -250,8 +250,9 @@ export interface TransactionalOptions {
  * - A record joins only the transaction open at its send(): a send that
  *   waited is checked against `transactionGeneration` before its append
  *   (ensureAppendAllowed); one whose transaction was aborted fails with
- *   KafkaTransactionAbortedError (aborted generations are kept while a
- *   waiting send may carry them, `abortedGenerations`).
+ *   KafkaTransactionAbortedError. A commit begins only once the sends made
+ *   before it have left the waiting queue, so a waiting send's transaction,
+ *   if it ended, was aborted: one scalar (`lastAbortedGeneration`) tells.
  * - A record sent in the open transaction that never reaches a batch makes
  *   the transaction abortable (recordNotAppended): a commit never leaves out
  *   a record the application sent.
@@ -315,21 +316,21 @@ export class TransactionManager implements ProducerStateHooks {
   /** Counts beginTransaction() calls: a send records the transaction it was made in (see ensureAppendAllowed). */
   private transactionGenerationValue = 0
   /**
-   * Generations an abort was begun for that a waiting send may still carry,
-   * ascending: an abort is recorded only while some send waits, and each
-   * abort first drops the entries older than the oldest waiting send's
-   * generation. So it never holds more than one entry per abort made while
-   * sends waited, and nothing older than the sends that were waiting at the
-   * last abort.
+   * The generation of the last transaction an abort was begun for (-1: none).
+   * Enough for ensureAppendAllowed: commitTransaction() begins the commit
+   * only once every send made before it has left the waiting queue, and
+   * refuses later ones, so no waiting send belongs to a committed
+   * transaction. A waiting send of an earlier generation therefore belongs
+   * to an aborted one, and a send of the current generation does if it is
+   * this one.
    */
-  private readonly abortedGenerations: number[] = []
-  /** The generation of the oldest send waiting in the producer (WaitingSends), Infinity when none waits. */
-  private oldestWaitingGeneration: () => number = () => Infinity
+  private lastAbortedGeneration = -1
 
-  /** client.id, for the diagnostics channels (set by the producer's wiring). */
-  clientId = ''
-
-  constructor(options: TransactionalOptions | null = null) {
+  constructor(
+    options: TransactionalOptions | null = null,
+    /** client.id, for the diagnostics channels. */
+    readonly clientId = '',
+  ) {
     this.transactionalId = options?.transactionalId ?? null
     this.transactionTimeoutMs = options?.transactionTimeoutMs ?? 60000
     this.txnRetryBackoffMs = options?.retryBackoffMs ?? 100
@@ -725,37 +726,11 @@ export class TransactionManager implements ProducerStateHooks {
       // Java's beginCommit has moved to COMMITTING_TRANSACTION by now, where an abort is not a valid transition.
       this.throwIfCommitRequested('abortTransaction()')
       this.transitionTo('ABORTING_TRANSACTION')
-      this.recordAbortedGeneration()
+      this.lastAbortedGeneration = this.transactionGenerationValue
       // Nothing more will be sent in this transaction: no partition needs adding.
       this.newPartitionsInTransaction.clear()
       return this.beginCompletingTransaction(false)
     })
-  }
-
-  /**
-   * The producer's waiting sends, so that an abort is remembered for as long
-   * as a send of the aborted transaction may still be waiting (see
-   * ensureAppendAllowed). Without it, nothing is remembered.
-   */
-  trackWaitingSends(oldestWaitingGeneration: () => number): void {
-    this.oldestWaitingGeneration = oldestWaitingGeneration
-  }
-
-  private recordAbortedGeneration(): void {
-    const a = this.abortedGenerations
-    const oldest = this.oldestWaitingGeneration()
-    let stale = 0
-    while (stale < a.length && a[stale]! < oldest) stale++
-    if (stale > 0) a.splice(0, stale)
-    const g = this.transactionGenerationValue
-    // Sends wait in send() order, so no waiting send carries a generation older than the oldest one's.
-    if (oldest <= g && a[a.length - 1] !== g) a.push(g)
-  }
-
-  private isAbortedGeneration(generation: number): boolean {
-    const a = this.abortedGenerations
-    for (let i = a.length - 1; i >= 0; i--) if (a[i] === generation) return true
-    return false
   }
 
   private beginCompletingTransaction(committed: boolean): TransactionalResult {
@@ -827,14 +802,9 @@ export class TransactionManager implements ProducerStateHooks {
    */
   ensureAppendAllowed(generation: number): void {
     if (this.fatal !== null) throw this.fatal
-    if (this.isAbortedGeneration(generation)) {
+    // A transaction ended while one of its sends waited was aborted (see `lastAbortedGeneration`).
+    if (generation !== this.transactionGenerationValue || generation === this.lastAbortedGeneration) {
       throw new KafkaTransactionAbortedError('The record was not sent: its transaction was aborted while the record waited for metadata or buffer memory')
-    }
-    if (generation !== this.transactionGenerationValue) {
-      throw new KafkaTransactionStateError(
-        this.stateValue,
-        'The record was not sent: the transaction it was sent in ended while the record waited for metadata or buffer memory',
-      )
     }
     // Sent before any commitTransaction() call (later sends are refused): it belongs to the transaction being committed.
     this.checkSendState()

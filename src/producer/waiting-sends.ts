@@ -4,7 +4,7 @@ import type { ProducerMetadata } from '../clients/metadata.js'
 import { createAbortError, KafkaInvalidRecordError, KafkaProducerClosedError, KafkaTimeoutError } from '../errors.js'
 import { ErrorCode, errorName, isRetriable } from '../protocol/error-codes.js'
 import { Deque } from '../util/deque.js'
-import { completeWithError, type RecordCompletion, type RecordReject } from './producer-batch.js'
+import { failNotAppended, type RecordCompletion, type RecordReject, type SendTransaction } from './producer-batch.js'
 import type { WaitingSendsInspection, WaitingTopicInspection } from './inspection.js'
 import { APPEND_NEEDS_MEMORY, type AppendResult, type RecordAccumulator } from './record-accumulator.js'
 import type { Bytes, HeaderPairs, ProducerRecord } from './record.js'
@@ -83,12 +83,12 @@ export interface WaitingSendsContext {
    * just before each waiting send is appended, so a record joins only the
    * transaction it was sent in; an appended record's partition joins it.
    */
-  readonly transaction?: {
-    ensureAppendAllowed(generation: number): void
-    maybeAddPartition(topic: string, partition: number): void
-    /** A send of transaction `generation` failed here, never appended: its transaction must not commit without it. */
-    recordNotAppended(generation: number, error: Error): void
-  } | null
+  readonly transaction?:
+    | (SendTransaction & {
+        ensureAppendAllowed(generation: number): void
+        maybeAddPartition(topic: string, partition: number): void
+      })
+    | null
   /** max.block.ms: how long a send may wait here, from its `send()`. */
   readonly maxBlockMs: number
   /** buffer.memory, for the timeout's message. */
@@ -179,16 +179,6 @@ export class WaitingSends {
 
   constructor(private readonly ctx: WaitingSendsContext) {}
 
-  /**
-   * The transaction generation of the oldest waiting send (sends wait in
-   * send() order, so no waiting send has an older one); Infinity when none
-   * waits. The transaction manager remembers an abort only this far back.
-   */
-  oldestTransactionGeneration(): number {
-    const front = this.queue.peekFront()
-    return front === undefined ? Infinity : front.txnGeneration
-  }
-
   /** Sends waiting; while above 0, every new send must be queued behind them. */
   get size(): number {
     return this.queue.size
@@ -234,7 +224,11 @@ export class WaitingSends {
    * Queues a send that cannot be appended now. `partition` is the one chosen
    * at send() (metadata was known, memory was not), or PARTITION_NOT_CHOSEN;
    * `key` and `headers` are those validateRecord returned for `record`, `now`
-   * the send's clock reading (its deadline is `now + max.block.ms`).
+   * the send's clock reading (its deadline is `now + max.block.ms`). In a
+   * transaction, the send belongs to the one open now: send() queues it in
+   * the same synchronous run as its state check, and only
+   * beginTransaction() changes the generation, which cannot succeed within
+   * that run (ending the open transaction takes the coordinator's answer).
    *
    * Positional parameters, as `RecordAccumulator.append`: an options object
    * would be one more allocation per send under backpressure.
@@ -249,8 +243,9 @@ export class WaitingSends {
     complete: RecordCompletion,
     fail: RecordReject | null,
     signal: AbortSignal | null = null,
-    txnGeneration = -1,
   ): void {
+    const txn = this.ctx.transaction ?? null
+    const txnGeneration = txn === null ? -1 : txn.transactionGeneration
     const w = new WaitingSend(
       record.topic,
       record.partition ?? null,
@@ -269,7 +264,7 @@ export class WaitingSends {
     if (signal !== null) {
       // Checked by the producer just before; kept for callers (tests) that enqueue directly.
       if (signal.aborted) {
-        this.failNotAppended(complete, fail, createAbortError(signal), txnGeneration)
+        this.settleFailed(complete, fail, createAbortError(signal), txnGeneration)
         return
       }
       let watch = this.signals.get(signal)
@@ -313,20 +308,13 @@ export class WaitingSends {
     this.queue.forEach((w) => {
       if (w.signal !== signal || w.state !== QUEUED) return
       w.state = CANCELLED
-      this.failNotAppended(w.complete, w.fail, createAbortError(signal), w.txnGeneration)
+      this.settleFailed(w.complete, w.fail, createAbortError(signal), w.txnGeneration)
     })
   }
 
-  /**
-   * Fails a send that never reached a batch. In a transaction this makes the
-   * transaction abortable first (Java's doSend → maybeTransitionToErrorState),
-   * so that it cannot be committed without the record, before the
-   * application's callback can run and call commitTransaction().
-   */
-  private failNotAppended(complete: RecordCompletion, fail: RecordReject | null, err: Error, txnGeneration: number): void {
-    this.ctx.stats.recordErrors(1)
-    this.ctx.transaction?.recordNotAppended(txnGeneration, err)
-    completeWithError(complete, fail, err)
+  /** See failNotAppended: the transaction the send was made in must not commit without it. */
+  private settleFailed(complete: RecordCompletion, fail: RecordReject | null, err: Error, txnGeneration: number): void {
+    failNotAppended(complete, fail, err, this.ctx.stats, this.ctx.transaction ?? null, txnGeneration)
   }
 
   /** A send the worker took is done: its signal's listener goes once no waiting send carries the signal. */
@@ -401,7 +389,7 @@ export class WaitingSends {
           if (txn !== null) txn.maybeAddPartition(topic, r.partition)
           if (r.batchIsFull || r.newBatchCreated) ctx.sender.wakeup()
         } catch (err) {
-          this.failNotAppended(w.complete, w.fail, err as Error, w.txnGeneration)
+          this.settleFailed(w.complete, w.fail, err as Error, w.txnGeneration)
         }
         if (w.signal !== null) this.releaseSignal(w.signal)
       }

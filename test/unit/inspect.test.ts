@@ -4,7 +4,7 @@
  * The real-broker side is test/integration/inspect-mock.test.ts.
  */
 import diagnostics_channel from 'node:diagnostics_channel'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { Cluster, type PartitionInfo } from '../../src/clients/cluster.js'
 import { ClusterConnectionStates, ConnectionState } from '../../src/clients/connection-states.js'
 import { type ClientRequest, InFlightRequests } from '../../src/clients/in-flight-requests.js'
@@ -376,22 +376,37 @@ describe('statistics.interval.ms', () => {
   })
 
   it('calls onStatistics every interval with { ts, metrics, inspection }, and never after close', async () => {
-    const got: ProducerStatistics[] = []
-    const created = Date.now()
-    const { producer } = scriptedProducer({ statisticsIntervalMs: 40, onStatistics: (s: ProducerStatistics) => got.push(s) })
-    await until(() => got.length >= 3, 'three statistics')
-    for (const s of got) {
-      expect(Object.keys(s)).toEqual(['ts', 'metrics', 'inspection'])
-      expect(s.inspection.ts).toBe(s.ts)
-      expect(s.metrics['buffer-total-bytes']).toBe(33554432)
-      expect(() => JSON.stringify(s)).not.toThrow()
+    // Fake setTimeout (the statistics timer, the scripted poll's wait); the producer's clock is injected and moved with it.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    try {
+      const got: ProducerStatistics[] = []
+      const T = 50_000
+      let now = T
+      const { producer } = scriptedProducer({ statisticsIntervalMs: 40, onStatistics: (s: ProducerStatistics) => got.push(s) }, () => now)
+      for (let k = 1; k <= 3; k++) {
+        now += 39
+        await vi.advanceTimersByTimeAsync(39)
+        expect(got).toHaveLength(k - 1)
+        now += 1
+        await vi.advanceTimersByTimeAsync(1)
+        expect(got).toHaveLength(k)
+      }
+      // One interval apart, in the producer's clock.
+      expect(got.map((s) => s.ts)).toEqual([T + 40, T + 80, T + 120])
+      for (const s of got) {
+        expect(Object.keys(s)).toEqual(['ts', 'metrics', 'inspection'])
+        expect(s.inspection.ts).toBe(s.ts)
+        expect(s.metrics['buffer-total-bytes']).toBe(33554432)
+        expect(() => JSON.stringify(s)).not.toThrow()
+      }
+      const closed = producer.close({ timeoutMs: 0 }) // the scripted InitProducerId is never answered
+      await vi.advanceTimersByTimeAsync(1)
+      await closed
+      await vi.advanceTimersByTimeAsync(200)
+      expect(got).toHaveLength(3)
+    } finally {
+      vi.useRealTimers()
     }
-    // Fixed rate from the producer's clock: the k-th (from 0) comes no earlier than (k + 1) intervals after creation.
-    got.forEach((s, k) => expect(s.ts - created).toBeGreaterThanOrEqual((k + 1) * 40))
-    await producer.close({ timeoutMs: 0 }) // the scripted InitProducerId is never answered
-    const n = got.length
-    await new Promise((r) => setTimeout(r, 150))
-    expect(got.length).toBe(n)
   })
 
   it('without a callback, or with the interval at 0, arms no timer', async () => {

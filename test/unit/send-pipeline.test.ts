@@ -11,6 +11,7 @@ import type { ProducerRecord, RecordMetadata, SendCallback } from '../../src/pro
 import { RecordSerializer, serializers } from '../../src/producer/serializers.js'
 import { SendPipeline } from '../../src/producer/send-pipeline.js'
 import { ProducerMetrics } from '../../src/producer/metrics.js'
+import { LogSink } from '../../src/util/logger.js'
 
 afterEach(() => {
   vi.restoreAllMocks()
@@ -96,7 +97,7 @@ describe('RecordSerializer', () => {
 
 describe('ProducerInterceptors', () => {
   it('chains onSend in order; a throwing or non-record-returning interceptor is skipped with a warning', () => {
-    const warnings = spyWarnings()
+    const { log, warnings } = capturedLog()
     const ics = new ProducerInterceptors<string, string>([
       { onSend: (r) => ({ ...r, value: `${r.value}+a` }) },
       {
@@ -107,7 +108,7 @@ describe('ProducerInterceptors', () => {
       { onSend: () => undefined as unknown as ProducerRecord<string, string> },
       { onAcknowledgement: () => {} }, // no onSend: skipped silently
       { onSend: (r) => ({ ...r, value: `${r.value}+e` }) },
-    ])
+    ], log)
     const r = ics.onSend({ topic: 't', value: 'v' })
     expect(r.value).toBe('v+a+e')
     expect(warnings).toHaveLength(2)
@@ -116,7 +117,7 @@ describe('ProducerInterceptors', () => {
   })
 
   it('onAcknowledgement reaches every interceptor even when one throws; close likewise', () => {
-    const warnings = spyWarnings()
+    const { log, warnings } = capturedLog()
     const seen: string[] = []
     const ics = new ProducerInterceptors([
       {
@@ -128,7 +129,7 @@ describe('ProducerInterceptors', () => {
         },
       },
       { onAcknowledgement: (md, err) => seen.push(`${md.topic}-${md.partition} ${err?.message ?? 'ok'}`), close: () => seen.push('closed') },
-    ])
+    ], log)
     ics.onAcknowledgement({ topic: 't', partition: 1, offset: 3n, timestamp: 1 }, null)
     ics.close()
     expect(seen).toEqual(['t-1 ok', 'closed'])
@@ -137,7 +138,7 @@ describe('ProducerInterceptors', () => {
 
   it('wrap: acknowledges first, then completes callback-style or promise-style; errors get Java-like metadata', () => {
     const acks: [RecordMetadata, Error | null][] = []
-    const ics = new ProducerInterceptors([{ onAcknowledgement: (md, err) => acks.push([md, err]) }])
+    const ics = new ProducerInterceptors([{ onAcknowledgement: (md, err) => acks.push([md, err]) }], capturedLog().log)
     const order: string[] = []
     const md: RecordMetadata = { topic: 't', partition: 2, offset: 9n, timestamp: 4 }
     // Callback style.
@@ -161,7 +162,7 @@ describe('SendPipeline', () => {
   function pipeline<K, V>(interceptors: ProducerInterceptor<K, V>[] | null, key: ((k: K) => string) | null, value: ((v: V) => string) | null) {
     const forwarded: { record: ProducerRecord; complete: RecordCompletion; fail: RecordReject | null; signal: AbortSignal | null }[] = []
     const stats = new ProducerMetrics()
-    const p = new SendPipeline<K, V>(interceptors, key, value, (record, complete, fail, signal) => forwarded.push({ record, complete, fail, signal }), stats)
+    const p = new SendPipeline<K, V>(interceptors, key, value, (record, complete, fail, signal) => forwarded.push({ record, complete, fail, signal }), stats, capturedLog().log)
     return { p, forwarded, stats }
   }
 
@@ -214,7 +215,7 @@ describe('SendPipeline', () => {
     expect(stats.errors.totalSum).toBe(1)
   })
 
-  it('a serializer failure is reported to onNotSent (the open transaction) before the send fails', async () => {
+  it('a serializer failure is reported to the open transaction before the send fails', async () => {
     const events: string[] = []
     const p = new SendPipeline<string, string>(
       null,
@@ -224,12 +225,12 @@ describe('SendPipeline', () => {
       },
       () => events.push('forwarded'),
       new ProducerMetrics(),
-      null,
-      (err) => events.push(`notSent ${err.name}`),
+      capturedLog().log,
+      { transactionGeneration: 3, recordNotAppended: (generation, err) => events.push(`notSent ${generation} ${err.name}`) },
     )
     p.send({ topic: 't', value: 'v' }, ((err: Error | null) => events.push(`callback ${err?.name}`)) as SendCallback, null, null)
     await new Promise((r) => process.nextTick(r))
-    expect(events).toEqual(['notSent KafkaSerializationError', 'callback KafkaSerializationError'])
+    expect(events).toEqual(['notSent 3 KafkaSerializationError', 'callback KafkaSerializationError'])
   })
 
   it('without interceptors, passes the completion slots through untouched', () => {
@@ -250,10 +251,9 @@ function catchError(fn: () => unknown): Error {
   throw new Error('expected a throw')
 }
 
-function spyWarnings(): string[] {
+/** A producer's LogSink whose warnings are kept, as the `logger` option would receive them. */
+function capturedLog(): { log: LogSink; warnings: string[] } {
   const warnings: string[] = []
-  vi.spyOn(process, 'emitWarning').mockImplementation(((w: string | Error) => {
-    warnings.push(String(w))
-  }) as typeof process.emitWarning)
-  return warnings
+  const log = new LogSink({ warn: (_fields, message) => void warnings.push(message), error: () => {} }, 'test')
+  return { log, warnings }
 }

@@ -177,6 +177,35 @@ async function outcome(tm: TransactionManager, r: TransactionalResult): Promise<
   }
 }
 
+/**
+ * Init, one record to partition 0 delivered, then a commit whose EndTxn is
+ * answered with `code`. `timedOut`: the commitTransaction() call's wait timed
+ * out meanwhile, so the result is not acknowledged.
+ */
+async function commitAnsweredWith(version: 1 | 2, code: number, timedOut = true) {
+  const s = setup(version)
+  await s.init()
+  s.tm.beginTransaction()
+  s.send(0)
+  s.pass()
+  if (version === 1) {
+    const add = s.only('AddPartitionsToTxn')
+    s.client.respond(add, addPartitionsAnswer(add))
+    s.pass()
+    s.pass()
+  }
+  const produce = s.only('Produce')
+  s.client.respond(produce, produceAnswer(produce))
+  const commit = s.tm.beginCommit()
+  if (timedOut) s.tm.markTimedOut(commit)
+  s.pass()
+  s.pass()
+  s.client.respond(s.only('EndTxn'), endTxnAnswer(code, version === 2 && code === 0 ? 1000n : -1n, version === 2 && code === 0 ? 1 : -1))
+  s.pass()
+  expect(commit.isCompleted).toBe(true)
+  return { s, commit }
+}
+
 function findCoordinatorAnswer(nodeId: number, errorCode = 0): FindCoordinatorResponse {
   return {
     throttleTimeMs: 0,
@@ -576,18 +605,7 @@ describe('transactions v2 (KIP-890 part 2)', () => {
 
 describe('fatal errors and misuse', () => {
   it('PRODUCER_FENCED on EndTxn fails the commit and every later call with KafkaFatalProducerError', async () => {
-    const s = setup(2)
-    await s.init()
-    s.tm.beginTransaction()
-    s.send(0)
-    s.pass()
-    const produce = s.only('Produce')
-    s.client.respond(produce, produceAnswer(produce))
-    const commit = s.tm.beginCommit()
-    s.pass()
-    s.pass()
-    s.client.respond(s.only('EndTxn'), endTxnAnswer(ErrorCode.PRODUCER_FENCED))
-    s.pass()
+    const { s, commit } = await commitAnsweredWith(2, ErrorCode.PRODUCER_FENCED, false)
     await expect(outcome(s.tm, commit)).rejects.toBeInstanceOf(KafkaFatalProducerError)
     await expect(outcome(s.tm, commit)).rejects.toMatchObject({ code: 'PRODUCER_FENCED' })
     expect(s.tm.state).toBe('FATAL_ERROR')
@@ -680,32 +698,6 @@ describe('fatal errors and misuse', () => {
 })
 
 describe('a call repeated after a max.block.ms timeout (Java: pendingTransition)', () => {
-  /** Init, one record to partition 0 delivered, then a commit whose EndTxn is answered with `code`. */
-  async function commitAnsweredWith(version: 1 | 2, code: number) {
-    const s = setup(version)
-    await s.init()
-    s.tm.beginTransaction()
-    s.send(0)
-    s.pass()
-    if (version === 1) {
-      const add = s.only('AddPartitionsToTxn')
-      s.client.respond(add, addPartitionsAnswer(add))
-      s.pass()
-      s.pass()
-    }
-    const produce = s.only('Produce')
-    s.client.respond(produce, produceAnswer(produce))
-    // KafkaProducer.commitTransaction, whose wait then times out: the result is not acknowledged.
-    const commit = s.tm.beginCommit()
-    s.tm.markTimedOut(commit)
-    s.pass()
-    s.pass()
-    s.client.respond(s.only('EndTxn'), endTxnAnswer(code, version === 2 && code === 0 ? 1000n : -1n, version === 2 && code === 0 ? 1 : -1))
-    s.pass()
-    expect(commit.isCompleted).toBe(true)
-    return { s, commit }
-  }
-
   it('commitTransaction() again gets the same result once the commit completed meanwhile, with no second EndTxn', async () => {
     const { s, commit } = await commitAnsweredWith(1, 0)
     expect(s.tm.state).toBe('READY')
@@ -806,21 +798,7 @@ describe('EndTxn(abort) answered with an abortable error', () => {
   })
 
   it('TRANSACTION_ABORTABLE on EndTxn(commit) stays abortable: abort recovers', async () => {
-    const { s, commit } = await (async () => {
-      const s = setup(2)
-      await s.init()
-      s.tm.beginTransaction()
-      s.send(0)
-      s.pass()
-      const produce = s.only('Produce')
-      s.client.respond(produce, produceAnswer(produce))
-      const commit = s.tm.beginCommit()
-      s.pass()
-      s.pass()
-      s.client.respond(s.only('EndTxn'), endTxnAnswer(ErrorCode.TRANSACTION_ABORTABLE))
-      s.pass()
-      return { s, commit }
-    })()
+    const { s, commit } = await commitAnsweredWith(2, ErrorCode.TRANSACTION_ABORTABLE, false)
     await expect(outcome(s.tm, commit)).rejects.toBeInstanceOf(KafkaTransactionAbortableError)
     expect(s.tm.state).toBe('ABORTABLE_ERROR')
     const abort = s.tm.beginAbort()
@@ -1066,25 +1044,10 @@ describe('KafkaProducer transactional calls on a scripted client', () => {
     )
     await producer.abortTransaction()
     expect((producer as unknown as { txn: TransactionManager }).txn.state).toBe('READY')
-    const view = clusterView()
-    metadata().add('later', Date.now())
-    metadata().update(
-      {
-        ...view,
-        topics: [
-          ...view.topics,
-          { errorCode: 0, name: 'later', partitions: [{ errorCode: 0, partitionIndex: 0, leaderId: 1, leaderEpoch: 0, replicaNodes: [1], isrNodes: [1] }] },
-        ],
-      },
-      Date.now(),
-    )
+    publishLater(metadata())
     const err = await waiting
     expect(err).toBeInstanceOf(KafkaTransactionAbortedError)
     expect(c.sentOf('Produce')).toEqual([])
-    // Nothing is remembered once the waiting sends have drained: the next abort prunes the entry.
-    producer.beginTransaction()
-    await producer.abortTransaction()
-    expect((producer as unknown as { txn: { abortedGenerations: number[] } }).txn.abortedGenerations).toEqual([])
   })
 
   it('a send waiting for metadata when its transaction is aborted fails with KafkaTransactionAbortedError, and never joins the next transaction', async () => {
@@ -1100,24 +1063,36 @@ describe('KafkaProducer transactional calls on a scripted client', () => {
     )
     await producer.abortTransaction()
     producer.beginTransaction()
-    const view = clusterView()
-    metadata().add('later', Date.now())
-    metadata().update(
-      {
-        ...view,
-        topics: [
-          ...view.topics,
-          { errorCode: 0, name: 'later', partitions: [{ errorCode: 0, partitionIndex: 0, leaderId: 1, leaderEpoch: 0, replicaNodes: [1], isrNodes: [1] }] },
-        ],
-      },
-      Date.now(),
-    )
+    publishLater(metadata())
     let settled: Error | null | undefined
     void outcomeOf.then((e) => (settled = e))
     await until(() => settled !== undefined || c.sentOf('Produce').length > 0, 'the waiting send to settle or be sent')
     expect(c.sentOf('Produce')).toEqual([])
     expect(await outcomeOf).toBeInstanceOf(KafkaTransactionAbortedError)
     // The transaction begun after the abort holds nothing: committing it sends no EndTxn.
+    await producer.commitTransaction()
+    expect(c.sentOf('EndTxn')).toEqual([])
+  })
+
+  it('a send waiting for metadata through several aborted transactions fails with KafkaTransactionAbortedError, not in the one open when it is appended', async () => {
+    const { producer, client, metadata, init } = transactionalProducer(5000)
+    await init()
+    const c = client()
+    producer.beginTransaction()
+    const outcomeOf = producer.send({ topic: 'later', partition: 0, value: 'from the first transaction' }).then(
+      () => null,
+      (e: Error) => e,
+    )
+    await producer.abortTransaction()
+    producer.beginTransaction()
+    await producer.abortTransaction()
+    producer.beginTransaction()
+    publishLater(metadata())
+    let settled: Error | null | undefined
+    void outcomeOf.then((e) => (settled = e))
+    await until(() => settled !== undefined || c.sentOf('Produce').length > 0, 'the waiting send to settle or be sent')
+    expect(c.sentOf('Produce')).toEqual([])
+    expect(settled).toBeInstanceOf(KafkaTransactionAbortedError)
     await producer.commitTransaction()
     expect(c.sentOf('EndTxn')).toEqual([])
   })

@@ -333,6 +333,9 @@ describe('WaitingSends in a transaction', () => {
       /** recordNotAppended calls: the generation, the error's name, and how many outcomes had been delivered then. */
       notAppended: [] as [number, string, number][],
       outcomesSeen: (): number => 0,
+      get transactionGeneration(): number {
+        return t.current
+      },
       ensureAppendAllowed(generation: number): void {
         if (generation !== t.current) throw new KafkaTransactionAbortedError()
       },
@@ -346,15 +349,16 @@ describe('WaitingSends in a transaction', () => {
     return t
   }
 
-  function enqueueIn(h: ReturnType<typeof setup>, generation: number, value: string, topic = 't'): void {
-    h.waiting.enqueue({ topic, value: value.padEnd(100, '.') }, 0, null, null, 0, Date.now(), (err: Error | null) => h.outcomes.push({ value, error: err }), null, null, generation)
+  /** A send made now, in the transaction open now (`txn.current`). */
+  function enqueueIn(h: ReturnType<typeof setup>, value: string, topic = 't'): void {
+    h.waiting.enqueue({ topic, value: value.padEnd(100, '.') }, 0, null, null, 0, Date.now(), (err: Error | null) => h.outcomes.push({ value, error: err }), null, null)
   }
 
   it('a send that waited for metadata joins its own transaction, and fails if that one ended meanwhile', async () => {
     const txn = fakeTransaction()
     const h = setup({ ctx: { transaction: txn } })
-    enqueueIn(h, 1, 'a')
-    enqueueIn(h, 1, 'b', 'other')
+    enqueueIn(h, 'a')
+    enqueueIn(h, 'b', 'other')
     await vi.advanceTimersByTimeAsync(1)
     // a's topic arrives while its transaction is open; b's only after it was aborted and another begun.
     h.metadata.publish(cluster({ t: 1 }))
@@ -372,8 +376,8 @@ describe('WaitingSends in a transaction', () => {
     const h = setup({ ctx: { transaction: txn } })
     txn.outcomesSeen = () => h.outcomes.length
     const controller = new AbortController()
-    enqueueIn(h, 1, 'times-out', 'missing')
-    h.waiting.enqueue({ topic: 'missing', value: 'c'.padEnd(100, '.') }, 0, null, null, 0, Date.now(), (err: Error | null) => h.outcomes.push({ value: 'cancelled', error: err }), null, controller.signal, 1)
+    enqueueIn(h, 'times-out', 'missing')
+    h.waiting.enqueue({ topic: 'missing', value: 'c'.padEnd(100, '.') }, 0, null, null, 0, Date.now(), (err: Error | null) => h.outcomes.push({ value: 'cancelled', error: err }), null, controller.signal)
     await vi.advanceTimersByTimeAsync(1)
     controller.abort() // 'cancelled' is still QUEUED behind 'times-out'
     expect(txn.notAppended).toEqual([[1, 'AbortError', 0]])
@@ -393,7 +397,7 @@ describe('WaitingSends in a transaction', () => {
     const h = setup({ totalMemory: ONE_RECORD_BATCH, batchSize: ONE_RECORD_BATCH, ctx: { transaction: txn } })
     h.metadata.publish(cluster({ t: 1 }))
     h.accumulator.append('t', 0, 0, null, V100, null, () => {}, null, Date.now(), h.metadata.cluster)
-    enqueueIn(h, 1, 'a')
+    enqueueIn(h, 'a')
     await vi.advanceTimersByTimeAsync(1)
     expect(h.outcomes).toEqual([]) // waiting for memory
     txn.current = 2 // its transaction was aborted, and another begun
