@@ -818,6 +818,7 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
       compression: s.compressionSnapshot(),
       'waiting-sends': this.waiting.size,
       'flush-time-ns-total': s.flushTimeNs,
+      'metadata-wait-time-ns-total': s.metadataWaitMs * 1e6,
       'txn-init-time-ns-total': s.txnInitTimeNs,
       'txn-begin-time-ns-total': s.txnBeginTimeNs,
       'txn-send-offsets-time-ns-total': s.txnSendOffsetsTimeNs,

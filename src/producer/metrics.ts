@@ -67,6 +67,12 @@ export interface ProducerMetricsSnapshot extends RequestMetricsSnapshot {
       'bytes-out-total': number
     }
   >
+  /**
+   * Total nanoseconds sends waited for their topic's metadata, counting the
+   * waits that ended with the metadata (Java's KafkaProducerMetrics
+   * metadata-wait-time-ns-total; measured in ms).
+   */
+  'metadata-wait-time-ns-total': number
   /** Total nanoseconds spent in `flush()`, from the call until it resolved or rejected (Java's KafkaProducerMetrics flush-time-ns-total). */
   'flush-time-ns-total': number
   /**
@@ -254,6 +260,8 @@ export class NodeMetrics {
 export class ProducerMetrics {
   /** Call times in ns, as Java's KafkaProducerMetrics flush-time-ns-total and txn-*-time-ns-total. */
   flushTimeNs = 0
+  /** Ms sends waited for topic metadata (on the producer's clock, as bufferpool waits), reported in ns. */
+  metadataWaitMs = 0
   txnInitTimeNs = 0
   txnBeginTimeNs = 0
   txnSendOffsetsTimeNs = 0
@@ -382,6 +390,11 @@ export class ProducerMetrics {
   }
 
   /** A send waited `waitedMs` for buffer memory (Java's BufferPool.recordWaitTime); `exhausted`: and got none. */
+  /** A send that waited for its topic's metadata got it after `waitedMs` (Java's recordMetadataWait). */
+  recordMetadataWait(waitedMs: number): void {
+    this.metadataWaitMs += waitedMs
+  }
+
   recordBufferPoolWait(waitedMs: number, exhausted: boolean, nowMs: number): void {
     this.bufferPoolWait.record(waitedMs, nowMs)
     if (exhausted) this.bufferExhausted.record(1, nowMs)

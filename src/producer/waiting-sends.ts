@@ -75,7 +75,7 @@ export interface WaitingSendsContext {
   /** Woken for a new or full batch, and to fetch metadata for a topic a send waits for. */
   readonly sender: { wakeup(): void }
   /** Counts the sends failed here, and the waits for buffer memory (Java's BufferPool wait-time and exhausted sensors). */
-  readonly stats: Pick<ProducerMetrics, 'recordErrors' | 'recordBufferPoolWait'>
+  readonly stats: Pick<ProducerMetrics, 'recordErrors' | 'recordBufferPoolWait' | 'recordMetadataWait'>
   /** Its fatal error, once set, fails the sends still waiting; null without idempotence. */
   readonly transactionManager: { readonly fatalError: Error | null } | null
   /**
@@ -451,9 +451,14 @@ export class WaitingSends {
     const ctx = this.ctx
     const metadata = ctx.metadata
     const topic = w.topic
+    // Counted only when it waited and the metadata came, as Java's waitOnMetadata records it.
+    let waitStartMs = -1
     for (;;) {
       const cluster = metadata.cluster
-      if (cluster.partitionCountForTopic(topic) !== undefined) return cluster
+      if (cluster.partitionCountForTopic(topic) !== undefined) {
+        if (waitStartMs >= 0) ctx.stats.recordMetadataWait(Math.max(0, ctx.time() - waitStartMs))
+        return cluster
+      }
       const err = metadata.topicErrors.get(topic)
       if (err !== undefined && !isRetriable(err) && err !== ErrorCode.UNKNOWN_TOPIC_OR_PARTITION /* may be created yet */) {
         throw new KafkaInvalidRecordError(`Cannot send to topic '${topic}': the broker answered ${errorName(err)}`)
@@ -463,6 +468,7 @@ export class WaitingSends {
       if (ctx.isClosed()) throw new KafkaProducerClosedError('Producer closed while waiting for topic metadata')
       if (w.signal?.aborted === true) throw createAbortError(w.signal)
       const now = ctx.time()
+      if (waitStartMs < 0) waitStartMs = now
       const remaining = w.deadlineMs - now
       if (remaining <= 0) {
         const failures = ctx.connectionFailures?.() ?? null

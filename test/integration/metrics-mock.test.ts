@@ -94,6 +94,7 @@ describe('metrics after a run on the mock cluster', () => {
       expect(g['record-size-max']).toBeLessThan(1100)
       expect(g['bufferpool-wait-time-ns-total']).toBeGreaterThan(0)
       expect(g['flush-time-ns-total']).toBeGreaterThan(15e6)
+      expect(g['metadata-wait-time-ns-total']).toBeGreaterThan(15e6) // the first sends waited for both topics (20 ms RTT)
       expect(g['connection-creation-total']).toBeGreaterThanOrEqual(3)
       expect(g['successful-authentication-total']).toBeGreaterThanOrEqual(3)
       expect(g['metadata-age']).toBeLessThan(60)
