@@ -1,6 +1,9 @@
+import type { ProducerMetadata } from '../../src/clients/metadata.js'
+import { NetworkClient, type NetworkClientOptions } from '../../src/clients/network-client.js'
 import type { NetworkSend } from '../../src/network/framing.js'
 import type { CompletedReceive, Disconnect, Selector } from '../../src/network/selector.js'
 import { type Authenticator, NO_AUTHENTICATION } from '../../src/network/transport.js'
+import { LogSink } from '../../src/util/logger.js'
 
 /** One request the client wrote: its API key, version, correlation id, and the channel it went on. */
 export interface WrittenRequest {
@@ -124,6 +127,29 @@ export class FakeSelector {
   closeAll(): void {
     for (const id of [...this.channels.keys()]) this.close(id)
   }
+}
+
+/**
+ * A NetworkClient on `selector` with the producer's defaults for timeouts and
+ * backoffs (reconnect 50 ms, deterministic jitter), a silent log, and
+ * `overrides` on top.
+ */
+export function networkClientOn(selector: FakeSelector, metadata: ProducerMetadata, overrides: Partial<NetworkClientOptions> = {}): NetworkClient {
+  return new NetworkClient(selector.asSelector(), metadata, {
+    clientId: 'test',
+    maxInFlightRequestsPerConnection: 5,
+    requestTimeoutMs: 30_000,
+    reconnectBackoffMs: 50,
+    reconnectBackoffMaxMs: 1000,
+    socketConnectionSetupTimeoutMs: 10_000,
+    socketConnectionSetupTimeoutMaxMs: 30_000,
+    connectionsMaxIdleMs: 600_000,
+    softwareName: 'test',
+    softwareVersion: '0',
+    random: () => 0.5,
+    log: new LogSink({ warn: () => {}, error: () => {} }, 'test'),
+    ...overrides,
+  })
 }
 
 /** Response bodies (after the correlation id) of the APIs a connection's setup uses, hand-encoded. */

@@ -8,9 +8,7 @@
 import { describe, expect, it } from 'vitest'
 import { ClusterConnectionStates } from '../../src/clients/connection-states.js'
 import { ProducerMetadata } from '../../src/clients/metadata.js'
-import { NetworkClient } from '../../src/clients/network-client.js'
-import { LogSink } from '../../src/util/logger.js'
-import { FakeSelector, frames } from '../harness/fake-selector.js'
+import { FakeSelector, frames, networkClientOn } from '../harness/fake-selector.js'
 import { SelectorMetrics } from '../../src/network/selector-metrics.js'
 import { clientThrottleTimeMs } from '../../src/protocol/throttle.js'
 
@@ -64,20 +62,7 @@ describe('NetworkClient throttling', () => {
     const sel = new FakeSelector()
     const md = new ProducerMetadata([{ host: 'b1', port: 9092 }], 3_600_000, 3_600_000, 100, 1000, () => 0.5)
     md.update({ brokers: [{ nodeId: 1, host: 'b1', port: 9092, rack: null }], clusterId: 'c', controllerId: 1, topics: [] }, now)
-    const client = new NetworkClient(sel.asSelector(), md, {
-      clientId: 'test',
-      maxInFlightRequestsPerConnection: 5,
-      requestTimeoutMs: 30_000,
-      reconnectBackoffMs: 50,
-      reconnectBackoffMaxMs: 1000,
-      socketConnectionSetupTimeoutMs: 10_000,
-      socketConnectionSetupTimeoutMaxMs: 30_000,
-      connectionsMaxIdleMs: 600_000,
-      softwareName: 'test',
-      softwareVersion: '0',
-      random: () => 0.5,
-      log: new LogSink({ warn: () => {}, error: () => {} }, 'test'),
-    })
+    const client = networkClientOn(sel, md)
     const node = { id: 1, host: 'b1', port: 9092, rack: null }
     expect(client.ready(node, now)).toBe(false)
     sel.connectNow(1)
