@@ -801,16 +801,6 @@ describe('Sender: broker throttling (KIP-219)', () => {
     expect(s.stats.nodeThrottleTime.get(1)!.max(now)).toBe(300)
     expect(s.stats.nodeThrottleTime.get(2)!.max(now)).toBe(0)
   })
-
-  it('does not hold back a node whose Produce version predates KIP-219 (v5: the broker delayed the answer itself)', () => {
-    const s = setup()
-    s.client.apiVersions = { '1': { Produce: 5 }, '2': { Produce: 5 } }
-    throttledByNode1(s, 300)
-    s.append(0, 'c')
-    s.sender.runOnce(now)
-    expect(s.client.pending(1)).toHaveLength(1)
-    expect(s.stats.produceThrottleTime.max(now)).toBe(300) // still counted
-  })
 })
 
 describe('Sender: metrics recorded per batch and per request', () => {
