@@ -11,14 +11,17 @@ export interface WrittenRequest {
   readonly apiKey: number
   readonly apiVersion: number
   readonly correlationId: number
+  /** The frame's bytes, size prefix included (what inspect() reports as `bytes`). */
+  readonly size: number
 }
 
 /**
  * An in-memory stand-in for the {@link Selector}, for unit tests of the
  * NetworkClient's connection logic with a fake clock: no sockets. The test
- * decides when a connection comes up (`connectNow`), answers requests with
- * hand-built frames (`respond`), and reads what was written (`written`) and
- * every wait the client asked for (`pollTimeouts`). `poll` never waits: it
+ * decides when a connection comes up (`connectNow`) or drops
+ * (`disconnect`), answers requests with hand-built frames (`respond`), and
+ * reads what was written (`written`) and every wait the client asked for
+ * (`pollTimeouts`). `poll` never waits: it
  * publishes what the test queued and resolves, so a test drives time itself.
  * Sends complete at the next poll unless `holdSends` keeps them in progress.
  */
@@ -39,6 +42,7 @@ export class FakeSelector {
   private nextSends: NetworkSend[] = []
   private nextReceives: CompletedReceive[] = []
   private nextConnected: number[] = []
+  private nextDisconnected: Disconnect[] = []
 
   constructor(private readonly authenticators: (nodeId: number) => Authenticator = () => NO_AUTHENTICATION) {}
 
@@ -59,12 +63,18 @@ export class FakeSelector {
     this.nextConnected.push(id)
   }
 
+  /** The peer closed the ready connection to `id`: the channel goes now, the disconnect is reported at the next poll. */
+  disconnect(id: number, error = new Error('Connection reset by peer')): void {
+    if (!this.channels.delete(id)) throw new Error(`no connection for id ${id}`)
+    this.nextDisconnected.push({ nodeId: id, error, wasReady: true, duringTlsHandshake: false })
+  }
+
   send(send: NetworkSend): void {
     const c = this.channels.get(send.destination)
     if (c === undefined || !c.ready) throw new Error(`Attempt to send to node ${send.destination}, which is not ready`)
     const head = Buffer.concat(send.segments.slice(0, 1))
     // size(4) apiKey(2) apiVersion(2) correlationId(4)
-    this.written.push({ nodeId: send.destination, apiKey: head.readInt16BE(4), apiVersion: head.readInt16BE(6), correlationId: head.readInt32BE(8) })
+    this.written.push({ nodeId: send.destination, apiKey: head.readInt16BE(4), apiVersion: head.readInt16BE(6), correlationId: head.readInt32BE(8), size: send.size })
     c.inProgress = send
     if (!this.holdSends) this.finishSend(send.destination)
   }
@@ -95,7 +105,8 @@ export class FakeSelector {
     this.connected = this.nextConnected
     this.nextConnected = []
     this.tlsHandshaking = []
-    this.disconnected = []
+    this.disconnected = this.nextDisconnected
+    this.nextDisconnected = []
     return Promise.resolve()
   }
 
