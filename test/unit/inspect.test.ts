@@ -468,7 +468,7 @@ describe('statistics.interval.ms', () => {
 describe('traced sends (the send TracingChannel)', () => {
   it('send the caller\'s record object as it is when the start subscriber changed no header, and a copy when it added one', async () => {
     const seen: unknown[] = []
-    const { producer, client: c } = scriptedProducer({ lingerMs: 0, interceptors: [{ onSend: (r: unknown) => (seen.push(r), r) }] })
+    const { producer } = scriptedProducer({ lingerMs: 0, interceptors: [{ onSend: (r: unknown) => (seen.push(r), r) }] })
     let add = false
     const start = (ctx: any): void => {
       if (add) ctx.headers.push(['traceparent', '00-abc'])
@@ -478,9 +478,7 @@ describe('traced sends (the send TracingChannel)', () => {
     try {
       const observed = { topic: 't', partition: 0, value: 'a', headers: [['h', 'v']] as [string, string][] }
       const bare = { topic: 't', partition: 0, value: 'b' }
-      add = true
       const injected = { topic: 't', partition: 0, value: 'c', headers: [['h', 'v']] as [string, string][] }
-      add = false
       void producer.send(observed).catch(() => {})
       void producer.send(bare).catch(() => {})
       add = true
@@ -494,7 +492,6 @@ describe('traced sends (the send TracingChannel)', () => {
       expect(seen[2]).not.toBe(injected)
       expect((seen[2] as typeof injected).headers).toEqual([['h', 'v'], ['traceparent', '00-abc']])
       expect(injected.headers).toEqual([['h', 'v']]) // the caller's record is not changed
-      expect(c()).toBeDefined()
     } finally {
       channel.start.unsubscribe(start)
     }
