@@ -12,7 +12,7 @@ import { describeRequestPayload } from '../../src/clients/inspection.js'
 import { type MetadataResponseView, ProducerMetadata } from '../../src/clients/metadata.js'
 import { KafkaAuthenticationError, KafkaConfigError } from '../../src/errors.js'
 import { NetworkSend } from '../../src/network/framing.js'
-import { MetadataApi, ProduceApi, type InitProducerIdResponse, type ProduceRequest, type ProduceResponse } from '../../src/protocol/apis/index.js'
+import { MetadataApi, ProduceApi, type InitProducerIdResponse, type ProduceRequest } from '../../src/protocol/apis/index.js'
 import { RECORD_BATCH_OVERHEAD, sizeOfRecord } from '../../src/protocol/record-batch.js'
 import { BufferPool } from '../../src/producer/buffer-pool.js'
 import type { ProducerStatistics } from '../../src/producer/inspection.js'
@@ -21,7 +21,7 @@ import type { ProducerBatch } from '../../src/producer/producer-batch.js'
 import { APPEND_NEEDS_MEMORY, RecordAccumulator } from '../../src/producer/record-accumulator.js'
 import { resolveProducerConfig } from '../../src/config.js'
 import { FakeSelector, frames, networkClientOn } from '../harness/fake-selector.js'
-import { ScriptedClient, type ScriptedRequest } from '../harness/scripted-client.js'
+import { produceOk, ScriptedClient, scriptedProducer, until } from '../harness/scripted-client.js'
 
 const noop = (): void => {}
 const V100 = Buffer.alloc(100, 7)
@@ -315,26 +315,6 @@ const view: MetadataResponseView = {
   ],
 }
 
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 1))
-  }
-}
-
-function produceOk(req: ScriptedRequest, baseOffset: bigint): ProduceResponse {
-  const body = req.body as ProduceRequest
-  return {
-    throttleTimeMs: 0,
-    nodeEndpoints: [],
-    topics: body.topics.map((t) => ({
-      name: t.name,
-      partitions: t.partitions.map((p) => ({ index: p.index, errorCode: 0, baseOffset, logAppendTimeMs: -1, logStartOffset: -1n, recordErrors: [], errorMessage: null })),
-    })),
-  }
-}
-
 const INIT_OK: InitProducerIdResponse = { throttleTimeMs: 0, errorCode: 0, producerId: 9n, producerEpoch: 0, ongoingTxnProducerId: -1n, ongoingTxnProducerEpoch: -1 }
 
 const producers: KafkaProducer<any, any>[] = []
@@ -342,25 +322,17 @@ afterEach(async () => {
   await Promise.all(producers.splice(0).map((p) => p.close({ timeoutMs: 0 })))
 })
 
-function scriptedProducer(config: Record<string, unknown>, time?: () => number): { producer: KafkaProducer<any, any>; client: () => ScriptedClient } {
-  let client!: ScriptedClient
-  const producer = new KafkaProducer({ bootstrapServers: 'bootstrap:9092', ...config } as any, {
-    ...(time !== undefined ? { time } : {}),
-    random: () => 0.5,
-    createClient: (parts) => {
-      parts.metadata.add('t', parts.time())
-      parts.metadata.update(view, parts.time())
-      return (client = new ScriptedClient(parts.metadata, parts.time))
-    },
-  })
-  producers.push(producer)
-  return { producer, client: () => client }
+/** A producer on a scripted client that knows `view`, closed after each test. */
+function scripted(config: Record<string, unknown>, time?: () => number): { producer: KafkaProducer<any, any>; client: () => ScriptedClient } {
+  const built = scriptedProducer({ config, view, ...(time !== undefined ? { time } : {}) })
+  producers.push(built.producer)
+  return built
 }
 
 describe('KafkaProducer.inspect()', () => {
   it('shows requests in flight with growing ages until answered, queued batches, and waiting sends; all plain JSON', async () => {
     let now = 10_000
-    const { producer, client: c } = scriptedProducer({ lingerMs: 0, maxBlockMs: 60_000, batchSize: ONE_RECORD_BATCH }, () => now)
+    const { producer, client: c } = scripted({ lingerMs: 0, maxBlockMs: 60_000, batchSize: ONE_RECORD_BATCH }, () => now)
     const client = c()
     client.apiVersions = { '1': { Produce: 11, Metadata: 12 } }
     const sent = [producer.send({ topic: 't', partition: 0, value: V100 })]
@@ -438,7 +410,7 @@ describe('statistics.interval.ms', () => {
   it('calls onStatistics every interval with { ts, metrics, inspection }, and never after close', async () => {
     const got: ProducerStatistics[] = []
     const created = Date.now()
-    const { producer } = scriptedProducer({ statisticsIntervalMs: 40, onStatistics: (s: ProducerStatistics) => got.push(s) })
+    const { producer } = scripted({ statisticsIntervalMs: 40, onStatistics: (s: ProducerStatistics) => got.push(s) })
     await until(() => got.length >= 3, 'three statistics')
     for (const s of got) {
       expect(Object.keys(s)).toEqual(['ts', 'metrics', 'inspection'])
@@ -456,8 +428,8 @@ describe('statistics.interval.ms', () => {
 
   it('without a callback, or with the interval at 0, arms no timer', async () => {
     const calls: unknown[] = []
-    const { producer } = scriptedProducer({ statisticsIntervalMs: 0, onStatistics: (s: unknown) => calls.push(s) })
-    const { producer: other } = scriptedProducer({ statisticsIntervalMs: 10 })
+    const { producer } = scripted({ statisticsIntervalMs: 0, onStatistics: (s: unknown) => calls.push(s) })
+    const { producer: other } = scripted({ statisticsIntervalMs: 10 })
     await new Promise((r) => setTimeout(r, 60))
     expect(calls).toEqual([])
     expect((producer as unknown as { statisticsTimer: unknown }).statisticsTimer).toBeNull()
@@ -468,7 +440,7 @@ describe('statistics.interval.ms', () => {
 describe('traced sends (the send TracingChannel)', () => {
   it('send the caller\'s record object as it is when the start subscriber changed no header, and a copy when it added one', async () => {
     const seen: unknown[] = []
-    const { producer } = scriptedProducer({ lingerMs: 0, interceptors: [{ onSend: (r: unknown) => (seen.push(r), r) }] })
+    const { producer } = scripted({ lingerMs: 0, interceptors: [{ onSend: (r: unknown) => (seen.push(r), r) }] })
     let add = false
     const start = (ctx: any): void => {
       if (add) ctx.headers.push(['traceparent', '00-abc'])
