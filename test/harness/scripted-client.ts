@@ -9,6 +9,8 @@ import type { ProduceRequest, ProduceResponse } from '../../src/protocol/apis/in
 import { KafkaProducer } from '../../src/producer/kafka-producer.js'
 import { clientThrottleTimeMs } from '../../src/protocol/throttle.js'
 
+export { until } from './wait.js'
+
 /** One request the client was handed, with what became of it. */
 export class ScriptedRequest<Req = any, Res = any> {
   /** Set once a completion was queued for it (an answer, a disconnect, a timeout, an acks=0 send). */
@@ -413,14 +415,5 @@ export function produceOk(req: ScriptedRequest, baseOffset: bigint): ProduceResp
       name: t.name,
       partitions: t.partitions.map((p) => ({ index: p.index, errorCode: 0, baseOffset, logAppendTimeMs: -1, logStartOffset: -1n, recordErrors: [], errorMessage: null })),
     })),
-  }
-}
-
-/** Waits, on real 1 ms timers, until `cond` holds (a running producer's loop reacts on the event loop); 5 s at most. */
-export async function until(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 1))
   }
 }
