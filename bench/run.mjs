@@ -276,7 +276,8 @@ async function runOne({ broker, scenario, client, repeat, opts, probe = false })
   const txns = scenario.transactionRecords ? Math.ceil(expected / scenario.transactionRecords) : 0;
   if (txns && !rec.reason) {
     try {
-      const c = committedCount(broker.bootstrap, topic, partitions);
+      // kcat speaks PLAINTEXT only: the secured kinds' records are read through the node's PLAINTEXT listener.
+      const c = committedCount(broker.adminBootstrap ?? broker.bootstrap, topic, partitions);
       rec.committed = c.sum;
       rec.committedPerPartition = c.perPartition;
       rec.markers = rec.hwmSum - c.sum;

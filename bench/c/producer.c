@@ -24,8 +24,8 @@
  * --mode transactional (scenario 7): transactional.id ID (librdkafka then turns
  * idempotence on), rd_kafka_init_transactions() before the clock starts, then
  * rd_kafka_begin_transaction(), N produce calls, rd_kafka_commit_transaction()
- * (which flushes and waits for the commit), repeated.  A failed call counts an
- * error and ends the run.
+ * (which flushes and waits for the commit), repeated, with --keys as in the
+ * other modes.  A failed call counts an error and ends the run.
  *
  * Pacing in the latency mode is the same as the Node runners': every ~1 ms
  * tick sends the records due at --rate per second; latency is measured from
@@ -34,6 +34,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,17 @@ static double *starts;     /* per record send time (latency mode) */
 static double *lat;        /* per measured record latency (ms) */
 static long long warmup;
 
+/* A failure: count it, and keep the first one's message for the result line. */
+__attribute__((format(printf, 1, 2))) static void count_error(const char *fmt, ...) {
+        err_cnt++;
+        if (first_error[0])
+                return;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(first_error, sizeof(first_error), fmt, ap);
+        va_end(ap);
+}
+
 static double now_ms(void) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -57,9 +69,7 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         (void)rk;
         (void)opaque;
         if (m->err) {
-                err_cnt++;
-                if (!first_error[0])
-                        snprintf(first_error, sizeof(first_error), "%s", rd_kafka_err2str(m->err));
+                count_error("%s", rd_kafka_err2str(m->err));
                 return;
         }
         acked_cnt++;
@@ -102,11 +112,54 @@ static void json_escape(const char *s, char *out, size_t n) {
 static int txn_failed(const char *what, rd_kafka_error_t *error) {
         if (!error)
                 return 0;
-        err_cnt++;
-        if (!first_error[0])
-                snprintf(first_error, sizeof(first_error), "%s: %s", what, rd_kafka_error_string(error));
+        count_error("%s: %s", what, rd_kafka_error_string(error));
         rd_kafka_error_destroy(error);
         return 1;
+}
+
+/* --keys: "key-<k>" for k < nkeys, built before the clock starts, KEY_STRIDE bytes apart. */
+#define KEY_STRIDE 24
+
+/* What every produce call of the throughput, bounded and transactional modes sends. */
+struct load {
+        rd_kafka_t *rk;
+        const char *topic;
+        char *value; /* zero-copy: outlives every message */
+        size_t value_bytes;
+        const char *keys; /* NULL: no keys */
+        const int *key_len;
+        long long nkeys;
+        long long max_out; /* at most this many records outstanding; 0: no bound */
+};
+
+/*
+ * Produces records [from, to): record i with key "key-<i mod nkeys>" when there
+ * are keys, waiting (serving delivery reports) while the queue is full or
+ * max_out records are outstanding. A produce call that fails otherwise counts
+ * an error. Delivery reports are also served every 1024 records.
+ */
+static void produce_range(const struct load *l, long long from, long long to) {
+        for (long long i = from; i < to; i++) {
+                if (l->max_out > 0)
+                        while (sent_cnt - acked_cnt - err_cnt >= l->max_out)
+                                rd_kafka_poll(l->rk, 1);
+                const char *key = l->keys ? l->keys + (i % l->nkeys) * KEY_STRIDE : NULL;
+                size_t klen = l->keys ? (size_t)l->key_len[i % l->nkeys] : 0;
+                for (;;) {
+                        rd_kafka_resp_err_t err = rd_kafka_producev(l->rk, RD_KAFKA_V_TOPIC(l->topic), RD_KAFKA_V_KEY(key, klen),
+                                                                    RD_KAFKA_V_VALUE(l->value, l->value_bytes), RD_KAFKA_V_END);
+                        if (!err)
+                                break;
+                        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                                count_error("produce: %s", rd_kafka_err2str(err));
+                                break;
+                        }
+                        rd_kafka_poll(l->rk, 1);
+                }
+                sent_cnt++;
+                if ((i & 1023) == 1023)
+                        rd_kafka_poll(l->rk, 0);
+        }
 }
 
 int main(int argc, char **argv) {
@@ -186,8 +239,6 @@ int main(int argc, char **argv) {
         char *value = malloc((size_t)value_bytes);
         memset(value, 'x', (size_t)value_bytes);
         long long total = records + warmup;
-        /* --keys: "key-<k>" for k < nkeys, built before the clock starts, KEY_STRIDE bytes apart. */
-#define KEY_STRIDE 24
         char *keys = NULL;
         int *key_len = NULL;
         if (nkeys > 0) {
@@ -202,6 +253,7 @@ int main(int argc, char **argv) {
                 lat = calloc((size_t)records, sizeof(double));
         }
 
+        struct load load = {rk, topic, value, (size_t)value_bytes, keys, key_len, nkeys, 0};
         if (is_txn && txn_failed("init_transactions", rd_kafka_init_transactions(rk, 60000)))
                 txn_records = 0; /* nothing is sent */
         double t0 = now_ms();
@@ -210,24 +262,8 @@ int main(int argc, char **argv) {
                         if (txn_failed("begin_transaction", rd_kafka_begin_transaction(rk)))
                                 break;
                         long long end = i + txn_records < total ? i + txn_records : total;
-                        for (; i < end; i++) {
-                                for (;;) {
-                                        rd_kafka_resp_err_t err = rd_kafka_producev(
-                                            rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_VALUE(value, (size_t)value_bytes), RD_KAFKA_V_END);
-                                        if (!err)
-                                                break;
-                                        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-                                                err_cnt++;
-                                                if (!first_error[0])
-                                                        snprintf(first_error, sizeof(first_error), "produce: %s", rd_kafka_err2str(err));
-                                                break;
-                                        }
-                                        rd_kafka_poll(rk, 1);
-                                }
-                                sent_cnt++;
-                                if ((i & 1023) == 1023)
-                                        rd_kafka_poll(rk, 0);
-                        }
+                        produce_range(&load, i, end);
+                        i = end;
                         /* Flushes the transaction's messages (serving delivery reports) and waits for EndTxn(commit). */
                         if (txn_failed("commit_transaction", rd_kafka_commit_transaction(rk, -1))) {
                                 /* Fail what is still queued or in flight (delivery reports with errors), so the
@@ -237,31 +273,9 @@ int main(int argc, char **argv) {
                         }
                 }
         } else if (!strcmp(mode, "throughput") || !strcmp(mode, "bounded")) {
-                int bounded = !strcmp(mode, "bounded");
-                for (long long i = 0; i < total; i++) {
-                        if (bounded)
-                                while (sent_cnt - acked_cnt - err_cnt >= max_out)
-                                        rd_kafka_poll(rk, 1);
-                        const char *key = keys ? keys + (i % nkeys) * KEY_STRIDE : NULL;
-                        size_t klen = keys ? (size_t)key_len[i % nkeys] : 0;
-                        for (;;) {
-                                rd_kafka_resp_err_t err = rd_kafka_producev(
-                                    rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, klen),
-                                    RD_KAFKA_V_VALUE(value, (size_t)value_bytes), RD_KAFKA_V_END);
-                                if (!err)
-                                        break;
-                                if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-                                        err_cnt++;
-                                        if (!first_error[0])
-                                                snprintf(first_error, sizeof(first_error), "produce: %s", rd_kafka_err2str(err));
-                                        break;
-                                }
-                                rd_kafka_poll(rk, 1);
-                        }
-                        sent_cnt++;
-                        if ((i & 1023) == 1023)
-                                rd_kafka_poll(rk, 0);
-                }
+                if (!strcmp(mode, "bounded"))
+                        load.max_out = max_out;
+                produce_range(&load, 0, total);
         } else if (is_latency) {
                 long long i = 0;
                 while (i < total) {
@@ -274,11 +288,8 @@ int main(int argc, char **argv) {
                                 rd_kafka_resp_err_t err = rd_kafka_producev(
                                     rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_VALUE(value, (size_t)value_bytes),
                                     RD_KAFKA_V_OPAQUE((void *)(intptr_t)i), RD_KAFKA_V_END);
-                                if (err) {
-                                        err_cnt++;
-                                        if (!first_error[0])
-                                                snprintf(first_error, sizeof(first_error), "produce: %s", rd_kafka_err2str(err));
-                                }
+                                if (err)
+                                        count_error("produce: %s", rd_kafka_err2str(err));
                                 sent_cnt++;
                         }
                         /* Serve delivery reports until the next ~1 ms tick. */
@@ -311,12 +322,8 @@ int main(int argc, char **argv) {
                         rd_kafka_metadata_destroy(md);
                 if (rkt)
                         rd_kafka_topic_destroy(rkt);
-                if (seen_partitions != partitions) {
-                        err_cnt++;
-                        if (!first_error[0])
-                                snprintf(first_error, sizeof(first_error), "metadata shows %d partitions, expected %lld",
-                                         seen_partitions, partitions);
-                }
+                if (seen_partitions != partitions)
+                        count_error("metadata shows %d partitions, expected %lld", seen_partitions, partitions);
         }
 
         char esc[600];

@@ -4,9 +4,11 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
+import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
@@ -27,11 +29,38 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  *
  * Mode "transactional" (scenario 7): transactional.id ID (idempotence stays on, as it must),
  * initTransactions() before the clock starts, then beginTransaction(), N sends,
- * commitTransaction() (which flushes and waits for the commit), repeated.
+ * commitTransaction() (which flushes and waits for the commit), repeated. A commit that
+ * fails ends the run, counted as an error, and the result is still printed.
  *
  * Prints one line "BENCH_RESULT {json}" like the Node runners.
  */
 public class BenchProducer {
+    /** What became of the sends: acknowledged, or failed (with the first error's text). */
+    static final class Outcomes {
+        final AtomicLong acked = new AtomicLong(), errors = new AtomicLong();
+        final AtomicReference<String> firstError = new AtomicReference<>();
+
+        void error(String what) {
+            errors.incrementAndGet();
+            firstError.compareAndSet(null, what);
+        }
+
+        /**
+         * The send callback: counts the outcome; `onAck` (may be null) runs after a success, before
+         * it is counted, and `then` (may be null) after either.
+         */
+        Callback callback(Runnable onAck, Runnable then) {
+            return (md, e) -> {
+                if (e != null) error(e.toString());
+                else {
+                    if (onAck != null) onAck.run();
+                    acked.incrementAndGet();
+                }
+                if (then != null) then.run();
+            };
+        }
+    }
+
     public static void main(String[] args) throws Exception {
         String bootstrap = null, topic = null, acks = "1", idem = "off", mode = "bounded";
         long records = 0, maxOut = 1000, warmup = 0, rate = 5000;
@@ -81,8 +110,7 @@ public class BenchProducer {
         final long total = records + warmup;
         final byte[][] keys = new byte[nkeys][];
         for (int k = 0; k < nkeys; k++) keys[k] = ("key-" + k).getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        final AtomicLong acked = new AtomicLong(), errors = new AtomicLong();
-        final AtomicReference<String> firstError = new AtomicReference<>();
+        final Outcomes out = new Outcomes();
         final double[] lat = new double[(int) Math.max(0, records)];
         long sent = 0;
         int seenPartitions = -1;
@@ -93,21 +121,17 @@ public class BenchProducer {
             final long warmF = warmup;
             if (mode.equals("bounded") || mode.equals("throughput")) {
                 final Semaphore sem = new Semaphore((int) Math.min(Integer.MAX_VALUE, mode.equals("bounded") ? maxOut : Integer.MAX_VALUE));
+                final Callback cb = out.callback(null, sem::release);
                 t0 = System.nanoTime();
                 for (long i = 0; i < total; i++) {
                     sem.acquire();
                     sent++;
                     byte[] key = keys.length == 0 ? null : keys[(int) (i % keys.length)];
-                    producer.send(new ProducerRecord<>(topicF, key, value), (md, e) -> {
-                        if (e != null) {
-                            errors.incrementAndGet();
-                            firstError.compareAndSet(null, e.toString());
-                        } else acked.incrementAndGet();
-                        sem.release();
-                    });
+                    producer.send(new ProducerRecord<>(topicF, key, value), cb);
                 }
                 producer.flush();
             } else if (mode.equals("transactional")) {
+                final Callback cb = out.callback(null, null);
                 producer.initTransactions();
                 t0 = System.nanoTime();
                 for (long i = 0; i < total; ) {
@@ -115,15 +139,15 @@ public class BenchProducer {
                     long end = Math.min(total, i + txnRecords);
                     for (; i < end; i++) {
                         sent++;
-                        producer.send(new ProducerRecord<>(topicF, value), (md, e) -> {
-                            if (e != null) {
-                                errors.incrementAndGet();
-                                firstError.compareAndSet(null, e.toString());
-                            } else acked.incrementAndGet();
-                        });
+                        producer.send(new ProducerRecord<>(topicF, value), cb);
                     }
-                    // Flushes the transaction's records and waits for EndTxn(commit); throws if the commit fails.
-                    producer.commitTransaction();
+                    // Flushes the transaction's records and waits for EndTxn(commit).
+                    try {
+                        producer.commitTransaction();
+                    } catch (KafkaException e) {
+                        out.error("commitTransaction: " + e);
+                        break;
+                    }
                 }
             } else if (mode.equals("latency")) {
                 long start = System.nanoTime();
@@ -137,15 +161,9 @@ public class BenchProducer {
                         final long ts = System.nanoTime();
                         if (idx == warmF) t0 = ts;
                         sent++;
-                        producer.send(new ProducerRecord<>(topicF, value), (md, e) -> {
-                            if (e != null) {
-                                errors.incrementAndGet();
-                                firstError.compareAndSet(null, e.toString());
-                                return;
-                            }
+                        producer.send(new ProducerRecord<>(topicF, value), out.callback(() -> {
                             if (idx >= warmF) lat[(int) (idx - warmF)] = (System.nanoTime() - ts) / 1e6;
-                            acked.incrementAndGet();
-                        });
+                        }, null));
                     }
                     long next = t + 1_000_000L; // ~1 ms ticks, like the other runners
                     long sleepNs = next - System.nanoTime();
@@ -156,18 +174,15 @@ public class BenchProducer {
             tEnd = System.nanoTime();
             if (partitions > 0) {
                 seenPartitions = producer.partitionsFor(topicF).size();
-                if (seenPartitions != partitions) {
-                    errors.incrementAndGet();
-                    firstError.compareAndSet(null, "metadata shows " + seenPartitions + " partitions, expected " + partitions);
-                }
+                if (seenPartitions != partitions) out.error("metadata shows " + seenPartitions + " partitions, expected " + partitions);
             }
         }
         StringBuilder sb = new StringBuilder();
         sb.append("BENCH_RESULT {\"client\":\"java\",\"version\":\"")
           .append(kafkaClientsVersion()).append("\",")
-          .append("\"sent\":").append(sent).append(",\"acked\":").append(acked.get())
-          .append(",\"errors\":").append(errors.get()).append(",\"firstError\":");
-        String fe = firstError.get();
+          .append("\"sent\":").append(sent).append(",\"acked\":").append(out.acked.get())
+          .append(",\"errors\":").append(out.errors.get()).append(",\"firstError\":");
+        String fe = out.firstError.get();
         sb.append(fe == null ? "null" : "\"" + fe.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", " ") + "\"");
         sb.append(",\"elapsedMs\":").append(String.format(java.util.Locale.ROOT, "%.3f", (tEnd - t0) / 1e6))
           .append(",\"partitions\":").append(seenPartitions).append(",\"latency\":");

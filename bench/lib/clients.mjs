@@ -263,7 +263,7 @@ export const CLIENTS = [
     color: '#7f7f7f',
     needs: 'c',
     command(run) {
-      return [C_PRODUCER, ...cArgs(run), ...Object.entries(run.security ?? {}).flatMap(([k, v]) => ['-X', `${k}=${v}`])];
+      return [C_PRODUCER, ...cArgs(run), ...xArgs(run.security)];
     },
     security: true,
     settings:
@@ -326,9 +326,11 @@ function commonArgs(run) {
   if (s.transactionRecords) a.push('--transaction-records', String(s.transactionRecords), '--transactional-id', transactionalId(run));
   return a;
 }
+/** librdkafka properties as bench/c/producer.c takes them: `-X key=value` each. */
+const xArgs = (props) => Object.entries(props ?? {}).flatMap(([k, v]) => ['-X', `${k}=${v}`]);
 function cArgs(run) {
   const s = run.scenario;
-  if (s.keys) return [...commonArgs(run), ...Object.entries(KEYED_RDKAFKA(s)).flatMap(([k, v]) => ['-X', `${k}=${v}`])];
+  if (s.keys) return [...commonArgs(run), ...xArgs(KEYED_RDKAFKA(s))];
   return [...commonArgs(run), ...(s.mode === 'bounded' ? ['-X', `batch.size=${BOUNDED_BATCH_SIZE.rdkafka}`] : [])];
 }
 const javaArgs = (run) => {

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { KAFKA_SECURE_KINDS } from './brokers.mjs';
 import { CLIENTS } from './clients.mjs';
 import { SCENARIOS } from './scenarios.mjs';
 
@@ -18,7 +19,7 @@ const clientById = Object.fromEntries(CLIENTS.map((c) => [c.id, c]));
 /** The brokers in report order: the two light ones, then real Kafka. */
 const BROKERS = ['mock', 'kfake', 'kafka'];
 /** The secured listeners of the same Kafka node (--broker kafka-ssl, kafka-sasl-ssl): sections of their own, and the TLS cost table. */
-const SECURE_KINDS = ['kafka-ssl', 'kafka-sasl-ssl'];
+const SECURE_KINDS = Object.keys(KAFKA_SECURE_KINDS);
 const SECTION_BROKERS = [...BROKERS, ...SECURE_KINDS];
 const BROKER_TITLE = {
   mock: 'librdkafka mock cluster',
@@ -27,7 +28,6 @@ const BROKER_TITLE = {
   'kafka-ssl': 'Apache Kafka 4.4.0 (1 node), SSL listener',
   'kafka-sasl-ssl': 'Apache Kafka 4.4.0 (1 node), SASL_SSL listener (SCRAM-SHA-512)',
 };
-const SECURE_SHORT = { 'kafka-ssl': 'SSL', 'kafka-sasl-ssl': 'SASL_SSL' };
 const BROKER_SHORT = { mock: 'the mock', kfake: 'kfake', kafka: 'Kafka' };
 /** The section title of a broker: the label the run recorded (version, TCP_NODELAY), else a generic one. */
 const brokerTitle = (meta, b) => meta?.brokers?.[b]?.label ?? BROKER_TITLE[b];
@@ -198,7 +198,7 @@ function tlsCostTable(rows, scenarioIds, clientIds) {
         const sec = find(rows, k, sid, cid);
         if (!plain || !sec || plain.ok === 0 || sec.ok === 0) continue;
         out.push(
-          `| ${sid} | ${clientById[cid]?.label ?? cid} | ${SECURE_SHORT[k]} | ${fmtInt(plain.msgsPerSec)} | ${fmtInt(sec.msgsPerSec)} | ${(sec.msgsPerSec / plain.msgsPerSec).toFixed(2)}× | ` +
+          `| ${sid} | ${clientById[cid]?.label ?? cid} | ${KAFKA_SECURE_KINDS[k]} | ${fmtInt(plain.msgsPerSec)} | ${fmtInt(sec.msgsPerSec)} | ${(sec.msgsPerSec / plain.msgsPerSec).toFixed(2)}× | ` +
             `${fmt(plain.cpuSec)} | ${fmt(sec.cpuSec)} | ${(sec.cpuSec / plain.cpuSec).toFixed(2)}× | ${fmt(plain.brokerCpuSec)} / ${fmt(sec.brokerCpuSec)} | ${plain.ok}/${plain.runs} · ${sec.ok}/${sec.runs} |`,
         );
       }

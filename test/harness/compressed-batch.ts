@@ -1,10 +1,11 @@
 /**
- * Test helper: turns a compressed v2 batch back into the uncompressed batch
- * with the same header (codec bits cleared, CRC recomputed), after checking
- * its own CRC, so record-batch-decoder.ts (which refuses compression) can
- * read its records.
+ * Test helpers for compressed batches: `uncompressBatch(es)` turns a
+ * compressed v2 batch back into the uncompressed batch with the same header
+ * (codec bits cleared, CRC recomputed), after checking its own CRC, so
+ * record-batch-decoder.ts (which refuses compression) can read its records;
+ * `manualCompression` is a codec the test settles call by call.
  */
-import { compressionCodecForId, decompress } from '../../src/protocol/compression/index.js'
+import { type BatchCompression, compressionCodecForId, decompress } from '../../src/protocol/compression/index.js'
 import {
   ATTRIBUTES_OFFSET,
   COMPRESSION_CODEC_MASK,
@@ -47,4 +48,40 @@ export async function uncompressBatch(batch: Buffer): Promise<Uncompressed> {
   plain.writeInt16BE(attributes & ~COMPRESSION_CODEC_MASK, ATTRIBUTES_OFFSET)
   writeBatchCrc(plain)
   return { codecId, plain }
+}
+
+/** The codec id and default level each stand-in reports (the batch attributes' bits, `compression.<codec>.level`). */
+const MANUAL_CODECS = { gzip: { id: 1, level: -1 }, lz4: { id: 3, level: 9 } } as const
+
+/**
+ * A codec under the test's control: each compress call waits until the test
+ * settles it through `calls` (resolving "compresses" to the input itself, so
+ * the batch header, which carries the producer state, stays readable), or
+ * throws synchronously after `throwOnNextCall`. It reports `codec`'s id and
+ * level, as a KafkaCompressionError names it.
+ */
+export function manualCompression(codec: keyof typeof MANUAL_CODECS): {
+  compression: BatchCompression
+  calls: { input: Buffer; resolve: () => void; reject: (e: Error) => void }[]
+  throwOnNextCall: (e: Error) => void
+} {
+  const calls: { input: Buffer; resolve: () => void; reject: (e: Error) => void }[] = []
+  let throwNext: Error | null = null
+  const compression: BatchCompression = {
+    codec,
+    ...MANUAL_CODECS[codec],
+    compress: (input) => {
+      if (throwNext !== null) {
+        const e = throwNext
+        throwNext = null
+        throw e
+      }
+      return new Promise<Buffer>((resolve, reject) => {
+        const copy = Buffer.from(input)
+        calls.push({ input: copy, resolve: () => resolve(copy), reject })
+      })
+    },
+    decompress: (b) => Promise.resolve(b),
+  }
+  return { compression, calls, throwOnNextCall: (e: Error) => (throwNext = e) }
 }

@@ -1,6 +1,9 @@
+import type { ProducerMetadata } from '../../src/clients/metadata.js'
+import { NetworkClient, type NetworkClientOptions } from '../../src/clients/network-client.js'
 import type { NetworkSend } from '../../src/network/framing.js'
 import type { CompletedReceive, Disconnect, Selector } from '../../src/network/selector.js'
 import { type Authenticator, NO_AUTHENTICATION } from '../../src/network/transport.js'
+import { LogSink } from '../../src/util/logger.js'
 
 /** One request the client wrote: its API key, version, correlation id, and the channel it went on. */
 export interface WrittenRequest {
@@ -8,14 +11,17 @@ export interface WrittenRequest {
   readonly apiKey: number
   readonly apiVersion: number
   readonly correlationId: number
+  /** The frame's bytes, size prefix included (what inspect() reports as `bytes`). */
+  readonly size: number
 }
 
 /**
  * An in-memory stand-in for the {@link Selector}, for unit tests of the
  * NetworkClient's connection logic with a fake clock: no sockets. The test
- * decides when a connection comes up (`connectNow`), answers requests with
- * hand-built frames (`respond`), and reads what was written (`written`) and
- * every wait the client asked for (`pollTimeouts`). `poll` never waits: it
+ * decides when a connection comes up (`connectNow`) or drops
+ * (`disconnect`), answers requests with hand-built frames (`respond`), and
+ * reads what was written (`written`) and every wait the client asked for
+ * (`pollTimeouts`). `poll` never waits: it
  * publishes what the test queued and resolves, so a test drives time itself.
  * Sends complete at the next poll unless `holdSends` keeps them in progress.
  */
@@ -64,12 +70,18 @@ export class FakeSelector {
     this.nextDisconnected.push({ nodeId: id, error, wasReady: c?.ready === true, duringTlsHandshake })
   }
 
+  /** The peer closed the ready connection to `id`: the channel goes now, the disconnect is reported at the next poll. */
+  disconnect(id: number, error = new Error('Connection reset by peer')): void {
+    if (!this.channels.delete(id)) throw new Error(`no connection for id ${id}`)
+    this.nextDisconnected.push({ nodeId: id, error, wasReady: true, duringTlsHandshake: false })
+  }
+
   send(send: NetworkSend): void {
     const c = this.channels.get(send.destination)
     if (c === undefined || !c.ready) throw new Error(`Attempt to send to node ${send.destination}, which is not ready`)
     const head = Buffer.concat(send.segments.slice(0, 1))
     // size(4) apiKey(2) apiVersion(2) correlationId(4)
-    this.written.push({ nodeId: send.destination, apiKey: head.readInt16BE(4), apiVersion: head.readInt16BE(6), correlationId: head.readInt32BE(8) })
+    this.written.push({ nodeId: send.destination, apiKey: head.readInt16BE(4), apiVersion: head.readInt16BE(6), correlationId: head.readInt32BE(8), size: send.size })
     c.inProgress = send
     if (!this.holdSends) this.finishSend(send.destination)
   }
@@ -133,6 +145,29 @@ export class FakeSelector {
   closeAll(): void {
     for (const id of [...this.channels.keys()]) this.close(id)
   }
+}
+
+/**
+ * A NetworkClient on `selector` with the producer's defaults for timeouts and
+ * backoffs (reconnect 50 ms, deterministic jitter), a silent log, and
+ * `overrides` on top.
+ */
+export function networkClientOn(selector: FakeSelector, metadata: ProducerMetadata, overrides: Partial<NetworkClientOptions> = {}): NetworkClient {
+  return new NetworkClient(selector.asSelector(), metadata, {
+    clientId: 'test',
+    maxInFlightRequestsPerConnection: 5,
+    requestTimeoutMs: 30_000,
+    reconnectBackoffMs: 50,
+    reconnectBackoffMaxMs: 1000,
+    socketConnectionSetupTimeoutMs: 10_000,
+    socketConnectionSetupTimeoutMaxMs: 30_000,
+    connectionsMaxIdleMs: 600_000,
+    softwareName: 'test',
+    softwareVersion: '0',
+    random: () => 0.5,
+    log: new LogSink({ warn: () => {}, error: () => {} }, 'test'),
+    ...overrides,
+  })
 }
 
 /** Response bodies (after the correlation id) of the APIs a connection's setup uses, hand-encoded. */

@@ -69,16 +69,19 @@ export function decodePng(png: Buffer): Rgba {
   return { width, height, data };
 }
 
-/** Pixels within `tolerance` (sum of channel differences) of `hex` (#rrggbb), in the rows [y0, y1). */
-export function countColor(img: Rgba, hex: string, tolerance = 30, y0 = 0, y1 = img.height): number {
+/** How far (sum of channel differences) a pixel may be from a colour and still count: anti-aliased edges. */
+const COLOR_TOLERANCE = 30;
+
+/** Pixels within COLOR_TOLERANCE of `hex` (#rrggbb). */
+export function countColor(img: Rgba, hex: string): number {
   const r = parseInt(hex.slice(1, 3), 16);
   const g = parseInt(hex.slice(3, 5), 16);
   const b = parseInt(hex.slice(5, 7), 16);
   let n = 0;
-  for (let y = Math.max(0, y0); y < Math.min(img.height, y1); y++) {
+  for (let y = 0; y < img.height; y++) {
     for (let x = 0; x < img.width; x++) {
       const o = (y * img.width + x) * 4;
-      if (Math.abs(img.data[o]! - r) + Math.abs(img.data[o + 1]! - g) + Math.abs(img.data[o + 2]! - b) <= tolerance) n++;
+      if (Math.abs(img.data[o]! - r) + Math.abs(img.data[o + 1]! - g) + Math.abs(img.data[o + 2]! - b) <= COLOR_TOLERANCE) n++;
     }
   }
   return n;

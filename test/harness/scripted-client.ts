@@ -3,10 +3,14 @@ import type { ClientRequest, ClientResponse } from '../../src/clients/in-flight-
 import type { ConnectionFailureReport } from '../../src/clients/connection-failures.js'
 import { type ConnectionInspection, describeRequestPayload } from '../../src/clients/inspection.js'
 import { type FinalizedFeatures, type KafkaClient, NO_FINALIZED_FEATURES } from '../../src/clients/kafka-client.js'
-import type { ProducerMetadata } from '../../src/clients/metadata.js'
+import type { MetadataResponseView, ProducerMetadata } from '../../src/clients/metadata.js'
 import { KafkaNetworkError, KafkaTimeoutError } from '../../src/errors.js'
+import type { ProduceRequest, ProduceResponse } from '../../src/protocol/apis/index.js'
+import { KafkaProducer } from '../../src/producer/kafka-producer.js'
 import { clientThrottleTimeMs } from '../../src/protocol/throttle.js'
 import { SelectorMetrics } from '../../src/network/selector-metrics.js'
+
+export { until } from './wait.js'
 
 /** One request the client was handed, with what became of it. */
 export class ScriptedRequest<Req = any, Res = any> {
@@ -359,5 +363,60 @@ export class ScriptedClient implements KafkaClient {
     for (const node of this.inFlight.keys()) this.dropNode(node, new KafkaNetworkError('The network client was closed'), false)
     this.deliver()
     this.endPoll?.()
+  }
+}
+
+/** What {@link scriptedProducer} builds a producer from. */
+export interface ScriptedProducerOptions {
+  /** Producer options on top of `bootstrapServers: 'bootstrap:9092'`. */
+  readonly config?: Record<string, unknown>
+  /** The cluster the client knows from the start; each of its topics is in the metadata (no refresh is played). */
+  readonly view: MetadataResponseView
+  /** The producer's clock (default `Date.now`). */
+  readonly time?: () => number
+  /** Default `() => 0.5`: jitter factors of exactly 1, a fixed sticky-partition choice. */
+  readonly random?: () => number
+  /** Scripts the new client (`apiVersions`, `features`...) before the producer uses it. */
+  readonly setup?: (client: ScriptedClient) => void
+}
+
+/**
+ * A KafkaProducer whose network client is a {@link ScriptedClient}, built
+ * through the producer's `createClient` seam. `client()` and `metadata()`
+ * are the ones the producer made (available once the constructor returned).
+ * The caller closes the producer.
+ */
+export function scriptedProducer(options: ScriptedProducerOptions): {
+  producer: KafkaProducer<any, any>
+  client: () => ScriptedClient
+  metadata: () => ProducerMetadata
+} {
+  let client!: ScriptedClient
+  let metadata!: ProducerMetadata
+  const producer = new KafkaProducer({ bootstrapServers: 'bootstrap:9092', ...options.config } as any, {
+    ...(options.time !== undefined ? { time: options.time } : {}),
+    random: options.random ?? (() => 0.5),
+    createClient: (parts) => {
+      metadata = parts.metadata
+      for (const t of options.view.topics) if (t.name !== null) metadata.add(t.name, parts.time())
+      metadata.update(options.view, parts.time())
+      client = new ScriptedClient(parts.metadata, parts.time)
+      options.setup?.(client)
+      return client
+    },
+  })
+  return { producer, client: () => client, metadata: () => metadata }
+}
+
+/** A Produce answer with no error for every partition of `req`, each at `baseOffset`. */
+export function produceOk(req: ScriptedRequest, baseOffset: bigint): ProduceResponse {
+  const body = req.body as ProduceRequest
+  return {
+    throttleTimeMs: 0,
+    nodeEndpoints: [],
+    topics: body.topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => ({ index: p.index, errorCode: 0, baseOffset, logAppendTimeMs: -1, logStartOffset: -1n, recordErrors: [], errorMessage: null })),
+    })),
   }
 }

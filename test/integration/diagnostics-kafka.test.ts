@@ -5,10 +5,10 @@
  * committed and an aborted transaction, with the epoch bumps transactions v2
  * makes at every end (KIP-890).
  */
-import * as dc from 'node:diagnostics_channel'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { KafkaProducer, type ProducerConfig } from '../../src/index.js'
 import { CHANNEL_NAMES } from '../../src/util/diagnostics.js'
+import { listen } from '../harness/channels.js'
 import { startSecureKafka, type SecureKafka } from '../harness/secure-kafka.js'
 
 let k: SecureKafka
@@ -22,13 +22,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await k?.stop()
 }, 60_000)
-
-function listen(name: string): { messages: any[]; stop: () => void } {
-  const messages: any[] = []
-  const fn = (m: unknown): void => void messages.push(m)
-  dc.subscribe(name, fn)
-  return { messages, stop: () => dc.unsubscribe(name, fn) }
-}
 
 describe('connection:authenticate', () => {
   it('publishes success with the mechanism, then failure with the typed error and no credential', async () => {

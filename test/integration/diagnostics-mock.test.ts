@@ -8,8 +8,10 @@ import * as dc from 'node:diagnostics_channel'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { KafkaProducer, type RecordMetadata } from '../../src/index.js'
 import { CHANNEL_NAMES } from '../../src/util/diagnostics.js'
+import { listen } from '../harness/channels.js'
 import { consumeWithKcat } from '../harness/consume.js'
 import { type MockCluster, startMockCluster } from '../harness/mock.js'
+import { until } from '../harness/wait.js'
 
 let mock: MockCluster
 
@@ -41,14 +43,6 @@ function traceEvents(name: string): { events: Events; stop: () => void } {
   }
   tc.subscribe(handlers)
   return { events, stop: () => tc.unsubscribe(handlers) }
-}
-
-/** Collects a plain channel's messages. */
-export function listen(name: string): { messages: any[]; stop: () => void } {
-  const messages: any[] = []
-  const fn = (m: unknown): void => void messages.push(m)
-  dc.subscribe(name, fn)
-  return { messages, stop: () => dc.unsubscribe(name, fn) }
 }
 
 describe('kafka-producer-ts:send', () => {
@@ -196,7 +190,7 @@ describe('plain channels', () => {
       // Every broker goes down: the open connections report their cause.
       const brokerIds = [...new Set(readies.filter((r) => r.nodeId >= 1).map((r) => r.nodeId as number))]
       for (const id of brokerIds) await mock.command(`broker_down ${id}`)
-      await waitFor(() => disconnects.some((d) => d.nodeId >= 1 && d.reason === 'error'))
+      await until(() => disconnects.some((d) => d.nodeId >= 1 && d.reason === 'error'), 'a disconnect for an error', 10_000, 20)
       const down = disconnects.find((d) => d.nodeId >= 1 && d.reason === 'error')
       expect(down.cause).toBeInstanceOf(Error)
       expect(down).toMatchObject({ clientId: 'dc-conn', host: '127.0.0.1' })
@@ -240,7 +234,7 @@ describe('plain channels', () => {
       await producer.send({ topic: 'bumped', value: 'warm' })
       await mock.command('push_errors Produce INVALID_RECORD')
       await expect(producer.send({ topic: 'bumped', value: 'refused' })).rejects.toThrow()
-      await waitFor(() => bumps.messages.length > 0)
+      await until(() => bumps.messages.length > 0, 'an epoch bump', 10_000, 20)
       const m = bumps.messages[0]
       expect(m).toMatchObject({ clientId: 'dc-idem', transactionalId: null, reason: 'idempotent' })
       expect(typeof m.producerId).toBe('bigint')
@@ -253,11 +247,3 @@ describe('plain channels', () => {
     }
   }, 60_000)
 })
-
-async function waitFor(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > until) throw new Error('waitFor: timed out')
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}

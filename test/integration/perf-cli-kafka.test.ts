@@ -1,6 +1,7 @@
 /**
  * The built `kafka-producer-perf` against a real single-node Apache Kafka:
  * the summary's record count equals the sum of the topic's high watermarks,
+ * a transactional run's records all read back with read_committed (kcat),
  * and the `--report` page renders in headless Chromium (Debian's `chromium`,
  * installed by ensure-deps --for test) with all three charts drawn: the
  * screenshot is decoded and each chart's colour counted.
@@ -12,6 +13,7 @@ import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { REPORT_COLORS } from '../../src/cli/report.js'
+import { consumeWithKcat } from '../harness/consume.js'
 import { type KafkaCluster, startKafka } from '../harness/kafka.js'
 import { countColor, decodePng } from '../harness/png.js'
 import { SUMMARY, ensureBuiltCli, runCli } from './perf-cli.js'
@@ -75,5 +77,8 @@ describe('kafka-producer-perf (real Kafka)', () => {
     const hwm = await kafka.highWatermarks('perf-txn')
     const markers = [...hwm.values()].reduce((a, b) => a + b, 0n) - 3000n
     expect(markers).toBeGreaterThanOrEqual(3n)
+    // The watermarks count aborted records too: only a read_committed consumer tells that each was committed.
+    const committed = await consumeWithKcat(kafka.bootstrap, 'perf-txn', { partitions: 2, isolationLevel: 'read_committed' })
+    expect(committed.length).toBe(3000)
   }, 120_000)
 })

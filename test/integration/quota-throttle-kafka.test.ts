@@ -34,10 +34,16 @@ describe('produce quota on a 1-node Kafka', () => {
     const producer = new KafkaProducer({ bootstrapServers: kafka.bootstrap, clientId: 'quota-test', lingerMs: 5 })
     const value = Buffer.alloc(RECORD, 7)
     const started = Date.now()
+    // The client's own throttle deadline (ClusterConnectionStates), as inspect() shows it.
+    let maxThrottledForMs = 0
+    const sampler = setInterval(() => {
+      for (const b of producer.inspect().brokers) maxThrottledForMs = Math.max(maxThrottledForMs, b.throttledForMs ?? 0)
+    }, 5)
     try {
       const sends: Promise<unknown>[] = []
       for (let i = 0; i < TOTAL / RECORD; i++) sends.push(producer.send({ topic: 'quota', value }))
       await Promise.all(sends)
+      clearInterval(sampler)
       const elapsedS = (Date.now() - started) / 1000
       const m = producer.metrics()
       const rate = TOTAL / elapsedS
@@ -45,15 +51,18 @@ describe('produce quota on a 1-node Kafka', () => {
       console.log(
         `[quota] ${TOTAL} B in ${elapsedS.toFixed(1)} s = ${Math.round(rate)} B/s (quota ${QUOTA}); ` +
           `produce-throttle-time-avg ${m['produce-throttle-time-avg'].toFixed(1)} max ${m['produce-throttle-time-max']}; ` +
-          `outgoing-byte-total ${m['outgoing-byte-total']}, request-total ${m['request-total']}`,
+          `outgoing-byte-total ${m['outgoing-byte-total']}, request-total ${m['request-total']}; ` +
+          `inspect() throttledForMs max ${maxThrottledForMs}`,
       )
       expect(m['produce-throttle-time-max']).toBeGreaterThan(0)
       expect(m['produce-throttle-time-avg']).toBeGreaterThan(0)
       expect(node).toBeDefined()
+      expect(maxThrottledForMs).toBeGreaterThan(0)
       expect(rate).toBeLessThan(3 * QUOTA)
       expect(m['outgoing-byte-total']).toBeGreaterThan(TOTAL)
       expect(m['record-send-total']).toBe(TOTAL / RECORD)
     } finally {
+      clearInterval(sampler)
       await producer.close()
     }
   }, 180_000)

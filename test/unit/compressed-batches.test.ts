@@ -10,9 +10,9 @@ import {
 import type { ProducerBatch, RecordMetadata } from '../../src/producer/producer-batch.js'
 import { APPEND_NEEDS_MEMORY, RecordAccumulator, type RecordAccumulatorOptions } from '../../src/producer/record-accumulator.js'
 import { KafkaCompressionError } from '../../src/errors.js'
-import { type BatchCompression, type CompressionCodec, resolveCompression } from '../../src/protocol/compression/index.js'
+import { type CompressionCodec, resolveCompression } from '../../src/protocol/compression/index.js'
 import { RECORD_BATCH_OVERHEAD, type HeaderPairs, type RecordData } from '../../src/protocol/record-batch.js'
-import { uncompressBatch } from '../harness/compressed-batch.js'
+import { manualCompression, uncompressBatch } from '../harness/compressed-batch.js'
 import { decodeRecordBatches } from '../harness/record-batch-decoder.js'
 
 const T0 = 1_700_000_000_000
@@ -353,38 +353,11 @@ describe('staging buffer cap', () => {
   })
 })
 
-/**
- * A codec under the test's control: each compress call waits until the test
- * settles it (resolving with the input itself, a stand-in "compressed" form).
- */
-function manualCompression() {
-  const calls: { input: Buffer; resolve: () => void; reject: (e: Error) => void }[] = []
-  let throwNext: Error | null = null
-  const compression: BatchCompression = {
-    codec: 'gzip',
-    id: 1,
-    level: -1,
-    compress: (input) => {
-      if (throwNext !== null) {
-        const e = throwNext
-        throwNext = null
-        throw e
-      }
-      return new Promise<Buffer>((resolve, reject) => {
-        const copy = Buffer.from(input)
-        calls.push({ input: copy, resolve: () => resolve(copy), reject })
-      })
-    },
-    decompress: (b) => Promise.resolve(b),
-  }
-  return { compression, calls, throwOnNextCall: (e: Error) => (throwNext = e) }
-}
-
 const tick = () => new Promise((r) => setImmediate(r))
 
 describe('a failed codec', () => {
   it.each(['rejects', 'throws'])('that %s: the batch leaves its queue for the sender to fail (takeCompressionFailures), with a KafkaCompressionError naming the codec', async (how) => {
-    const m = manualCompression()
+    const m = manualCompression('gzip')
     const h = harness('gzip', { compression: m.compression, lingerMs: 0 })
     const c = cluster(2)
     const outcomes: (Error | null)[] = []
@@ -414,7 +387,7 @@ describe('a failed codec', () => {
   })
 
   it('a forced close fails a batch waiting in takeCompressionFailures once, and forgets it', async () => {
-    const m = manualCompression()
+    const m = manualCompression('gzip')
     const h = harness('gzip', { compression: m.compression, lingerMs: 0 })
     const c = cluster()
     const outcomes: (Error | null)[] = []
@@ -433,7 +406,7 @@ describe('a failed codec', () => {
 
 describe('split parts compress in parallel', () => {
   it('starts every part compressing at the split, and still sends them in order whatever order they finish in', async () => {
-    const m = manualCompression()
+    const m = manualCompression('gzip')
     const h = harness('gzip', { compression: m.compression, lingerMs: 1_000_000 })
     const c = cluster()
     const done: bigint[] = []

@@ -1,16 +1,16 @@
-import { LogSink } from '../../src/util/logger.js'
 import { describe, expect, it } from 'vitest'
 import { ConnectionFailures, TLS_HANDSHAKE_CLOSE_LABEL } from '../../src/clients/connection-failures.js'
 import { ClusterConnectionStates, ConnectionState } from '../../src/clients/connection-states.js'
 import type { Node } from '../../src/clients/cluster.js'
 import { type MetadataResponseView, ProducerMetadata } from '../../src/clients/metadata.js'
-import { disconnectError, NetworkClient } from '../../src/clients/network-client.js'
+import { disconnectError, type NetworkClient } from '../../src/clients/network-client.js'
 import { SaslClientAuthenticator } from '../../src/clients/sasl/authenticator.js'
 import { plainFactory } from '../../src/clients/sasl/plain.js'
 import { ApiVersionsApi } from '../../src/protocol/apis/index.js'
-import { FakeSelector, frames } from '../harness/fake-selector.js'
+import { FakeSelector, frames, networkClientOn } from '../harness/fake-selector.js'
 import { KafkaAuthenticationError, KafkaNetworkError, KafkaTimeoutError, KafkaTlsError } from '../../src/errors.js'
 import { NetworkReceive } from '../../src/network/framing.js'
+import { LogSink } from '../../src/util/logger.js'
 
 /** Node 1's state as inspect() names it. */
 const stateOf = (client: NetworkClient, nowMs: number) => client.inspectConnections(nowMs).find((c) => c.nodeId === 1)?.state
@@ -149,18 +149,8 @@ describe('a TLS handshake the peer closes (Java: EOF during the handshake is a c
     const sel = new FakeSelector()
     const md = new ProducerMetadata([{ host: 'b1', port: 9093 }], 3_600_000, 3_600_000, 100, 1000, () => 0.5)
     const warned: { event: unknown; message: string }[] = []
-    const client = new NetworkClient(sel.asSelector(), md, {
-      clientId: 'test',
-      maxInFlightRequestsPerConnection: 5,
-      requestTimeoutMs: 30_000,
-      reconnectBackoffMs: 50,
+    const client = networkClientOn(sel, md, {
       reconnectBackoffMaxMs: 50,
-      socketConnectionSetupTimeoutMs: 10_000,
-      socketConnectionSetupTimeoutMaxMs: 30_000,
-      connectionsMaxIdleMs: 600_000,
-      softwareName: 'test',
-      softwareVersion: '0',
-      random: () => 0.5,
       log: new LogSink({ warn: (f, m) => warned.push({ event: f.event, message: m }), error: () => {} }, 'test', () => now),
     })
     const bootstrap: Node = { id: -1, host: 'b1', port: 9093, rack: null }
@@ -199,20 +189,7 @@ describe('KIP-368 re-authentication is driven by sends (Java: KafkaChannel.maybe
     const sel = new FakeSelector((id) => new SaslClientAuthenticator(plainFactory('alice', 'pw'), { host: 'b1', port: 9093, nodeId: id }, () => 0.5))
     const md = new ProducerMetadata([{ host: 'b1', port: 9093 }], 3_600_000, 3_600_000, 100, 1000, () => 0.5)
     md.update(view, T0)
-    const client = new NetworkClient(sel.asSelector(), md, {
-      clientId: 'test',
-      maxInFlightRequestsPerConnection: 5,
-      requestTimeoutMs: 30_000,
-      reconnectBackoffMs: 50,
-      reconnectBackoffMaxMs: 1000,
-      socketConnectionSetupTimeoutMs: 10_000,
-      socketConnectionSetupTimeoutMaxMs: 30_000,
-      connectionsMaxIdleMs: 60_000,
-      softwareName: 'test',
-      softwareVersion: '0',
-      random: () => 0.5,
-      log: new LogSink({ warn: () => {}, error: () => {} }, 'test'),
-    })
+    const client = networkClientOn(sel, md, { connectionsMaxIdleMs: 60_000 })
     /** One poll at the fake clock, after letting pending authenticator steps settle. */
     const poll = async (timeoutMs = 1000) => {
       await new Promise((r) => setImmediate(r))

@@ -7,35 +7,15 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { MetadataResponseView } from '../../src/clients/metadata.js'
 import { KafkaProducerClosedError } from '../../src/errors.js'
 import { PlaintextTransportFactory, type TransportFactory, type TransportLayer } from '../../src/network/transport.js'
-import type { InitProducerIdResponse, ProduceRequest, ProduceResponse } from '../../src/protocol/apis/index.js'
+import type { InitProducerIdResponse } from '../../src/protocol/apis/index.js'
 import { KafkaProducer } from '../../src/producer/kafka-producer.js'
-import { ScriptedClient, type ScriptedRequest } from '../harness/scripted-client.js'
+import { produceOk, ScriptedClient, scriptedProducer, until } from '../harness/scripted-client.js'
 
 const view: MetadataResponseView = {
   brokers: [{ nodeId: 1, host: 'broker1', port: 9092, rack: null }],
   clusterId: 'scripted',
   controllerId: 1,
   topics: [{ errorCode: 0, name: 't', partitions: [{ errorCode: 0, partitionIndex: 0, leaderId: 1, leaderEpoch: 0, replicaNodes: [1], isrNodes: [1] }] }],
-}
-
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 1))
-  }
-}
-
-function produceOk(req: ScriptedRequest, baseOffset: bigint): ProduceResponse {
-  const body = req.body as ProduceRequest
-  return {
-    throttleTimeMs: 0,
-    nodeEndpoints: [],
-    topics: body.topics.map((t) => ({
-      name: t.name,
-      partitions: t.partitions.map((p) => ({ index: p.index, errorCode: 0, baseOffset, logAppendTimeMs: -1, logStartOffset: -1n, recordErrors: [], errorMessage: null })),
-    })),
-  }
 }
 
 const producers: KafkaProducer[] = []
@@ -45,26 +25,15 @@ afterEach(async () => {
 
 describe('KafkaProducer seams', () => {
   it('runs on a scripted client with an injected clock: InitProducerId, then Produce, then close closes the client', async () => {
-    let client!: ScriptedClient
     let clockReads = 0
     const time = (): number => {
       clockReads++
       return Date.now()
     }
-    const producer = new KafkaProducer(
-      { bootstrapServers: 'bootstrap:9092', lingerMs: 0 },
-      {
-        time,
-        random: () => 0.5,
-        createClient: (parts) => {
-          // No network: the test plays the metadata refresh the real client would do.
-          parts.metadata.add('t', parts.time())
-          parts.metadata.update(view, parts.time())
-          return (client = new ScriptedClient(parts.metadata, parts.time))
-        },
-      },
-    )
+    // No network: the scripted client starts with the metadata a refresh would have brought.
+    const { producer, client: scripted } = scriptedProducer({ config: { lingerMs: 0 }, view, time })
     producers.push(producer)
+    const client = scripted()
     expect(client).toBeInstanceOf(ScriptedClient)
     const sent = producer.send({ topic: 't', value: 'hello' })
 

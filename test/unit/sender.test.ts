@@ -18,6 +18,7 @@ import { APPEND_NEEDS_MEMORY, RecordAccumulator } from '../../src/producer/recor
 import type { SendCallback } from '../../src/producer/record.js'
 import { Sender } from '../../src/producer/sender.js'
 import { TransactionManager } from '../../src/producer/transaction-manager.js'
+import { manualCompression } from '../harness/compressed-batch.js'
 import { decodeRecordBatches, type DecodedRecordBatch } from '../harness/record-batch-decoder.js'
 import { ScriptedClient, type ScriptedRequest } from '../harness/scripted-client.js'
 
@@ -644,27 +645,6 @@ describe('Sender: idempotence', () => {
   })
 })
 
-/**
- * A codec the test settles by hand, call by call: resolving "compresses" to
- * the input itself (the batch header, which carries the producer state, stays
- * uncompressed and readable either way).
- */
-function manualCompression() {
-  const calls: { resolve: () => void; reject: (e: Error) => void }[] = []
-  const compression: BatchCompression = {
-    codec: 'lz4',
-    id: 3,
-    level: 9,
-    compress: (input) =>
-      new Promise<Buffer>((resolve, reject) => {
-        const copy = Buffer.from(input)
-        calls.push({ resolve: () => resolve(copy), reject })
-      }),
-    decompress: (b) => Promise.resolve(b),
-  }
-  return { compression, calls }
-}
-
 /** Producer epoch and base sequence from the (uncompressed) header of the only batch of a Produce request. */
 function producerStateIn(req: ScriptedRequest): [number, number] {
   const records = (req.body as ProduceRequest).topics[0]!.partitions[0]!.records
@@ -675,7 +655,7 @@ const tick = () => new Promise((r) => setImmediate(r))
 
 describe('Sender: a batch whose codec failed', () => {
   it('is failed through failBatch: its records fail once with KafkaCompressionError, and an idempotent partition bumps its epoch over the lost sequences', async () => {
-    const m = manualCompression()
+    const m = manualCompression('lz4')
     const s = setup({ idempotent: true, compression: m.compression })
     const values = Array.from({ length: 8 }, (_, i) => `r${i}-`.padEnd(500, 'x'))
     const recs = values.map((v) => s.append(0, v))
@@ -722,7 +702,7 @@ describe('Sender: a batch whose codec failed', () => {
   })
 
   it('without idempotence: its records fail once, are counted, and its memory comes back (transactions: test/unit/transactions.test.ts)', async () => {
-    const m = manualCompression()
+    const m = manualCompression('lz4')
     const s = setup({ compression: m.compression })
     expect(s.tm).toBeNull()
     const o = s.append(0, 'v')
@@ -800,16 +780,6 @@ describe('Sender: broker throttling (KIP-219)', () => {
     expect(s.stats.produceThrottleTime.avg(now)).toBe(150)
     expect(s.stats.nodes.get(1)!.throttleTime.max(now)).toBe(300)
     expect(s.stats.nodes.get(2)!.throttleTime.max(now)).toBe(0)
-  })
-
-  it('does not hold back a node whose Produce version predates KIP-219 (v5: the broker delayed the answer itself)', () => {
-    const s = setup()
-    s.client.apiVersions = { '1': { Produce: 5 }, '2': { Produce: 5 } }
-    throttledByNode1(s, 300)
-    s.append(0, 'c')
-    s.sender.runOnce(now)
-    expect(s.client.pending(1)).toHaveLength(1)
-    expect(s.stats.produceThrottleTime.max(now)).toBe(300) // still counted
   })
 })
 

@@ -8,9 +8,7 @@
 import { describe, expect, it } from 'vitest'
 import { ClusterConnectionStates } from '../../src/clients/connection-states.js'
 import { ProducerMetadata } from '../../src/clients/metadata.js'
-import { NetworkClient } from '../../src/clients/network-client.js'
-import { LogSink } from '../../src/util/logger.js'
-import { FakeSelector, frames } from '../harness/fake-selector.js'
+import { FakeSelector, frames, networkClientOn } from '../harness/fake-selector.js'
 import { SelectorMetrics } from '../../src/network/selector-metrics.js'
 import { clientThrottleTimeMs } from '../../src/protocol/throttle.js'
 import { ApiVersionsApi, InitProducerIdApi, MetadataApi, ProduceApi, SaslAuthenticateApi, SUPPORTED_APIS } from '../../src/protocol/apis/index.js'
@@ -84,20 +82,7 @@ describe('NetworkClient throttling', () => {
     const sel = new FakeSelector()
     const md = new ProducerMetadata([{ host: 'b1', port: 9092 }], 3_600_000, 3_600_000, 100, 1000, () => 0.5)
     md.update({ brokers: [{ nodeId: 1, host: 'b1', port: 9092, rack: null }], clusterId: 'c', controllerId: 1, topics: [] }, now)
-    const client = new NetworkClient(sel.asSelector(), md, {
-      clientId: 'test',
-      maxInFlightRequestsPerConnection: 5,
-      requestTimeoutMs: 30_000,
-      reconnectBackoffMs: 50,
-      reconnectBackoffMaxMs: 1000,
-      socketConnectionSetupTimeoutMs: 10_000,
-      socketConnectionSetupTimeoutMaxMs: 30_000,
-      connectionsMaxIdleMs: 600_000,
-      softwareName: 'test',
-      softwareVersion: '0',
-      random: () => 0.5,
-      log: new LogSink({ warn: () => {}, error: () => {} }, 'test'),
-    })
+    const client = networkClientOn(sel, md)
     const node = { id: 1, host: 'b1', port: 9092, rack: null }
     expect(client.ready(node, now)).toBe(false)
     sel.connectNow(1)
@@ -112,6 +97,69 @@ describe('NetworkClient throttling', () => {
     expect(client.ready(node, now)).toBe(true)
     expect(client.inspectConnections(now)[0]!.throttledForMs).toBeUndefined()
   })
+})
+
+describe('NetworkClient throttling of Produce answers (KIP-219: Java ProduceResponse.shouldClientThrottle is version >= 6)', () => {
+  /** Produce response v5..v8 with no topics (header: the correlation id, which FakeSelector.respond adds). */
+  const produceAnswer = (throttleTimeMs: number): Buffer => {
+    const b = Buffer.alloc(8)
+    b.writeInt32BE(0, 0) // responses: []
+    b.writeInt32BE(throttleTimeMs, 4)
+    return b
+  }
+
+  for (const [version, holdsBack] of [
+    [5, false],
+    [6, true],
+  ] as const) {
+    it(`Produce v${version} answered with throttle_time_ms 300 ${holdsBack ? 'holds the node back for 300 ms' : 'does not hold the node back (the broker delayed the answer itself)'}`, async () => {
+      let now = 1_000_000
+      const sel = new FakeSelector()
+      const md = new ProducerMetadata([{ host: 'b1', port: 9092 }], 3_600_000, 3_600_000, 100, 1000, () => 0.5)
+      md.update({ brokers: [{ nodeId: 1, host: 'b1', port: 9092, rack: null }], clusterId: 'c', controllerId: 1, topics: [] }, now)
+      const client = networkClientOn(sel, md)
+      const node = { id: 1, host: 'b1', port: 9092, rack: null }
+      client.ready(node, now)
+      sel.connectNow(1)
+      await client.poll(0, () => now)
+      sel.respond(1, 18, frames.apiVersions([[18, 0, 4], [0, 3, version]]))
+      await client.poll(0, () => now)
+      expect(client.ready(node, now)).toBe(true)
+
+      const answers: { throttleTimeMs: number }[] = []
+      const produce = () =>
+        client.send(
+          {
+            destination: 1,
+            api: ProduceApi,
+            body: { transactionalId: null, acks: -1, timeoutMs: 30_000, topics: [] },
+            expectResponse: true,
+            createdMs: now,
+            requestTimeoutMs: 30_000,
+            onComplete: (r) => answers.push(r.body as { throttleTimeMs: number }),
+          },
+          now,
+        )
+      produce()
+      await client.poll(0, () => now)
+      expect(sel.written.at(-1)).toMatchObject({ apiKey: 0, apiVersion: version })
+      sel.respond(1, 0, produceAnswer(300))
+      await client.poll(0, () => now)
+      expect(answers).toEqual([expect.objectContaining({ throttleTimeMs: 300 })])
+
+      expect(client.ready(node, now)).toBe(!holdsBack)
+      expect(client.inspectConnections(now)[0]!.throttledForMs).toBe(holdsBack ? 300 : undefined)
+      if (holdsBack) {
+        expect(client.pollDelayMs(1, now)).toBe(300)
+        now += 299
+        expect(client.ready(node, now)).toBe(false)
+        now += 1
+      }
+      expect(client.ready(node, now)).toBe(true)
+      produce()
+      expect(sel.written.filter((w) => w.apiKey === 0)).toHaveLength(2)
+    })
+  }
 })
 
 describe('SelectorMetrics', () => {
