@@ -193,7 +193,7 @@ export const KAFKA_SECURE_KINDS = { 'kafka-ssl': 'SSL', 'kafka-sasl-ssl': 'SASL_
 const KAFKA_KIND_LABEL = {
   kafka: 'Apache Kafka 4.4.0, 1 node (KRaft)',
   'kafka-ssl': 'Apache Kafka 4.4.0, 1 node (KRaft), SSL listener (TLS, server certificate verified, no client certificate)',
-  'kafka-sasl-ssl': 'Apache Kafka 4.4.0, 1 node (KRaft), SASL_SSL listener (TLS + SCRAM-SHA-512)',
+  'kafka-sasl-ssl': 'Apache Kafka 4.4.0, 1 node (KRaft), SASL_SSL listener (TLS + SCRAM-SHA-512; PLAIN for librdkafka C 2.0.2)',
 };
 
 /**
@@ -228,8 +228,10 @@ export async function startKafka({ secure = false } = {}) {
       serverProperties[`listener.name.${l}.ssl.key.password`] = certs.broker.keyPassword;
       serverProperties[`listener.name.${l}.ssl.client.auth`] = 'none';
     }
-    serverProperties['listener.name.sasl_ssl.sasl.enabled.mechanisms'] = 'SCRAM-SHA-512';
+    // PLAIN beside SCRAM only for librdkafka before 2.6.1 (Debian's 2.0.2), whose SCRAM Kafka 4 rejects (see clients.mjs).
+    serverProperties['listener.name.sasl_ssl.sasl.enabled.mechanisms'] = 'SCRAM-SHA-512,PLAIN';
     serverProperties['listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config'] = 'org.apache.kafka.common.security.scram.ScramLoginModule required;';
+    serverProperties['listener.name.sasl_ssl.plain.sasl.jaas.config'] = `org.apache.kafka.common.security.plain.PlainLoginModule required user_${scram.username}="${scram.password}";`;
     Object.assign(extra, {
       extraListeners: [
         { name: 'SSL', securityProtocol: 'SSL' },

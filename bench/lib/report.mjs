@@ -26,7 +26,7 @@ const BROKER_TITLE = {
   kfake: 'franz-go kfake (in-memory, 1 broker)',
   kafka: 'Apache Kafka 4.4.0 (1 node)',
   'kafka-ssl': 'Apache Kafka 4.4.0 (1 node), SSL listener',
-  'kafka-sasl-ssl': 'Apache Kafka 4.4.0 (1 node), SASL_SSL listener (SCRAM-SHA-512)',
+  'kafka-sasl-ssl': 'Apache Kafka 4.4.0 (1 node), SASL_SSL listener (SCRAM-SHA-512; PLAIN for librdkafka C 2.0.2)',
 };
 const BROKER_SHORT = { mock: 'the mock', kfake: 'kfake', kafka: 'Kafka' };
 /** The section title of a broker: the label the run recorded (version, TCP_NODELAY), else a generic one. */
@@ -467,7 +467,7 @@ export function markdown({ meta, rows, runs, probes, svgName, forDocs = false })
     parts.push(
       `${h} TLS cost`,
       '',
-      'The same Kafka node over its PLAINTEXT listener and its secured listener(s) (certificates made for the run with openssl; SSL verifies the server certificate, no client certificate; SASL_SSL adds SCRAM-SHA-512). A ratio is secured ÷ PLAINTEXT; a figure, not a target.',
+      'The same Kafka node over its PLAINTEXT listener and its secured listener(s) (certificates made for the run with openssl; SSL verifies the server certificate, no client certificate; SASL_SSL adds SCRAM-SHA-512, or PLAIN for librdkafka C 2.0.2, whose SCRAM Kafka 4 rejects). A ratio is secured ÷ PLAINTEXT; a figure, not a target.',
       '',
       tls,
       '',
