@@ -1331,6 +1331,11 @@ const JAVA_ONLY_SETTINGS = new Set([
   'value.serializer',
 ])
 
+/** A received value's type alone, for settings whose value may be a secret. */
+function describeType(value: unknown): string {
+  return value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`
+}
+
 /** Describes a received value for an error message. */
 function describeValue(value: unknown): string {
   switch (typeof value) {
@@ -1453,7 +1458,8 @@ function parseSslOption(key: string, value: unknown): SslOptions | true | null {
   if (value === null || value === false) return null
   if (value === true) return true
   if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new KafkaConfigError(key, `expected true, false or { ca, cert, key, passphrase, servername, rejectUnauthorized }, got ${describeValue(value)}`)
+    // Only the type: a mistyped value here may hold a private key or its passphrase.
+    throw new KafkaConfigError(key, `expected true, false or { ca, cert, key, passphrase, servername, rejectUnauthorized }, got ${describeType(value)}`)
   }
   const o = value as Record<string, unknown>
   for (const k of Object.keys(o)) {
@@ -1492,7 +1498,8 @@ function parseSslOption(key: string, value: unknown): SslOptions | true | null {
 function parseSaslOption(key: string, value: unknown): SaslOptions | null {
   if (value === null) return null
   if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new KafkaConfigError(key, `expected { mechanism, ... } or a custom mechanism { mechanism, create }, got ${describeValue(value)}`)
+    // Only the type: a mistyped value here may hold a password or client secret.
+    throw new KafkaConfigError(key, `expected { mechanism, ... } or a custom mechanism { mechanism, create }, got ${describeType(value)}`)
   }
   if (isSaslMechanismFactory(value)) return value
   const o = value as Record<string, unknown>

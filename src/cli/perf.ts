@@ -75,8 +75,22 @@ const SECRET_PROPERTIES: ReadonlySet<string> = new Set(
   CONFIG_DEFINITIONS.filter((d) => d.type === 'password').flatMap((d) => [d.name, ...(d.kafkaName === null ? [] : [d.kafkaName]), ...(d.aliases ?? [])]),
 )
 
+/**
+ * A value as the report shows it: a secret setting's as `[hidden]`; a URL's
+ * (the OIDC token endpoint) without user info, query or fragment, where
+ * credentials can hide, as the OIDC client's own messages show it.
+ */
 function redactProperty(key: string, value: string): string {
-  return SECRET_PROPERTIES.has(key) ? '[hidden]' : value
+  if (SECRET_PROPERTIES.has(key)) return '[hidden]'
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
+    try {
+      const u = new URL(value)
+      if (u.username !== '' || u.password !== '' || u.search !== '' || u.hash !== '') return `${u.origin}${u.pathname} [credentials or query hidden]`
+    } catch {
+      return '[hidden]' // not a URL after all: show nothing rather than guess
+    }
+  }
+  return value
 }
 
 /**

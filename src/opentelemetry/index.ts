@@ -304,7 +304,8 @@ export function enableOpenTelemetry(options: OpenTelemetryOptions = {}): OpenTel
     settled()
     instruments!.inFlight.add(-1, attrs)
     // The sender's latency, on its clock, for both outcomes.
-    const seconds = (ctx.latencyMs ?? 0) / 1000
+    // Clamped: the sender's clock is the wall clock, and a step back must not make a negative duration.
+    const seconds = Math.max(0, ctx.latencyMs ?? 0) / 1000
     if (ctx.result !== undefined) {
       instruments!.requestDuration.record(seconds, attrs)
       instruments!.throttleTime.record(ctx.result.throttleTimeMs / 1000, attrs)

@@ -641,25 +641,29 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
    */
   flush(options?: FlushOptions): Promise<void> {
     const signal = options?.signal
-    if (signal === undefined || signal === null) return this.doFlush()
+    if (signal === undefined || signal === null) return this.timedFlush(this.doFlush())
     if (!isAbortSignal(signal)) return Promise.reject(new KafkaInvalidRecordError('flush() options.signal must be an AbortSignal'))
     if (signal.aborted) return Promise.reject(createAbortError(signal))
-    return raceAbort(this.doFlush(), signal)
+    return this.timedFlush(raceAbort(this.doFlush(), signal))
+  }
+
+  /** Java's KafkaProducer.flush records its time in a finally: until the call returns, interrupted or not. */
+  private async timedFlush(flush: Promise<void>): Promise<void> {
+    const start = process.hrtime.bigint()
+    try {
+      await flush
+    } finally {
+      this.stats.flushTimeNs += Number(process.hrtime.bigint() - start)
+    }
   }
 
   private async doFlush(): Promise<void> {
-    const start = process.hrtime.bigint()
-    try {
-      // The sends waiting in the producer before this call, not those queued after it.
-      const earlier = this.waiting.whenEarlierSendsSettle()
-      if (earlier !== null) await earlier
-      this.accumulator.beginFlush()
-      this.sender.wakeup()
-      await this.accumulator.awaitFlushCompletion()
-    } finally {
-      // Java's KafkaProducer.flush records in a finally too: an interrupted flush counts its time.
-      this.stats.flushTimeNs += Number(process.hrtime.bigint() - start)
-    }
+    // The sends waiting in the producer before this call, not those queued after it.
+    const earlier = this.waiting.whenEarlierSendsSettle()
+    if (earlier !== null) await earlier
+    this.accumulator.beginFlush()
+    this.sender.wakeup()
+    await this.accumulator.awaitFlushCompletion()
   }
 
   /**

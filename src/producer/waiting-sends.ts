@@ -451,7 +451,8 @@ export class WaitingSends {
     const ctx = this.ctx
     const metadata = ctx.metadata
     const topic = w.topic
-    // Counted only when it waited and the metadata came, as Java's waitOnMetadata records it.
+    // Counted only when it waited and the metadata came, as Java's waitOnMetadata records it, from the
+    // send() call (deadline less max.block.ms), as a Java caller blocks from there, even behind other waiting sends.
     let waitStartMs = -1
     for (;;) {
       const cluster = metadata.cluster
@@ -468,7 +469,7 @@ export class WaitingSends {
       if (ctx.isClosed()) throw new KafkaProducerClosedError('Producer closed while waiting for topic metadata')
       if (w.signal?.aborted === true) throw createAbortError(w.signal)
       const now = ctx.time()
-      if (waitStartMs < 0) waitStartMs = now
+      if (waitStartMs < 0) waitStartMs = Math.min(now, w.deadlineMs - ctx.maxBlockMs)
       const remaining = w.deadlineMs - now
       if (remaining <= 0) {
         const failures = ctx.connectionFailures?.() ?? null

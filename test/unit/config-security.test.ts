@@ -367,6 +367,24 @@ describe('secrets in the resolved config', () => {
     const shown = inspect(c, { depth: Infinity, showHidden: true }) + JSON.stringify(c) + String(c.saslOauthbearerClientSecret)
     for (const secret of ['S3CRET-client', certs.client.keyPassword!, 'ENCRYPTED PRIVATE KEY', 'extension_a']) expect(shown).not.toContain(secret)
   })
+
+  it('never appear in the error for a mistyped ssl or sasl option (a string, as from a properties file)', () => {
+    for (const [key, value] of [
+      ['ssl', `{"key":"${certs.client.keyPem}"}`],
+      ['sasl', '{"mechanism":"PLAIN","username":"u","password":"S3CRET-pw"}'],
+    ] as const) {
+      let message = ''
+      try {
+        resolve({ [key]: value })
+      } catch (e) {
+        expect(e).toBeInstanceOf(KafkaConfigError)
+        message = (e as Error).message
+      }
+      expect(message).toMatch(/got a string/)
+      expect(message).not.toContain('S3CRET-pw')
+      expect(message).not.toContain('PRIVATE KEY')
+    }
+  })
 })
 
 describe('JAAS parser', () => {

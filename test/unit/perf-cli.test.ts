@@ -278,6 +278,10 @@ describe('payloads, metrics and redaction', () => {
       expect(command).toContain(' acks=1')
       expect(command).toMatch(/(sasl\.jaas\.config|ssl\.key\.password)=\[hidden\]/)
     }
+    // A URL setting (the OIDC token endpoint) keeps its origin and path, not user info or query.
+    const url = reportCommand(options(['--topic', 't', '--num-records', '3', '--throughput', '-1', '--record-size', '10', '--producer-props', `sasl.oauthbearer.token.endpoint.url=https://app:${secret}@idp.example/token?client_secret=${secret}`]))
+    expect(url).not.toContain(secret)
+    expect(url).toContain('sasl.oauthbearer.token.endpoint.url=https://idp.example/token')
   })
 })
 
