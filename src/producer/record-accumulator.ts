@@ -232,6 +232,7 @@ class TopicState {
 }
 
 class NodeRoute {
+  constructor(readonly nodeId: number) {}
   /** This leader's non-empty queues; its cursor is where the next drain starts (Java's nodesDrainIndex). */
   readonly active = new ActiveQueues()
   /** Queues (empty or not) this node leads in the routed snapshot; a route without any is dropped. */
@@ -352,6 +353,8 @@ export class RecordAccumulator {
   private routingVersion = 0
   private routedVersion = -1
   private readonly nodeRoutes = new Map<number, NodeRoute>()
+  /** The same routes, dense, for the per-pass walks (no Map iterator per pass). */
+  private routeList: NodeRoute[] = []
   /** Non-empty queues without a known leader in the routed snapshot (ready() reports their topics). */
   private readonly noLeader = new ActiveQueues()
 
@@ -733,7 +736,10 @@ export class RecordAccumulator {
 
   private routeOf(nodeId: number): NodeRoute {
     let route = this.nodeRoutes.get(nodeId)
-    if (route === undefined) this.nodeRoutes.set(nodeId, (route = new NodeRoute()))
+    if (route === undefined) {
+      this.nodeRoutes.set(nodeId, (route = new NodeRoute(nodeId)))
+      this.routeList.push(route)
+    }
     return route
   }
 
@@ -777,7 +783,10 @@ export class RecordAccumulator {
       }
     }
     // Only queues holding batches are visited: per leader, then those without one.
-    for (const [leader, route] of this.nodeRoutes) {
+    const routes = this.routeList
+    for (let r = 0; r < routes.length; r++) {
+      const route = routes[r]!
+      const leader = route.nodeId
       const list = route.active
       let q = list.head
       for (let k = list.size; k > 0; k--, q = q!.next) {
@@ -923,6 +932,7 @@ export class RecordAccumulator {
       const cursor = cursors.get(route)
       if (cursor !== undefined && cursor !== null && cursor.active === route.active) route.active.cursor = cursor
     }
+    this.routeList = Array.from(this.nodeRoutes.values())
     this.routedCluster = cluster
     this.routedVersion = this.routingVersion
   }
@@ -1061,7 +1071,8 @@ export class RecordAccumulator {
     this.nextBatchExpiryTimeMs = Infinity
     const expired: ProducerBatch[] = []
     let sorted = true
-    for (const route of this.nodeRoutes.values()) sorted = this.expireFrom(route.active, nowMs, expired, sorted)
+    const routes = this.routeList
+    for (let r = 0; r < routes.length; r++) sorted = this.expireFrom(routes[r]!.active, nowMs, expired, sorted)
     sorted = this.expireFrom(this.noLeader, nowMs, expired, sorted)
     // Reported partition by partition in queue creation order, as a scan of every queue would; stable, so each partition's stay oldest first.
     if (!sorted) expired.sort((a, b) => this.queueOf(a.topic, a.partition).order - this.queueOf(b.topic, b.partition).order)
