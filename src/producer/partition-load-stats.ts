@@ -5,11 +5,13 @@
  */
 export interface PartitionLoadStatsSink {
   /**
-   * Fresh arrays on every call: `queueSizes[i]` batches are queued for
-   * partition `partitionIds[i]`. Both have one entry per partition with a
-   * known leader; entries at `length` and beyond are partitions excluded by
-   * partitioner.availability.timeout.ms. `queueSizes` is null when adaptive
-   * stats are off for the topic (disabled, or not every partition has a queue yet).
+   * `queueSizes[i]` batches are queued for partition `partitionIds[i]`. Both
+   * have one entry per partition with a known leader; entries at `length` and
+   * beyond are partitions excluded by partitioner.availability.timeout.ms.
+   * `queueSizes` is null when adaptive stats are off for the topic (disabled,
+   * or not every partition has a queue yet). The sink may keep and modify
+   * the arrays until its next call: the feeder alternates two pairs per
+   * topic, so it never writes the pair the sink holds.
    */
   updatePartitionLoadStats?(queueSizes: Int32Array | null, partitionIds: Int32Array, length: number): void
 }
@@ -35,6 +37,28 @@ class NodeLatency {
 const NO_IDS = new Int32Array(0)
 
 /**
+ * One topic's arrays for {@link PartitionLoadStats.feed}: two pairs used in
+ * turn, so a pass fills the pair the partitioner let go of at the previous
+ * pass instead of allocating; reallocated only when the number of
+ * partitions with a leader changes.
+ */
+export class LoadStatsArrays {
+  private readonly sizes: [Int32Array, Int32Array] = [NO_IDS, NO_IDS]
+  private readonly ids: [Int32Array, Int32Array] = [NO_IDS, NO_IDS]
+  private turn = 0
+
+  /** The next pair to fill, of length `n`. */
+  next(n: number): [sizes: Int32Array, ids: Int32Array] {
+    const t = (this.turn ^= 1)
+    if (this.sizes[t]!.length !== n) {
+      this.sizes[t] = new Int32Array(n)
+      this.ids[t] = new Int32Array(n)
+    }
+    return [this.sizes[t]!, this.ids[t]!]
+  }
+}
+
+/**
  * The inputs of KIP-794's adaptive partitioning, which the Java client's
  * RecordAccumulator collects on each `ready()` for every topic's
  * BuiltInPartitioner: how many batches each partition has queued, and which
@@ -50,8 +74,8 @@ const NO_IDS = new Int32Array(0)
  *   queued whose leader is slow is moved to the end, past `length`; so
  *   `[0, length)` are the partitions the partitioner may choose.
  * - Node latency is only recorded while the availability timeout is on (> 0).
- * - Nothing here reads a clock or runs per record: `feed` runs once per topic
- *   per `ready()`, and allocates the two arrays the partitioner takes over.
+ * - Nothing here reads a clock or runs per record: `feed` runs at most once
+ *   per topic per `ready()`, into that topic's {@link LoadStatsArrays}.
  */
 export class PartitionLoadStats {
   private readonly nodes = new Map<number, NodeLatency>()
@@ -92,15 +116,21 @@ export class PartitionLoadStats {
    * @param queues the topic's queues, with their leaders as routed now
    * @param partitionCount partitions of the topic in the routed metadata
    * @param leaderCount how many of `queues` have a known leader (`leader >= 0`)
+   * @param arrays the topic's arrays (fresh ones when omitted)
    */
-  feed(sink: PartitionLoadStatsSink, queues: readonly PartitionQueueLoad[], partitionCount: number, leaderCount: number): void {
+  feed(
+    sink: PartitionLoadStatsSink,
+    queues: readonly PartitionQueueLoad[],
+    partitionCount: number,
+    leaderCount: number,
+    arrays: LoadStatsArrays = new LoadStatsArrays(),
+  ): void {
     if (sink.updatePartitionLoadStats === undefined) return
     if (!this.adaptive || queues.length < partitionCount) {
       sink.updatePartitionLoadStats(null, NO_IDS, 0)
       return
     }
-    const sizes = new Int32Array(leaderCount)
-    const ids = new Int32Array(leaderCount)
+    const [sizes, ids] = arrays.next(leaderCount)
     let front = 0
     let back = leaderCount
     for (let i = 0; i < queues.length; i++) {

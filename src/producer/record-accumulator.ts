@@ -8,7 +8,7 @@ import { ExponentialBackoff } from '../util/backoff.js'
 import { Deque } from '../util/deque.js'
 import { rethrowOnNextTick } from '../util/rethrow.js'
 import type { AccumulatorInspection, PartitionInspection } from './inspection.js'
-import { PartitionLoadStats, type PartitionLoadStatsSink } from './partition-load-stats.js'
+import { LoadStatsArrays, PartitionLoadStats, type PartitionLoadStatsSink } from './partition-load-stats.js'
 import { ProducerBatch, type ProducerBatchHooks, type RecordCompletion, type RecordReject } from './producer-batch.js'
 
 /** The partition argument meaning "let the built-in sticky partitioner choose". */
@@ -146,30 +146,97 @@ class PartitionQueue {
   muted = false
   /** Completion runs of the last batch drained from this queue: how many its next batch reserves room for. */
   runsPerBatch: number | undefined = undefined
+  /** The active list this queue is linked into (non-null exactly while its deque is non-empty), and its neighbours there. */
+  active: ActiveQueues | null = null
+  prev: PartitionQueue | null = null
+  next: PartitionQueue | null = null
 
   constructor(
     readonly topic: string,
     readonly partition: number,
+    /** Position among all queues (topic creation order, then queue creation order): the order expiry reports in. */
+    readonly order: number,
   ) {}
+}
+
+/**
+ * An intrusive circular list of the non-empty queues of one leader (or of the
+ * queues without a known leader), so that sender passes visit only queues
+ * holding batches, as librdkafka's per-broker list of active partitions
+ * (`rkb_active_toppars`). `cursor` is where the next drain starts: the
+ * queue-pointer form of Java's `nodesDrainIndex`. A queue that becomes
+ * non-empty is linked just before the cursor, so it is visited last in the
+ * next round and waits at most one round, as in Java's rotation.
+ */
+class ActiveQueues {
+  head: PartitionQueue | null = null
+  cursor: PartitionQueue | null = null
+  size = 0
+
+  link(q: PartitionQueue): void {
+    q.active = this
+    const at = this.cursor
+    if (at === null) {
+      q.prev = q.next = q
+      this.head = this.cursor = q
+    } else {
+      const before = at.prev!
+      q.prev = before
+      q.next = at
+      before.next = q
+      at.prev = q
+    }
+    this.size++
+  }
+
+  unlink(q: PartitionQueue): void {
+    const next = q.next!
+    if (next === q) {
+      this.head = this.cursor = null
+    } else {
+      const prev = q.prev!
+      prev.next = next
+      next.prev = prev
+      if (this.head === q) this.head = next
+      if (this.cursor === q) this.cursor = next
+    }
+    q.active = q.prev = q.next = null
+    this.size--
+  }
+
+  /** Forgets every member without touching them; for a rebuild that re-links every queue. */
+  reset(): void {
+    this.head = this.cursor = null
+    this.size = 0
+  }
 }
 
 class TopicState {
   /** Indexed by partition: the per-record lookup is an array index, not a Map. */
   readonly queues: (PartitionQueue | undefined)[] = []
-  /** The same queues, dense, in creation order, for the per-ready() scans. */
+  /** The same queues, dense, in creation order, for routing and the load stats. */
   readonly queueList: PartitionQueue[] = []
   partitioner: StickyPartitionSource | null = null
+  /** A keyless (sticky) append happened since the last `ready()` fed the partitioner its load stats. */
+  stickyUsed = false
+  readonly loadStatsArrays = new LoadStatsArrays()
   /** From the routed snapshot: partitions in metadata, and queues with a known leader. */
   partitionCount = 0
   leaderCount = 0
 
-  constructor(readonly topic: string) {}
+  constructor(
+    readonly topic: string,
+    /** Position in `topicList`. */
+    readonly index: number,
+  ) {}
 }
 
 class NodeRoute {
-  readonly queues: PartitionQueue[] = []
-  /** Where the next drain for this node starts (Java's nodesDrainIndex). */
-  drainIndex = 0
+  constructor(readonly nodeId: number) {}
+  /** This leader's non-empty queues; its cursor is where the next drain starts (Java's nodesDrainIndex). */
+  readonly active = new ActiveQueues()
+  /** Queues (empty or not) this node leads in the routed snapshot; a route without any is dropped. */
+  queueCount = 0
 }
 
 interface FlushWaiter {
@@ -217,9 +284,14 @@ type Writable<T> = { -readonly [K in keyof T]: T[K] }
  *   reservation (see `splitAndReenqueue`).
  * - `queuedBatches` is the number of batches in all deques, so `hasUndrained()`
  *   is O(1).
- * - Routing (each queue's leader, and each node's list of queues for drain) is
- *   rebuilt only when the cluster snapshot object or the set of queues
- *   changes, never per drain.
+ * - Routing (each queue's leader) is rebuilt only when the cluster snapshot
+ *   object or the set of queues changes, never per drain.
+ * - A queue is linked into exactly one {@link ActiveQueues} list while it
+ *   holds batches, and into none while empty: its routed leader's list, or
+ *   `noLeader`. Every change that may empty or fill a deque re-syncs it
+ *   (`syncActive`, or an inline link/unlink on the hot paths), so `ready()`,
+ *   `drain()` and `expiredBatches()` cost O(non-empty queues), not
+ *   O(partitions), as with thousands of mostly idle partitions.
  * - Compression (when configured): a batch is compressed once, in its close
  *   step, off the event loop. The step starts as soon as the batch can take
  *   no more records (an append it refused, in the append path itself, so
@@ -281,6 +353,10 @@ export class RecordAccumulator {
   private routingVersion = 0
   private routedVersion = -1
   private readonly nodeRoutes = new Map<number, NodeRoute>()
+  /** The same routes, dense, for the per-pass walks (no Map iterator per pass). */
+  private routeList: NodeRoute[] = []
+  /** Non-empty queues without a known leader in the routed snapshot (ready() reports their topics). */
+  private readonly noLeader = new ActiveQueues()
 
   private readonly result: Writable<AppendResult> = {
     partition: -1,
@@ -479,6 +555,7 @@ export class RecordAccumulator {
     }
     this.nextSeq++
     q.deque.pushBack(batch)
+    if (q.active === null) this.syncActive(q)
     this.queuedBatches++
     this.incomplete.add(batch)
     this.unfinishedBatches++
@@ -570,6 +647,7 @@ export class RecordAccumulator {
     if (batch.isDone || batch.isBufferDeallocated) return
     const q = this.queueOf(batch.topic, batch.partition)
     if (q.deque.remove(batch)) this.queuedBatches--
+    this.syncActive(q)
     const codec = this.compression!.codec
     const error = new KafkaCompressionError(
       codec,
@@ -611,7 +689,7 @@ export class RecordAccumulator {
     if (topic === this.lastTopic) return this.lastTopicState!
     let ts = this.topics.get(topic)
     if (ts === undefined) {
-      ts = new TopicState(topic)
+      ts = new TopicState(topic, this.topicList.length)
       this.topics.set(topic, ts)
       this.topicList.push(ts)
     }
@@ -621,6 +699,7 @@ export class RecordAccumulator {
   }
 
   private partitionerOf(ts: TopicState): StickyPartitionSource {
+    ts.stickyUsed = true
     if (ts.partitioner !== null) return ts.partitioner
     if (this.createPartitioner === null) {
       throw new KafkaClientError('INTERNAL', `No sticky partitioner configured for UNKNOWN_PARTITION appends to '${ts.topic}'`)
@@ -630,7 +709,7 @@ export class RecordAccumulator {
 
   private createQueue(ts: TopicState, partition: number): PartitionQueue {
     if (!Number.isInteger(partition) || partition < 0) throw new RangeError(`Invalid partition ${partition} for topic '${ts.topic}'`)
-    const q = new PartitionQueue(ts.topic, partition)
+    const q = new PartitionQueue(ts.topic, partition, ts.index * 0x1_0000_0000 + ts.queueList.length)
     ts.queues[partition] = q
     ts.queueList.push(q)
     this.routingVersion++
@@ -640,6 +719,28 @@ export class RecordAccumulator {
   private queueOf(topic: string, partition: number): PartitionQueue {
     const ts = this.topicState(topic)
     return ts.queues[partition] ?? this.createQueue(ts, partition)
+  }
+
+  /**
+   * Keeps the invariant "a queue is linked into an active list exactly while
+   * it holds batches": its leader's list, or `noLeader`. Call after any change
+   * that may empty or fill a deque.
+   */
+  private syncActive(q: PartitionQueue): void {
+    const nonEmpty = q.deque.size > 0
+    if (nonEmpty === (q.active !== null)) return
+    if (!nonEmpty) q.active!.unlink(q)
+    else if (q.leader < 0) this.noLeader.link(q)
+    else this.routeOf(q.leader).active.link(q)
+  }
+
+  private routeOf(nodeId: number): NodeRoute {
+    let route = this.nodeRoutes.get(nodeId)
+    if (route === undefined) {
+      this.nodeRoutes.set(nodeId, (route = new NodeRoute(nodeId)))
+      this.routeList.push(route)
+    }
+    return route
   }
 
   // -------------------------------------------------------------------------
@@ -653,7 +754,15 @@ export class RecordAccumulator {
    * the pool has waiters, a flush is in progress, the accumulator is closed or
    * a transaction is completing; never while muted or backing off.
    * Also feeds each topic's partitioner its queue sizes through
-   * {@link PartitionLoadStats} (KIP-794), as Java's partitionReady does.
+   * {@link PartitionLoadStats} (KIP-794), as Java's partitionReady does, but
+   * only for topics with a keyless (sticky) append since the last pass: the
+   * partitioner reads them only then. Deviation: after a spell without
+   * keyless appends, the first switch of partition uses the sizes of the
+   * last pass that fed them; Java's are at most one pass old.
+   *
+   * Visits only queues holding batches, and, as Java's partitionReady, none
+   * of a node's further partitions once the node is ready (unless a batch
+   * there has to start compressing).
    */
   ready(cluster: Cluster, nowMs: number): ReadyCheckResult {
     this.ensureRouting(cluster)
@@ -667,27 +776,36 @@ export class RecordAccumulator {
     const topics = this.topicList
     for (let t = 0; t < topics.length; t++) {
       const ts = topics[t]!
-      if (ts.partitioner !== null) this.loadStats.feed(ts.partitioner, ts.queueList, ts.partitionCount, ts.leaderCount)
-      const list = ts.queueList
-      for (let i = 0; i < list.length; i++) {
-        const q = list[i]!
-        const leader = q.leader
-        const first = q.deque.peekFront()
-        if (first === undefined) continue
-        if (leader < 0) {
-          unknownLeaderTopics.add(ts.topic)
-          continue
-        }
-        if (q.muted) continue
+      // Only topics whose sticky partitioner chose since the last pass: a keyed-only topic never reads the stats.
+      if (ts.partitioner !== null && ts.stickyUsed) {
+        ts.stickyUsed = false
+        this.loadStats.feed(ts.partitioner, ts.queueList, ts.partitionCount, ts.leaderCount, ts.loadStatsArrays)
+      }
+    }
+    // Only queues holding batches are visited: per leader, then those without one.
+    const routes = this.routeList
+    for (let r = 0; r < routes.length; r++) {
+      const route = routes[r]!
+      const leader = route.nodeId
+      const list = route.active
+      let q = list.head
+      for (let k = list.size; k > 0; k--, q = q!.next) {
+        if (q!.muted) continue
+        const first = q!.deque.peekFront()!
         // With compression, a node already ready still needs this partition's first batch looked at: it may have to start compressing.
-        if (readyNodes.has(leader) && (this.compression === null || first.compressionStarted)) continue
-        first.maybeUpdateLeaderEpoch(q.leaderEpoch)
+        if (readyNodes.has(leader) && first.compressionStarted) continue
+        first.maybeUpdateLeaderEpoch(q!.leaderEpoch)
         const waitedMs = first.waitedTimeMs(nowMs)
         const backingOff = this.shouldBackoff(first, waitedMs)
         const timeToWaitMs = backingOff ? first.retryBackoffMs : lingerMs
-        if (!backingOff && (sendAnyway || waitedMs >= timeToWaitMs || q.deque.size > 1 || first.isFull)) {
+        if (!backingOff && (sendAnyway || waitedMs >= timeToWaitMs || q!.deque.size > 1 || first.isFull)) {
           // Sendable. A compressed batch must first get through its close step: the codec's completion wakes the sender.
-          if (this.compression === null || first.isCompressed) readyNodes.add(leader)
+          if (this.compression === null) {
+            readyNodes.add(leader)
+            // Java's partitionReady skips the partitions of a node already ready, so nothing else here counts.
+            break
+          }
+          if (first.isCompressed) readyNodes.add(leader)
           else first.startCompression()
         } else {
           const left = timeToWaitMs - waitedMs
@@ -695,15 +813,18 @@ export class RecordAccumulator {
         }
       }
     }
+    let q = this.noLeader.head
+    for (let k = this.noLeader.size; k > 0; k--, q = q!.next) unknownLeaderTopics.add(q!.topic)
     return { readyNodes, nextReadyCheckDelayMs, unknownLeaderTopics }
   }
 
   /**
    * Takes batches for each ready node: round-robin over the node's partitions
-   * from a rotating start, one batch (the first) per partition, while the
-   * request stays within `maxRequestSize` (the first batch always goes, even
-   * if larger). Skips muted partitions and batches in retry backoff. Drained
-   * batches are closed (header + CRC written) and stamped with `drainedMs`.
+   * that hold batches, from a rotating start, one batch (the first) per
+   * partition, while the request stays within `maxRequestSize` (the first
+   * batch always goes, even if larger). Skips muted partitions and batches in
+   * retry backoff. Drained batches are closed (header + CRC written) and
+   * stamped with `drainedMs`.
    */
   drain(cluster: Cluster, readyNodes: ReadonlySet<number>, maxRequestSize: number, nowMs: number): Map<number, ProducerBatch[]> {
     const out = new Map<number, ProducerBatch[]>()
@@ -716,42 +837,42 @@ export class RecordAccumulator {
   private drainBatchesForOneNode(nodeId: number, maxRequestSize: number, nowMs: number): ProducerBatch[] {
     const ready: ProducerBatch[] = []
     const route = this.nodeRoutes.get(nodeId)
-    if (route === undefined || route.queues.length === 0) return ready
-    const queues = route.queues
-    const n = queues.length
-    const start = route.drainIndex % n
-    // Unless we stop early, the next drain starts one further on, so no partition always leads.
-    let nextStart = (start + 1) % n
+    if (route === undefined || route.active.size === 0) return ready
+    const list = route.active
+    const start = list.cursor!
+    // Nothing is linked while draining, so `size` successors from `start` visit each queue once, even as emptied ones unlink.
+    let q = start
+    let stoppedAt: PartitionQueue | null = null
     let size = 0
-    let i = start
-    do {
-      const q = queues[i]!
-      const at = i
-      i = i + 1 === n ? 0 : i + 1
-      if (q.muted) continue
-      const first = q.deque.peekFront()
-      if (first === undefined) continue
+    for (let k = list.size; k > 0; k--) {
+      const at = q
+      q = q.next!
+      if (at.muted) continue
+      const first = at.deque.peekFront()!
       // Record the epoch this attempt goes to, so a later retry can tell whether the leader moved (KIP-951).
-      first.maybeUpdateLeaderEpoch(q.leaderEpoch)
+      first.maybeUpdateLeaderEpoch(at.leaderEpoch)
       if (this.shouldBackoff(first, first.waitedTimeMs(nowMs))) continue
       // Still closing (compressing), or not sendable yet: unlike Java, whose close() compresses there and then, drain never waits.
       if (this.compression !== null && !first.isCompressed) continue
       if ((size + first.estimatedSizeInBytes > maxRequestSize && ready.length > 0) ||
           (this.producerState !== null && this.producerState.shouldStopDrainBatchesForPartition(first))) {
-        // This partition goes first next time: it is the one that did not fit.
-        nextStart = at
+        stoppedAt = at
         break
       }
-      q.deque.popFront()
+      at.deque.popFront()
+      // An emptied queue leaves the list; were it the cursor (`start`), the cursor moves on to its successor.
+      if (at.deque.size === 0) list.unlink(at)
       this.queuedBatches--
-      q.runsPerBatch = first.completionRuns
+      at.runsPerBatch = first.completionRuns
       if (this.producerState !== null) this.producerState.onDrain(first)
       first.close()
       size += first.sizeInBytes
       first.drained(nowMs)
       ready.push(first)
-    } while (i !== start)
-    route.drainIndex = nextStart
+    }
+    // The partition that did not fit goes first next time; otherwise the next drain starts one further on, so no partition always leads.
+    if (stoppedAt !== null) list.cursor = stoppedAt
+    else if (start.active === list) list.cursor = start.next
     return ready
   }
 
@@ -768,10 +889,22 @@ export class RecordAccumulator {
     this.loadStats.updateNodeLatencyStats(nodeId, nowMs, canDrain)
   }
 
-  /** Rebuilds each queue's leader and each node's queue list when the snapshot or the queue set changed. */
+  /**
+   * Rebuilds each queue's leader and each node's list of non-empty queues when
+   * the snapshot or the queue set changed (a leader move re-links the queue
+   * into its new leader's list). A node keeps its drain cursor if that queue
+   * still has batches and the same leader; otherwise its next drain starts at
+   * the head of its list.
+   */
   private ensureRouting(cluster: Cluster): void {
     if (cluster === this.routedCluster && this.routedVersion === this.routingVersion) return
-    for (const route of this.nodeRoutes.values()) route.queues.length = 0
+    const cursors = new Map<NodeRoute, PartitionQueue | null>()
+    for (const route of this.nodeRoutes.values()) {
+      cursors.set(route, route.active.cursor)
+      route.active.reset()
+      route.queueCount = 0
+    }
+    this.noLeader.reset()
     for (const ts of this.topicList) {
       const infos = cluster.partitionsForTopic(ts.topic)
       ts.partitionCount = infos.length
@@ -782,15 +915,24 @@ export class RecordAccumulator {
         if (leader >= 0 && cluster.nodeById(leader) === undefined) leader = -1
         q.leader = leader
         q.leaderEpoch = info === undefined ? -1 : info.leaderEpoch
-        if (leader < 0) continue
-        leaders++
-        let route = this.nodeRoutes.get(leader)
-        if (route === undefined) this.nodeRoutes.set(leader, (route = new NodeRoute()))
-        route.queues.push(q)
+        q.active = q.prev = q.next = null
+        if (leader >= 0) {
+          leaders++
+          this.routeOf(leader).queueCount++
+        }
+        this.syncActive(q)
       }
       ts.leaderCount = leaders
     }
-    for (const [nodeId, route] of this.nodeRoutes) if (route.queues.length === 0) this.nodeRoutes.delete(nodeId)
+    for (const [nodeId, route] of this.nodeRoutes) {
+      if (route.queueCount === 0) {
+        this.nodeRoutes.delete(nodeId)
+        continue
+      }
+      const cursor = cursors.get(route)
+      if (cursor !== undefined && cursor !== null && cursor.active === route.active) route.active.cursor = cursor
+    }
+    this.routeList = Array.from(this.nodeRoutes.values())
     this.routedCluster = cluster
     this.routedVersion = this.routingVersion
   }
@@ -810,6 +952,7 @@ export class RecordAccumulator {
     const q = this.queueOf(batch.topic, batch.partition)
     if (this.producerState !== null) insertInSequenceOrder(q.deque, batch, this.producerState)
     else q.deque.pushFront(batch)
+    this.syncActive(q)
     this.queuedBatches++
   }
 
@@ -906,6 +1049,7 @@ export class RecordAccumulator {
         if (inSequenceOrder) insertInSequenceOrder(q.deque, parts[i]!, hooks!)
         else q.deque.pushFront(parts[i]!)
       }
+      this.syncActive(q)
       this.queuedBatches += n
       // The parts are complete and independent: compress them all now, in parallel on the thread pool, rather
       // than each only once it reaches the front of the queue. Order is kept by the queue: ready() and drain()
@@ -926,22 +1070,39 @@ export class RecordAccumulator {
   expiredBatches(nowMs: number): ProducerBatch[] {
     this.nextBatchExpiryTimeMs = Infinity
     const expired: ProducerBatch[] = []
-    for (const ts of this.topicList) {
-      for (const q of ts.queueList) {
-        let first: ProducerBatch | undefined
-        while ((first = q.deque.peekFront()) !== undefined) {
-          if (!first.hasReachedDeliveryTimeout(this.deliveryTimeoutMs, nowMs)) {
-            this.maybeUpdateNextBatchExpiryTime(first)
-            break
-          }
-          q.deque.popFront()
-          this.queuedBatches--
-          first.closeForAppends()
-          expired.push(first)
-        }
-      }
-    }
+    let sorted = true
+    const routes = this.routeList
+    for (let r = 0; r < routes.length; r++) sorted = this.expireFrom(routes[r]!.active, nowMs, expired, sorted)
+    sorted = this.expireFrom(this.noLeader, nowMs, expired, sorted)
+    // Reported partition by partition in queue creation order, as a scan of every queue would; stable, so each partition's stay oldest first.
+    if (!sorted) expired.sort((a, b) => this.queueOf(a.topic, a.partition).order - this.queueOf(b.topic, b.partition).order)
     return expired
+  }
+
+  /** expiredBatches for one active list; returns whether `expired` is still in queue creation order. */
+  private expireFrom(list: ActiveQueues, nowMs: number, expired: ProducerBatch[], sorted: boolean): boolean {
+    let q = list.head
+    for (let k = list.size; k > 0; k--) {
+      const at = q!
+      q = at.next
+      let first: ProducerBatch | undefined
+      while ((first = at.deque.peekFront()) !== undefined) {
+        if (!first.hasReachedDeliveryTimeout(this.deliveryTimeoutMs, nowMs)) {
+          this.maybeUpdateNextBatchExpiryTime(first)
+          break
+        }
+        at.deque.popFront()
+        this.queuedBatches--
+        first.closeForAppends()
+        if (sorted && expired.length > 0) {
+          const last = expired[expired.length - 1]!
+          if (last.topic !== first.topic || last.partition !== first.partition) sorted = false
+        }
+        expired.push(first)
+      }
+      if (at.deque.size === 0) list.unlink(at)
+    }
+    return sorted
   }
 
   maybeUpdateNextBatchExpiryTime(batch: ProducerBatch): void {
@@ -985,6 +1146,9 @@ export class RecordAccumulator {
    */
   abortIncompleteBatches(error: Error): void {
     for (const ts of this.topicList) for (const q of ts.queueList) q.deque.clear()
+    for (const route of this.nodeRoutes.values()) route.active.reset()
+    this.noLeader.reset()
+    for (const ts of this.topicList) for (const q of ts.queueList) q.active = q.prev = q.next = null
     this.queuedBatches = 0
     this.compressionFailures = []
     for (const batch of Array.from(this.incomplete)) {
@@ -1006,6 +1170,7 @@ export class RecordAccumulator {
         if (q.deque.size === 0) continue
         const removed = q.deque.removeWhere((b) => (withHooks ? !b.hasSequence() : !b.isClosed))
         this.queuedBatches -= removed.length
+        this.syncActive(q)
         for (const batch of removed) {
           batch.closeForAppends()
           batch.abort(error)
@@ -1029,6 +1194,7 @@ export class RecordAccumulator {
         if (q.leader !== nodeId || q.deque.size === 0) continue
         const removed = q.deque.removeWhere((b) => (withHooks ? !b.hasSequence() : !b.isClosed))
         this.queuedBatches -= removed.length
+        this.syncActive(q)
         for (const batch of removed) {
           batch.closeForAppends()
           taken.push(batch)

@@ -177,6 +177,22 @@ describe.each(CODECS)('compressed batches with %s', (codec) => {
     expect(h.pool.availableMemory()).toBe(h.pool.totalMemory)
   })
 
+  it("ready() starts a partition's close step even when its node is already ready through another partition", async () => {
+    const h = harness(codec, { lingerMs: 10 })
+    const c = cluster(2)
+    append(h.acc, c, T0, null, json(0), undefined, () => {}, 0)
+    h.acc.ready(c, T0 + 10) // partition 0: linger over, starts compressing
+    await h.compressedCount(1)
+    append(h.acc, c, T0 + 10, null, json(1), undefined, () => {}, 1)
+    expect([...h.acc.ready(c, T0 + 15).readyNodes]).toEqual([1])
+    expect(h.acc.batchesFor('t', 1)[0]!.compressionStarted).toBe(false) // lingering
+    expect([...h.acc.ready(c, T0 + 20).readyNodes]).toEqual([1])
+    const second = h.acc.batchesFor('t', 1)[0]!
+    expect(second.compressionStarted).toBe(true)
+    await h.compressedCount(2)
+    expect(drainAll(h.acc, c, T0 + 20).map((b) => b.partition).sort()).toEqual([0, 1])
+  })
+
   it('a retry resends the same compressed bytes; an epoch bump rewrites only header fields and the CRC', async () => {
     const h = harness(codec)
     const c = cluster()

@@ -15,6 +15,7 @@ import {
   UNKNOWN_PARTITION,
 } from '../../src/producer/record-accumulator.js'
 import { RECORD_BATCH_OVERHEAD, type RecordData, sizeOfRecord } from '../../src/protocol/record-batch.js'
+import { Deque } from '../../src/util/deque.js'
 import { decodeRecordBatches } from '../harness/record-batch-decoder.js'
 
 const noop = () => {}
@@ -407,6 +408,180 @@ describe('RecordAccumulator retries and expiry', () => {
   })
 })
 
+describe('RecordAccumulator sender passes visit only partitions with batches', () => {
+  /** `n` partitions led round-robin by nodes 1..3, every one with a queue (one batch appended and drained), so all idle. */
+  function idle(n: number, overrides: Partial<RecordAccumulatorOptions> = {}) {
+    const c = cluster({ t: Array.from({ length: n }, (_, p) => 1 + (p % 3)) })
+    const acc = accumulator({ lingerMs: 0, batchSize: ONE_RECORD_BATCH, totalMemory: 64 << 20, ...overrides })
+    for (let p = 0; p < n; p++) append(acc, c, 0, { partition: p })
+    for (const batches of acc.drain(c, new Set([1, 2, 3]), 1 << 30, 0).values()) for (const b of batches) acc.deallocate(b)
+    expect(acc.hasUndrained()).toBe(false)
+    return { c, acc }
+  }
+
+  /** Calls of Deque.peekFront (one per queue a scan looks at) during `fn`. */
+  function peeks<T>(fn: () => T): [T, number] {
+    const spy = vi.spyOn(Deque.prototype, 'peekFront')
+    try {
+      const r = fn()
+      return [r, spy.mock.calls.length]
+    } finally {
+      spy.mockRestore()
+    }
+  }
+
+  it('ready(), drain() and expiredBatches() look at the few non-empty queues of 4,096', () => {
+    const { c, acc } = idle(4096)
+    append(acc, c, 10, { partition: 7 }) // node 2
+    append(acc, c, 10, { partition: 4000 }) // node 2
+    append(acc, c, 10, { partition: 4095 }) // node 1
+    const [ready, readyPeeks] = peeks(() => acc.ready(c, 10))
+    expect([...ready.readyNodes].sort()).toEqual([1, 2])
+    expect(readyPeeks).toBeLessThanOrEqual(3)
+    const [drained, drainPeeks] = peeks(() => acc.drain(c, ready.readyNodes, 1 << 20, 10))
+    expect(drained.get(1)!.map((b) => b.partition)).toEqual([4095])
+    expect(drained.get(2)!.map((b) => b.partition).sort((a, b) => a - b)).toEqual([7, 4000])
+    expect(drainPeeks).toBe(3)
+    append(acc, c, 20, { partition: 9 })
+    const [expired, expiryPeeks] = peeks(() => acc.expiredBatches(20))
+    expect(expired).toEqual([])
+    expect(expiryPeeks).toBe(1)
+    expect(acc.nextExpiryTimeMs()).toBe(20 + 120_000)
+    // Idle again: nothing is looked at.
+    acc.drain(c, new Set([1]), 1 << 20, 20)
+    expect(peeks(() => [acc.ready(c, 30), acc.expiredBatches(30)])[1]).toBe(0)
+  })
+
+  it('keeps the ready rules on the visited queues: linger delay, muted, unknown leader', () => {
+    const c = cluster({ t: [1, 1, 2, -1] })
+    const acc = accumulator({ lingerMs: 50 })
+    append(acc, c, 0, { partition: 0 })
+    append(acc, c, 20, { partition: 2 })
+    append(acc, c, 0, { partition: 3 })
+    let r = acc.ready(c, 30)
+    expect(r.readyNodes.size).toBe(0)
+    expect(r.nextReadyCheckDelayMs).toBe(20) // partition 0: 50 - 30
+    expect([...r.unknownLeaderTopics]).toEqual(['t'])
+    acc.mutePartition('t', 0)
+    r = acc.ready(c, 70)
+    expect([...r.readyNodes]).toEqual([2]) // partition 0 (node 1) muted
+    r = acc.ready(c, 50)
+    expect(r.nextReadyCheckDelayMs).toBe(20) // partition 2 only: 50 - 30
+  })
+
+  it('drain rotates fairly over the non-empty partitions when max.request.size cuts', () => {
+    const c = cluster({ t: [1, 1, 1, 1, 1] })
+    const acc = accumulator({ lingerMs: 0, batchSize: ONE_RECORD_BATCH })
+    for (let p = 0; p < 5; p++) for (let i = 0; i < 4; i++) append(acc, c, 0, { partition: p })
+    const taken = [0, 0, 0, 0, 0]
+    const order: number[][] = []
+    for (let pass = 0; pass < 5; pass++) {
+      const batches = acc.drain(c, new Set([1]), 2 * ONE_RECORD_BATCH, pass).get(1)!
+      order.push(batches.map((b) => b.partition))
+      for (const b of batches) taken[b.partition]!++
+    }
+    expect(order).toEqual([
+      [0, 1],
+      [2, 3],
+      [4, 0],
+      [1, 2],
+      [3, 4],
+    ])
+    expect(taken).toEqual([2, 2, 2, 2, 2])
+  })
+
+  it('a partition that empties and fills again is drained within one round, and keeps its place in expiry order', () => {
+    const c = cluster({ t: [1, 1, 1] })
+    const acc = accumulator({ lingerMs: 0, batchSize: ONE_RECORD_BATCH, deliveryTimeoutMs: 1000 })
+    append(acc, c, 0, { partition: 0 })
+    for (let p = 1; p < 3; p++) for (let i = 0; i < 3; i++) append(acc, c, 0, { partition: p })
+    const take = (now: number) => acc.drain(c, acc.ready(c, now).readyNodes, 2 * ONE_RECORD_BATCH, now).get(1)?.map((b) => b.partition) ?? []
+    expect(take(0)).toEqual([0, 1]) // partition 0 is empty now
+    expect(acc.batchesFor('t', 0)).toHaveLength(0)
+    append(acc, c, 1, { partition: 0 })
+    // The next drain starts where the cut was (2); the refilled partition comes after the others, within this round,
+    expect(take(1)).toEqual([2, 1])
+    // and, cut there, leads the next.
+    expect(take(2)).toEqual([0, 2])
+    expect(take(3)).toEqual([1, 2])
+    expect(take(4)).toEqual([])
+    // Fill in reverse order: expiry still reports in partition (queue creation) order.
+    append(acc, c, 5, { partition: 2 })
+    append(acc, c, 5, { partition: 1 })
+    append(acc, c, 5, { partition: 0 })
+    expect(acc.expiredBatches(2000).map((b) => b.partition)).toEqual([0, 1, 2])
+    expect(acc.hasUndrained()).toBe(false)
+    expect(acc.ready(c, 2000).readyNodes.size).toBe(0)
+    // A retried batch refills its queue too.
+    append(acc, c, 2000, { partition: 1 })
+    const [b] = acc.drain(c, new Set([1]), 1 << 20, 2000).get(1)!
+    expect(acc.ready(c, 2001).readyNodes.size).toBe(0)
+    acc.reenqueue(b!, 2001)
+    expect(acc.ready(c, 2001).nextReadyCheckDelayMs).toBe(100)
+    expect(acc.drain(c, acc.ready(c, 2101).readyNodes, 1 << 20, 2101).get(1)).toEqual([b])
+  })
+
+  it('follows a leader move: the partition is ready and drained on its new leader only', () => {
+    const acc = accumulator({ lingerMs: 0 })
+    const c1 = cluster({ t: [1, 2] })
+    append(acc, c1, 0, { partition: 0 })
+    expect([...acc.ready(c1, 0).readyNodes]).toEqual([1])
+    const c2 = cluster({ t: [2, 2] })
+    expect([...acc.ready(c2, 0).readyNodes]).toEqual([2])
+    expect(acc.drain(c2, new Set([1, 2]), 1 << 20, 0).get(1)).toEqual([])
+    append(acc, c2, 0, { partition: 0 })
+    append(acc, c2, 0, { partition: 1 })
+    // Leader unknown, then known again: reported, then drained.
+    const c3 = cluster({ t: [-1, 2] })
+    const r = acc.ready(c3, 0)
+    expect([...r.readyNodes]).toEqual([2])
+    expect([...r.unknownLeaderTopics]).toEqual(['t'])
+    expect(acc.drain(c3, r.readyNodes, 1 << 20, 0).get(2)!.map((b) => b.partition)).toEqual([1])
+    const c4 = cluster({ t: [3, 2] })
+    const r4 = acc.ready(c4, 0)
+    expect([...r4.readyNodes]).toEqual([3])
+    expect(r4.unknownLeaderTopics.size).toBe(0)
+    expect(acc.drain(c4, r4.readyNodes, 1 << 20, 0).get(3)!.map((b) => b.partition)).toEqual([0])
+    expect(acc.hasUndrained()).toBe(false)
+  })
+
+  it('takes undrained batches of one node and aborts undrained ones, leaving the lists consistent', () => {
+    const c = cluster({ t: [1, 2] })
+    const acc = accumulator({ lingerMs: 0 })
+    append(acc, c, 0, { partition: 0 })
+    append(acc, c, 0, { partition: 1 })
+    acc.ready(c, 0)
+    expect(acc.takeUndrainedBatchesFor(1).map((b) => b.partition)).toEqual([0])
+    expect([...acc.ready(c, 0).readyNodes]).toEqual([2])
+    acc.abortUndrainedBatches(new Error('aborted'))
+    expect(acc.ready(c, 0).readyNodes.size).toBe(0)
+    append(acc, c, 1, { partition: 0 })
+    expect([...acc.ready(c, 1).readyNodes]).toEqual([1])
+    expect(acc.drain(c, new Set([1]), 1 << 20, 1).get(1)!.map((b) => b.partition)).toEqual([0])
+  })
+
+  it('feeds the load stats without allocating new arrays each pass', () => {
+    const c = cluster({ t: [1, 2, 3] })
+    const seen: Int32Array[] = []
+    const sticky: StickyPartitionSource = {
+      peekCurrentPartitionInfo: () => ({ partition: 0 }),
+      updatePartitionInfo: () => {},
+      updatePartitionLoadStats: (sizes) => void (sizes !== null && seen.push(sizes)),
+    }
+    const acc = accumulator({ createPartitioner: () => sticky })
+    for (let p = 1; p < 3; p++) append(acc, c, 0, { partition: p })
+    for (let pass = 0; pass < 4; pass++) {
+      append(acc, c, 0, { partition: UNKNOWN_PARTITION })
+      acc.ready(c, 0)
+    }
+    expect(seen).toHaveLength(4)
+    // Two pairs in turn: the partitioner may keep the last pair until the next call.
+    expect(seen[2]).toBe(seen[0])
+    expect(seen[3]).toBe(seen[1])
+    expect(seen[1]).not.toBe(seen[0])
+  })
+})
+
 describe('RecordAccumulator memory', () => {
   it('routes appends that need a new batch through appendAsync while the pool is exhausted, in order', async () => {
     const c = cluster({ t: [1, 1] })
@@ -545,13 +720,20 @@ describe('RecordAccumulator with a sticky partitioner', () => {
     append(acc, c, 0, { partition: 0 })
     append(acc, c, 0, { partition: 1 })
     append(acc, c, 0, { partition: 3 })
+    // Fed only after a keyless append: the stats are read only when the sticky partitioner chooses.
+    const fed = sticky.stats.length
+    acc.ready(c, 0)
+    expect(sticky.stats).toHaveLength(fed)
+    append(acc, c, 0, { partition: UNKNOWN_PARTITION })
     acc.ready(c, 0)
     // Queues in creation order: 2, 0, 1, 3(leaderless, left out).
-    expect(sticky.stats.at(-1)).toEqual([[1, 2, 1], [2, 0, 1], 3])
+    expect(sticky.stats.at(-1)).toEqual([[2, 2, 1], [2, 0, 1], 3])
     acc.updateNodeLatencyStats(1, 0, true)
     acc.updateNodeLatencyStats(1, 150, false) // node 1 not drainable for 150 ms > 100
+    append(acc, c, 150, { partition: UNKNOWN_PARTITION })
     acc.ready(c, 150)
-    expect(sticky.stats.at(-1)).toEqual([[1, 1, 2], [2, 1, 0], 2])
+    expect(sticky.stats.at(-1)).toEqual([[3, 1, 2], [2, 1, 0], 2])
+    expect(sticky.stats).toHaveLength(fed + 2)
   })
 
   it('does not feed stats when adaptive partitioning is off', () => {
