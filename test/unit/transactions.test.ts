@@ -41,7 +41,7 @@ import { Sender } from '../../src/producer/sender.js'
 import { TransactionManager } from '../../src/producer/transaction-manager.js'
 import type { TransactionalResult } from '../../src/producer/transactions/transactional-result.js'
 import { decodeRecordBatches } from '../harness/record-batch-decoder.js'
-import { ScriptedClient, type ScriptedRequest } from '../harness/scripted-client.js'
+import { ScriptedClient, type ScriptedRequest, scriptedProducer, until } from '../harness/scripted-client.js'
 
 const T0 = 1_700_000_000_000
 const TOPIC = 't'
@@ -1074,46 +1074,31 @@ describe('KafkaProducer transactional calls on a scripted client', () => {
     await Promise.all(producers.splice(0).map((p) => p.close({ timeoutMs: 0 })))
   })
 
-  async function until(cond: () => boolean, what: string): Promise<void> {
-    const deadline = Date.now() + 5000
-    while (!cond()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-      await new Promise((r) => setTimeout(r, 1))
-    }
-  }
-
   async function nextOf(client: ScriptedClient, api: string, n: number): Promise<ScriptedRequest> {
     await until(() => client.sentOf(api).length >= n, `${api} #${n}`)
     return client.sentOf(api)[n - 1]!
   }
 
+  /** A transactional producer (transactions v2) on the scripted client; `init()` runs initTransactions() to completion. */
   function transactionalProducer(maxBlockMs: number) {
-    let client!: ScriptedClient
-    let metadata!: ProducerMetadata
-    const producer = new KafkaProducer(
-      { bootstrapServers: 'bootstrap:9092', transactionalId: TXN_ID, lingerMs: 0, maxBlockMs },
-      {
-        random: MID,
-        createClient: (parts) => {
-          metadata = parts.metadata
-          metadata.add(TOPIC, parts.time())
-          metadata.update(clusterView(), parts.time())
-          client = new ScriptedClient(parts.metadata, parts.time)
-          const versions = { Produce: 12, FindCoordinator: 6, InitProducerId: 6, AddPartitionsToTxn: 5, AddOffsetsToTxn: 4, EndTxn: 5, TxnOffsetCommit: 6 }
-          client.apiVersions = { '1': versions, '2': versions }
-          client.features = { epoch: 7n, levels: new Map([['transaction.version', 2]]) }
-          return client
-        },
+    const { producer, client, metadata } = scriptedProducer({
+      config: { transactionalId: TXN_ID, lingerMs: 0, maxBlockMs },
+      view: clusterView(),
+      random: MID,
+      setup: (c) => {
+        const versions = { Produce: 12, FindCoordinator: 6, InitProducerId: 6, AddPartitionsToTxn: 5, AddOffsetsToTxn: 4, EndTxn: 5, TxnOffsetCommit: 6 }
+        c.apiVersions = { '1': versions, '2': versions }
+        c.features = { epoch: 7n, levels: new Map([['transaction.version', 2]]) }
       },
-    )
+    })
     producers.push(producer)
     const init = async (): Promise<void> => {
       const done = producer.initTransactions()
-      client.respond(await nextOf(client, 'FindCoordinator', 1), findCoordinatorAnswer(1))
-      client.respond(await nextOf(client, 'InitProducerId', 1), initAnswer(0, 1000n, 0))
+      client().respond(await nextOf(client(), 'FindCoordinator', 1), findCoordinatorAnswer(1))
+      client().respond(await nextOf(client(), 'InitProducerId', 1), initAnswer(0, 1000n, 0))
       await done
     }
-    return { producer, client: () => client, metadata: () => metadata, init }
+    return { producer, client, metadata, init }
   }
 
   it('commitTransaction() that timed out (max.block.ms) can be called again and returns the outcome of the same commit', async () => {
