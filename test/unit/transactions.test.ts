@@ -5,7 +5,7 @@
  * clock. Each test calls the manager's application-side methods as
  * KafkaProducer does, runs Sender passes, and answers the requests it sends.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { type MetadataResponseView, ProducerMetadata } from '../../src/clients/metadata.js'
 import {
   KafkaCompressionError,
@@ -1079,12 +1079,16 @@ describe('KafkaProducer transactional calls on a scripted client', () => {
     return client.sentOf(api)[n - 1]!
   }
 
-  /** A transactional producer (transactions v2) on the scripted client; `init()` runs initTransactions() to completion. */
-  function transactionalProducer(maxBlockMs: number) {
+  /**
+   * A transactional producer (transactions v2) on the scripted client; `init()` runs initTransactions() to
+   * completion. `time`: the producer's clock (default Date.now); `config`: more producer options.
+   */
+  function transactionalProducer(maxBlockMs: number, options: { time?: () => number; config?: Record<string, unknown> } = {}) {
     const { producer, client, metadata } = scriptedProducer({
-      config: { transactionalId: TXN_ID, lingerMs: 0, maxBlockMs },
+      config: { transactionalId: TXN_ID, lingerMs: 0, maxBlockMs, ...options.config },
       view: clusterView(),
       random: MID,
+      ...(options.time !== undefined ? { time: options.time } : {}),
       setup: (c) => {
         const versions = { Produce: 12, FindCoordinator: 6, InitProducerId: 6, AddPartitionsToTxn: 5, AddOffsetsToTxn: 4, EndTxn: 5, TxnOffsetCommit: 6 }
         c.apiVersions = { '1': versions, '2': versions }
@@ -1184,9 +1188,9 @@ describe('KafkaProducer transactional calls on a scripted client', () => {
   })
 
   /** Metadata learns topic 'later' (one partition, leader 1). */
-  function publishLater(metadata: ProducerMetadata): void {
+  function publishLater(metadata: ProducerMetadata, nowMs = Date.now()): void {
     const view = clusterView()
-    metadata.add('later', Date.now())
+    metadata.add('later', nowMs)
     metadata.update(
       {
         ...view,
@@ -1195,7 +1199,7 @@ describe('KafkaProducer transactional calls on a scripted client', () => {
           { errorCode: 0, name: 'later', partitions: [{ errorCode: 0, partitionIndex: 0, leaderId: 1, leaderEpoch: 0, replicaNodes: [1], isrNodes: [1] }] },
         ],
       },
-      Date.now(),
+      nowMs,
     )
   }
 
@@ -1334,4 +1338,82 @@ describe('KafkaProducer transactional calls on a scripted client', () => {
     await producer.commitTransaction()
     expect(c.sentOf('EndTxn')).toEqual([])
   })
+
+  // Java's commitTransaction waits on one TransactionalRequestResult with one maxBlockTimeMs; here the commit
+  // first waits for the sends made before it that still wait in the producer, and max.block.ms still counts
+  // once, from the call, over that wait and EndTxn together.
+  it.each(['metadata', 'buffer.memory'] as const)(
+    'commitTransaction() waiting for an earlier send (waiting for %s) rejects with KafkaTimeoutError max.block.ms after the call, not after the wait',
+    async (waitsFor) => {
+      // Fake setTimeout (the max.block.ms timer, the waits, the scripted poll's wait) moved in step with the producer's clock.
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+      try {
+        let now = T0
+        const { producer, client, metadata } = transactionalProducer(1000, {
+          time: () => now,
+          // One 16 KiB batch fits in the buffer, not two: a second batch waits until the first one's Produce is answered.
+          config: waitsFor === 'buffer.memory' ? { bufferMemory: 20_000, batchSize: 16_384 } : {},
+        })
+        const c = client()
+        const advance = async (ms: number): Promise<void> => {
+          for (let i = 0; i < ms; i++) {
+            now += 1
+            await vi.advanceTimersByTimeAsync(1)
+          }
+        }
+        const next = async (api: string, n: number): Promise<ScriptedRequest> => {
+          for (let waited = 0; c.sentOf(api).length < n; waited++) {
+            if (waited > 2000) throw new Error(`no ${api} #${n}`)
+            await advance(1)
+          }
+          return c.sentOf(api)[n - 1]!
+        }
+        const initialized = producer.initTransactions()
+        c.respond(await next('FindCoordinator', 1), findCoordinatorAnswer(1))
+        c.respond(await next('InitProducerId', 1), initAnswer(0, 1000n, 0))
+        await initialized
+
+        producer.beginTransaction()
+        let first: ScriptedRequest | null = null
+        if (waitsFor === 'buffer.memory') {
+          void producer.send({ topic: TOPIC, partition: 0, value: 'a'.repeat(10_000) })
+          first = await next('Produce', 1) // in flight, holding its 16 KiB
+        }
+        const early = producer.send(
+          waitsFor === 'metadata' ? { topic: 'later', partition: 0, value: 'early' } : { topic: TOPIC, partition: 1, value: 'b'.repeat(10_000) },
+        )
+        const calledAt = now
+        let outcome: Error | null | undefined
+        void producer.commitTransaction().then(
+          () => (outcome = null),
+          (e: Error) => (outcome = e),
+        )
+        // 600 ms into the call the earlier send gets in, and the commit sends its records, then EndTxn.
+        await advance(600)
+        expect(outcome).toBeUndefined()
+        expect(producer.inspect().waitingSends).toMatchObject({ sends: 1, head: waitsFor === 'metadata' ? 'metadata' : 'memory', oldestAgeMs: 600 })
+        expect(c.sentOf('EndTxn')).toEqual([])
+        if (first !== null) c.respond(first, produceAnswer(first))
+        else publishLater(metadata(), now)
+        const produce = await next('Produce', first !== null ? 2 : 1)
+        c.respond(produce, produceAnswer(produce))
+        await early
+        const end = await next('EndTxn', 1)
+        expect((end.body as EndTxnRequest).committed).toBe(true)
+        // EndTxn is never answered: the call gives up max.block.ms after it was made, not after its wait ended.
+        await advance(calledAt + 999 - now)
+        expect(outcome).toBeUndefined()
+        await advance(1)
+        expect(outcome).toBeInstanceOf(KafkaTimeoutError)
+        expect(outcome!.message).toMatch(/1000 ms \(max\.block\.ms\)/)
+        // The commit goes on (Java): its outcome comes to the repeated call.
+        c.respond(end, endTxnAnswer(0, 1000n, 1))
+        const again = producer.commitTransaction()
+        await advance(10)
+        await again
+      } finally {
+        vi.useRealTimers()
+      }
+    },
+  )
 })
