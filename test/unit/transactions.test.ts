@@ -5,7 +5,7 @@
  * clock. Each test calls the manager's application-side methods as
  * KafkaProducer does, runs Sender passes, and answers the requests it sends.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { type MetadataResponseView, ProducerMetadata } from '../../src/clients/metadata.js'
 import {
   KafkaCompressionError,
@@ -41,7 +41,7 @@ import { Sender } from '../../src/producer/sender.js'
 import { TransactionManager } from '../../src/producer/transaction-manager.js'
 import type { TransactionalResult } from '../../src/producer/transactions/transactional-result.js'
 import { decodeRecordBatches } from '../harness/record-batch-decoder.js'
-import { ScriptedClient, type ScriptedRequest } from '../harness/scripted-client.js'
+import { ScriptedClient, type ScriptedRequest, scriptedProducer, until } from '../harness/scripted-client.js'
 
 const T0 = 1_700_000_000_000
 const TOPIC = 't'
@@ -70,13 +70,16 @@ function clusterView(): MetadataResponseView {
   }
 }
 
-/** Versions brokers 1 and 2 negotiated (Kafka 4.x), and `transaction.version` as the cluster finalized it. */
-function setup(transactionVersion: 1 | 2, compression?: BatchCompression) {
+/**
+ * Versions brokers 1 and 2 negotiated (Kafka 4.x), and `transaction.version` as the cluster finalized it.
+ * `initProducerIdVersion` below 3: a coordinator without KIP-360, which cannot bump a producer's epoch.
+ */
+function setup(transactionVersion: 1 | 2, compression?: BatchCompression, initProducerIdVersion = 6) {
   const metadata = new ProducerMetadata([{ host: 'bootstrap', port: 9092 }], 300_000, 300_000, 100, 1000, MID)
   metadata.add(TOPIC, now)
   metadata.update(clusterView(), now)
   const client = new ScriptedClient(metadata, clock, 5)
-  const versions = { Produce: 12, FindCoordinator: 6, InitProducerId: 6, AddPartitionsToTxn: 5, AddOffsetsToTxn: 4, EndTxn: 5, TxnOffsetCommit: 6 }
+  const versions = { Produce: 12, FindCoordinator: 6, InitProducerId: initProducerIdVersion, AddPartitionsToTxn: 5, AddOffsetsToTxn: 4, EndTxn: 5, TxnOffsetCommit: 6 }
   client.apiVersions = { '1': versions, '2': versions }
   client.features = { epoch: 7n, levels: new Map([['transaction.version', transactionVersion]]) }
   const tm = new TransactionManager({ transactionalId: TXN_ID, transactionTimeoutMs: 60_000, retryBackoffMs: 100, finalizedFeatures: () => client.finalizedFeatures() })
@@ -153,7 +156,11 @@ function setup(transactionVersion: 1 | 2, compression?: BatchCompression) {
     pass()
     const initReq = only('InitProducerId')
     expect(initReq.destination).toBe(1)
-    expect(initReq.body as InitProducerIdRequest).toEqual({ transactionalId: TXN_ID, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 })
+    expect(initReq.body as InitProducerIdRequest).toEqual({
+      transactionalId: TXN_ID,
+      transactionTimeoutMs: 60_000,
+      ...(initProducerIdVersion >= 3 ? { producerId: -1n, producerEpoch: -1 } : {}),
+    })
     client.respond(initReq, initAnswer(0, 1000n, 0))
     pass()
     await outcome(tm, result)
@@ -270,6 +277,60 @@ function batchHeaders(req: ScriptedRequest): { partition: number; isTransactiona
     }
   }
   return out
+}
+
+type Setup = ReturnType<typeof setup>
+
+/** One record to partition 0 of the open transaction, written at `baseOffset` (v1: its partition added first). */
+function writeOneRecord(s: Setup, version: 1 | 2, baseOffset = 0n): void {
+  s.send(0)
+  s.pass()
+  if (version === 1) {
+    const add = s.only('AddPartitionsToTxn')
+    s.client.respond(add, addPartitionsAnswer(add))
+    s.pass()
+    s.pass()
+  }
+  const produce = s.only('Produce')
+  s.client.respond(produce, withOffsets(produceAnswer(produce), baseOffset, -1n))
+  s.pass()
+}
+
+/** `res` with each partition's base offset (those without an error) and log start offset set. */
+function withOffsets(res: ProduceResponse, baseOffset: bigint, logStartOffset: bigint): ProduceResponse {
+  return {
+    ...res,
+    topics: res.topics.map((t) => ({ ...t, partitions: t.partitions.map((p) => ({ ...p, baseOffset: p.errorCode === 0 ? baseOffset : -1n, logStartOffset })) })),
+  }
+}
+
+/**
+ * A whole transaction after recovery: its requests carry `epoch`, its first batch starts at sequence 0, and
+ * its commit completes (v2: EndTxn bumps the epoch once more).
+ */
+async function nextTransactionCommits(s: Setup, version: 1 | 2, epoch: number): Promise<void> {
+  s.tm.beginTransaction()
+  s.send(0)
+  s.pass()
+  if (version === 1) {
+    const add = s.only('AddPartitionsToTxn')
+    expect(add.body as AddPartitionsToTxnRequest).toMatchObject({ v3AndBelowProducerId: 1000n, v3AndBelowProducerEpoch: epoch })
+    s.client.respond(add, addPartitionsAnswer(add))
+    s.pass()
+    s.pass()
+  }
+  const produce = s.only('Produce')
+  expect(batchHeaders(produce)).toEqual([{ partition: 0, isTransactional: true, producerId: 1000n, producerEpoch: epoch, baseSequence: 0 }])
+  s.client.respond(produce, produceAnswer(produce))
+  s.pass()
+  const commit = s.tm.beginCommit()
+  s.pass()
+  const end = s.only('EndTxn')
+  expect(end.body as EndTxnRequest).toMatchObject({ producerId: 1000n, producerEpoch: epoch, committed: true })
+  s.client.respond(end, version === 2 ? endTxnAnswer(0, 1000n, epoch + 1) : endTxnAnswer(0))
+  s.pass()
+  await outcome(s.tm, commit)
+  expect(s.tm.state).toBe('READY')
 }
 
 describe('transactions v1 (AddPartitionsToTxn)', () => {
@@ -774,16 +835,16 @@ describe('commitTransaction() with a record that fails', () => {
 
 describe('EndTxn(abort) answered with an abortable error', () => {
   // Java fails the abort and stays ABORTING_TRANSACTION (transitionToAbortableError skips), where no call is
-  // valid any more; here the producer becomes fatal instead of stuck, and says why.
-  it.each(['TRANSACTION_ABORTABLE', 'UNKNOWN_PRODUCER_ID'] as const)('%s makes the producer fatal, not stuck in ABORTING_TRANSACTION', async (name) => {
-    const s = setup(2)
+  // valid any more; here the producer becomes fatal instead of stuck, and says why. UNKNOWN_PRODUCER_ID is
+  // fatal only from a coordinator that cannot bump the epoch (see the next describe for one that can).
+  it.each([
+    { name: 'TRANSACTION_ABORTABLE', version: 2, initProducerIdVersion: 6 },
+    { name: 'UNKNOWN_PRODUCER_ID', version: 1, initProducerIdVersion: 2 },
+  ] as const)('$name (transaction.version $version, InitProducerId v$initProducerIdVersion) makes the producer fatal, not stuck in ABORTING_TRANSACTION', async ({ name, version, initProducerIdVersion }) => {
+    const s = setup(version, undefined, initProducerIdVersion)
     await s.init()
     s.tm.beginTransaction()
-    s.send(0)
-    s.pass()
-    const produce = s.only('Produce')
-    s.client.respond(produce, produceAnswer(produce))
-    s.pass()
+    await writeOneRecord(s, version)
     const abort = s.tm.beginAbort()
     s.pass()
     const end = s.only('EndTxn')
@@ -795,6 +856,7 @@ describe('EndTxn(abort) answered with an abortable error', () => {
     expect(() => s.tm.beginAbort()).toThrow(KafkaFatalProducerError)
     expect(() => s.tm.beginTransaction()).toThrow(KafkaFatalProducerError)
     expect(() => s.tm.ensureSendAllowed()).toThrow(KafkaFatalProducerError)
+    expect(s.client.sentOf('InitProducerId')).toHaveLength(1) // initTransactions()' own: no bump was tried
   })
 
   it('TRANSACTION_ABORTABLE on EndTxn(commit) stays abortable: abort recovers', async () => {
@@ -815,52 +877,232 @@ describe('EndTxn(abort) answered with an abortable error', () => {
  * sends), on a scripted client. The producer's loop runs on the event loop,
  * so these wait for requests with real (short) timers.
  */
+/**
+ * Java's abortableErrorIfPossible: UNKNOWN_PRODUCER_ID answering AddPartitionsToTxn, AddOffsetsToTxn or EndTxn
+ * makes the transaction abortable when the coordinator can bump the epoch (InitProducerId v3+, KIP-360), and
+ * the abort then bumps it with InitProducerId carrying the current id and epoch; without KIP-360 it is fatal.
+ * On Produce it is abortable either way (maybeTransitionToErrorState). TxnOffsetCommit has no case for it in
+ * Java (fatal, as any unexpected error).
+ */
+describe('UNKNOWN_PRODUCER_ID on transactional requests (Java: abortableErrorIfPossible)', () => {
+  type Kind = 'AddPartitionsToTxn' | 'AddOffsetsToTxn' | 'EndTxn(commit)' | 'Produce'
+  const UNKNOWN = ErrorCode.UNKNOWN_PRODUCER_ID
+
+  /**
+   * In a v1 transaction, has `kind` answered with UNKNOWN_PRODUCER_ID. Returns the result the application
+   * awaits for it (null: none, the error shows in the state), and whether anything joined the transaction at
+   * the coordinator (so the abort sends EndTxn).
+   */
+  function provoke(s: Setup, kind: Kind): { result: TransactionalResult | null; started: boolean } {
+    s.tm.beginTransaction()
+    switch (kind) {
+      case 'AddPartitionsToTxn': {
+        s.send(0)
+        s.pass()
+        const add = s.only('AddPartitionsToTxn')
+        s.client.respond(add, addPartitionsAnswer(add, UNKNOWN))
+        s.pass()
+        return { result: null, started: false }
+      }
+      case 'AddOffsetsToTxn': {
+        const result = s.tm.sendOffsetsToTransaction([{ topic: 'in', partition: 0, offset: 1n }], { groupId: 'g' })
+        s.pass()
+        s.client.respond(s.only('AddOffsetsToTxn'), { throttleTimeMs: 0, errorCode: UNKNOWN } satisfies AddOffsetsToTxnResponse)
+        s.pass()
+        return { result, started: false }
+      }
+      case 'EndTxn(commit)': {
+        writeOneRecord(s, 1)
+        const result = s.tm.beginCommit()
+        s.pass()
+        s.client.respond(s.only('EndTxn'), endTxnAnswer(UNKNOWN))
+        s.pass()
+        return { result, started: true }
+      }
+      case 'Produce': {
+        // The first batch is acknowledged at offset 5; the broker then no longer knows the producer although
+        // its log still starts at 0, below that offset: not retention, the batch fails (Java's canRetry).
+        writeOneRecord(s, 1, 5n)
+        const r = s.send(0)
+        s.pass()
+        const produce = s.only('Produce')
+        s.client.respond(produce, withOffsets(produceAnswer(produce, UNKNOWN), -1n, 0n))
+        s.pass()
+        expect(r.err).toMatchObject({ code: 'UNKNOWN_PRODUCER_ID' })
+        return { result: null, started: true }
+      }
+    }
+  }
+
+  it.each(['AddPartitionsToTxn', 'AddOffsetsToTxn', 'EndTxn(commit)', 'Produce'] as const)(
+    '%s: abortable when the coordinator can bump the epoch; abortTransaction() bumps it with InitProducerId and the next transaction runs on it',
+    async (kind) => {
+      const s = setup(1)
+      await s.init()
+      const { result, started } = provoke(s, kind)
+      if (result !== null) await expect(outcome(s.tm, result)).rejects.toMatchObject({ name: 'KafkaTransactionAbortableError', code: 'UNKNOWN_PRODUCER_ID' })
+      expect(s.tm.state).toBe('ABORTABLE_ERROR')
+      expect(s.tm.fatalError).toBeNull()
+      expect(() => s.tm.beginCommit()).toThrow(KafkaTransactionAbortableError)
+      const abort = s.tm.beginAbort()
+      s.pass()
+      if (started) {
+        const end = s.only('EndTxn')
+        expect(end.body as EndTxnRequest).toMatchObject({ producerId: 1000n, producerEpoch: 0, committed: false })
+        s.client.respond(end, endTxnAnswer(0))
+        s.pass()
+        s.pass()
+      }
+      const bump = s.only('InitProducerId')
+      expect(bump.body as InitProducerIdRequest).toEqual({ transactionalId: TXN_ID, transactionTimeoutMs: 60_000, producerId: 1000n, producerEpoch: 0 })
+      s.client.respond(bump, initAnswer(0, 1000n, 1))
+      s.pass()
+      await outcome(s.tm, abort)
+      expect(s.tm.state).toBe('READY')
+      expect(s.tm.producerIdAndEpoch).toEqual({ producerId: 1000n, epoch: 1 })
+      await nextTransactionCommits(s, 1, 1)
+    },
+  )
+
+  it.each(['AddPartitionsToTxn', 'AddOffsetsToTxn', 'EndTxn(commit)'] as const)(
+    '%s: fatal when the coordinator cannot bump the epoch (InitProducerId v2, before KIP-360)',
+    async (kind) => {
+      const s = setup(1, undefined, 2)
+      await s.init()
+      const { result } = provoke(s, kind)
+      if (result !== null) await expect(outcome(s.tm, result)).rejects.toMatchObject({ name: 'KafkaFatalProducerError', code: 'UNKNOWN_PRODUCER_ID' })
+      expect(s.tm.state).toBe('FATAL_ERROR')
+      expect(s.tm.fatalError).toMatchObject({ code: 'UNKNOWN_PRODUCER_ID' })
+      expect(() => s.tm.beginAbort()).toThrow(KafkaFatalProducerError)
+      expect(() => s.tm.beginTransaction()).toThrow(KafkaFatalProducerError)
+    },
+  )
+
+  it('Produce: abortable even when the coordinator cannot bump the epoch; the abort sends EndTxn only and the next transaction keeps the epoch', async () => {
+    const s = setup(1, undefined, 2)
+    await s.init()
+    provoke(s, 'Produce')
+    expect(s.tm.state).toBe('ABORTABLE_ERROR')
+    const abort = s.tm.beginAbort()
+    s.pass()
+    s.client.respond(s.only('EndTxn'), endTxnAnswer(0))
+    s.pass()
+    s.pass()
+    expect(s.newRequests()).toEqual([])
+    await outcome(s.tm, abort)
+    expect(s.tm.producerIdAndEpoch).toEqual({ producerId: 1000n, epoch: 0 })
+    await nextTransactionCommits(s, 1, 0)
+  })
+
+  it('TxnOffsetCommit: fatal, as in Java (its handler has no case for it)', async () => {
+    const s = setup(2)
+    await s.init()
+    s.tm.beginTransaction()
+    const r = s.tm.sendOffsetsToTransaction([{ topic: 'in', partition: 0, offset: 1n }], { groupId: 'g' })
+    s.pass()
+    s.client.respond(s.only('FindCoordinator'), { ...findCoordinatorAnswer(2), coordinators: [{ key: 'g', nodeId: 2, host: 'broker2', port: 9092, errorCode: 0, errorMessage: null }] })
+    s.pass()
+    s.pass()
+    s.client.respond(s.only('TxnOffsetCommit'), { throttleTimeMs: 0, topics: [{ name: 'in', topicId: '', partitions: [{ partitionIndex: 0, errorCode: UNKNOWN }] }] })
+    s.pass()
+    await expect(outcome(s.tm, r)).rejects.toMatchObject({ name: 'KafkaFatalProducerError', code: 'UNKNOWN_PRODUCER_ID' })
+  })
+
+  // Java's EndTxnHandler fails the abort (abortableErrorIfPossible) and stays ABORTING_TRANSACTION, where no
+  // call is valid; here the abort goes on with the epoch bump that ends every recovery from an abortable error.
+  it.each([
+    { version: 1, bumpQueued: false },
+    { version: 2, bumpQueued: false },
+    { version: 1, bumpQueued: true },
+  ] as const)(
+    'EndTxn(abort), transaction.version $version (bump already queued: $bumpQueued): the abort ends through InitProducerId with the current id and epoch, and the next transaction runs on the new epoch',
+    async ({ version, bumpQueued }) => {
+      const s = setup(version)
+      await s.init()
+      s.tm.beginTransaction()
+      writeOneRecord(s, version)
+      if (bumpQueued) {
+        // An abortable error with transaction.version 1: the abort is followed by an epoch bump anyway.
+        s.send(0)
+        s.pass()
+        const produce = s.only('Produce')
+        s.client.respond(produce, produceAnswer(produce, ErrorCode.TRANSACTION_ABORTABLE))
+        s.pass()
+        expect(s.tm.state).toBe('ABORTABLE_ERROR')
+      }
+      const abort = s.tm.beginAbort()
+      s.pass()
+      const end = s.only('EndTxn')
+      expect(end.body as EndTxnRequest).toMatchObject({ producerId: 1000n, producerEpoch: 0, committed: false })
+      s.client.respond(end, endTxnAnswer(UNKNOWN))
+      s.pass()
+      s.pass()
+      expect(s.tm.state).toBe('INITIALIZING')
+      const bump = s.only('InitProducerId')
+      expect(bump.body as InitProducerIdRequest).toEqual({ transactionalId: TXN_ID, transactionTimeoutMs: 60_000, producerId: 1000n, producerEpoch: 0 })
+      s.client.respond(bump, initAnswer(0, 1000n, 1))
+      s.pass()
+      s.pass()
+      expect(s.newRequests()).toEqual([]) // one InitProducerId, even when the abort had queued one already
+      await outcome(s.tm, abort)
+      expect(s.tm.state).toBe('READY')
+      expect(s.tm.producerIdAndEpoch).toEqual({ producerId: 1000n, epoch: 1 })
+      await nextTransactionCommits(s, version, 1)
+    },
+  )
+
+  it('EndTxn(abort): a bump the coordinator fences ends the producer, and the abort reports it', async () => {
+    const s = setup(2)
+    await s.init()
+    s.tm.beginTransaction()
+    writeOneRecord(s, 2)
+    const abort = s.tm.beginAbort()
+    s.pass()
+    s.client.respond(s.only('EndTxn'), endTxnAnswer(UNKNOWN))
+    s.pass()
+    s.pass()
+    s.client.respond(s.only('InitProducerId'), initAnswer(ErrorCode.PRODUCER_FENCED))
+    s.pass()
+    await expect(outcome(s.tm, abort)).rejects.toMatchObject({ name: 'KafkaFatalProducerError', code: 'PRODUCER_FENCED' })
+    expect(s.tm.state).toBe('FATAL_ERROR')
+  })
+})
+
 describe('KafkaProducer transactional calls on a scripted client', () => {
   const producers: KafkaProducer[] = []
   afterEach(async () => {
     await Promise.all(producers.splice(0).map((p) => p.close({ timeoutMs: 0 })))
   })
 
-  async function until(cond: () => boolean, what: string): Promise<void> {
-    const deadline = Date.now() + 5000
-    while (!cond()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-      await new Promise((r) => setTimeout(r, 1))
-    }
-  }
-
   async function nextOf(client: ScriptedClient, api: string, n: number): Promise<ScriptedRequest> {
     await until(() => client.sentOf(api).length >= n, `${api} #${n}`)
     return client.sentOf(api)[n - 1]!
   }
 
-  function transactionalProducer(maxBlockMs: number) {
-    let client!: ScriptedClient
-    let metadata!: ProducerMetadata
-    const producer = new KafkaProducer(
-      { bootstrapServers: 'bootstrap:9092', transactionalId: TXN_ID, lingerMs: 0, maxBlockMs },
-      {
-        random: MID,
-        createClient: (parts) => {
-          metadata = parts.metadata
-          metadata.add(TOPIC, parts.time())
-          metadata.update(clusterView(), parts.time())
-          client = new ScriptedClient(parts.metadata, parts.time)
-          const versions = { Produce: 12, FindCoordinator: 6, InitProducerId: 6, AddPartitionsToTxn: 5, AddOffsetsToTxn: 4, EndTxn: 5, TxnOffsetCommit: 6 }
-          client.apiVersions = { '1': versions, '2': versions }
-          client.features = { epoch: 7n, levels: new Map([['transaction.version', 2]]) }
-          return client
-        },
+  /**
+   * A transactional producer (transactions v2) on the scripted client; `init()` runs initTransactions() to
+   * completion. `time`: the producer's clock (default Date.now); `config`: more producer options.
+   */
+  function transactionalProducer(maxBlockMs: number, options: { time?: () => number; config?: Record<string, unknown> } = {}) {
+    const { producer, client, metadata } = scriptedProducer({
+      config: { transactionalId: TXN_ID, lingerMs: 0, maxBlockMs, ...options.config },
+      view: clusterView(),
+      random: MID,
+      ...(options.time !== undefined ? { time: options.time } : {}),
+      setup: (c) => {
+        const versions = { Produce: 12, FindCoordinator: 6, InitProducerId: 6, AddPartitionsToTxn: 5, AddOffsetsToTxn: 4, EndTxn: 5, TxnOffsetCommit: 6 }
+        c.apiVersions = { '1': versions, '2': versions }
+        c.features = { epoch: 7n, levels: new Map([['transaction.version', 2]]) }
       },
-    )
+    })
     producers.push(producer)
     const init = async (): Promise<void> => {
       const done = producer.initTransactions()
-      client.respond(await nextOf(client, 'FindCoordinator', 1), findCoordinatorAnswer(1))
-      client.respond(await nextOf(client, 'InitProducerId', 1), initAnswer(0, 1000n, 0))
+      client().respond(await nextOf(client(), 'FindCoordinator', 1), findCoordinatorAnswer(1))
+      client().respond(await nextOf(client(), 'InitProducerId', 1), initAnswer(0, 1000n, 0))
       await done
     }
-    return { producer, client: () => client, metadata: () => metadata, init }
+    return { producer, client, metadata, init }
   }
 
   it('commitTransaction() that timed out (max.block.ms) can be called again and returns the outcome of the same commit', async () => {
@@ -946,9 +1188,9 @@ describe('KafkaProducer transactional calls on a scripted client', () => {
   })
 
   /** Metadata learns topic 'later' (one partition, leader 1). */
-  function publishLater(metadata: ProducerMetadata): void {
+  function publishLater(metadata: ProducerMetadata, nowMs = Date.now()): void {
     const view = clusterView()
-    metadata.add('later', Date.now())
+    metadata.add('later', nowMs)
     metadata.update(
       {
         ...view,
@@ -957,7 +1199,7 @@ describe('KafkaProducer transactional calls on a scripted client', () => {
           { errorCode: 0, name: 'later', partitions: [{ errorCode: 0, partitionIndex: 0, leaderId: 1, leaderEpoch: 0, replicaNodes: [1], isrNodes: [1] }] },
         ],
       },
-      Date.now(),
+      nowMs,
     )
   }
 
@@ -1096,4 +1338,82 @@ describe('KafkaProducer transactional calls on a scripted client', () => {
     await producer.commitTransaction()
     expect(c.sentOf('EndTxn')).toEqual([])
   })
+
+  // Java's commitTransaction waits on one TransactionalRequestResult with one maxBlockTimeMs; here the commit
+  // first waits for the sends made before it that still wait in the producer, and max.block.ms still counts
+  // once, from the call, over that wait and EndTxn together.
+  it.each(['metadata', 'buffer.memory'] as const)(
+    'commitTransaction() waiting for an earlier send (waiting for %s) rejects with KafkaTimeoutError max.block.ms after the call, not after the wait',
+    async (waitsFor) => {
+      // Fake setTimeout (the max.block.ms timer, the waits, the scripted poll's wait) moved in step with the producer's clock.
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+      try {
+        let now = T0
+        const { producer, client, metadata } = transactionalProducer(1000, {
+          time: () => now,
+          // One 16 KiB batch fits in the buffer, not two: a second batch waits until the first one's Produce is answered.
+          config: waitsFor === 'buffer.memory' ? { bufferMemory: 20_000, batchSize: 16_384 } : {},
+        })
+        const c = client()
+        const advance = async (ms: number): Promise<void> => {
+          for (let i = 0; i < ms; i++) {
+            now += 1
+            await vi.advanceTimersByTimeAsync(1)
+          }
+        }
+        const next = async (api: string, n: number): Promise<ScriptedRequest> => {
+          for (let waited = 0; c.sentOf(api).length < n; waited++) {
+            if (waited > 2000) throw new Error(`no ${api} #${n}`)
+            await advance(1)
+          }
+          return c.sentOf(api)[n - 1]!
+        }
+        const initialized = producer.initTransactions()
+        c.respond(await next('FindCoordinator', 1), findCoordinatorAnswer(1))
+        c.respond(await next('InitProducerId', 1), initAnswer(0, 1000n, 0))
+        await initialized
+
+        producer.beginTransaction()
+        let first: ScriptedRequest | null = null
+        if (waitsFor === 'buffer.memory') {
+          void producer.send({ topic: TOPIC, partition: 0, value: 'a'.repeat(10_000) })
+          first = await next('Produce', 1) // in flight, holding its 16 KiB
+        }
+        const early = producer.send(
+          waitsFor === 'metadata' ? { topic: 'later', partition: 0, value: 'early' } : { topic: TOPIC, partition: 1, value: 'b'.repeat(10_000) },
+        )
+        const calledAt = now
+        let outcome: Error | null | undefined
+        void producer.commitTransaction().then(
+          () => (outcome = null),
+          (e: Error) => (outcome = e),
+        )
+        // 600 ms into the call the earlier send gets in, and the commit sends its records, then EndTxn.
+        await advance(600)
+        expect(outcome).toBeUndefined()
+        expect(producer.inspect().waitingSends).toMatchObject({ sends: 1, head: waitsFor === 'metadata' ? 'metadata' : 'memory', oldestAgeMs: 600 })
+        expect(c.sentOf('EndTxn')).toEqual([])
+        if (first !== null) c.respond(first, produceAnswer(first))
+        else publishLater(metadata(), now)
+        const produce = await next('Produce', first !== null ? 2 : 1)
+        c.respond(produce, produceAnswer(produce))
+        await early
+        const end = await next('EndTxn', 1)
+        expect((end.body as EndTxnRequest).committed).toBe(true)
+        // EndTxn is never answered: the call gives up max.block.ms after it was made, not after its wait ended.
+        await advance(calledAt + 999 - now)
+        expect(outcome).toBeUndefined()
+        await advance(1)
+        expect(outcome).toBeInstanceOf(KafkaTimeoutError)
+        expect(outcome!.message).toMatch(/1000 ms \(max\.block\.ms\)/)
+        // The commit goes on (Java): its outcome comes to the repeated call.
+        c.respond(end, endTxnAnswer(0, 1000n, 1))
+        const again = producer.commitTransaction()
+        await advance(10)
+        await again
+      } finally {
+        vi.useRealTimers()
+      }
+    },
+  )
 })
