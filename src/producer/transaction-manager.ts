@@ -241,10 +241,8 @@ export interface TransactionalOptions {
  *   in FATAL_ERROR nothing does, and every pending operation has failed.
  *   An abort cannot end in ABORTABLE_ERROR: an abortable answer to
  *   EndTxn(abort) is fatal (TRANSACTION_ABORTABLE as in Java since
- *   KAFKA-19250), except UNKNOWN_PRODUCER_ID from a coordinator that can
- *   bump epochs (KIP-360): the abort then ends through InitProducerId with
- *   the current id and epoch (abortThroughEpochBump), where Java would stay
- *   in ABORTING_TRANSACTION, in which no call is valid.
+ *   KAFKA-19250; UNKNOWN_PRODUCER_ID, with which Java would stay in
+ *   ABORTING_TRANSACTION where no call is valid, too).
  * - The result of init/commit/abort stays `pendingTransition` until the
  *   application acknowledged its outcome (Java's isAcked), completed or not:
  *   the same call then returns it, a different one throws (the fatal error
@@ -1332,7 +1330,7 @@ export class TransactionManager implements ProducerStateHooks {
     return h
   }
 
-  private initProducerIdRequest(current: ProducerIdAndEpoch, isEpochBump: boolean, result?: TransactionalResult): TxnRequest {
+  private initProducerIdRequest(current: ProducerIdAndEpoch, isEpochBump: boolean): TxnRequest {
     return this.newRequest(
       'InitProducerId',
       InitProducerIdApi,
@@ -1367,7 +1365,6 @@ export class TransactionManager implements ProducerStateHooks {
           this.fatalCode(h, code, code === ErrorCode.INVALID_TRANSACTION_TIMEOUT ? ` (transaction.timeout.ms=${this.transactionTimeoutMs} exceeds the broker's transaction.max.timeout.ms)` : '')
         }
       },
-      result,
     )
   }
 
@@ -1582,29 +1579,6 @@ export class TransactionManager implements ProducerStateHooks {
     )
   }
 
-  /**
-   * EndTxn(abort) answered UNKNOWN_PRODUCER_ID by a coordinator that can bump
-   * epochs (KIP-360). Java's EndTxnHandler calls abortableErrorIfPossible,
-   * which fails the abort and, the state being ABORTING_TRANSACTION already,
-   * skips the move to ABORTABLE_ERROR: no call is valid after that, and a
-   * second EndTxn(abort) would get the same answer. Here the abort goes on the
-   * way Java's own recovery from an abortable error ends: InitProducerId with
-   * the current producer id and epoch, which makes the coordinator abort the
-   * open transaction and bump the epoch (Java 3.x's beginCompletingTransaction
-   * sent it without an EndTxn after INVALID_PRODUCER_ID_MAPPING). The abort's
-   * result completes with that InitProducerId: success puts the producer in
-   * READY under the new epoch, fencing or another fatal answer ends it.
-   */
-  private abortThroughEpochBump(h: TxnRequest): void {
-    // beginCompletingTransaction may have queued the bump already (an abortable error needed one): its result is
-    // then the one the application awaits, and it ends this abort.
-    const bumpQueued = this.pendingRequests.some((r) => r.priority === TxnPriority.EpochBump)
-    this.clientSideEpochBumpRequired = true
-    this.completeTransaction() // ABORTING_TRANSACTION → INITIALIZING until InitProducerId answers, as after an EndTxn
-    if (bumpQueued) h.result.done()
-    else this.enqueue(this.initProducerIdRequest(this.producer, true, h.result))
-  }
-
   private endTxnRequest(committed: boolean, v2: boolean): TxnRequest {
     const producer = this.producer
     return this.newRequest(
@@ -1630,14 +1604,17 @@ export class TransactionManager implements ProducerStateHooks {
           this.retryWithNewCoordinator(h, nowMs)
         } else if (isRetriable(code) || code === ErrorCode.CONCURRENT_TRANSACTIONS) {
           this.retry(h, nowMs)
-        } else if (!committed && code === ErrorCode.UNKNOWN_PRODUCER_ID && this.coordinatorSupportsBumpingEpoch) {
-          this.abortThroughEpochBump(h)
         } else if (!committed && (code === ErrorCode.UNKNOWN_PRODUCER_ID || code === ErrorCode.TRANSACTION_ABORTABLE)) {
-          // An abortable answer to an abort that no epoch bump can get past: abortable means "abort it", which is
-          // what failed. Java's EndTxnHandler makes TRANSACTION_ABORTABLE on abort fatal since KAFKA-19250 (an
-          // abortable error there had the application retry the abort in a loop). UNKNOWN_PRODUCER_ID from a
-          // coordinator without KIP-360 (InitProducerId < v3): no epoch bump can end the transaction either, and
-          // Java's abortableErrorIfPossible makes it fatal there too.
+          // An abortable answer to an abort: abortable means "abort it", which is what failed. Java's
+          // EndTxnHandler makes TRANSACTION_ABORTABLE on abort fatal since KAFKA-19250 (an abortable
+          // error there had the application retry the abort in a loop). For UNKNOWN_PRODUCER_ID Java
+          // still uses abortableErrorIfPossible, which, already ABORTING, skips the transition and leaves
+          // the producer where no call is valid; here it is fatal too, a deliberate difference
+          // (docs/transactions.md), so the application is told once to close the producer. An epoch bump
+          // is no way out: the coordinator still holds the transaction open at this epoch, and
+          // InitProducerId with it fences the producer (Java's beginCompletingTransaction: "the producer
+          // will be fenced if we directly call InitProducerId"); Apache's coordinator does not send this
+          // answer to EndTxn at all.
           this.fatalRequestError(
             h,
             new KafkaFatalProducerError(

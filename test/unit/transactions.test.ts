@@ -835,11 +835,13 @@ describe('commitTransaction() with a record that fails', () => {
 
 describe('EndTxn(abort) answered with an abortable error', () => {
   // Java fails the abort and stays ABORTING_TRANSACTION (transitionToAbortableError skips), where no call is
-  // valid any more; here the producer becomes fatal instead of stuck, and says why. UNKNOWN_PRODUCER_ID is
-  // fatal only from a coordinator that cannot bump the epoch (see the next describe for one that can).
+  // valid any more; here the producer becomes fatal instead of stuck, and says why, also when the coordinator
+  // can bump epochs: it still holds the transaction open at this epoch, so an InitProducerId would be fenced.
   it.each([
     { name: 'TRANSACTION_ABORTABLE', version: 2, initProducerIdVersion: 6 },
     { name: 'UNKNOWN_PRODUCER_ID', version: 1, initProducerIdVersion: 2 },
+    { name: 'UNKNOWN_PRODUCER_ID', version: 1, initProducerIdVersion: 6 },
+    { name: 'UNKNOWN_PRODUCER_ID', version: 2, initProducerIdVersion: 6 },
   ] as const)('$name (transaction.version $version, InitProducerId v$initProducerIdVersion) makes the producer fatal, not stuck in ABORTING_TRANSACTION', async ({ name, version, initProducerIdVersion }) => {
     const s = setup(version, undefined, initProducerIdVersion)
     await s.init()
@@ -1006,65 +1008,6 @@ describe('UNKNOWN_PRODUCER_ID on transactional requests (Java: abortableErrorIfP
     s.client.respond(s.only('TxnOffsetCommit'), { throttleTimeMs: 0, topics: [{ name: 'in', topicId: '', partitions: [{ partitionIndex: 0, errorCode: UNKNOWN }] }] })
     s.pass()
     await expect(outcome(s.tm, r)).rejects.toMatchObject({ name: 'KafkaFatalProducerError', code: 'UNKNOWN_PRODUCER_ID' })
-  })
-
-  // Java's EndTxnHandler fails the abort (abortableErrorIfPossible) and stays ABORTING_TRANSACTION, where no
-  // call is valid; here the abort goes on with the epoch bump that ends every recovery from an abortable error.
-  it.each([
-    { version: 1, bumpQueued: false },
-    { version: 2, bumpQueued: false },
-    { version: 1, bumpQueued: true },
-  ] as const)(
-    'EndTxn(abort), transaction.version $version (bump already queued: $bumpQueued): the abort ends through InitProducerId with the current id and epoch, and the next transaction runs on the new epoch',
-    async ({ version, bumpQueued }) => {
-      const s = setup(version)
-      await s.init()
-      s.tm.beginTransaction()
-      writeOneRecord(s, version)
-      if (bumpQueued) {
-        // An abortable error with transaction.version 1: the abort is followed by an epoch bump anyway.
-        s.send(0)
-        s.pass()
-        const produce = s.only('Produce')
-        s.client.respond(produce, produceAnswer(produce, ErrorCode.TRANSACTION_ABORTABLE))
-        s.pass()
-        expect(s.tm.state).toBe('ABORTABLE_ERROR')
-      }
-      const abort = s.tm.beginAbort()
-      s.pass()
-      const end = s.only('EndTxn')
-      expect(end.body as EndTxnRequest).toMatchObject({ producerId: 1000n, producerEpoch: 0, committed: false })
-      s.client.respond(end, endTxnAnswer(UNKNOWN))
-      s.pass()
-      s.pass()
-      expect(s.tm.state).toBe('INITIALIZING')
-      const bump = s.only('InitProducerId')
-      expect(bump.body as InitProducerIdRequest).toEqual({ transactionalId: TXN_ID, transactionTimeoutMs: 60_000, producerId: 1000n, producerEpoch: 0 })
-      s.client.respond(bump, initAnswer(0, 1000n, 1))
-      s.pass()
-      s.pass()
-      expect(s.newRequests()).toEqual([]) // one InitProducerId, even when the abort had queued one already
-      await outcome(s.tm, abort)
-      expect(s.tm.state).toBe('READY')
-      expect(s.tm.producerIdAndEpoch).toEqual({ producerId: 1000n, epoch: 1 })
-      await nextTransactionCommits(s, version, 1)
-    },
-  )
-
-  it('EndTxn(abort): a bump the coordinator fences ends the producer, and the abort reports it', async () => {
-    const s = setup(2)
-    await s.init()
-    s.tm.beginTransaction()
-    writeOneRecord(s, 2)
-    const abort = s.tm.beginAbort()
-    s.pass()
-    s.client.respond(s.only('EndTxn'), endTxnAnswer(UNKNOWN))
-    s.pass()
-    s.pass()
-    s.client.respond(s.only('InitProducerId'), initAnswer(ErrorCode.PRODUCER_FENCED))
-    s.pass()
-    await expect(outcome(s.tm, abort)).rejects.toMatchObject({ name: 'KafkaFatalProducerError', code: 'PRODUCER_FENCED' })
-    expect(s.tm.state).toBe('FATAL_ERROR')
   })
 })
 
