@@ -148,10 +148,10 @@ class PartitionQueue {
   runsPerBatch: number | undefined = undefined
   /**
    * Uncompressed: the capacity the next batch starts at, when above its
-   * first record's size class. Set to a batch's capacity when it fills (the
-   * partition is busy: its next batch would grow as far), halved at each new
-   * batch (one drained before filling leaves no trace), so an idle partition
-   * soon starts small again.
+   * first record's size class. Set to a batch's capacity when it grows or
+   * fills (the partition's next batch would likely grow as far: starting
+   * there saves the copies), halved at each new batch, so a partition
+   * whose batches stop growing soon starts small again.
    */
   nextBatchCapacity = 0
 
@@ -374,7 +374,14 @@ export class RecordAccumulator {
     if (this.tryAppendToLast(ts, q, info, timestampMs, key, value, headers, complete, fail, nowMs, cluster)) return this.result
     if (abortOnNewBatch) return this.setResult(p, false, false, true, 0)
     if (this.appendsInProgressCount > 0) return APPEND_NEEDS_MEMORY
-    const buffer = this.pool.tryAllocate(this.newBatchSize(ts.topic, key, value, headers, q.nextBatchCapacity))
+    const size = this.newBatchSize(ts.topic, key, value, headers, q.nextBatchCapacity)
+    let buffer = this.pool.tryAllocate(size)
+    // The partition's hint is only a guess: before waiting for it, try the smallest buffer the record needs.
+    if (buffer === null && q.nextBatchCapacity > 0) {
+      q.nextBatchCapacity = 0
+      const least = this.newBatchSize(ts.topic, key, value, headers, 0)
+      if (least < size) buffer = this.pool.tryAllocate(least)
+    }
     if (buffer === null) return APPEND_NEEDS_MEMORY
     return this.appendNewBatch(ts, q, info, timestampMs, key, value, headers, complete, fail, buffer, nowMs, cluster)
   }
@@ -454,6 +461,7 @@ export class RecordAccumulator {
     const last = q.deque.peekBack()
     if (last === undefined) return false
     const before = last.estimatedSizeInBytes
+    const capacity = last.capacity
     if (last.tryAppend(timestampMs, key, value, headers, complete, fail, nowMs) < 0) {
       // Java closes a batch that refused a record, so "deque.size > 1" and isFull agree.
       last.closeForAppends()
@@ -463,6 +471,8 @@ export class RecordAccumulator {
       if (this.compression !== null) last.startCompression()
       return false
     }
+    // It grew: the partition's next batch may as well start this large.
+    if (last.capacity !== capacity) q.nextBatchCapacity = last.capacity
     const appended = last.estimatedSizeInBytes - before
     const full = last.isFull
     if (info !== null) ts.partitioner!.updatePartitionInfo(info, appended, cluster, full)

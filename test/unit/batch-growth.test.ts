@@ -292,6 +292,34 @@ describe('Growing batches', () => {
     expect(seen).toEqual([2048, 1024, 512, 512])
   })
 
+  it('start at the size the last batch grew to, but take the smallest buffer rather than wait for that size', () => {
+    const c = cluster(1)
+    const acc = accumulator({ totalMemory: 3072, batchSize: 4096, lingerMs: 0 })
+    const pool = acc.bufferPool
+    const sendAll = (): void => {
+      while (acc.hasUndrained()) {
+        for (const b of acc.drain(c, new Set([1]), MiB, 10).get(1) ?? []) {
+          b.done(0n, -1, null)
+          acc.deallocate(b)
+        }
+      }
+    }
+    for (let i = 0; i < 12; i++) append(acc, c, 0, rec100(), 0) // 61 + 12 x 108: grown to 2048, not full
+    expect(acc.batchesFor('t', 0)[0]!.capacity).toBe(2048)
+    sendAll()
+    append(acc, c, 0, rec100(), 1)
+    expect(acc.batchesFor('t', 0)[0]!.initialCapacity).toBe(2048)
+    sendAll()
+    // The hint is 1024 now (halved by that batch, which did not grow). With 2560 bytes in use
+    // elsewhere, 1024 is not there at once, but the record's own 512 is: no wait.
+    const hog = pool.tryAllocate(2560)!
+    expect(pool.availableMemory()).toBe(512)
+    append(acc, c, 0, rec100(), 2)
+    expect(acc.batchesFor('t', 0)[0]!.initialCapacity).toBe(512)
+    expect(pool.queued()).toBe(0)
+    pool.deallocate(hog)
+  })
+
   it('split after growing: the grown reservation goes to the parts and all of it comes back', () => {
     const c = cluster(1)
     const acc = accumulator({ totalMemory: MiB, lingerMs: 0 })
