@@ -420,8 +420,8 @@ export class RecordAccumulator {
     this.appendsInProgressCount++
     let buffer: Buffer | null = null
     try {
-      const hint = partition === UNKNOWN_PARTITION ? 0 : (this.topics.get(topic)?.queues[partition]?.nextBatchCapacity ?? 0)
-      buffer = await this.pool.allocate(this.newBatchSize(topic, key, value, headers, hint), maxBlockMs, nowMs, signal)
+      // Memory is short: wait only for what the record needs, not for its partition's starting-size hint.
+      buffer = await this.pool.allocate(this.newBatchSize(topic, key, value, headers, 0), maxBlockMs, nowMs, signal)
       if (this.closed) throw new KafkaProducerClosedError('Producer closed while send in progress')
       if (beforeAppend !== null) beforeAppend()
       const now = nowAfterWait()

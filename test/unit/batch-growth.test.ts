@@ -320,6 +320,27 @@ describe('Growing batches', () => {
     pool.deallocate(hog)
   })
 
+  it('wait for memory only for what the record needs, not for the partition\'s starting size', async () => {
+    const c = cluster(2)
+    const acc = accumulator({ totalMemory: 3072, batchSize: 4096, lingerMs: 0 })
+    const pool = acc.bufferPool
+    for (let i = 0; i < 12; i++) append(acc, c, 0, rec100(), 0) // grown to 2048: partition 0's hint
+    for (const b of acc.drain(c, new Set([1]), MiB, 1).get(1)!) {
+      b.done(0n, -1, null)
+      acc.deallocate(b)
+    }
+    const hog = pool.tryAllocate(3072)!
+    // Partition 1 waits first; partition 0's append then queues behind it without trying the pool.
+    const first = acc.appendAsync('t', 1, 2, null, V100, undefined, noop, null, 60_000, 2, c, () => 3)
+    expect(tryAppend(acc, c, 0, rec100(), 2)).toBe(APPEND_NEEDS_MEMORY)
+    const second = acc.appendAsync('t', 0, 2, null, V100, undefined, noop, null, 60_000, 2, c, () => 3)
+    expect(pool.inspect(2)).toMatchObject({ waiters: 2, waitingBytes: 1024 })
+    pool.deallocate(hog)
+    expect(await first).toMatchObject({ newBatchCreated: true })
+    expect(await second).toMatchObject({ newBatchCreated: true })
+    expect(acc.batchesFor('t', 0)[0]!.initialCapacity).toBe(512)
+  })
+
   it('split after growing: the grown reservation goes to the parts and all of it comes back', () => {
     const c = cluster(1)
     const acc = accumulator({ totalMemory: MiB, lingerMs: 0 })
