@@ -161,6 +161,69 @@ describe('BufferPool size classes', () => {
   })
 })
 
+describe('BufferPool size classes under random load', () => {
+  it('never hands a buffer out twice nor more bytes than buffer.memory, serves waiters in order, and ends full', async () => {
+    const P = 16 * KiB
+    const total = 64 * KiB
+    const pool = new BufferPool(total, P)
+    const rnd = mulberry32(512)
+    const classes = [512, 1024, 2048, 4096, 8192, P]
+    const out = new Set<Buffer>()
+    let handedOut = 0
+    let queuedSeq = 0
+    const served: number[] = []
+    const pending: Promise<void>[] = []
+    const take = (b: Buffer): void => {
+      expect(out.has(b)).toBe(false)
+      out.add(b)
+      handedOut += b.length
+      expect(handedOut).toBeLessThanOrEqual(total)
+    }
+    for (let step = 0; step < 5000; step++) {
+      const r = rnd()
+      if (r < 0.5) {
+        const size = rnd() < 0.9 ? classes[Math.floor(rnd() * classes.length)]! : 1 + Math.floor(rnd() * 2 * P)
+        const b = pool.tryAllocate(size)
+        if (b !== null) {
+          expect(b.length).toBe(size)
+          take(b)
+        } else if (pool.queued() < 6) {
+          const seq = queuedSeq++
+          pending.push(
+            pool.allocate(size, 1e9, 0).then((buf) => {
+              expect(buf.length).toBe(size)
+              served.push(seq)
+              take(buf)
+            }),
+          )
+        }
+      } else if (out.size > 0) {
+        const victim = [...out][Math.floor(rnd() * out.size)]!
+        out.delete(victim)
+        handedOut -= victim.length
+        pool.deallocate(victim)
+      }
+      await Promise.resolve()
+      expect(handedOut + pool.availableMemory()).toBeLessThanOrEqual(total)
+      expect(pool.availableMemory()).toBe(pool.unallocatedMemory() + pool.freeBufferBytes())
+    }
+    while (out.size > 0 || pool.queued() > 0) {
+      for (const b of [...out]) {
+        out.delete(b)
+        handedOut -= b.length
+        pool.deallocate(b)
+      }
+      await new Promise((r) => setImmediate(r))
+    }
+    await Promise.all(pending)
+    expect(queuedSeq).toBeGreaterThan(10) // the load did make appends wait
+    expect(served).toEqual([...served].sort((a, b) => a - b)) // FIFO
+    expect(served).toHaveLength(queuedSeq)
+    expect(pool.availableMemory()).toBe(total)
+    expect(pool.unallocatedMemory() + pool.freeBufferBytes()).toBe(total)
+  })
+})
+
 describe('Growing batches', () => {
   it('start in the smallest class that holds their first record and double up to batch.size, with every byte intact', () => {
     const c = cluster(1)
