@@ -15,23 +15,40 @@ interface Waiter {
 }
 
 /**
- * A bounded pool of batch buffers: Java's BufferPool for a single thread.
+ * The smallest size class: a new batch starts in a buffer of at least this
+ * many bytes. 512 B holds the 61-byte record-batch header and a few records
+ * of ~100 B, so a partition that gets a handful of records between sends
+ * holds 512 B rather than batch.size, and a busy one reaches 16 KiB in five
+ * doublings (each copying less than the bytes written since the last one).
+ * Smaller floors would save little against the fixed cost of a Node Buffer
+ * (its ArrayBuffer and backing store) and add doublings.
+ */
+export const MIN_SIZE_CLASS = 512
+
+/**
+ * A bounded pool of batch buffers: Java's BufferPool for a single thread,
+ * with free lists per size class instead of one list of `poolableSize`
+ * buffers, so that batches can start small and grow (RecordAccumulator).
  *
  * Invariants:
- * - Accounting: `totalMemory = handedOut + unallocated + free.size * poolableSize
+ * - Size classes: the powers of two from `minSizeClass` below
+ *   `poolableSize`, and `poolableSize` itself (batch.size, a power of two or
+ *   not). A buffer whose length is a class goes back on its class's free
+ *   list; any other size is allocated fresh and only its byte count comes back.
+ * - Accounting: `totalMemory = handedOut + unallocated + freeBytes
  *   + sum(waiter.accumulated)`, where `handedOut` is the capacity of every buffer
- *   given out and not yet deallocated. So the bytes this pool has handed out
- *   never exceed `totalMemory`, whatever the mix of sizes.
- * - Buffers of exactly `poolableSize` are kept on a free list and reused; any
- *   other size is allocated fresh and only its byte count comes back.
- * - The free list is LIFO: the buffer freed last, still warm in the CPU
+ *   given out and not yet deallocated and `freeBytes` the total length of the
+ *   buffers on the free lists. So the bytes this pool has handed out never
+ *   exceed `totalMemory`, whatever the mix of sizes.
+ * - Each free list is LIFO: the buffer freed last, still warm in the CPU
  *   caches from its socket write, is the next one handed out (Java's pool is
  *   FIFO, which cycles appends through the coldest memory). Memory taken back
- *   from the list for other sizes comes from its cold end.
+ *   from the lists for other sizes comes from their cold ends, largest class
+ *   first (the fewest buffers dropped per byte).
  * - FIFO: waiters are served strictly in arrival order. The head waiter
  *   reserves whatever memory becomes free (possibly in several deallocations)
  *   until it has its full size; nobody behind it, and no synchronous
- *   `tryAllocate`, takes memory while anyone waits.
+ *   `tryAllocate` (a batch's growth included), takes memory while anyone waits.
  * - Cancellation: a waiter whose AbortSignal aborts leaves the queue at once
  *   (wherever it is), gives back what it had reserved, and rejects with an
  *   AbortError; a waiter that was served first never sees the abort.
@@ -53,20 +70,58 @@ interface Waiter {
  */
 export class BufferPool {
   readonly totalMemory: number
+  /** The largest size class (batch.size). */
   readonly poolableSize: number
-  private readonly free = new Deque<Buffer>()
+  /** The smallest size class; `poolableSize` when that is smaller. */
+  readonly minSizeClass: number
+  /** Free lists, index k holding buffers of `classSizes[k]` bytes, ascending. */
+  private readonly classSizes: number[] = []
+  private readonly free: Deque<Buffer>[] = []
+  /** Total length of the buffers on the free lists. */
+  private freeBytes = 0
+  private freeCount = 0
   private readonly waiters = new Deque<Waiter>()
   private nonPooledAvailableMemory: number
   private timer: NodeJS.Timeout | null = null
   private timerDeadlineMs = Infinity
   private closed = false
 
-  constructor(totalMemory: number, poolableSize: number) {
+  constructor(totalMemory: number, poolableSize: number, minSizeClass: number = MIN_SIZE_CLASS) {
     if (!Number.isSafeInteger(totalMemory) || totalMemory < 0) throw new RangeError(`totalMemory must be a non-negative integer, got ${totalMemory}`)
     if (!Number.isSafeInteger(poolableSize) || poolableSize < 0) throw new RangeError(`poolableSize must be a non-negative integer, got ${poolableSize}`)
+    if (!Number.isSafeInteger(minSizeClass) || minSizeClass < 1 || (minSizeClass & (minSizeClass - 1)) !== 0) {
+      throw new RangeError(`minSizeClass must be a power of two, got ${minSizeClass}`)
+    }
     this.totalMemory = totalMemory
     this.poolableSize = poolableSize
+    this.minSizeClass = Math.min(minSizeClass, poolableSize)
     this.nonPooledAvailableMemory = totalMemory
+    if (poolableSize > 0) {
+      for (let c = minSizeClass; c < poolableSize; c *= 2) this.classSizes.push(c)
+      this.classSizes.push(poolableSize)
+      for (let k = 0; k < this.classSizes.length; k++) this.free.push(new Deque<Buffer>())
+    }
+  }
+
+  /**
+   * The smallest size class that holds `size` bytes, or `size` itself when it
+   * exceeds `poolableSize` (such a buffer is allocated fresh, not pooled).
+   */
+  sizeClassFor(size: number): number {
+    const classes = this.classSizes
+    for (let k = 0; k < classes.length; k++) if (classes[k]! >= size) return classes[k]!
+    return size
+  }
+
+  /** The free list for buffers of exactly `size` bytes; -1 when `size` is not a class. */
+  private classIndex(size: number): number {
+    const classes = this.classSizes
+    for (let k = 0; k < classes.length; k++) {
+      const c = classes[k]!
+      if (c === size) return k
+      if (c > size) return -1
+    }
+    return -1
   }
 
   /**
@@ -141,8 +196,14 @@ export class BufferPool {
    * not be reused, e.g. a socket write may still reference it (KAFKA-19012).
    */
   deallocate(buf: Buffer | null, size: number = buf === null ? 0 : buf.length): void {
-    if (buf !== null && size === this.poolableSize && buf.length === this.poolableSize) this.free.pushBack(buf)
-    else this.nonPooledAvailableMemory += size
+    const k = buf !== null && buf.length === size ? this.classIndex(size) : -1
+    if (k >= 0) {
+      this.free[k]!.pushBack(buf!)
+      this.freeBytes += size
+      this.freeCount++
+    } else {
+      this.nonPooledAvailableMemory += size
+    }
     if (this.waiters.size > 0) this.serveWaiters()
   }
 
@@ -159,7 +220,7 @@ export class BufferPool {
 
   /** Free memory: unallocated bytes plus pooled free buffers (0 while overdrawn). */
   availableMemory(): number {
-    return Math.max(0, this.nonPooledAvailableMemory + this.free.size * this.poolableSize)
+    return Math.max(0, this.nonPooledAvailableMemory + this.freeBytes)
   }
 
   /** Bytes neither handed out, nor reserved by a waiter, nor on the free list. */
@@ -172,9 +233,20 @@ export class BufferPool {
     return this.waiters.size
   }
 
-  /** Number of reusable buffers on the free list. */
+  /** Number of reusable buffers on the free lists, all classes together. */
   freeBufferCount(): number {
-    return this.free.size
+    return this.freeCount
+  }
+
+  /** Total length of the reusable buffers on the free lists. */
+  freeBufferBytes(): number {
+    return this.freeBytes
+  }
+
+  /** Number of reusable buffers of exactly `size` bytes on the free lists (0 when not a class). */
+  freeBufferCountOf(size: number): number {
+    const k = this.classIndex(size)
+    return k < 0 ? 0 : this.free[k]!.size
   }
 
   isClosed(): boolean {
@@ -199,7 +271,7 @@ export class BufferPool {
       totalBytes: this.totalMemory,
       freeBytes,
       usedBytes: Math.max(0, this.totalMemory - freeBytes),
-      pooledBuffers: this.free.size,
+      pooledBuffers: this.freeCount,
       waiters: this.waiters.size,
       waitingBytes,
       oldestWaiterAgeMs: oldestStart === Infinity ? 0 : Math.max(0, nowMs - oldestStart),
@@ -229,27 +301,46 @@ export class BufferPool {
 
   /** Callers check for waiters first: taking memory while someone waits would break FIFO. */
   private takeWhenNoWaiters(size: number): Buffer | null {
-    if (size === this.poolableSize && this.free.size > 0 && this.nonPooledAvailableMemory >= 0) return this.free.popBack()!
-    if (this.nonPooledAvailableMemory + this.free.size * this.poolableSize < size) return null
+    const pooled = this.nonPooledAvailableMemory >= 0 ? this.popPooled(size) : null
+    if (pooled !== null) return pooled
+    if (this.nonPooledAvailableMemory + this.freeBytes < size) return null
     this.freeUp(size)
     this.nonPooledAvailableMemory -= size
     return Buffer.allocUnsafeSlow(size)
   }
 
-  /** Turns pooled buffers back into unallocated bytes until `size` is covered or the list is empty. */
+  /** The warmest free buffer of exactly `size` bytes, or null. */
+  private popPooled(size: number): Buffer | null {
+    const k = this.classIndex(size)
+    if (k < 0) return null
+    const buf = this.free[k]!.popBack()
+    if (buf === undefined) return null
+    this.freeBytes -= size
+    this.freeCount--
+    return buf
+  }
+
+  /**
+   * Turns pooled buffers back into unallocated bytes until `size` is covered
+   * or the lists are empty: the cold end of the largest class first.
+   */
   private freeUp(size: number): void {
-    while (this.nonPooledAvailableMemory < size && this.free.size > 0) {
-      this.nonPooledAvailableMemory += this.free.popFront()!.length
+    for (let k = this.free.length - 1; k >= 0 && this.nonPooledAvailableMemory < size; k--) {
+      const list = this.free[k]!
+      let buf: Buffer | undefined
+      while (this.nonPooledAvailableMemory < size && (buf = list.popFront()) !== undefined) {
+        this.nonPooledAvailableMemory += buf.length
+        this.freeBytes -= buf.length
+        this.freeCount--
+      }
     }
   }
 
   private serveWaiters(): void {
     let w: Waiter | undefined
     while ((w = this.waiters.peekFront()) !== undefined) {
-      let buf: Buffer | null = null
-      if (w.accumulated === 0 && w.size === this.poolableSize && this.free.size > 0 && this.nonPooledAvailableMemory >= 0) {
-        buf = this.free.popBack()!
-      } else {
+      let buf: Buffer | null = w.accumulated === 0 && this.nonPooledAvailableMemory >= 0 ? this.popPooled(w.size) : null
+      if (buf === null) {
         const need = w.size - w.accumulated
         this.freeUp(need)
         // max 0: while overdrawn (reserveOverdraft) there is nothing to reserve.

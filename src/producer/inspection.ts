@@ -112,7 +112,7 @@ export interface BufferPoolInspection {
   readonly freeBytes: number
   /** totalBytes - freeBytes: held by batches, or reserved by waiters. */
   readonly usedBytes: number
-  /** Free buffers of batch.size kept for reuse. */
+  /** Free buffers kept for reuse, of every size class (512 B, 1 KiB, … up to batch.size). */
   readonly pooledBuffers: number
   /** Appends waiting for memory, in arrival order. */
   readonly waiters: number

@@ -28,6 +28,16 @@ import { rethrowOnNextTick } from '../util/rethrow.js'
 import { COMPRESSION_RATE_ESTIMATION_FACTOR } from './compression-ratio-estimator.js'
 import type { RecordMetadata, SendCallback } from './record.js'
 
+/** Where a growing batch gets its larger buffer and returns the smaller one (BufferPool). */
+export interface BatchMemory {
+  /** A buffer of exactly `size` bytes now, or null (never waits). */
+  tryAllocate(size: number): Buffer | null
+  /** Gives `buf` back (its length in bytes). */
+  deallocate(buf: Buffer): void
+  /** The smallest buffer size the memory hands out for `size` bytes. */
+  sizeClassFor(size: number): number
+}
+
 export type { RecordMetadata }
 
 /** Node-style completion: exactly one of `err` and `metadata` is non-null (the public SendCallback). */
@@ -136,9 +146,17 @@ type Compress = (typeof Compress)[keyof typeof Compress]
  *   whole or not at all: `tryAppend` sizes first and rejects before writing.
  * - `estimatedSizeInBytes` is the exact byte count so far (no compression), so
  *   "does it fit" and the drain size check are O(1).
- * - The write limit is `buffer.length`: the accumulator sizes a new batch's
- *   buffer as `max(batchSize, header + first record)`, so the first record
- *   always fits and an oversized record gets a batch of its own.
+ * - The write limit is `maxCapacity`: `max(batchSize, header + first
+ *   record)`, so the first record always fits and an oversized record gets a
+ *   batch of its own. The buffer may start smaller (a pool size class that
+ *   holds the first record) and grow, while the batch is open, to a larger
+ *   class from `memory` (doubling, or enough for the record, capped at
+ *   `maxCapacity`): the bytes written so far are copied once into the new
+ *   buffer and the old one goes back to the pool, so appends stay amortized
+ *   O(1). Growth never waits: when the pool cannot hand the buffer out at
+ *   once, the record is refused as if the batch were full. Once closed for
+ *   appends the buffer never changes, so `close()`'s view and the zero-copy
+ *   send are as without growth. Split and compressed batches never grow.
  * - Record i has offsetDelta i. Its timestamp is not stored: it is read back
  *   from the encoded record when the batch completes. Its completion slots
  *   are stored per run: consecutive records with the same `complete` and
@@ -187,8 +205,6 @@ export class ProducerBatch {
   readonly topic: string
   readonly partition: number
   readonly createdMs: number
-  /** The pooled buffer; its capacity is the batch's write limit. */
-  readonly buffer: Buffer
   /** The buffer's length at creation: the capacity the pool handed out, for a normal batch. */
   readonly initialCapacity: number
   /** The batch's codec; null when records go uncompressed. */
@@ -213,9 +229,15 @@ export class ProducerBatch {
    */
   readonly isSplitBatch: boolean
 
+  /** The pooled buffer; replaced by a larger one while the batch grows (see the class notes), fixed once closed for appends. */
+  private buf: Buffer
+  /** Where a growing batch's larger buffers come from; null when it cannot grow. */
+  private readonly memory: BatchMemory | null
+  /** What the buffer may grow to: the write limit of a growing batch; `buffer.length` otherwise. */
+  private readonly maxCapacity: number
   private writeOffset = RECORD_BATCH_OVERHEAD
   /** Appends stop at this many bytes: `buffer.length` without compression; see the class notes with it. */
-  private readonly writeLimit: number
+  private writeLimit: number
   /** The compression ratio estimate x 1.05 this batch was sized with; 0 without compression. */
   private readonly ratioFactor: number
   private compressState: Compress = Compress.None
@@ -270,12 +292,16 @@ export class ProducerBatch {
       writeLimit?: number
       /** Compressed batches: the compression ratio estimate the batch was sized with (for estimatedSizeInBytes). */
       estimatedRatio?: number
+      /** Uncompressed batches: where larger buffers come from, so the batch can grow up to `maxCapacity`. */
+      memory?: BatchMemory | null
+      /** With `memory`: the capacity the batch may grow to (max(batch.size, its first record alone)). */
+      maxCapacity?: number
     },
   ) {
     if (buffer.length < RECORD_BATCH_OVERHEAD) throw new RangeError(`A batch buffer needs at least ${RECORD_BATCH_OVERHEAD} bytes, got ${buffer.length}`)
     this.topic = topic
     this.partition = partition
-    this.buffer = buffer
+    this.buf = buffer
     this.initialCapacity = buffer.length
     this.createdMs = createdMs
     this.lastAttemptMs = createdMs
@@ -287,6 +313,14 @@ export class ProducerBatch {
     this.poolBytes = this.isSplitBatch ? 0 : buffer.length
     const compression = options?.compression ?? null
     this.compression = compression !== null && compression.id !== 0 ? compression : null
+    const maxCapacity = options?.maxCapacity ?? buffer.length
+    if (this.compression === null && !this.isSplitBatch && options?.memory != null && maxCapacity > buffer.length) {
+      this.memory = options.memory
+      this.maxCapacity = maxCapacity
+    } else {
+      this.memory = null
+      this.maxCapacity = buffer.length
+    }
     if (this.compression === null) {
       this.writeLimit = buffer.length
       this.ratioFactor = 0
@@ -294,6 +328,16 @@ export class ProducerBatch {
       this.writeLimit = Math.min(buffer.length, Math.max(RECORD_BATCH_OVERHEAD, options?.writeLimit ?? buffer.length))
       this.ratioFactor = (options?.estimatedRatio ?? 1) * COMPRESSION_RATE_ESTIMATION_FACTOR
     }
+  }
+
+  /** The batch's buffer: records are encoded into it, and `close()` returns a view of it. */
+  get buffer(): Buffer {
+    return this.buf
+  }
+
+  /** The buffer's current length (grows while the batch is open; see the class notes). */
+  get capacity(): number {
+    return this.buf.length
   }
 
   /**
@@ -344,9 +388,9 @@ export class ProducerBatch {
     return this.view !== null ? this.view.length : this.estimatedSizeInBytes
   }
 
-  /** True once no more records will be accepted, or the write limit is exactly reached. */
+  /** True once no more records will be accepted, or the write limit (the capacity a growing batch may reach) is exactly reached. */
   get isFull(): boolean {
-    return this.appendsClosed || (this.recordCount > 0 && this.writeOffset >= this.writeLimit)
+    return this.appendsClosed || (this.recordCount > 0 && this.writeOffset >= this.finalWriteLimit)
   }
 
   /** Uncompressed batches are always sendable; a compressed one once its codec has run. */
@@ -421,7 +465,7 @@ export class ProducerBatch {
    */
   timestampAt(index: number): number {
     if (index < 0 || index >= this.recordCount) throw new RangeError(`No record ${index} in a batch of ${this.recordCount}`)
-    const cursor = new RecordTimestampCursor(this.buffer)
+    const cursor = new RecordTimestampCursor(this.buf)
     for (let i = 0; i < index; i++) cursor.next()
     return this.baseTimestamp + cursor.next()
   }
@@ -448,10 +492,10 @@ export class ProducerBatch {
     const valueLength = byteLengthOf(value)
     const bodySize = sizeOfRecordBody(index, timestampDelta, keyLength, valueLength, headers)
     const recordSize = sizeOfVarint(bodySize) + bodySize
-    if (this.writeOffset + recordSize > this.writeLimit) return -1
+    if (this.writeOffset + recordSize > this.writeLimit && !this.grow(this.writeOffset + recordSize)) return -1
     if (recordSize > this.maxRecordSize) this.maxRecordSize = recordSize
     this.writeOffset = writeMeasuredRecord(
-      this.buffer,
+      this.buf,
       this.writeOffset,
       bodySize,
       index,
@@ -473,13 +517,47 @@ export class ProducerBatch {
     return index
   }
 
+  /** The write limit once fully grown: `maxCapacity` for a batch that can grow, else `writeLimit`. */
+  private get finalWriteLimit(): number {
+    return this.memory === null ? this.writeLimit : this.maxCapacity
+  }
+
+  /**
+   * Moves the records into a larger buffer from `memory` so that `needed`
+   * bytes fit: the next size class up from double the capacity (or from
+   * `needed`, if larger), at most `maxCapacity`. False, changing nothing,
+   * when the batch cannot grow that far or the pool has no memory for it
+   * right now (growth never waits: the caller then treats the batch as full).
+   */
+  private grow(needed: number): boolean {
+    const memory = this.memory
+    if (memory === null || needed > this.maxCapacity || this.appendsClosed) return false
+    const max = this.maxCapacity
+    const size = Math.min(max, memory.sizeClassFor(Math.max(needed, 2 * this.buf.length)))
+    let bigger: Buffer | null
+    try {
+      bigger = memory.tryAllocate(size)
+    } catch {
+      // Closed, or more than buffer.memory: refused like a full batch; the new batch's allocation reports why.
+      return false
+    }
+    if (bigger === null) return false
+    const old = this.buf
+    old.copy(bigger, 0, 0, this.writeOffset)
+    this.buf = bigger
+    this.writeLimit = size
+    this.poolBytes = size
+    memory.deallocate(old)
+    return true
+  }
+
   /**
    * Sizes the run arrays for `expectedRuns`, but for no more runs than the
-   * buffer holds records of the first one's size (nor more than
+   * batch holds records of the first one's size (nor more than
    * MAX_RESERVED_SLOTS).
    */
   private reserveSlots(firstRecordSize: number): void {
-    const fit = Math.floor((this.writeLimit - RECORD_BATCH_OVERHEAD) / firstRecordSize)
+    const fit = Math.floor((this.finalWriteLimit - RECORD_BATCH_OVERHEAD) / firstRecordSize)
     const n = Math.max(1, Math.min(MAX_RESERVED_SLOTS, fit, this.expectedRuns))
     this.runStarts = new Array<number>(n)
     this.runCompletes = new Array<RecordCompletion>(n)
@@ -520,7 +598,7 @@ export class ProducerBatch {
     this.appendsClosed = true
     // Compressed batches checksum their compressed bytes instead (startCompression).
     if (this.recordCount > 0 && this.view === null && this.compression === null) {
-      this.recordsCrc = crc32c(this.buffer, RECORD_BATCH_OVERHEAD, this.writeOffset)
+      this.recordsCrc = crc32c(this.buf, RECORD_BATCH_OVERHEAD, this.writeOffset)
     }
   }
 
@@ -539,7 +617,7 @@ export class ProducerBatch {
     if (compression === null || this.compressState !== Compress.None || this.finalState !== FinalState.InProgress) return
     this.appendsClosed = true
     this.compressState = Compress.InFlight
-    const input = this.buffer.subarray(RECORD_BATCH_OVERHEAD, this.writeOffset)
+    const input = this.buf.subarray(RECORD_BATCH_OVERHEAD, this.writeOffset)
     let pending: Promise<Buffer>
     try {
       pending = compression.compress(input)
@@ -577,13 +655,13 @@ export class ProducerBatch {
     if (this.view !== null) return this.records()
     this.appendsClosed = true
     if (this.recordCount === 0) {
-      this.view = this.buffer.subarray(0, 0)
+      this.view = this.buf.subarray(0, 0)
       return this.view
     }
     let view: Buffer
     let attributes = this.transactional ? TRANSACTIONAL_FLAG : 0
     if (this.compression === null) {
-      view = this.buffer.subarray(0, this.writeOffset)
+      view = this.buf.subarray(0, this.writeOffset)
     } else {
       if (this.compressed === null) {
         throw new KafkaClientError('INTERNAL', `The batch for ${this.topic}-${this.partition} is closed before its compression finished`)
@@ -742,7 +820,7 @@ export class ProducerBatch {
     if (n === 0) throw new KafkaClientError('INTERNAL', `Cannot split an empty batch for ${this.topic}-${this.partition}`)
 
     // Pass 1: read every record in place and plan the new batches; nothing is changed yet.
-    const region = this.buffer.subarray(0, this.writeOffset)
+    const region = this.buf.subarray(0, this.writeOffset)
     const views = new Array<RecordView>(n)
     const sizes: number[] = []
     const counts: number[] = []
@@ -832,7 +910,7 @@ export class ProducerBatch {
     const bodySize = sizeOfRecordBodyWithHeaderBytes(index, timestampDelta, key === null ? -1 : key.length, value === null ? -1 : value.length, headers.length)
     const recordSize = sizeOfVarint(bodySize) + bodySize
     if (recordSize > this.maxRecordSize) this.maxRecordSize = recordSize
-    this.writeOffset = writeMeasuredRecordWithHeaderBytes(this.buffer, this.writeOffset, bodySize, index, timestampDelta, key, value, headers)
+    this.writeOffset = writeMeasuredRecordWithHeaderBytes(this.buf, this.writeOffset, bodySize, index, timestampDelta, key, value, headers)
     if (index === 0) {
       this.baseTimestamp = timestampMs
       this.reserveSlots(this.writeOffset - RECORD_BATCH_OVERHEAD)
@@ -865,7 +943,7 @@ export class ProducerBatch {
     let fail: RecordReject | null = null
     const ok = error === null
     // Timestamps are read back from the records unless the broker stamped them (LogAppendTime).
-    const cursor = ok && logAppendTime === -1 ? new RecordTimestampCursor(this.buffer) : null
+    const cursor = ok && logAppendTime === -1 ? new RecordTimestampCursor(this.buf) : null
     const known = baseOffset >= 0n
     // One BigInt per record (the running offset), not BigInt(i) plus a sum.
     let offset = known ? baseOffset : -1n

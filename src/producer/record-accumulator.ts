@@ -150,6 +150,14 @@ class PartitionQueue {
   active: ActiveQueues | null = null
   prev: PartitionQueue | null = null
   next: PartitionQueue | null = null
+  /**
+   * Uncompressed: the capacity the next batch starts at, when above its
+   * first record's size class. Set to a batch's capacity when it grows or
+   * fills (the partition's next batch would likely grow as far: starting
+   * there saves the copies), halved at each new batch, so a partition
+   * whose batches stop growing soon starts small again.
+   */
+  nextBatchCapacity = 0
 
   constructor(
     readonly topic: string,
@@ -281,7 +289,16 @@ type Writable<T> = { -readonly [K in keyof T]: T[K] }
  *   inherit its `seq`, so a flush that was waiting for it waits for all of them.
  * - Memory: every live batch holds `accountedBytes` of buffer.memory and
  *   returns exactly that on `deallocate`. Split parts share their original's
- *   reservation (see `splitAndReenqueue`).
+ *   reservation (see `splitAndReenqueue`). Without compression a batch
+ *   starts in the pool's smallest size class that holds its first record
+ *   (`newBatchSize`) and grows by size classes up to batch.size while open,
+ *   taking the larger buffer from the pool before returning the smaller one,
+ *   and only if the pool hands it out at once (`ProducerBatch.tryAppend`):
+ *   a batch that cannot grow is closed as full, and the next record takes
+ *   the new-batch path, which may wait for memory. So memory is held in
+ *   proportion to what each partition has buffered, not batch.size per
+ *   partition (Java's design, which with partitions x batch.size >
+ *   buffer.memory makes every new batch wait and every batch tiny).
  * - `queuedBatches` is the number of batches in all deques, so `hasUndrained()`
  *   is O(1).
  * - Routing (each queue's leader) is rebuilt only when the cluster snapshot
@@ -433,7 +450,14 @@ export class RecordAccumulator {
     if (this.tryAppendToLast(ts, q, info, timestampMs, key, value, headers, complete, fail, nowMs, cluster)) return this.result
     if (abortOnNewBatch) return this.setResult(p, false, false, true, 0)
     if (this.appendsInProgressCount > 0) return APPEND_NEEDS_MEMORY
-    const buffer = this.pool.tryAllocate(this.newBatchSize(ts.topic, key, value, headers))
+    const size = this.newBatchSize(ts.topic, key, value, headers, q.nextBatchCapacity)
+    let buffer = this.pool.tryAllocate(size)
+    // The partition's hint is only a guess: before waiting for it, try the smallest buffer the record needs.
+    if (buffer === null && q.nextBatchCapacity > 0) {
+      q.nextBatchCapacity = 0
+      const least = this.newBatchSize(ts.topic, key, value, headers, 0)
+      if (least < size) buffer = this.pool.tryAllocate(least)
+    }
     if (buffer === null) return APPEND_NEEDS_MEMORY
     return this.appendNewBatch(ts, q, info, timestampMs, key, value, headers, complete, fail, buffer, nowMs, cluster)
   }
@@ -472,7 +496,8 @@ export class RecordAccumulator {
     this.appendsInProgressCount++
     let buffer: Buffer | null = null
     try {
-      buffer = await this.pool.allocate(this.newBatchSize(topic, key, value, headers), maxBlockMs, nowMs, signal)
+      // Memory is short: wait only for what the record needs, not for its partition's starting-size hint.
+      buffer = await this.pool.allocate(this.newBatchSize(topic, key, value, headers, 0), maxBlockMs, nowMs, signal)
       if (this.closed) throw new KafkaProducerClosedError('Producer closed while send in progress')
       if (beforeAppend !== null) beforeAppend()
       const now = nowAfterWait()
@@ -512,13 +537,18 @@ export class RecordAccumulator {
     const last = q.deque.peekBack()
     if (last === undefined) return false
     const before = last.estimatedSizeInBytes
+    const capacity = last.capacity
     if (last.tryAppend(timestampMs, key, value, headers, complete, fail, nowMs) < 0) {
       // Java closes a batch that refused a record, so "deque.size > 1" and isFull agree.
       last.closeForAppends()
+      // An oversized record's own batch says nothing about the partition's rate.
+      if (this.compression === null && last.capacity <= this.batchSize) q.nextBatchCapacity = last.capacity
       // It is final now: compress it while the next one fills (its completion wakes the sender).
       if (this.compression !== null) last.startCompression()
       return false
     }
+    // It grew: the partition's next batch may as well start this large.
+    if (last.capacity !== capacity) q.nextBatchCapacity = last.capacity
     const appended = last.estimatedSizeInBytes - before
     const full = last.isFull
     if (info !== null) ts.partitioner!.updatePartitionInfo(info, appended, cluster, full)
@@ -547,8 +577,11 @@ export class RecordAccumulator {
             hooks: this.batchHooks,
             seq: this.nextSeq,
             expectedRuns: q.runsPerBatch,
+            memory: this.pool,
+            maxCapacity: this.batchSize,
           })
         : this.newCompressedBatch(ts, q, buffer, key, value, headers, nowMs)
+    q.nextBatchCapacity >>>= 1
     if (batch.tryAppend(timestampMs, key, value, headers, complete, fail, nowMs) < 0) {
       this.pool.deallocate(buffer)
       throw new KafkaClientError('INTERNAL', `A new ${buffer.length}-byte batch for ${ts.topic}-${q.partition} could not hold the record it was sized for`)
@@ -566,15 +599,25 @@ export class RecordAccumulator {
   }
 
   /**
-   * Java: max(batch.size, the record alone in a batch), so an oversized record
-   * gets a batch of its own. With compression, the staging buffer holds the
+   * The first buffer of a new batch. Uncompressed: the pool's smallest size
+   * class that holds the record alone in a batch (or the partition's
+   * `nextBatchCapacity`, if larger), at most batch.size: the batch grows
+   * from there up to batch.size as records arrive (ProducerBatch), so a
+   * partition holds memory in proportion to what it has buffered. Java
+   * takes max(batch.size, the record alone) at once, so with more
+   * partitions than buffer.memory / batch.size every send waits for memory;
+   * as Java, an oversized record gets a batch of its own, exactly sized.
+   * With compression (no growth), the staging buffer holds the
    * uncompressed records whose estimated compressed size fits batch.size
    * ({@link uncompressedWriteLimit}), and at least batch.size, so that while
    * the estimate is near 1 the pool's recycled buffers serve.
    */
-  private newBatchSize(topic: string, key: RecordData, value: RecordData, headers: HeaderPairs): number {
+  private newBatchSize(topic: string, key: RecordData, value: RecordData, headers: HeaderPairs, nextBatchCapacity: number): number {
     const alone = RECORD_BATCH_OVERHEAD + sizeOfRecord(0, 0, key, value, headers)
-    if (this.compression === null) return Math.max(this.batchSize, alone)
+    if (this.compression === null) {
+      if (alone >= this.batchSize) return alone
+      return Math.min(this.batchSize, this.pool.sizeClassFor(alone > nextBatchCapacity ? alone : nextBatchCapacity))
+    }
     return Math.max(this.batchSize, this.compressedWriteLimit(topic), alone)
   }
 

@@ -470,7 +470,7 @@ describe('RecordAccumulator.splitAndReenqueue', () => {
       acc.deallocate(p)
     }
     expect(pool.availableMemory()).toBe(TOTAL_MEMORY)
-    expect(pool.unallocatedMemory() + pool.freeBufferCount() * pool.poolableSize).toBe(TOTAL_MEMORY)
+    expect(pool.unallocatedMemory() + pool.freeBufferBytes()).toBe(TOTAL_MEMORY)
   })
 
   it('leaves at most one header per extra part unaccounted when the original was full', () => {

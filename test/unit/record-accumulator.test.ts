@@ -140,7 +140,8 @@ describe('RecordAccumulator readiness', () => {
     expect(own!.estimatedSizeInBytes).toBe(exact)
     expect(own!.isFull).toBe(true)
     expect(small!.isFull).toBe(true)
-    expect(pool.availableMemory()).toBe((1 << 20) - 1024 - exact)
+    expect(small!.capacity).toBe(512) // the smallest size class, not batch.size
+    expect(pool.availableMemory()).toBe((1 << 20) - 512 - exact)
     // The next record needs yet another batch.
     expect(append(acc, c, 0, { value: Buffer.alloc(10) }).newBatchCreated).toBe(true)
     const [d] = decodeRecordBatches(own!.close())
@@ -150,7 +151,7 @@ describe('RecordAccumulator readiness', () => {
     const freeBefore = pool.freeBufferCount()
     acc.deallocate(own!)
     expect(pool.freeBufferCount()).toBe(freeBefore)
-    expect(pool.availableMemory()).toBe((1 << 20) - 2 * 1024)
+    expect(pool.availableMemory()).toBe((1 << 20) - 2 * 512)
   })
 
   it('puts topics with a leaderless partition in unknownLeaderTopics', () => {
@@ -173,13 +174,16 @@ describe('RecordAccumulator readiness', () => {
   it('is ready before linger when the pool has waiters', async () => {
     const c = cluster({ t: [1, 2, 3] })
     const acc = accumulator({ batchSize: 1000, totalMemory: 2000, lingerMs: 1000 })
-    append(acc, c, 0, { partition: 0 })
-    append(acc, c, 0, { partition: 1 })
+    // Records of 600 bytes need batch.size from the first one (the next size class down, 512, is too small).
+    const v600 = Buffer.alloc(600)
+    append(acc, c, 0, { partition: 0, value: v600 })
+    append(acc, c, 0, { partition: 1, value: v600 })
+    expect(acc.bufferPool.availableMemory()).toBe(0)
     expect(acc.ready(c, 1).readyNodes.size).toBe(0)
-    const r = acc.append('t', 2, 1, null, V100, undefined, noop, null, 1, c)
+    const r = acc.append('t', 2, 1, null, v600, undefined, noop, null, 1, c)
     expect(r).toBe(APPEND_NEEDS_MEMORY)
     expect(acc.ready(c, 1).readyNodes.size).toBe(0) // nobody waits yet
-    const pending = acc.appendAsync('t', 2, 1, null, V100, undefined, noop, null, 60_000, 1, c, () => 42)
+    const pending = acc.appendAsync('t', 2, 1, null, v600, undefined, noop, null, 60_000, 1, c, () => 42)
     expect(acc.appendsInProgress()).toBe(1)
     expect([...acc.ready(c, 1).readyNodes].sort()).toEqual([1, 2])
 
