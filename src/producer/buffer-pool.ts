@@ -136,6 +136,36 @@ export class BufferPool {
   }
 
   /**
+   * A batch's growth: a buffer of `size` bytes holding the first `used` bytes
+   * of `old` (handed out and counted at `old.length`), which it replaces. Only
+   * the difference must be free, so growing to batch.size does not need both
+   * sizes free at once (else a buffer.memory under 1.5 × batch.size could
+   * never grow a batch past half of it). While `size` is free on its own,
+   * the new buffer is taken as usual and `old` goes to its free list for the
+   * next small batch; only when just the difference is, the fresh buffer
+   * takes over `old`'s count and `old` is left to the GC. Null, changing
+   * nothing, while anyone waits (FIFO), while overdrawn, or without the
+   * memory now; throws as `tryAllocate` does.
+   */
+  tryGrow(old: Buffer, used: number, size: number): Buffer | null {
+    this.checkAllocatable(size)
+    if (this.waiters.size > 0 || this.nonPooledAvailableMemory < 0) return null
+    const taken = this.takeWhenNoWaiters(size)
+    if (taken !== null) {
+      old.copy(taken, 0, 0, used)
+      this.deallocate(old) // no waiters: nothing is served from here
+      return taken
+    }
+    const extra = size - old.length
+    if (this.nonPooledAvailableMemory + this.freeBytes < extra) return null
+    this.freeUp(extra)
+    this.nonPooledAvailableMemory -= extra
+    const bigger = Buffer.allocUnsafeSlow(size)
+    old.copy(bigger, 0, 0, used)
+    return bigger
+  }
+
+  /**
    * A buffer of exactly `size` bytes, waiting up to `maxTimeToBlockMs` for
    * memory to be deallocated. Rejects with KafkaTimeoutError on timeout
    * (after giving back any partial reservation), KafkaInvalidRecordError if

@@ -542,6 +542,9 @@ export class KafkaProducer<K = Bytes, V = Bytes> {
       const r = this.accumulator.append(topic, partition, timestamp, key, record.value, headers, complete, fail, now, cluster)
       if (r === APPEND_NEEDS_MEMORY) {
         this.waiting.enqueue(record, partition, key, headers, timestamp, now, complete, fail, this.sendSignal)
+        // Memory is short: batches are sendable at once now (ready()'s `exhausted`), and the append may have
+        // closed a batch that could not grow; the sender may be asleep for a linger.ms computed before.
+        this.sender.wakeup()
         return
       }
       if (txn !== null) txn.maybeAddPartition(topic, r.partition)

@@ -30,10 +30,8 @@ import type { RecordMetadata, SendCallback } from './record.js'
 
 /** Where a growing batch gets its larger buffer and returns the smaller one (BufferPool). */
 export interface BatchMemory {
-  /** A buffer of exactly `size` bytes now, or null (never waits). */
-  tryAllocate(size: number): Buffer | null
-  /** Gives `buf` back (its length in bytes). */
-  deallocate(buf: Buffer): void
+  /** A buffer of `size` bytes holding `old`'s first `used` bytes, replacing `old` in the count, now or null (never waits). */
+  tryGrow(old: Buffer, used: number, size: number): Buffer | null
   /** The smallest buffer size the memory hands out for `size` bytes. */
   sizeClassFor(size: number): number
 }
@@ -536,18 +534,15 @@ export class ProducerBatch {
     const size = Math.min(max, memory.sizeClassFor(Math.max(needed, 2 * this.buf.length)))
     let bigger: Buffer | null
     try {
-      bigger = memory.tryAllocate(size)
+      bigger = memory.tryGrow(this.buf, this.writeOffset, size)
     } catch {
       // Closed, or more than buffer.memory: refused like a full batch; the new batch's allocation reports why.
       return false
     }
     if (bigger === null) return false
-    const old = this.buf
-    old.copy(bigger, 0, 0, this.writeOffset)
     this.buf = bigger
     this.writeLimit = size
     this.poolBytes = size
-    memory.deallocate(old)
     return true
   }
 

@@ -538,11 +538,13 @@ export class RecordAccumulator {
     if (last === undefined) return false
     const before = last.estimatedSizeInBytes
     const capacity = last.capacity
+    const wasOpen = !last.isClosed && !last.isSplitBatch
     if (last.tryAppend(timestampMs, key, value, headers, complete, fail, nowMs) < 0) {
       // Java closes a batch that refused a record, so "deque.size > 1" and isFull agree.
       last.closeForAppends()
-      // An oversized record's own batch says nothing about the partition's rate.
-      if (this.compression === null && last.capacity <= this.batchSize) q.nextBatchCapacity = last.capacity
+      // Only a batch that filled says something of the partition's rate: not an oversized record's own
+      // batch, nor a retried batch or a split part that refuses every record.
+      if (this.compression === null && wasOpen && last.capacity <= this.batchSize) q.nextBatchCapacity = last.capacity
       // It is final now: compress it while the next one fills (its completion wakes the sender).
       if (this.compression !== null) last.startCompression()
       return false
@@ -616,7 +618,8 @@ export class RecordAccumulator {
     const alone = RECORD_BATCH_OVERHEAD + sizeOfRecord(0, 0, key, value, headers)
     if (this.compression === null) {
       if (alone >= this.batchSize) return alone
-      return Math.min(this.batchSize, this.pool.sizeClassFor(alone > nextBatchCapacity ? alone : nextBatchCapacity))
+      // Capped at buffer.memory too: a batch.size above it must not turn a record that fits into one that cannot.
+      return Math.max(alone, Math.min(this.batchSize, this.pool.totalMemory, this.pool.sizeClassFor(alone > nextBatchCapacity ? alone : nextBatchCapacity)))
     }
     return Math.max(this.batchSize, this.compressedWriteLimit(topic), alone)
   }

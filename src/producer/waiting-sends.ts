@@ -383,6 +383,8 @@ export class WaitingSends {
           const now = ctx.sendClock()
           let r = ctx.accumulator.append(topic, partition, w.timestamp, w.key, w.value, w.headers, w.complete, w.fail, now, cluster)
           if (r === APPEND_NEEDS_MEMORY) {
+            // Batches are sendable at once while memory is short (ready()'s `exhausted`): wake a sender asleep for linger.ms.
+            ctx.sender.wakeup()
             r = await this.appendWaitingForMemory(w, partition, now, cluster)
           }
           // Appended: from here it completes through its batch (an abort begun since fails that batch).

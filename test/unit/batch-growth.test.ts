@@ -311,6 +311,21 @@ describe('Growing batches', () => {
     expectReferenceCrc(b0!.close())
   })
 
+  it('grow to batch.size when buffer.memory is batch.size: growth needs only the difference free, not both sizes', () => {
+    const c = cluster(1)
+    const acc = accumulator({ totalMemory: 16 * KiB, batchSize: 16 * KiB, lingerMs: 1000 })
+    let n = 0
+    while (tryAppend(acc, c, 0, rec100(), 0) !== APPEND_NEEDS_MEMORY) n++
+    const [b] = acc.batchesFor('t', 0)
+    expect(b!.capacity).toBe(16 * KiB) // with both sizes needed at once it stopped at 8 KiB (74 records)
+    expect(b!.recordCount).toBe(n)
+    expect(n).toBeGreaterThan(140)
+    expect(acc.bufferPool.availableMemory()).toBe(0)
+    expectReferenceCrc(b!.close())
+    acc.deallocate(b!)
+    expect(acc.bufferPool.availableMemory()).toBe(16 * KiB)
+  })
+
   it('do not grow while appends wait for memory (FIFO), even when the pool has the bytes', async () => {
     const c = cluster(2)
     const acc = accumulator({ totalMemory: 2048, batchSize: 1024, lingerMs: 1000 })
